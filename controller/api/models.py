@@ -1,0 +1,297 @@
+"""Pydantic models of the three kinds: the source of truth for the CRDs in ``crds/``.
+
+Field names are the Kubernetes (camelCase) names through aliases; Python code uses snake_case.
+Constraints here become OpenAPI constraints in the generated CRDs, so the API server refuses
+bad YAML at ``kubectl apply`` time with a message naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+GROUP = "awsorg.gitops.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+# AWS identifier shapes (AWS Organizations API reference, "pattern" of each id type).
+ROOT_ID_PATTERN = r"^r-[0-9a-z]{4,32}$"
+OU_ID_PATTERN = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
+PARENT_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+TARGET_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$"
+# The email shape AWS accepts for CreateAccount (6-64 characters).
+EMAIL_PATTERN = r"^[^\s@]+@[^\s@]+\.[^\s@]+$"
+# Kubernetes object names (RFC 1123 subdomain) for references.
+K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+
+ParentId = Annotated[str, StringConstraints(pattern=PARENT_ID_PATTERN)]
+TargetId = Annotated[str, StringConstraints(pattern=TARGET_ID_PATTERN)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+Tags = Annotated[dict[TagKey, TagValue], Field(max_length=50)]
+
+ManagementPolicy = Literal["Manage", "Observe"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+    )
+
+
+class ObjectRef(_Model):
+    """A reference to another object of this API, by ``metadata.name``."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=K8S_NAME_PATTERN)] = Field(
+        description="metadata.name of the referenced object."
+    )
+
+
+# --------------------------------------------------------------------------------------------- specs
+
+
+class OrgUnitSpec(_Model):
+    """An organizational unit."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!(has(self.parentRef) && has(self.parentId))",
+                    "message": "set at most one of parentRef and parentId",
+                    "fieldPath": ".parentId",
+                }
+            ]
+        }
+    )
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="The OU's name in AWS; defaults to metadata.name."
+    )
+    parent_ref: ObjectRef | None = Field(default=None, description="Parent OrgUnit by metadata.name.")
+    parent_id: ParentId | None = Field(
+        default=None, description="Parent as a raw AWS id (r-... or ou-...). Neither this nor parentRef: the root."
+    )
+    tags: Tags | None = Field(
+        default=None, description="When present, the whole tag set (keys starting aws: are never touched)."
+    )
+    deletion_policy: Literal["Delete", "Retain"] = Field(
+        default="Delete", description="Delete the OU in AWS when the object is deleted, or Retain it."
+    )
+    management_policy: ManagementPolicy = Field(
+        default="Manage", description="Manage, or Observe: read and report only, never write to AWS."
+    )
+
+
+class AwsAccountSpec(_Model):
+    """A member account of the organization."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!(has(self.orgUnitRef) && has(self.parentId))",
+                    "message": "set at most one of orgUnitRef and parentId",
+                    "fieldPath": ".parentId",
+                }
+            ]
+        }
+    )
+
+    account_name: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(
+        description="The account's name in AWS."
+    )
+    email: Annotated[str, StringConstraints(min_length=6, max_length=64, pattern=EMAIL_PATTERN)] = Field(
+        description="The account's root user email; immutable once created.",
+        json_schema_extra={
+            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "email is immutable"}]
+        },
+    )
+    org_unit_ref: ObjectRef | None = Field(default=None, description="Parent OrgUnit by metadata.name.")
+    parent_id: ParentId | None = Field(
+        default=None, description="Parent as a raw AWS id (r-... or ou-...). Neither: the root."
+    )
+    role_name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w+=,.@-]{1,64}$")] = (
+        Field(default="OrganizationAccountAccessRole", description="IAM role created in the account (creation only).")
+    )
+    iam_user_access_to_billing: Literal["ALLOW", "DENY"] = Field(
+        default="ALLOW", description="IAM user access to billing (creation only)."
+    )
+    account_id: Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)] | None = Field(
+        default=None, description="Adopt this existing member account instead of creating one."
+    )
+    tags: Tags | None = Field(default=None, description="When present, the whole tag set.")
+    deletion_policy: Literal["Retain", "RemoveFromOrganization", "Close"] = Field(
+        default="Retain",
+        description="Retain (forget the account, leave it in AWS), RemoveFromOrganization, or Close.",
+    )
+    management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
+
+
+class PolicyTargets(_Model):
+    """Where the policy is attached: exactly this set."""
+
+    root: bool = Field(default=False, description="Attach to the organization root.")
+    org_unit_refs: list[ObjectRef] = Field(default_factory=list, description="OrgUnits by metadata.name.")
+    account_refs: list[ObjectRef] = Field(default_factory=list, description="AwsAccounts by metadata.name.")
+    ids: list[TargetId] = Field(default_factory=list, description="Raw AWS ids: r-..., ou-..., or 12 digits.")
+
+
+class ServiceControlPolicySpec(_Model):
+    """A service control policy (or resource control policy)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w+=,.@-]+$")] | None = (
+        Field(default=None, description="The policy's name in AWS; defaults to metadata.name.")
+    )
+    description: Annotated[str, StringConstraints(max_length=512)] = Field(default="", description="Description.")
+    type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] = Field(
+        default="SERVICE_CONTROL_POLICY", description="The policy type."
+    )
+    document: dict[str, Any] = Field(description="The policy document as a YAML object; sent as minified JSON.")
+    targets: PolicyTargets = Field(default_factory=PolicyTargets, description="Attachments in AWS: exactly these.")
+    tags: Tags | None = Field(default=None, description="When present, the whole tag set.")
+    deletion_policy: Literal["Delete", "Retain"] = Field(
+        default="Delete", description="Delete (detach everywhere, then delete) or Retain."
+    )
+    management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
+
+
+# -------------------------------------------------------------------------------------------- status
+
+
+class Condition(_Model):
+    """A Kubernetes-style condition."""
+
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str = Field(default="", json_schema_extra={"format": "date-time"})
+    observed_generation: int | None = None
+
+
+class DriftItem(_Model):
+    """One field where AWS was last seen differing from the spec."""
+
+    field: str
+    desired: str | None = None
+    actual: str | None = None
+
+
+class _Status(_Model):
+    id: str | None = Field(default=None, description="The AWS id.")
+    arn: str | None = Field(default=None, description="The AWS ARN.")
+    observed_generation: int | None = None
+    last_sync_time: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
+    conditions: list[Condition] = Field(default_factory=list)
+    drift: list[DriftItem] = Field(default_factory=list)
+
+
+class OrgUnitStatus(_Status):
+    parent_id: str | None = None
+    path: str | None = Field(default=None, description="Path from the root, e.g. Root/Non-Production.")
+
+
+class AwsAccountStatus(_Status):
+    state: str | None = Field(default=None, description="ACTIVE, SUSPENDED, PENDING_CLOSURE, ...")
+    create_account_request_id: str | None = None
+    parent_id: str | None = None
+    path: str | None = None
+    email: str | None = Field(default=None, description="The email the account was created or adopted with.")
+
+
+class ServiceControlPolicyStatus(_Status):
+    attached_target_ids: list[str] = Field(default_factory=list)
+    document_size: int | None = Field(default=None, description="Minified JSON size in characters (limit 5120).")
+
+
+# ----------------------------------------------------------------------------------------- kinds
+
+
+class KindInfo(BaseModel):
+    """Everything the CRD generator needs to know about one kind."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: list[str]
+    spec: type[_Model]
+    status: type[_Model]
+    printer_columns: list[dict[str, Any]]
+
+
+def _cond_col(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "string",
+        "jsonPath": f'.status.conditions[?(@.type=="{name}")].status',
+    }
+
+
+_AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+_ID = {"name": "ID", "type": "string", "jsonPath": ".status.id"}
+
+ORG_UNIT = KindInfo(
+    kind="OrgUnit",
+    plural="orgunits",
+    singular="orgunit",
+    short_names=["ou"],
+    spec=OrgUnitSpec,
+    status=OrgUnitStatus,
+    printer_columns=[
+        _ID,
+        {"name": "Path", "type": "string", "jsonPath": ".status.path"},
+        _cond_col("Ready"),
+        _cond_col("Synced"),
+        _cond_col("Drifted"),
+        _AGE,
+    ],
+)
+
+AWS_ACCOUNT = KindInfo(
+    kind="AwsAccount",
+    plural="awsaccounts",
+    singular="awsaccount",
+    short_names=["awsacct"],
+    spec=AwsAccountSpec,
+    status=AwsAccountStatus,
+    printer_columns=[
+        _ID,
+        {"name": "Email", "type": "string", "jsonPath": ".spec.email"},
+        {"name": "Parent", "type": "string", "jsonPath": ".status.path"},
+        {"name": "State", "type": "string", "jsonPath": ".status.state"},
+        _cond_col("Ready"),
+        _cond_col("Synced"),
+        _cond_col("Drifted"),
+        _AGE,
+    ],
+)
+
+SERVICE_CONTROL_POLICY = KindInfo(
+    kind="ServiceControlPolicy",
+    plural="servicecontrolpolicies",
+    singular="servicecontrolpolicy",
+    short_names=["scp"],
+    spec=ServiceControlPolicySpec,
+    status=ServiceControlPolicyStatus,
+    printer_columns=[
+        _ID,
+        {"name": "Type", "type": "string", "jsonPath": ".spec.type", "priority": 1},
+        {"name": "Targets", "type": "string", "jsonPath": ".status.attachedTargetIds"},
+        {"name": "Size", "type": "integer", "jsonPath": ".status.documentSize", "priority": 1},
+        _cond_col("Ready"),
+        _cond_col("Synced"),
+        _cond_col("Drifted"),
+        _AGE,
+    ],
+)
+
+KINDS: tuple[KindInfo, ...] = (ORG_UNIT, AWS_ACCOUNT, SERVICE_CONTROL_POLICY)
+KINDS_BY_PLURAL = {k.plural: k for k in KINDS}
+KINDS_BY_KIND = {k.kind: k for k in KINDS}
+CATEGORY = "awsorg"

@@ -1,0 +1,198 @@
+"""The AWS Organizations gateway: typed methods over boto3 and one shared organization snapshot.
+
+The snapshot is one paged read of the whole organization, shared by every object's reconcile.  It is
+refreshed when older than the caller allows (every resync) and kept current after the operator's own
+writes by applying each write's result to it, so steady-state reconciles make no per-object reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from controller.aws.errors import AwsError, map_error
+from controller.aws.retry import RetryPolicy, call_with_retries
+from controller.state import ObservedAccount, ObservedOU, ObservedPolicy, OrgSnapshot
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PAGE = 20  # the largest MaxResults AWS Organizations accepts on its List operations
+
+
+class OrganizationsGateway:
+    """The only way the operator talks to AWS Organizations."""
+
+    def __init__(self, client: Any, retry: RetryPolicy | None = None) -> None:
+        self._client = client
+        self._retry = retry or RetryPolicy()
+        self._lock = threading.RLock()
+        self._snapshot: OrgSnapshot | None = None
+        self.snapshots_taken = 0
+
+    # ------------------------------------------------------------------------------ plumbing
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        method: Callable[..., dict[str, Any]] = getattr(self._client, _snake(operation))
+
+        def once() -> dict[str, Any]:
+            try:
+                return method(**kwargs)
+            except Exception as exc:
+                raise map_error(operation, exc) from exc
+
+        return call_with_retries(once, self._retry)
+
+    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            args = dict(kwargs, MaxResults=PAGE)
+            if token:
+                args["NextToken"] = token
+            page = self._call(operation, **args)
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    # ------------------------------------------------------------------------------ snapshot
+    def snapshot(self, max_age: float | None = None) -> OrgSnapshot:
+        """The shared snapshot, re-read when missing, invalidated or older than ``max_age`` seconds."""
+        with self._lock:
+            snap = self._snapshot
+            if snap is not None and (max_age is None or time.monotonic() - snap.taken_at <= max_age):
+                return snap
+            snap = self._read_snapshot()
+            self._snapshot = snap
+            self.snapshots_taken += 1
+            return snap
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._snapshot = None
+
+    def _update(self, fn: Callable[[OrgSnapshot], OrgSnapshot]) -> None:
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot = fn(self._snapshot)
+
+    def _read_snapshot(self) -> OrgSnapshot:
+        org = self._call("DescribeOrganization")["Organization"]
+        roots = list(self._pages("ListRoots", "Roots"))
+        if not roots:
+            raise AwsError("ListRoots", "NoRoot", "the organization has no root")
+        root = roots[0]
+        enabled = frozenset(
+            t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"
+        )
+        ous: dict[str, ObservedOU] = {}
+        accounts: dict[str, ObservedAccount] = {}
+        queue = [root["Id"]]
+        while queue:
+            parent = queue.pop(0)
+            for ou in self._pages("ListOrganizationalUnitsForParent", "OrganizationalUnits", ParentId=parent):
+                ous[ou["Id"]] = ObservedOU(ou["Id"], ou["Arn"], ou["Name"], parent)
+                queue.append(ou["Id"])
+            for acct in self._pages("ListAccountsForParent", "Accounts", ParentId=parent):
+                accounts[acct["Id"]] = _account(acct, parent)
+        policies: dict[str, ObservedPolicy] = {}
+        for ptype in sorted(enabled):
+            for summary in self._pages("ListPolicies", "Policies", Filter=ptype):
+                policies[summary["Id"]] = self._read_policy(summary, ptype)
+        return OrgSnapshot(
+            organization_id=org["Id"],
+            management_account_id=org["MasterAccountId"],
+            root_id=root["Id"],
+            root_arn=root["Arn"],
+            ous=ous,
+            accounts=accounts,
+            policies=policies,
+            enabled_policy_types=enabled,
+        )
+
+    def _read_policy(self, summary: Mapping[str, Any], ptype: str) -> ObservedPolicy:
+        managed = bool(summary.get("AwsManaged"))
+        content = None
+        if not managed:
+            content = self._call("DescribePolicy", PolicyId=summary["Id"])["Policy"]["Content"]
+        targets = frozenset(
+            t["TargetId"] for t in self._pages("ListTargetsForPolicy", "Targets", PolicyId=summary["Id"])
+        )
+        return ObservedPolicy(
+            id=summary["Id"],
+            arn=summary["Arn"],
+            name=summary["Name"],
+            description=summary.get("Description", ""),
+            type=ptype,
+            aws_managed=managed,
+            content=content,
+            target_ids=targets,
+        )
+
+    # ------------------------------------------------------------------------------ tags
+    def list_tags(self, resource_id: str) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in self._pages_no_max("ListTagsForResource", "Tags", resource_id)}
+
+    def _pages_no_max(self, operation: str, key: str, resource_id: str) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"ResourceId": resource_id}
+            if token:
+                args["NextToken"] = token
+            page = self._call(operation, **args)
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def tag_resource(self, resource_id: str, tags: Mapping[str, str]) -> None:
+        self._call("TagResource", ResourceId=resource_id, Tags=_tag_list(tags))
+
+    def untag_resource(self, resource_id: str, keys: tuple[str, ...]) -> None:
+        self._call("UntagResource", ResourceId=resource_id, TagKeys=list(keys))
+
+    # ------------------------------------------------------------------------------ OUs
+    def create_ou(self, parent_id: str, name: str, tags: Mapping[str, str]) -> ObservedOU:
+        args: dict[str, Any] = {"ParentId": parent_id, "Name": name}
+        if tags:
+            args["Tags"] = _tag_list(tags)
+        raw = self._call("CreateOrganizationalUnit", **args)["OrganizationalUnit"]
+        ou = ObservedOU(raw["Id"], raw["Arn"], raw["Name"], parent_id)
+        self._update(lambda s: s.with_ou(ou))
+        return ou
+
+    def rename_ou(self, ou_id: str, name: str, parent_id: str) -> ObservedOU:
+        raw = self._call("UpdateOrganizationalUnit", OrganizationalUnitId=ou_id, Name=name)["OrganizationalUnit"]
+        ou = ObservedOU(raw["Id"], raw["Arn"], raw["Name"], parent_id)
+        self._update(lambda s: s.with_ou(ou))
+        return ou
+
+    def delete_ou(self, ou_id: str) -> None:
+        self._call("DeleteOrganizationalUnit", OrganizationalUnitId=ou_id)
+        self._update(lambda s: s.without_ou(ou_id))
+
+
+def _account(raw: Mapping[str, Any], parent_id: str) -> ObservedAccount:
+    return ObservedAccount(
+        id=raw["Id"],
+        arn=raw["Arn"],
+        name=raw.get("Name", ""),
+        email=raw.get("Email", ""),
+        state=str(raw.get("State") or raw.get("Status") or "ACTIVE"),
+        parent_id=parent_id,
+    )
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for i, ch in enumerate(operation):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)

@@ -1,0 +1,66 @@
+"""The boto3 client: credential chain, AWS_ENDPOINT_URL, optional assumed role, call counting."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import DeferredRefreshableCredentials
+
+from controller import metrics
+from controller.aws.errors import THROTTLING_CODES
+
+_CONFIG = Config(
+    retries={"total_max_attempts": 1},  # our own retry layer retries, so every attempt is counted
+    connect_timeout=10,
+    read_timeout=30,
+    user_agent_extra="awsorg-operator",
+)
+
+
+def _count_call(http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
+    operation = getattr(model, "name", "Unknown")
+    status = getattr(http_response, "status_code", 500)
+    outcome = "ok"
+    if status >= 300 or (isinstance(parsed, dict) and "Error" in parsed):
+        code = (parsed or {}).get("Error", {}).get("Code", "") if isinstance(parsed, dict) else ""
+        outcome = "throttled" if code in THROTTLING_CODES else "error"
+    metrics.AWS_API_CALLS.labels(operation=operation, outcome=outcome).inc()
+
+
+def _count_failed_call(model: Any = None, **_: Any) -> None:
+    metrics.AWS_API_CALLS.labels(operation=getattr(model, "name", "Unknown"), outcome="error").inc()
+
+
+def _assumed_session(role_arn: str, base: boto3.session.Session) -> boto3.session.Session:
+    sts = base.client("sts", config=_CONFIG)
+
+    def refresh() -> dict[str, str]:
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="awsorg-operator")["Credentials"]
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    botocore_session = botocore.session.get_session()
+    botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+        refresh_using=refresh, method="sts-assume-role"
+    )
+    return boto3.session.Session(botocore_session=botocore_session, region_name=base.region_name)
+
+
+def organizations_client(role_arn: str | None = None) -> Any:
+    """A counted ``organizations`` client from the standard credential chain (``AWS_ENDPOINT_URL`` honoured)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    session = boto3.session.Session(region_name=region)
+    if role_arn:
+        session = _assumed_session(role_arn, session)
+    client = session.client("organizations", region_name=region, config=_CONFIG)
+    client.meta.events.register("after-call.organizations", _count_call)
+    client.meta.events.register("after-call-error.organizations", _count_failed_call)
+    return client

@@ -1,0 +1,54 @@
+"""Prometheus metrics, named exactly as SPEC.md names them. Any layer may import this module."""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+RECONCILE_TOTAL = Counter(
+    "awsorg_reconcile_total", "Reconciles by kind and result (success, error, waiting).",
+    ["kind", "result"], registry=REGISTRY,
+)
+RECONCILE_DURATION = Histogram(
+    "awsorg_reconcile_duration_seconds", "Reconcile duration by kind.", ["kind"], registry=REGISTRY,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+AWS_API_CALLS = Counter(
+    "awsorg_aws_api_calls_total", "AWS API calls by operation and outcome (ok, throttled, error).",
+    ["operation", "outcome"], registry=REGISTRY,
+)
+RESOURCE_READY = Gauge(
+    "awsorg_resource_ready", "1 when the object is Ready.", ["kind", "name"], registry=REGISTRY,
+)
+RESOURCE_DRIFTED = Gauge(
+    "awsorg_resource_drifted", "1 when AWS was last seen differing from the object's spec.",
+    ["kind", "name"], registry=REGISTRY,
+)
+DRIFT_DETECTED = Counter(
+    "awsorg_drift_detected_total", "Drift found (AWS changed outside Git), by kind.", ["kind"], registry=REGISTRY,
+)
+DRIFT_CORRECTED = Counter(
+    "awsorg_drift_corrected_total", "Drift put back to the spec, by kind.", ["kind"], registry=REGISTRY,
+)
+UNMANAGED_RESOURCES = Gauge(
+    "awsorg_unmanaged_resources", "AWS resources in the organization that no object declares.",
+    ["kind"], registry=REGISTRY,
+)
+LAST_SYNC = Gauge(
+    "awsorg_last_sync_timestamp_seconds", "Unix time of the last successful observation of the organization.",
+    registry=REGISTRY,
+)
+
+
+def forget(kind: str, name: str) -> None:
+    """Drop the per-object series of a deleted object."""
+    for gauge in (RESOURCE_READY, RESOURCE_DRIFTED):
+        with contextlib.suppress(KeyError):
+            gauge.remove(kind, name)
+
+
+def serve(port: int, addr: str = "0.0.0.0") -> None:
+    start_http_server(port, addr=addr, registry=REGISTRY)

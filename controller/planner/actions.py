@@ -1,0 +1,109 @@
+"""What the planner asks for: AWS writes (actions), bindings, differences and blockers. Plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# ------------------------------------------------------------------------------------------ actions
+
+
+@dataclass(frozen=True)
+class CreateOU:
+    parent_id: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"create OU {self.name!r} under {self.parent_id}"
+
+
+@dataclass(frozen=True)
+class RenameOU:
+    ou_id: str
+    name: str
+    old_name: str
+
+    def describe(self) -> str:
+        return f"rename OU {self.ou_id} from {self.old_name!r} to {self.name!r}"
+
+
+@dataclass(frozen=True)
+class DeleteOU:
+    ou_id: str
+    name: str
+
+    def describe(self) -> str:
+        return f"delete OU {self.name!r} ({self.ou_id})"
+
+
+@dataclass(frozen=True)
+class TagResource:
+    resource_id: str
+    tags: dict[str, str]
+
+    def describe(self) -> str:
+        return f"tag {self.resource_id} with {', '.join(sorted(self.tags))}"
+
+
+@dataclass(frozen=True)
+class UntagResource:
+    resource_id: str
+    keys: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"remove tags {', '.join(self.keys)} from {self.resource_id}"
+
+
+Action = CreateOU | RenameOU | DeleteOU | TagResource | UntagResource
+
+
+# ------------------------------------------------------------------------------------ plan results
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A field where AWS differs from the spec (drift when the spec did not change)."""
+
+    field: str
+    desired: str | None
+    actual: str | None
+
+
+BlockReason = Literal[
+    "WaitingForReference",
+    "ParentNotFound",
+    "ImmutableField",
+    "InvalidSpec",
+    "OrgUnitNotEmpty",
+    "NotFound",
+    "LimitExceeded",
+]
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """The plan cannot proceed: why, in words a person can act on, and whether retrying may help."""
+
+    reason: BlockReason
+    message: str
+    retry: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Desired spec + observed state -> what to do.
+
+    ``resource_id`` is the AWS id the object is (or will be, after ``actions``) bound to;
+    ``adopted`` is true when it was found in AWS rather than previously recorded.
+    """
+
+    actions: tuple[Action, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    blocked: Blocked | None = None
+    resource_id: str | None = None
+    adopted: bool = False
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.actions and not self.differences and self.blocked is None

@@ -1,0 +1,62 @@
+"""Operator settings, from the environment (names per SPEC.md, plus a few of our own, all AWSORG_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a number of seconds") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    resync_seconds: float = 300.0
+    drift_policy: Literal["correct", "report"] = "correct"
+    metrics_port: int = 8000
+    assume_role_arn: str | None = None
+    # How long an object waiting for a reference waits before looking again.
+    wait_seconds: float = 10.0
+    # Backoff for failed reconciles: base * 2**retry, capped.
+    backoff_base_seconds: float = 5.0
+    backoff_max_seconds: float = 300.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        policy = os.environ.get("AWSORG_DRIFT_POLICY", "correct").strip().lower() or "correct"
+        if policy not in ("correct", "report"):
+            raise SettingsError(f"AWSORG_DRIFT_POLICY={policy!r}: expected 'correct' or 'report'")
+        port_raw = os.environ.get("AWSORG_METRICS_PORT", "8000")
+        try:
+            port = int(port_raw)
+        except ValueError:
+            raise SettingsError(f"AWSORG_METRICS_PORT={port_raw!r}: expected a port number") from None
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"AWSORG_METRICS_PORT={port_raw!r}: expected 0-65535 (0 disables metrics)")
+        return cls(
+            resync_seconds=_float("AWSORG_RESYNC_SECONDS", 300.0, minimum=1.0),
+            drift_policy="report" if policy == "report" else "correct",
+            metrics_port=port,
+            assume_role_arn=os.environ.get("AWSORG_ASSUME_ROLE_ARN") or None,
+            wait_seconds=_float("AWSORG_WAIT_SECONDS", 10.0, minimum=0.1),
+            backoff_base_seconds=_float("AWSORG_BACKOFF_BASE_SECONDS", 5.0, minimum=0.1),
+            backoff_max_seconds=_float("AWSORG_BACKOFF_MAX_SECONDS", 300.0, minimum=1.0),
+        )
+
+    def backoff(self, retry: int) -> float:
+        return float(min(self.backoff_max_seconds, self.backoff_base_seconds * (2 ** min(retry, 16))))

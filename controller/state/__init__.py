@@ -1,0 +1,148 @@
+"""What the operator observed in AWS: plain, immutable data shared by the planner and the gateway.
+
+No I/O here. ``OrgSnapshot`` is one consistent read of the whole organization (root, OU tree, accounts
+per parent, policies and their targets); the gateway produces it, the planner reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ObservedOU:
+    id: str
+    arn: str
+    name: str
+    parent_id: str
+
+
+@dataclass(frozen=True)
+class ObservedAccount:
+    id: str
+    arn: str
+    name: str
+    email: str
+    state: str  # ACTIVE, SUSPENDED, PENDING_CLOSURE, ...
+    parent_id: str
+
+
+@dataclass(frozen=True)
+class ObservedPolicy:
+    id: str
+    arn: str
+    name: str
+    description: str
+    type: str
+    aws_managed: bool
+    content: str | None  # None: content not read (AWS-managed policies are never read)
+    target_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CreateAccountRequest:
+    id: str
+    state: str  # IN_PROGRESS, SUCCEEDED, FAILED
+    account_name: str
+    account_id: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OrgSnapshot:
+    """One read of the organization. Methods answer the planner's questions without I/O."""
+
+    organization_id: str
+    management_account_id: str
+    root_id: str
+    root_arn: str
+    ous: Mapping[str, ObservedOU] = field(default_factory=dict)
+    accounts: Mapping[str, ObservedAccount] = field(default_factory=dict)
+    policies: Mapping[str, ObservedPolicy] = field(default_factory=dict)
+    enabled_policy_types: frozenset[str] = frozenset()
+    taken_at: float = field(default_factory=time.monotonic)
+
+    # --- tree -------------------------------------------------------------------------------
+    def exists(self, parent_id: str) -> bool:
+        return parent_id == self.root_id or parent_id in self.ous
+
+    def child_ous(self, parent_id: str) -> list[ObservedOU]:
+        return sorted((ou for ou in self.ous.values() if ou.parent_id == parent_id), key=lambda o: o.name)
+
+    def child_accounts(self, parent_id: str) -> list[ObservedAccount]:
+        return sorted((a for a in self.accounts.values() if a.parent_id == parent_id), key=lambda a: a.name)
+
+    def ou_named(self, parent_id: str, name: str) -> ObservedOU | None:
+        for ou in self.ous.values():
+            if ou.parent_id == parent_id and ou.name == name:
+                return ou
+        return None
+
+    def account_with_email(self, email: str) -> ObservedAccount | None:
+        wanted = email.lower()
+        for acct in self.accounts.values():
+            if acct.email.lower() == wanted:
+                return acct
+        return None
+
+    def depth(self, parent_id: str) -> int:
+        """Number of OU levels from the root down to and including ``parent_id`` (root: 0)."""
+        depth = 0
+        current = parent_id
+        while current in self.ous:
+            depth += 1
+            current = self.ous[current].parent_id
+        return depth
+
+    def path(self, node_id: str) -> str:
+        """``Root/Non-Production/...`` for an OU or account id; the node's own name is the last part."""
+        parts: list[str] = []
+        current: str | None = node_id
+        if node_id in self.accounts:
+            parts.append(self.accounts[node_id].name)
+            current = self.accounts[node_id].parent_id
+        while current is not None and current in self.ous:
+            parts.append(self.ous[current].name)
+            current = self.ous[current].parent_id
+        parts.append("Root")
+        return "/".join(reversed(parts))
+
+    def policies_on(self, target_id: str, policy_type: str) -> list[ObservedPolicy]:
+        return sorted(
+            (p for p in self.policies.values() if p.type == policy_type and target_id in p.target_ids),
+            key=lambda p: p.name,
+        )
+
+    def policy_named(self, name: str, policy_type: str) -> ObservedPolicy | None:
+        for pol in self.policies.values():
+            if pol.name == name and pol.type == policy_type:
+                return pol
+        return None
+
+    def target_exists(self, target_id: str) -> bool:
+        return target_id == self.root_id or target_id in self.ous or target_id in self.accounts
+
+    # --- copy-on-write updates (the gateway applies its own writes without re-reading) ------
+    def with_ou(self, ou: ObservedOU) -> OrgSnapshot:
+        return dataclasses.replace(self, ous={**self.ous, ou.id: ou})
+
+    def without_ou(self, ou_id: str) -> OrgSnapshot:
+        return dataclasses.replace(self, ous={k: v for k, v in self.ous.items() if k != ou_id})
+
+    def with_account(self, account: ObservedAccount) -> OrgSnapshot:
+        return dataclasses.replace(self, accounts={**self.accounts, account.id: account})
+
+    def without_account(self, account_id: str) -> OrgSnapshot:
+        return dataclasses.replace(self, accounts={k: v for k, v in self.accounts.items() if k != account_id})
+
+    def with_policy(self, policy: ObservedPolicy) -> OrgSnapshot:
+        return dataclasses.replace(self, policies={**self.policies, policy.id: policy})
+
+    def without_policy(self, policy_id: str) -> OrgSnapshot:
+        return dataclasses.replace(self, policies={k: v for k, v in self.policies.items() if k != policy_id})
+
+    def with_policy_types(self, types: Iterable[str]) -> OrgSnapshot:
+        return dataclasses.replace(self, enabled_policy_types=frozenset(types))
