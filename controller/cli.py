@@ -1,0 +1,129 @@
+"""The ``awsorg`` command line: run, demo, crds."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from controller.api import crds as crdgen
+from controller.api.models import KINDS, KindInfo
+from controller.settings import Settings, SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="awsorg", description="awsorg-operator: Git as the source of truth for an AWS Organization."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_run = sub.add_parser("run", help="run the operator against the current kubeconfig and AWS credentials")
+    p_run.add_argument("--peering", metavar="NAME", help="kopf peering name for HA (one active replica)")
+    p_run.add_argument("--liveness", metavar="URL", default=None,
+                       help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
+    p_run.add_argument("--verbose", action="store_true", help="log debug details")
+
+    p_demo = sub.add_parser("demo", help="run the operator against an embedded sandbox and the examples/")
+    p_demo.add_argument("--serve", action="store_true",
+                        help="keep the sandbox running afterwards and print a kubeconfig path")
+    p_demo.add_argument("--examples", type=Path, default=None, help="directory of YAML to apply (default: examples/)")
+    p_demo.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for everything to be Ready")
+
+    p_crds = sub.add_parser("crds", help="print the CRDs generated from the models")
+    p_crds.add_argument("--out", type=Path, default=None, help="write one file per CRD into this directory")
+
+    args = parser.parse_args(argv)
+    if args.command == "crds":
+        return _crds(args.out)
+    if args.command == "run":
+        try:
+            settings = Settings.from_env()
+        except SettingsError as exc:
+            print(f"awsorg: {exc}", file=sys.stderr)
+            return 2
+        from controller.handlers.operator import run
+
+        run(settings, peering_name=args.peering, liveness_endpoint=args.liveness, verbose=args.verbose)
+        return 0
+    if args.command == "demo":
+        from controller.demo import demo
+
+        return demo(examples=args.examples, serve=args.serve, timeout=args.timeout)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _crds(out: Path | None) -> int:
+    if out is None:
+        sys.stdout.write(crdgen.render_all())
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in crdgen.files().items():
+        (out / name).write_text(content)
+        print(f"wrote {out / name}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ kubectl-like output
+
+
+def _jsonpath(obj: Any, path: str) -> Any:
+    """The subset of kubectl JSONPath that printer columns use: .a.b, [?(@.type=="X")].status."""
+    current: Any = obj
+    for token in re.findall(r'\.([A-Za-z0-9_]+)|\[\?\(@\.(\w+)=="([^"]*)"\)\]', path):
+        key, filt_key, filt_val = token
+        if key:
+            current = current.get(key) if isinstance(current, dict) else None
+        else:
+            matches = [i for i in current or [] if isinstance(i, dict) and i.get(filt_key) == filt_val]
+            current = matches[0] if matches else None
+        if current is None:
+            return None
+    return current
+
+
+def _age(ts: str | None) -> str:
+    if not ts:
+        return "<unknown>"
+    then = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    secs = int((datetime.datetime.now(datetime.UTC) - then).total_seconds())
+    if secs < 120:
+        return f"{secs}s"
+    if secs < 7200:
+        return f"{secs // 60}m"
+    return f"{secs // 3600}h"
+
+
+def format_table(info: KindInfo, items: list[dict[str, Any]]) -> str:
+    columns = [c for c in info.printer_columns if not c.get("priority")]
+    header = ["NAME"] + [c["name"].upper() for c in columns]
+    rows = []
+    for obj in sorted(items, key=lambda o: o["metadata"]["name"]):
+        row = [obj["metadata"]["name"]]
+        for col in columns:
+            value = _jsonpath(obj, col["jsonPath"])
+            if col["type"] == "date":
+                row.append(_age(value))
+            elif isinstance(value, list):
+                row.append(",".join(str(v) for v in value) or "<none>")
+            else:
+                row.append("<none>" if value is None else str(value))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+                     for r in [header, *rows])
+
+
+def kinds() -> tuple[KindInfo, ...]:
+    return KINDS
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["format_table", "main", "os"]

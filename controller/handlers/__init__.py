@@ -1,0 +1,1 @@
+"""kopf handlers: the only code importing kopf. Thin wrappers around the reconcilers."""

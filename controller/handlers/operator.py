@@ -1,0 +1,168 @@
+"""The kopf wiring: the only code importing kopf. Thin: translate kopf kwargs -> reconciler -> patch/events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from controller import metrics
+from controller.api.models import GROUP, VERSION
+from controller.aws.gateway import OrganizationsGateway
+from controller.aws.session import organizations_client
+from controller.reconciler.base import ObjectView, Outcome, RefState, Trigger
+from controller.reconciler.common import ReconcilerBase
+from controller.reconciler.orgunit import OrgUnitReconciler
+from controller.settings import Settings
+
+log = logging.getLogger("awsorg")
+
+PREFIX = GROUP  # annotations and the finalizer live under our API group
+
+
+class IndexReferences:
+    """References resolved from kopf's in-memory indexes (no API calls)."""
+
+    def __init__(self, indexes: Mapping[str, Any]) -> None:
+        self._indexes = indexes
+
+    def get(self, kind: str, name: str) -> RefState:
+        index = self._indexes.get(kind)
+        if index is None or name not in index:
+            return RefState(exists=False)
+        for value in index[name]:
+            return RefState(exists=True, id=value.get("id"), ready=value.get("ready", False),
+                            deleting=value.get("deleting", False))
+        return RefState(exists=False)
+
+
+def _ref_value(name: str, status: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
+    conditions = status.get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    return {name: {"id": status.get("id"), "ready": ready, "deleting": bool(meta.get("deletionTimestamp"))}}
+
+
+def _view(kind: str, body: Any, retry: int, trigger: Trigger) -> ObjectView:
+    return ObjectView(
+        kind=kind,
+        name=body["metadata"]["name"],
+        generation=int(body["metadata"].get("generation") or 1),
+        spec=dict(body.get("spec") or {}),
+        status=dict(body.get("status") or {}),
+        retry=retry,
+        trigger=trigger,
+    )
+
+
+def _apply(outcome: Outcome, body: Any, patch: Any) -> None:
+    patch["status"] = outcome.status
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+        log.info("%s %s: %s", body["metadata"]["name"], event.reason, event.message)
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: OrganizationsGateway) -> None:
+    """Register every handler on ``registry`` (a fresh one per operator, so tests can run several)."""
+    indexes: dict[str, Any] = {}
+    refs = IndexReferences(indexes)
+    reconcilers: dict[str, ReconcilerBase] = {
+        "OrgUnit": OrgUnitReconciler(gateway, refs, settings=settings),
+    }
+    plurals = {"OrgUnit": "orgunits"}
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.persistence.finalizer = f"{PREFIX}/finalizer"
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=PREFIX, key="last-handled-configuration"
+        )
+        settings.posting.loggers = False  # events are ours: one per meaningful change, not per log line
+        settings.execution.max_workers = 8
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+
+    for kind, plural in plurals.items():
+        _register_kind(registry, kind, plural, reconcilers[kind], indexes, settings)
+
+
+def _register_kind(
+    registry: kopf.OperatorRegistry,
+    kind: str,
+    plural: str,
+    reconciler: ReconcilerBase,
+    indexes: dict[str, Any],
+    settings: Settings,
+) -> None:
+    resource = (GROUP, VERSION, plural)
+    index_name = f"{plural}_refs"
+
+    @kopf.index(*resource, id=index_name, registry=registry)
+    def ref_index(name: str, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
+        return _ref_value(name, status, meta)
+
+    def reconcile(trigger: Trigger, body: Any, patch: Any, retry: int, kwargs: dict[str, Any]) -> None:
+        indexes[kind] = kwargs[index_name]
+        outcome = reconciler.reconcile(_view(kind, body, retry, trigger))
+        _apply(outcome, body, patch)
+        if outcome.requeue_after is not None:
+            raise kopf.TemporaryError(_synced_message(outcome), delay=outcome.requeue_after)
+
+    @kopf.on.create(*resource, registry=registry, id="reconcile")
+    def on_create(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
+        reconcile("change", body, patch, retry, kwargs)
+
+    @kopf.on.update(*resource, registry=registry, id="reconcile", field="spec")
+    def on_update(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
+        reconcile("change", body, patch, retry, kwargs)
+
+    @kopf.on.resume(*resource, registry=registry, id="reconcile")
+    def on_resume(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
+        reconcile("resume", body, patch, retry, kwargs)
+
+    @kopf.timer(*resource, registry=registry, id="resync", interval=settings.resync_seconds,
+                initial_delay=settings.resync_seconds)
+    def on_resync(body: Any, patch: Any, **kwargs: Any) -> None:
+        indexes[kind] = kwargs[index_name]
+        outcome = reconciler.reconcile(_view(kind, body, 0, "resync"))
+        _apply(outcome, body, patch)
+
+    @kopf.on.delete(*resource, registry=registry, id="delete")
+    def on_delete(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
+        indexes[kind] = kwargs[index_name]
+        outcome = reconciler.delete(_view(kind, body, retry, "delete"))
+        if not outcome.done:
+            _apply(outcome, body, patch)
+            raise kopf.TemporaryError(_synced_message(outcome), delay=outcome.requeue_after or settings.backoff(retry))
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+def _synced_message(outcome: Outcome) -> str:
+    for cond in outcome.status.get("conditions", []):
+        if cond["type"] == "Synced":
+            return f"{cond['reason']}: {cond['message']}"
+    return "retrying"
+
+
+def run(settings: Settings, *, peering_name: str | None = None, verbose: bool = False,
+        liveness_endpoint: str | None = None, metrics_addr: str = "0.0.0.0") -> None:
+    """Run the operator until interrupted."""
+    kopf.configure(verbose=verbose, log_prefix=True)
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port, addr=metrics_addr)
+    gateway = OrganizationsGateway(organizations_client(settings.assume_role_arn))
+    registry = kopf.OperatorRegistry()
+    register(registry, settings, gateway)
+    asyncio.run(
+        kopf.operator(
+            registry=registry,
+            clusterwide=True,
+            standalone=peering_name is None,
+            peering_name=peering_name,
+            liveness_endpoint=liveness_endpoint,
+        )
+    )
