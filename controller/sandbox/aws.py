@@ -1,0 +1,244 @@
+"""A sandbox AWS Organizations endpoint: moto served over real HTTP behind a strict layer.
+
+``AwsSandbox`` runs moto's WSGI application (the one ``moto_server`` / ``ThreadedMotoServer``
+serve) in a background thread of this process, wrapped in
+:class:`controller.sandbox.strict.StrictOrganizations`, which refuses what real AWS Organizations
+refuses, makes CreateAccount / CloseAccount asynchronous as in AWS, records every call and can
+inject errors.  Any boto3 client -- in this process or in a subprocess -- reaches it through
+``AWS_ENDPOINT_URL`` (see :meth:`AwsSandbox.env`).
+
+moto keeps its state in module-level globals, so all sandboxes of one process share one state:
+run one sandbox per process.  The management account is moto's default account
+``123456789012`` (moto maps every unknown access key to it).
+
+Usage::
+
+    with AwsSandbox(create_account_delay=0.3) as sandbox:
+        ids = sandbox.bootstrap()          # the organization, FeatureSet ALL, no policy type enabled
+        org = sandbox.client()
+        ...
+        sandbox.reset()                    # wipe everything; call bootstrap() again
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from controller.sandbox.strict import StrictOrganizations
+
+REGION = "us-east-1"
+ACCESS_KEY_ID = "testing"
+SECRET_ACCESS_KEY = "testing"
+
+
+def _organizations_operations() -> frozenset[str]:
+    model = botocore.session.get_session().get_service_model("organizations")
+    return frozenset(model.operation_names)
+
+
+class AwsSandbox:
+    """AWS Organizations over HTTP on ``host:port`` (port 0: a free port), strict like AWS.
+
+    ``create_account_delay``: seconds a CreateAccount request stays IN_PROGRESS.
+    ``close_account_delay``: seconds a closed account stays PENDING_CLOSURE before SUSPENDED.
+    With 0 (the default) the outcome is visible from the next request on.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        create_account_delay: float = 0.0,
+        close_account_delay: float = 0.0,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._session: boto3.session.Session | None = None
+        self._operations: frozenset[str] | None = None
+        #: what the last :meth:`bootstrap` returned (``None`` before it / after :meth:`reset`)
+        self.ids: dict[str, str] | None = None
+        self.strict = StrictOrganizations(
+            None, create_account_delay=create_account_delay, close_account_delay=close_account_delay
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve over HTTP in a daemon thread; returns once the socket is listening."""
+        if self._server is not None:
+            return
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request is noise
+                pass
+
+        self.strict.app = DomainDispatcherApplication(create_backend_app)
+        # make_server binds and listens before returning, so the URL is usable immediately.
+        self._server = make_server(self._host, self._port, self.strict, threaded=True, request_handler=QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-sandbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> AwsSandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- endpoints -----------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("AwsSandbox is not started")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    def client(self, *, max_attempts: int | None = None) -> Any:
+        """A boto3 Organizations client for this sandbox (region us-east-1, dummy credentials).
+
+        ``max_attempts``: botocore's total attempts (``1`` disables botocore's own retries, which
+        otherwise retry throttling errors such as an injected TooManyRequestsException)."""
+        if self._session is None:
+            self._session = boto3.session.Session(
+                aws_access_key_id=ACCESS_KEY_ID,
+                aws_secret_access_key=SECRET_ACCESS_KEY,
+                region_name=REGION,
+            )
+        config = Config(retries={"total_max_attempts": max_attempts}) if max_attempts else None
+        return self._session.client("organizations", endpoint_url=self.url, config=config)
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess whose boto3 must reach this sandbox.
+
+        Merge it over ``os.environ`` and drop ``AWS_PROFILE`` (a profile missing from the config
+        file makes boto3 fail before the environment credentials are considered)."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_PROXY": self._host,
+            "no_proxy": self._host,
+        }
+
+    # -- delays ---------------------------------------------------------------------------------------
+
+    @property
+    def create_account_delay(self) -> float:
+        """Seconds a CreateAccount request stays IN_PROGRESS (settable; applies to new requests)."""
+        return self.strict.create_account_delay
+
+    @create_account_delay.setter
+    def create_account_delay(self, seconds: float) -> None:
+        self.strict.create_account_delay = seconds
+
+    @property
+    def close_account_delay(self) -> float:
+        """Seconds a closed account stays PENDING_CLOSURE (settable; applies to new requests)."""
+        return self.strict.close_account_delay
+
+    @close_account_delay.setter
+    def close_account_delay(self, seconds: float) -> None:
+        self.strict.close_account_delay = seconds
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def bootstrap(self) -> dict[str, str]:
+        """Create the organization (FeatureSet ALL) as the management account.
+
+        Policy types are left as AWS leaves them for a new organization: none enabled in the root,
+        so nothing is attached; call EnablePolicyType like a real landing zone bootstrap would.
+        Returns ``{"root_id", "management_account_id", "organization_id"}``.  Not logged in
+        :attr:`calls`."""
+        org = self.client()
+        described = org.create_organization(FeatureSet="ALL")["Organization"]
+        root_id = org.list_roots()["Roots"][0]["Id"]
+        self.reset_calls()
+        self.ids = {
+            "root_id": root_id,
+            "management_account_id": described["MasterAccountId"],
+            "organization_id": described["Id"],
+        }
+        return dict(self.ids)
+
+    def reset(self) -> None:
+        """Wipe all state: every moto backend (as moto's ``/moto-api/reset`` does), the pending
+        create-account requests and closures, injected errors and the call log.  The organization
+        is gone afterwards: call :meth:`bootstrap` again."""
+        from moto.moto_api._internal.models import moto_api_backend
+        from moto.organizations.models import organizations_backends
+
+        with self.strict.lock:
+            moto_api_backend.reset()
+            organizations_backends.master_accounts.clear()
+            self.strict.reset_state()
+            self.ids = None
+
+    # -- call log and fault injection ------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[str]:
+        """Operation names received over HTTP, in order (a copy; retries count once per attempt)."""
+        return self.strict.calls
+
+    def reset_calls(self) -> None:
+        self.strict.reset_calls()
+
+    def inject_error(
+        self,
+        operation: str,
+        code: str,
+        times: int = 1,
+        message: str = "",
+        *,
+        reason: str | None = None,
+        status: int = 400,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        """Make the next ``times`` calls of Organizations ``operation`` fail with error ``code``
+        (HTTP ``status``, optional ``Reason`` and extra body ``fields``, e.g. ``{"Type": ...}``
+        for TooManyRequestsException).  The failed calls still appear in :attr:`calls`."""
+        if self._operations is None:
+            self._operations = _organizations_operations()
+        if operation not in self._operations:
+            raise ValueError(f"{operation!r} is not an AWS Organizations operation")
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self.strict.inject_error(
+            operation, code, times=times, message=message, reason=reason, status=status, fields=fields
+        )
+
+    def clear_injected_errors(self) -> None:
+        self.strict.clear_injected_errors()

@@ -1,0 +1,1115 @@
+"""A strict AWS Organizations layer in front of moto's WSGI application.
+
+moto 5.2.5 implements the Organizations API but accepts many requests that real AWS refuses
+(duplicate OU names, deleting non-empty OUs, detaching the last SCP, ...) and performs
+asynchronous operations (CreateAccount, CloseAccount) synchronously.  :class:`StrictOrganizations`
+is a WSGI middleware that sits in front of moto's ``DomainDispatcherApplication``:
+
+* every request is recorded in a call log (operation names, thread-safe);
+* errors injected with :meth:`StrictOrganizations.inject_error` are answered first;
+* for Organizations requests (JSON protocol, ``X-Amz-Target: AWSOrganizationsV20161128.<Op>``)
+  a per-operation *rule* checks the request against moto's in-process backend state
+  (``moto.organizations.models.organizations_backends[account_id][partition]``) and either
+  refuses it with the exact AWS error shape (HTTP 400,
+  ``{"__type": ..., "Message": ..., "Reason": ...}``), answers it itself (where moto's
+  behaviour is wrong, e.g. asynchronous account creation), or lets moto handle it;
+* after moto handled a request, *post-hooks* fix up moto's state where it diverges from AWS
+  (policy attachments of policy types that are not enabled).
+
+All Organizations requests are serialised by one lock, so a check and the change it guards are
+atomic even though the HTTP server is threaded.
+
+Every rule quotes the AWS API reference wording it follows (from botocore's
+``botocore/data/organizations/2016-11-28/service-2.json``).
+
+Time-based behaviour (CreateAccount IN_PROGRESS -> SUCCEEDED/FAILED, CloseAccount
+PENDING_CLOSURE -> SUSPENDED) is advanced lazily: at the start of every Organizations request,
+everything whose deadline has passed is completed.  Nothing can observe the state except
+through a request, so this is indistinguishable from a background worker, and it is
+deterministic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.organizations.models import (
+    FakeAccount,
+    FakeOrganizationalUnit,
+    FakePolicy,
+    FakeRoot,
+    organizations_backends,
+)
+
+ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+
+#: AWS quota "Number of concurrent account creations": 5.  AWS documents the refusal as
+#: ConstraintViolationException reason ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED: "You attempted to
+#: exceed the number of accounts that can be in progress at a time."
+MAX_CREATE_ACCOUNT_IN_PROGRESS = 5
+#: "For service control policies, the limit is five." (CreateOrganizationalUnit)
+MAX_OU_DEPTH = 5
+#: AWS quotas: at most 5 SCPs and 5 RCPs attached directly to one root, OU or account.
+MAX_ATTACHMENTS_PER_TYPE = {"SERVICE_CONTROL_POLICY": 5, "RESOURCE_CONTROL_POLICY": 5}
+#: AWS quotas: maximum policy document size, in characters as submitted.
+MAX_POLICY_SIZE = {
+    "SERVICE_CONTROL_POLICY": 5120,
+    "RESOURCE_CONTROL_POLICY": 5120,
+    "TAG_POLICY": 10000,
+    "BACKUP_POLICY": 10000,
+    "AISERVICES_OPT_OUT_POLICY": 2500,
+}
+#: The AWS managed policy that AWS attaches to every root, OU and account when the type is enabled.
+DEFAULT_POLICY_FOR_TYPE = {
+    "SERVICE_CONTROL_POLICY": "p-FullAWSAccess",
+    "RESOURCE_CONTROL_POLICY": "p-RCPFullAWSAccess",
+}
+#: Policy types whose documents use the IAM policy grammar.
+IAM_GRAMMAR_TYPES = frozenset({"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"})
+
+NAME_MAX = 128  # OrganizationalUnitName, PolicyName, AccountName: "max": 128
+EMAIL_MAX = 64  # Email: "max": 64
+DESCRIPTION_MAX = 512  # PolicyDescription: "max": 512
+
+PARENT_ID_RE = re.compile(r"^(r-[0-9a-z]{4,32})$|^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
+OU_ID_RE = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+TARGET_ID_RE = re.compile(r"^(r-[0-9a-z]{4,32})$|^(\d{12})$|^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
+ACCESS_KEY_RE = re.compile(r"Credential=([A-Za-z0-9]+)/[^/]+/([^/]+)/")
+
+
+class OrganizationsError(Exception):
+    """An error answered the way AWS answers it: HTTP 400 and a JSON body with ``__type``."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        status: int = 400,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.status = status
+        self.fields = dict(fields or {})
+
+    def body(self) -> dict[str, str]:
+        out = {"__type": self.code, "Message": self.message}
+        if self.reason is not None:
+            out["Reason"] = self.reason
+        out.update(self.fields)
+        return out
+
+
+def _invalid(reason: str, message: str) -> OrganizationsError:
+    return OrganizationsError("InvalidInputException", message, reason=reason)
+
+
+def _constraint(reason: str, message: str) -> OrganizationsError:
+    return OrganizationsError("ConstraintViolationException", message, reason=reason)
+
+
+def _check_max_length(value: Any, limit: int) -> None:
+    """InvalidInputException MAX_LENGTH_EXCEEDED: "You provided a string parameter that is longer
+    than allowed."  (botocore only validates ``min`` client-side, so ``max`` reaches the server.)"""
+    if isinstance(value, str) and len(value) > limit:
+        raise _invalid("MAX_LENGTH_EXCEEDED", "You provided a string parameter that is longer than allowed.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Policy documents
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def check_policy_document(policy_type: str, content: Any) -> None:
+    """MalformedPolicyDocumentException: "The provided policy document doesn't meet the
+    requirements of the specified policy type. For example, the syntax might be incorrect."
+
+    Size: ConstraintViolationException POLICY_CONTENT_LIMIT_EXCEEDED: "You attempted to create a
+    policy that is larger than the maximum size."  (AWS quota: 5,120 characters for SCPs and RCPs,
+    counted on the document as submitted, whitespace included.)
+
+    For SCPs and RCPs the document must follow the IAM policy grammar: a JSON object with
+    ``Version`` "2012-10-17" (or "2008-10-17") and a non-empty ``Statement`` (object or list);
+    every statement has ``Effect`` Allow or Deny, exactly one of ``Action``/``NotAction`` with
+    string values, and no unknown keys.  RCPs additionally need ``Principal`` and ``Resource``/
+    ``NotResource``, and custom RCPs may only Deny (only the AWS managed RCPFullAWSAccess allows).
+    Other policy types (tag, backup, AI opt-out) only need to be a JSON object.
+    """
+    if not isinstance(content, str):
+        raise OrganizationsError("MalformedPolicyDocumentException", "The policy content must be a string.")
+    limit = MAX_POLICY_SIZE.get(policy_type)
+    if limit is not None and len(content) > limit:
+        raise _constraint(
+            "POLICY_CONTENT_LIMIT_EXCEEDED",
+            f"The policy content exceeds the maximum size of {limit} characters for {policy_type}.",
+        )
+
+    def malformed(detail: str) -> OrganizationsError:
+        return OrganizationsError(
+            "MalformedPolicyDocumentException",
+            f"The provided policy document does not meet the requirements of the specified policy type: {detail}",
+        )
+
+    try:
+        doc = json.loads(content)
+    except ValueError as exc:
+        raise malformed(f"not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise malformed("the document must be a JSON object")
+    if policy_type not in IAM_GRAMMAR_TYPES:
+        return
+
+    allowed_top = {"Version", "Id", "Statement"}
+    if set(doc) - allowed_top:
+        raise malformed(f"unknown top-level element(s) {sorted(set(doc) - allowed_top)}")
+    if doc.get("Version") not in ("2012-10-17", "2008-10-17"):
+        raise malformed('Version must be "2012-10-17"')
+    statements = doc.get("Statement")
+    if statements is None or statements == [] or not isinstance(statements, (dict, list)):
+        raise malformed("Statement is required and must be an object or a non-empty list")
+    allowed_stmt = {
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+        "Principal",
+        "NotPrincipal",
+    }
+    for stmt in _as_list(statements):
+        if not isinstance(stmt, dict):
+            raise malformed("every statement must be an object")
+        unknown = set(stmt) - allowed_stmt
+        if unknown:
+            raise malformed(f"unknown statement element(s) {sorted(unknown)}")
+        effect = stmt.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise malformed(f"Effect must be Allow or Deny, not {effect!r}")
+        if ("Action" in stmt) == ("NotAction" in stmt):
+            raise malformed("a statement needs exactly one of Action or NotAction")
+        actions = _as_list(stmt.get("Action", stmt.get("NotAction")))
+        if not actions or not all(isinstance(a, str) and a for a in actions):
+            raise malformed("Action must be a non-empty string or list of strings")
+        for key in ("Resource", "NotResource"):
+            if key in stmt:
+                values = _as_list(stmt[key])
+                if not values or not all(isinstance(v, str) and v for v in values):
+                    raise malformed(f"{key} must be a non-empty string or list of strings")
+        if "Condition" in stmt and not isinstance(stmt["Condition"], dict):
+            raise malformed("Condition must be an object")
+        if policy_type == "RESOURCE_CONTROL_POLICY":
+            if "Principal" not in stmt and "NotPrincipal" not in stmt:
+                raise malformed("an RCP statement needs a Principal")
+            if "Resource" not in stmt and "NotResource" not in stmt:
+                raise malformed("an RCP statement needs a Resource")
+            if effect != "Deny":
+                raise malformed("custom RCPs can only contain Deny statements")
+        elif "Principal" in stmt or "NotPrincipal" in stmt:
+            raise malformed("SCP statements can't have a Principal")
+
+
+# --------------------------------------------------------------------------------------------------
+# Asynchronous account creation / closure
+
+
+@dataclass
+class CreateAccountRequest:
+    """One CreateAccount request, answered by the middleware (moto creates accounts synchronously)."""
+
+    id: str
+    backend_key: tuple[str, str]
+    params: dict[str, Any]
+    requested: float
+    ready_at: float
+    state: str = "IN_PROGRESS"
+    completed: float | None = None
+    account_id: str | None = None
+    failure_reason: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Id": self.id,
+            "AccountName": self.params.get("AccountName"),
+            "State": self.state,
+            "RequestedTimestamp": self.requested,
+        }
+        if self.completed is not None:
+            out["CompletedTimestamp"] = self.completed
+        if self.account_id is not None:
+            out["AccountId"] = self.account_id
+        if self.failure_reason is not None:
+            out["FailureReason"] = self.failure_reason
+        return out
+
+
+@dataclass
+class InjectedError:
+    code: str
+    message: str
+    remaining: int
+    reason: str | None = None
+    status: int = 400
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    """What a rule needs: the operation, its JSON parameters and the caller's moto backend."""
+
+    operation: str
+    params: dict[str, Any]
+    backend: Any
+    backend_key: tuple[str, str]
+
+
+Rule = Callable[["StrictOrganizations", Ctx], "dict[str, Any] | None"]
+PostHook = Callable[["StrictOrganizations", Ctx], None]
+
+_RULES: dict[str, Rule] = {}
+_POST_HOOKS: dict[str, PostHook] = {}
+
+
+def rule(operation: str) -> Callable[[Rule], Rule]:
+    """Register a rule: raise OrganizationsError to refuse, return a dict to answer, None to pass to moto."""
+
+    def register(fn: Rule) -> Rule:
+        _RULES[operation] = fn
+        return fn
+
+    return register
+
+
+def post_hook(operation: str) -> Callable[[PostHook], PostHook]:
+    def register(fn: PostHook) -> PostHook:
+        _POST_HOOKS[operation] = fn
+        return fn
+
+    return register
+
+
+# --------------------------------------------------------------------------------------------------
+# The middleware
+
+
+class StrictOrganizations:
+    """WSGI middleware: call log, fault injection and AWS rules in front of moto's application."""
+
+    def __init__(self, app: Any, *, create_account_delay: float = 0.0, close_account_delay: float = 0.0):
+        self.app = app
+        self.create_account_delay = create_account_delay
+        self.close_account_delay = close_account_delay
+        self.lock = threading.RLock()  # serialises Organizations requests (and state resets)
+        self._log_lock = threading.Lock()
+        self._calls: list[str] = []
+        self._injected: dict[str, list[InjectedError]] = {}
+        self.create_requests: dict[str, CreateAccountRequest] = {}
+        #: (backend key, account id) -> time at which the PENDING_CLOSURE account becomes SUSPENDED
+        self.pending_closures: dict[tuple[tuple[str, str], str], float] = {}
+
+    # -- public helpers ----------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[str]:
+        with self._log_lock:
+            return list(self._calls)
+
+    def reset_calls(self) -> None:
+        with self._log_lock:
+            self._calls.clear()
+
+    def inject_error(
+        self,
+        operation: str,
+        code: str,
+        *,
+        times: int = 1,
+        message: str = "",
+        reason: str | None = None,
+        status: int = 400,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        with self._log_lock:
+            self._injected.setdefault(operation, []).append(
+                InjectedError(code, message, times, reason, status, dict(fields or {}))
+            )
+
+    def clear_injected_errors(self) -> None:
+        with self._log_lock:
+            self._injected.clear()
+
+    def reset_state(self) -> None:
+        """Forget create-account requests, pending closures, injected errors and the call log."""
+        with self.lock:
+            self.create_requests.clear()
+            self.pending_closures.clear()
+        self.clear_injected_errors()
+        self.reset_calls()
+
+    def advance(self, now: float | None = None) -> None:
+        """Complete every asynchronous operation whose deadline has passed."""
+        now = time.time() if now is None else now
+        with self.lock:
+            for req in self.create_requests.values():
+                if req.state == "IN_PROGRESS" and req.ready_at <= now:
+                    self._finish_create_account(req)
+            for key, ready_at in list(self.pending_closures.items()):
+                if ready_at <= now:
+                    del self.pending_closures[key]
+                    (backend_key, account_id) = key
+                    backend = organizations_backends[backend_key[0]][backend_key[1]]
+                    account = _find_account(backend, account_id)
+                    if account is not None and account.status == "PENDING_CLOSURE":
+                        account.status = "SUSPENDED"
+                        account.state = "SUSPENDED"
+
+    # -- WSGI ----------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = _read_body(environ)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        operation = _operation_name(environ, target, body)
+        if operation is not None:
+            with self._log_lock:
+                self._calls.append(operation)
+            injected = self._take_injected(operation)
+            if injected is not None:
+                return _error_response(start_response, injected)
+        if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        with self.lock:
+            return self._handle_organizations(environ, start_response, operation, body)
+
+    def _take_injected(self, operation: str) -> OrganizationsError | None:
+        with self._log_lock:
+            queue = self._injected.get(operation)
+            if not queue:
+                return None
+            item = queue[0]
+            item.remaining -= 1
+            if item.remaining <= 0:
+                queue.pop(0)
+            message = item.message or f"Injected {item.code} for {operation}"
+            return OrganizationsError(item.code, message, reason=item.reason, status=item.status, fields=item.fields)
+
+    def _handle_organizations(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], operation: str, body: bytes
+    ) -> Iterable[bytes]:
+        self.advance()
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = {}
+        if not isinstance(params, dict):
+            params = {}
+        account_id, partition = _caller(environ)
+        backend = organizations_backends[account_id][partition]
+        ctx = Ctx(operation, params, backend, (account_id, partition))
+
+        check = _RULES.get(operation)
+        try:
+            answer = check(self, ctx) if check is not None else None
+        except OrganizationsError as err:
+            return _error_response(start_response, err)
+        if answer is not None:
+            return _json_response(start_response, answer)
+
+        # Let moto handle it, then fix up moto's state where it differs from AWS.
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            chunks = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if str(captured.get("status", "")).startswith("200"):
+            hook = _POST_HOOKS.get(operation)
+            if hook is not None:
+                hook(self, ctx)
+            normalize_policy_attachments(backend)
+        start_response(captured["status"], captured["headers"])
+        return [chunks]
+
+    # -- account creation --------------------------------------------------------------------------
+
+    def _finish_create_account(self, req: CreateAccountRequest) -> None:
+        backend = organizations_backends[req.backend_key[0]][req.backend_key[1]]
+        req.completed = req.ready_at
+        email = str(req.params.get("Email", "")).lower()
+        if backend.org is None:
+            req.state, req.failure_reason = "FAILED", "INTERNAL_FAILURE"
+            return
+        if any(str(a.email).lower() == email for a in backend.accounts):
+            # CreateAccountStatus.FailureReason EMAIL_ALREADY_EXISTS: "The account could not be
+            # created because another Amazon Web Services account with that email address already
+            # exists."
+            req.state, req.failure_reason = "FAILED", "EMAIL_ALREADY_EXISTS"
+            return
+        kwargs = {k: v for k, v in req.params.items() if k in ("AccountName", "Email", "RoleName", "Tags")}
+        status = backend.create_account(**kwargs)["CreateAccountStatus"]
+        account = _find_account(backend, status["AccountId"])
+        if account is not None:
+            account.create_account_status_id = req.id
+        normalize_policy_attachments(backend)
+        req.state, req.account_id = "SUCCEEDED", status["AccountId"]
+
+
+# --------------------------------------------------------------------------------------------------
+# WSGI helpers
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    body = stream.read(length) if (stream is not None and length > 0) else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def _operation_name(environ: dict[str, Any], target: str, body: bytes) -> str | None:
+    if target:
+        return target.rsplit(".", 1)[-1]
+    if environ.get("PATH_INFO", "").startswith("/moto-api"):
+        return None
+    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    if not action and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+    return action[0] if action else None
+
+
+def _caller(environ: dict[str, Any]) -> tuple[str, str]:
+    """The (account id, partition) moto resolves for this request, the same way moto does."""
+    from moto.iam.models import get_account_id_from
+    from moto.utilities.utils import get_partition
+
+    match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    access_key = match.group(1) if match else "AKIAEXAMPLE"
+    region = match.group(2) if match else "us-east-1"
+    return str(get_account_id_from(access_key)), str(get_partition(region))
+
+
+def _headers(length: int) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", JSON_CONTENT_TYPE),
+        ("Content-Length", str(length)),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+    ]
+
+
+def _json_response(start_response: Callable[..., Any], payload: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(payload).encode()
+    start_response("200 OK", _headers(len(data)))
+    return [data]
+
+
+def _error_response(start_response: Callable[..., Any], err: OrganizationsError) -> list[bytes]:
+    data = json.dumps(err.body()).encode()
+    start_response(f"{err.status} Error", _headers(len(data)))
+    return [data]
+
+
+# --------------------------------------------------------------------------------------------------
+# Backend lookups
+
+
+def _require_org(backend: Any) -> None:
+    if backend.org is None:
+        raise OrganizationsError(
+            "AWSOrganizationsNotInUseException", "Your account is not a member of an organization."
+        )
+
+
+def _root(backend: Any) -> FakeRoot | None:
+    return next((ou for ou in backend.ou if isinstance(ou, FakeRoot)), None)
+
+
+def _find_container(backend: Any, container_id: str) -> FakeOrganizationalUnit | None:
+    """A root or OU with that id."""
+    return next((ou for ou in backend.ou if ou.id == container_id), None)
+
+
+def _find_ou(backend: Any, ou_id: str) -> FakeOrganizationalUnit | None:
+    return next((ou for ou in backend.ou if ou.id == ou_id and not isinstance(ou, FakeRoot)), None)
+
+
+def _find_account(backend: Any, account_id: str) -> FakeAccount | None:
+    return next((a for a in backend.accounts if a.id == account_id), None)
+
+
+def _find_policy(backend: Any, policy_id: str) -> FakePolicy | None:
+    return next((p for p in backend.policies if p.id == policy_id), None)
+
+
+def _find_target(backend: Any, target_id: str) -> Any:
+    return _find_container(backend, target_id) or _find_account(backend, target_id)
+
+
+def _enabled_policy_types(backend: Any) -> set[str]:
+    root = _root(backend)
+    if root is None:
+        return set()
+    return {t["Type"] for t in root.policy_types if t.get("Status") == "ENABLED"}
+
+
+def _depth(backend: Any, container: FakeOrganizationalUnit) -> int:
+    """0 for the root, 1 for an OU directly under the root, ..."""
+    depth = 0
+    node: FakeOrganizationalUnit | None = container
+    while node is not None and not isinstance(node, FakeRoot):
+        depth += 1
+        node = _find_container(backend, str(node.parent_id))
+    return depth
+
+
+def _require_policy(backend: Any, policy_id: Any) -> FakePolicy:
+    policy = _find_policy(backend, str(policy_id))
+    if policy is None:
+        raise OrganizationsError(
+            "PolicyNotFoundException", "We can't find a policy with the PolicyId that you specified."
+        )
+    return policy
+
+
+def _require_target(backend: Any, target_id: Any) -> Any:
+    if not TARGET_ID_RE.match(str(target_id)):
+        raise _invalid(
+            "INVALID_PATTERN_TARGET_ID", "You specified a policy target ID that doesn't match the required pattern."
+        )
+    target = _find_target(backend, str(target_id))
+    if target is None:
+        raise OrganizationsError(
+            "TargetNotFoundException",
+            "We can't find a root, OU, account, or policy with the TargetId that you specified.",
+        )
+    return target
+
+
+def _attach(policy: FakePolicy, target: Any) -> None:
+    if policy not in target.attached_policies:
+        target.attached_policies.append(policy)
+    if target not in policy.attachments:
+        policy.attachments.append(target)
+
+
+def _detach_everywhere(policy: FakePolicy) -> None:
+    for target in list(policy.attachments):
+        if policy in target.attached_policies:
+            target.attached_policies.remove(policy)
+    policy.attachments.clear()
+
+
+def normalize_policy_attachments(backend: Any) -> None:
+    """No policy of a type that is not enabled in the root is attached anywhere.
+
+    moto attaches FullAWSAccess and RCPFullAWSAccess to the root, every OU and every account
+    although no policy type is enabled in a new organization.  AWS (EnablePolicyType): "After you
+    enable a policy type in a root, you can attach policies of that type to the root, any
+    organizational unit (OU), or account in that root." and (DisablePolicyType): "After you
+    perform this operation, you no longer can attach policies of the specified type to that root
+    or to any organizational unit (OU) or account in that root." -- disabling a type detaches all
+    policies of that type.
+    """
+    if backend.org is None:
+        return
+    enabled = _enabled_policy_types(backend)
+    for policy in backend.policies:
+        if policy.type not in enabled and policy.attachments:
+            _detach_everywhere(policy)
+
+
+# --------------------------------------------------------------------------------------------------
+# A. Organizational units
+
+
+@rule("CreateOrganizationalUnit")
+def _create_ou(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """CreateOrganizationalUnit.
+
+    * name longer than 128 -> InvalidInputException MAX_LENGTH_EXCEEDED ("You provided a string
+      parameter that is longer than allowed."; OrganizationalUnitName "max": 128);
+    * ParentId not matching its pattern -> InvalidInputException INVALID_PATTERN;
+    * parent that does not exist -> ParentNotFoundException ("We can't find a root or OU with the
+      ParentId that you specified."); moto creates the OU under a non-existent parent;
+    * an OU with the same name under the same parent -> DuplicateOrganizationalUnitException
+      ("An OU with the same name already exists."); moto accepts it;
+    * nesting deeper than five levels -> ConstraintViolationException OU_DEPTH_LIMIT_EXCEEDED
+      ("You attempted to create an OU tree that is too many levels deep."; "The number of levels
+      deep that you can nest OUs is dependent upon the policy types enabled for that root. For
+      service control policies, the limit is five.").
+    """
+    backend, params = ctx.backend, ctx.params
+    _require_org(backend)
+    name = params.get("Name")
+    _check_max_length(name, NAME_MAX)
+    parent_id = str(params.get("ParentId", ""))
+    if not PARENT_ID_RE.match(parent_id):
+        raise _invalid("INVALID_PATTERN", "You provided a value that doesn't match the required pattern.")
+    parent = _find_container(backend, parent_id)
+    if parent is None:
+        raise OrganizationsError(
+            "ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified."
+        )
+    if any(ou.parent_id == parent_id and ou.name == name for ou in backend.ou):
+        raise OrganizationsError("DuplicateOrganizationalUnitException", "An OU with the same name already exists.")
+    if _depth(backend, parent) + 1 > MAX_OU_DEPTH:
+        raise _constraint("OU_DEPTH_LIMIT_EXCEEDED", "You attempted to create an OU tree that is too many levels deep.")
+    return None  # moto creates it; the generic post-processing drops default attachments
+
+
+@rule("UpdateOrganizationalUnit")
+def _update_ou(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """UpdateOrganizationalUnit: "Renames the specified organizational unit (OU)."
+
+    A name used by another OU under the same parent -> DuplicateOrganizationalUnitException.
+    Answered here because moto refuses a name used by *any* OU anywhere (and renaming an OU to
+    its own name), which AWS allows.  Unknown OU -> OrganizationalUnitNotFoundException.
+    """
+    backend, params = ctx.backend, ctx.params
+    _require_org(backend)
+    ou = _find_ou(backend, str(params.get("OrganizationalUnitId", "")))
+    if ou is None:
+        raise OrganizationsError(
+            "OrganizationalUnitNotFoundException",
+            "We can't find an OU with the OrganizationalUnitId that you specified.",
+        )
+    name = params.get("Name")
+    if name is not None:
+        _check_max_length(name, NAME_MAX)
+        if any(o is not ou and o.parent_id == ou.parent_id and o.name == name for o in backend.ou):
+            raise OrganizationsError("DuplicateOrganizationalUnitException", "An OU with the same name already exists.")
+        ou.name = name
+    return dict(ou.describe())
+
+
+@rule("DeleteOrganizationalUnit")
+def _delete_ou(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """DeleteOrganizationalUnit: "You must first remove all accounts and child OUs from the OU that
+    you want to delete." -> OrganizationalUnitNotEmptyException ("The specified OU is not empty.
+    Move all accounts to another root or to other OUs, remove all child OUs, and try the
+    operation again.").  moto deletes non-empty OUs (orphaning children) and leaves the deleted
+    OU in its policies' attachment lists; answered here.
+    """
+    backend = ctx.backend
+    _require_org(backend)
+    ou_id = str(ctx.params.get("OrganizationalUnitId", ""))
+    if not OU_ID_RE.match(ou_id):
+        raise _invalid("INVALID_PATTERN", "You provided a value that doesn't match the required pattern.")
+    ou = _find_ou(backend, ou_id)
+    if ou is None:
+        raise OrganizationsError(
+            "OrganizationalUnitNotFoundException",
+            "We can't find an OU with the OrganizationalUnitId that you specified.",
+        )
+    if any(o.parent_id == ou_id for o in backend.ou) or any(a.parent_id == ou_id for a in backend.accounts):
+        raise OrganizationsError(
+            "OrganizationalUnitNotEmptyException",
+            "The specified OU is not empty. Move all accounts to another root or to other OUs, "
+            "remove all child OUs, and try the operation again.",
+        )
+    for policy in list(ou.attached_policies):
+        if ou in policy.attachments:
+            policy.attachments.remove(ou)
+    ou.attached_policies.clear()
+    backend.ou.remove(ou)
+    return {}
+
+
+@rule("MoveAccount")
+def _move_account(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """MoveAccount ("Moves an account from its current source parent root or organizational unit
+    (OU) to the specified destination parent root or OU").
+
+    * unknown account -> AccountNotFoundException;
+    * unknown source -> SourceParentNotFoundException ("We can't find a source root or OU with the
+      ParentId that you specified."), also when the account is not in that source (moto ignores
+      SourceParentId entirely);
+    * unknown destination -> DestinationParentNotFoundException ("We can't find the destination
+      container (a root or OU) with the ParentId that you specified."); moto answers
+      ParentNotFoundException for both;
+    * already in the destination -> DuplicateAccountException ("That account is already present in
+      the specified destination.").
+    """
+    backend, params = ctx.backend, ctx.params
+    _require_org(backend)
+    account = _find_account(backend, str(params.get("AccountId", "")))
+    if account is None:
+        raise OrganizationsError("AccountNotFoundException", "You specified an account that doesn't exist.")
+    source_id = str(params.get("SourceParentId", ""))
+    dest_id = str(params.get("DestinationParentId", ""))
+    for value in (source_id, dest_id):
+        if not PARENT_ID_RE.match(value):
+            raise _invalid("INVALID_PATTERN", "You provided a value that doesn't match the required pattern.")
+    if _find_container(backend, source_id) is None:
+        raise OrganizationsError(
+            "SourceParentNotFoundException",
+            "We can't find a source root or OU with the ParentId that you specified.",
+        )
+    if _find_container(backend, dest_id) is None:
+        raise OrganizationsError(
+            "DestinationParentNotFoundException",
+            "We can't find the destination container (a root or OU) with the ParentId that you specified.",
+        )
+    if account.parent_id == dest_id:
+        raise OrganizationsError(
+            "DuplicateAccountException", "That account is already present in the specified destination."
+        )
+    if account.parent_id != source_id:
+        raise OrganizationsError(
+            "SourceParentNotFoundException",
+            "We can't find a source root or OU with the ParentId that you specified.",
+        )
+    account.parent_id = dest_id
+    return {}
+
+
+# --------------------------------------------------------------------------------------------------
+# B. Accounts
+
+
+@rule("CreateAccount")
+def _create_account(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """CreateAccount: "This is an asynchronous request that Amazon Web Services performs in the
+    background. [...] To check the status of the request, [...] Use the Id value of the
+    CreateAccountStatus response element from this operation to provide as a parameter to the
+    DescribeCreateAccountStatus operation."
+
+    Answered here (moto creates the account synchronously and answers SUCCEEDED): the answer is
+    always ``State: IN_PROGRESS``; the account appears (in ListAccounts, ListAccountsForParent,
+    DescribeAccount) only ``create_account_delay`` seconds later, when the request becomes
+    SUCCEEDED -- or FAILED with ``FailureReason: EMAIL_ALREADY_EXISTS`` if an account of the
+    organization already uses that email ("another Amazon Web Services account with that email
+    address already exists"), in which case no account is created.  With a delay of 0 the very
+    next request already sees the outcome.
+
+    Too many requests in progress: AWS documents ConstraintViolationException reason
+    ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED -- "You attempted to exceed the number of accounts that
+    can be in progress at a time." -- and the quota "Number of concurrent account creations" is 5,
+    so a 6th request while 5 are IN_PROGRESS is refused that way (not TooManyRequestsException,
+    which is AWS's generic API throttling, nor ConcurrentModificationException, which is about one
+    target being modified by two requests).
+    """
+    backend, params = ctx.backend, ctx.params
+    _require_org(backend)
+    _check_max_length(params.get("AccountName"), NAME_MAX)
+    _check_max_length(params.get("Email"), EMAIL_MAX)
+    in_progress = [
+        r for r in mw.create_requests.values() if r.backend_key == ctx.backend_key and r.state == "IN_PROGRESS"
+    ]
+    if len(in_progress) >= MAX_CREATE_ACCOUNT_IN_PROGRESS:
+        raise _constraint(
+            "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED",
+            "You attempted to exceed the number of accounts that can be in progress at a time.",
+        )
+    now = time.time()
+    req = CreateAccountRequest(
+        id=f"car-{uuid.uuid4().hex}",
+        backend_key=ctx.backend_key,
+        params=dict(params),
+        requested=now,
+        ready_at=now + mw.create_account_delay,
+    )
+    mw.create_requests[req.id] = req
+    return {"CreateAccountStatus": {k: v for k, v in req.describe().items() if k != "CompletedTimestamp"}}
+
+
+@rule("DescribeCreateAccountStatus")
+def _describe_create_account_status(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """DescribeCreateAccountStatus: "Retrieves the current status of an asynchronous request to
+    create an account."  Unknown id -> CreateAccountStatusNotFoundException ("We can't find an
+    create account request with the CreateAccountRequestId that you specified."); moto answers
+    AccountNotFoundException and knows nothing of IN_PROGRESS or FAILED requests.
+    """
+    _require_org(ctx.backend)
+    req = mw.create_requests.get(str(ctx.params.get("CreateAccountRequestId", "")))
+    if req is None or req.backend_key != ctx.backend_key:
+        raise OrganizationsError(
+            "CreateAccountStatusNotFoundException",
+            "We can't find an create account request with the CreateAccountRequestId that you specified.",
+        )
+    return {"CreateAccountStatus": req.describe()}
+
+
+@rule("ListCreateAccountStatus")
+def _list_create_account_status(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """ListCreateAccountStatus: "Lists the account creation requests that match the specified
+    status" -- States: "A list of one or more states that you want included in the response. If
+    this parameter isn't present, all requests are included in the response."  Answered from the
+    middleware's own request records (moto lists the management account, which was never a
+    CreateAccount request, and only SUCCEEDED states)."""
+    _require_org(ctx.backend)
+    states = ctx.params.get("States") or ["IN_PROGRESS", "SUCCEEDED", "FAILED"]
+    matching = [
+        r.describe() for r in mw.create_requests.values() if r.backend_key == ctx.backend_key and r.state in states
+    ]
+    try:
+        start = int(ctx.params.get("NextToken") or 0)
+        max_results = int(ctx.params.get("MaxResults") or 20)
+    except ValueError:
+        raise _invalid("INVALID_NEXT_TOKEN", "You specified an invalid value for nextToken.") from None
+    page = matching[start : start + max_results]
+    out: dict[str, Any] = {"CreateAccountStatuses": page}
+    if start + max_results < len(matching):
+        out["NextToken"] = str(start + max_results)
+    return out
+
+
+@rule("CloseAccount")
+def _close_account(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """CloseAccount: "This is an asynchronous request [...] While the close account request is in
+    progress, Account status will indicate PENDING_CLOSURE. When the close account request
+    completes, the status will change to SUSPENDED."  (moto suspends immediately.)  The account's
+    Status and State are PENDING_CLOSURE for ``close_account_delay`` seconds, then SUSPENDED.
+
+    * already closed (PENDING_CLOSURE or SUSPENDED) -> AccountAlreadyClosedException ("You
+      attempted to close an account that is already closed.");
+    * the management account -> ConstraintViolationException CANNOT_CLOSE_MANAGEMENT_ACCOUNT ("You
+      attempted to close the management account."; "You can't close the management account with
+      this API."); moto closes it;
+    * unknown account -> AccountNotFoundException.
+    """
+    backend = ctx.backend
+    _require_org(backend)
+    account_id = str(ctx.params.get("AccountId", ""))
+    account = _find_account(backend, account_id)
+    if account is None:
+        raise OrganizationsError(
+            "AccountNotFoundException",
+            "We can't find an Amazon Web Services account with the AccountId that you specified.",
+        )
+    if account_id == backend.org.master_account_id:
+        raise _constraint(
+            "CANNOT_CLOSE_MANAGEMENT_ACCOUNT",
+            "You attempted to close the management account. To close the management account for the "
+            "organization, you must first either remove or close all member accounts in the organization.",
+        )
+    if account.status in ("PENDING_CLOSURE", "SUSPENDED"):
+        raise OrganizationsError(
+            "AccountAlreadyClosedException", "You attempted to close an account that is already closed."
+        )
+    account.status = "PENDING_CLOSURE"
+    account.state = "PENDING_CLOSURE"
+    mw.pending_closures[(ctx.backend_key, account_id)] = time.time() + mw.close_account_delay
+    return {}
+
+
+@rule("RemoveAccountFromOrganization")
+def _remove_account(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """RemoveAccountFromOrganization of the management account -> MasterCannotLeaveOrganization-
+    Exception: "You can't remove a management account from an organization. If you want the
+    management account to become a member account in another organization, you must first delete
+    the current organization of the management account."  This is the dedicated exception the
+    operation documents for exactly that case (the generic ConstraintViolationException reason
+    ACCOUNT_CANNOT_LEAVE_ORGANIZATION is shared with LeaveOrganization); moto answers
+    AWSOrganizationsNotInUseException.  Unknown account -> AccountNotFoundException (moto:
+    AWSOrganizationsNotInUseException).
+    """
+    backend = ctx.backend
+    _require_org(backend)
+    account_id = str(ctx.params.get("AccountId", ""))
+    if account_id == backend.org.master_account_id:
+        raise OrganizationsError(
+            "MasterCannotLeaveOrganizationException",
+            "You can't remove a management account from an organization. If you want the management "
+            "account to become a member account in another organization, you must first delete the "
+            "current organization of the management account.",
+        )
+    if _find_account(backend, account_id) is None:
+        raise OrganizationsError(
+            "AccountNotFoundException",
+            "We can't find an Amazon Web Services account with the AccountId that you specified.",
+        )
+    for key in [k for k in mw.pending_closures if k == (ctx.backend_key, account_id)]:
+        del mw.pending_closures[key]
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# C. Policies
+
+
+def _check_policy_name(backend: Any, name: Any, policy_type: str, exclude: FakePolicy | None = None) -> None:
+    """DuplicatePolicyException: "A policy with the same name already exists." -- names are unique
+    per policy type (moto compares across all types, refusing an RCP named like an SCP)."""
+    _check_max_length(name, NAME_MAX)
+    if any(p is not exclude and p.type == policy_type and p.name == name for p in backend.policies):
+        raise OrganizationsError("DuplicatePolicyException", "A policy with the same name already exists.")
+
+
+def _check_not_managed(policy: FakePolicy) -> None:
+    """InvalidInputException IMMUTABLE_POLICY: "You specified a policy that is managed by Amazon
+    Web Services and can't be modified." (moto lets FullAWSAccess be edited and deleted)."""
+    if policy.aws_managed:
+        raise _invalid("IMMUTABLE_POLICY", "You specified a policy that is managed by AWS and can't be modified.")
+
+
+@rule("CreatePolicy")
+def _create_policy(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """CreatePolicy: malformed document -> MalformedPolicyDocumentException; document larger than
+    the type's quota -> ConstraintViolationException POLICY_CONTENT_LIMIT_EXCEEDED; name already
+    used by a policy of the same type -> DuplicatePolicyException; name > 128 or description > 512
+    characters -> InvalidInputException MAX_LENGTH_EXCEEDED.  See :func:`check_policy_document`.
+
+    CreatePolicy does *not* require the type to be enabled in the root (its documented errors do
+    not include PolicyTypeNotEnabledException; only AttachPolicy does), so it is not refused.
+    Answered here so that names are unique per type rather than across types.
+    """
+    backend, params = ctx.backend, ctx.params
+    _require_org(backend)
+    policy_type = str(params.get("Type", ""))
+    if policy_type not in FakePolicy.SUPPORTED_POLICY_TYPES or policy_type == "BACKUP_POLICY":
+        return None  # let moto answer whatever it answers for types it does not model
+    _check_max_length(params.get("Description"), DESCRIPTION_MAX)
+    _check_policy_name(backend, params.get("Name"), policy_type)
+    check_policy_document(policy_type, params.get("Content"))
+    policy = FakePolicy(backend.org, **params)
+    backend.policies.append(policy)
+    return dict(policy.describe())
+
+
+@rule("UpdatePolicy")
+def _update_policy(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """UpdatePolicy: same document and name rules as CreatePolicy (moto checks neither), and AWS
+    managed policies are immutable (InvalidInputException IMMUTABLE_POLICY)."""
+    backend, params = ctx.backend, ctx.params
+    _require_org(backend)
+    policy = _require_policy(backend, params.get("PolicyId"))
+    _check_not_managed(policy)
+    if "Name" in params:
+        _check_policy_name(backend, params["Name"], policy.type, exclude=policy)
+    _check_max_length(params.get("Description"), DESCRIPTION_MAX)
+    if "Content" in params:
+        check_policy_document(policy.type, params["Content"])
+    return None
+
+
+@rule("DeletePolicy")
+def _delete_policy(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """DeletePolicy of an AWS managed policy -> InvalidInputException IMMUTABLE_POLICY."""
+    _require_org(ctx.backend)
+    _check_not_managed(_require_policy(ctx.backend, ctx.params.get("PolicyId")))
+    return None
+
+
+@rule("AttachPolicy")
+def _attach_policy(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """AttachPolicy.
+
+    * type not enabled in the root -> PolicyTypeNotEnabledException ("The specified policy type
+      isn't currently enabled in this root. You can't attach policies of the specified type to
+      entities in a root until you enable that type in the root.");
+    * already attached -> DuplicatePolicyAttachmentException ("The selected policy is already
+      attached to the specified target."); moto silently accepts;
+    * a 6th SCP (or RCP) on one target -> ConstraintViolationException
+      MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED ("You attempted to exceed the number of policies of
+      a certain type that can be attached to an entity at one time.");
+    * unknown target -> TargetNotFoundException ("We can't find a root, OU, account, or policy with
+      the TargetId that you specified."); moto answers OrganizationalUnitNotFoundException or
+      AccountNotFoundException.
+    """
+    backend = ctx.backend
+    _require_org(backend)
+    policy = _require_policy(backend, ctx.params.get("PolicyId"))
+    target = _require_target(backend, ctx.params.get("TargetId"))
+    if policy.type not in _enabled_policy_types(backend):
+        raise OrganizationsError(
+            "PolicyTypeNotEnabledException",
+            "The specified policy type isn't currently enabled in this root. You can't attach policies "
+            "of the specified type to entities in a root until you enable that type in the root.",
+        )
+    if policy in target.attached_policies:
+        raise OrganizationsError(
+            "DuplicatePolicyAttachmentException", "The selected policy is already attached to the specified target."
+        )
+    limit = MAX_ATTACHMENTS_PER_TYPE.get(policy.type)
+    if limit is not None and sum(p.type == policy.type for p in target.attached_policies) >= limit:
+        raise _constraint(
+            "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
+            "You attempted to exceed the number of policies of a certain type that can be attached to "
+            "an entity at one time.",
+        )
+    _attach(policy, target)
+    return {}
+
+
+@rule("DetachPolicy")
+def _detach_policy(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
+    """DetachPolicy.
+
+    * the last SCP of a target -> ConstraintViolationException
+      MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED ("Every root, OU, and account must have at least
+      one SCP attached. If you want to replace the default FullAWSAccess policy with an SCP that
+      limits the permissions that can be delegated, you must attach the replacement SCP before you
+      can remove the default SCP."); moto detaches it;
+    * RCPFullAWSAccess -> InvalidInputException NON_DETACHABLE_POLICY ("You can't detach this
+      Amazon Web Services Managed Policy.");
+    * not attached -> PolicyNotAttachedException ("The policy isn't attached to the specified
+      target in the specified root."); moto silently accepts;
+    * unknown target -> TargetNotFoundException.
+    """
+    backend = ctx.backend
+    _require_org(backend)
+    policy = _require_policy(backend, ctx.params.get("PolicyId"))
+    target = _require_target(backend, ctx.params.get("TargetId"))
+    if policy not in target.attached_policies:
+        raise OrganizationsError(
+            "PolicyNotAttachedException", "The policy isn't attached to the specified target in the specified root."
+        )
+    if policy.id == DEFAULT_POLICY_FOR_TYPE["RESOURCE_CONTROL_POLICY"]:
+        raise _invalid("NON_DETACHABLE_POLICY", "You can't detach this AWS Managed Policy.")
+    if (
+        policy.type == "SERVICE_CONTROL_POLICY"
+        and sum(p.type == "SERVICE_CONTROL_POLICY" for p in target.attached_policies) <= 1
+    ):
+        raise _constraint(
+            "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
+            "You attempted to detach a policy from an entity that would cause the entity to have fewer "
+            "than the minimum number of policies of a certain type required.",
+        )
+    target.attached_policies.remove(policy)
+    if target in policy.attachments:
+        policy.attachments.remove(target)
+    return {}
+
+
+@post_hook("EnablePolicyType")
+def _after_enable_policy_type(mw: StrictOrganizations, ctx: Ctx) -> None:
+    """When SCPs (RCPs) are enabled, AWS attaches the AWS managed FullAWSAccess (RCPFullAWSAccess)
+    policy to the root, every OU and every account -- DetachPolicy: "If you want to replace the
+    default FullAWSAccess policy [...]".  New OUs and accounts get it too (moto attaches it on
+    creation; :func:`normalize_policy_attachments` removes it while the type is not enabled)."""
+    backend = ctx.backend
+    policy_id = DEFAULT_POLICY_FOR_TYPE.get(str(ctx.params.get("PolicyType")))
+    policy = _find_policy(backend, policy_id) if policy_id else None
+    if policy is None:
+        return
+    for target in [*backend.ou, *backend.accounts]:
+        _attach(policy, target)
