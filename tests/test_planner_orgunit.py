@@ -115,8 +115,8 @@ ACCT = ObservedAccount("222222222222", "arn:aws:organizations::111111111111:acco
 @pytest.mark.parametrize(
     ("reason", "snapshot", "known_id", "retain", "expected_actions", "blocked"),
     [
-        ("empty OU with deletionPolicy Delete: delete it", snap(PROD), PROD.id, False, [DeleteOU(PROD.id, "Production")],
-         None),
+        ("empty OU with deletionPolicy Delete: delete it", snap(PROD), PROD.id, False,
+         [DeleteOU(PROD.id, "Production")], None),
         ("Retain: leave it in AWS", snap(PROD), PROD.id, True, [], None),
         ("an OU holding an account is not deleted: AWS refuses, and we say why", snap(PROD, accounts=(ACCT,)),
          PROD.id, False, [], "OrgUnitNotEmpty"),

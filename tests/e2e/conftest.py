@@ -1,0 +1,59 @@
+"""End-to-end fixtures: a sandbox Kubernetes API per test, the strict AWS sandbox, the operator process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from controller.sandbox.kube import KubeSandbox
+from controller.sandbox.kubeclient import KubeClient
+
+from controller.api.crds import all_crds
+from controller.sandbox.aws import AwsSandbox
+from tests.e2e.harness import Cluster, Operator
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeSandbox]:
+    sandbox = KubeSandbox(all_crds())
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def cluster(kube: KubeSandbox) -> Cluster:
+    return Cluster(KubeClient(kube.url))
+
+
+@pytest.fixture
+def start_operator(
+    aws: AwsSandbox, kube: KubeSandbox, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Operator]]:
+    started: list[Operator] = []
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+
+    def start(**settings: str) -> Operator:
+        op = Operator(aws, kubeconfig, tmp_path / "operator.log", **settings).start()
+        started.append(op)
+        return op
+
+    yield start
+    for op in started:
+        op.stop()
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed and started:
+        print("----- operator log -----\n" + started[-1].log()[-8000:])
+
+
+@pytest.fixture
+def operator(start_operator: Callable[..., Operator]) -> Operator:
+    return start_operator()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    setattr(item, "rep_" + report.when, report)
+    return report

@@ -1,0 +1,126 @@
+"""Drive the real operator (``python -m controller run``, kopf) against the sandbox Kubernetes API and
+the strict AWS sandbox, both over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from controller.sandbox.kubeclient import KubeClient
+
+from controller.sandbox.aws import AwsSandbox
+
+T = TypeVar("T")
+API = "awsorg.gitops.dev/v1alpha1"
+
+
+def wait_for(fn: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.2, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+        except Exception as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last  # type: ignore[no-any-return]
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or fn}: last={last!r}")
+
+
+def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any] | None:
+    for cond in ((obj or {}).get("status") or {}).get("conditions", []):
+        if cond.get("type") == type_:
+            return dict(cond)
+    return None
+
+
+def is_true(obj: dict[str, Any] | None, type_: str) -> bool:
+    cond = condition(obj, type_)
+    return bool(cond and cond["status"] == "True")
+
+
+class Operator:
+    """The operator as a child process, exactly as ``awsorg run`` starts it in a cluster."""
+
+    def __init__(self, aws: AwsSandbox, kubeconfig: Path, log_path: Path, **settings: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AWSORG_"))}
+        env.pop("KUBECONFIG", None)
+        env.update(aws.env())
+        env.update(
+            KUBECONFIG=str(kubeconfig),
+            AWSORG_METRICS_PORT="0",
+            AWSORG_WAIT_SECONDS="0.5",
+            AWSORG_BACKOFF_BASE_SECONDS="0.5",
+            AWSORG_BACKOFF_MAX_SECONDS="2",
+            AWSORG_RESYNC_SECONDS="300",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(settings)
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Operator:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "controller", "run"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def orgunit(name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "OrgUnit", "metadata": {"name": name}, "spec": spec}
+
+
+class Cluster:
+    """Convenience over the sandbox Kubernetes API for the tests."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self.client = client
+
+    def get(self, plural: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.client.get(plural, name)
+        except Exception as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+
+    def wait_ready(self, plural: str, name: str, timeout: float = 20.0) -> dict[str, Any]:
+        return wait_for(
+            lambda: (obj if is_true(obj := self.get(plural, name), "Ready") else None),
+            timeout, what=f"{plural}/{name} Ready",
+        )
+
+    def wait_reason(self, plural: str, name: str, type_: str, reason: str, timeout: float = 20.0) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            obj = self.get(plural, name)
+            cond = condition(obj, type_)
+            return obj if cond and cond.get("reason") == reason else None
+
+        return wait_for(check, timeout, what=f"{plural}/{name} {type_} reason {reason}")
+
+    def wait_gone(self, plural: str, name: str, timeout: float = 20.0) -> None:
+        wait_for(lambda: self.get(plural, name) is None, timeout, what=f"{plural}/{name} deleted")
