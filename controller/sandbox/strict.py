@@ -838,7 +838,7 @@ def _create_account(mw: StrictOrganizations, ctx: Ctx) -> dict[str, Any] | None:
         ready_at=now + mw.create_account_delay,
     )
     mw.create_requests[req.id] = req
-    return {"CreateAccountStatus": {k: v for k, v in req.describe().items() if k != "CompletedTimestamp"}}
+    return {"CreateAccountStatus": req.describe()}  # always IN_PROGRESS, even with a delay of 0
 
 
 @rule("DescribeCreateAccountStatus")
