@@ -1,0 +1,1 @@
+"""Per-kind reconcilers: observe -> plan -> execute -> status. No kopf here."""
