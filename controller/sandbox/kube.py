@@ -1121,8 +1121,10 @@ class KubeSandbox:
     Thread-safe accessors (``objects``, ``get``, ``events``, ``create``) run on the server's loop.
     """
 
-    def __init__(self, crds: list[dict[str, Any]], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, crds: list[dict[str, Any]], host: str = "127.0.0.1", port: int = 0, *,
+                 history_size: int = DEFAULT_HISTORY_SIZE) -> None:
         self._crds = [copy.deepcopy(crd) for crd in crds]
+        self._history_size = history_size
         self._host = host
         self._port = port
         self._emulator: KubeEmulator | None = None
@@ -1185,7 +1187,7 @@ class KubeSandbox:
 
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
-        self._emulator = KubeEmulator(self._crds)
+        self._emulator = KubeEmulator(self._crds, history_size=self._history_size)
         server = aiohttp.web.Server(self._emulator, access_log=None)
         runner = aiohttp.web.ServerRunner(server, handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()

@@ -89,7 +89,7 @@ WIDGET_CRD: dict[str, Any] = {
 }
 
 
-def widget(name: str, **spec: Any) -> dict[str, Any]:
+def widget(name: str, /, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": name},
             "spec": {"name": name.capitalize(), **spec}}
 
