@@ -200,6 +200,11 @@ class OrgUnitStatus(_Status):
 class AwsAccountStatus(_Status):
     state: str | None = Field(default=None, description="ACTIVE, SUSPENDED, PENDING_CLOSURE, ...")
     create_account_request_id: str | None = None
+    creation_started_at: str | None = Field(
+        default=None,
+        description="When the operator recorded its intent to create the account (before calling CreateAccount).",
+        json_schema_extra={"format": "date-time"},
+    )
     parent_id: str | None = None
     path: str | None = None
     email: str | None = Field(default=None, description="The email the account was created or adopted with.")

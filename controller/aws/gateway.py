@@ -7,6 +7,8 @@ writes by applying each write's result to it, so steady-state reconciles make no
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import logging
 import threading
 import time
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 
 from controller.aws.errors import AwsError, map_error
 from controller.aws.retry import RetryPolicy, call_with_retries
-from controller.state import ObservedAccount, ObservedOU, ObservedPolicy, OrgSnapshot
+from controller.state import CreateAccountRequest, ObservedAccount, ObservedOU, ObservedPolicy, OrgSnapshot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,9 +28,14 @@ PAGE = 20  # the largest MaxResults AWS Organizations accepts on its List operat
 class OrganizationsGateway:
     """The only way the operator talks to AWS Organizations."""
 
-    def __init__(self, client: Any, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, client: Any, retry: RetryPolicy | None = None, account_client: Callable[[], Any] | None = None
+    ) -> None:
         self._client = client
         self._retry = retry or RetryPolicy()
+        self._account_client_factory = account_client
+        self._account_api: Any = None
+        self._create_lock = threading.Lock()
         self._lock = threading.RLock()
         self._snapshot: OrgSnapshot | None = None
         self.snapshots_taken = 0
@@ -172,6 +179,118 @@ class OrganizationsGateway:
     def delete_ou(self, ou_id: str) -> None:
         self._call("DeleteOrganizationalUnit", OrganizationalUnitId=ou_id)
         self._update(lambda s: s.without_ou(ou_id))
+
+    # ------------------------------------------------------------------------------ accounts
+    def describe_create_account_status(self, request_id: str) -> CreateAccountRequest:
+        raw = self._call("DescribeCreateAccountStatus", CreateAccountRequestId=request_id)
+        return _request(raw["CreateAccountStatus"])
+
+    def list_create_account_status(self, states: tuple[str, ...] = ()) -> list[CreateAccountRequest]:
+        args: dict[str, Any] = {"States": list(states)} if states else {}
+        return [_request(r) for r in self._pages("ListCreateAccountStatus", "CreateAccountStatuses", **args)]
+
+    def create_account(
+        self,
+        *,
+        account_name: str,
+        email: str,
+        role_name: str,
+        iam_user_access_to_billing: str,
+        tags: Mapping[str, str],
+        max_in_flight: int = 5,
+    ) -> CreateAccountRequest:
+        """Start an account creation, unless ``max_in_flight`` are already in progress.
+
+        The count and the call happen under one lock, so this process never exceeds the limit.
+        """
+        with self._create_lock:
+            in_flight = len(self.list_create_account_status(("IN_PROGRESS",)))
+            if in_flight >= max_in_flight:
+                raise CreationLimitReached(in_flight)
+            args: dict[str, Any] = {
+                "AccountName": account_name,
+                "Email": email,
+                "RoleName": role_name,
+                "IamUserAccessToBilling": iam_user_access_to_billing,
+            }
+            if tags:
+                args["Tags"] = _tag_list(tags)
+            return _request(self._call("CreateAccount", **args)["CreateAccountStatus"])
+
+    def describe_account(self, account_id: str) -> ObservedAccount:
+        raw = self._call("DescribeAccount", AccountId=account_id)["Account"]
+        parents = self._call("ListParents", ChildId=account_id)["Parents"]
+        account = _account(raw, parents[0]["Id"] if parents else "")
+        self._update(lambda s: s.with_account(account))
+        return account
+
+    def move_account(self, account_id: str, source: str, destination: str) -> None:
+        self._call("MoveAccount", AccountId=account_id, SourceParentId=source, DestinationParentId=destination)
+        self._update(
+            lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], parent_id=destination))
+            if account_id in s.accounts else s
+        )
+
+    def put_account_name(self, account_id: str, name: str) -> None:
+        """Rename a member account (the Account Management API, called from the management account)."""
+        client = self._account_client()
+        call_with_retries(
+            lambda: _mapped("PutAccountName", lambda: client.put_account_name(AccountId=account_id, AccountName=name)),
+            self._retry,
+        )
+        self._update(
+            lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], name=name))
+            if account_id in s.accounts else s
+        )
+
+    def close_account(self, account_id: str) -> None:
+        self._call("CloseAccount", AccountId=account_id)
+        self._update(
+            lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], state="PENDING_CLOSURE"))
+            if account_id in s.accounts else s
+        )
+
+    def remove_account(self, account_id: str) -> None:
+        self._call("RemoveAccountFromOrganization", AccountId=account_id)
+        self._update(lambda s: s.without_account(account_id))
+
+    def _account_client(self) -> Any:
+        if self._account_api is None:
+            if self._account_client_factory is None:
+                raise AwsError("PutAccountName", "NotConfigured", "no Account Management API client")
+            self._account_api = self._account_client_factory()
+        return self._account_api
+
+
+class CreationLimitReached(AwsError):
+    """Our own guard: AWS allows 5 CreateAccount requests in progress at a time."""
+
+    def __init__(self, in_flight: int) -> None:
+        super().__init__(
+            "CreateAccount", "CreationLimitReached", f"{in_flight} account creations are already in progress"
+        )
+        self.in_flight = in_flight
+
+
+def _request(raw: Mapping[str, Any]) -> CreateAccountRequest:
+    requested = raw.get("RequestedTimestamp")
+    if isinstance(requested, datetime.datetime) and requested.tzinfo is None:
+        requested = requested.replace(tzinfo=datetime.UTC)
+    return CreateAccountRequest(
+        id=raw["Id"],
+        state=raw["State"],
+        account_name=raw.get("AccountName", ""),
+        account_id=raw.get("AccountId"),
+        failure_reason=raw.get("FailureReason"),
+        requested_at=requested if isinstance(requested, datetime.datetime) else None,
+    )
+
+
+def _mapped(operation: str, fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except Exception as exc:
+        raise map_error(operation, exc) from exc
 
 
 def _account(raw: Mapping[str, Any], parent_id: str) -> ObservedAccount:

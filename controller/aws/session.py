@@ -64,3 +64,15 @@ def organizations_client(role_arn: str | None = None) -> Any:
     client.meta.events.register("after-call.organizations", _count_call)
     client.meta.events.register("after-call-error.organizations", _count_failed_call)
     return client
+
+
+def account_client(role_arn: str | None = None) -> Any:
+    """A counted ``account`` (Account Management API) client, for PutAccountName."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    session = boto3.session.Session(region_name=region)
+    if role_arn:
+        session = _assumed_session(role_arn, session)
+    client = session.client("account", region_name=region, config=_CONFIG)
+    client.meta.events.register("after-call.account", _count_call)
+    client.meta.events.register("after-call-error.account", _count_failed_call)
+    return client

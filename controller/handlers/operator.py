@@ -12,8 +12,9 @@ import kopf
 from controller import metrics
 from controller.api.models import GROUP, VERSION
 from controller.aws.gateway import OrganizationsGateway
-from controller.aws.session import organizations_client
-from controller.reconciler.base import ObjectView, Outcome, RefState, Trigger
+from controller.aws.session import account_client, organizations_client
+from controller.reconciler.account import AwsAccountReconciler
+from controller.reconciler.base import EmailClaim, ObjectView, Outcome, RefState, Trigger
 from controller.reconciler.common import ReconcilerBase
 from controller.reconciler.orgunit import OrgUnitReconciler
 from controller.settings import Settings
@@ -28,6 +29,13 @@ class IndexReferences:
 
     def __init__(self, indexes: Mapping[str, Any]) -> None:
         self._indexes = indexes
+
+    def email_claims(self, email: str) -> list[EmailClaim]:
+        index = self._indexes.get("emails")
+        key = email.lower()
+        if index is None or key not in index:
+            return []
+        return [EmailClaim(**value) for value in index[key]]
 
     def get(self, kind: str, name: str) -> RefState:
         index = self._indexes.get(kind)
@@ -70,8 +78,25 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
     refs = IndexReferences(indexes)
     reconcilers: dict[str, ReconcilerBase] = {
         "OrgUnit": OrgUnitReconciler(gateway, refs, settings=settings),
+        "AwsAccount": AwsAccountReconciler(gateway, refs, settings=settings),
     }
-    plurals = {"OrgUnit": "orgunits"}
+    plurals = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts"}
+
+    @kopf.index(GROUP, VERSION, "awsaccounts", id="awsaccounts_emails", registry=registry)
+    def email_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
+        email = str(spec.get("email") or "").lower()
+        return {email: {
+            "name": name,
+            "id": status.get("id"),
+            "request_id": status.get("createAccountRequestId"),
+            "creating": bool(status.get("creationStartedAt")),
+            "created": str(meta.get("creationTimestamp") or ""),
+        }}
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        """In a cluster: the pod's service account; elsewhere: the kubeconfig (KUBECONFIG honoured)."""
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -105,7 +130,7 @@ def _register_kind(
         return _ref_value(name, status, meta)
 
     def reconcile(trigger: Trigger, body: Any, patch: Any, retry: int, kwargs: dict[str, Any]) -> None:
-        indexes[kind] = kwargs[index_name]
+        _refresh_indexes(indexes, kwargs)
         outcome = reconciler.reconcile(_view(kind, body, retry, trigger))
         _apply(outcome, body, patch)
         if outcome.requeue_after is not None:
@@ -126,19 +151,29 @@ def _register_kind(
     @kopf.timer(*resource, registry=registry, id="resync", interval=settings.resync_seconds,
                 initial_delay=settings.resync_seconds)
     def on_resync(body: Any, patch: Any, **kwargs: Any) -> None:
-        indexes[kind] = kwargs[index_name]
+        _refresh_indexes(indexes, kwargs)
         outcome = reconciler.reconcile(_view(kind, body, 0, "resync"))
         _apply(outcome, body, patch)
 
     @kopf.on.delete(*resource, registry=registry, id="delete")
     def on_delete(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
-        indexes[kind] = kwargs[index_name]
+        _refresh_indexes(indexes, kwargs)
         outcome = reconciler.delete(_view(kind, body, retry, "delete"))
         if not outcome.done:
             _apply(outcome, body, patch)
             raise kopf.TemporaryError(_synced_message(outcome), delay=outcome.requeue_after or settings.backoff(retry))
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+_INDEXES = {"orgunits_refs": "OrgUnit", "awsaccounts_refs": "AwsAccount",
+            "servicecontrolpolicies_refs": "ServiceControlPolicy", "awsaccounts_emails": "emails"}
+
+
+def _refresh_indexes(indexes: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    for index_id, key in _INDEXES.items():
+        if index_id in kwargs:
+            indexes[key] = kwargs[index_id]
 
 
 def _synced_message(outcome: Outcome) -> str:
@@ -154,7 +189,10 @@ def run(settings: Settings, *, peering_name: str | None = None, verbose: bool = 
     kopf.configure(verbose=verbose, log_prefix=True)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
-    gateway = OrganizationsGateway(organizations_client(settings.assume_role_arn))
+    gateway = OrganizationsGateway(
+        organizations_client(settings.assume_role_arn),
+        account_client=lambda: account_client(settings.assume_role_arn),
+    )
     registry = kopf.OperatorRegistry()
     register(registry, settings, gateway)
     asyncio.run(

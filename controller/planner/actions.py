@@ -55,7 +55,100 @@ class UntagResource:
         return f"remove tags {', '.join(self.keys)} from {self.resource_id}"
 
 
-Action = CreateOU | RenameOU | DeleteOU | TagResource | UntagResource
+@dataclass(frozen=True)
+class RecordCreationIntent:
+    """Write the intent to create into the object's status before calling CreateAccount (no AWS call)."""
+
+    account_name: str
+    email: str
+
+    def describe(self) -> str:
+        return f"record the intent to create account {self.account_name!r} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class BindCreateRequest:
+    """A CreateAccount request already made for this object (found after a restart): record its id."""
+
+    request_id: str
+
+    def describe(self) -> str:
+        return f"resume following CreateAccount request {self.request_id}"
+
+
+@dataclass(frozen=True)
+class ForgetCreateRequest:
+    """Clear a failed CreateAccount request from status so that a later attempt starts over."""
+
+    request_id: str
+
+    def describe(self) -> str:
+        return f"forget failed CreateAccount request {self.request_id}"
+
+
+@dataclass(frozen=True)
+class CreateAccount:
+    account_name: str
+    email: str
+    role_name: str
+    iam_user_access_to_billing: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"create account {self.account_name!r} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class MoveAccount:
+    account_id: str
+    source_parent_id: str
+    destination_parent_id: str
+
+    def describe(self) -> str:
+        return f"move account {self.account_id} from {self.source_parent_id} to {self.destination_parent_id}"
+
+
+@dataclass(frozen=True)
+class RenameAccount:
+    account_id: str
+    name: str
+    old_name: str
+
+    def describe(self) -> str:
+        return f"rename account {self.account_id} from {self.old_name!r} to {self.name!r}"
+
+
+@dataclass(frozen=True)
+class CloseAccount:
+    account_id: str
+
+    def describe(self) -> str:
+        return f"close account {self.account_id}"
+
+
+@dataclass(frozen=True)
+class RemoveAccount:
+    account_id: str
+
+    def describe(self) -> str:
+        return f"remove account {self.account_id} from the organization"
+
+
+Action = (
+    CreateOU
+    | RenameOU
+    | DeleteOU
+    | TagResource
+    | UntagResource
+    | RecordCreationIntent
+    | BindCreateRequest
+    | ForgetCreateRequest
+    | CreateAccount
+    | MoveAccount
+    | RenameAccount
+    | CloseAccount
+    | RemoveAccount
+)
 
 
 # ------------------------------------------------------------------------------------ plan results
@@ -78,6 +171,13 @@ BlockReason = Literal[
     "OrgUnitNotEmpty",
     "NotFound",
     "LimitExceeded",
+    "DuplicateEmail",
+    "CreationInProgress",
+    "CreationLimitReached",
+    "CreateAccountFailed",
+    "AccountClosed",
+    "ManagementAccount",
+    "AccountRenameFailed",
 ]
 
 

@@ -65,10 +65,23 @@ class RefState:
     deleting: bool = False
 
 
+@dataclass(frozen=True)
+class EmailClaim:
+    """An AwsAccount object that declares an email, and how far it got."""
+
+    name: str
+    id: str | None = None
+    request_id: str | None = None
+    creating: bool = False
+    created: str = ""
+
+
 class References(Protocol):
     """Resolve ``{name: ...}`` references to other objects of this API."""
 
     def get(self, kind: str, name: str) -> RefState: ...
+
+    def email_claims(self, email: str) -> list[EmailClaim]: ...
 
 
 class Conditions:

@@ -38,7 +38,14 @@ _AWS_REASONS = {
     "ConstraintViolationException": "LimitExceeded",
     "MalformedPolicyDocumentException": "InvalidSpec",
     "PolicyTypeNotEnabledException": "PolicyTypeNotEnabled",
+    "AccountNotFoundException": "NotFound",
+    "MasterCannotLeaveOrganizationException": "ManagementAccount",
+    "CreationLimitReached": "CreationLimitReached",
 }
+
+
+# Blocked reasons that are waits, not failures: polled at AWSORG_WAIT_SECONDS, not backed off.
+WAITING_REASONS = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached"})
 
 
 class ReconcilerBase:
@@ -150,10 +157,17 @@ class Run:
         self.status["conditions"] = self.conditions.as_list()
         return Outcome(status=self.status, events=self.events, requeue_after=requeue, done=done, result=result)
 
-    def _fail(self, reason: str, message: str, requeue: float | None, result: Literal["error", "waiting"]) -> Outcome:
+    def _fail(
+        self,
+        reason: str,
+        message: str,
+        requeue: float | None,
+        result: Literal["error", "waiting"],
+        event_type: Literal["Normal", "Warning"] = "Warning",
+    ) -> Outcome:
         old = self.conditions.get("Synced")
         if not old or old.get("reason") != reason or old.get("message") != message:
-            self.event("Warning", reason, message)
+            self.event(event_type, reason, message)
         self.conditions.set("Synced", False, reason, message)
         ready = self.conditions.get("Ready")
         if reason not in ("AwsThrottled",) or not ready or ready.get("status") != "True":
@@ -174,13 +188,18 @@ class Run:
             self.status["id"] = plan.resource_id
         if plan.differences and blocked.reason == "ImmutableField":
             self._set_drift(list(plan.differences), as_drift=False)
-        if blocked.reason == "WaitingForReference":
+        if blocked.reason in WAITING_REASONS:
             requeue: float | None = self.settings.wait_seconds
             result: Literal["error", "waiting"] = "waiting"
         else:
             requeue = self.settings.backoff(self.obj.retry) if blocked.retry else None
             result = "error"
-        return self._fail(blocked.reason, blocked.message, requeue, result)
+        event_type: Literal["Normal", "Warning"] = "Normal" if blocked.reason == "CreationInProgress" else "Warning"
+        return self._fail(blocked.reason, blocked.message, requeue, result, event_type)
+
+    def progress(self, reason: str, message: str, requeue: float) -> Outcome:
+        """A step of a multi-step operation is done; look again after ``requeue`` seconds."""
+        return self._fail(reason, message, requeue, "waiting", "Normal")
 
     def aws_failure(self, exc: AwsError) -> Outcome:
         if isinstance(exc, TransientAwsError) and exc.throttled:

@@ -44,9 +44,13 @@ class OrgUnitReconciler(ReconcilerBase):
 
         snapshot = self.gateway.snapshot(max_age=self.settings.resync_seconds)
         known_id = obj.status.get("id")
+        candidate = known_id if known_id in snapshot.ous else None
+        if candidate is None and waiting_for is None:
+            found = snapshot.ou_named(parent_id or snapshot.root_id, spec.name or obj.name)
+            candidate = found.id if found else None
         actual_tags = None
-        if spec.tags is not None and known_id and known_id in snapshot.ous and self._tags_due(obj):
-            actual_tags = self.gateway.list_tags(known_id)
+        if spec.tags is not None and candidate and self._tags_due(obj):
+            actual_tags = self.gateway.list_tags(candidate)
 
         desired = DesiredOU(
             object_name=obj.name,

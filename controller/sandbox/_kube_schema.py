@@ -38,7 +38,8 @@ class Cause:
         return f"{self.field}: {self.detail}" if self.field else self.detail
 
     def as_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "message": self.message, "field": self.field}
+        # As metav1.StatusCause: the message is the error body, the field path is separate.
+        return {"reason": self.reason, "message": self.detail, "field": self.field}
 
 
 def _join(path: str, key: str) -> str:

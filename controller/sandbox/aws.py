@@ -4,7 +4,8 @@
 serve) in a background thread of this process, wrapped in
 :class:`controller.sandbox.strict.StrictOrganizations`, which refuses what real AWS Organizations
 refuses, makes CreateAccount / CloseAccount asynchronous as in AWS, records every call and can
-inject errors.  Any boto3 client -- in this process or in a subprocess -- reaches it through
+inject errors.  It also answers the Account Management API's PutAccountName and
+GetAccountInformation (which moto does not implement) from the same state.  Any boto3 client -- in this process or in a subprocess -- reaches it through
 ``AWS_ENDPOINT_URL`` (see :meth:`AwsSandbox.env`).
 
 moto keeps its state in module-level globals, so all sandboxes of one process share one state:
@@ -30,7 +31,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from controller.sandbox.strict import StrictOrganizations
+from controller.sandbox.strict import ACCOUNT_API_OPERATIONS, StrictOrganizations
 
 REGION = "us-east-1"
 ACCESS_KEY_ID = "testing"
@@ -38,8 +39,10 @@ SECRET_ACCESS_KEY = "testing"
 
 
 def _organizations_operations() -> frozenset[str]:
+    """Operations :meth:`AwsSandbox.inject_error` accepts: all of Organizations, plus the Account
+    Management API operations the sandbox serves."""
     model = botocore.session.get_session().get_service_model("organizations")
-    return frozenset(model.operation_names)
+    return frozenset(model.operation_names) | ACCOUNT_API_OPERATIONS
 
 
 class AwsSandbox:
@@ -128,6 +131,15 @@ class AwsSandbox:
 
         ``max_attempts``: botocore's total attempts (``1`` disables botocore's own retries, which
         otherwise retry throttling errors such as an injected TooManyRequestsException)."""
+        return self._client("organizations", max_attempts)
+
+    def account_client(self, *, max_attempts: int | None = None) -> Any:
+        """A boto3 Account Management (``account``) client for this sandbox, with the same region
+        and credentials as :meth:`client` (the management account).  It serves PutAccountName and
+        GetAccountInformation; ``max_attempts`` as for :meth:`client`."""
+        return self._client("account", max_attempts)
+
+    def _client(self, service: str, max_attempts: int | None) -> Any:
         if self._session is None:
             self._session = boto3.session.Session(
                 aws_access_key_id=ACCESS_KEY_ID,
@@ -135,7 +147,7 @@ class AwsSandbox:
                 region_name=REGION,
             )
         config = Config(retries={"total_max_attempts": max_attempts}) if max_attempts else None
-        return self._session.client("organizations", endpoint_url=self.url, config=config)
+        return self._session.client(service, endpoint_url=self.url, config=config)
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess whose boto3 must reach this sandbox.
@@ -229,11 +241,16 @@ class AwsSandbox:
     ) -> None:
         """Make the next ``times`` calls of Organizations ``operation`` fail with error ``code``
         (HTTP ``status``, optional ``Reason`` and extra body ``fields``, e.g. ``{"Type": ...}``
-        for TooManyRequestsException).  The failed calls still appear in :attr:`calls`."""
+        for TooManyRequestsException).  The failed calls still appear in :attr:`calls`.
+
+        ``operation`` may also be the Account Management API's ``PutAccountName`` or
+        ``GetAccountInformation``; their errors take the REST-JSON shape (``x-amzn-ErrorType``
+        header, ``{"message": ...}`` body, ``reason`` in the body), so pass the status the
+        service documents for ``code`` (e.g. 429 for TooManyRequestsException)."""
         if self._operations is None:
             self._operations = _organizations_operations()
         if operation not in self._operations:
-            raise ValueError(f"{operation!r} is not an AWS Organizations operation")
+            raise ValueError(f"{operation!r} is not an AWS Organizations operation the sandbox serves")
         if times < 1:
             raise ValueError("times must be >= 1")
         self.strict.inject_error(

@@ -14,9 +14,15 @@ is a WSGI middleware that sits in front of moto's ``DomainDispatcherApplication`
   ``{"__type": ..., "Message": ..., "Reason": ...}``), answers it itself (where moto's
   behaviour is wrong, e.g. asynchronous account creation), or lets moto handle it;
 * after moto handled a request, *post-hooks* fix up moto's state where it diverges from AWS
-  (policy attachments of policy types that are not enabled).
+  (policy attachments of policy types that are not enabled);
+* the two Account Management API operations the operator uses, PutAccountName and
+  GetAccountInformation (REST-JSON, ``POST /putAccountName`` / ``POST /getAccountInformation``
+  signed for ``account``; moto 5.2.5 does not implement that service), are answered entirely by
+  the middleware from moto's Organizations state, so a rename is what ListAccounts,
+  DescribeAccount and ListAccountsForParent return afterwards.  Their errors have the REST-JSON
+  shape: HTTP status, ``x-amzn-ErrorType: <Code>`` and ``{"message": ...}``.
 
-All Organizations requests are serialised by one lock, so a check and the change it guards are
+All Organizations (and Account Management) requests are serialised by one lock, so a check and the change it guards are
 atomic even though the HTTP server is threaded.
 
 Every rule quotes the AWS API reference wording it follows (from botocore's
@@ -52,6 +58,16 @@ from moto.organizations.models import (
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+REST_JSON_CONTENT_TYPE = "application/json"
+
+#: Account Management API (service ``account``, REST-JSON): request path -> operation name.
+ACCOUNT_API_PATHS = {"/putAccountName": "PutAccountName", "/getAccountInformation": "GetAccountInformation"}
+ACCOUNT_API_OPERATIONS = frozenset(ACCOUNT_API_PATHS.values())
+#: The trusted-access service principal of AWS Account Management.
+ACCOUNT_SERVICE_PRINCIPAL = "account.amazonaws.com"
+ACCOUNT_API_NAME_MAX = 50  # PutAccountName AccountName: "min": 1, "max": 50
+ACCOUNT_API_NAME_RE = re.compile(r"[ -;=?-~]+")  # AccountName "pattern" (fullmatch)
+ACCOUNT_API_ID_RE = re.compile(r"\d{12}")  # AccountId "pattern" (fullmatch)
 
 #: AWS quota "Number of concurrent account creations": 5.  AWS documents the refusal as
 #: ConstraintViolationException reason ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED: "You attempted to
@@ -86,6 +102,7 @@ OU_ID_RE = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 TARGET_ID_RE = re.compile(r"^(r-[0-9a-z]{4,32})$|^(\d{12})$|^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
 ACCESS_KEY_RE = re.compile(r"Credential=([A-Za-z0-9]+)/[^/]+/([^/]+)/")
+SIGNING_SERVICE_RE = re.compile(r"Credential=[^/,\s]+/[^/]+/[^/]+/([^/]+)/")
 
 
 class OrganizationsError(Exception):
@@ -98,7 +115,7 @@ class OrganizationsError(Exception):
         *,
         reason: str | None = None,
         status: int = 400,
-        fields: dict[str, str] | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -107,10 +124,20 @@ class OrganizationsError(Exception):
         self.status = status
         self.fields = dict(fields or {})
 
-    def body(self) -> dict[str, str]:
-        out = {"__type": self.code, "Message": self.message}
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"__type": self.code, "Message": self.message}
         if self.reason is not None:
             out["Reason"] = self.reason
+        out.update(self.fields)
+        return out
+
+    def rest_json_body(self) -> dict[str, Any]:
+        """The body of a REST-JSON error (Account Management API): ``{"message": ...}`` plus the
+        error shape's other members (``reason``, ``fieldList`` for ValidationException); the code
+        travels in the ``x-amzn-ErrorType`` header."""
+        out: dict[str, Any] = {"message": self.message}
+        if self.reason is not None:
+            out["reason"] = self.reason
         out.update(self.fields)
         return out
 
@@ -325,6 +352,9 @@ class StrictOrganizations:
         self.create_requests: dict[str, CreateAccountRequest] = {}
         #: (backend key, account id) -> time at which the PENDING_CLOSURE account becomes SUSPENDED
         self.pending_closures: dict[tuple[tuple[str, str], str], float] = {}
+        #: (account id, partition) -> name given with PutAccountName by an account that is in no
+        #: organization (moto has no account object for it)
+        self.standalone_account_names: dict[tuple[str, str], str] = {}
 
     # -- public helpers ----------------------------------------------------------------------------
 
@@ -362,6 +392,7 @@ class StrictOrganizations:
         with self.lock:
             self.create_requests.clear()
             self.pending_closures.clear()
+            self.standalone_account_names.clear()
         self.clear_injected_errors()
         self.reset_calls()
 
@@ -386,6 +417,15 @@ class StrictOrganizations:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = _read_body(environ)
+        account_operation = _account_api_operation(environ)
+        if account_operation is not None:
+            with self._log_lock:
+                self._calls.append(account_operation)
+            injected = self._take_injected(account_operation)
+            if injected is not None:
+                return _rest_json_error_response(start_response, injected)
+            with self.lock:
+                return self._handle_account_api(environ, start_response, account_operation, body)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = _operation_name(environ, target, body)
         if operation is not None:
@@ -454,6 +494,23 @@ class StrictOrganizations:
             normalize_policy_attachments(backend)
         start_response(captured["status"], captured["headers"])
         return [chunks]
+
+    def _handle_account_api(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], operation: str, body: bytes
+    ) -> Iterable[bytes]:
+        self.advance()
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = None
+        account_id, partition = _caller(environ)
+        try:
+            if not isinstance(params, dict):
+                raise _account_validation("The request body is not a JSON object.", [])
+            answer = _ACCOUNT_API_HANDLERS[operation](self, params, account_id, partition)
+        except OrganizationsError as err:
+            return _rest_json_error_response(start_response, err)
+        return _rest_json_response(start_response, answer)
 
     # -- account creation --------------------------------------------------------------------------
 
@@ -534,6 +591,45 @@ def _json_response(start_response: Callable[..., Any], payload: dict[str, Any]) 
 def _error_response(start_response: Callable[..., Any], err: OrganizationsError) -> list[bytes]:
     data = json.dumps(err.body()).encode()
     start_response(f"{err.status} Error", _headers(len(data)))
+    return [data]
+
+
+def _account_api_operation(environ: dict[str, Any]) -> str | None:
+    """PutAccountName / GetAccountInformation for a ``POST`` to their REST path signed for the
+    ``account`` service (an unsigned request is taken by its path alone); else None."""
+    if environ.get("REQUEST_METHOD", "").upper() != "POST":
+        return None
+    operation = ACCOUNT_API_PATHS.get(environ.get("PATH_INFO", ""))
+    if operation is None:
+        return None
+    match = SIGNING_SERVICE_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match is not None and match.group(1) != "account":
+        return None
+    return operation
+
+
+def _rest_json_headers(length: int) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", REST_JSON_CONTENT_TYPE),
+        ("Content-Length", str(length)),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+    ]
+
+
+def _rest_json_response(start_response: Callable[..., Any], payload: dict[str, Any] | None) -> list[bytes]:
+    """HTTP 200; ``None`` is an operation without output ("HTTP 200 response with an empty HTTP body")."""
+    data = b"" if payload is None else json.dumps(payload).encode()
+    start_response("200 OK", _rest_json_headers(len(data)))
+    return [data]
+
+
+def _rest_json_error_response(start_response: Callable[..., Any], err: OrganizationsError) -> list[bytes]:
+    """botocore's REST-JSON parser takes ``Error.Code`` from ``x-amzn-ErrorType`` and
+    ``Error.Message`` from the body's ``message``."""
+    data = json.dumps(err.rest_json_body()).encode()
+    headers = _rest_json_headers(len(data))
+    headers.append(("x-amzn-ErrorType", err.code))
+    start_response(f"{err.status} Error", headers)
     return [data]
 
 
@@ -1113,3 +1209,165 @@ def _after_enable_policy_type(mw: StrictOrganizations, ctx: Ctx) -> None:
         return
     for target in [*backend.ou, *backend.accounts]:
         _attach(policy, target)
+
+
+# --------------------------------------------------------------------------------------------------
+# D. Account Management API (service ``account``): PutAccountName, GetAccountInformation
+#
+# From botocore's ``botocore/data/account/2021-02-01/service-2.json``.  Both operations document
+# exactly AccessDeniedException (403), ValidationException (400), TooManyRequestsException (429)
+# and InternalServerException (500) -- *not* ResourceNotFoundException, which only other
+# operations of the service (alternate contacts, primary email, ...) document.  AccountId:
+#
+#   "If you do not specify this parameter, it defaults to the Amazon Web Services account of the
+#   identity used to call the operation.  To use this parameter, the caller must be an identity in
+#   the organization's management account or a delegated administrator account, and the specified
+#   account ID must be a member account in the same organization.  The organization must have all
+#   features enabled, and the organization must have trusted access enabled for the Account
+#   Management service [...]  The management account can't specify its own AccountId; it must
+#   call the operation in standalone context by not including the AccountId parameter."
+#
+# A request that breaks one of those conditions is not authorised, so AWS answers
+# AccessDeniedException (HTTP 403), e.g. "User: arn:aws:iam::123456789012:user/x is not authorized
+# to perform: account:GetContactInformation (The management account can only be managed using the
+# standalone context from the management account.)" -- wording observed from AWS and quoted in
+# turbot/steampipe-plugin-aws (aws/table_aws_account_contact.go), which also observed the 403 when
+# trusted access is not enabled and when a member account passes any AccountId.  moto's delegated
+# administrators do not support ``account.amazonaws.com``, so only the management account may pass
+# AccountId here.
+
+
+def _account_validation(message: str, fields: list[dict[str, str]]) -> OrganizationsError:
+    """ValidationException: "The operation failed because one of the input parameters was
+    invalid." -- with ``reason`` ``fieldValidationFailed`` and the offending ``fieldList``."""
+    return OrganizationsError(
+        "ValidationException", message, reason="fieldValidationFailed", fields={"fieldList": fields}
+    )
+
+
+def _account_access_denied(
+    caller: str, partition: str, operation: str, detail: str | None = None
+) -> OrganizationsError:
+    message = f"User: arn:{partition}:iam::{caller}:root is not authorized to perform: account:{operation}"
+    if detail:
+        message += f" ({detail})"
+    return OrganizationsError("AccessDeniedException", message, status=403)
+
+
+def _check_account_api_input(operation: str, params: dict[str, Any]) -> None:
+    """The input shape's constraints, which botocore does not check client-side (it only checks
+    ``min``): AccountId ``pattern`` ``\\d{12}``; AccountName ``min`` 1, ``max`` 50 and ``pattern``
+    ``[ -;=?-~]+`` (printable ASCII except ``<`` and ``>``).  Messages in AWS's
+    "1 validation error detected: Value at '...' failed to satisfy constraint: ..." form; the
+    (sensitive) name itself is not echoed."""
+    problems: list[tuple[str, str]] = []
+    account_id = params.get("AccountId")
+    if account_id is not None and not (isinstance(account_id, str) and ACCOUNT_API_ID_RE.fullmatch(account_id)):
+        problems.append(("AccountId", "Member must satisfy regular expression pattern: \\d{12}"))
+    if operation == "PutAccountName":
+        name = params.get("AccountName")
+        if not isinstance(name, str):
+            problems.append(("AccountName", "Member must not be null"))
+        elif len(name) < 1:
+            problems.append(("AccountName", "Member must have length greater than or equal to 1"))
+        elif len(name) > ACCOUNT_API_NAME_MAX:
+            problems.append(
+                ("AccountName", f"Member must have length less than or equal to {ACCOUNT_API_NAME_MAX}")
+            )
+        elif not ACCOUNT_API_NAME_RE.fullmatch(name):
+            problems.append(("AccountName", "Member must satisfy regular expression pattern: [ -;=?-~]+"))
+    if problems:
+        count = len(problems)
+        detail = "; ".join(
+            f"Value at '{field[0].lower()}{field[1:]}' failed to satisfy constraint: {text}" for field, text in problems
+        )
+        raise _account_validation(
+            f"{count} validation error{'s' if count > 1 else ''} detected: {detail}",
+            [{"name": field, "message": text} for field, text in problems],
+        )
+
+
+def _account_api_target(operation: str, params: dict[str, Any], caller: str, partition: str) -> FakeAccount | None:
+    """The account the request is about, or None for a caller in no organization that names no
+    AccountId (its own, standalone account, of which moto has no account object).
+
+    Without AccountId: the caller's own account -- the management account (allowed: "it must call
+    the operation in standalone context by not including the AccountId parameter") or a member
+    account calling for itself.  With AccountId: the caller must be the management account of an
+    organization with all features and trusted access for ``account.amazonaws.com``, and the
+    account a member of that organization other than the management account itself; otherwise
+    AccessDeniedException (403)."""
+    backend = organizations_backends[caller][partition]
+    account_id = params.get("AccountId")
+    if account_id is None:
+        if backend.org is not None:
+            return _find_account(backend, caller)
+        link = organizations_backends.master_accounts.get(caller)
+        if link is not None:
+            return _find_account(organizations_backends[link[0]][link[1]], caller)
+        return None
+    if backend.org is None:
+        raise _account_access_denied(caller, partition, operation)
+    if account_id == caller:
+        raise _account_access_denied(
+            caller,
+            partition,
+            operation,
+            "The management account can only be managed using the standalone context from the management account.",
+        )
+    if backend.org.feature_set != "ALL" or not any(
+        s.get("ServicePrincipal") == ACCOUNT_SERVICE_PRINCIPAL for s in backend.services
+    ):
+        raise _account_access_denied(caller, partition, operation)
+    account = _find_account(backend, str(account_id))
+    if account is None:
+        raise _account_access_denied(caller, partition, operation)
+    return account
+
+
+def _put_account_name(mw: StrictOrganizations, params: dict[str, Any], caller: str, partition: str) -> None:
+    """PutAccountName: "Updates the account name of the specified account."  Renames moto's
+    account object, so Organizations' ListAccounts, ListAccountsForParent and DescribeAccount
+    return the new name from the next request on.  The AWS Organizations limit of 128 characters
+    (CreateAccount) does not apply: this API allows 50."""
+    _check_account_api_input("PutAccountName", params)
+    account = _account_api_target("PutAccountName", params, caller, partition)
+    name = str(params["AccountName"])
+    if account is None:
+        mw.standalone_account_names[(caller, partition)] = name
+    else:
+        account.name = name
+    return None
+
+
+def _get_account_information(
+    mw: StrictOrganizations, params: dict[str, Any], caller: str, partition: str
+) -> dict[str, Any]:
+    """GetAccountInformation: "Retrieves information about the specified account including its
+    account name, account ID, account creation date and time, and account state."  AccountState
+    is one of PENDING_ACTIVATION | ACTIVE | SUSPENDED | CLOSED: Organizations' PENDING_CLOSURE
+    (not in that list; the account is still usable until it is suspended) is reported as ACTIVE.
+    AccountCreatedDate is an ISO 8601 timestamp (the output shape's ``timestampFormat``)."""
+    _check_account_api_input("GetAccountInformation", params)
+    account = _account_api_target("GetAccountInformation", params, caller, partition)
+    if account is None:
+        out: dict[str, Any] = {"AccountId": caller, "AccountState": "ACTIVE"}
+        name = mw.standalone_account_names.get((caller, partition))
+        if name is not None:
+            out["AccountName"] = name
+        return out
+    state = str(account.state or account.status or "ACTIVE")
+    return {
+        "AccountId": account.id,
+        "AccountName": account.name,
+        "AccountCreatedDate": account.create_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "AccountState": "ACTIVE" if state == "PENDING_CLOSURE" else state,
+    }
+
+
+AccountApiHandler = Callable[[StrictOrganizations, "dict[str, Any]", str, str], "dict[str, Any] | None"]
+
+_ACCOUNT_API_HANDLERS: dict[str, AccountApiHandler] = {
+    "PutAccountName": _put_account_name,
+    "GetAccountInformation": _get_account_information,
+}

@@ -7,6 +7,7 @@ per parent, policies and their targets); the gateway produces it, the planner re
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class CreateAccountRequest:
     account_name: str
     account_id: str | None = None
     failure_reason: str | None = None
+    requested_at: datetime.datetime | None = None
 
 
 @dataclass(frozen=True)

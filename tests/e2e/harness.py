@@ -90,8 +90,12 @@ class Operator:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def orgunit(name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "OrgUnit", "metadata": {"name": name}, "spec": spec}
+def orgunit(object_name: str, /, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "OrgUnit", "metadata": {"name": object_name}, "spec": spec}
+
+
+def account(object_name: str, /, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "AwsAccount", "metadata": {"name": object_name}, "spec": spec}
 
 
 class Cluster:
