@@ -1,0 +1,88 @@
+"""deploy/iam-policy.json grants exactly the AWS API operations the code calls.
+
+How the operations are derived from controller/aws/**/*.py (kept simple on purpose):
+
+- AWS Organizations: every call goes through the gateway's plumbing, so the operation is the string
+  literal passed as first argument to ``self._call(...)``, ``self._pages(...)`` or
+  ``self._pages_no_max(...)``  ->  ``organizations:<Operation>``;
+- the Account Management API (``account`` client): every method call ``<something>.<name>(...)``
+  whose ``<name>`` is the snake_case name of an operation of botocore's ``account`` service model
+  (e.g. ``client.put_account_name(...)``)  ->  ``account:<Operation>``.
+
+Both are checked against botocore's service models (shipped with botocore, offline), so a typo in an
+operation name fails too. IAM action names equal API operation names for both services.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import botocore.session
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = ROOT / "deploy" / "iam-policy.json"
+PLUMBING = {"_call", "_pages", "_pages_no_max"}
+
+
+def _operations(service: str) -> set[str]:
+    return set(botocore.session.get_session().get_service_model(service).operation_names)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def actions_in_code() -> set[str]:
+    account_ops = {_snake(op): op for op in _operations("account")}
+    found: set[str] = set()
+    for path in sorted((ROOT / "controller" / "aws").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            name = node.func.attr
+            receiver = node.func.value
+            if name in PLUMBING and isinstance(receiver, ast.Name) and receiver.id == "self":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found.add(f"organizations:{first.value}")
+            elif name in account_ops:
+                found.add(f"account:{account_ops[name]}")
+    return found
+
+
+def actions_in_policy() -> set[str]:
+    policy = json.loads(POLICY.read_text())
+    assert policy["Version"] == "2012-10-17"
+    granted: set[str] = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow", statement
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, "no NotAction/NotResource"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert "*" not in action and "?" not in action, f"no wildcard actions: {action}"
+            granted.add(action)
+    return granted
+
+
+def test_derivation_finds_the_gateway_operations() -> None:
+    found = actions_in_code()
+    # The snapshot read and the OrgUnit writes exist since the first commit: the derivation works.
+    assert {"organizations:DescribeOrganization", "organizations:ListRoots",
+            "organizations:CreateOrganizationalUnit", "organizations:ListTagsForResource"} <= found
+
+
+def test_every_operation_exists_in_botocore() -> None:
+    known = {f"organizations:{op}" for op in _operations("organizations")}
+    known |= {f"account:{op}" for op in _operations("account")}
+    unknown = actions_in_code() - known
+    assert not unknown, f"not AWS operations (typo?): {sorted(unknown)}"
+
+
+def test_policy_grants_exactly_what_the_code_calls() -> None:
+    code, policy = actions_in_code(), actions_in_policy()
+    missing = code - policy
+    extra = policy - code
+    assert not missing, f"deploy/iam-policy.json lacks {sorted(missing)} (the code calls them)"
+    assert not extra, f"deploy/iam-policy.json grants {sorted(extra)}, which the code never calls"
