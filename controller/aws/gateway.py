@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from controller import metrics
 from controller.aws.errors import AwsError, map_error
 from controller.aws.retry import RetryPolicy, call_with_retries
 from controller.state import CreateAccountRequest, ObservedAccount, ObservedOU, ObservedPolicy, OrgSnapshot
@@ -74,6 +75,7 @@ class OrganizationsGateway:
             snap = self._read_snapshot()
             self._snapshot = snap
             self.snapshots_taken += 1
+            metrics.LAST_SYNC.set(time.time())
             return snap
 
     def invalidate(self) -> None:

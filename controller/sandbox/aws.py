@@ -5,8 +5,12 @@ serve) in a background thread of this process, wrapped in
 :class:`controller.sandbox.strict.StrictOrganizations`, which refuses what real AWS Organizations
 refuses, makes CreateAccount / CloseAccount asynchronous as in AWS, records every call and can
 inject errors.  It also answers the Account Management API's PutAccountName and
-GetAccountInformation (which moto does not implement) from the same state.  Any boto3 client -- in this process or in a subprocess -- reaches it through
-``AWS_ENDPOINT_URL`` (see :meth:`AwsSandbox.env`).
+GetAccountInformation (which moto does not implement) from the same state.  Any boto3 client --
+in this process or in a subprocess -- reaches it through ``AWS_ENDPOINT_URL`` (see
+:meth:`AwsSandbox.env`); :meth:`AwsSandbox.account_client` is the ``account`` client.
+
+Renaming a member with ``AccountId`` needs trusted access for Account Management, as in AWS:
+``client().enable_aws_service_access(ServicePrincipal="account.amazonaws.com")``.
 
 moto keeps its state in module-level globals, so all sandboxes of one process share one state:
 run one sandbox per process.  The management account is moto's default account
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import botocore.session
@@ -139,7 +143,7 @@ class AwsSandbox:
         GetAccountInformation; ``max_attempts`` as for :meth:`client`."""
         return self._client("account", max_attempts)
 
-    def _client(self, service: str, max_attempts: int | None) -> Any:
+    def _client(self, service: Literal["organizations", "account"], max_attempts: int | None) -> Any:
         if self._session is None:
             self._session = boto3.session.Session(
                 aws_access_key_id=ACCESS_KEY_ID,
@@ -147,7 +151,9 @@ class AwsSandbox:
                 region_name=REGION,
             )
         config = Config(retries={"total_max_attempts": max_attempts}) if max_attempts else None
-        return self._session.client(service, endpoint_url=self.url, config=config)
+        if service == "account":
+            return self._session.client("account", endpoint_url=self.url, config=config)
+        return self._session.client("organizations", endpoint_url=self.url, config=config)
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess whose boto3 must reach this sandbox.

@@ -1,0 +1,187 @@
+"""Table-driven tests of the pure AwsAccount planner; each case says why the expected plan is right."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+import pytest
+
+from controller.planner.account import (
+    AccountRecord,
+    CreationView,
+    DesiredAccount,
+    plan_account,
+    plan_account_delete,
+)
+from controller.planner.actions import (
+    BindCreateRequest,
+    CloseAccount,
+    CreateAccount,
+    ForgetCreateRequest,
+    MoveAccount,
+    RecordCreationIntent,
+    RemoveAccount,
+    RenameAccount,
+    TagResource,
+)
+from controller.state import CreateAccountRequest, ObservedAccount, ObservedOU, OrgSnapshot
+
+ROOT = "r-ab12"
+MGMT = "111111111111"
+NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
+PROD = ObservedOU("ou-ab12-11111111", "arn:ou/prod", "Production", ROOT)
+DEV_OU = ObservedOU("ou-ab12-22222222", "arn:ou/dev", "Development", ROOT)
+
+
+def acct(ident: str, email: str, parent: str = PROD.id, name: str = "Prod", state: str = "ACTIVE") -> ObservedAccount:
+    return ObservedAccount(ident, f"arn:acct/{ident}", name, email, state, parent)
+
+
+MANAGEMENT = acct(MGMT, "root@example.com", parent=ROOT, name="Management")
+PROD_ACCT = acct("222222222222", "prod@example.com")
+
+
+def snap(*accounts: ObservedAccount) -> OrgSnapshot:
+    return OrgSnapshot("o-x", MGMT, ROOT, "arn:root", ous={PROD.id: PROD, DEV_OU.id: DEV_OU},
+                       accounts={a.id: a for a in (MANAGEMENT, *accounts)})
+
+
+def want(**kw: object) -> DesiredAccount:
+    base: dict[str, object] = dict(object_name="prod", account_name="Prod", email="prod@example.com",
+                                   parent_id=PROD.id)
+    base.update(kw)
+    return DesiredAccount(**base)  # type: ignore[arg-type]
+
+
+def req(state: str, ident: str = "car-1", name: str = "Prod", account_id: str | None = None,
+        failure: str | None = None, at: datetime.datetime = NOW) -> CreateAccountRequest:
+    return CreateAccountRequest(ident, state, name, account_id, failure, at)
+
+
+@dataclass
+class Case:
+    reason: str
+    desired: DesiredAccount
+    snapshot: OrgSnapshot
+    record: AccountRecord = field(default_factory=AccountRecord)
+    creation: CreationView = field(default_factory=CreationView)
+    owner: str | None = None
+    tags: dict[str, str] | None = None
+    actions: list[object] = field(default_factory=list)
+    blocked: str | None = None
+    resource_id: str | None = None
+    adopted: bool = False
+
+
+INTENT = AccountRecord(intent_at=NOW)
+CASES = [
+    Case("nothing yet: record the intent first, call nothing in AWS",
+         want(), snap(), actions=[RecordCreationIntent("Prod", "prod@example.com")]),
+    Case("intent recorded and no request exists: now (and only now) call CreateAccount",
+         want(tags={"team": "a"}), snap(), record=INTENT,
+         actions=[CreateAccount("Prod", "prod@example.com", "OrganizationAccountAccessRole", "ALLOW", {"team": "a"})]),
+    Case("crash after CreateAccount, before the status write: the request is found and followed, not repeated",
+         want(), snap(), record=INTENT, creation=CreationView(recent=[req("IN_PROGRESS", "car-9")], in_flight=1),
+         actions=[BindCreateRequest("car-9")]),
+    Case("a request for another account name is not ours",
+         want(), snap(), record=INTENT, creation=CreationView(recent=[req("IN_PROGRESS", name="Other")], in_flight=1),
+         actions=[CreateAccount("Prod", "prod@example.com", "OrganizationAccountAccessRole", "ALLOW", {})]),
+    Case("a request older than the intent (beyond clock skew) is not ours",
+         want(), snap(), record=INTENT,
+         creation=CreationView(recent=[req("SUCCEEDED", at=NOW - datetime.timedelta(hours=2))]),
+         actions=[CreateAccount("Prod", "prod@example.com", "OrganizationAccountAccessRole", "ALLOW", {})]),
+    Case("five creations in flight: wait for a slot, call nothing",
+         want(), snap(), record=INTENT, creation=CreationView(in_flight=5), blocked="CreationLimitReached"),
+    Case("request recorded and IN_PROGRESS: wait",
+         want(), snap(), record=AccountRecord(request_id="car-1", intent_at=NOW),
+         creation=CreationView(request=req("IN_PROGRESS")), blocked="CreationInProgress"),
+    Case("request FAILED with EMAIL_ALREADY_EXISTS: say why, do not retry",
+         want(), snap(), record=AccountRecord(request_id="car-1", intent_at=NOW),
+         creation=CreationView(request=req("FAILED", failure="EMAIL_ALREADY_EXISTS")), blocked="CreateAccountFailed"),
+    Case("request FAILED for a transient reason: forget it so a later attempt starts over",
+         want(), snap(), record=AccountRecord(request_id="car-1", intent_at=NOW),
+         creation=CreationView(request=req("FAILED", failure="CONCURRENT_ACCOUNT_MODIFICATION")),
+         actions=[ForgetCreateRequest("car-1")], blocked="CreateAccountFailed"),
+    Case("an account with this email exists: adopt it, never create a second one",
+         want(), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
+    Case("email match is case-insensitive, as AWS's is",
+         want(email="PROD@example.com"), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
+    Case("an intent recorded but the account already exists (crash after SUCCEEDED): adopt by email",
+         want(), snap(PROD_ACCT), record=INTENT, resource_id=PROD_ACCT.id, adopted=True),
+    Case("spec.accountId adopts that account",
+         want(account_id=PROD_ACCT.id), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
+    Case("spec.accountId not in the organization: refuse, never create",
+         want(account_id="999999999999"), snap(), blocked="NotFound"),
+    Case("spec.accountId whose email differs from spec.email: refuse",
+         want(account_id=PROD_ACCT.id, email="other@example.com"), snap(PROD_ACCT), blocked="ImmutableField",
+         resource_id=PROD_ACCT.id),
+    Case("another object already declares this email: this one does nothing",
+         want(), snap(), owner="prod-original", blocked="DuplicateEmail"),
+    Case("orgUnitRef changed: move the account",
+         want(parent_id=DEV_OU.id), snap(PROD_ACCT), record=AccountRecord(id=PROD_ACCT.id),
+         actions=[MoveAccount(PROD_ACCT.id, PROD.id, DEV_OU.id)], resource_id=PROD_ACCT.id),
+    Case("accountName changed: rename through the Account Management API",
+         want(account_name="Production"), snap(PROD_ACCT), record=AccountRecord(id=PROD_ACCT.id),
+         actions=[RenameAccount(PROD_ACCT.id, "Production", "Prod")], resource_id=PROD_ACCT.id),
+    Case("tags are the exact set",
+         want(tags={"a": "1"}), snap(PROD_ACCT), record=AccountRecord(id=PROD_ACCT.id), tags={},
+         actions=[TagResource(PROD_ACCT.id, {"a": "1"})], resource_id=PROD_ACCT.id),
+    Case("a recorded account closed outside Git: report it, never recreate",
+         want(), snap(acct(PROD_ACCT.id, "prod@example.com", state="SUSPENDED")),
+         record=AccountRecord(id=PROD_ACCT.id), blocked="AccountClosed", resource_id=PROD_ACCT.id),
+    Case("a recorded account gone from the organization: report it, never recreate",
+         want(), snap(), record=AccountRecord(id=PROD_ACCT.id), blocked="NotFound", resource_id=PROD_ACCT.id),
+    Case("Observe: a missing account is never created",
+         want(observe_only=True), snap(), blocked="NotFound"),
+    Case("Observe: a misplaced account is reported, not moved",
+         want(parent_id=DEV_OU.id, observe_only=True), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
+    Case("parent OrgUnit not Ready: wait",
+         want(parent_id=None, waiting_for="production"), snap(), blocked="WaitingForReference"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.reason for c in CASES])
+def test_plan_account(case: Case) -> None:
+    plan = plan_account(case.desired, case.snapshot, case.record, case.creation, case.owner, case.tags)
+    assert list(plan.actions) == case.actions
+    assert (plan.blocked.reason if plan.blocked else None) == case.blocked
+    assert plan.resource_id == case.resource_id
+    assert plan.adopted == case.adopted
+
+
+def test_duplicate_email_message_names_the_first_object() -> None:
+    plan = plan_account(want(), snap(), AccountRecord(), CreationView(), "prod-original")
+    assert plan.blocked is not None and "prod-original" in plan.blocked.message
+
+
+@pytest.mark.parametrize(
+    ("reason", "record", "policy", "snapshot", "creq", "actions", "blocked"),
+    [
+        ("Retain (the default) forgets the account and leaves it in AWS",
+         AccountRecord(id=PROD_ACCT.id), "Retain", snap(PROD_ACCT), None, [], None),
+        ("Close calls CloseAccount", AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         [CloseAccount(PROD_ACCT.id)], None),
+        ("Close of an account already PENDING_CLOSURE is done", AccountRecord(id=PROD_ACCT.id), "Close",
+         snap(acct(PROD_ACCT.id, "prod@example.com", state="PENDING_CLOSURE")), None, [], None),
+        ("RemoveFromOrganization removes it", AccountRecord(id=PROD_ACCT.id), "RemoveFromOrganization",
+         snap(PROD_ACCT), None, [RemoveAccount(PROD_ACCT.id)], None),
+        ("the management account is never closed", AccountRecord(id=MGMT), "Close", snap(), None, [],
+         "ManagementAccount"),
+        ("the management account is never removed", AccountRecord(id=MGMT), "RemoveFromOrganization", snap(), None,
+         [], "ManagementAccount"),
+        ("a creation in flight is waited for, so the account is never lost track of",
+         AccountRecord(request_id="car-1", intent_at=NOW), "Close", snap(), req("IN_PROGRESS"), [],
+         "CreationInProgress"),
+        ("a creation that succeeded meanwhile is closed per the policy",
+         AccountRecord(request_id="car-1", intent_at=NOW), "Close", snap(PROD_ACCT),
+         req("SUCCEEDED", account_id=PROD_ACCT.id), [CloseAccount(PROD_ACCT.id)], None),
+    ],
+)
+def test_plan_account_delete(
+    reason: str, record: AccountRecord, policy: str, snapshot: OrgSnapshot, creq: CreateAccountRequest | None,
+    actions: list[object], blocked: str | None,
+) -> None:
+    plan = plan_account_delete(record, snapshot, policy=policy, observe_only=False, request=creq)
+    assert list(plan.actions) == actions, reason
+    assert (plan.blocked.reason if plan.blocked else None) == blocked, reason
