@@ -934,6 +934,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _after_delete(self, rdef: ResourceDef, obj: Obj) -> None:
         if rdef.plural == "customresourcedefinitions":
             self._unregister_crd(obj)
+            spec = obj.get("spec") or {}
+            key = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
+            self._store.pop(key, None)  # the API server deletes all objects of a deleted CRD
 
     def _delete(self, rdef: ResourceDef, namespace: str | None, name: str, options: Mapping[str, Any],
                 params: Mapping[str, str]) -> Obj:

@@ -493,3 +493,26 @@ def test_jsonpath_forms() -> None:
     assert _kube_table.jsonpath(obj, ".status.conditions[*].type") == ["Synced", "Ready"]
     assert _kube_table.jsonpath(obj, ".spec.missing") == []
     assert _kube_table.human_duration(5) == "5s" and _kube_table.human_duration(3 * 3600 + 120) == "3h2m"
+
+
+def test_direct_accessors_and_runtime_crds(kube_sandbox: KubeSandbox, widget_crd: dict[str, Any]) -> None:
+    obj = widget("alpha")
+    obj["status"] = {"phase": "Created"}
+    created = kube_sandbox.create(obj)
+    assert created["status"] == {"phase": "Created"} and created["spec"]["size"] == 3
+    assert kube_sandbox.get(PLURAL, "alpha", GROUP) == created
+    assert [o["metadata"]["name"] for o in kube_sandbox.objects(PLURAL, GROUP)] == ["alpha"]
+    assert kube_sandbox.get(PLURAL, "missing", GROUP) is None
+
+    # A CRD created through the API is served at once; deleting it removes the resource.
+    crds = KubeClient(kube_sandbox.url, group="apiextensions.k8s.io", version="v1")
+    gadgets = json.loads(json.dumps(widget_crd).replace("widget", "gadget").replace("Widget", "Gadget"))
+    gadgets["spec"]["names"]["shortNames"] = ["gd"]
+    crds.create(gadgets, "customresourcedefinitions")
+    client = KubeClient(kube_sandbox.url, group=GROUP, version=VERSION)
+    client.create({**widget("one"), "kind": "Gadget"}, "gadgets")
+    assert [o["kind"] for o in client.list("gadgets")] == ["Gadget"]
+    crds.delete("customresourcedefinitions", f"gadgets.{GROUP}")
+    with pytest.raises(KubeError) as exc:
+        client.list("gadgets")
+    assert exc.value.status == 404
