@@ -15,6 +15,7 @@ TRANSIENT_CODES = THROTTLING_CODES | {
     "ServiceException",
     "ServiceUnavailableException",
     "InternalFailure",
+    "InternalServerException",  # the Account Management API's transient error
 }
 
 

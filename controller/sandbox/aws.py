@@ -263,5 +263,10 @@ class AwsSandbox:
             operation, code, times=times, message=message, reason=reason, status=status, fields=fields
         )
 
+    def inject_response_delay(self, operation: str, seconds: float, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of Organizations ``operation`` at once, but answer them
+        ``seconds`` late (for tests that kill a client between AWS acting and the client hearing of it)."""
+        self.strict.inject_response_delay(operation, seconds, times=times)
+
     def clear_injected_errors(self) -> None:
         self.strict.clear_injected_errors()

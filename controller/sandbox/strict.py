@@ -349,6 +349,7 @@ class StrictOrganizations:
         self._log_lock = threading.Lock()
         self._calls: list[str] = []
         self._injected: dict[str, list[InjectedError]] = {}
+        self._delays: dict[str, list[float]] = {}
         self.create_requests: dict[str, CreateAccountRequest] = {}
         #: (backend key, account id) -> time at which the PENDING_CLOSURE account becomes SUSPENDED
         self.pending_closures: dict[tuple[tuple[str, str], str], float] = {}
@@ -386,6 +387,7 @@ class StrictOrganizations:
     def clear_injected_errors(self) -> None:
         with self._log_lock:
             self._injected.clear()
+            self._delays.clear()
 
     def reset_state(self) -> None:
         """Forget create-account requests, pending closures, injected errors and the call log."""
@@ -437,7 +439,23 @@ class StrictOrganizations:
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         with self.lock:
-            return self._handle_organizations(environ, start_response, operation, body)
+            result = self._handle_organizations(environ, start_response, operation, body)
+        delay = self._take_response_delay(operation)
+        if delay:
+            # The request has taken effect; only the answer is late (a slow network, or a client that
+            # dies before it reads the answer: what crash-safety tests need).
+            time.sleep(delay)
+        return result
+
+    def inject_response_delay(self, operation: str, seconds: float, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``operation`` at once but answer them ``seconds`` late."""
+        with self._log_lock:
+            self._delays.setdefault(operation, []).extend([seconds] * times)
+
+    def _take_response_delay(self, operation: str) -> float:
+        with self._log_lock:
+            queue = self._delays.get(operation)
+            return queue.pop(0) if queue else 0.0
 
     def _take_injected(self, operation: str) -> OrganizationsError | None:
         with self._log_lock:

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from controller.sandbox.kubeclient import KubeClient
-
 from controller.sandbox.aws import AwsSandbox
+from controller.sandbox.kubeclient import KubeClient
 
 T = TypeVar("T")
 API = "awsorg.gitops.dev/v1alpha1"

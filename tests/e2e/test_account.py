@@ -1,0 +1,185 @@
+"""AwsAccount end to end: the real operator against the sandbox Kubernetes API and the strict AWS sandbox,
+with CreateAccount staying IN_PROGRESS for a while, as in AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from controller.sandbox.aws import AwsSandbox
+from tests.e2e.harness import Cluster, Operator, account, condition, orgunit, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def accounts_with_email(aws: AwsSandbox, email: str) -> list[dict]:
+    pages = aws.client().get_paginator("list_accounts").paginate()
+    return [a for p in pages for a in p["Accounts"] if a["Email"].lower() == email.lower()]
+
+
+def parent_of(aws: AwsSandbox, account_id: str) -> str:
+    return str(aws.client().list_parents(ChildId=account_id)["Parents"][0]["Id"])
+
+
+def tags_of(aws: AwsSandbox, resource_id: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in aws.client().list_tags_for_resource(ResourceId=resource_id)["Tags"]}
+
+
+@pytest.fixture
+def slow_create(aws: AwsSandbox) -> AwsSandbox:
+    aws.create_account_delay = 1.5
+    return aws
+
+
+def test_account_is_created_in_its_ou(slow_create: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    aws = slow_create
+    cluster.client.apply(orgunit("production", name="Production"))
+    cluster.client.apply(account("prod", accountName="Production", email="prod@example.com",
+                                 orgUnitRef={"name": "production"}, tags={"env": "prod"}))
+    creating = cluster.wait_reason("awsaccounts", "prod", "Synced", "CreationInProgress")
+    assert creating["status"]["createAccountRequestId"].startswith("car-")
+    assert condition(creating, "Ready")["status"] == "False"  # type: ignore[index]
+
+    obj = cluster.wait_ready("awsaccounts", "prod", timeout=30)
+    ou_id = cluster.wait_ready("orgunits", "production")["status"]["id"]
+    [acct] = accounts_with_email(aws, "prod@example.com")
+    assert obj["status"]["id"] == acct["Id"]
+    assert obj["status"]["state"] == "ACTIVE"
+    assert obj["status"]["parentId"] == ou_id == parent_of(aws, acct["Id"])
+    assert obj["status"]["path"] == "Root/Production"
+    assert tags_of(aws, acct["Id"]) == {"env": "prod"}
+    assert aws.calls.count("CreateAccount") == 1
+
+
+def test_existing_account_is_adopted_by_email_and_by_id(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    org = aws.client()
+    first = org.create_account(AccountName="Legacy", Email="legacy@example.com")["CreateAccountStatus"]
+    second = org.create_account(AccountName="Other", Email="other@example.com")["CreateAccountStatus"]
+    ids = {}
+    for req in (first, second):
+        status = wait_for(lambda r=req: (s if (s := org.describe_create_account_status(
+            CreateAccountRequestId=r["Id"])["CreateAccountStatus"])["State"] == "SUCCEEDED" else None))
+        ids[req["AccountName"]] = status["AccountId"]
+    aws.reset_calls()
+
+    cluster.client.apply(account("legacy", accountName="Legacy", email="legacy@example.com"))
+    cluster.client.apply(account("other", accountName="Other", email="other@example.com", accountId=ids["Other"]))
+    assert cluster.wait_ready("awsaccounts", "legacy")["status"]["id"] == ids["Legacy"]
+    assert cluster.wait_ready("awsaccounts", "other")["status"]["id"] == ids["Other"]
+    assert "CreateAccount" not in aws.calls
+
+
+def test_two_objects_with_one_email_make_one_account(
+    slow_create: AwsSandbox, cluster: Cluster, operator: Operator
+) -> None:
+    aws = slow_create
+    cluster.client.apply(account("first", accountName="Shared", email="shared@example.com"))
+    cluster.wait_reason("awsaccounts", "first", "Synced", "CreationInProgress")
+    cluster.client.apply(account("second", accountName="Shared Again", email="shared@example.com"))
+    dup = cluster.wait_reason("awsaccounts", "second", "Synced", "DuplicateEmail")
+    assert "'first'" in condition(dup, "Synced")["message"]  # type: ignore[index]
+    cluster.wait_ready("awsaccounts", "first", timeout=30)
+    dup = cluster.wait_reason("awsaccounts", "second", "Synced", "DuplicateEmail")
+    assert len(accounts_with_email(aws, "shared@example.com")) == 1
+    assert aws.calls.count("CreateAccount") == 1
+
+
+def test_move_and_tags(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(orgunit("a", name="A"))
+    cluster.client.apply(orgunit("b", name="B"))
+    cluster.client.apply(account("dev", accountName="Dev", email="dev@example.com", orgUnitRef={"name": "a"},
+                                 tags={"team": "x", "cost": "1"}))
+    acct_id = cluster.wait_ready("awsaccounts", "dev", timeout=30)["status"]["id"]
+    b_id = cluster.wait_ready("orgunits", "b")["status"]["id"]
+
+    cluster.client.patch("awsaccounts", "dev", {"spec": {"orgUnitRef": {"name": "b"}, "tags": {"cost": None}}})
+    wait_for(lambda: parent_of(aws, acct_id) == b_id, what="the account to move to B")
+    wait_for(lambda: tags_of(aws, acct_id) == {"team": "x"}, what="the tags to be the exact set")
+    obj = wait_for(lambda: (o if (o := cluster.get("awsaccounts", "dev")) and o["status"].get("path") == "Root/B"
+                            else None))
+    assert obj["status"]["parentId"] == b_id
+    assert len(accounts_with_email(aws, "dev@example.com")) == 1
+
+
+def test_default_deletion_retains_the_account(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(orgunit("prod-ou", name="Production"))
+    cluster.client.apply(account("prod", accountName="Prod", email="prod@example.com",
+                                 orgUnitRef={"name": "prod-ou"}))
+    obj = cluster.wait_ready("awsaccounts", "prod", timeout=30)
+    acct_id, ou_id = obj["status"]["id"], obj["status"]["parentId"]
+    cluster.client.delete("awsaccounts", "prod")
+    cluster.wait_gone("awsaccounts", "prod")
+    [acct] = accounts_with_email(aws, "prod@example.com")
+    assert acct["Id"] == acct_id and acct["Status"] == "ACTIVE"
+    assert parent_of(aws, acct_id) == ou_id
+    assert "CloseAccount" not in aws.calls and "RemoveAccountFromOrganization" not in aws.calls
+
+
+def test_close_and_remove_policies(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(account("closing", accountName="Closing", email="closing@example.com",
+                                 deletionPolicy="Close"))
+    cluster.client.apply(account("leaving", accountName="Leaving", email="leaving@example.com",
+                                 deletionPolicy="RemoveFromOrganization"))
+    closing_id = cluster.wait_ready("awsaccounts", "closing", timeout=30)["status"]["id"]
+    leaving_id = cluster.wait_ready("awsaccounts", "leaving", timeout=30)["status"]["id"]
+    cluster.client.delete("awsaccounts", "closing")
+    cluster.client.delete("awsaccounts", "leaving")
+    cluster.wait_gone("awsaccounts", "closing")
+    cluster.wait_gone("awsaccounts", "leaving")
+    closed = aws.client().describe_account(AccountId=closing_id)["Account"]
+    assert closed["Status"] in ("PENDING_CLOSURE", "SUSPENDED")
+    assert not accounts_with_email(aws, "leaving@example.com")
+    assert leaving_id not in {a["Id"] for p in aws.client().get_paginator("list_accounts").paginate()
+                              for a in p["Accounts"]}
+
+
+def test_management_account_is_never_closed(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    mgmt = aws.ids["management_account_id"]
+    email = aws.client().describe_account(AccountId=mgmt)["Account"]["Email"]
+    name = aws.client().describe_account(AccountId=mgmt)["Account"]["Name"]
+    cluster.client.apply(account("mgmt", accountName=name, email=email, accountId=mgmt, deletionPolicy="Close"))
+    cluster.wait_ready("awsaccounts", "mgmt")
+    cluster.client.delete("awsaccounts", "mgmt")
+    obj = cluster.wait_reason("awsaccounts", "mgmt", "Synced", "ManagementAccount")
+    assert "never closed" in condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert aws.client().describe_account(AccountId=mgmt)["Account"]["Status"] == "ACTIVE"
+    assert "CloseAccount" not in aws.calls
+
+
+def test_observe_never_writes(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(orgunit("elsewhere", name="Elsewhere"))
+    ou_id = cluster.wait_ready("orgunits", "elsewhere")["status"]["id"]
+    mgmt = aws.ids["management_account_id"]
+    email = aws.client().describe_account(AccountId=mgmt)["Account"]["Email"]
+    aws.reset_calls()
+    cluster.client.apply(account("watched", accountName="Renamed", email=email, managementPolicy="Observe",
+                                 orgUnitRef={"name": "elsewhere"}))
+    cluster.client.apply(account("ghost", accountName="Ghost", email="ghost@example.com",
+                                 managementPolicy="Observe"))
+    watched = cluster.wait_reason("awsaccounts", "watched", "Drifted", "DriftDetected")
+    fields = {d["field"] for d in watched["status"]["drift"]}
+    assert {"parentId", "accountName"} <= fields
+    cluster.wait_reason("awsaccounts", "ghost", "Synced", "NotFound")
+    writes = {"CreateAccount", "MoveAccount", "PutAccountName", "TagResource", "UntagResource", "CloseAccount"}
+    assert not writes & set(aws.calls)
+    assert parent_of(aws, mgmt) != ou_id
+
+
+def test_at_most_five_creations_in_flight(
+    slow_create: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]
+) -> None:
+    aws = slow_create
+    aws.create_account_delay = 3.0
+    start_operator()
+    for i in range(7):
+        cluster.client.apply(account(f"acct-{i}", accountName=f"Account {i}", email=f"a{i}@example.com"))
+    waiting = wait_for(lambda: [n for i in range(7) if (o := cluster.get("awsaccounts", n := f"acct-{i}"))
+                                and (condition(o, "Synced") or {}).get("reason") == "CreationLimitReached"],
+                       timeout=20, what="an object waiting for a creation slot")
+    assert waiting
+    for i in range(7):
+        cluster.wait_ready("awsaccounts", f"acct-{i}", timeout=60)
+    for i in range(7):
+        assert len(accounts_with_email(aws, f"a{i}@example.com")) == 1
+    assert aws.calls.count("CreateAccount") == 7  # never refused by AWS: the operator kept to the limit
