@@ -30,6 +30,7 @@ demo: $(STAMP)
 
 crds: $(STAMP)
 	$(BIN)/awsorg crds --out crds/
+	cp crds/*.yaml deploy/crds/
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -6,6 +6,7 @@ import argparse
 import datetime
 import os
 import re
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p_run = sub.add_parser("run", help="run the operator against the current kubeconfig and AWS credentials")
     p_run.add_argument("--peering", metavar="NAME", help="kopf peering name for HA (one active replica)")
+    p_run.add_argument("--priority", type=int, default=None,
+                       help="peering priority; the highest-priority replica works, the others stand by "
+                       "(default with --peering: random, so that replicas never tie)")
     p_run.add_argument("--liveness", metavar="URL", default=None,
                        help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
     p_run.add_argument("--verbose", action="store_true", help="log debug details")
@@ -48,7 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         from controller.handlers.operator import run
 
-        run(settings, peering_name=args.peering, liveness_endpoint=args.liveness, verbose=args.verbose)
+        priority = args.priority
+        if priority is None and args.peering:
+            # kopf pauses every operator when two peers share a priority; a random one never ties in practice.
+            priority = secrets.randbelow(2**31 - 2) + 1
+        run(settings, peering_name=args.peering, priority=priority or 0, liveness_endpoint=args.liveness,
+            verbose=args.verbose)
         return 0
     if args.command == "demo":
         from controller.demo import demo

@@ -183,7 +183,7 @@ def _synced_message(outcome: Outcome) -> str:
     return "retrying"
 
 
-def run(settings: Settings, *, peering_name: str | None = None, verbose: bool = False,
+def run(settings: Settings, *, peering_name: str | None = None, priority: int = 0, verbose: bool = False,
         liveness_endpoint: str | None = None, metrics_addr: str = "0.0.0.0") -> None:
     """Run the operator until interrupted."""
     kopf.configure(verbose=verbose, log_prefix=True)
@@ -201,6 +201,7 @@ def run(settings: Settings, *, peering_name: str | None = None, verbose: bool = 
             clusterwide=True,
             standalone=peering_name is None,
             peering_name=peering_name,
+            priority=priority,
             liveness_endpoint=liveness_endpoint,
         )
     )

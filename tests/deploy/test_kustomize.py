@@ -241,12 +241,15 @@ def test_operator_command_peering_and_probes(objects: list[Obj]) -> None:
         assert ports[http["port"]] == 8080
 
 
-def test_single_replica_recreate(objects: list[Obj]) -> None:
-    """kopf peering pauses every replica of equal priority (kopf/_core/engines/peering.py), and
-    `awsorg run` has no --priority: more than one replica would stop the operator, see operating.md."""
+def test_two_replicas_one_active_through_peering(objects: list[Obj]) -> None:
+    """Hot standby: two replicas in one peering; `awsorg run --peering` gives each a random priority so
+    the highest works and the other waits (kopf pauses all peers of equal priority), see operating.md."""
     spec = deployment(objects)["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "Recreate"}
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    args = container(objects)["args"]
+    assert args[args.index("--peering") + 1] == "awsorg-operator"
+    assert "--priority" not in args  # a fixed priority would make the replicas tie
 
 
 def test_env_carries_every_setting_the_operator_reads(objects: list[Obj]) -> None:
