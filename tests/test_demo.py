@@ -1,0 +1,27 @@
+"""`awsorg demo`, run as a user runs it: exits 0, shows every landing-zone object Ready, with the ids AWS has."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_applies_the_landing_zone_and_everything_is_ready() -> None:
+    proc = subprocess.run([sys.executable, "-m", "controller", "demo", "--timeout", "90"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=150)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "Everything is Ready." in out
+    tables, tree = out.split("$ aws organizations", 1)
+    for ou in ("Production", "Non-Production", "Infrastructure"):
+        row = re.search(rf"^\S+\s+(ou-\S+)\s+Root/{ou}\s+True\s+True\s+False", tables, re.M)
+        assert row, f"OU {ou} not Ready in:\n{tables}"
+        assert re.search(rf"{re.escape(ou)}\s+{re.escape(row.group(1))}", tree), f"{ou} id not in the AWS tree"
+    for email in ("aws-production@", "aws-staging@", "aws-development@", "aws-shared-services@"):
+        row = re.search(rf"^\S+\s+(\d{{12}})\s+{email}\S+\s+Root/\S+\s+ACTIVE\s+True", tables, re.M)
+        assert row, f"account {email} not Ready in:\n{tables}"
+        assert row.group(1) in tree
