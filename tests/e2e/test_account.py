@@ -183,3 +183,20 @@ def test_at_most_five_creations_in_flight(
     for i in range(7):
         assert len(accounts_with_email(aws, f"a{i}@example.com")) == 1
     assert aws.calls.count("CreateAccount") == 7  # never refused by AWS: the operator kept to the limit
+
+
+def test_rename_uses_the_account_management_api(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(account("team", accountName="Team", email="team@example.com"))
+    acct_id = cluster.wait_ready("awsaccounts", "team", timeout=30)["status"]["id"]
+
+    # Without trusted access for the Account Management service, AWS refuses: say what to do.
+    cluster.client.patch("awsaccounts", "team", {"spec": {"accountName": "Team Renamed"}})
+    refused = cluster.wait_reason("awsaccounts", "team", "Synced", "AccountRenameFailed")
+    message = condition(refused, "Synced")["message"]  # type: ignore[index]
+    assert "spec.accountName" in message and "account:PutAccountName" in message
+    assert aws.client().describe_account(AccountId=acct_id)["Account"]["Name"] == "Team"
+
+    aws.client().enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
+    wait_for(lambda: aws.client().describe_account(AccountId=acct_id)["Account"]["Name"] == "Team Renamed",
+             timeout=20, what="the rename to go through")
+    cluster.wait_ready("awsaccounts", "team")
