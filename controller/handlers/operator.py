@@ -16,6 +16,7 @@ from controller.aws.session import account_client, organizations_client
 from controller.reconciler.account import AwsAccountReconciler
 from controller.reconciler.base import EmailClaim, ObjectView, Outcome, RefState, Trigger
 from controller.reconciler.common import ReconcilerBase
+from controller.reconciler.inventory import Inventory
 from controller.reconciler.orgunit import OrgUnitReconciler
 from controller.settings import Settings
 
@@ -76,9 +77,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
     """Register every handler on ``registry`` (a fresh one per operator, so tests can run several)."""
     indexes: dict[str, Any] = {}
     refs = IndexReferences(indexes)
+    inventory = Inventory()
     reconcilers: dict[str, ReconcilerBase] = {
-        "OrgUnit": OrgUnitReconciler(gateway, refs, settings=settings),
-        "AwsAccount": AwsAccountReconciler(gateway, refs, settings=settings),
+        "OrgUnit": OrgUnitReconciler(gateway, refs, settings=settings, inventory=inventory),
+        "AwsAccount": AwsAccountReconciler(gateway, refs, settings=settings, inventory=inventory),
     }
     plurals = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts"}
 
@@ -109,6 +111,16 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         settings.execution.max_workers = 8
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
+
+    @kopf.on.startup(registry=registry)
+    async def start_observer(memo: Any, **_: Any) -> None:
+        memo.observer = asyncio.get_running_loop().create_task(observe_forever(settings, gateway, inventory))
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_observer(memo: Any, **_: Any) -> None:
+        task = getattr(memo, "observer", None)
+        if task is not None:
+            task.cancel()
 
     for kind, plural in plurals.items():
         _register_kind(registry, kind, plural, reconcilers[kind], indexes, settings)
@@ -148,8 +160,10 @@ def _register_kind(
     def on_resume(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
         reconcile("resume", body, patch, retry, kwargs)
 
-    @kopf.timer(*resource, registry=registry, id="resync", interval=settings.resync_seconds,
-                initial_delay=settings.resync_seconds)
+    # Every object is compared with the shared snapshot twice per resync interval (no AWS call unless its
+    # tags are due), so drift is seen within about one interval of the observer's read.
+    @kopf.timer(*resource, registry=registry, id="resync", interval=settings.resync_seconds / 2,
+                initial_delay=settings.resync_seconds / 2)
     def on_resync(body: Any, patch: Any, **kwargs: Any) -> None:
         _refresh_indexes(indexes, kwargs)
         outcome = reconciler.reconcile(_view(kind, body, 0, "resync"))
@@ -174,6 +188,23 @@ def _refresh_indexes(indexes: dict[str, Any], kwargs: dict[str, Any]) -> None:
     for index_id, key in _INDEXES.items():
         if index_id in kwargs:
             indexes[key] = kwargs[index_id]
+
+
+async def observe_forever(settings: Settings, gateway: OrganizationsGateway, inventory: Inventory) -> None:
+    """The resync: one shared read of the organization every AWSORG_RESYNC_SECONDS, whatever the objects.
+
+    Each object's timer then compares itself with it; here, resources no object declares are counted.
+    """
+    loop = asyncio.get_running_loop()
+    delay = min(settings.resync_seconds, 5.0)  # let kopf resume the objects first
+    while True:
+        await asyncio.sleep(delay)
+        delay = settings.resync_seconds
+        try:
+            snapshot = await loop.run_in_executor(None, lambda: gateway.snapshot(max_age=0))
+            inventory.report_unmanaged(snapshot)
+        except Exception as exc:
+            log.warning("observing the organization failed: %s", exc)
 
 
 def _synced_message(outcome: Outcome) -> str:

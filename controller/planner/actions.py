@@ -134,6 +134,74 @@ class RemoveAccount:
         return f"remove account {self.account_id} from the organization"
 
 
+@dataclass(frozen=True)
+class EnablePolicyType:
+    root_id: str
+    policy_type: str
+
+    def describe(self) -> str:
+        return f"enable {self.policy_type} on the root {self.root_id}"
+
+
+@dataclass(frozen=True)
+class CreatePolicy:
+    name: str
+    description: str
+    policy_type: str
+    content: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"create {self.policy_type} {self.name!r} ({len(self.content)} characters)"
+
+
+@dataclass(frozen=True)
+class UpdatePolicy:
+    """Change what differs: each of ``name``, ``description``, ``content`` is None when unchanged."""
+
+    policy_id: str
+    name: str | None = None
+    description: str | None = None
+    content: str | None = None
+
+    def describe(self) -> str:
+        changed = [f for f in ("name", "description", "content") if getattr(self, f) is not None]
+        return f"update policy {self.policy_id}: {', '.join(changed)}"
+
+
+@dataclass(frozen=True)
+class AttachPolicy:
+    """``policy_id`` None: the policy created by the same plan."""
+
+    policy_id: str | None
+    policy_name: str
+    target_id: str
+    target: str  # how a person knows the target: OU 'Production' (ou-...)
+
+    def describe(self) -> str:
+        return f"attach policy {self.policy_name!r} to {self.target}"
+
+
+@dataclass(frozen=True)
+class DetachPolicy:
+    policy_id: str
+    policy_name: str
+    target_id: str
+    target: str
+
+    def describe(self) -> str:
+        return f"detach policy {self.policy_name!r} from {self.target}"
+
+
+@dataclass(frozen=True)
+class DeletePolicy:
+    policy_id: str
+    name: str
+
+    def describe(self) -> str:
+        return f"delete policy {self.name!r} ({self.policy_id})"
+
+
 Action = (
     CreateOU
     | RenameOU
@@ -148,6 +216,12 @@ Action = (
     | RenameAccount
     | CloseAccount
     | RemoveAccount
+    | EnablePolicyType
+    | CreatePolicy
+    | UpdatePolicy
+    | AttachPolicy
+    | DetachPolicy
+    | DeletePolicy
 )
 
 
@@ -178,6 +252,9 @@ BlockReason = Literal[
     "AccountClosed",
     "ManagementAccount",
     "AccountRenameFailed",
+    "TargetNotFound",
+    "LastPolicyOnTarget",
+    "PolicyTypeNotEnabled",
 ]
 
 

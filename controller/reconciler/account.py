@@ -109,7 +109,7 @@ class AwsAccountReconciler(ReconcilerBase):
             me = EmailClaim(obj.name, None, record.request_id, record.intent_at is not None, indexed.created)
             owner = email_owner(me, claims)
 
-        snapshot = self.gateway.snapshot(max_age=self.settings.resync_seconds)
+        snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         creation = CreationView()
         needs_creation = (
             record.id is None and spec.account_id is None and owner is None and not observe
@@ -119,7 +119,7 @@ class AwsAccountReconciler(ReconcilerBase):
             request = self.gateway.describe_create_account_status(record.request_id)
             if request.state == "SUCCEEDED" and request.account_id:
                 self.gateway.describe_account(request.account_id)  # puts it into the shared snapshot
-                snapshot = self.gateway.snapshot(max_age=self.settings.resync_seconds)
+                snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
             creation = CreationView(request=request)
         elif needs_creation and record.intent_at:
             recent = self.gateway.list_create_account_status()
@@ -178,7 +178,7 @@ class AwsAccountReconciler(ReconcilerBase):
         account_id = plan.resource_id
         if plan.adopted:
             run.event("Normal", "Adopted", f"adopted existing account {account_id} <{desired.email}>")
-        snapshot = self.gateway.snapshot(max_age=self.settings.resync_seconds)
+        snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         account = snapshot.accounts.get(account_id)
         extra: dict[str, Any] = {"id": account_id, "email": desired.email}
         if account is not None:
@@ -243,7 +243,7 @@ class AwsAccountReconciler(ReconcilerBase):
             request = self.gateway.describe_create_account_status(record.request_id)
             if request.state == "SUCCEEDED" and request.account_id:
                 self.gateway.describe_account(request.account_id)
-        snapshot = self.gateway.snapshot(max_age=self.settings.resync_seconds)
+        snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         email = str(spec.get("email", "")) if record.intent_at or record.request_id else None
         plan = plan_account_delete(record, snapshot, policy=policy, observe_only=observe, request=request,
                                    email=email)

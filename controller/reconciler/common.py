@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -24,6 +23,7 @@ from controller.reconciler.base import (
     describe_validation_error,
     now_iso,
 )
+from controller.reconciler.inventory import TAG_SPREAD, Inventory
 from controller.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,11 +57,13 @@ class ReconcilerBase:
         refs: References,
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
+        inventory: Inventory | None = None,
     ) -> None:
         self.gateway = gateway
         self.refs = refs
         self.settings = settings or Settings()
         self.clock = clock
+        self.inventory = inventory or Inventory()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -73,6 +75,7 @@ class ReconcilerBase:
         outcome = self._run(obj, self._delete)
         if outcome.done:
             metrics.forget(self.kind, obj.name)
+            self.inventory.forget(self.kind, obj.name)
         return outcome
 
     def _reconcile(self, obj: ObjectView, run: Run) -> Outcome:
@@ -94,6 +97,8 @@ class ReconcilerBase:
             except AwsError as exc:
                 self.gateway.invalidate()  # after a failed call, what AWS holds is not known for sure
                 outcome = run.aws_failure(exc)
+        if not outcome.done:
+            self.inventory.record(self.kind, obj.name, outcome.status.get("id"), obj.spec.get("tags") is not None)
         metrics.RECONCILE_TOTAL.labels(kind=self.kind, result=outcome.result).inc()
         metrics.RECONCILE_DURATION.labels(kind=self.kind).observe(time.monotonic() - started)
         ready = any(c["type"] == "Ready" and c["status"] == "True" for c in outcome.status.get("conditions", []))
@@ -105,18 +110,25 @@ class ReconcilerBase:
             metrics.RESOURCE_DRIFTED.labels(kind=self.kind, name=obj.name).set(1 if drifted else 0)
         return outcome
 
+    @property
+    def snapshot_max_age(self) -> float:
+        """The shared snapshot is refreshed every resync by the observer; reconciles reuse it, and only
+        read the organization themselves when the observer has fallen behind."""
+        return self.settings.resync_seconds * 1.5
+
     def _tags_due(self, obj: ObjectView) -> bool:
         """Whether to read this object's tags from AWS now.
 
-        Always after a spec change and on the first reconcile after a start; on resyncs, each object's
-        tags are read once every 10 resyncs (a stable bucket per object), so one resync reads about a
-        tenth of them.
+        Always after a spec change; otherwise once every 10 resyncs: an object's turn is its rank among
+        the kind's objects that declare tags, so one resync reads the tags of at most a tenth of them.
         """
-        if obj.trigger in ("change", "resume") or obj.spec_changed:
+        if obj.trigger == "change" or obj.spec_changed:
             return True
+        self.inventory.record(self.kind, obj.name, obj.status.get("id"), True)
         epoch = int(self.clock() // self.settings.resync_seconds)
-        bucket = zlib.crc32(f"{self.kind}/{obj.name}".encode()) % 10
-        return epoch % 10 == bucket
+        if epoch % TAG_SPREAD != self.inventory.tag_bucket(self.kind, obj.name):
+            return False
+        return self.inventory.claim_tag_read(self.kind, obj.name, epoch)
 
 
 class Run:

@@ -42,7 +42,7 @@ class OrgUnitReconciler(ReconcilerBase):
             else:
                 parent_id = ref.id
 
-        snapshot = self.gateway.snapshot(max_age=self.settings.resync_seconds)
+        snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         known_id = obj.status.get("id")
         candidate = known_id if known_id in snapshot.ous else None
         if candidate is None and waiting_for is None:
@@ -79,7 +79,7 @@ class OrgUnitReconciler(ReconcilerBase):
             if plan.adopted:
                 run.event("Normal", "Adopted", f"adopted existing OU {desired.name!r} ({ou_id})")
 
-        snapshot = self.gateway.snapshot(max_age=self.settings.resync_seconds)
+        snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         ou = snapshot.ous.get(ou_id)
         extra: dict[str, Any] = {"id": ou_id}
         if ou is not None:

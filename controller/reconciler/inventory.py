@@ -1,0 +1,97 @@
+"""What the operator's objects declare, kept in memory: for unmanaged-resource counts and tag-read spreading.
+
+Every reconcile records which AWS id its object is bound to and whether it declares tags; deletion
+forgets it.  After a restart it fills again as kopf resumes every object.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from dataclasses import dataclass
+
+from controller import metrics
+from controller.state import OrgSnapshot
+
+log = logging.getLogger(__name__)
+
+# Kinds as the metrics label them, and how an AWS resource of the snapshot maps to them.
+KIND_ORGUNIT = "OrgUnit"
+KIND_ACCOUNT = "AwsAccount"
+KIND_POLICY = "ServiceControlPolicy"
+TAG_SPREAD = 10  # each object's tags are read once every this many resyncs
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    kind: str
+    ids: tuple[str, ...]
+
+
+class Inventory:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[tuple[str, str], str] = {}
+        self._tagged: dict[str, list[str]] = {}
+        self._tags_read: dict[tuple[str, str], int] = {}
+
+    def record(self, kind: str, name: str, aws_id: str | None, declares_tags: bool) -> None:
+        with self._lock:
+            if aws_id:
+                self._ids[(kind, name)] = aws_id
+            else:
+                self._ids.pop((kind, name), None)
+            names = self._tagged.setdefault(kind, [])
+            i = bisect.bisect_left(names, name)
+            present = i < len(names) and names[i] == name
+            if declares_tags and not present:
+                names.insert(i, name)
+            elif not declares_tags and present:
+                names.pop(i)
+
+    def forget(self, kind: str, name: str) -> None:
+        self.record(kind, name, None, False)
+        with self._lock:
+            self._tags_read.pop((kind, name), None)
+
+    def claim_tag_read(self, kind: str, name: str, epoch: int) -> bool:
+        """True once per object and resync epoch (timers may fire more than once per resync)."""
+        with self._lock:
+            if self._tags_read.get((kind, name)) == epoch:
+                return False
+            self._tags_read[(kind, name)] = epoch
+            return True
+
+    def tag_bucket(self, kind: str, name: str) -> int:
+        """The resync (modulo 10) in which this object's tags are read: its rank among the kind's objects
+        that declare tags, so each resync reads the tags of at most a tenth of them (rounded up)."""
+        with self._lock:
+            names = self._tagged.get(kind, [])
+            i = bisect.bisect_left(names, name)
+            return i % TAG_SPREAD
+
+    def declared_ids(self, kind: str) -> set[str]:
+        with self._lock:
+            return {aws_id for (k, _), aws_id in self._ids.items() if k == kind}
+
+    def unmanaged(self, snapshot: OrgSnapshot) -> list[Unmanaged]:
+        """AWS resources no object declares. The management account and AWS-managed policies (such as
+        FullAWSAccess) are AWS's own and never counted."""
+        accounts = sorted(
+            set(snapshot.accounts) - {snapshot.management_account_id} - self.declared_ids(KIND_ACCOUNT)
+        )
+        ous = sorted(set(snapshot.ous) - self.declared_ids(KIND_ORGUNIT))
+        policies = sorted(
+            {p.id for p in snapshot.policies.values() if not p.aws_managed} - self.declared_ids(KIND_POLICY)
+        )
+        return [Unmanaged(KIND_ACCOUNT, tuple(accounts)), Unmanaged(KIND_ORGUNIT, tuple(ous)),
+                Unmanaged(KIND_POLICY, tuple(policies))]
+
+    def report_unmanaged(self, snapshot: OrgSnapshot) -> list[Unmanaged]:
+        found = self.unmanaged(snapshot)
+        for item in found:
+            metrics.UNMANAGED_RESOURCES.labels(kind=item.kind).set(len(item.ids))
+            if item.ids:
+                log.info("unmanaged %s resources (no object declares them): %s", item.kind, ", ".join(item.ids))
+        return found

@@ -1,0 +1,99 @@
+"""AWS API calls are the scarce resource: count what one resync costs for 200 accounts, 8 OUs, 10 SCPs.
+
+Formula (docs/monitoring.md): per resync, 2 (DescribeOrganization, ListRoots) + per parent
+ceil(OUs/20) + ceil(accounts/20) (at least 1 each) + per enabled policy type ceil(policies/20) +
+per customer-managed policy 1 DescribePolicy + ceil(targets/20), then tag reads for at most a tenth
+(rounded up) of the objects that declare tags. Nothing per object otherwise.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import pytest
+
+from benchmarks.org_builder import build
+from controller.aws.gateway import OrganizationsGateway
+from controller.aws.retry import RetryPolicy
+from controller.reconciler.account import AwsAccountReconciler
+from controller.reconciler.base import EmailClaim, ObjectView, RefState
+from controller.reconciler.inventory import Inventory
+from controller.sandbox.aws import AwsSandbox
+from controller.settings import Settings
+
+RESYNC = 300.0
+
+
+class NoRefs:
+    def get(self, kind: str, name: str) -> RefState:
+        return RefState(exists=False)
+
+    def email_claims(self, email: str) -> list[EmailClaim]:
+        return []
+
+
+def synced_view(i: int, account_id: str, parent: str, epoch_time: float) -> ObjectView:
+    spec = {"accountName": f"Account {i}", "email": f"acct{i}@example.com", "parentId": parent,
+            "tags": {"team": f"t{i % 7}"}}
+    status: dict[str, Any] = {
+        "id": account_id, "observedGeneration": 1,
+        "conditions": [{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "observedGeneration": 1,
+                        "lastTransitionTime": "2026-01-01T00:00:00Z", "message": ""}],
+    }
+    return ObjectView(kind="AwsAccount", name=f"acct-{i:03d}", generation=1, spec=spec, status=status,
+                      trigger="resync")
+
+
+@pytest.fixture
+def big_org(aws: AwsSandbox) -> Any:
+    return build(aws.client(), accounts=200, ous=8, policies=10)
+
+
+def test_one_resync_of_200_accounts_costs_a_snapshot_and_a_tenth_of_the_tags(aws: AwsSandbox, big_org: Any) -> None:
+    clock = [1000 * RESYNC]
+    gateway = OrganizationsGateway(aws.client(max_attempts=1), retry=RetryPolicy(attempts=1))
+    inventory = Inventory()
+    reconciler = AwsAccountReconciler(gateway, NoRefs(), settings=Settings(resync_seconds=RESYNC),
+                                      clock=lambda: clock[0], inventory=inventory)
+    views = [synced_view(i, acct, big_org.account_parents[acct], clock[0])
+             for i, acct in enumerate(big_org.account_ids)]
+    for view in views:  # what kopf's resume does at start-up: every object is known before resyncs
+        inventory.record("AwsAccount", view.name, view.status["id"], True)
+
+    aws.reset_calls()
+    gateway.snapshot(max_age=0)  # the observer's read, once per resync
+    structure = collections.Counter(aws.calls)
+    assert sum(structure.values()) <= 50, structure
+    assert set(structure) <= {"DescribeOrganization", "ListRoots", "ListOrganizationalUnitsForParent",
+                              "ListAccountsForParent", "ListPolicies", "DescribePolicy", "ListTargetsForPolicy"}
+
+    read_per_resync = []
+    tags_read: collections.Counter[str] = collections.Counter()
+    for resync in range(10):
+        aws.reset_calls()
+        for view in views:
+            outcome = reconciler.reconcile(view)
+            assert outcome.result == "success", outcome.status
+        calls = collections.Counter(aws.calls)
+        assert set(calls) <= {"ListTagsForResource"}, calls  # no per-object Describe, no re-read
+        read_per_resync.append(calls["ListTagsForResource"])
+        tags_read.update(f"r{resync}" for _ in range(calls["ListTagsForResource"]))
+        clock[0] += RESYNC
+    assert max(read_per_resync) <= 20, read_per_resync  # at most a tenth of 200 per resync
+    assert sum(read_per_resync) == 200  # and every object's tags within 10 resyncs, once
+
+
+def test_a_tag_change_in_git_is_read_and_applied_at_once(aws: AwsSandbox, big_org: Any) -> None:
+    gateway = OrganizationsGateway(aws.client(max_attempts=1))
+    reconciler = AwsAccountReconciler(gateway, NoRefs(), settings=Settings(resync_seconds=RESYNC))
+    acct = big_org.account_ids[0]
+    view = synced_view(0, acct, big_org.account_parents[acct], 0)
+    changed = ObjectView(kind=view.kind, name=view.name, generation=2, trigger="change",
+                         spec={**view.spec, "tags": {"team": "new"}}, status=view.status)
+    gateway.snapshot()
+    aws.reset_calls()
+    reconciler.reconcile(changed)
+    assert aws.calls == ["ListTagsForResource", "TagResource"]
+    tags = aws.client().list_tags_for_resource(ResourceId=acct)["Tags"]
+    assert tags == [{"Key": "team", "Value": "new"}]
