@@ -198,8 +198,14 @@ class Run:
         blocked: Blocked = plan.blocked  # type: ignore[assignment]
         if plan.resource_id:
             self.status["id"] = plan.resource_id
-        if plan.differences and blocked.reason == "ImmutableField":
-            self._set_drift(list(plan.differences), as_drift=False)
+        if plan.differences:
+            # ImmutableField: the spec asks for what AWS cannot do (not drift). Otherwise AWS changed
+            # outside Git in a way the operator will not undo (an account closed, a resource gone).
+            as_drift = blocked.reason != "ImmutableField"
+            self._set_drift(list(plan.differences), as_drift=as_drift)
+            if as_drift:
+                fields = ", ".join(f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in plan.differences)
+                self.conditions.set("Drifted", True, "DriftDetected", f"AWS differs from the spec: {fields}")
         if blocked.reason in WAITING_REASONS:
             requeue: float | None = self.settings.wait_seconds
             result: Literal["error", "waiting"] = "waiting"

@@ -127,3 +127,35 @@ class Cluster:
 
     def wait_gone(self, plural: str, name: str, timeout: float = 20.0) -> None:
         wait_for(lambda: self.get(plural, name) is None, timeout, what=f"{plural}/{name} deleted")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def scrape(port: int) -> dict[str, float]:
+    """Prometheus text exposition -> {'name{labels}': value}."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            samples[key] = float(value)
+    return samples
+
+
+def metric(samples: dict[str, float], metric_name: str, /, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for key, value in samples.items():
+        if key.split("{")[0] != metric_name:
+            continue
+        got = ",".join(sorted(key[key.index("{") + 1:-1].split(","))) if "{" in key else ""
+        if got == wanted:
+            return value
+    return 0.0
