@@ -1,4 +1,4 @@
-"""The ``awsorg`` command line: run, demo, crds."""
+"""The ``awsorg`` command line: run, demo, crds, validate, export."""
 
 from __future__ import annotations
 
@@ -37,13 +37,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="keep the sandbox running afterwards and print a kubeconfig path")
     p_demo.add_argument("--examples", type=Path, default=None, help="directory of YAML to apply (default: examples/)")
     p_demo.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for everything to be Ready")
+    p_demo.add_argument("--no-drift", action="store_true", help="skip the drift demonstration")
 
     p_crds = sub.add_parser("crds", help="print the CRDs generated from the models")
     p_crds.add_argument("--out", type=Path, default=None, help="write one file per CRD into this directory")
 
+    p_validate = sub.add_parser(
+        "validate", help="check YAML offline: schemas of the CRDs and the rules that span objects"
+    )
+    p_validate.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                            help="YAML files, or directories searched recursively for *.yaml and *.yml")
+    p_validate.add_argument("--output", "-o", choices=("text", "json", "github"), default="text",
+                            help="text (default), json, or github (GitHub Actions annotations)")
+
+    p_export = sub.add_parser("export", help="write an existing organization as objects (read-only)")
+    p_export.add_argument("--out", type=Path, default=None,
+                          help="write one file per kind into this directory (default: stdout)")
+
     args = parser.parse_args(argv)
     if args.command == "crds":
         return _crds(args.out)
+    if args.command == "validate":
+        from controller.workflow import validate
+
+        report = validate.validate_paths(args.paths)
+        sys.stdout.write(validate.FORMATS[args.output](report))
+        return report.exit_code
+    if args.command == "export":
+        from controller.workflow.export import export_command
+
+        return export_command(args.out)
     if args.command == "run":
         try:
             settings = Settings.from_env()
@@ -62,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from controller.demo import demo
 
-        return demo(examples=args.examples, serve=args.serve, timeout=args.timeout)
+        return demo(examples=args.examples, serve=args.serve, timeout=args.timeout, drift=not args.no_drift)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,7 +121,69 @@ def aws_tree(aws_client: Any) -> str:
     return "\n".join(lines)
 
 
-def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120.0) -> int:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _metric(port: int, name: str, **labels: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    wanted = {f'{k}="{v}"' for k, v in labels.items()}
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            key, _, value = line.rpartition(" ")
+            inside = key[key.find("{") + 1:-1] if "{" in key else ""
+            if wanted <= set(inside.split(",")):
+                total += float(value)
+    return total
+
+
+def show_drift(aws: AwsSandbox, client: KubeClient, metrics_port: int, timeout: float = 30.0) -> None:
+    """Change AWS behind the operator's back; show the drift it finds and how it puts AWS back."""
+    org = aws.client()
+    staging = client.get("awsaccounts", "staging") if _exists(client, "awsaccounts", "staging") else None
+    target = client.get("orgunits", "production") if _exists(client, "orgunits", "production") else None
+    if not staging or not target:
+        return
+    acct_id, home = staging["status"]["id"], staging["status"]["parentId"]
+    print("\n--- Drift: someone moves the Staging account into Production in the AWS console ---")
+    before = _metric(metrics_port, "awsorg_drift_detected_total", kind="AwsAccount")
+    org.move_account(AccountId=acct_id, SourceParentId=home, DestinationParentId=target["status"]["id"])
+    print(f"$ aws organizations move-account --account-id {acct_id} --destination-parent-id "
+          f"{target['status']['id']}")
+    deadline = time.monotonic() + timeout
+    seen = False
+    while time.monotonic() < deadline:
+        detected = _metric(metrics_port, "awsorg_drift_detected_total", kind="AwsAccount")
+        parent = org.list_parents(ChildId=acct_id)["Parents"][0]["Id"]
+        obj = client.get("awsaccounts", "staging")
+        if detected > before and not seen:
+            seen = True
+            print(f"awsorg_drift_detected_total{{kind=\"AwsAccount\"}} {before:.0f} -> {detected:.0f}")
+            for item in obj["status"].get("drift", []):
+                print(f"status.drift: {item['field']}: desired {item.get('desired')}, actual {item.get('actual')}")
+        if seen and parent == home:
+            cond: dict[str, Any] = next((c for c in obj["status"]["conditions"] if c["type"] == "Drifted"), {})
+            print(f"Corrected: the account is back in {home}; Drifted={cond.get('status')} ({cond.get('reason')}: "
+                  f"{cond.get('message')})")
+            corrected = _metric(metrics_port, "awsorg_drift_corrected_total", kind="AwsAccount")
+            print(f"awsorg_drift_corrected_total{{kind=\"AwsAccount\"}} {corrected:.0f}")
+            return
+        time.sleep(0.5)
+    print("the drift was not corrected in time; see the operator log", file=sys.stderr)
+
+
+def _exists(client: KubeClient, plural: str, name: str) -> bool:
+    try:
+        client.get(plural, name)
+    except Exception:
+        return False
+    return True
+
+
+def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120.0, drift: bool = True) -> int:
     examples = examples or EXAMPLES
     objects = load_objects(examples)
     if not objects:
@@ -132,7 +196,10 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
             client.apply(obj)
         print(f"Applied {len(objects)} objects from {examples}")
         log_path = kubeconfig.parent / "operator.log"
-        proc = start_operator(operator_env(aws, kubeconfig), log_path)
+        metrics_port = _free_port()
+        proc = start_operator(
+            operator_env(aws, kubeconfig, AWSORG_RESYNC_SECONDS="3", AWSORG_METRICS_PORT=str(metrics_port)), log_path
+        )
         try:
             deadline = time.monotonic() + timeout
             pending: list[str] = []
@@ -165,6 +232,8 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
                       file=sys.stderr)
                 return 1
             print("Everything is Ready.")
+            if drift:
+                show_drift(aws, client, metrics_port)
             if serve:
                 print(f"\nThe sandbox keeps running. Try:\n  export KUBECONFIG={kubeconfig}\n"
                       "  kubectl get awsorg\nPress Ctrl-C to stop.")

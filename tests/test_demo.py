@@ -25,3 +25,7 @@ def test_demo_applies_the_landing_zone_and_everything_is_ready() -> None:
         row = re.search(rf"^\S+\s+(\d{{12}})\s+{email}\S+\s+Root/\S+\s+ACTIVE\s+True", tables, re.M)
         assert row, f"account {email} not Ready in:\n{tables}"
         assert row.group(1) in tree
+    # The drift part: an account moved in the console is found (status and metric) and moved back.
+    assert re.search(r'awsorg_drift_detected_total\{kind="AwsAccount"\} 0 -> [1-9]', out), out
+    assert "status.drift: parentId" in out
+    assert "Corrected: the account is back in" in out
