@@ -1,0 +1,258 @@
+"""``awsorg export``: an existing organization written out as objects, to start a landing-zone repository.
+
+Read-only: one organization snapshot (the gateway's, as the operator reads it) plus the tags of what is
+exported.  Accounts carry ``accountId`` so that applying the export adopts them (never creates them) and
+``deletionPolicy: Retain``; customer-managed SCPs and RCPs carry their document as a YAML object and their
+targets as references to the exported objects.  AWS-managed policies (FullAWSAccess) are not exported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controller.api.models import API_VERSION, GROUP
+from controller.aws.errors import AwsError
+from controller.aws.gateway import OrganizationsGateway
+from controller.planner.tags import is_aws_reserved
+from controller.settings import Settings, SettingsError
+from controller.state import OrgSnapshot
+
+__all__ = ["Export", "export_command", "export_organization", "k8s_name", "render", "write_files"]
+
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+MANAGEMENT_ACCOUNT = f"{GROUP}/management-account"
+POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+FILES = {"OrgUnit": "00-orgunits.yaml", "AwsAccount": "10-accounts.yaml", "ServiceControlPolicy": "20-policies.yaml"}
+_MAX_NAME = 63
+
+
+def k8s_name(text: str, fallback: str) -> str:
+    """A DNS-1123 label from an AWS name: ``Non-Production`` -> ``non-production``, ``Shared Services`` ->
+    ``shared-services``; ``fallback`` when nothing usable is left."""
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return name[:_MAX_NAME].strip("-") or fallback
+
+
+class _Namer:
+    """Unique names per kind: a base name used more than once is qualified (by its parent), then numbered."""
+
+    def __init__(self, bases: Sequence[str]) -> None:
+        self._repeated = {b for b in bases if bases.count(b) > 1}
+        self._used: set[str] = set()
+
+    def name(self, base: str, qualifier: str | None = None) -> str:
+        candidate = base
+        if base in self._repeated and qualifier:
+            candidate = k8s_name(f"{qualifier}-{base}", base)
+        unique, n = candidate, 2
+        while unique in self._used:
+            suffix = f"-{n}"
+            unique = candidate[: _MAX_NAME - len(suffix)].rstrip("-") + suffix
+            n += 1
+        self._used.add(unique)
+        return unique
+
+
+@dataclass
+class Export:
+    organization_id: str
+    orgunits: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def by_kind(self) -> dict[str, list[dict[str, Any]]]:
+        return {"OrgUnit": self.orgunits, "AwsAccount": self.accounts, "ServiceControlPolicy": self.policies}
+
+
+def _object(kind: str, name: str, wave: str, spec: dict[str, Any], **annotations: str) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": {"name": name, "annotations": {SYNC_WAVE: wave, **annotations}},
+        "spec": spec,
+    }
+
+
+def _tags(gateway: OrganizationsGateway, resource_id: str) -> dict[str, str]:
+    return {k: v for k, v in sorted(gateway.list_tags(resource_id).items()) if not is_aws_reserved(k)}
+
+
+def export_organization(gateway: OrganizationsGateway) -> Export:
+    """Read the organization (List*/Describe* calls only) and describe it as objects."""
+    snap = gateway.snapshot()
+    out = Export(snap.organization_id)
+    ou_names = _export_orgunits(gateway, snap, out)
+    account_names = _export_accounts(gateway, snap, out, ou_names)
+    _export_policies(gateway, snap, out, ou_names, account_names)
+    return out
+
+
+def _export_orgunits(gateway: OrganizationsGateway, snap: OrgSnapshot, out: Export) -> dict[str, str]:
+    ordered = sorted(snap.ous.values(), key=lambda ou: (snap.depth(ou.id), snap.path(ou.id), ou.id))
+    namer = _Namer([k8s_name(ou.name, "ou") for ou in ordered])
+    names: dict[str, str] = {}
+    for ou in ordered:
+        parent = names.get(ou.parent_id)
+        names[ou.id] = namer.name(k8s_name(ou.name, "ou"), parent)
+        spec: dict[str, Any] = {"name": ou.name}
+        if parent is not None:
+            spec["parentRef"] = {"name": parent}
+        tags = _tags(gateway, ou.id)
+        if tags:
+            spec["tags"] = tags
+        out.orgunits.append(_object("OrgUnit", names[ou.id], "1", spec))
+    return names
+
+
+def _export_accounts(
+    gateway: OrganizationsGateway, snap: OrgSnapshot, out: Export, ou_names: Mapping[str, str]
+) -> dict[str, str]:
+    accounts = []
+    for acct in sorted(snap.accounts.values(), key=lambda a: (a.name.lower(), a.id)):
+        if acct.state != "ACTIVE":
+            out.skipped.append(f"account {acct.id} ({acct.name}): state {acct.state}, not exported")
+            continue
+        accounts.append(acct)
+    namer = _Namer([k8s_name(a.name, "account") for a in accounts])
+    names: dict[str, str] = {}
+    for acct in accounts:
+        names[acct.id] = namer.name(k8s_name(acct.name, "account"), acct.id)
+        spec: dict[str, Any] = {"accountName": acct.name, "email": acct.email, "accountId": acct.id}
+        if acct.parent_id in ou_names:
+            spec["orgUnitRef"] = {"name": ou_names[acct.parent_id]}
+        tags = _tags(gateway, acct.id)
+        if tags:
+            spec["tags"] = tags
+        spec["deletionPolicy"] = "Retain"
+        annotations = {SYNC_OPTIONS: "Prune=false,Delete=false"}
+        if acct.id == snap.management_account_id:
+            annotations[MANAGEMENT_ACCOUNT] = "true"
+        out.accounts.append(_object("AwsAccount", names[acct.id], "2", spec, **annotations))
+    return names
+
+
+def _export_policies(
+    gateway: OrganizationsGateway,
+    snap: OrgSnapshot,
+    out: Export,
+    ou_names: Mapping[str, str],
+    account_names: Mapping[str, str],
+) -> None:
+    policies = sorted(
+        (p for p in snap.policies.values() if p.type in POLICY_TYPES and not p.aws_managed),
+        key=lambda p: (POLICY_TYPES.index(p.type), p.name.lower(), p.id),
+    )
+    namer = _Namer([k8s_name(p.name, "policy") for p in policies])
+    for pol in policies:
+        try:
+            document = json.loads(pol.content or "")
+        except ValueError:
+            out.skipped.append(f"policy {pol.id} ({pol.name}): its content is not JSON, not exported")
+            continue
+        targets: dict[str, Any] = {}
+        ou_refs = sorted(ou_names[t] for t in pol.target_ids if t in ou_names)
+        account_refs = sorted(account_names[t] for t in pol.target_ids if t in account_names)
+        ids = sorted(t for t in pol.target_ids if t != snap.root_id and t not in ou_names and t not in account_names)
+        if snap.root_id in pol.target_ids:
+            targets["root"] = True
+        if ou_refs:
+            targets["orgUnitRefs"] = [{"name": n} for n in ou_refs]
+        if account_refs:
+            targets["accountRefs"] = [{"name": n} for n in account_refs]
+        if ids:
+            targets["ids"] = ids
+        spec: dict[str, Any] = {"name": pol.name}
+        if pol.description:
+            spec["description"] = pol.description
+        spec["type"] = pol.type
+        spec["document"] = document
+        spec["targets"] = targets
+        tags = _tags(gateway, pol.id)
+        if tags:
+            spec["tags"] = tags
+        out.policies.append(_object("ServiceControlPolicy", namer.name(k8s_name(pol.name, "policy")), "3", spec))
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+
+def _render_one(obj: Mapping[str, Any]) -> str:
+    text = yaml.safe_dump(dict(obj), sort_keys=False, width=120, allow_unicode=True)
+    if obj["metadata"]["annotations"].get(MANAGEMENT_ACCOUNT) == "true":
+        text = ("# The management account: it is the organization itself and can be neither removed nor closed\n"
+                "# through the organization; deletionPolicy Retain keeps it that way.\n") + text
+    return text
+
+
+def render(objects: Sequence[Mapping[str, Any]], header: str = "") -> str:
+    """Objects as one multi-document YAML stream."""
+    return header + "---\n".join(_render_one(o) for o in objects)
+
+
+def _header(export: Export, what: str) -> str:
+    return (f"# {what} of the AWS organization {export.organization_id}, written by `awsorg export`.\n"
+            "# Applying them adopts what exists (accounts by accountId); nothing is created or changed.\n")
+
+
+def write_files(export: Export, out: Path) -> list[Path]:
+    """One file per kind (``00-orgunits.yaml``, ``10-accounts.yaml``, ``20-policies.yaml``) in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, objects in export.by_kind().items():
+        if not objects:
+            continue
+        path = out / FILES[kind]
+        plural = {"OrgUnit": "The organizational units", "AwsAccount": "The accounts",
+                  "ServiceControlPolicy": "The customer-managed policies"}[kind]
+        path.write_text(render(objects, _header(export, plural)), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def render_all(export: Export) -> str:
+    objects = [*export.orgunits, *export.accounts, *export.policies]
+    return render(objects, _header(export, "The organizational units, accounts and policies"))
+
+
+def export_command(out: Path | None) -> int:
+    """``awsorg export [--out DIR]``: same credentials and ``AWS_ENDPOINT_URL`` as the operator."""
+    from controller.aws.session import organizations_client
+    from controller.workflow.validate import format_text, validate_texts
+
+    try:
+        settings = Settings.from_env()
+        export = export_organization(OrganizationsGateway(organizations_client(settings.assume_role_arn)))
+    except SettingsError as exc:
+        print(f"awsorg export: {exc}", file=sys.stderr)
+        return 2
+    except AwsError as exc:
+        print(f"awsorg export: reading the organization failed: {exc}", file=sys.stderr)
+        return 1
+    if out is None:
+        texts = [("<stdout>", render_all(export))]
+        sys.stdout.write(texts[0][1])
+    else:
+        paths = write_files(export, out)
+        texts = [(str(p), p.read_text(encoding="utf-8")) for p in paths]
+        for path in paths:
+            print(f"wrote {path}", file=sys.stderr)
+    for note in export.skipped:
+        print(f"awsorg export: {note}", file=sys.stderr)
+    print(f"awsorg export: {len(export.orgunits)} OrgUnits, {len(export.accounts)} AwsAccounts, "
+          f"{len(export.policies)} ServiceControlPolicies from {export.organization_id}", file=sys.stderr)
+    report = validate_texts(texts)
+    if report.findings:
+        print("awsorg export: the export does not pass `awsorg validate` as is; fix these before applying it:",
+              file=sys.stderr)
+        sys.stderr.write(format_text(report))
+    return 0

@@ -1,0 +1,719 @@
+"""``awsorg validate``: offline checks of a landing zone's YAML, before it is merged.
+
+No cluster and no AWS: every object of our kinds is admitted against the generated CRD schema (as the API
+server would: unknown fields, defaults, patterns, lengths, enums, CEL rules that need no old object), then
+the rules that span objects are checked (references, cycles, OU depth, unique names and emails, SCPs per
+target, policy documents).  Each finding names the file and line, the object, the field, what is wrong and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controller.api import validation
+from controller.api.models import (
+    ACCOUNT_ID_PATTERN,
+    API_VERSION,
+    EMAIL_PATTERN,
+    GROUP,
+    K8S_NAME_PATTERN,
+    KINDS_BY_KIND,
+    PARENT_ID_PATTERN,
+    TARGET_ID_PATTERN,
+)
+from controller.planner.orgunit import MAX_OU_DEPTH
+from controller.planner.tags import is_aws_reserved
+
+__all__ = [
+    "MAX_POLICIES_PER_TARGET",
+    "Finding",
+    "Report",
+    "format_github",
+    "format_json",
+    "format_text",
+    "validate_paths",
+    "validate_texts",
+]
+
+MAX_POLICIES_PER_TARGET = 5  # AWS: at most 5 SCPs attached to the root, an OU or an account
+POLICY_DOCUMENT_MODULE = "controller.planner.policy_document"
+YAML_SUFFIXES = (".yaml", ".yml")
+ERROR = "error"
+WARNING = "warning"
+
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_PATTERN_WORDS = {
+    K8S_NAME_PATTERN: "a Kubernetes object name (lower-case letters, digits, '-' and '.', starting and ending "
+    "with a letter or digit)",
+    EMAIL_PATTERN: "an email address like name@example.com",
+    PARENT_ID_PATTERN: "an AWS root id (r-...) or OU id (ou-...-...)",
+    TARGET_ID_PATTERN: "an AWS root id (r-...), OU id (ou-...-...) or 12-digit account id",
+    ACCOUNT_ID_PATTERN: "a 12-digit AWS account id",
+    r"^[\w+=,.@-]{1,64}$": "letters, digits and the characters +=,.@_-",
+    r"^[\w+=,.@-]+$": "letters, digits and the characters +=,.@_-",
+}
+
+
+# ------------------------------------------------------------------------------------------------ findings
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: where it is, what is wrong and what is allowed (both in ``message``)."""
+
+    file: str
+    line: int
+    kind: str
+    name: str
+    field: str
+    message: str
+    severity: str = ERROR
+
+    @property
+    def object(self) -> str:
+        return f"{self.kind}/{self.name}" if self.kind else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "kind": self.kind,
+            "name": self.name,
+            "field": self.field,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    objects: int = 0
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+
+# ------------------------------------------------------------------------------------------------ parsing
+
+
+@dataclass(frozen=True)
+class _Document:
+    file: str
+    line: int  # 1-based line of the document's first node
+    node: yaml.Node
+    data: Any
+
+
+@dataclass
+class _Object:
+    doc: _Document
+    kind: str
+    name: str
+    raw: dict[str, Any]
+    obj: dict[str, Any]  # pruned and defaulted
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.obj.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def raw_spec(self) -> dict[str, Any]:
+        spec = self.raw.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def where(self) -> str:
+        return f"{self.doc.file}:{self.doc.line}"
+
+
+def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding]]:
+    documents: list[_Document] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            data = loader.construct_document(node)
+            documents.append(_Document(file, node.start_mark.line + 1, node, data))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        what = f"{context}: {problem}" if context else str(problem)
+        return documents, [
+            Finding(file, line, "", "", "", f"YAML does not parse: {what}; allowed: valid YAML (documents after "
+                    "this point in the file were not checked)")
+        ]
+    finally:
+        loader.dispose()
+    return documents, []
+
+
+def _duplicate_keys(node: yaml.Node, path: str = "") -> Iterator[tuple[yaml.Node, str]]:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
+            sub = f"{path}.{name}" if path else name
+            if name and name != "<<":
+                if name in seen:
+                    yield key, sub
+                seen.add(name)
+            yield from _duplicate_keys(value, sub)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _duplicate_keys(item, f"{path}[{i}]")
+
+
+def _line_of(node: yaml.Node, path: str) -> int:
+    """The line of a field (its key) in the document, or of its nearest ancestor present in the YAML."""
+    line = node.start_mark.line + 1
+    current: yaml.Node = node
+    for token in validation.path_tokens(path):
+        if isinstance(token, int):
+            if not isinstance(current, yaml.SequenceNode) or token >= len(current.value):
+                break
+            current = current.value[token]
+            line = current.start_mark.line + 1
+            continue
+        if not isinstance(current, yaml.MappingNode):
+            break
+        found = None
+        for key, value in current.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == token:
+                found = (key, value)
+        if found is None:
+            break
+        line = found[0].start_mark.line + 1
+        current = found[1]
+    return line
+
+
+def _yaml_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    files: list[Path] = []
+    missing: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files.extend(Path(root) / n for n in sorted(names) if n.endswith(YAML_SUFFIXES))
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(str(path))
+    return files, missing
+
+
+def _display(path: Path) -> str:
+    return os.path.normpath(path).replace(os.sep, "/")
+
+
+# ------------------------------------------------------------------------------------------------ entry points
+
+
+def validate_paths(paths: Sequence[Path]) -> Report:
+    """Validate every ``*.yaml``/``*.yml`` file under ``paths`` (files or directories, recursively)."""
+    files, missing = _yaml_files(paths)
+    texts: list[tuple[str, str]] = []
+    problems: list[Finding] = []
+    for name in missing:
+        problems.append(Finding(name, 0, "", "", "", "no such file or directory; allowed: YAML files or "
+                                "directories that contain them"))
+    for path in files:
+        display = _display(path)
+        try:
+            texts.append((display, path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 text"))
+    report = validate_texts(texts)
+    report.findings[:0] = problems
+    return report
+
+
+def validate_texts(texts: Iterable[tuple[str, str]]) -> Report:
+    """Validate YAML given as ``(file name, text)`` pairs, all together (references span files)."""
+    report = Report()
+    checker = _Checker()
+    for file, text in texts:
+        report.files.append(file)
+        documents, problems = _parse(text, file)
+        checker.findings.extend(problems)
+        for doc in documents:
+            checker.document(doc)
+    checker.cross_object_rules()
+    report.objects = len(checker.objects)
+    order = {file: i for i, file in enumerate(report.files)}
+    report.findings.extend(sorted(checker.findings, key=lambda f: (order.get(f.file, -1), f.line)))
+    return report
+
+
+# ------------------------------------------------------------------------------------------------ the checks
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _ref(spec: Mapping[str, Any], key: str) -> str | None:
+    ref = spec.get(key)
+    return _str(ref.get("name")) if isinstance(ref, Mapping) else None
+
+
+def _describe(schema: Mapping[str, Any] | None) -> str:
+    """What a schema allows, in words."""
+    if schema is None:
+        return "nothing: the field is not part of the API"
+    kind = schema.get("type")
+    parts: list[str] = []
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    if kind == "string":
+        pattern = schema.get("pattern")
+        if pattern:
+            parts.append(_PATTERN_WORDS.get(pattern, f"a string matching {pattern}"))
+        else:
+            parts.append("a string")
+        lo, hi = schema.get("minLength"), schema.get("maxLength")
+        if lo is not None and hi is not None:
+            parts.append(f"{lo} to {hi} characters")
+        elif hi is not None:
+            parts.append(f"at most {hi} characters")
+        elif lo:
+            parts.append(f"at least {lo} characters")
+    elif kind == "boolean":
+        parts.append("true or false")
+    elif kind in ("integer", "number"):
+        parts.append(f"a {kind}")
+    elif kind == "array":
+        parts.append("a list")
+        if isinstance(schema.get("items"), Mapping):
+            parts.append(f"of {_describe(schema['items'])}")
+        if "maxItems" in schema:
+            parts.append(f"with at most {schema['maxItems']} items")
+    elif kind == "object":
+        props = schema.get("properties")
+        if props:
+            parts.append("an object with the fields " + ", ".join(props))
+        elif isinstance(schema.get("additionalProperties"), Mapping):
+            parts.append("a map of " + _describe(schema["additionalProperties"]))
+            if "maxProperties" in schema:
+                parts.append(f"with at most {schema['maxProperties']} entries")
+        else:
+            parts.append("an object")
+    return ", ".join(parts) or "a value of the documented shape"
+
+
+def _rules(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for rule in schema.get("x-kubernetes-validations") or []:
+        if isinstance(rule, Mapping) and isinstance(rule.get("rule"), str):
+            yield rule["rule"], str(rule.get("message") or "")
+    for sub in (schema.get("properties") or {}).values():
+        yield from _rules(sub)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), Mapping):
+            yield from _rules(schema[key])
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.objects: list[_Object] = []
+        self.by_name: dict[tuple[str, str], _Object] = {}
+
+    # -- reporting ---------------------------------------------------------------------------------
+    def add(self, obj: _Object, field_path: str, problem: str, allowed: str, severity: str = ERROR) -> None:
+        self.findings.append(
+            Finding(
+                obj.doc.file,
+                _line_of(obj.doc.node, field_path),
+                obj.kind,
+                obj.name,
+                field_path,
+                f"{problem}; allowed: {allowed}",
+                severity,
+            )
+        )
+
+    def _doc_finding(self, doc: _Document, kind: str, name: str, field_path: str, message: str) -> None:
+        self.findings.append(Finding(doc.file, _line_of(doc.node, field_path), kind, name, field_path, message))
+
+    # -- one document ------------------------------------------------------------------------------
+    def document(self, doc: _Document) -> None:
+        data = doc.data
+        if not isinstance(data, dict):
+            return  # empty documents, lists and scalars are not objects
+        kind = data.get("kind")
+        api_version = data.get("apiVersion")
+        group = api_version.split("/", 1)[0] if isinstance(api_version, str) and "/" in api_version else None
+        meta = data.get("metadata")
+        name = str(meta.get("name") or "") if isinstance(meta, dict) else ""
+        kind_text = kind if isinstance(kind, str) else ""
+        if group != GROUP:
+            if kind in KINDS_BY_KIND and api_version is None:
+                self._doc_finding(doc, kind_text, name, "apiVersion",
+                                  f"apiVersion is missing; allowed: {API_VERSION}")
+            return  # not ours: ConfigMaps, Applications, Kustomizations, ...
+        for key_node, path in _duplicate_keys(doc.node):
+            self.findings.append(Finding(doc.file, key_node.start_mark.line + 1, kind_text, name, path,
+                                         f"the key {path.rsplit('.', 1)[-1]!r} appears twice in one mapping (YAML "
+                                         "keeps only the last); allowed: each key once"))
+        if kind not in KINDS_BY_KIND:
+            self._doc_finding(doc, kind_text, name, "kind",
+                              f"unknown kind {kind!r} in the API group {GROUP}; allowed: "
+                              + ", ".join(KINDS_BY_KIND))
+            return
+        assert isinstance(kind, str)
+        if api_version != API_VERSION:
+            self._doc_finding(doc, kind, name, "apiVersion",
+                              f"unknown version {api_version!r} of {GROUP}; allowed: {API_VERSION}")
+            return
+        admission = validation.admit(data, kind)
+        obj = _Object(doc, kind, name, data, admission.obj)
+        self.objects.append(obj)
+        self._metadata(obj, meta)
+        for path in admission.unknown_fields:
+            parent, _, leaf = path.rpartition(".")
+            self.add(obj, path, f"unknown field {leaf!r}", _describe(validation.schema_at(kind, parent))
+                     if parent else "apiVersion, kind, metadata, spec")
+        rules = dict((message, rule) for rule, message in _rules(validation.crd_schema(kind)) if message)
+        for cause in admission.causes:
+            rule = next((r for m, r in rules.items() if cause.detail.endswith(f": {m}")), None)
+            if rule is not None:
+                message = cause.detail.rsplit(": ", 1)[-1]
+                self.add(obj, cause.field, f"violates the rule {rule!r}", message)
+            elif cause.reason == "FieldValueRequired":
+                self.add(obj, cause.field, "the field is required but missing",
+                         _describe(validation.schema_at(kind, cause.field)))
+            else:
+                problem = cause.detail.split(": supported values:", 1)[0]
+                self.add(obj, cause.field, problem, _describe(validation.schema_at(kind, cause.field)))
+        self._tags(obj)
+
+    def _metadata(self, obj: _Object, meta: Any) -> None:
+        allowed = ("a lower-case RFC 1123 subdomain: lower-case letters, digits, '-' and '.', starting and ending "
+                   "with a letter or digit, at most 253 characters")
+        if not isinstance(meta, dict) or not obj.name:
+            self.add(obj, "metadata.name", "metadata.name is missing", allowed)
+            return
+        if not isinstance(meta.get("name"), str) or not _DNS1123_SUBDOMAIN.match(obj.name) or len(obj.name) > 253:
+            self.add(obj, "metadata.name", f"invalid name {obj.name!r}", allowed)
+        first = self.by_name.get((obj.kind, obj.name))
+        if first is not None:
+            self.add(obj, "metadata.name", f"{obj.kind} {obj.name!r} is defined twice (first at {first.where})",
+                     "each metadata.name once per kind")
+        else:
+            self.by_name[(obj.kind, obj.name)] = obj
+        for key in ("labels", "annotations"):
+            value = meta.get(key)
+            if value is not None and (not isinstance(value, dict) or not all(isinstance(v, str)
+                                                                              for v in value.values())):
+                self.add(obj, f"metadata.{key}", f"metadata.{key} is not a map of strings",
+                         'a map of strings (quote numbers and booleans: "1", "true")')
+
+    def _tags(self, obj: _Object) -> None:
+        tags = obj.spec.get("tags")
+        if isinstance(tags, dict):
+            for key in tags:
+                if isinstance(key, str) and is_aws_reserved(key):
+                    self.add(obj, f"spec.tags.{key}", f"the tag key {key!r} starts with 'aws:', which AWS reserves "
+                             "(the operator never touches such keys)", "tag keys that do not start with 'aws:'")
+
+    # -- rules across objects ----------------------------------------------------------------------
+    def of_kind(self, kind: str) -> list[_Object]:
+        return [o for o in self.objects if o.kind == kind and self.by_name.get((kind, o.name)) is o]
+
+    def cross_object_rules(self) -> None:
+        self._references()
+        self._ou_tree()
+        self._unique_ou_names()
+        self._unique_accounts()
+        self._unique_policy_names()
+        self._policies_per_target()
+        self._policy_documents()
+
+    def _names(self, kind: str) -> str:
+        names = sorted(o.name for o in self.of_kind(kind))
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        return f"({shown})" if names else "(none in these files)"
+
+    def _check_ref(self, obj: _Object, field_path: str, name: str | None, kind: str, alternative: str) -> None:
+        if name is None or (kind, name) in self.by_name:
+            return
+        self.add(obj, field_path, f"{kind} {name!r} is not defined in the files given",
+                 f"the metadata.name of an {kind} in these files {self._names(kind)}{alternative}")
+
+    def _references(self) -> None:
+        for ou in self.of_kind("OrgUnit"):
+            self._check_ref(ou, "spec.parentRef.name", _ref(ou.spec, "parentRef"), "OrgUnit",
+                            ", or spec.parentId for an OU managed elsewhere")
+        for acct in self.of_kind("AwsAccount"):
+            self._check_ref(acct, "spec.orgUnitRef.name", _ref(acct.spec, "orgUnitRef"), "OrgUnit",
+                            ", or spec.parentId for an OU managed elsewhere")
+        for pol in self.of_kind("ServiceControlPolicy"):
+            targets = pol.spec.get("targets")
+            if not isinstance(targets, dict):
+                continue
+            for key, kind in (("orgUnitRefs", "OrgUnit"), ("accountRefs", "AwsAccount")):
+                refs = targets.get(key)
+                for i, ref in enumerate(refs if isinstance(refs, list) else []):
+                    name = _str(ref.get("name")) if isinstance(ref, dict) else None
+                    self._check_ref(pol, f"spec.targets.{key}[{i}].name", name, kind,
+                                    ", or its AWS id in spec.targets.ids")
+
+    def _parent_field(self, ou: _Object) -> str:
+        return "spec.parentId" if _str(ou.spec.get("parentId")) else "spec.parentRef.name"
+
+    def _ou_tree(self) -> None:
+        ous = {o.name: o for o in self.of_kind("OrgUnit")}
+        parent = {name: _ref(o.spec, "parentRef") for name, o in ous.items()}
+        in_cycle: set[str] = set()
+        for start in sorted(ous):
+            path: list[str] = []
+            current: str | None = start
+            while current is not None and current in ous and current not in path and current not in in_cycle:
+                path.append(current)
+                current = parent[current]
+            if current is not None and current in path:
+                cycle = path[path.index(current):]
+                in_cycle.update(cycle)
+                first = min(cycle)
+                loop = cycle[cycle.index(first):] + cycle[: cycle.index(first)] + [first]
+                self.add(ous[first], "spec.parentRef.name", "parentRef forms a cycle: " + " -> ".join(loop),
+                         "a tree: every chain of parentRef ends at the root (no parentRef) or at a spec.parentId")
+
+        depth: dict[str, tuple[int, str, bool] | None] = {}  # name -> (levels, path, at least)
+
+        def levels(name: str) -> tuple[int, str, bool] | None:
+            if name in depth:
+                return depth[name]
+            depth[name] = None  # guards against cycles (already reported)
+            ou = ous[name]
+            aws_name = _str(ou.spec.get("name")) or name
+            parent_id = _str(ou.spec.get("parentId"))
+            ref = parent[name]
+            result: tuple[int, str, bool] | None
+            if ref is not None:
+                up = levels(ref) if ref in ous and ref not in in_cycle else None
+                result = None if up is None else (up[0] + 1, f"{up[1]}/{aws_name}", up[2])
+            elif parent_id is not None and parent_id.startswith("ou-"):
+                result = (2, f"Root/.../{parent_id}/{aws_name}", True)
+            else:
+                result = (1, f"Root/{aws_name}", False)
+            depth[name] = result
+            return result
+
+        for name in sorted(ous):
+            if name in in_cycle:
+                continue
+            here = levels(name)
+            ref = parent[name]
+            above = levels(ref) if ref is not None and ref in ous and ref not in in_cycle else None
+            if here is None or here[0] <= MAX_OU_DEPTH:
+                continue
+            if above is not None and above[0] > MAX_OU_DEPTH:
+                continue  # reported on the first OrgUnit that is too deep
+            at_least = "at least " if here[2] else ""
+            self.add(ous[name], self._parent_field(ous[name]),
+                     f"the OrgUnit would be nested {at_least}{here[0]} levels deep ({here[1]})",
+                     f"at most {MAX_OU_DEPTH} levels of OUs below the root (an AWS limit)")
+
+    def _unique_ou_names(self) -> None:
+        seen: dict[tuple[str, str], _Object] = {}
+        for ou in self.of_kind("OrgUnit"):
+            aws_name = _str(ou.spec.get("name")) or ou.name
+            ref = _ref(ou.spec, "parentRef")
+            parent_id = _str(ou.spec.get("parentId"))
+            if ref is not None:
+                parent, where = f"ref:{ref}", f"OrgUnit {ref!r}"
+            elif parent_id is not None and not parent_id.startswith("r-"):
+                parent, where = f"id:{parent_id}", parent_id
+            else:
+                parent, where = "root", "the root"
+            first = seen.setdefault((parent, aws_name), ou)
+            if first is not ou:
+                field_path = "spec.name" if _str(ou.raw_spec.get("name")) else "metadata.name"
+                self.add(ou, field_path,
+                         f"OrgUnit {first.name!r} ({first.where}) already has the AWS name {aws_name!r} under {where}",
+                         "OU names unique under one parent (AWS refuses a duplicate: "
+                         "DuplicateOrganizationalUnitException)")
+
+    def _unique_accounts(self) -> None:
+        emails: dict[str, _Object] = {}
+        ids: dict[str, _Object] = {}
+        for acct in self.of_kind("AwsAccount"):
+            email = _str(acct.spec.get("email"))
+            if email is not None:
+                first = emails.setdefault(email.lower(), acct)
+                if first is not acct:
+                    self.add(acct, "spec.email",
+                             f"AwsAccount {first.name!r} ({first.where}) has the same email {email!r}",
+                             "one account per email, compared case-insensitively (AWS refuses a second account "
+                             "with the same root user email)")
+            account_id = _str(acct.spec.get("accountId"))
+            if account_id is not None:
+                first = ids.setdefault(account_id, acct)
+                if first is not acct:
+                    self.add(acct, "spec.accountId",
+                             f"AwsAccount {first.name!r} ({first.where}) already adopts account {account_id}",
+                             "one AwsAccount per AWS account (two would fight over it)")
+
+    def _policy_type(self, pol: _Object) -> str:
+        return _str(pol.spec.get("type")) or "SERVICE_CONTROL_POLICY"
+
+    def _unique_policy_names(self) -> None:
+        seen: dict[tuple[str, str], _Object] = {}
+        for pol in self.of_kind("ServiceControlPolicy"):
+            aws_name = _str(pol.spec.get("name")) or pol.name
+            ptype = self._policy_type(pol)
+            first = seen.setdefault((ptype, aws_name), pol)
+            if first is not pol:
+                field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
+                self.add(pol, field_path,
+                         f"ServiceControlPolicy {first.name!r} ({first.where}) already has the AWS name "
+                         f"{aws_name!r} for the type {ptype}",
+                         "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
+
+    def _policies_per_target(self) -> None:
+        per_target: dict[str, list[tuple[_Object, str]]] = {}
+        descriptions: dict[str, str] = {}
+        for pol in self.of_kind("ServiceControlPolicy"):
+            if self._policy_type(pol) != "SERVICE_CONTROL_POLICY":
+                continue
+            targets = pol.spec.get("targets")
+            if not isinstance(targets, dict):
+                continue
+            entries: list[tuple[str, str, str]] = []  # key, field, description
+            if targets.get("root") is True:
+                entries.append(("root", "spec.targets.root", "the root"))
+            for list_key, kind in (("orgUnitRefs", "OrgUnit"), ("accountRefs", "AwsAccount")):
+                refs = targets.get(list_key)
+                for i, ref in enumerate(refs if isinstance(refs, list) else []):
+                    name = _str(ref.get("name")) if isinstance(ref, dict) else None
+                    if name is not None:
+                        entries.append((f"{kind}/{name}", f"spec.targets.{list_key}[{i}].name", f"{kind} {name!r}"))
+            ids = targets.get("ids")
+            for i, target_id in enumerate(ids if isinstance(ids, list) else []):
+                if isinstance(target_id, str):
+                    key = "root" if target_id.startswith("r-") else f"id/{target_id}"
+                    entries.append((key, f"spec.targets.ids[{i}]", "the root" if key == "root" else target_id))
+            counted: set[str] = set()
+            for key, field_path, description in entries:
+                if key not in counted:
+                    counted.add(key)
+                    per_target.setdefault(key, []).append((pol, field_path))
+                    descriptions.setdefault(key, description)
+        for key, attached in per_target.items():
+            if len(attached) <= MAX_POLICIES_PER_TARGET:
+                continue
+            pol, field_path = attached[MAX_POLICIES_PER_TARGET]
+            names = ", ".join(p.name for p, _ in attached)
+            self.add(pol, field_path,
+                     f"{descriptions[key]} would have {len(attached)} service control policies ({names})",
+                     f"at most {MAX_POLICIES_PER_TARGET} SCPs per target (an AWS limit). Hint: AWS also attaches "
+                     "FullAWSAccess to every target once SCPs are enabled and it counts against the same limit: "
+                     f"with {MAX_POLICIES_PER_TARGET} declared policies, FullAWSAccess must be detached from "
+                     f"{descriptions[key]}")
+
+    def _policy_documents(self) -> None:
+        for pol in self.of_kind("ServiceControlPolicy"):
+            document = pol.spec.get("document")
+            if not isinstance(document, dict):
+                continue  # the schema check reported it
+            for field_path, problem, allowed in check_policy_document(document, self._policy_type(pol)):
+                path = "spec.document" + (field_path if field_path.startswith(("[", ".")) or not field_path
+                                          else f".{field_path}")
+                self.add(pol, path, problem, allowed)
+
+
+def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list[tuple[str, str, str]]:
+    """Problems of a policy document as ``(field path below spec.document, what is wrong, what is allowed)``.
+
+    The document rules (IAM policy grammar, size when minified) are ``controller.planner.policy_document``'s;
+    until that module exists, documents are not checked beyond the schema.
+    """
+    try:
+        module: Any = importlib.import_module(POLICY_DOCUMENT_MODULE)
+    except ImportError:
+        return []
+    del module, document, policy_type
+    return []
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+
+def format_text(report: Report) -> str:
+    lines = []
+    for f in report.findings:
+        parts = [f"{f.file}:{f.line}"]
+        if f.kind:
+            parts.append(f.object)
+        if f.field:
+            parts.append(f.field)
+        prefix = "" if f.severity == ERROR else f"{f.severity}: "
+        lines.append(": ".join(parts) + f": {prefix}{f.message}")
+    lines.append(_summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(report: Report) -> str:
+    files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
+    objects = f"{report.objects} object{'s' if report.objects != 1 else ''}"
+    errors = len(report.errors)
+    warnings = len(report.findings) - errors
+    if not report.findings:
+        return f"awsorg validate: {objects} in {files}: no problems found"
+    counts = f"{errors} error{'s' if errors != 1 else ''}"
+    if warnings:
+        counts += f", {warnings} warning{'s' if warnings != 1 else ''}"
+    return f"awsorg validate: {counts} in {objects} in {files}"
+
+
+def format_json(report: Report) -> str:
+    return json.dumps([f.as_dict() for f in report.findings], indent=2) + "\n"
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(report: Report) -> str:
+    """GitHub Actions workflow commands: one annotation per finding on the file and line, then the summary."""
+    lines = []
+    for f in report.findings:
+        props = [f"file={_escape_property(f.file)}"]
+        if f.line:
+            props.append(f"line={f.line}")
+        title = " ".join(p for p in (f.object, f.field) if p) or "awsorg validate"
+        props.append(f"title={_escape_property(title)}")
+        command = "error" if f.severity == ERROR else "warning"
+        lines.append(f"::{command} {','.join(props)}::{_escape_data(f.message)}")
+    lines.append(_summary(report))
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"text": format_text, "json": format_json, "github": format_github}

@@ -1,0 +1,177 @@
+"""``awsorg export`` against the strict AWS sandbox: an organization written out as objects, read-only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from controller.cli import main
+from controller.sandbox.aws import AwsSandbox
+from controller.workflow.export import k8s_name
+
+DENY_ROOT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyRootUser",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringLike": {"aws:PrincipalArn": ["arn:aws:iam::*:root"]}},
+        }
+    ],
+}
+
+
+def _account(org: Any, name: str, email: str, parent: str, tags: dict[str, str]) -> str:
+    status = org.create_account(
+        AccountName=name, Email=email, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+    )["CreateAccountStatus"]
+    final = org.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
+    assert final["State"] == "SUCCEEDED", final
+    account_id = str(final["AccountId"])
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
+    return account_id
+
+
+@pytest.fixture
+def organization(aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Root / Workloads / Production (2 levels) and Root / Infrastructure; two accounts; one SCP."""
+    for key, value in aws.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWSORG_ASSUME_ROLE_ARN", raising=False)
+    org = aws.client()
+    root = aws.ids["root_id"]
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+
+    def ou(parent: str, name: str, **tags: str) -> str:
+        args: dict[str, Any] = {"ParentId": parent, "Name": name}
+        if tags:
+            args["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        return str(org.create_organizational_unit(**args)["OrganizationalUnit"]["Id"])
+
+    workloads = ou(root, "Workloads", owner="platform")
+    production = ou(workloads, "Production", environment="production")
+    infrastructure = ou(root, "Infrastructure")
+    prod_acct = _account(org, "Production", "aws-prod@example.com", production, {"environment": "production"})
+    shared = _account(org, "Shared Services", "aws-shared@example.com", infrastructure, {"cost-center": "42"})
+    policy = org.create_policy(
+        Name="deny-root-user", Description="Deny the root user", Type="SERVICE_CONTROL_POLICY",
+        Content=json.dumps(DENY_ROOT), Tags=[{"Key": "guardrail", "Value": "root"}],
+    )["Policy"]["PolicySummary"]["Id"]
+    for target in (production, shared, root):
+        org.attach_policy(PolicyId=policy, TargetId=target)
+    aws.reset_calls()
+    return {
+        "root": root, "workloads": workloads, "production": production, "infrastructure": infrastructure,
+        "prod_acct": prod_acct, "shared": shared, "policy": policy,
+    }
+
+
+def _by_name(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def test_export_writes_the_organization_as_objects(
+    aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "landing-zone"
+    assert main(["export", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["00-orgunits.yaml", "10-accounts.yaml", "20-policies.yaml"]
+
+    # Read-only: the snapshot and the tags, nothing else.
+    assert aws.calls, "export read nothing"
+    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
+
+    objects = [d for f in sorted(out.iterdir()) for d in yaml.safe_load_all(f.read_text()) if d]
+    ous = _by_name(objects, "OrgUnit")
+    assert set(ous) == {"workloads", "production", "infrastructure"}
+    assert ous["workloads"]["spec"] == {"name": "Workloads", "tags": {"owner": "platform"}}
+    assert ous["production"]["spec"] == {
+        "name": "Production", "parentRef": {"name": "workloads"}, "tags": {"environment": "production"},
+    }
+    assert "parentRef" not in ous["infrastructure"]["spec"]
+    assert {o["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] for o in ous.values()} == {"1"}
+
+    accounts = _by_name(objects, "AwsAccount")
+    assert set(accounts) == {"production", "shared-services", "master"}
+    prod = accounts["production"]
+    assert prod["spec"] == {
+        "accountName": "Production", "email": "aws-prod@example.com", "accountId": organization["prod_acct"],
+        "orgUnitRef": {"name": "production"}, "tags": {"environment": "production"}, "deletionPolicy": "Retain",
+    }
+    assert accounts["shared-services"]["spec"]["orgUnitRef"] == {"name": "infrastructure"}
+    assert accounts["shared-services"]["spec"]["accountId"] == organization["shared"]
+    for acct in accounts.values():
+        assert acct["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "2"
+        assert acct["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Prune=false,Delete=false"
+        assert acct["spec"]["deletionPolicy"] == "Retain"
+    management = accounts["master"]
+    assert management["spec"]["accountId"] == aws.ids["management_account_id"]
+    assert management["metadata"]["annotations"]["awsorg.gitops.dev/management-account"] == "true"
+    assert "orgUnitRef" not in management["spec"]
+    assert "# The management account" in (out / "10-accounts.yaml").read_text()
+
+    policies = _by_name(objects, "ServiceControlPolicy")
+    assert set(policies) == {"deny-root-user"}, "FullAWSAccess (AWS-managed) is not exported"
+    spec = policies["deny-root-user"]["spec"]
+    assert spec["document"] == DENY_ROOT
+    assert spec["name"] == "deny-root-user" and spec["description"] == "Deny the root user"
+    assert spec["type"] == "SERVICE_CONTROL_POLICY"
+    assert spec["targets"] == {
+        "root": True, "orgUnitRefs": [{"name": "production"}], "accountRefs": [{"name": "shared-services"}],
+    }
+    assert spec["tags"] == {"guardrail": "root"}
+    assert policies["deny-root-user"]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "3"
+
+    # The export passes `awsorg validate` as is (and export said nothing about it).
+    assert "does not pass" not in capsys.readouterr().err
+    assert main(["validate", str(out)]) == 0
+    assert "no problems found" in capsys.readouterr().out
+
+
+def test_export_to_stdout_is_one_multi_document_stream(
+    aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export"]) == 0
+    text = capsys.readouterr().out
+    objects = [d for d in yaml.safe_load_all(text) if d]
+    assert [o["kind"] for o in objects] == ["OrgUnit"] * 3 + ["AwsAccount"] * 3 + ["ServiceControlPolicy"]
+    # Parents come before their children, so the stream reads top-down.
+    names = [o["metadata"]["name"] for o in objects if o["kind"] == "OrgUnit"]
+    assert names.index("workloads") < names.index("production")
+    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
+    (tmp_path / "all.yaml").write_text(text)
+    assert main(["validate", str(tmp_path / "all.yaml")]) == 0
+
+
+def test_export_names_are_dns_safe_and_unique(
+    aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org = aws.client()
+    # A second "Production" under another parent, and names that need cleaning up.
+    org.create_organizational_unit(ParentId=organization["infrastructure"], Name="Production")
+    org.create_organizational_unit(ParentId=organization["root"], Name="Sandbox & Labs_2")
+    aws.reset_calls()
+    assert main(["export", "--out", str(tmp_path)]) == 0
+    ous = _by_name(list(yaml.safe_load_all((tmp_path / "00-orgunits.yaml").read_text())), "OrgUnit")
+    assert {"workloads-production", "infrastructure-production", "sandbox-labs-2"} <= set(ous)
+    assert ous["infrastructure-production"]["spec"] == {"name": "Production", "parentRef": {"name": "infrastructure"}}
+    accounts = _by_name(list(yaml.safe_load_all((tmp_path / "10-accounts.yaml").read_text())), "AwsAccount")
+    assert accounts["production"]["spec"]["orgUnitRef"] == {"name": "workloads-production"}
+    assert main(["validate", str(tmp_path)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("aws_name", "expected"),
+    [("Non-Production", "non-production"), ("Shared Services", "shared-services"), ("--", "ou"),
+     ("A" * 80, "a" * 63), ("team.ops", "team-ops")],
+)
+def test_k8s_name(aws_name: str, expected: str) -> None:
+    assert k8s_name(aws_name, "ou") == expected
