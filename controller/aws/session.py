@@ -54,25 +54,22 @@ def _assumed_session(role_arn: str, base: boto3.session.Session) -> boto3.sessio
     return boto3.session.Session(botocore_session=botocore_session, region_name=base.region_name)
 
 
-def organizations_client(role_arn: str | None = None) -> Any:
-    """A counted ``organizations`` client from the standard credential chain (``AWS_ENDPOINT_URL`` honoured)."""
+def _counted_client(service: str, role_arn: str | None) -> Any:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.session.Session(region_name=region)
     if role_arn:
         session = _assumed_session(role_arn, session)
-    client = session.client("organizations", region_name=region, config=_CONFIG)
-    client.meta.events.register("after-call.organizations", _count_call)
-    client.meta.events.register("after-call-error.organizations", _count_failed_call)
+    client = session.client(service, region_name=region, config=_CONFIG)
+    client.meta.events.register(f"after-call.{service}", _count_call)
+    client.meta.events.register(f"after-call-error.{service}", _count_failed_call)
     return client
+
+
+def organizations_client(role_arn: str | None = None) -> Any:
+    """A counted ``organizations`` client from the standard credential chain (``AWS_ENDPOINT_URL`` honoured)."""
+    return _counted_client("organizations", role_arn)
 
 
 def account_client(role_arn: str | None = None) -> Any:
     """A counted ``account`` (Account Management API) client, for PutAccountName."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    session = boto3.session.Session(region_name=region)
-    if role_arn:
-        session = _assumed_session(role_arn, session)
-    client = session.client("account", region_name=region, config=_CONFIG)
-    client.meta.events.register("after-call.account", _count_call)
-    client.meta.events.register("after-call-error.account", _count_failed_call)
-    return client
+    return _counted_client("account", role_arn)
