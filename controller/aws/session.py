@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import botocore.session
@@ -54,7 +54,7 @@ def _assumed_session(role_arn: str, base: boto3.session.Session) -> boto3.sessio
     return boto3.session.Session(botocore_session=botocore_session, region_name=base.region_name)
 
 
-def _counted_client(service: str, role_arn: str | None) -> Any:
+def _counted_client(service: Literal["organizations", "account"], role_arn: str | None) -> Any:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.session.Session(region_name=region)
     if role_arn:
