@@ -9,7 +9,6 @@ what is allowed.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -31,6 +30,7 @@ from controller.api.models import (
     PARENT_ID_PATTERN,
     TARGET_ID_PATTERN,
 )
+from controller.planner import policy_document
 from controller.planner.orgunit import MAX_OU_DEPTH
 from controller.planner.tags import is_aws_reserved
 
@@ -38,6 +38,7 @@ __all__ = [
     "MAX_POLICIES_PER_TARGET",
     "Finding",
     "Report",
+    "check_policy_document",
     "format_github",
     "format_json",
     "format_text",
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 MAX_POLICIES_PER_TARGET = 5  # AWS: at most 5 SCPs attached to the root, an OU or an account
-POLICY_DOCUMENT_MODULE = "controller.planner.policy_document"
 YAML_SUFFIXES = (".yaml", ".yml")
 ERROR = "error"
 WARNING = "warning"
@@ -640,23 +640,23 @@ class _Checker:
             if not isinstance(document, dict):
                 continue  # the schema check reported it
             for field_path, problem, allowed in check_policy_document(document, self._policy_type(pol)):
-                path = "spec.document" + (field_path if field_path.startswith(("[", ".")) or not field_path
-                                          else f".{field_path}")
-                self.add(pol, path, problem, allowed)
+                self.add(pol, field_path, problem, allowed)
 
 
 def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list[tuple[str, str, str]]:
-    """Problems of a policy document as ``(field path below spec.document, what is wrong, what is allowed)``.
+    """Problems of a policy document as ``(field path, what is wrong, what is allowed)``.
 
-    The document rules (IAM policy grammar, size when minified) are ``controller.planner.policy_document``'s;
-    until that module exists, documents are not checked beyond the schema.
+    The rules (IAM policy grammar for SCPs and RCPs, the size of the minified JSON) are
+    ``controller.planner.policy_document``'s, the same the operator applies before calling AWS.
     """
-    try:
-        module: Any = importlib.import_module(POLICY_DOCUMENT_MODULE)
-    except ImportError:
-        return []
-    del module, document, policy_type
-    return []
+    limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type, 5120)
+    allowed = (f"a {policy_type} document in the IAM policy grammar (Version \"2012-10-17\", Statement with "
+               f"Effect, Action or NotAction, Resource, Condition) of at most {limit:,} characters as minified JSON")
+    problems = []
+    for problem in policy_document.validate_document(policy_type, document, field="spec.document"):
+        path, _, message = problem.partition(": ")
+        problems.append((path, message, allowed))
+    return problems
 
 
 # ------------------------------------------------------------------------------------------------ output

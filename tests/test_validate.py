@@ -1,0 +1,274 @@
+"""``awsorg validate``: offline checks of a landing zone's YAML (schemas and rules that span objects)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from controller.cli import main
+from controller.workflow.validate import Finding, Report, format_github, validate_paths
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HEAD = "apiVersion: awsorg.gitops.dev/v1alpha1\n"
+DOCUMENT = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+
+
+def obj(kind: str, name: str, spec: dict[str, Any] | None = None, api: str = "awsorg.gitops.dev/v1alpha1") -> str:
+    body: dict[str, Any] = {"apiVersion": api, "kind": kind, "metadata": {"name": name}, "spec": spec or {}}
+    return yaml.safe_dump(body, sort_keys=False)
+
+
+def docs(*objects: str) -> str:
+    return "---\n".join(objects)
+
+
+def scp(object_name: str, targets: dict[str, Any], **spec: Any) -> str:
+    return obj("ServiceControlPolicy", object_name, {"document": DOCUMENT, "targets": targets, **spec})
+
+
+# One of each mistake; every other object is valid.
+OUS = docs(
+    obj("OrgUnit", "base", {"name": "Base"}),
+    # schema: enum, maxLength, CEL rule (one of parentRef/parentId), unknown field
+    obj("OrgUnit", "bad-enum", {"deletionPolicy": "Keep"}),
+    obj("OrgUnit", "too-long", {"name": "x" * 129}),
+    obj("OrgUnit", "both-parents", {"parentRef": {"name": "base"}, "parentId": "r-abcd"}),
+    obj("OrgUnit", "typo", {"parentref": {"name": "base"}}),
+    # reference to nothing
+    obj("OrgUnit", "orphan", {"parentRef": {"name": "nowhere"}}),
+    # a cycle of two
+    obj("OrgUnit", "loop-a", {"parentRef": {"name": "loop-b"}}),
+    obj("OrgUnit", "loop-b", {"parentRef": {"name": "loop-a"}}),
+    # six levels of nesting
+    obj("OrgUnit", "level-1"),
+    *(obj("OrgUnit", f"level-{i}", {"parentRef": {"name": f"level-{i - 1}"}}) for i in range(2, 7)),
+    # the same AWS name twice under one parent (base)
+    obj("OrgUnit", "team-a", {"name": "Team", "parentRef": {"name": "base"}}),
+    obj("OrgUnit", "team-b", {"name": "Team", "parentRef": {"name": "base"}}),
+    # the same AWS name under different parents is fine
+    obj("OrgUnit", "team-c", {"name": "Team", "parentRef": {"name": "level-1"}}),
+    # duplicate metadata.name
+    obj("OrgUnit", "base", {"name": "Base Again"}),
+)
+ACCOUNTS = docs(
+    obj("AwsAccount", "good", {"accountName": "Good", "email": "good@example.com", "orgUnitRef": {"name": "base"}}),
+    # schema: pattern, required
+    obj("AwsAccount", "bad-email", {"accountName": "Bad", "email": "not-an-email"}),
+    obj("AwsAccount", "no-name", {"email": "no-name@example.com"}),
+    # reference to nothing
+    obj("AwsAccount", "lost", {"accountName": "Lost", "email": "lost@example.com", "orgUnitRef": {"name": "gone"}}),
+    # the same email, in another case
+    obj("AwsAccount", "copy", {"accountName": "Copy", "email": "GOOD@example.com"}),
+)
+POLICIES = docs(
+    # six SCPs on one OrgUnit: the sixth is one too many
+    *(scp(f"scp-{i}", {"orgUnitRefs": [{"name": "level-1"}]}) for i in range(1, 7)),
+    # targets that do not exist
+    scp("stray", {"orgUnitRefs": [{"name": "missing-ou"}], "accountRefs": [{"name": "missing-account"}]}),
+    # the same AWS name for one type; the same name for another type is fine
+    scp("first", {}, name="Guardrail"),
+    scp("second", {}, name="Guardrail"),
+    scp("other-type", {}, name="Guardrail", type="RESOURCE_CONTROL_POLICY",
+        document={"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}),
+    # a document AWS refuses
+    obj("ServiceControlPolicy", "bad-document", {"document": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Permit", "Action": "s3:*", "Resource": "*"}]}}),
+    # an unknown kind of our group; other groups' kinds are ignored
+    obj("Widget", "w"),
+    obj("ConfigMap", "settings", api="v1"),
+    obj("OrgUnit", "not-ours", api="example.com/v1"),
+)
+
+EXPECTED = {
+    ("OrgUnit/bad-enum", "spec.deletionPolicy"),
+    ("OrgUnit/too-long", "spec.name"),
+    ("OrgUnit/both-parents", "spec.parentId"),
+    ("OrgUnit/typo", "spec.parentref"),
+    ("OrgUnit/orphan", "spec.parentRef.name"),
+    ("OrgUnit/loop-a", "spec.parentRef.name"),
+    ("OrgUnit/level-6", "spec.parentRef.name"),
+    ("OrgUnit/team-b", "spec.name"),
+    ("OrgUnit/base", "metadata.name"),
+    ("AwsAccount/bad-email", "spec.email"),
+    ("AwsAccount/no-name", "spec.accountName"),
+    ("AwsAccount/lost", "spec.orgUnitRef.name"),
+    ("AwsAccount/copy", "spec.email"),
+    ("ServiceControlPolicy/scp-6", "spec.targets.orgUnitRefs[0].name"),
+    ("ServiceControlPolicy/stray", "spec.targets.orgUnitRefs[0].name"),
+    ("ServiceControlPolicy/stray", "spec.targets.accountRefs[0].name"),
+    ("ServiceControlPolicy/second", "spec.name"),
+    ("ServiceControlPolicy/bad-document", "spec.document.Statement[0].Effect"),
+    ("Widget/w", "kind"),
+}
+
+
+@pytest.fixture
+def mistakes(tmp_path: Path) -> Path:
+    root = tmp_path / "landing-zone"
+    (root / "policies").mkdir(parents=True)
+    (root / "00-orgunits.yaml").write_text(OUS)
+    (root / "10-accounts.yml").write_text(ACCOUNTS)
+    (root / "policies" / "guardrails.yaml").write_text(POLICIES)
+    (root / "README.md").write_text("not YAML, not read")
+    return root
+
+
+def _findings(report: Report) -> dict[tuple[str, str], Finding]:
+    found: dict[tuple[str, str], Finding] = {}
+    for f in report.findings:
+        assert (f.object, f.field) not in found, f"two findings for one mistake: {f}"
+        found[(f.object, f.field)] = f
+    return found
+
+
+def test_each_mistake_is_one_finding_that_says_what_is_allowed(mistakes: Path) -> None:
+    report = validate_paths([mistakes])
+    found = _findings(report)
+    assert set(found) == EXPECTED
+    assert report.exit_code == 1
+    assert report.objects == 34  # our kinds only: the ConfigMap and the other group's OrgUnit are ignored
+    for f in report.findings:
+        what, sep, allowed = f.message.partition("; allowed: ")
+        assert sep and what.strip() and allowed.strip(), f.message
+        assert f.severity == "error"
+        assert f.file.endswith((".yaml", ".yml")) and f.line > 0
+
+    def message(kind_name: str, field: str) -> str:
+        return found[(kind_name, field)].message
+
+    assert '"Delete", "Retain"' in message("OrgUnit/bad-enum", "spec.deletionPolicy")
+    assert "128" in message("OrgUnit/too-long", "spec.name")
+    assert "at most one of parentRef and parentId" in message("OrgUnit/both-parents", "spec.parentId")
+    assert "parentRef" in message("OrgUnit/typo", "spec.parentref")
+    assert "'nowhere'" in message("OrgUnit/orphan", "spec.parentRef.name")
+    assert "base" in message("OrgUnit/orphan", "spec.parentRef.name")  # the names that exist
+    assert "loop-a -> loop-b -> loop-a" in message("OrgUnit/loop-a", "spec.parentRef.name")
+    level6 = message("OrgUnit/level-6", "spec.parentRef.name")
+    assert "6 levels" in level6 and "at most 5 levels" in level6
+    assert "'Team'" in message("OrgUnit/team-b", "spec.name")
+    assert "defined twice" in message("OrgUnit/base", "metadata.name")
+    assert "email address" in message("AwsAccount/bad-email", "spec.email")
+    assert "required" in message("AwsAccount/no-name", "spec.accountName")
+    assert "good" in message("AwsAccount/copy", "spec.email") and "case-insensitive" in message(
+        "AwsAccount/copy", "spec.email")
+    too_many = message("ServiceControlPolicy/scp-6", "spec.targets.orgUnitRefs[0].name")
+    assert "6 service control policies" in too_many and "at most 5" in too_many and "FullAWSAccess" in too_many
+    assert "DuplicatePolicyException" in message("ServiceControlPolicy/second", "spec.name")
+    assert "Allow or Deny" in message("ServiceControlPolicy/bad-document", "spec.document.Statement[0].Effect")
+    assert "OrgUnit, AwsAccount, ServiceControlPolicy" in message("Widget/w", "kind")
+
+
+def test_findings_point_at_the_line_of_the_field(mistakes: Path) -> None:
+    found = _findings(validate_paths([mistakes]))
+    orphan = found[("OrgUnit/orphan", "spec.parentRef.name")]
+    assert orphan.file.endswith("landing-zone/00-orgunits.yaml")
+    lines = OUS.splitlines()
+    assert lines[orphan.line - 1].strip() == "name: nowhere"
+    copy = found[("AwsAccount/copy", "spec.email")]
+    assert ACCOUNTS.splitlines()[copy.line - 1].strip() == "email: GOOD@example.com"
+    # A document without the field: the line of its nearest ancestor.
+    no_name = found[("AwsAccount/no-name", "spec.accountName")]
+    assert ACCOUNTS.splitlines()[no_name.line - 1] == "spec:"
+
+
+def test_cli_text_output_and_exit_code(mistakes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(mistakes)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(EXPECTED) + 1
+    pattern = re.compile(
+        r"^(?P<file>\S+\.ya?ml):(?P<line>\d+): (?P<object>\w+/[\w.-]+): (?P<field>\S+): .+; allowed: .+"
+    )
+    pairs = set()
+    for line in lines[:-1]:
+        m = pattern.match(line)
+        assert m, line
+        pairs.add((m["object"], m["field"]))
+    assert pairs == EXPECTED
+    assert lines[-1] == f"awsorg validate: {len(EXPECTED)} errors in 34 objects in 3 files"
+
+
+def test_json_output(mistakes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--output", "json", str(mistakes)]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert isinstance(data, list) and len(data) == len(EXPECTED)
+    for item in data:
+        assert set(item) == {"file", "line", "kind", "name", "field", "message", "severity"}
+        assert isinstance(item["line"], int) and item["severity"] == "error"
+    assert {(f"{i['kind']}/{i['name']}", i["field"]) for i in data} == EXPECTED
+
+
+def test_github_output(mistakes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--output", "github", str(mistakes)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    annotations = [line for line in lines if line.startswith("::")]
+    assert len(annotations) == len(EXPECTED)
+    for line in annotations:
+        assert re.match(r"^::error file=[^,:]+\.ya?ml,line=\d+,title=[^,:]+::\S.*$", line), line
+    assert not lines[-1].startswith("::")  # the summary
+
+
+def test_github_output_escapes_workflow_command_characters() -> None:
+    finding = Finding("a,b:c.yaml", 3, "OrgUnit", "x", "spec.tags.a:b", "100% wrong\nreally; allowed: x")
+    out = format_github(Report(findings=[finding], files=["a,b:c.yaml"], objects=1))
+    assert out.splitlines()[0] == (
+        "::error file=a%2Cb%3Ac.yaml,line=3,title=OrgUnit/x spec.tags.a%3Ab::100%25 wrong%0Areally; allowed: x"
+    )
+
+
+def test_examples_validate_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(EXAMPLES)]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().endswith("no problems found"), out
+    assert main(["validate", "--output", "json", str(EXAMPLES)]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_yaml_syntax_error_is_reported_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ok.yaml").write_text(obj("OrgUnit", "fine"))
+    (tmp_path / "broken.yaml").write_text(obj("OrgUnit", "before") + "---\n" + HEAD + "kind: OrgUnit\nmetadata:\n"
+                                          "  name: broken\nspec:\n  tags: {a: b\n  name: x\n")
+    report = validate_paths([tmp_path])
+    assert len(report.findings) == 1
+    finding = report.findings[0]
+    assert finding.file.endswith("broken.yaml")
+    text = (tmp_path / "broken.yaml").read_text().splitlines()
+    assert finding.line in (text.index("  tags: {a: b") + 1, text.index("  name: x") + 1)
+    assert "YAML does not parse" in finding.message and "; allowed: " in finding.message
+    assert main(["validate", str(tmp_path)]) == 1
+    assert f"broken.yaml:{finding.line}: YAML does not parse" in capsys.readouterr().out
+
+
+def test_other_checks(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(docs(
+        obj("OrgUnit", "Upper"),
+        obj("OrgUnit", "old", api="awsorg.gitops.dev/v1"),
+        "apiVersion: awsorg.gitops.dev/v1alpha1\nkind: OrgUnit\nmetadata: {name: twice}\nspec: {name: A, name: B}\n",
+        obj("OrgUnit", "reserved", {"tags": {"aws:cloudformation:stack": "x"}}),
+        obj("AwsAccount", "one", {"accountName": "One", "email": "one@example.com", "accountId": "111111111111"}),
+        obj("AwsAccount", "two", {"accountName": "Two", "email": "two@example.com", "accountId": "111111111111"}),
+        obj("OrgUnit", "deep", {"parentId": "ou-abcd-12345678"}),
+        obj("ServiceControlPolicy", "huge", {"document": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": [f"s3:Action{i:04d}" for i in range(400)], "Resource": "*"}]}}),
+    ))
+    found = _findings(validate_paths([tmp_path]))
+    assert set(found) == {
+        ("OrgUnit/Upper", "metadata.name"),
+        ("OrgUnit/old", "apiVersion"),
+        ("OrgUnit/twice", "spec.name"),
+        ("OrgUnit/reserved", "spec.tags.aws:cloudformation:stack"),
+        ("AwsAccount/two", "spec.accountId"),
+        ("ServiceControlPolicy/huge", "spec.document"),
+    }
+    assert "5,120" in found[("ServiceControlPolicy/huge", "spec.document")].message
+    assert "v1alpha1" in found[("OrgUnit/old", "apiVersion")].message
+
+
+def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "nope")]) == 1
+    assert "no such file or directory" in capsys.readouterr().out
