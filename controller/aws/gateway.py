@@ -256,6 +256,69 @@ class OrganizationsGateway:
         self._call("RemoveAccountFromOrganization", AccountId=account_id)
         self._update(lambda s: s.without_account(account_id))
 
+    # ------------------------------------------------------------------------------ policies
+    def enable_policy_type(self, root_id: str, policy_type: str) -> None:
+        """Enable a policy type on the root (already enabled: fine).
+
+        AWS then attaches the type's AWS managed default policy (FullAWSAccess, RCPFullAWSAccess) to the
+        root, every OU and every account, so the snapshot is read again rather than patched.
+        """
+        try:
+            self._call("EnablePolicyType", RootId=root_id, PolicyType=policy_type)
+        except AwsError as exc:
+            if exc.code != "PolicyTypeAlreadyEnabledException":
+                raise
+        self.invalidate()
+
+    def create_policy(
+        self, *, name: str, description: str, policy_type: str, content: str, tags: Mapping[str, str]
+    ) -> ObservedPolicy:
+        args: dict[str, Any] = {"Name": name, "Description": description, "Type": policy_type, "Content": content}
+        if tags:
+            args["Tags"] = _tag_list(tags)
+        policy = _policy(self._call("CreatePolicy", **args)["Policy"], policy_type, frozenset())
+        self._update(lambda s: s.with_policy(policy))
+        return policy
+
+    def update_policy(
+        self, policy_id: str, *, name: str | None = None, description: str | None = None, content: str | None = None
+    ) -> None:
+        args: dict[str, Any] = {"PolicyId": policy_id}
+        for key, value in (("Name", name), ("Description", description), ("Content", content)):
+            if value is not None:
+                args[key] = value
+        raw = self._call("UpdatePolicy", **args)["Policy"]
+
+        def apply(s: OrgSnapshot) -> OrgSnapshot:
+            old = s.policies.get(policy_id)
+            if old is None:
+                return s
+            return s.with_policy(_policy(raw, old.type, old.target_ids))
+
+        self._update(apply)
+
+    def attach_policy(self, policy_id: str, target_id: str) -> None:
+        """Attach (already attached: fine, that is what was asked)."""
+        try:
+            self._call("AttachPolicy", PolicyId=policy_id, TargetId=target_id)
+        except AwsError as exc:
+            if exc.code != "DuplicatePolicyAttachmentException":
+                raise
+        self._update(lambda s: _with_targets(s, policy_id, add=target_id))
+
+    def detach_policy(self, policy_id: str, target_id: str) -> None:
+        """Detach (not attached: fine, that is what was asked)."""
+        try:
+            self._call("DetachPolicy", PolicyId=policy_id, TargetId=target_id)
+        except AwsError as exc:
+            if exc.code != "PolicyNotAttachedException":
+                raise
+        self._update(lambda s: _with_targets(s, policy_id, remove=target_id))
+
+    def delete_policy(self, policy_id: str) -> None:
+        self._call("DeletePolicy", PolicyId=policy_id)
+        self._update(lambda s: s.without_policy(policy_id))
+
     def _account_client(self) -> Any:
         if self._account_api is None:
             if self._account_client_factory is None:
@@ -293,6 +356,33 @@ def _mapped(operation: str, fn: Callable[[], T]) -> T:
         return fn()
     except Exception as exc:
         raise map_error(operation, exc) from exc
+
+
+def _policy(raw: Mapping[str, Any], policy_type: str, targets: frozenset[str]) -> ObservedPolicy:
+    """An ObservedPolicy from CreatePolicy/UpdatePolicy's ``Policy`` (summary and content)."""
+    summary = raw["PolicySummary"]
+    return ObservedPolicy(
+        id=summary["Id"],
+        arn=summary["Arn"],
+        name=summary["Name"],
+        description=summary.get("Description", ""),
+        type=summary.get("Type", policy_type),
+        aws_managed=bool(summary.get("AwsManaged")),
+        content=raw.get("Content"),
+        target_ids=targets,
+    )
+
+
+def _with_targets(s: OrgSnapshot, policy_id: str, add: str | None = None, remove: str | None = None) -> OrgSnapshot:
+    old = s.policies.get(policy_id)
+    if old is None:
+        return s
+    targets = set(old.target_ids)
+    if add is not None:
+        targets.add(add)
+    if remove is not None:
+        targets.discard(remove)
+    return s.with_policy(dataclasses.replace(old, target_ids=frozenset(targets)))
 
 
 def _account(raw: Mapping[str, Any], parent_id: str) -> ObservedAccount:

@@ -18,6 +18,7 @@ from controller.reconciler.base import EmailClaim, ObjectView, Outcome, RefState
 from controller.reconciler.common import ReconcilerBase
 from controller.reconciler.inventory import Inventory
 from controller.reconciler.orgunit import OrgUnitReconciler
+from controller.reconciler.policy import ServiceControlPolicyReconciler
 from controller.settings import Settings
 
 log = logging.getLogger("awsorg")
@@ -81,8 +82,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
     reconcilers: dict[str, ReconcilerBase] = {
         "OrgUnit": OrgUnitReconciler(gateway, refs, settings=settings, inventory=inventory),
         "AwsAccount": AwsAccountReconciler(gateway, refs, settings=settings, inventory=inventory),
+        "ServiceControlPolicy": ServiceControlPolicyReconciler(gateway, refs, settings=settings, inventory=inventory),
     }
-    plurals = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts"}
+    plurals = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts", "ServiceControlPolicy": "servicecontrolpolicies"}
 
     @kopf.index(GROUP, VERSION, "awsaccounts", id="awsaccounts_emails", registry=registry)
     def email_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _AWS_REASONS = {
     "OrganizationalUnitNotEmptyException": "OrgUnitNotEmpty",
     "DuplicateOrganizationalUnitException": "AlreadyExists",
+    "DuplicatePolicyException": "AlreadyExists",
     "ParentNotFoundException": "ParentNotFound",
     "AccessDeniedException": "AccessDenied",
     "AWSOrganizationsNotInUseException": "OrganizationNotFound",
