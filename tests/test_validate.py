@@ -272,3 +272,16 @@ def test_other_checks(tmp_path: Path) -> None:
 def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(tmp_path / "nope")]) == 1
     assert "no such file or directory" in capsys.readouterr().out
+
+
+def test_example_github_workflow_runs_validate_and_plan() -> None:
+    workflow = yaml.safe_load((EXAMPLES.parent / "docs" / "examples" / "github-workflow.yaml").read_text())
+    assert "pull_request" in workflow["on"]
+    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert any(r.startswith("pip install") for r in runs)
+    assert "awsorg validate --output github ." in runs
+    assert any(r.startswith("awsorg plan --output markdown") for r in runs)
+    # The same command line the workflow uses parses here.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--output", "github", "--help"])
+    assert exit_info.value.code == 0
