@@ -315,6 +315,27 @@ class OrganizationsGateway:
                 raise
         self._update(lambda s: _with_targets(s, policy_id, remove=target_id))
 
+    def refresh_target_policies(self, target_id: str, policy_type: str) -> None:
+        """Read which policies of a type are attached to one target now, into the snapshot.
+
+        Cheaper than a whole re-read, for checks that must not rely on a snapshot that may be stale
+        (before detaching an SCP: AWS forbids detaching a target's last one).
+        """
+        found = {p["Id"]: p for p in self._pages("ListPoliciesForTarget", "Policies", TargetId=target_id,
+                                                 Filter=policy_type)}
+
+        def apply(s: OrgSnapshot) -> OrgSnapshot:
+            for policy in list(s.policies.values()):
+                if policy.type == policy_type and (target_id in policy.target_ids) != (policy.id in found):
+                    s = _with_targets(s, policy.id, add=target_id) if policy.id in found else _with_targets(
+                        s, policy.id, remove=target_id)
+            for policy_id, summary in found.items():
+                if policy_id not in s.policies:  # created outside the operator since the last read
+                    s = s.with_policy(_policy({"PolicySummary": summary}, policy_type, frozenset({target_id})))
+            return s
+
+        self._update(apply)
+
     def delete_policy(self, policy_id: str) -> None:
         self._call("DeletePolicy", PolicyId=policy_id)
         self._update(lambda s: s.without_policy(policy_id))

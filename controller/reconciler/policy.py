@@ -29,7 +29,7 @@ from controller.planner.actions import (
     UpdatePolicy,
 )
 from controller.planner.policy import DesiredPolicy, PolicyTarget, find_policy, plan_policy, plan_policy_delete
-from controller.planner.policy_document import document_size, minify, validate_document
+from controller.planner.policy_document import SCP, document_size, minify, validate_document
 from controller.reconciler.base import ObjectView, Outcome
 from controller.reconciler.common import ReconcilerBase, Run
 from controller.state import OrgSnapshot
@@ -71,8 +71,9 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             observe_only=spec.management_policy == "Observe",
         )
         known_id = obj.status.get("id")
+        tags_read: dict[str, dict[str, str]] = {}
         snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
-        plan = self._plan(obj, desired, snapshot, known_id)
+        plan = self._plan(obj, desired, snapshot, known_id, tags_read)
 
         if plan.actions and isinstance(plan.actions[0], EnablePolicyType):
             enable = plan.actions[0]
@@ -85,7 +86,7 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
                       f"{_DEFAULT_POLICY.get(enable.policy_type, 'its default policy')} to the root and every OU "
                       "and account")
             snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)  # re-read after enabling
-            again = self._plan(obj, desired, snapshot, known_id)
+            again = self._plan(obj, desired, snapshot, known_id, tags_read)
             if again.actions and isinstance(again.actions[0], EnablePolicyType):
                 return run.blocked(Plan(
                     blocked=Blocked("PolicyTypeNotEnabled",
@@ -96,7 +97,14 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
 
         if plan.blocked is not None and plan.blocked.reason in _CONFIRM:
             snapshot = self.gateway.snapshot(max_age=0)
-            plan = self._plan(obj, desired, snapshot, known_id)
+            plan = self._plan(obj, desired, snapshot, known_id, tags_read)
+        detaching = sorted({a.target_id for a in plan.actions if isinstance(a, DetachPolicy)})
+        if detaching and desired.type == SCP and plan.blocked is None:
+            # AWS forbids detaching a target's last SCP: check what is attached there now, not as last read.
+            for target_id in detaching:
+                self.gateway.refresh_target_policies(target_id, desired.type)
+            snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
+            plan = self._plan(obj, desired, snapshot, known_id, tags_read)
         if plan.blocked is not None:
             return run.blocked(plan)
 
@@ -118,12 +126,16 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             extra.update(arn=policy.arn, attachedTargetIds=sorted(policy.target_ids))
         return run.synced(plan, extra, corrected=bool(actions))
 
-    def _plan(self, obj: ObjectView, desired: DesiredPolicy, snapshot: OrgSnapshot, known_id: str | None) -> Plan:
+    def _plan(self, obj: ObjectView, desired: DesiredPolicy, snapshot: OrgSnapshot, known_id: str | None,
+              tags_read: dict[str, dict[str, str]]) -> Plan:
+        """Plan; the policy's tags are read when due, at most once per reconcile (``tags_read``)."""
         actual_tags = None
-        if desired.tags is not None and desired.type in snapshot.enabled_policy_types and self._tags_due(obj):
+        if desired.tags is not None and desired.type in snapshot.enabled_policy_types:
             current, _ = find_policy(desired, snapshot, known_id)
             if current is not None and not current.aws_managed:
-                actual_tags = self.gateway.list_tags(current.id)
+                if current.id not in tags_read and self._tags_due(obj):
+                    tags_read[current.id] = self.gateway.list_tags(current.id)
+                actual_tags = tags_read.get(current.id)
         return plan_policy(desired, snapshot, known_id, actual_tags)
 
     def _resolve(self, targets: PolicyTargets) -> tuple[tuple[PolicyTarget, ...], str | None]:
