@@ -50,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_validate.add_argument("--output", "-o", choices=("text", "json", "github"), default="text",
                             help="text (default), json, or github (GitHub Actions annotations)")
 
+    p_plan = sub.add_parser("plan", help="what the operator would do in AWS after the merge (read-only)")
+    p_plan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="YAML files or directories")
+    p_plan.add_argument("--base", type=Path, action="append", default=[], metavar="PATH",
+                        help="the files before the change (e.g. the target branch): renames and deletions")
+    p_plan.add_argument("--output", "-o", choices=("text", "markdown", "json"), default="text")
+
     p_export = sub.add_parser("export", help="write an existing organization as objects (read-only)")
     p_export.add_argument("--out", type=Path, default=None,
                           help="write one file per kind into this directory (default: stdout)")
@@ -63,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = validate.validate_paths(args.paths)
         sys.stdout.write(validate.FORMATS[args.output](report))
         return report.exit_code
+    if args.command == "plan":
+        from controller.workflow.plan import plan_command
+
+        return plan_command(args.paths, args.base, args.output)
     if args.command == "export":
         from controller.workflow.export import export_command
 

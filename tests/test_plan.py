@@ -1,0 +1,86 @@
+"""`awsorg plan`: what the operator would do, against the strict AWS sandbox, with no write call."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from controller.aws.gateway import OrganizationsGateway
+from controller.aws.session import organizations_client
+from controller.cli import main
+from controller.sandbox.aws import AwsSandbox
+from controller.workflow.plan import plan_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+READ_ONLY = ("List", "Describe")
+
+
+@pytest.fixture
+def gateway(aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> OrganizationsGateway:
+    for key, value in aws.env().items():
+        monkeypatch.setenv(key, value)
+    return OrganizationsGateway(organizations_client())
+
+
+def test_plan_of_the_landing_zone_on_an_empty_org(aws: AwsSandbox, gateway: OrganizationsGateway) -> None:
+    report = plan_paths([EXAMPLES], gateway)
+    texts = [(c.kind, c.name, c.text) for c in report.changes]
+    assert not report.problems, report.problems
+    creates = {(k, n) for k, n, t in texts if t.startswith("create")}
+    assert {("OrgUnit", "production"), ("OrgUnit", "non-production"), ("OrgUnit", "infrastructure")} <= creates
+    assert {("AwsAccount", n) for n in ("production", "staging", "development", "shared-services")} <= creates
+    policies = {n for k, n in creates if k == "ServiceControlPolicy"}
+    assert len(policies) == 2
+    assert any("enable SERVICE_CONTROL_POLICY" in t for _, _, t in texts)
+    assert sum(1 for _, _, t in texts if t.startswith("attach")) >= 6  # two policies on three OUs
+    assert all(call.startswith(READ_ONLY) for call in aws.calls), aws.calls
+
+
+def test_plan_shows_adoption_as_no_change_and_real_differences(aws: AwsSandbox, gateway: OrganizationsGateway,
+                                                                tmp_path: Path) -> None:
+    org = aws.client()
+    root = aws.ids["root_id"]
+    org.create_organizational_unit(ParentId=root, Name="Production", Tags=[{"Key": "environment",
+                                                                            "Value": "production"}])
+    org.create_organizational_unit(ParentId=root, Name="Non-Production")  # tags differ from the files
+    shutil.copy(EXAMPLES / "00-orgunits.yaml", tmp_path / "ous.yaml")
+    aws.reset_calls()
+    report = plan_paths([tmp_path], gateway)
+    by_object = {(c.kind, c.name): c.text for c in report.changes}
+    assert ("OrgUnit", "production") not in by_object  # found in AWS, matches: adopted, nothing to do
+    assert by_object[("OrgUnit", "non-production")].startswith("tag ")
+    assert by_object[("OrgUnit", "infrastructure")].startswith("create OU 'Infrastructure'")
+    assert all(call.startswith(READ_ONLY) for call in aws.calls), aws.calls
+
+
+def test_plan_with_base_shows_renames_and_deletions(aws: AwsSandbox, gateway: OrganizationsGateway,
+                                                    tmp_path: Path) -> None:
+    org = aws.client()
+    root = aws.ids["root_id"]
+    org.create_organizational_unit(ParentId=root, Name="Sandbox")
+    gone = org.create_organizational_unit(ParentId=root, Name="Gone")["OrganizationalUnit"]
+    base, head = tmp_path / "base", tmp_path / "head"
+    base.mkdir()
+    head.mkdir()
+    ou = "apiVersion: awsorg.gitops.dev/v1alpha1\nkind: OrgUnit\nmetadata: {{name: {n}}}\nspec: {{name: {a}}}\n"
+    (base / "a.yaml").write_text(ou.format(n="sandbox", a="Sandbox") + "---\n" + ou.format(n="gone", a="Gone"))
+    (head / "a.yaml").write_text(ou.format(n="sandbox", a="Sandbox-Renamed"))
+    report = plan_paths([head], gateway, base=[base])
+    by_object = {(c.kind, c.name): (c.symbol, c.text) for c in report.changes}
+    assert by_object[("OrgUnit", "sandbox")][1].startswith("rename OU")
+    assert by_object[("OrgUnit", "gone")] == ("-", f"delete OU 'Gone' ({gone['Id']})")
+
+
+def test_plan_cli_markdown_and_refusals(aws: AwsSandbox, gateway: OrganizationsGateway, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    acct = ("apiVersion: awsorg.gitops.dev/v1alpha1\nkind: AwsAccount\nmetadata: {{name: {n}}}\n"
+            "spec: {{accountName: {n}, email: same@example.com}}\n")
+    (tmp_path / "a.yaml").write_text(acct.format(n="first") + "---\n" + acct.format(n="second"))
+    assert main(["validate", str(tmp_path)]) == 1  # validate catches it offline already
+    capsys.readouterr()
+    assert main(["plan", str(EXAMPLES), "--output", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### awsorg plan") and "| :heavy_plus_sign: | `OrgUnit/production` |" in out
