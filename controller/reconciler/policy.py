@@ -115,13 +115,14 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             if created is not None:
                 policy_id = created
             run.event("Normal", _event_reason(action), action.describe())
-        assert policy_id is not None
         if plan.adopted:
             run.event("Normal", "Adopted", f"adopted existing {desired.type} {desired.name!r} ({policy_id})")
 
         snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
-        extra: dict[str, Any] = {"id": policy_id, "documentSize": len(desired.content)}
-        policy = snapshot.policies.get(policy_id)
+        # No policy id: it is missing in AWS and only reported (drift policy report), not recreated.
+        policy_id = policy_id or known_id
+        extra: dict[str, Any] = {"id": policy_id, "documentSize": len(desired.content), "attachedTargetIds": []}
+        policy = snapshot.policies.get(policy_id) if policy_id else None
         if policy is not None:
             extra.update(arn=policy.arn, attachedTargetIds=sorted(policy.target_ids))
         return run.synced(plan, extra, corrected=bool(actions))

@@ -263,3 +263,11 @@ def test_drift_is_only_reported_under_report_policy(
     assert obj["status"]["drift"][0]["desired"] == ou
     assert obj["status"]["attachedTargetIds"] == []
     assert targets_of(aws, policy_id) == set()
+
+    aws.client().delete_policy(PolicyId=policy_id)  # deleted outside Git: reported, not recreated
+    obj = wait_for(lambda: (o if (o := cluster.get("servicecontrolpolicies", "deny-root"))
+                            and [d["field"] for d in o["status"]["drift"]] == ["exists"] else None),
+                   timeout=10, what="the deleted policy to be reported")
+    assert condition(obj, "Drifted")["status"] == "True"  # type: ignore[index]
+    assert condition(obj, "Synced")["status"] == "True"  # type: ignore[index]
+    assert "deny-root" not in {p["Name"] for p in aws.client().list_policies(Filter=SCP)["Policies"]}
