@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -33,8 +34,8 @@ def _policies(snap: OrgSnapshot) -> dict[str, object]:
 def test_policy_writes_keep_the_snapshot_equal_to_aws(aws: AwsSandbox, gw: OrganizationsGateway) -> None:
     root = gw.snapshot().root_id
     ou = gw.create_ou(root, "Production", {})
-    gw.enable_policy_type(root, SCP)
-    gw.enable_policy_type(root, SCP)  # already enabled: fine
+    assert gw.enable_policy_type(root, SCP) is True
+    assert gw.enable_policy_type(root, SCP) is False  # already enabled: fine, and said so
     snap = gw.snapshot()
     assert SCP in snap.enabled_policy_types
     assert snap.policies["p-FullAWSAccess"].target_ids >= {root, ou.id}  # AWS attached it everywhere
@@ -78,3 +79,13 @@ def test_refresh_target_policies_sees_changes_made_outside(aws: AwsSandbox, gw: 
 
     gw.refresh_target_policies(ou.id, SCP)
     assert {p.name for p in gw.snapshot().policies_on(ou.id, SCP)} == {"mine", "other"}
+
+
+def test_concurrent_enables_enable_once(aws: AwsSandbox, gw: OrganizationsGateway) -> None:
+    """Two policies reconciled at once both find the type disabled: one enables it (one event), the other not."""
+    root = gw.snapshot().root_id
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: gw.enable_policy_type(root, SCP), range(4)))
+    assert sorted(results) == [False, False, False, True]
+    assert aws.calls.count("EnablePolicyType") == 1
+    assert SCP in gw.snapshot().enabled_policy_types

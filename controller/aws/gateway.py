@@ -37,6 +37,7 @@ class OrganizationsGateway:
         self._account_client_factory = account_client
         self._account_api: Any = None
         self._create_lock = threading.Lock()
+        self._enable_lock = threading.Lock()
         self._lock = threading.RLock()
         self._snapshot: OrgSnapshot | None = None
         self.snapshots_taken = 0
@@ -257,18 +258,26 @@ class OrganizationsGateway:
         self._update(lambda s: s.without_account(account_id))
 
     # ------------------------------------------------------------------------------ policies
-    def enable_policy_type(self, root_id: str, policy_type: str) -> None:
-        """Enable a policy type on the root (already enabled: fine).
+    def enable_policy_type(self, root_id: str, policy_type: str) -> bool:
+        """Enable a policy type on the root; False when it was already enabled (by a concurrent reconcile).
 
         AWS then attaches the type's AWS managed default policy (FullAWSAccess, RCPFullAWSAccess) to the
         root, every OU and every account, so the snapshot is read again rather than patched.
         """
-        try:
-            self._call("EnablePolicyType", RootId=root_id, PolicyType=policy_type)
-        except AwsError as exc:
-            if exc.code != "PolicyTypeAlreadyEnabledException":
-                raise
-        self.invalidate()
+        with self._enable_lock:
+            snap = self._snapshot
+            if snap is not None and policy_type in snap.enabled_policy_types:
+                return False  # enabled by another reconcile since the caller's snapshot was taken
+            try:
+                self._call("EnablePolicyType", RootId=root_id, PolicyType=policy_type)
+                enabled = True
+            except AwsError as exc:
+                if exc.code != "PolicyTypeAlreadyEnabledException":
+                    raise
+                enabled = False
+            self.invalidate()
+            self.snapshot()  # re-read under the lock, so the next caller sees the type enabled
+            return enabled
 
     def create_policy(
         self, *, name: str, description: str, policy_type: str, content: str, tags: Mapping[str, str]

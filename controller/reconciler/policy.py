@@ -80,11 +80,11 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             if plan.differences and (run.spec_applied and self.settings.drift_policy == "report"):
                 run.filter_drift(plan, observe_only=False)  # disabled outside Git: report only
                 return run.synced(plan, {}, corrected=False)
-            self.gateway.enable_policy_type(enable.root_id, enable.policy_type)
-            run.event("Normal", "PolicyTypeEnabled",
-                      f"enabled {enable.policy_type} on the root {enable.root_id}; AWS attached "
-                      f"{_DEFAULT_POLICY.get(enable.policy_type, 'its default policy')} to the root and every OU "
-                      "and account")
+            if self.gateway.enable_policy_type(enable.root_id, enable.policy_type):
+                run.event("Normal", "PolicyTypeEnabled",
+                          f"enabled {enable.policy_type} on the root {enable.root_id}; AWS attached "
+                          f"{_DEFAULT_POLICY.get(enable.policy_type, 'its default policy')} to the root and every OU "
+                          "and account")
             snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)  # re-read after enabling
             again = self._plan(obj, desired, snapshot, known_id, tags_read)
             if again.actions and isinstance(again.actions[0], EnablePolicyType):
