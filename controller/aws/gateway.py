@@ -127,9 +127,14 @@ class OrganizationsGateway:
         content = None
         if not managed:
             content = self._call("DescribePolicy", PolicyId=summary["Id"])["Policy"]["Content"]
-        targets = frozenset(
-            t["TargetId"] for t in self._pages("ListTargetsForPolicy", "Targets", PolicyId=summary["Id"])
-        )
+        # An AWS-managed policy (FullAWSAccess) is attached to nearly every target: listing its targets would
+        # cost a call per 20 accounts on every resync. Its attachments are read per target, when a check
+        # needs them (refresh_target_policies), instead.
+        targets: frozenset[str] = frozenset()
+        if not managed:
+            targets = frozenset(
+                t["TargetId"] for t in self._pages("ListTargetsForPolicy", "Targets", PolicyId=summary["Id"])
+            )
         return ObservedPolicy(
             id=summary["Id"],
             arn=summary["Arn"],

@@ -13,6 +13,7 @@ from controller import metrics
 from controller.api.models import GROUP, VERSION
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.session import account_client, organizations_client
+from controller.handlers import logfilter
 from controller.reconciler.account import AwsAccountReconciler
 from controller.reconciler.base import EmailClaim, ObjectView, Outcome, RefState, Trigger
 from controller.reconciler.common import ReconcilerBase
@@ -220,6 +221,7 @@ def run(settings: Settings, *, peering_name: str | None = None, priority: int = 
         liveness_endpoint: str | None = None, metrics_addr: str = "0.0.0.0") -> None:
     """Run the operator until interrupted."""
     kopf.configure(verbose=verbose, log_prefix=True)
+    logfilter.install()
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
     gateway = OrganizationsGateway(

@@ -73,8 +73,10 @@ class OrgUnitReconciler(ReconcilerBase):
             run.event("Normal", _event_reason(action), action.describe())
         if created is not None:
             ou_id = created.id
+        elif plan.resource_id is None:
+            # Missing in AWS and not recreated (drift policy report): reported as drift, nothing else.
+            return run.synced(plan, {}, corrected=False)
         else:
-            assert plan.resource_id is not None
             ou_id = plan.resource_id
             if plan.adopted:
                 run.event("Normal", "Adopted", f"adopted existing OU {desired.name!r} ({ou_id})")

@@ -98,6 +98,14 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
         if plan.blocked is not None and plan.blocked.reason in _CONFIRM:
             snapshot = self.gateway.snapshot(max_age=0)
             plan = self._plan(obj, desired, snapshot, known_id, tags_read)
+        attaching = sorted({a.target_id for a in plan.actions if isinstance(a, AttachPolicy)})
+        if attaching and plan.blocked is None:
+            # The snapshot does not list AWS-managed policies' targets (FullAWSAccess is everywhere): read what
+            # is on each target about to get this policy, so that AWS's limit of 5 is checked here, in words.
+            for target_id in attaching:
+                self.gateway.refresh_target_policies(target_id, desired.type)
+            snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
+            plan = self._plan(obj, desired, snapshot, known_id, tags_read)
         detaching = sorted({a.target_id for a in plan.actions if isinstance(a, DetachPolicy)})
         if detaching and desired.type == SCP and plan.blocked is None:
             # AWS forbids detaching a target's last SCP: check what is attached there now, not as last read.
@@ -187,6 +195,12 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
         retain = spec_raw.get("deletionPolicy", "Delete") == "Retain" or spec_raw.get("managementPolicy") == "Observe"
         known_id = obj.status.get("id")
         snapshot = self.gateway.snapshot(max_age=0 if known_id and not retain else self.snapshot_max_age)
+        policy = snapshot.policies.get(known_id) if known_id and not retain else None
+        if policy is not None and policy.type == SCP:
+            # Detaching needs each target's other SCPs (AWS forbids removing the last one): read them there.
+            for target_id in sorted(policy.target_ids):
+                self.gateway.refresh_target_policies(target_id, policy.type)
+            snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         plan = plan_policy_delete(known_id, snapshot, retain=retain)
         if plan.blocked is not None:
             return run.blocked(plan)

@@ -221,6 +221,13 @@ class _Planner:
                 self._record("ServiceControlPolicy", name, Plan(actions=plan.actions[:1]), "policy")
                 self.snap = _enabled(self.snap, desired.type)
                 plan = plan_policy(desired, self.snap, None, actual_tags)
+            attaching = [a.target_id for a in plan.actions
+                         if isinstance(a, AttachPolicy) and not a.target_id.startswith("new:")]
+            if attaching and desired.type in snapshot_types(self.gateway):
+                for target_id in attaching:  # what AWS-managed policies are on them (read-only)
+                    self.gateway.refresh_target_policies(target_id, desired.type)
+                self.snap = _merge_targets(self.snap, self.gateway.snapshot(max_age=None), attaching)
+                plan = plan_policy(desired, self.snap, None, actual_tags)
             self._record("ServiceControlPolicy", name, plan, "policy")
             for action in plan.actions:
                 if isinstance(action, CreatePolicy):
@@ -267,6 +274,25 @@ class _Planner:
                 elif plan.resource_id:
                     self.report.changes.append(Change(kind, name, "-", f"forget {plan.resource_id}: it stays in AWS "
                                                       "(deletionPolicy Retain, or Observe)"))
+
+
+def snapshot_types(gateway: OrganizationsGateway) -> frozenset[str]:
+    """Policy types enabled in AWS (not in the working copy, where planned enables are already applied)."""
+    return gateway.snapshot(max_age=None).enabled_policy_types
+
+
+def _merge_targets(working: OrgSnapshot, read: OrgSnapshot, targets: Sequence[str]) -> OrgSnapshot:
+    """Copy what AWS says is attached to ``targets`` into the working snapshot."""
+    for policy in read.policies.values():
+        mine = working.policies.get(policy.id)
+        if mine is None:
+            continue
+        ids = set(mine.target_ids)
+        for target in targets:
+            if target in policy.target_ids:
+                ids.add(target)
+        working = working.with_policy(dataclasses.replace(mine, target_ids=frozenset(ids)))
+    return working
 
 
 def _parents_first(objects: Mapping[str, dict[str, Any]]) -> list[str]:

@@ -99,3 +99,17 @@ def test_report_policy_and_unmanaged_resources_in_metrics(
         ParentId=aws.ids["root_id"])["OrganizationalUnits"]}
     assert names == {"Console-Name", "Stray"}
     assert stray["Id"]
+
+
+def test_ou_deleted_in_aws_under_report_is_reported(
+    aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]
+) -> None:
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
+    cluster.client.apply(orgunit("sandbox", name="Sandbox"))
+    old_id = cluster.wait_ready("orgunits", "sandbox")["status"]["id"]
+    aws.client().delete_organizational_unit(OrganizationalUnitId=old_id)
+    obj = cluster.wait_reason("orgunits", "sandbox", "Drifted", "DriftDetected", timeout=15)
+    assert {"field": "exists", "desired": "true", "actual": "false"} in obj["status"]["drift"]
+    assert condition(obj, "Ready")["status"] == "False"  # type: ignore[index]
+    assert condition(obj, "Synced")["status"] == "True"  # type: ignore[index]
+    assert not aws.client().list_organizational_units_for_parent(ParentId=aws.ids["root_id"])["OrganizationalUnits"]
