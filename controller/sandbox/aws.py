@@ -263,6 +263,12 @@ class AwsSandbox:
             operation, code, times=times, message=message, reason=reason, status=status, fields=fields
         )
 
+    def use_email_elsewhere(self, email: str) -> None:
+        """Pretend an AWS account outside this organization already has ``email``: a CreateAccount with it
+        then ends FAILED with EMAIL_ALREADY_EXISTS, as in AWS (account emails are unique across AWS)."""
+        with self.strict.lock:
+            self.strict.external_emails.add(email.lower())
+
     def inject_response_delay(self, operation: str, seconds: float, *, times: int = 1) -> None:
         """Carry out the next ``times`` calls of Organizations ``operation`` at once, but answer them
         ``seconds`` late (for tests that kill a client between AWS acting and the client hearing of it)."""

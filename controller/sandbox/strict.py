@@ -356,6 +356,8 @@ class StrictOrganizations:
         #: (account id, partition) -> name given with PutAccountName by an account that is in no
         #: organization (moto has no account object for it)
         self.standalone_account_names: dict[tuple[str, str], str] = {}
+        #: emails of AWS accounts outside this organization (AWS account emails are unique across AWS)
+        self.external_emails: set[str] = set()
 
     # -- public helpers ----------------------------------------------------------------------------
 
@@ -395,6 +397,7 @@ class StrictOrganizations:
             self.create_requests.clear()
             self.pending_closures.clear()
             self.standalone_account_names.clear()
+            self.external_emails.clear()
         self.clear_injected_errors()
         self.reset_calls()
 
@@ -539,7 +542,7 @@ class StrictOrganizations:
         if backend.org is None:
             req.state, req.failure_reason = "FAILED", "INTERNAL_FAILURE"
             return
-        if any(str(a.email).lower() == email for a in backend.accounts):
+        if email in self.external_emails or any(str(a.email).lower() == email for a in backend.accounts):
             # CreateAccountStatus.FailureReason EMAIL_ALREADY_EXISTS: "The account could not be
             # created because another Amazon Web Services account with that email address already
             # exists."

@@ -200,3 +200,27 @@ def test_rename_uses_the_account_management_api(aws: AwsSandbox, cluster: Cluste
     wait_for(lambda: aws.client().describe_account(AccountId=acct_id)["Account"]["Name"] == "Team Renamed",
              timeout=20, what="the rename to go through")
     cluster.wait_ready("awsaccounts", "team")
+
+
+def test_failed_creation_says_why(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    aws.use_email_elsewhere("taken@example.com")  # an AWS account outside the organization has it
+    cluster.client.apply(account("taken", accountName="Taken", email="taken@example.com"))
+    obj = cluster.wait_reason("awsaccounts", "taken", "Synced", "CreateAccountFailed", timeout=20)
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert "EMAIL_ALREADY_EXISTS" in message and "use another email" in message
+    assert condition(obj, "Ready")["status"] == "False"  # type: ignore[index]
+    assert not accounts_with_email(aws, "taken@example.com")
+    assert aws.calls.count("CreateAccount") == 1  # not retried: a person has to act
+
+
+def test_closure_quota_is_temporary(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(account("closing", accountName="Closing", email="closing@example.com",
+                                 deletionPolicy="Close"))
+    acct_id = cluster.wait_ready("awsaccounts", "closing", timeout=30)["status"]["id"]
+    aws.inject_error("CloseAccount", "ConstraintViolationException", times=2, reason="CLOSE_ACCOUNT_QUOTA_EXCEEDED",
+                     message="You have exceeded close account quota for the past 30 days.")
+    cluster.client.delete("awsaccounts", "closing")
+    obj = cluster.wait_reason("awsaccounts", "closing", "Synced", "LimitExceeded")
+    assert "closure quota" in condition(obj, "Synced")["message"]  # type: ignore[index]
+    cluster.wait_gone("awsaccounts", "closing", timeout=30)  # retried with backoff once the quota allows
+    assert aws.client().describe_account(AccountId=acct_id)["Account"]["Status"] in ("PENDING_CLOSURE", "SUSPENDED")
