@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check controller tests benchmarks
+	$(BIN)/ruff check --no-cache controller tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from controller.sandbox.kube import KubeSandbox
-from controller.sandbox.kubeclient import KubeClient
 
 from controller.api.crds import all_crds
 from controller.sandbox.aws import AwsSandbox
+from controller.sandbox.kube import KubeSandbox
+from controller.sandbox.kubeclient import KubeClient
 from tests.e2e.harness import Cluster, Operator
 
 
