@@ -175,3 +175,16 @@ def test_export_names_are_dns_safe_and_unique(
 )
 def test_k8s_name(aws_name: str, expected: str) -> None:
     assert k8s_name(aws_name, "ou") == expected
+
+
+def test_exported_objects_plan_to_no_change(aws: AwsSandbox, organization: dict[str, str], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Applying an export changes nothing in AWS: the plan of the exported files is empty."""
+    out = tmp_path / "export"
+    assert main(["export", "--out", str(out)]) == 0
+    capsys.readouterr()
+    aws.reset_calls()
+    assert main(["plan", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("No changes: AWS matches the files."), text
+    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
