@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import re
 import secrets
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.api import crds as crdgen
-from controller.api.models import KINDS, KindInfo
+from controller.api.models import KindInfo
 from controller.settings import Settings, SettingsError
 
 
@@ -161,11 +160,5 @@ def format_table(info: KindInfo, items: list[dict[str, Any]]) -> str:
                      for r in [header, *rows])
 
 
-def kinds() -> tuple[KindInfo, ...]:
-    return KINDS
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
-__all__ = ["format_table", "main", "os"]

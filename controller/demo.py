@@ -98,7 +98,12 @@ def stop_operator(proc: subprocess.Popen[bytes]) -> None:
 
 
 def aws_tree(aws_client: Any) -> str:
-    snap = OrganizationsGateway(aws_client).snapshot()
+    gateway = OrganizationsGateway(aws_client)
+    snap = gateway.snapshot()
+    if "SERVICE_CONTROL_POLICY" in snap.enabled_policy_types:
+        for ou_id in snap.ous:  # the whole truth per OU, AWS-managed FullAWSAccess included
+            gateway.refresh_target_policies(ou_id, "SERVICE_CONTROL_POLICY")
+        snap = gateway.snapshot()
     lines = [f"Root {snap.root_id}  (organization {snap.organization_id})"]
 
     def walk(parent: str, indent: str) -> None:
