@@ -25,6 +25,12 @@ def test_demo_applies_the_landing_zone_and_everything_is_ready() -> None:
         row = re.search(rf"^\S+\s+(\d{{12}})\s+{email}\S+\s+Root/\S+\s+ACTIVE\s+True", tables, re.M)
         assert row, f"account {email} not Ready in:\n{tables}"
         assert row.group(1) in tree
+    # Both landing-zone SCPs Ready, and attached to every OU as AWS itself says.
+    for policy in ("deny-root-user", "deny-unapproved-regions"):
+        assert re.search(rf"^{policy}\s+p-\S+\s+\S+\s+True\s+True\s+False", tables, re.M), tables
+    for ou in ("Production", "Non-Production", "Infrastructure"):
+        line = next(line for line in tree.splitlines() if re.search(rf"─ {re.escape(ou)}\s+ou-", line))
+        assert "deny-root-user" in line and "deny-unapproved-regions" in line, line
     # The drift part: an account moved in the console is found (status and metric) and moved back.
     assert re.search(r'awsorg_drift_detected_total\{kind="AwsAccount"\} 0 -> [1-9]', out), out
     assert "status.drift: parentId" in out
