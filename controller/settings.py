@@ -24,6 +24,19 @@ def _float(name: str, default: float, minimum: float = 0.0) -> float:
     return value
 
 
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number of seconds") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     resync_seconds: float = 300.0
@@ -35,6 +48,9 @@ class Settings:
     # Backoff for failed reconciles: base * 2**retry, capped.
     backoff_base_seconds: float = 5.0
     backoff_max_seconds: float = 300.0
+    # kopf peering (HA): how long a replica's keep-alive counts; a standby takes over this long after the
+    # active replica dies. kopf keeps alive 5-10 s before expiry (every second below ~11 s); kopf's default.
+    peering_lifetime_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,6 +72,7 @@ class Settings:
             wait_seconds=_float("AWSORG_WAIT_SECONDS", 10.0, minimum=0.1),
             backoff_base_seconds=_float("AWSORG_BACKOFF_BASE_SECONDS", 5.0, minimum=0.1),
             backoff_max_seconds=_float("AWSORG_BACKOFF_MAX_SECONDS", 300.0, minimum=1.0),
+            peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
         )
 
     def backoff(self, retry: int) -> float:

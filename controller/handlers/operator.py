@@ -77,6 +77,7 @@ def _apply(outcome: Outcome, body: Any, patch: Any) -> None:
 
 def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: OrganizationsGateway) -> None:
     """Register every handler on ``registry`` (a fresh one per operator, so tests can run several)."""
+    peering_lifetime = settings.peering_lifetime_seconds  # ``configure`` below gets kopf's own ``settings``
     indexes: dict[str, Any] = {}
     refs = IndexReferences(indexes)
     inventory = Inventory()
@@ -105,6 +106,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.peering.lifetime = peering_lifetime
         settings.persistence.finalizer = f"{PREFIX}/finalizer"
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
