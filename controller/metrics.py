@@ -41,6 +41,13 @@ LAST_SYNC = Gauge(
     "awsorg_last_sync_timestamp_seconds", "Unix time of the last successful observation of the organization.",
     registry=REGISTRY,
 )
+RESYNC_INTERVAL = Gauge(
+    "awsorg_resync_interval_seconds", "AWSORG_RESYNC_SECONDS: how often the organization is observed.",
+    registry=REGISTRY,
+)
+RESYNC_FAILURES = Counter(
+    "awsorg_resync_failures_total", "Observations of the organization (resyncs) that failed.", registry=REGISTRY,
+)
 
 
 def forget(kind: str, name: str) -> None:

@@ -205,11 +205,20 @@ async def observe_forever(settings: Settings, gateway: OrganizationsGateway, inv
     while True:
         await asyncio.sleep(delay)
         delay = settings.resync_seconds
-        try:
-            snapshot = await loop.run_in_executor(None, lambda: gateway.snapshot(max_age=0))
-            inventory.report_unmanaged(snapshot)
-        except Exception as exc:
-            log.warning("observing the organization failed: %s", exc)
+        await loop.run_in_executor(None, observe_once, gateway, inventory)
+
+
+def observe_once(gateway: OrganizationsGateway, inventory: Inventory) -> bool:
+    """One resync: read the organization afresh and count what no object declares. False when it failed
+    (logged and counted in awsorg_resync_failures_total); the next resync tries again."""
+    try:
+        snapshot = gateway.snapshot(max_age=0)
+        inventory.report_unmanaged(snapshot)
+    except Exception as exc:
+        metrics.RESYNC_FAILURES.inc()
+        log.warning("observing the organization failed: %s", exc)
+        return False
+    return True
 
 
 def _synced_message(outcome: Outcome) -> str:
@@ -224,6 +233,7 @@ def run(settings: Settings, *, peering_name: str | None = None, priority: int = 
     """Run the operator until interrupted."""
     kopf.configure(verbose=verbose, log_prefix=True)
     logfilter.install()
+    metrics.RESYNC_INTERVAL.set(settings.resync_seconds)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
     gateway = OrganizationsGateway(
