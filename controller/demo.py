@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -57,13 +58,17 @@ def sandbox(create_account_delay: float = 1.0) -> Iterator[tuple[AwsSandbox, Kub
     kube = KubeSandbox(crdgen.all_crds())
     kube.start()
     workdir = Path(tempfile.mkdtemp(prefix="awsorg-demo-"))
+    failed = True
     try:
         aws.bootstrap()
         kubeconfig = kube.write_kubeconfig(workdir / "kubeconfig")
         yield aws, kube, kubeconfig
+        failed = False
     finally:
         kube.stop()
         aws.stop()
+        if not failed and not (workdir / "keep").exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # kept on failure: the operator log is there
 
 
 def operator_env(aws: AwsSandbox, kubeconfig: Path, **extra: str) -> dict[str, str]:
@@ -213,6 +218,7 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
                     print(f"awsorg demo: the operator exited with {proc.returncode}; log: {log_path}",
                           file=sys.stderr)
                     print(log_path.read_text()[-4000:], file=sys.stderr)
+                    (kubeconfig.parent / "keep").touch()
                     return 1
                 pending = []
                 for info in KINDS:
@@ -235,6 +241,7 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
             if pending:
                 print(f"awsorg demo: not Ready after {timeout:.0f}s: {', '.join(pending)}; log: {log_path}",
                       file=sys.stderr)
+                (kubeconfig.parent / "keep").touch()
                 return 1
             print("Everything is Ready.")
             if drift:
