@@ -250,14 +250,19 @@ def test_drift_detached_and_edited_out_of_band_is_put_back(
 def test_drift_is_only_reported_under_report_policy(
     aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]
 ) -> None:
-    start_operator(AWSORG_RESYNC_SECONDS="2", AWSORG_DRIFT_POLICY="report")
+    port = free_port()
+    start_operator(AWSORG_RESYNC_SECONDS="2", AWSORG_DRIFT_POLICY="report", AWSORG_METRICS_PORT=str(port))
     cluster.client.apply(orgunit("production", name="Production"))
     cluster.client.apply(scp("deny-root", document=DENY_ROOT, targets={"orgUnitRefs": [{"name": "production"}]}))
     policy_id = cluster.wait_ready("servicecontrolpolicies", "deny-root")["status"]["id"]
     ou = cluster.wait_ready("orgunits", "production")["status"]["id"]
+    before = metric(scrape(port), "awsorg_drift_detected_total", kind="ServiceControlPolicy")
 
     aws.client().detach_policy(PolicyId=policy_id, TargetId=ou)
     obj = cluster.wait_reason("servicecontrolpolicies", "deny-root", "Drifted", "DriftDetected", timeout=10)
+    samples = wait_for(lambda: (m if metric(m := scrape(port), "awsorg_resource_drifted", kind="ServiceControlPolicy",
+                                            name="deny-root") == 1 else None), timeout=5, what="the drifted gauge")
+    assert metric(samples, "awsorg_drift_detected_total", kind="ServiceControlPolicy") > before
     assert condition(obj, "Ready")["status"] == "False"  # type: ignore[index]
     assert [d["field"] for d in obj["status"]["drift"]] == ["targets"]
     assert obj["status"]["drift"][0]["desired"] == ou
