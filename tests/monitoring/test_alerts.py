@@ -26,6 +26,7 @@ EXPECTED_ALERTS = {
     "AwsOrgReconcileErrors",
     "AwsOrgResourceNotReady",
     "AwsOrgResyncStalled",
+    "AwsOrgResyncFailing",
     "AwsOrgUnmanagedResources",
     "AwsOrgAwsThrottling",
     "AwsOrgOperatorDown",
