@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,7 +48,8 @@ def is_true(obj: dict[str, Any] | None, type_: str) -> bool:
 class Operator:
     """The operator as a child process, exactly as ``awsorg run`` starts it in a cluster."""
 
-    def __init__(self, aws: AwsSandbox, kubeconfig: Path, log_path: Path, **settings: str) -> None:
+    def __init__(self, aws: AwsSandbox, kubeconfig: Path, log_path: Path, args: Sequence[str] = (),
+                 **settings: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AWSORG_"))}
         env.pop("KUBECONFIG", None)
         env.update(aws.env())
@@ -63,13 +64,15 @@ class Operator:
         )
         env.update(settings)
         self.env = env
+        self.args = list(args)  # after ``run``, e.g. ["--peering", "awsorg-operator", "--priority", "100"]
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Operator:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "controller", "run"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "controller", "run", *self.args], env=self.env, stdout=log,
+            stderr=subprocess.STDOUT,
         )
         return self
 
