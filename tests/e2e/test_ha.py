@@ -59,15 +59,15 @@ def kube() -> Iterator[KubeSandbox]:
 @pytest.fixture
 def start_peer(
     aws: AwsSandbox, kube: KubeSandbox, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Callable[[str, int], Operator]]:
+) -> Iterator[Callable[..., Operator]]:
     """``start_peer(name, priority)``: ``awsorg run --peering awsorg-operator --priority N``, own log file."""
     started: list[tuple[str, Operator]] = []
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
 
-    def start(name: str, priority: int) -> Operator:
+    def start(name: str, priority: int, lifetime: int = LIFETIME) -> Operator:
         op = Operator(aws, kubeconfig, tmp_path / f"{name}.log",
                       args=["--peering", PEERING, "--priority", str(priority)],
-                      AWSORG_PEERING_LIFETIME_SECONDS=str(LIFETIME)).start()
+                      AWSORG_PEERING_LIFETIME_SECONDS=str(lifetime)).start()
         started.append((name, op))
         return op
 
@@ -91,7 +91,7 @@ def created(op: Operator, name: str) -> bool:
 
 
 def test_two_replicas_one_active_and_the_standby_takes_over(
-    aws: AwsSandbox, kube: KubeSandbox, cluster: Cluster, start_peer: Callable[[str, int], Operator]
+    aws: AwsSandbox, kube: KubeSandbox, cluster: Cluster, start_peer: Callable[..., Operator]
 ) -> None:
     # The lower priority starts first and, alone, works; when the higher priority joins (as a new pod in a
     # rollout), it pauses in favour of it. (kopf starts every peered operator paused until it has seen the
@@ -131,7 +131,7 @@ def test_two_replicas_one_active_and_the_standby_takes_over(
 
 
 def test_replicas_of_the_same_priority_both_pause(
-    cluster: Cluster, start_peer: Callable[[str, int], Operator]
+    cluster: Cluster, start_peer: Callable[..., Operator]
 ) -> None:
     """Why ``awsorg run --peering`` picks a random priority: kopf pauses every peer of equal priority."""
     one = start_peer("one", 7)
@@ -142,3 +142,21 @@ def test_replicas_of_the_same_priority_both_pause(
     obj = cluster.get("orgunits", "nobody")
     assert obj is not None and not (obj.get("status") or {}).get("conditions")
     assert handled(one, "nobody") == [] and handled(two, "nobody") == []
+
+
+def test_a_stopped_replica_hands_over_at_once(cluster: Cluster, start_peer: Callable[..., Operator]) -> None:
+    """A rollout or drain (SIGTERM) withdraws the keep-alive: the standby does not wait for the lifetime."""
+    lifetime = 60
+    standby = start_peer("standby", 50, lifetime)
+    wait_for(lambda: RESUMED in standby.log(), timeout=15, what="the lone replica to start working")
+    active = start_peer("active", 100, lifetime)
+    wait_for(lambda: PAUSED in standby.log(), timeout=15, what="the lower priority to pause")
+    wait_for(lambda: RESUMED in active.log(), timeout=15, what="the higher priority to start working")
+
+    stopped = time.monotonic()
+    active.stop()
+    wait_for(lambda: standby.log().count(RESUMED) == 2, timeout=10, what="the standby to take over")
+    assert time.monotonic() - stopped < 10 < lifetime
+    cluster.client.apply(orgunit("after", name="After"))
+    cluster.wait_ready("orgunits", "after")
+    assert created(standby, "after") and handled(active, "after") == []
