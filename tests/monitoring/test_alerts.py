@@ -30,6 +30,7 @@ EXPECTED_ALERTS = {
     "AwsOrgUnmanagedResources",
     "AwsOrgAwsThrottling",
     "AwsOrgOperatorDown",
+    "AwsOrgNoActiveReplica",
 }
 
 
