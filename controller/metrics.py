@@ -37,6 +37,10 @@ UNMANAGED_RESOURCES = Gauge(
     "awsorg_unmanaged_resources", "AWS resources in the organization that no object declares.",
     ["kind"], registry=REGISTRY,
 )
+OPERATOR_ACTIVE = Gauge(
+    "awsorg_operator_active", "1 when this replica works; 0 while kopf peering pauses it for a higher-priority peer.",
+    registry=REGISTRY,
+)
 LAST_SYNC = Gauge(
     "awsorg_last_sync_timestamp_seconds", "Unix time of the last successful observation of the organization.",
     registry=REGISTRY,

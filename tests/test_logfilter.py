@@ -22,3 +22,20 @@ def test_waiting_is_info_failures_are_errors(message: str, level: int) -> None:
     record = logging.LogRecord("kopf.objects", logging.ERROR, __file__, 1, message, None, None)
     assert WaitingIsNotAnError().filter(record)
     assert record.levelno == level
+
+
+def test_peering_pause_and_resume_are_tracked() -> None:
+    from controller import metrics
+    from controller.handlers.logfilter import PeeringState
+
+    state = PeeringState()
+
+    def log(message: str) -> None:
+        state.filter(logging.LogRecord("kopf._core.engines.peering", logging.INFO, __file__, 1, message, None, None))
+
+    log("Pausing operations in favour of [Peer(identity='x', priority=100)].")
+    assert state.paused and metrics.REGISTRY.get_sample_value("awsorg_operator_active") == 0
+    log("Keep-alive in 'awsorg-operator' cluster-wide: ok.")
+    assert state.paused
+    log("Resuming operations after the pause. Conflicting operators with the same priority are gone.")
+    assert not state.paused and metrics.REGISTRY.get_sample_value("awsorg_operator_active") == 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from controller import metrics
+
 WAITING_PREFIXES = (
     "WaitingForReference:",
     "Creating:",
@@ -30,3 +32,38 @@ class WaitingIsNotAnError(logging.Filter):
 
 def install() -> None:
     logging.getLogger("kopf.objects").addFilter(WaitingIsNotAnError())
+
+
+class PeeringState(logging.Filter):
+    """Whether kopf's peering has paused this operator (a higher-priority peer is active).
+
+    kopf keeps that state to itself and only says so in its log ("Pausing operations in favour of ...",
+    "Resuming operations after the pause ..."), so the log is where it is read. A standby replica must not
+    observe the organization: that would double the AWS API calls of every resync.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paused = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(("Pausing operations in favour of", "Pausing all operators")):
+            self.paused = True
+            metrics.OPERATOR_ACTIVE.set(0)
+        elif message.startswith("Resuming operations after the pause"):
+            self.paused = False
+            metrics.OPERATOR_ACTIVE.set(1)
+        return True
+
+
+PEERING = PeeringState()
+
+
+def install_peering_state(*, peering: bool) -> PeeringState:
+    """With peering, kopf starts paused (settings.peering.mandatory) and says "Resuming ..." once it finds
+    no higher-priority peer; a replica that starts behind one stays paused without a word."""
+    logging.getLogger("kopf._core.engines.peering").addFilter(PEERING)
+    PEERING.paused = peering
+    metrics.OPERATOR_ACTIVE.set(0 if peering else 1)
+    return PEERING

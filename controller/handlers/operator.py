@@ -199,12 +199,20 @@ async def observe_forever(settings: Settings, gateway: OrganizationsGateway, inv
     """The resync: one shared read of the organization every AWSORG_RESYNC_SECONDS, whatever the objects.
 
     Each object's timer then compares itself with it; here, resources no object declares are counted.
+    A replica that kopf peering holds on standby does not observe (no AWS calls), it waits to take over.
     """
     loop = asyncio.get_running_loop()
-    delay = min(settings.resync_seconds, 5.0)  # let kopf resume the objects first
+    due = loop.time() + min(settings.resync_seconds, 5.0)  # let kopf resume the objects first
     while True:
-        await asyncio.sleep(delay)
-        delay = settings.resync_seconds
+        if logfilter.PEERING.paused:
+            due = loop.time()  # on taking over, observe at once
+            await asyncio.sleep(1.0)
+            continue
+        wait = due - loop.time()
+        if wait > 0:
+            await asyncio.sleep(min(1.0, wait))  # short steps: a pause is noticed within a second
+            continue
+        due = loop.time() + settings.resync_seconds
         await loop.run_in_executor(None, observe_once, gateway, inventory)
 
 
@@ -233,6 +241,7 @@ def run(settings: Settings, *, peering_name: str | None = None, priority: int = 
     """Run the operator until interrupted."""
     kopf.configure(verbose=verbose, log_prefix=True)
     logfilter.install()
+    logfilter.install_peering_state(peering=peering_name is not None)
     metrics.RESYNC_INTERVAL.set(settings.resync_seconds)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)

@@ -22,7 +22,7 @@ from controller.api.crds import all_crds
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
 from controller.sandbox.kubeclient import KubeClient
-from tests.e2e.harness import Cluster, Operator, orgunit, wait_for
+from tests.e2e.harness import Cluster, Operator, free_port, metric, orgunit, scrape, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,9 +65,12 @@ def start_peer(
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
 
     def start(name: str, priority: int, lifetime: int = LIFETIME) -> Operator:
+        port = free_port()
         op = Operator(aws, kubeconfig, tmp_path / f"{name}.log",
                       args=["--peering", PEERING, "--priority", str(priority)],
-                      AWSORG_PEERING_LIFETIME_SECONDS=str(lifetime)).start()
+                      AWSORG_PEERING_LIFETIME_SECONDS=str(lifetime), AWSORG_METRICS_PORT=str(port),
+                      AWSORG_RESYNC_SECONDS="1").start()
+        op.metrics_port = port  # type: ignore[attr-defined]
         started.append((name, op))
         return op
 
@@ -115,6 +118,18 @@ def test_two_replicas_one_active_and_the_standby_takes_over(
     time.sleep(0.5)  # anything the standby were to do would show by now
     assert handled(standby, "first") == [], "the standby acted although a higher-priority peer is alive"
 
+    # The standby reports itself as such and does not read the organization (no doubled API cost).
+    def reads(op: Operator) -> float:
+        return metric(scrape(op.metrics_port), "awsorg_aws_api_calls_total",  # type: ignore[attr-defined]
+                      operation="ListRoots", outcome="ok")
+
+    assert metric(scrape(standby.metrics_port), "awsorg_operator_active") == 0  # type: ignore[attr-defined]
+    assert metric(scrape(active.metrics_port), "awsorg_operator_active") == 1  # type: ignore[attr-defined]
+    standby_reads, active_reads = reads(standby), reads(active)
+    time.sleep(2.5)  # more than two resync intervals
+    assert reads(standby) == standby_reads
+    assert reads(active) > active_reads
+
     # The active replica dies without a word (no keep-alive withdrawal, as a node loss or OOM kill).
     active.kill()
     killed = time.monotonic()
@@ -124,6 +139,7 @@ def test_two_replicas_one_active_and_the_standby_takes_over(
     assert second["status"]["id"] != first["status"]["id"]
     assert standby.log().count(RESUMED) == 2  # alone at first, then after the take-over
     assert created(standby, "second")
+    assert metric(scrape(standby.metrics_port), "awsorg_operator_active") == 1  # type: ignore[attr-defined]
     assert handled(active, "second") == []
     assert took < LIFETIME + 6, f"the standby took {took:.1f}s to take over (lifetime {LIFETIME}s)"
     ous = aws.client().list_organizational_units_for_parent(ParentId=aws.ids["root_id"])["OrganizationalUnits"]
