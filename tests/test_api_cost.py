@@ -32,6 +32,9 @@ class NoRefs:
     def email_claims(self, email: str) -> list[EmailClaim]:
         return []
 
+    def policy_claims(self, policy_type: str, name: str) -> list[EmailClaim]:
+        return []
+
 
 def synced_view(i: int, account_id: str, parent: str, epoch_time: float) -> ObjectView:
     spec = {"accountName": f"Account {i}", "email": f"acct{i}@example.com", "parentId": parent,

@@ -40,6 +40,13 @@ class IndexReferences:
             return []
         return [EmailClaim(**value) for value in index[key]]
 
+    def policy_claims(self, policy_type: str, name: str) -> list[EmailClaim]:
+        index = self._indexes.get("policy_names")
+        key = f"{policy_type}/{name}"
+        if index is None or key not in index:
+            return []
+        return [EmailClaim(**value) for value in index[key]]
+
     def get(self, kind: str, name: str) -> RefState:
         index = self._indexes.get(kind)
         if index is None or name not in index:
@@ -87,6 +94,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         "ServiceControlPolicy": ServiceControlPolicyReconciler(gateway, refs, settings=settings, inventory=inventory),
     }
     plurals = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts", "ServiceControlPolicy": "servicecontrolpolicies"}
+
+    @kopf.index(GROUP, VERSION, "servicecontrolpolicies", id="servicecontrolpolicies_names", registry=registry)
+    def policy_name_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
+        key = f"{spec.get('type') or 'SERVICE_CONTROL_POLICY'}/{spec.get('name') or name}"
+        return {key: {"name": name, "id": status.get("id"), "created": str(meta.get("creationTimestamp") or "")}}
 
     @kopf.index(GROUP, VERSION, "awsaccounts", id="awsaccounts_emails", registry=registry)
     def email_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
@@ -186,7 +198,8 @@ def _register_kind(
 
 
 _INDEXES = {"orgunits_refs": "OrgUnit", "awsaccounts_refs": "AwsAccount",
-            "servicecontrolpolicies_refs": "ServiceControlPolicy", "awsaccounts_emails": "emails"}
+            "servicecontrolpolicies_refs": "ServiceControlPolicy", "awsaccounts_emails": "emails",
+            "servicecontrolpolicies_names": "policy_names"}
 
 
 def _refresh_indexes(indexes: dict[str, Any], kwargs: dict[str, Any]) -> None:

@@ -254,6 +254,7 @@ BlockReason = Literal[
     "AccountRenameFailed",
     "TargetNotFound",
     "LastPolicyOnTarget",
+    "DuplicateName",
     "PolicyTypeNotEnabled",
 ]
 

@@ -83,6 +83,26 @@ class References(Protocol):
 
     def email_claims(self, email: str) -> list[EmailClaim]: ...
 
+    def policy_claims(self, policy_type: str, name: str) -> list[EmailClaim]: ...
+
+
+def claim_owner(me: EmailClaim, others: list[EmailClaim]) -> str | None:
+    """Which other object owns what both declare (an email, a policy name), if not this one: the one bound
+    to the AWS resource first, then one already creating it, then the oldest (creationTimestamp, name)."""
+    others = [o for o in others if o.name != me.name]
+    if me.id:
+        return None
+    bound = sorted(o.name for o in others if o.id)
+    if bound:
+        return bound[0]
+    if me.request_id or me.creating:
+        return None
+    creating = sorted(o.name for o in others if o.request_id or o.creating)
+    if creating:
+        return creating[0]
+    older = sorted((o.created, o.name) for o in others if (o.created, o.name) < (me.created, me.name))
+    return older[0][1] if older else None
+
 
 class Conditions:
     """Kubernetes-style conditions; ``lastTransitionTime`` changes only when ``status`` changes."""

@@ -30,7 +30,7 @@ from controller.planner.actions import (
 )
 from controller.planner.policy import DesiredPolicy, PolicyTarget, find_policy, plan_policy, plan_policy_delete
 from controller.planner.policy_document import SCP, document_size, minify, validate_document
-from controller.reconciler.base import ObjectView, Outcome
+from controller.reconciler.base import EmailClaim, ObjectView, Outcome, claim_owner
 from controller.reconciler.common import ReconcilerBase, Run
 from controller.state import OrgSnapshot
 
@@ -71,6 +71,17 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             observe_only=spec.management_policy == "Observe",
         )
         known_id = obj.status.get("id")
+        if not known_id:
+            # Policy names are unique per type in AWS: two objects declaring one would fight over it.
+            claims = self.refs.policy_claims(desired.type, desired.name)
+            indexed = next((c for c in claims if c.name == obj.name), EmailClaim(obj.name))
+            owner = claim_owner(EmailClaim(obj.name, created=indexed.created), claims)
+            if owner is not None:
+                return run.blocked(Plan(blocked=Blocked(
+                    "DuplicateName",
+                    f"spec.name: {desired.type} {desired.name!r} is already declared by {KIND} {owner!r}; policy "
+                    "names are unique per type, so this object is not acted on. Give it another spec.name",
+                )))
         tags_read: dict[str, dict[str, str]] = {}
         snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         plan = self._plan(obj, desired, snapshot, known_id, tags_read)

@@ -276,3 +276,15 @@ def test_drift_is_only_reported_under_report_policy(
     assert condition(obj, "Drifted")["status"] == "True"  # type: ignore[index]
     assert condition(obj, "Synced")["status"] == "True"  # type: ignore[index]
     assert "deny-root" not in {p["Name"] for p in aws.client().list_policies(Filter=SCP)["Policies"]}
+
+
+def test_two_objects_declaring_one_policy_name(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(scp("guardrail", document=DENY_ROOT, targets={"root": True}))
+    first = cluster.wait_ready("servicecontrolpolicies", "guardrail")
+    cluster.client.apply(scp("guardrail-copy", name="guardrail", document=DENY_ROOT, targets={"root": True}))
+    dup = cluster.wait_reason("servicecontrolpolicies", "guardrail-copy", "Synced", "DuplicateName")
+    assert "'guardrail'" in condition(dup, "Synced")["message"]  # type: ignore[index]
+    assert not dup["status"].get("id")
+    names = [p["Name"] for p in aws.client().list_policies(Filter=SCP)["Policies"]]
+    assert names.count("guardrail") == 1
+    assert cluster.get("servicecontrolpolicies", "guardrail")["status"]["id"] == first["status"]["id"]  # type: ignore[index]
