@@ -246,6 +246,17 @@ def test_drift_detached_and_edited_out_of_band_is_put_back(
     assert condition(obj, "Drifted")["reason"] == "Corrected"  # type: ignore[index]
     assert metric(scrape(port), "awsorg_drift_corrected_total", kind="ServiceControlPolicy") >= 2
 
+    # Deleted in the console (detached first, as AWS requires): recreated and attached again.
+    org.detach_policy(PolicyId=policy_id, TargetId=ou)
+    org.delete_policy(PolicyId=policy_id)
+
+    def recreated() -> str | None:
+        new_id = ((cluster.get("servicecontrolpolicies", "deny-root") or {}).get("status") or {}).get("id")
+        return new_id if new_id and new_id != policy_id and targets_of(aws, new_id) == {ou} else None
+
+    new_id = wait_for(recreated, timeout=15, what="the deleted policy to be recreated and attached")
+    assert content_of(aws, new_id) == DENY_ROOT
+
 
 def test_drift_is_only_reported_under_report_policy(
     aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]
