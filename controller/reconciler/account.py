@@ -30,11 +30,9 @@ from controller.planner.actions import (
     RecordCreationIntent,
     RemoveAccount,
     RenameAccount,
-    TagResource,
-    UntagResource,
 )
 from controller.reconciler.base import EmailClaim, ObjectView, Outcome, claim_owner, now_iso
-from controller.reconciler.common import ReconcilerBase, Run
+from controller.reconciler.common import ReconcilerBase, Run, event_reason
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +49,6 @@ def _parse_time(value: Any) -> datetime.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
-
-
-email_owner = claim_owner  # the name the tests and the planner know it by
 
 
 class AwsAccountReconciler(ReconcilerBase):
@@ -93,7 +88,7 @@ class AwsAccountReconciler(ReconcilerBase):
             claims = self.refs.email_claims(spec.email)
             indexed = next((c for c in claims if c.name == obj.name), EmailClaim(obj.name))
             me = EmailClaim(obj.name, None, record.request_id, record.intent_at is not None, indexed.created)
-            owner = email_owner(me, claims)
+            owner = claim_owner(me, claims)
 
         snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
         creation = CreationView()
@@ -159,7 +154,7 @@ class AwsAccountReconciler(ReconcilerBase):
             failure = self._execute(run, action)
             if failure is not None:
                 return failure
-            run.event("Normal", _event_reason(action), action.describe())
+            run.event("Normal", event_reason(action), action.describe())
         assert plan.resource_id is not None
         account_id = plan.resource_id
         if plan.adopted:
@@ -210,11 +205,7 @@ class AwsAccountReconciler(ReconcilerBase):
                     "operator's role and enable trusted access for the Account Management service, or rename it "
                     "in the AWS console",
                 )))
-        elif isinstance(action, TagResource):
-            gw.tag_resource(action.resource_id, action.tags)
-        elif isinstance(action, UntagResource):
-            gw.untag_resource(action.resource_id, action.keys)
-        else:
+        elif not self._execute_tags(action):
             raise TypeError(f"AwsAccount cannot execute {action!r}")
         return None
 
@@ -253,18 +244,8 @@ class AwsAccountReconciler(ReconcilerBase):
                         "retried later",
                     )))
                 raise
-            run.event("Normal", _event_reason(action), action.describe())
+            run.event("Normal", event_reason(action), action.describe())
         if plan.resource_id and not plan.actions:
             run.event("Normal", "Retained", f"account {plan.resource_id} left in AWS (deletionPolicy {policy})")
         return run.deleted()
 
-
-def _event_reason(action: Action) -> str:
-    return {
-        MoveAccount: "Moved",
-        RenameAccount: "Renamed",
-        TagResource: "Tagged",
-        UntagResource: "Untagged",
-        CloseAccount: "Closed",
-        RemoveAccount: "Removed",
-    }.get(type(action), "Updated")

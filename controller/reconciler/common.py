@@ -13,7 +13,26 @@ from pydantic import ValidationError
 from controller import metrics
 from controller.aws.errors import AwsError, TransientAwsError
 from controller.aws.gateway import OrganizationsGateway
-from controller.planner.actions import Action, Blocked, Difference, Plan
+from controller.planner.actions import (
+    Action,
+    AttachPolicy,
+    Blocked,
+    CloseAccount,
+    CreateOU,
+    CreatePolicy,
+    DeleteOU,
+    DeletePolicy,
+    DetachPolicy,
+    Difference,
+    MoveAccount,
+    Plan,
+    RemoveAccount,
+    RenameAccount,
+    RenameOU,
+    TagResource,
+    UntagResource,
+    UpdatePolicy,
+)
 from controller.reconciler.base import (
     Conditions,
     Event,
@@ -43,6 +62,29 @@ _AWS_REASONS = {
     "MasterCannotLeaveOrganizationException": "ManagementAccount",
     "CreationLimitReached": "CreationLimitReached",
 }
+
+
+# The event reason for each AWS write, whatever the kind that makes it.
+EVENT_REASONS: dict[type, str] = {
+    CreateOU: "Created",
+    RenameOU: "Renamed",
+    DeleteOU: "Deleted",
+    MoveAccount: "Moved",
+    RenameAccount: "Renamed",
+    CloseAccount: "Closed",
+    RemoveAccount: "Removed",
+    CreatePolicy: "Created",
+    UpdatePolicy: "Updated",
+    AttachPolicy: "Attached",
+    DetachPolicy: "Detached",
+    DeletePolicy: "Deleted",
+    TagResource: "Tagged",
+    UntagResource: "Untagged",
+}
+
+
+def event_reason(action: Action) -> str:
+    return EVENT_REASONS.get(type(action), "Updated")
 
 
 # Blocked reasons that are waits, not failures: polled at AWSORG_WAIT_SECONDS, not backed off.
@@ -84,6 +126,16 @@ class ReconcilerBase:
 
     def _delete(self, obj: ObjectView, run: Run) -> Outcome:
         raise NotImplementedError
+
+    def _execute_tags(self, action: Action) -> bool:
+        """Carry out a tag action (the same for every kind); False for any other action."""
+        if isinstance(action, TagResource):
+            self.gateway.tag_resource(action.resource_id, action.tags)
+        elif isinstance(action, UntagResource):
+            self.gateway.untag_resource(action.resource_id, action.keys)
+        else:
+            return False
+        return True
 
     def _lock(self, name: str) -> threading.Lock:
         with self._locks_guard:

@@ -8,11 +8,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from controller.api.models import OrgUnitSpec
-from controller.aws.gateway import OrganizationsGateway
-from controller.planner.actions import Action, CreateOU, DeleteOU, RenameOU, TagResource, UntagResource
+from controller.planner.actions import Action, CreateOU, DeleteOU, RenameOU
 from controller.planner.orgunit import DesiredOU, plan_orgunit, plan_orgunit_delete
-from controller.reconciler.base import ObjectView, Outcome, References
-from controller.reconciler.common import ReconcilerBase, Run
+from controller.reconciler.base import ObjectView, Outcome
+from controller.reconciler.common import ReconcilerBase, Run, event_reason
 from controller.state import ObservedOU
 
 log = logging.getLogger(__name__)
@@ -22,9 +21,6 @@ KIND = "OrgUnit"
 
 class OrgUnitReconciler(ReconcilerBase):
     kind = KIND
-
-    def __init__(self, gateway: OrganizationsGateway, refs: References, **kwargs: Any) -> None:
-        super().__init__(gateway, refs, **kwargs)
 
     # ------------------------------------------------------------------------- reconcile
     def _reconcile(self, obj: ObjectView, run: Run) -> Outcome:
@@ -70,7 +66,7 @@ class OrgUnitReconciler(ReconcilerBase):
             result = self._execute(action)
             if isinstance(result, ObservedOU) and isinstance(action, CreateOU):
                 created = result
-            run.event("Normal", _event_reason(action), action.describe())
+            run.event("Normal", event_reason(action), action.describe())
         if created is not None:
             ou_id = created.id
         elif plan.resource_id is None:
@@ -95,11 +91,7 @@ class OrgUnitReconciler(ReconcilerBase):
         if isinstance(action, RenameOU):
             parent = gw.snapshot().ous[action.ou_id].parent_id
             return gw.rename_ou(action.ou_id, action.name, parent)
-        if isinstance(action, TagResource):
-            gw.tag_resource(action.resource_id, action.tags)
-            return None
-        if isinstance(action, UntagResource):
-            gw.untag_resource(action.resource_id, action.keys)
+        if self._execute_tags(action):
             return None
         if isinstance(action, DeleteOU):
             gw.delete_ou(action.ou_id)
@@ -121,14 +113,4 @@ class OrgUnitReconciler(ReconcilerBase):
         if retain and known_id:
             run.event("Normal", "Retained", f"OU {known_id} left in AWS (deletionPolicy Retain)")
         return run.deleted()
-
-
-def _event_reason(action: Action) -> str:
-    return {
-        CreateOU: "Created",
-        RenameOU: "Renamed",
-        TagResource: "Tagged",
-        UntagResource: "Untagged",
-        DeleteOU: "Deleted",
-    }.get(type(action), "Updated")
 

@@ -24,14 +24,12 @@ from controller.planner.actions import (
     DetachPolicy,
     EnablePolicyType,
     Plan,
-    TagResource,
-    UntagResource,
     UpdatePolicy,
 )
 from controller.planner.policy import DesiredPolicy, PolicyTarget, find_policy, plan_policy, plan_policy_delete
 from controller.planner.policy_document import SCP, document_size, minify, validate_document
 from controller.reconciler.base import EmailClaim, ObjectView, Outcome, claim_owner
-from controller.reconciler.common import ReconcilerBase, Run
+from controller.reconciler.common import ReconcilerBase, Run, event_reason
 from controller.state import OrgSnapshot
 
 log = logging.getLogger(__name__)
@@ -133,7 +131,7 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             created = self._execute(action, policy_id)
             if created is not None:
                 policy_id = created
-            run.event("Normal", _event_reason(action), action.describe())
+            run.event("Normal", event_reason(action), action.describe())
         if plan.adopted:
             run.event("Normal", "Adopted", f"adopted existing {desired.type} {desired.name!r} ({policy_id})")
 
@@ -192,11 +190,7 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             gw.detach_policy(action.policy_id, action.target_id)
         elif isinstance(action, DeletePolicy):
             gw.delete_policy(action.policy_id)
-        elif isinstance(action, TagResource):
-            gw.tag_resource(action.resource_id, action.tags)
-        elif isinstance(action, UntagResource):
-            gw.untag_resource(action.resource_id, action.keys)
-        else:
+        elif not self._execute_tags(action):
             raise TypeError(f"{KIND} cannot execute {action!r}")
         return None
 
@@ -217,21 +211,10 @@ class ServiceControlPolicyReconciler(ReconcilerBase):
             return run.blocked(plan)
         for action in plan.actions:
             self._execute(action, known_id)
-            run.event("Normal", _event_reason(action), action.describe())
+            run.event("Normal", event_reason(action), action.describe())
         if retain and known_id:
             run.event("Normal", "Retained", f"policy {known_id} left in AWS with its attachments (deletionPolicy "
                       f"{spec_raw.get('deletionPolicy', 'Delete')}, managementPolicy "
                       f"{spec_raw.get('managementPolicy', 'Manage')})")
         return run.deleted()
 
-
-def _event_reason(action: Action) -> str:
-    return {
-        CreatePolicy: "Created",
-        UpdatePolicy: "Updated",
-        AttachPolicy: "Attached",
-        DetachPolicy: "Detached",
-        DeletePolicy: "Deleted",
-        TagResource: "Tagged",
-        UntagResource: "Untagged",
-    }.get(type(action), "Updated")
