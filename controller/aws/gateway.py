@@ -44,7 +44,15 @@ class OrganizationsGateway:
 
     # ------------------------------------------------------------------------------ plumbing
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method: Callable[..., dict[str, Any]] = getattr(self._client, _snake(operation))
+        """One AWS Organizations operation, errors mapped, transient ones retried."""
+        return self._invoke(self._client, operation, kwargs)
+
+    def _call_account(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One Account Management API operation, errors mapped, transient ones retried."""
+        return self._invoke(self._account_client(), operation, kwargs)
+
+    def _invoke(self, client: Any, operation: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        method: Callable[..., dict[str, Any]] = getattr(client, _snake(operation))
 
         def once() -> dict[str, Any]:
             try:
@@ -54,10 +62,11 @@ class OrganizationsGateway:
 
         return call_with_retries(once, self._retry)
 
-    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _pages(self, operation: str, key: str, page_size: int | None = PAGE, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a paged List operation (``page_size`` None: the operation takes no MaxResults)."""
         token: str | None = None
         while True:
-            args = dict(kwargs, MaxResults=PAGE)
+            args = dict(kwargs, MaxResults=page_size) if page_size else dict(kwargs)
             if token:
                 args["NextToken"] = token
             page = self._call(operation, **args)
@@ -148,19 +157,8 @@ class OrganizationsGateway:
 
     # ------------------------------------------------------------------------------ tags
     def list_tags(self, resource_id: str) -> dict[str, str]:
-        return {t["Key"]: t["Value"] for t in self._pages_no_max("ListTagsForResource", "Tags", resource_id)}
-
-    def _pages_no_max(self, operation: str, key: str, resource_id: str) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            args: dict[str, Any] = {"ResourceId": resource_id}
-            if token:
-                args["NextToken"] = token
-            page = self._call(operation, **args)
-            yield from page.get(key, [])
-            token = page.get("NextToken")
-            if not token:
-                return
+        tags = self._pages("ListTagsForResource", "Tags", page_size=None, ResourceId=resource_id)
+        return {t["Key"]: t["Value"] for t in tags}
 
     def tag_resource(self, resource_id: str, tags: Mapping[str, str]) -> None:
         self._call("TagResource", ResourceId=resource_id, Tags=_tag_list(tags))
@@ -241,11 +239,7 @@ class OrganizationsGateway:
 
     def put_account_name(self, account_id: str, name: str) -> None:
         """Rename a member account (the Account Management API, called from the management account)."""
-        client = self._account_client()
-        call_with_retries(
-            lambda: _mapped("PutAccountName", lambda: client.put_account_name(AccountId=account_id, AccountName=name)),
-            self._retry,
-        )
+        self._call_account("PutAccountName", AccountId=account_id, AccountName=name)
         self._update(
             lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], name=name))
             if account_id in s.accounts else s
@@ -384,13 +378,6 @@ def _request(raw: Mapping[str, Any]) -> CreateAccountRequest:
         failure_reason=raw.get("FailureReason"),
         requested_at=requested if isinstance(requested, datetime.datetime) else None,
     )
-
-
-def _mapped(operation: str, fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except Exception as exc:
-        raise map_error(operation, exc) from exc
 
 
 def _policy(raw: Mapping[str, Any], policy_type: str, targets: frozenset[str]) -> ObservedPolicy:

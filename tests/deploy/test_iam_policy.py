@@ -3,9 +3,10 @@
 How the operations are derived from controller/aws/**/*.py (kept simple on purpose):
 
 - AWS Organizations: every call goes through the gateway's plumbing, so the operation is the string
-  literal passed as first argument to ``self._call(...)``, ``self._pages(...)`` or
-  ``self._pages_no_max(...)``  ->  ``organizations:<Operation>``;
-- the Account Management API (``account`` client): every method call ``<something>.<name>(...)``
+  literal passed as first argument to ``self._call(...)`` or ``self._pages(...)``
+  ->  ``organizations:<Operation>``;
+- the Account Management API: the string literal passed first to ``self._call_account(...)``
+  ->  ``account:<Operation>``; and any method call ``<something>.<name>(...)``
   whose ``<name>`` is the snake_case name of an operation of botocore's ``account`` service model
   (e.g. ``client.put_account_name(...)``)  ->  ``account:<Operation>``.
 
@@ -23,7 +24,7 @@ import botocore.session
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "deploy" / "iam-policy.json"
-PLUMBING = {"_call", "_pages", "_pages_no_max"}
+PLUMBING = {"_call": "organizations", "_pages": "organizations", "_call_account": "account"}
 
 
 def _operations(service: str) -> set[str]:
@@ -46,7 +47,7 @@ def actions_in_code() -> set[str]:
             if name in PLUMBING and isinstance(receiver, ast.Name) and receiver.id == "self":
                 first = node.args[0] if node.args else None
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    found.add(f"organizations:{first.value}")
+                    found.add(f"{PLUMBING[name]}:{first.value}")
             elif name in account_ops:
                 found.add(f"account:{account_ops[name]}")
     return found
