@@ -177,7 +177,6 @@ class ReconcilerBase:
         """
         if obj.trigger == "change" or obj.spec_changed:
             return True
-        self.inventory.record(self.kind, obj.name, obj.status.get("id"), True)
         epoch = int(self.clock() // self.settings.resync_seconds)
         if epoch % TAG_SPREAD != self.inventory.tag_bucket(self.kind, obj.name):
             return False
