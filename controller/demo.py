@@ -92,9 +92,10 @@ def start_operator(env: dict[str, str], log_path: Path) -> subprocess.Popen[byte
     )
 
 
-def stop_operator(proc: subprocess.Popen[bytes]) -> None:
+def stop_operator(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop the operator process (SIGTERM: kopf's graceful stop), killing it if it does not exit in 10 s."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

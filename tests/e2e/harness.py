@@ -3,7 +3,6 @@ the strict AWS sandbox, both over HTTP."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from controller.demo import operator_env, stop_operator
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeClient
 
@@ -50,20 +50,9 @@ class Operator:
 
     def __init__(self, aws: AwsSandbox, kubeconfig: Path, log_path: Path, args: Sequence[str] = (),
                  **settings: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AWSORG_"))}
-        env.pop("KUBECONFIG", None)
-        env.update(aws.env())
-        env.update(
-            KUBECONFIG=str(kubeconfig),
-            AWSORG_METRICS_PORT="0",
-            AWSORG_WAIT_SECONDS="0.5",
-            AWSORG_BACKOFF_BASE_SECONDS="0.5",
-            AWSORG_BACKOFF_MAX_SECONDS="2",
-            AWSORG_RESYNC_SECONDS="300",
-            PYTHONUNBUFFERED="1",
-        )
-        env.update(settings)
-        self.env = env
+        fast = dict(AWSORG_WAIT_SECONDS="0.5", AWSORG_BACKOFF_BASE_SECONDS="0.5", AWSORG_BACKOFF_MAX_SECONDS="2",
+                    AWSORG_RESYNC_SECONDS="300", PYTHONUNBUFFERED="1")
+        self.env = operator_env(aws, kubeconfig, **{**fast, **settings})
         self.args = list(args)  # after ``run``, e.g. ["--peering", "awsorg-operator", "--priority", "100"]
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -77,13 +66,8 @@ class Operator:
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_operator(self.proc, sig)
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
