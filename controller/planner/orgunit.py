@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controller.planner.actions import Action, Blocked, CreateOU, DeleteOU, Difference, Plan, RenameOU
-from controller.planner.tags import plan_tags
+from controller.planner.tags import is_aws_reserved, plan_tags
 from controller.state import OrgSnapshot
 
 MAX_OU_DEPTH = 5  # AWS: "You can nest OUs up to five levels deep."
@@ -110,7 +110,7 @@ def _plan_missing(desired: DesiredOU, snapshot: OrgSnapshot, parent_id: str, kno
             ),
             differences=diffs,
         )
-    tags = {k: v for k, v in (desired.tags or {}).items() if not k.lower().startswith("aws:")}
+    tags = {k: v for k, v in (desired.tags or {}).items() if not is_aws_reserved(k)}
     return Plan(actions=(CreateOU(parent_id, desired.name, tags),), differences=diffs)
 
 

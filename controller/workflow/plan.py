@@ -100,7 +100,7 @@ class _Planner:
             return None
         return self.gateway.list_tags(resource_id)
 
-    def _record(self, kind: str, name: str, plan: Plan, noun: str) -> None:
+    def _record(self, kind: str, name: str, plan: Plan) -> None:
         if plan.blocked is not None:
             self.report.problems.append(Change(kind, name, "!", f"{plan.blocked.reason}: {plan.blocked.message}"))
             return
@@ -140,7 +140,7 @@ class _Planner:
                           observe_only=spec.get("managementPolicy") == "Observe"),
                 self.snap, known, self._tags(current.id if current else None, spec.get("tags")),
             )
-            self._record("OrgUnit", name, plan, "OU")
+            self._record("OrgUnit", name, plan)
             if plan.resource_id:
                 self.ids[("OrgUnit", name)] = plan.resource_id
             for action in plan.actions:
@@ -181,7 +181,7 @@ class _Planner:
             existing = self.snap.accounts.get(spec.get("accountId") or "") or self.snap.account_with_email(email)
             plan = plan_account(desired, self.snap, AccountRecord(), email_owner=owner if owner != name else None,
                                 actual_tags=self._tags(existing.id if existing else None, spec.get("tags")))
-            self._record("AwsAccount", name, plan, "account")
+            self._record("AwsAccount", name, plan)
             if plan.resource_id:
                 self.ids[("AwsAccount", name)] = plan.resource_id
             if any(isinstance(a, RecordCreationIntent) for a in plan.actions):
@@ -218,7 +218,7 @@ class _Planner:
             actual_tags = self._tags(current.id if current and not current.aws_managed else None, desired.tags)
             plan = plan_policy(desired, self.snap, None, actual_tags)
             if plan.actions and isinstance(plan.actions[0], EnablePolicyType):
-                self._record("ServiceControlPolicy", name, Plan(actions=plan.actions[:1]), "policy")
+                self._record("ServiceControlPolicy", name, Plan(actions=plan.actions[:1]))
                 self.snap = _enabled(self.snap, desired.type)
                 plan = plan_policy(desired, self.snap, None, actual_tags)
             attaching = [a.target_id for a in plan.actions
@@ -228,7 +228,7 @@ class _Planner:
                     self.gateway.refresh_target_policies(target_id, desired.type)
                 self.snap = _merge_targets(self.snap, self.gateway.snapshot(max_age=None), attaching)
                 plan = plan_policy(desired, self.snap, None, actual_tags)
-            self._record("ServiceControlPolicy", name, plan, "policy")
+            self._record("ServiceControlPolicy", name, plan)
             for action in plan.actions:
                 if isinstance(action, CreatePolicy):
                     new_id = f"new:policy/{name}"
