@@ -16,8 +16,9 @@ import pytest
 from benchmarks.org_builder import build
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.retry import RetryPolicy
-from controller.reconciler.account import AwsAccountReconciler
-from controller.reconciler.base import EmailClaim, ObjectView, RefState
+from controller.reconciler.account import AwsAccountAdapter
+from controller.reconciler.base import Claim, ObjectView, RefState
+from controller.reconciler.engine import Engine
 from controller.reconciler.inventory import Inventory
 from controller.sandbox.aws import AwsSandbox
 from controller.settings import Settings
@@ -29,10 +30,7 @@ class NoRefs:
     def get(self, kind: str, name: str) -> RefState:
         return RefState(exists=False)
 
-    def email_claims(self, email: str) -> list[EmailClaim]:
-        return []
-
-    def policy_claims(self, policy_type: str, name: str) -> list[EmailClaim]:
+    def claims(self, kind: str, key: str) -> list[Claim]:
         return []
 
 
@@ -57,8 +55,8 @@ def test_one_resync_of_200_accounts_costs_a_snapshot_and_a_tenth_of_the_tags(aws
     clock = [1000 * RESYNC]
     gateway = OrganizationsGateway(aws.client(max_attempts=1), retry=RetryPolicy(attempts=1))
     inventory = Inventory()
-    reconciler = AwsAccountReconciler(gateway, NoRefs(), settings=Settings(resync_seconds=RESYNC),
-                                      clock=lambda: clock[0], inventory=inventory)
+    reconciler = Engine(AwsAccountAdapter(), gateway, NoRefs(), settings=Settings(resync_seconds=RESYNC),
+                        clock=lambda: clock[0], inventory=inventory)
     views = [synced_view(i, acct, big_org.account_parents[acct], clock[0])
              for i, acct in enumerate(big_org.account_ids)]
     for view in views:  # what kopf's resume does at start-up: every object is known before resyncs
@@ -89,7 +87,7 @@ def test_one_resync_of_200_accounts_costs_a_snapshot_and_a_tenth_of_the_tags(aws
 
 def test_a_tag_change_in_git_is_read_and_applied_at_once(aws: AwsSandbox, big_org: Any) -> None:
     gateway = OrganizationsGateway(aws.client(max_attempts=1))
-    reconciler = AwsAccountReconciler(gateway, NoRefs(), settings=Settings(resync_seconds=RESYNC))
+    reconciler = Engine(AwsAccountAdapter(), gateway, NoRefs(), settings=Settings(resync_seconds=RESYNC))
     acct = big_org.account_ids[0]
     view = synced_view(0, acct, big_org.account_parents[acct], 0)
     changed = ObjectView(kind=view.kind, name=view.name, generation=2, trigger="change",

@@ -47,7 +47,7 @@ def test_snapshot_is_shared_and_kept_current_after_writes(aws: AwsSandbox, gw: O
     root = gw.snapshot().root_id
     aws.reset_calls()
     ou = gw.create_ou(root, "Production", {"env": "prod"})
-    gw.rename_ou(ou.id, "Prod", root)
+    gw.rename_ou(ou.id, "Prod")
     snap = gw.snapshot(max_age=300)
     assert snap.ous[ou.id].name == "Prod"
     # The writes updated the shared snapshot: no re-read of the organization.

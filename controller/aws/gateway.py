@@ -176,11 +176,10 @@ class OrganizationsGateway:
         self._update(lambda s: s.with_ou(ou))
         return ou
 
-    def rename_ou(self, ou_id: str, name: str, parent_id: str) -> ObservedOU:
+    def rename_ou(self, ou_id: str, name: str) -> None:
         raw = self._call("UpdateOrganizationalUnit", OrganizationalUnitId=ou_id, Name=name)["OrganizationalUnit"]
-        ou = ObservedOU(raw["Id"], raw["Arn"], raw["Name"], parent_id)
-        self._update(lambda s: s.with_ou(ou))
-        return ou
+        self._update(lambda s: s.with_ou(dataclasses.replace(s.ous[ou_id], name=raw["Name"], arn=raw["Arn"]))
+                     if ou_id in s.ous else s)
 
     def delete_ou(self, ou_id: str) -> None:
         self._call("DeleteOrganizationalUnit", OrganizationalUnitId=ou_id)

@@ -2,29 +2,52 @@
 
 kopf logs every TemporaryError as ERROR ("Handler 'reconcile' failed temporarily: ..."). The operator
 uses temporary errors also to look again later while it waits for something that is not a failure: a
-parent that is not Ready yet, an account creation in progress, a free creation slot. Those records are
-lowered to INFO; real failures stay errors.
+parent that is not Ready yet, an account creation in progress, a free creation slot. The handler marks
+the object as waiting (the engine's typed outcome, never its message) right before it raises; kopf's
+next error record about that object is the one for that raise, and is lowered to INFO. Real failures
+stay errors.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from controller import metrics
 
-WAITING_PREFIXES = (
-    "WaitingForReference:",
-    "Creating:",
-    "CreationInProgress:",
-    "CreationLimitReached:",
-)
+
+class Waiting:
+    """Objects (by uid) whose handler has just raised to wait, not because it failed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._uids: set[str] = set()
+
+    def mark(self, uid: str | None) -> None:
+        if uid:
+            with self._lock:
+                self._uids.add(uid)
+
+    def consume(self, uid: str | None) -> bool:
+        with self._lock:
+            if uid in self._uids:
+                self._uids.discard(uid)
+                return True
+            return False
+
+
+WAITING = Waiting()
 
 
 class WaitingIsNotAnError(logging.Filter):
+    def __init__(self, waiting: Waiting = WAITING) -> None:
+        super().__init__()
+        self.waiting = waiting
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and "failed temporarily" in record.getMessage():
-            message = record.getMessage()
-            if any(f"failed temporarily: {prefix}" in message for prefix in WAITING_PREFIXES):
+        if record.levelno == logging.ERROR:
+            ref = getattr(record, "k8s_ref", None)
+            if isinstance(ref, dict) and self.waiting.consume(ref.get("uid")):
                 record.levelno = logging.INFO
                 record.levelname = "INFO"
         return True

@@ -14,65 +14,50 @@ from controller.api.models import GROUP, VERSION
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.session import account_client, organizations_client
 from controller.handlers import logfilter
-from controller.reconciler.account import AwsAccountReconciler
-from controller.reconciler.base import EmailClaim, ObjectView, Outcome, RefState, Trigger
-from controller.reconciler.common import ReconcilerBase
+from controller.reconciler.account import AwsAccountAdapter
+from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
+from controller.reconciler.engine import Adapter, Engine, index_entry
 from controller.reconciler.inventory import Inventory
-from controller.reconciler.orgunit import OrgUnitReconciler
-from controller.reconciler.policy import ServiceControlPolicyReconciler
+from controller.reconciler.orgunit import OrgUnitAdapter
+from controller.reconciler.policy import ServiceControlPolicyAdapter
 from controller.settings import Settings
 
 log = logging.getLogger("awsorg")
 
 PREFIX = GROUP  # annotations and the finalizer live under our API group
+ADAPTERS: tuple[Adapter[Any, Any, Any], ...] = (OrgUnitAdapter(), AwsAccountAdapter(), ServiceControlPolicyAdapter())
+PLURALS = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts", "ServiceControlPolicy": "servicecontrolpolicies"}
 
 
 class IndexReferences:
-    """References resolved from kopf's in-memory indexes (no API calls)."""
+    """References and claims resolved from kopf's in-memory indexes (no API calls)."""
 
-    def __init__(self, indexes: Mapping[str, Any]) -> None:
-        self._indexes = indexes
+    def __init__(self) -> None:
+        self.indexes: dict[str, Any] = {}
 
-    def email_claims(self, email: str) -> list[EmailClaim]:
-        index = self._indexes.get("emails")
-        key = email.lower()
-        if index is None or key not in index:
-            return []
-        return [EmailClaim(**value) for value in index[key]]
-
-    def policy_claims(self, policy_type: str, name: str) -> list[EmailClaim]:
-        index = self._indexes.get("policy_names")
-        key = f"{policy_type}/{name}"
-        if index is None or key not in index:
-            return []
-        return [EmailClaim(**value) for value in index[key]]
+    def refresh(self, kwargs: Mapping[str, Any]) -> None:
+        for kind, plural in PLURALS.items():
+            for suffix in ("refs", "claims"):
+                if f"{plural}_{suffix}" in kwargs:
+                    self.indexes[f"{kind}/{suffix}"] = kwargs[f"{plural}_{suffix}"]
 
     def get(self, kind: str, name: str) -> RefState:
-        index = self._indexes.get(kind)
-        if index is None or name not in index:
-            return RefState(exists=False)
-        for value in index[name]:
+        index = self.indexes.get(f"{kind}/refs")
+        for value in (index or {}).get(name, []):
             return RefState(exists=True, id=value.get("id"), ready=value.get("ready", False),
-                            deleting=value.get("deleting", False))
+                            deleting=value.get("deleting", False), refs=tuple(tuple(r) for r in value["refs"]))
         return RefState(exists=False)
 
-
-def _ref_value(name: str, status: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
-    conditions = status.get("conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    return {name: {"id": status.get("id"), "ready": ready, "deleting": bool(meta.get("deletionTimestamp"))}}
+    def claims(self, kind: str, key: str) -> list[Claim]:
+        index = self.indexes.get(f"{kind}/claims")
+        return [Claim(**value) for value in (index or {}).get(key, [])]
 
 
 def _view(kind: str, body: Any, retry: int, trigger: Trigger) -> ObjectView:
-    return ObjectView(
-        kind=kind,
-        name=body["metadata"]["name"],
-        generation=int(body["metadata"].get("generation") or 1),
-        spec=dict(body.get("spec") or {}),
-        status=dict(body.get("status") or {}),
-        retry=retry,
-        trigger=trigger,
-    )
+    meta = body["metadata"]
+    return ObjectView(kind=kind, name=meta["name"], generation=int(meta.get("generation") or 1),
+                      spec=dict(body.get("spec") or {}), status=dict(body.get("status") or {}), retry=retry,
+                      trigger=trigger, created=str(meta.get("creationTimestamp") or ""))
 
 
 def _apply(outcome: Outcome, body: Any, patch: Any) -> None:
@@ -82,34 +67,18 @@ def _apply(outcome: Outcome, body: Any, patch: Any) -> None:
         log.info("%s %s: %s", body["metadata"]["name"], event.reason, event.message)
 
 
+def _look_again(outcome: Outcome, body: Any, delay: float) -> None:
+    """Ask kopf to call again after ``delay``; a wait is marked so that kopf's log of it is INFO, not ERROR."""
+    if outcome.waiting:
+        logfilter.WAITING.mark(body["metadata"].get("uid"))
+    raise kopf.TemporaryError(_synced_message(outcome), delay=delay)
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: OrganizationsGateway) -> None:
     """Register every handler on ``registry`` (a fresh one per operator, so tests can run several)."""
     peering_lifetime = settings.peering_lifetime_seconds  # ``configure`` below gets kopf's own ``settings``
-    indexes: dict[str, Any] = {}
-    refs = IndexReferences(indexes)
+    refs = IndexReferences()
     inventory = Inventory()
-    reconcilers: dict[str, ReconcilerBase] = {
-        "OrgUnit": OrgUnitReconciler(gateway, refs, settings=settings, inventory=inventory),
-        "AwsAccount": AwsAccountReconciler(gateway, refs, settings=settings, inventory=inventory),
-        "ServiceControlPolicy": ServiceControlPolicyReconciler(gateway, refs, settings=settings, inventory=inventory),
-    }
-    plurals = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts", "ServiceControlPolicy": "servicecontrolpolicies"}
-
-    @kopf.index(GROUP, VERSION, "servicecontrolpolicies", id="servicecontrolpolicies_names", registry=registry)
-    def policy_name_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
-        key = f"{spec.get('type') or 'SERVICE_CONTROL_POLICY'}/{spec.get('name') or name}"
-        return {key: {"name": name, "id": status.get("id"), "created": str(meta.get("creationTimestamp") or "")}}
-
-    @kopf.index(GROUP, VERSION, "awsaccounts", id="awsaccounts_emails", registry=registry)
-    def email_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
-        email = str(spec.get("email") or "").lower()
-        return {email: {
-            "name": name,
-            "id": status.get("id"),
-            "request_id": status.get("createAccountRequestId"),
-            "creating": bool(status.get("creationStartedAt")),
-            "created": str(meta.get("creationTimestamp") or ""),
-        }}
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -139,31 +108,31 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         if task is not None:
             task.cancel()
 
-    for kind, plural in plurals.items():
-        _register_kind(registry, kind, plural, reconcilers[kind], indexes, settings)
+    for adapter in ADAPTERS:
+        engine = Engine(adapter, gateway, refs, settings=settings, inventory=inventory)
+        _register_kind(registry, engine, refs, settings)
 
 
-def _register_kind(
-    registry: kopf.OperatorRegistry,
-    kind: str,
-    plural: str,
-    reconciler: ReconcilerBase,
-    indexes: dict[str, Any],
-    settings: Settings,
-) -> None:
-    resource = (GROUP, VERSION, plural)
-    index_name = f"{plural}_refs"
+def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any], refs: IndexReferences,
+                   settings: Settings) -> None:
+    kind = engine.kind
+    resource = (GROUP, VERSION, PLURALS[kind])
 
-    @kopf.index(*resource, id=index_name, registry=registry)
-    def ref_index(name: str, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
-        return _ref_value(name, status, meta)
+    @kopf.index(*resource, id=f"{PLURALS[kind]}_refs", registry=registry)
+    def ref_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
+        return {name: index_entry(engine.adapter, name, spec, status, meta)["ref"]}
+
+    @kopf.index(*resource, id=f"{PLURALS[kind]}_claims", registry=registry)
+    def claim_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
+        claim = index_entry(engine.adapter, name, spec, status, meta).get("claim")
+        return {claim[0]: claim[1]} if claim else {}
 
     def reconcile(trigger: Trigger, body: Any, patch: Any, retry: int, kwargs: dict[str, Any]) -> None:
-        _refresh_indexes(indexes, kwargs)
-        outcome = reconciler.reconcile(_view(kind, body, retry, trigger))
+        refs.refresh(kwargs)
+        outcome = engine.reconcile(_view(kind, body, retry, trigger))
         _apply(outcome, body, patch)
         if outcome.requeue_after is not None:
-            raise kopf.TemporaryError(_synced_message(outcome), delay=outcome.requeue_after)
+            _look_again(outcome, body, outcome.requeue_after)
 
     @kopf.on.create(*resource, registry=registry, id="reconcile")
     def on_create(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
@@ -182,30 +151,18 @@ def _register_kind(
     @kopf.timer(*resource, registry=registry, id="resync", interval=settings.resync_seconds / 2,
                 initial_delay=settings.resync_seconds / 2)
     def on_resync(body: Any, patch: Any, **kwargs: Any) -> None:
-        _refresh_indexes(indexes, kwargs)
-        outcome = reconciler.reconcile(_view(kind, body, 0, "resync"))
-        _apply(outcome, body, patch)
+        refs.refresh(kwargs)
+        _apply(engine.reconcile(_view(kind, body, 0, "resync")), body, patch)
 
     @kopf.on.delete(*resource, registry=registry, id="delete")
     def on_delete(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
-        _refresh_indexes(indexes, kwargs)
-        outcome = reconciler.delete(_view(kind, body, retry, "delete"))
+        refs.refresh(kwargs)
+        outcome = engine.delete(_view(kind, body, retry, "delete"))
         if not outcome.done:
             _apply(outcome, body, patch)
-            raise kopf.TemporaryError(_synced_message(outcome), delay=outcome.requeue_after or settings.backoff(retry))
+            _look_again(outcome, body, outcome.requeue_after or settings.backoff(retry))
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
-
-
-_INDEXES = {"orgunits_refs": "OrgUnit", "awsaccounts_refs": "AwsAccount",
-            "servicecontrolpolicies_refs": "ServiceControlPolicy", "awsaccounts_emails": "emails",
-            "servicecontrolpolicies_names": "policy_names"}
-
-
-def _refresh_indexes(indexes: dict[str, Any], kwargs: dict[str, Any]) -> None:
-    for index_id, key in _INDEXES.items():
-        if index_id in kwargs:
-            indexes[key] = kwargs[index_id]
 
 
 async def observe_forever(settings: Settings, gateway: OrganizationsGateway, inventory: Inventory) -> None:

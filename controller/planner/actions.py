@@ -55,32 +55,60 @@ class UntagResource:
         return f"remove tags {', '.join(self.keys)} from {self.resource_id}"
 
 
+class StatusStep:
+    """A step written to the object's status only (no AWS call), persisted before anything else happens.
+
+    ``status_update(now)``: the status fields it sets (None removes one). ``pause``: when not None, the
+    reconcile stops after writing it and looks again at once, with this Synced reason (so the step is
+    stored in the API before the AWS call that depends on it).
+    """
+
+    pause: str | None = None
+
+    def status_update(self, now: str) -> dict[str, str | None]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class RecordCreationIntent:
+class RecordCreationIntent(StatusStep):
     """Write the intent to create into the object's status before calling CreateAccount (no AWS call)."""
 
     account_name: str
     email: str
+    pause = "Creating"
+
+    def status_update(self, now: str) -> dict[str, str | None]:
+        return {"creationStartedAt": now, "email": self.email, "createAccountRequestId": None}
 
     def describe(self) -> str:
-        return f"record the intent to create account {self.account_name!r} <{self.email}>"
+        return f"about to create account {self.account_name!r} <{self.email}>"
 
 
 @dataclass(frozen=True)
-class BindCreateRequest:
+class BindCreateRequest(StatusStep):
     """A CreateAccount request already made for this object (found after a restart): record its id."""
 
     request_id: str
+    pause = "CreationInProgress"
+
+    def status_update(self, now: str) -> dict[str, str | None]:
+        return {"createAccountRequestId": self.request_id}
 
     def describe(self) -> str:
         return f"resume following CreateAccount request {self.request_id}"
 
 
 @dataclass(frozen=True)
-class ForgetCreateRequest:
+class ForgetCreateRequest(StatusStep):
     """Clear a failed CreateAccount request from status so that a later attempt starts over."""
 
     request_id: str
+
+    def status_update(self, now: str) -> dict[str, str | None]:
+        return {"createAccountRequestId": None, "creationStartedAt": None}
 
     def describe(self) -> str:
         return f"forget failed CreateAccount request {self.request_id}"
@@ -136,6 +164,9 @@ class RemoveAccount:
 
 @dataclass(frozen=True)
 class EnablePolicyType:
+    """A prerequisite: AWS then attaches the type's default policy everywhere, so what follows it is planned
+    from a fresh observation (``PREREQUISITES``)."""
+
     root_id: str
     policy_type: str
 
@@ -256,7 +287,13 @@ BlockReason = Literal[
     "LastPolicyOnTarget",
     "DuplicateName",
     "PolicyTypeNotEnabled",
+    "ReferenceCycle",
 ]
+
+# Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
+WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached"})
+# Actions that change what the rest of a plan depends on: the engine observes again after them and plans anew.
+PREREQUISITES: tuple[type, ...] = (EnablePolicyType,)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class ObjectView:
     status: Mapping[str, Any]
     retry: int = 0
     trigger: Trigger = "change"
+    created: str = ""  # metadata.creationTimestamp: the older of two objects claiming one resource keeps it
 
     @property
     def spec_changed(self) -> bool:
@@ -53,21 +54,30 @@ class Outcome:
     requeue_after: float | None = None
     done: bool = False
     result: Literal["success", "error", "waiting"] = "success"
+    # What was carried out in AWS (or recorded, in a dry run), in order, and the failures, one per action.
+    applied: list[Any] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        """A wait (a reference, a creation in progress), not a failure: looked at again soon, logged as INFO."""
+        return self.result == "waiting"
 
 
 @dataclass(frozen=True)
 class RefState:
-    """What is known about a referenced object."""
+    """What is known about a referenced object: its AWS id, and the objects it refers to itself (for cycles)."""
 
     exists: bool
     id: str | None = None
     ready: bool = False
     deleting: bool = False
+    refs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
-class EmailClaim:
-    """An AwsAccount object that declares an email, and how far it got."""
+class Claim:
+    """An object that declares an AWS resource (an email, a policy name, an OU name under a parent), and how
+    far it got in binding to it."""
 
     name: str
     id: str | None = None
@@ -77,21 +87,22 @@ class EmailClaim:
 
 
 class References(Protocol):
-    """Resolve ``{name: ...}`` references to other objects of this API."""
+    """What the other objects of this API say: their ids (references) and what they declare (claims)."""
 
     def get(self, kind: str, name: str) -> RefState: ...
 
-    def email_claims(self, email: str) -> list[EmailClaim]: ...
-
-    def policy_claims(self, policy_type: str, name: str) -> list[EmailClaim]: ...
+    def claims(self, kind: str, key: str) -> list[Claim]: ...
 
 
-def claim_owner(me: EmailClaim, others: list[EmailClaim]) -> str | None:
-    """Which other object owns what both declare (an email, a policy name), if not this one: the one bound
-    to the AWS resource first, then one already creating it, then the oldest (creationTimestamp, name)."""
+def claim_owner(me: Claim, others: list[Claim]) -> str | None:
+    """Which other object owns what both declare, if not this one: the one bound to the AWS resource first,
+    then one already creating it, then the oldest (creationTimestamp, name). Two objects bound to one
+    resource (adopted before this rule): the older keeps it."""
     others = [o for o in others if o.name != me.name]
     if me.id:
-        return None
+        same = sorted((o.created, o.name) for o in others if o.id == me.id and (o.created, o.name) < (me.created,
+                                                                                                     me.name))
+        return same[0][1] if same else None
     bound = sorted(o.name for o in others if o.id)
     if bound:
         return bound[0]

@@ -1,116 +1,79 @@
-"""OrgUnit: observe -> plan -> execute -> status. No kopf here; handlers call this."""
+"""OrgUnit: the adapter of the reconcile engine for OUs (desired state, observation, plan, status)."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from controller.api.models import OrgUnitSpec
-from controller.planner.actions import Action, CreateOU, DeleteOU, RenameOU
+from controller.planner.actions import Blocked, Plan
 from controller.planner.orgunit import DesiredOU, plan_orgunit, plan_orgunit_delete
-from controller.reconciler.base import ObjectView, Outcome
-from controller.reconciler.common import ReconcilerBase, Run, event_reason
-from controller.state import ObservedOU
-
-log = logging.getLogger(__name__)
+from controller.reconciler.base import ObjectView
+from controller.reconciler.engine import Adapter, Context, Reference
+from controller.state import OrgSnapshot
 
 KIND = "OrgUnit"
 
 
-class OrgUnitReconciler(ReconcilerBase):
+@dataclass(frozen=True)
+class ObservedOUState:
+    snapshot: OrgSnapshot
+    known_id: str | None
+    tags: Mapping[str, str] | None
+
+
+class OrgUnitAdapter(Adapter[OrgUnitSpec, DesiredOU, ObservedOUState]):
     kind = KIND
+    noun = "OU"
+    model = OrgUnitSpec
+    default_deletion = "Delete"
 
-    # ------------------------------------------------------------------------- reconcile
-    def _reconcile(self, obj: ObjectView, run: Run) -> Outcome:
-        try:
-            spec = OrgUnitSpec.model_validate(dict(obj.spec))
-        except ValidationError as exc:
-            return run.invalid(exc)
+    def references(self, spec: OrgUnitSpec) -> Sequence[Reference]:
+        return [Reference(KIND, spec.parent_ref.name, "spec.parentRef")] if spec.parent_ref else []
 
-        waiting_for: str | None = None
-        parent_id = spec.parent_id
-        if spec.parent_ref is not None:
-            ref = self.refs.get(KIND, spec.parent_ref.name)
-            if ref.id is None or ref.deleting:
-                waiting_for = spec.parent_ref.name
-            else:
-                parent_id = ref.id
+    def claim_key(self, name: str, spec: OrgUnitSpec) -> str:
+        """OU names are unique under one parent in AWS."""
+        parent = f"ref:{spec.parent_ref.name}" if spec.parent_ref else (spec.parent_id or "root")
+        return f"{parent}/{spec.name or name}"
 
-        snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
-        known_id = obj.status.get("id")
+    def claim_refused(self, name: str, spec: OrgUnitSpec, owner: str) -> Blocked:
+        parent = f"OrgUnit {spec.parent_ref.name!r}" if spec.parent_ref else (spec.parent_id or "the root")
+        return Blocked("DuplicateName", f"spec.name: an OU named {spec.name or name!r} under {parent} is already "
+                       f"declared by OrgUnit {owner!r}; OU names are unique under a parent, so this object is not "
+                       "acted on. Give it another spec.name, or delete it", retry=False)
+
+    def desired(self, name: str, spec: OrgUnitSpec, resolved: Mapping[Reference, str]) -> DesiredOU:
+        parent_id = next(iter(resolved.values()), None) or spec.parent_id
+        return DesiredOU(object_name=name, name=spec.name or name, parent_id=parent_id, tags=spec.tags,
+                         observe_only=spec.management_policy == "Observe")
+
+    def observe(self, ctx: Context, desired: DesiredOU, view: ObjectView) -> ObservedOUState:
+        snapshot = ctx.snapshot()
+        known_id = view.status.get("id")
         candidate = known_id if known_id in snapshot.ous else None
-        if candidate is None and waiting_for is None:
-            found = snapshot.ou_named(parent_id or snapshot.root_id, spec.name or obj.name)
+        if candidate is None:
+            found = snapshot.ou_named(desired.parent_id or snapshot.root_id, desired.name)
             candidate = found.id if found else None
-        actual_tags = None
-        if spec.tags is not None and candidate and self._tags_due(obj):
-            actual_tags = self.gateway.list_tags(candidate)
+        tags = None
+        if desired.tags is not None and candidate and ctx.tags_due(KIND, view):
+            tags = ctx.gateway.list_tags(candidate)
+        return ObservedOUState(snapshot, known_id, tags)
 
-        desired = DesiredOU(
-            object_name=obj.name,
-            name=spec.name or obj.name,
-            parent_id=parent_id,
-            waiting_for=waiting_for,
-            tags=spec.tags,
-            observe_only=spec.management_policy == "Observe",
-        )
-        plan = plan_orgunit(desired, snapshot, known_id, actual_tags)
-        if plan.blocked is not None:
-            return run.blocked(plan)
+    def plan(self, desired: DesiredOU, observed: ObservedOUState) -> Plan:
+        return plan_orgunit(desired, observed.snapshot, observed.known_id, observed.tags)
 
-        actions = run.filter_drift(plan, observe_only=desired.observe_only)
-        created: ObservedOU | None = None
-        for action in actions:
-            result = self._execute(action)
-            if isinstance(result, ObservedOU) and isinstance(action, CreateOU):
-                created = result
-            run.event("Normal", event_reason(action), action.describe())
-        if created is not None:
-            ou_id = created.id
-        elif plan.resource_id is None:
-            # Missing in AWS and not recreated (drift policy report): reported as drift, nothing else.
-            return run.synced(plan, {}, corrected=False)
-        else:
-            ou_id = plan.resource_id
-            if plan.adopted:
-                run.event("Normal", "Adopted", f"adopted existing OU {desired.name!r} ({ou_id})")
+    def status(self, ctx: Context, desired: DesiredOU, resource_id: str | None) -> dict[str, Any]:
+        snapshot = ctx.snapshot()
+        ou = snapshot.ous.get(resource_id) if resource_id else None
+        if ou is None:
+            return {"id": resource_id} if resource_id else {}
+        return {"id": ou.id, "arn": ou.arn, "parentId": ou.parent_id, "path": snapshot.path(ou.id)}
 
-        snapshot = self.gateway.snapshot(max_age=self.snapshot_max_age)
-        ou = snapshot.ous.get(ou_id)
-        extra: dict[str, Any] = {"id": ou_id}
-        if ou is not None:
-            extra.update(arn=ou.arn, parentId=ou.parent_id, path=snapshot.path(ou.id))
-        return run.synced(plan, extra, corrected=bool(actions))
+    def adopted(self, desired: DesiredOU, resource_id: str) -> str:
+        return f"adopted existing OU {desired.name!r} ({resource_id})"
 
-    def _execute(self, action: Action) -> object:
-        gw = self.gateway
-        if isinstance(action, CreateOU):
-            return gw.create_ou(action.parent_id, action.name, action.tags)
-        if isinstance(action, RenameOU):
-            parent = gw.snapshot().ous[action.ou_id].parent_id
-            return gw.rename_ou(action.ou_id, action.name, parent)
-        if self._execute_tags(action):
-            return None
-        if isinstance(action, DeleteOU):
-            gw.delete_ou(action.ou_id)
-            return None
-        raise TypeError(f"OrgUnit cannot execute {action!r}")
-
-    # ------------------------------------------------------------------------- delete
-    def _delete(self, obj: ObjectView, run: Run) -> Outcome:
-        spec_raw = dict(obj.spec)
-        retain = spec_raw.get("deletionPolicy", "Delete") == "Retain" or spec_raw.get("managementPolicy") == "Observe"
-        known_id = obj.status.get("id")
-        snapshot = self.gateway.snapshot(max_age=0 if known_id else self.settings.resync_seconds)
-        plan = plan_orgunit_delete(known_id, snapshot, retain=retain)
-        if plan.blocked is not None:
-            return run.blocked(plan)
-        for action in plan.actions:
-            self._execute(action)
-            run.event("Normal", "Deleted", action.describe())
-        if retain and known_id:
-            run.event("Normal", "Retained", f"OU {known_id} left in AWS (deletionPolicy Retain)")
-        return run.deleted()
-
+    def plan_delete(self, ctx: Context, spec: OrgUnitSpec | None, view: ObjectView, retain: bool) -> Plan:
+        known_id = view.status.get("id")
+        snapshot = ctx.snapshot(fresh=bool(known_id) and not retain)  # what the OU holds now, not as last read
+        return plan_orgunit_delete(known_id, snapshot, retain=retain)

@@ -1,0 +1,367 @@
+"""The reconcile engine: one sequence for every kind, each kind an ``Adapter`` to it. No kopf here.
+
+The shape is crossplane-runtime's managed reconciler, with our pure planner in the middle:
+
+    parse the spec -> references (wait, or refuse a cycle) -> claims (one object per AWS resource)
+    -> observe (every read the plan needs, up front) -> plan (pure, once) -> status-only steps
+    -> AWS actions (each failure reported on its own, the independent others still run) -> status
+
+``awsorg plan`` runs this same engine with a gateway that records instead of writing (a dry run).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from controller import metrics
+from controller.aws.errors import AwsError
+from controller.aws.gateway import OrganizationsGateway
+from controller.planner.actions import PREREQUISITES, Action, AttachPolicy, Blocked, CreatePolicy, Plan, StatusStep
+from controller.reconciler.base import Claim, ObjectView, Outcome, References, claim_owner, now_iso
+from controller.reconciler.execute import event_reason, execute, explain
+from controller.reconciler.inventory import TAG_SPREAD, Inventory
+from controller.reconciler.status import Failure, StatusBuilder
+from controller.settings import Settings
+from controller.state import OrgSnapshot
+
+log = logging.getLogger(__name__)
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+DesiredT = TypeVar("DesiredT")
+ObservedT = TypeVar("ObservedT")
+STEP = 0.1  # look again this soon after a status-only step (intent recorded, request bound)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference from a spec to another object of this API (``field`` names it in messages)."""
+
+    kind: str
+    name: str
+    field: str
+
+
+@dataclass
+class Context:
+    """What an adapter may use to observe: the gateway (its shared snapshot) and when tags are due."""
+
+    gateway: OrganizationsGateway
+    settings: Settings
+    inventory: Inventory
+    clock: Callable[[], float] = time.time
+
+    def snapshot(self, *, fresh: bool = False) -> OrgSnapshot:
+        """The shared snapshot (refreshed every resync by the observer; a reconcile reads the organization
+        itself only when the observer has fallen behind), or a fresh read."""
+        return self.gateway.snapshot(max_age=0 if fresh else self.settings.resync_seconds * 1.5)
+
+    def tags_due(self, kind: str, view: ObjectView) -> bool:
+        """Whether to read this object's tags from AWS now: always after a spec change; otherwise once every
+        10 resyncs (an object's turn is its rank among the kind's objects that declare tags)."""
+        if view.trigger == "change" or view.spec_changed:
+            return True
+        epoch = int(self.clock() // self.settings.resync_seconds)
+        if epoch % TAG_SPREAD != self.inventory.tag_bucket(kind, view.name):
+            return False
+        return self.inventory.claim_tag_read(kind, view.name, epoch)
+
+
+class Adapter(Generic[SpecT, DesiredT, ObservedT]):
+    """What a kind supplies to the engine. Everything else (the sequence, policies, status) is the engine's."""
+
+    kind: ClassVar[str]
+    noun: ClassVar[str]  # how messages name its AWS resource: "OU", "account", "policy"
+    model: type[SpecT]
+    default_deletion: ClassVar[str]
+    retaining: ClassVar[frozenset[str]] = frozenset({"Retain"})
+
+    # ---------------------------------------------------------------------------- the spec
+    def check(self, name: str, spec: SpecT, status: Mapping[str, Any]) -> str | None:
+        """A refusal beyond the schema (InvalidSpec), or None."""
+        return None
+
+    def spec_status(self, spec: SpecT) -> dict[str, Any]:
+        """Status fields that follow from the spec alone (shown even when the spec is refused)."""
+        return {}
+
+    def references(self, spec: SpecT) -> Sequence[Reference]:
+        return ()
+
+    def claim_key(self, name: str, spec: SpecT) -> str | None:
+        """The AWS resource this object declares, as a key two objects would share; None: claims nothing."""
+        return None
+
+    def claim_refused(self, name: str, spec: SpecT, owner: str) -> Blocked:
+        raise NotImplementedError
+
+    def observe_only(self, spec: SpecT) -> bool:
+        return bool(getattr(spec, "management_policy", "Manage") == "Observe")
+
+    def deletion_policy(self, spec: SpecT) -> str:
+        return str(getattr(spec, "deletion_policy", self.default_deletion))
+
+    # ---------------------------------------------------------------------------- reconcile
+    def desired(self, name: str, spec: SpecT, resolved: Mapping[Reference, str]) -> DesiredT:
+        raise NotImplementedError
+
+    def observe(self, ctx: Context, desired: DesiredT, view: ObjectView) -> ObservedT:
+        raise NotImplementedError
+
+    def plan(self, desired: DesiredT, observed: ObservedT) -> Plan:
+        raise NotImplementedError
+
+    def status(self, ctx: Context, desired: DesiredT, resource_id: str | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def adopted(self, desired: DesiredT, resource_id: str) -> str:
+        return f"adopted existing {self.noun} {resource_id}"
+
+    # ---------------------------------------------------------------------------- delete
+    def plan_delete(self, ctx: Context, spec: SpecT | None, view: ObjectView, retain: bool) -> Plan:
+        """Observe what deletion needs and plan it (``retain``: leave the resource in AWS)."""
+        raise NotImplementedError
+
+
+def index_entry(adapter: Adapter[Any, Any, Any], name: str, spec: Mapping[str, Any], status: Mapping[str, Any],
+                meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What the other objects need to know about one object: its id and references (``ref``), and what it
+    claims (``claim``: key and value). The kopf indexes and the dry run keep exactly this."""
+    conditions = status.get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    entry: dict[str, Any] = {"ref": {"id": status.get("id"), "ready": ready,
+                                     "deleting": bool(meta.get("deletionTimestamp")), "refs": []}}
+    try:
+        parsed = adapter.model.model_validate(dict(spec))
+    except ValidationError:
+        return entry
+    entry["ref"]["refs"] = [[r.kind, r.name] for r in adapter.references(parsed)]
+    key = adapter.claim_key(name, parsed)
+    if key is not None:
+        entry["claim"] = [key, {"name": name, "id": status.get("id"),
+                                "request_id": status.get("createAccountRequestId"),
+                                "creating": bool(status.get("creationStartedAt")),
+                                "created": str(meta.get("creationTimestamp") or "")}]
+    return entry
+
+
+@dataclass
+class _Execution:
+    resource_id: str | None
+    failures: list[tuple[Action, Failure]] = field(default_factory=list)
+    wait: Failure | None = None
+
+
+class Engine(Generic[SpecT, DesiredT, ObservedT]):
+    """Reconciles objects of one kind through its adapter; one lock per object."""
+
+    def __init__(self, adapter: Adapter[SpecT, DesiredT, ObservedT], gateway: OrganizationsGateway, refs: References,
+                 settings: Settings | None = None, inventory: Inventory | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.adapter = adapter
+        self.kind = adapter.kind
+        self.refs = refs
+        self.settings = settings or Settings()
+        self.inventory = inventory or Inventory()
+        self.ctx = Context(gateway, self.settings, self.inventory, clock)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @property
+    def gateway(self) -> OrganizationsGateway:
+        return self.ctx.gateway
+
+    # ------------------------------------------------------------------------------- entry points
+    def reconcile(self, view: ObjectView) -> Outcome:
+        return self._run(view, self._reconcile)
+
+    def delete(self, view: ObjectView) -> Outcome:
+        outcome = self._run(view, self._delete)
+        if outcome.done:
+            metrics.forget(self.kind, view.name)
+            self.inventory.forget(self.kind, view.name)
+        return outcome
+
+    def _run(self, view: ObjectView, fn: Callable[[ObjectView, StatusBuilder], Outcome]) -> Outcome:
+        started = time.monotonic()
+        with self._lock(view.name):
+            st = StatusBuilder(self.kind, view, self.settings)
+            try:
+                outcome = fn(view, st)
+            except AwsError as exc:
+                self.gateway.invalidate()  # after a failed read, what AWS holds is not known for sure
+                outcome = st.aws_failure(exc)
+        if not outcome.done:
+            self.inventory.record(self.kind, view.name, outcome.status.get("id"), view.spec.get("tags") is not None)
+            conditions = {c["type"]: c["status"] for c in outcome.status.get("conditions", [])}
+            metrics.RESOURCE_READY.labels(kind=self.kind, name=view.name).set(conditions.get("Ready") == "True")
+            metrics.RESOURCE_DRIFTED.labels(kind=self.kind, name=view.name).set(conditions.get("Drifted") == "True")
+        metrics.RECONCILE_TOTAL.labels(kind=self.kind, result=outcome.result).inc()
+        metrics.RECONCILE_DURATION.labels(kind=self.kind).observe(time.monotonic() - started)
+        return outcome
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    # ------------------------------------------------------------------------------- reconcile
+    def _reconcile(self, view: ObjectView, st: StatusBuilder) -> Outcome:
+        a = self.adapter
+        try:
+            spec = a.model.model_validate(dict(view.spec))
+        except ValidationError as exc:
+            return st.invalid_model(exc)
+        st.status.update(a.spec_status(spec))
+        refusal = a.check(view.name, spec, view.status)
+        if refusal is not None:
+            return st.invalid(refusal)
+        st.observe_only = a.observe_only(spec)
+
+        resolved, blocked = self._resolve(view, spec)
+        if blocked is None:
+            blocked = self._claimed(view, spec)
+        if blocked is not None:
+            return st.refused(blocked)
+        desired = a.desired(view.name, spec, resolved)
+
+        observed = a.observe(self.ctx, desired, view)
+        plan = a.plan(desired, observed)
+        while any(isinstance(action, PREREQUISITES) for action in plan.actions):
+            # Enabling a policy type attaches AWS's default policy everywhere: plan the rest from a new look.
+            allowed = st.filter_drift(plan)
+            if not allowed:
+                return st.synced(a.status(self.ctx, desired, plan.resource_id))
+            done = self._execute(st, allowed, plan.resource_id)
+            if done.failures:
+                return st.failed_actions(done.failures)
+            observed = a.observe(self.ctx, desired, view)
+            plan = a.plan(desired, observed)
+
+        for step in plan.actions:
+            if isinstance(step, StatusStep):
+                st.status.update(step.status_update(now_iso()))
+                if step.pause is not None:
+                    if step.pause == "CreationInProgress":
+                        st.event("Normal", "CreateAccountFound", step.describe())
+                    return st.progress(step.pause, step.describe(), STEP)
+        if plan.blocked is not None:
+            return st.blocked(plan)
+
+        actions = tuple(x for x in st.filter_drift(plan) if not isinstance(x, StatusStep))
+        done = self._execute(st, actions, plan.resource_id)
+        if plan.adopted and done.resource_id:
+            st.event("Normal", "Adopted", a.adopted(desired, done.resource_id))
+        fields = a.status(self.ctx, desired, done.resource_id)
+        if done.failures:
+            st.status.update(fields)
+            return st.failed_actions(done.failures)
+        if done.wait is not None:
+            return st.progress(done.wait.reason, done.wait.message, self.settings.wait_seconds)
+        return st.synced(fields)
+
+    def _resolve(self, view: ObjectView, spec: SpecT) -> tuple[dict[Reference, str], Blocked | None]:
+        """References -> AWS ids. One not bound yet (or being deleted): wait. A cycle: refuse, naming it."""
+        resolved: dict[Reference, str] = {}
+        waiting: list[str] = []
+        for ref in self.adapter.references(spec):
+            cycle = self._cycle(view.name, ref)
+            if cycle:
+                chain = " -> ".join(f"{kind} {name!r}" for kind, name in cycle)
+                return resolved, Blocked("ReferenceCycle", f"{ref.field}: the references form a cycle: {chain}; "
+                                         "an object cannot be its own ancestor. Point one of them elsewhere",
+                                         retry=False)
+            state = self.refs.get(ref.kind, ref.name)
+            if state.id is None or state.deleting:
+                waiting.append(f"{ref.kind} {ref.name!r}")
+            else:
+                resolved[ref] = state.id
+        if waiting:
+            return resolved, Blocked("WaitingForReference", f"waiting for {', '.join(waiting)} to be Ready")
+        return resolved, None
+
+    def _cycle(self, name: str, first: Reference) -> list[tuple[str, str]]:
+        """The chain of references from this object back to itself through ``first``, if there is one."""
+        me = (self.kind, name)
+        chain = [me, (first.kind, first.name)]
+        seen = {me}
+        stack = [(first.kind, first.name, chain)]
+        while stack:
+            kind, ref_name, path = stack.pop()
+            if (kind, ref_name) == me:
+                return path
+            if (kind, ref_name) in seen:
+                continue
+            seen.add((kind, ref_name))
+            for ref_kind, next_name in self.refs.get(kind, ref_name).refs:
+                stack.append((ref_kind, next_name, [*path, (ref_kind, next_name)]))
+        return []
+
+    def _claimed(self, view: ObjectView, spec: SpecT) -> Blocked | None:
+        """Two objects declaring one AWS resource: the second is refused (one rule for every kind)."""
+        key = self.adapter.claim_key(view.name, spec)
+        if key is None:
+            return None
+        claims = self.refs.claims(self.kind, key)
+        indexed = next((c for c in claims if c.name == view.name), Claim(view.name))
+        me = Claim(view.name, view.status.get("id"), view.status.get("createAccountRequestId"),
+                   bool(view.status.get("creationStartedAt")), indexed.created or view.created)
+        owner = claim_owner(me, claims)
+        return None if owner is None else self.adapter.claim_refused(view.name, spec, owner)
+
+    def _execute(self, st: StatusBuilder, actions: Sequence[Action], resource_id: str | None) -> _Execution:
+        """Carry out each action; one that fails is reported and the independent others still run."""
+        done = _Execution(resource_id)
+        created_failed = False
+        for action in actions:
+            if isinstance(action, AttachPolicy) and action.policy_id is None and created_failed:
+                continue  # needs the policy whose creation failed (already reported)
+            try:
+                applied = execute(self.gateway, action, done.resource_id)
+            except AwsError as exc:
+                self.gateway.invalidate()
+                failure = explain(action, exc)
+                if failure is not None:
+                    created_failed = created_failed or isinstance(action, CreatePolicy)
+                    done.failures.append((action, failure))
+                continue
+            done.resource_id = applied.resource_id or done.resource_id
+            st.status.update(applied.status)
+            if not applied.happened:
+                continue
+            st.applied.append(action)
+            message = action.describe() + (f": {applied.message}" if applied.message else "")
+            st.event("Normal", event_reason(action), message)
+            done.wait = applied.wait or done.wait
+        return done
+
+    # ------------------------------------------------------------------------------- delete
+    def _delete(self, view: ObjectView, st: StatusBuilder) -> Outcome:
+        a = self.adapter
+        try:
+            spec: SpecT | None = a.model.model_validate(dict(view.spec))
+        except ValidationError:
+            spec = None  # never valid, so never acted on: nothing in AWS is this object's to delete
+        if spec is not None:
+            claimed = self._claimed(view, spec)
+            if claimed is not None:
+                st.event("Normal", "Retained", f"nothing deleted in AWS: {claimed.message}")
+                return st.deleted()
+        retain = spec is None or a.observe_only(spec) or a.deletion_policy(spec) in a.retaining
+        plan = a.plan_delete(self.ctx, spec, view, retain)
+        if plan.blocked is not None:
+            return st.blocked(plan)
+        done = self._execute(st, plan.actions, plan.resource_id)
+        if done.failures:
+            return st.failed_actions(done.failures)
+        if plan.resource_id and not plan.actions:
+            policy = "unknown (invalid spec)" if spec is None else a.deletion_policy(spec)
+            management = "" if spec is None else f", managementPolicy {getattr(spec, 'management_policy', 'Manage')}"
+            st.event("Normal", "Retained", f"{a.noun} {plan.resource_id} left in AWS (deletionPolicy {policy}"
+                     f"{management})")
+        return st.deleted()

@@ -1,0 +1,146 @@
+"""One dispatch from a planned action to the gateway call that carries it out, for every kind.
+
+``execute`` makes the call; ``explain`` turns the AWS error of a failed call into what a person reads in
+``Synced`` (or None when the error means the action's goal already holds).  The gateway may be the real
+one or the dry-run recorder of ``awsorg plan``: this code does not know which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.aws.errors import AwsError
+from controller.aws.gateway import CreationLimitReached, OrganizationsGateway
+from controller.planner.actions import (
+    Action,
+    AttachPolicy,
+    CloseAccount,
+    CreateAccount,
+    CreateOU,
+    CreatePolicy,
+    DeleteOU,
+    DeletePolicy,
+    DetachPolicy,
+    EnablePolicyType,
+    MoveAccount,
+    RemoveAccount,
+    RenameAccount,
+    RenameOU,
+    TagResource,
+    UntagResource,
+    UpdatePolicy,
+)
+from controller.reconciler.status import Failure
+
+# The event reason of each AWS write, whatever the kind that makes it.
+EVENT_REASONS: dict[type, str] = {
+    CreateOU: "Created",
+    RenameOU: "Renamed",
+    DeleteOU: "Deleted",
+    CreateAccount: "CreateAccountStarted",
+    MoveAccount: "Moved",
+    RenameAccount: "Renamed",
+    CloseAccount: "Closed",
+    RemoveAccount: "Removed",
+    EnablePolicyType: "PolicyTypeEnabled",
+    CreatePolicy: "Created",
+    UpdatePolicy: "Updated",
+    AttachPolicy: "Attached",
+    DetachPolicy: "Detached",
+    DeletePolicy: "Deleted",
+    TagResource: "Tagged",
+    UntagResource: "Untagged",
+}
+CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"})
+_DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a carried-out action left: the id of what it created, status fields it sets, a message for its
+    event, and a wait when it started something AWS finishes later (CreateAccount)."""
+
+
+    resource_id: str | None = None
+    status: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+    wait: Failure | None = None
+    happened: bool = True  # False: nothing needed doing after all (a concurrent reconcile did it)
+
+
+def event_reason(action: Action) -> str:
+    return EVENT_REASONS.get(type(action), "Updated")
+
+
+def execute(gw: OrganizationsGateway, action: Action, created: str | None = None) -> Applied:
+    """Carry out one action. ``created``: the id of the resource an earlier action of the plan created."""
+    if isinstance(action, CreateOU):
+        return Applied(gw.create_ou(action.parent_id, action.name, action.tags).id)
+    if isinstance(action, RenameOU):
+        gw.rename_ou(action.ou_id, action.name)
+    elif isinstance(action, DeleteOU):
+        gw.delete_ou(action.ou_id)
+    elif isinstance(action, TagResource):
+        gw.tag_resource(action.resource_id, action.tags)
+    elif isinstance(action, UntagResource):
+        gw.untag_resource(action.resource_id, action.keys)
+    elif isinstance(action, CreateAccount):
+        request = gw.create_account(account_name=action.account_name, email=action.email,
+                                    role_name=action.role_name,
+                                    iam_user_access_to_billing=action.iam_user_access_to_billing, tags=action.tags)
+        return Applied(status={"createAccountRequestId": request.id}, message=f"request {request.id}",
+                       wait=Failure("CreationInProgress", f"CreateAccount request {request.id} is {request.state}"))
+    elif isinstance(action, MoveAccount):
+        gw.move_account(action.account_id, action.source_parent_id, action.destination_parent_id)
+    elif isinstance(action, RenameAccount):
+        gw.put_account_name(action.account_id, action.name)
+    elif isinstance(action, CloseAccount):
+        gw.close_account(action.account_id)
+    elif isinstance(action, RemoveAccount):
+        gw.remove_account(action.account_id)
+    elif isinstance(action, EnablePolicyType):
+        if gw.enable_policy_type(action.root_id, action.policy_type):
+            default = _DEFAULT_POLICY.get(action.policy_type, "its default policy")
+            return Applied(message=f"AWS attached {default} to the root and every OU and account")
+        return Applied(happened=False)
+    elif isinstance(action, CreatePolicy):
+        return Applied(gw.create_policy(name=action.name, description=action.description,
+                                        policy_type=action.policy_type, content=action.content, tags=action.tags).id)
+    elif isinstance(action, UpdatePolicy):
+        gw.update_policy(action.policy_id, name=action.name, description=action.description, content=action.content)
+    elif isinstance(action, AttachPolicy):
+        policy_id = action.policy_id or created
+        if policy_id is None:
+            raise ValueError(f"{action.describe()}: the policy was not created")
+        gw.attach_policy(policy_id, action.target_id)
+    elif isinstance(action, DetachPolicy):
+        gw.detach_policy(action.policy_id, action.target_id)
+    elif isinstance(action, DeletePolicy):
+        gw.delete_policy(action.policy_id)
+    else:  # StatusStep and anything new: the engine never sends them here
+        raise TypeError(f"no gateway call for {action!r}")
+    return Applied()
+
+
+def explain(action: Action, exc: AwsError) -> Failure | None:
+    """The failure a person reads for a failed action; None when the error means it is done already."""
+    if isinstance(exc, CreationLimitReached):
+        return Failure("CreationLimitReached",
+                       f"{exc.in_flight} account creations are in progress in the organization and AWS allows 5 at a "
+                       "time; this one starts when a slot frees up")
+    if isinstance(action, CloseAccount) and exc.code == "AccountAlreadyClosedException":
+        return None
+    if isinstance(action, CloseAccount) and exc.code == "ConstraintViolationException" and (
+            exc.reason in CLOSE_QUOTA_REASONS):
+        return Failure("LimitExceeded", f"AWS's account closure quota is reached ({exc.reason}); closing "
+                       f"{action.account_id} is retried later")
+    if isinstance(action, RenameAccount) and not exc.transient:
+        return Failure(
+            "InvalidSpec" if exc.code == "ValidationException" else "AccountRenameFailed",
+            f"spec.accountName: could not rename account {action.account_id} to {action.name!r} with the Account "
+            f"Management API ({exc.code}: {exc.aws_message}). Grant account:PutAccountName to the operator's role "
+            "and enable trusted access for the Account Management service, or rename it in the AWS console",
+        )
+    return Failure.of(exc)

@@ -1,0 +1,208 @@
+"""One reconcile's status: conditions, drift, events, and the outcome handed back to the caller.
+
+Every kind's status is built here, the same way: ``Ready`` (the AWS resource exists and matches the
+spec), ``Synced`` (the last reconcile succeeded, or why not), ``Drifted`` (AWS was last seen differing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from controller import metrics
+from controller.aws.errors import AwsError, TransientAwsError
+from controller.planner.actions import WAIT_REASONS, Action, Blocked, Difference, Plan
+from controller.reconciler.base import Conditions, Event, ObjectView, Outcome, describe_validation_error, now_iso
+from controller.settings import Settings
+
+# AWS error codes with a reason of their own in Synced (everything else: AwsError).
+AWS_REASONS = {
+    "OrganizationalUnitNotEmptyException": "OrgUnitNotEmpty",
+    "DuplicateOrganizationalUnitException": "AlreadyExists",
+    "DuplicatePolicyException": "AlreadyExists",
+    "ParentNotFoundException": "ParentNotFound",
+    "AccessDeniedException": "AccessDenied",
+    "AWSOrganizationsNotInUseException": "OrganizationNotFound",
+    "ConstraintViolationException": "LimitExceeded",
+    "MalformedPolicyDocumentException": "InvalidSpec",
+    "PolicyTypeNotEnabledException": "PolicyTypeNotEnabled",
+    "AccountNotFoundException": "NotFound",
+    "MasterCannotLeaveOrganizationException": "ManagementAccount",
+}
+
+Result = Literal["success", "error", "waiting"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one action of a plan was not carried out: a Synced reason, a message, whether to retry."""
+
+    reason: str
+    message: str
+    retry: bool = True
+
+    @classmethod
+    def of(cls, exc: AwsError) -> Failure:
+        return cls(aws_reason(exc), aws_message(exc))
+
+
+def aws_reason(exc: AwsError) -> str:
+    if isinstance(exc, TransientAwsError) and exc.throttled:
+        return "AwsThrottled"
+    return AWS_REASONS.get(exc.code, "AwsError")
+
+
+def aws_message(exc: AwsError) -> str:
+    message = f"AWS {exc.operation} failed: {exc.code}"
+    if exc.reason:
+        message += f" ({exc.reason})"
+    if exc.aws_message:
+        message += f": {exc.aws_message}"
+    return message
+
+
+class StatusBuilder:
+    """Accumulates one reconcile's events and conditions and builds the resulting status."""
+
+    def __init__(self, kind: str, obj: ObjectView, settings: Settings, *, observe_only: bool = False) -> None:
+        self.kind = kind
+        self.obj = obj
+        self.settings = settings
+        self.observe_only = observe_only
+        self.status: dict[str, Any] = {k: v for k, v in obj.status.items() if k != "conditions"}
+        self.conditions = Conditions(list(obj.status.get("conditions", [])), obj.generation)
+        self.events: list[Event] = []
+        self.applied: list[Action] = []
+        self.drift_found: list[Difference] = []
+        self.drift_corrected = False
+
+    def event(self, type_: Literal["Normal", "Warning"], reason: str, message: str) -> None:
+        self.events.append(Event(type_, reason, message))
+
+    @property
+    def spec_applied(self) -> bool:
+        """True when the current generation was already synced once (so differences are drift)."""
+        synced = self.conditions.get("Synced")
+        return bool(
+            synced and synced.get("status") == "True" and synced.get("observedGeneration") == self.obj.generation
+        )
+
+    # --------------------------------------------------------------------------- outcomes
+    def _finish(self, requeue: float | None, result: Result, done: bool = False) -> Outcome:
+        self.status["observedGeneration"] = self.obj.generation
+        self.status["lastSyncTime"] = now_iso()
+        self.status["conditions"] = self.conditions.as_list()
+        return Outcome(status=self.status, events=self.events, requeue_after=requeue, done=done, result=result,
+                       applied=list(self.applied))
+
+    def fail(self, reason: str, message: str, requeue: float | None, result: Literal["error", "waiting"],
+             event_type: Literal["Normal", "Warning"] = "Warning") -> Outcome:
+        old = self.conditions.get("Synced")
+        if not old or old.get("reason") != reason or old.get("message") != message:
+            self.event(event_type, reason, message)
+        self.conditions.set("Synced", False, reason, message)
+        ready = self.conditions.get("Ready")
+        if reason != "AwsThrottled" or not ready or ready.get("status") != "True":
+            self.conditions.set("Ready", False, reason, message)
+        if self.conditions.get("Drifted") is None:
+            self.conditions.set("Drifted", False, "NotObserved", "")
+        return self._finish(requeue, result)
+
+    def invalid(self, message: str) -> Outcome:
+        return self.fail("InvalidSpec", message, None, "error")
+
+    def invalid_model(self, exc: Any) -> Outcome:
+        return self.invalid(describe_validation_error(self.kind, self.obj.name, exc))
+
+    def blocked(self, plan: Plan) -> Outcome:
+        blocked: Blocked = plan.blocked  # type: ignore[assignment]
+        if plan.resource_id:
+            self.status["id"] = plan.resource_id
+        if plan.differences:
+            # ImmutableField: the spec asks for what AWS cannot do (not drift). Otherwise AWS changed
+            # outside Git in a way the operator will not undo (an account closed, a resource gone).
+            as_drift = blocked.reason != "ImmutableField"
+            self._set_drift(list(plan.differences), as_drift=as_drift)
+            if as_drift:
+                fields = ", ".join(f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in plan.differences)
+                self.conditions.set("Drifted", True, "DriftDetected", f"AWS differs from the spec: {fields}")
+        return self.refused(blocked)
+
+    def refused(self, blocked: Blocked) -> Outcome:
+        if blocked.reason in WAIT_REASONS:
+            requeue: float | None = self.settings.wait_seconds
+            result: Literal["error", "waiting"] = "waiting"
+        else:
+            requeue = self.settings.backoff(self.obj.retry) if blocked.retry else None
+            result = "error"
+        event_type: Literal["Normal", "Warning"] = "Normal" if blocked.reason == "CreationInProgress" else "Warning"
+        return self.fail(blocked.reason, blocked.message, requeue, result, event_type)
+
+    def progress(self, reason: str, message: str, requeue: float) -> Outcome:
+        """A step of a multi-step operation is done; look again after ``requeue`` seconds."""
+        return self.fail(reason, message, requeue, "waiting", "Normal")
+
+    def aws_failure(self, exc: AwsError) -> Outcome:
+        delay = self.settings.backoff(self.obj.retry)
+        if exc.code == "DuplicateOrganizationalUnitException":
+            delay = min(delay, self.settings.wait_seconds)  # adopt it on the next look
+        return self.fail(aws_reason(exc), aws_message(exc), delay, "error")
+
+    def failed_actions(self, failures: Sequence[tuple[Action, Failure]]) -> Outcome:
+        """Some actions of the plan failed (each named in the message); the others were carried out."""
+        reason = failures[0][1].reason
+        message = "; ".join(f.message for _, f in failures)
+        if all(f.reason in WAIT_REASONS for _, f in failures):
+            return self.fail(reason, message, self.settings.wait_seconds, "waiting", "Normal")
+        requeue = self.settings.backoff(self.obj.retry) if any(f.retry for _, f in failures) else None
+        if requeue is not None and reason == "AlreadyExists":
+            requeue = min(requeue, self.settings.wait_seconds)  # adopt it on the next look
+        return self.fail(reason, message, requeue, "error")
+
+    # --------------------------------------------------------------------------- drift
+    def filter_drift(self, plan: Plan) -> tuple[Action, ...]:
+        """Drop corrective actions where the drift policy or ``Observe`` says only to report."""
+        differences = list(plan.differences)
+        is_drift = bool(differences) and (self.spec_applied or self.observe_only)
+        if not is_drift:
+            self._set_drift([], as_drift=True)
+            return () if self.observe_only else plan.actions
+        self._set_drift(differences, as_drift=True)
+        if self.observe_only or self.settings.drift_policy == "report":
+            return ()
+        self.drift_corrected = bool(plan.actions)
+        return plan.actions
+
+    def _set_drift(self, differences: list[Difference], *, as_drift: bool) -> None:
+        self.status["drift"] = [{"field": d.field, "desired": d.desired, "actual": d.actual} for d in differences]
+        self.drift_found = differences if as_drift else []
+        if as_drift and differences:
+            was = self.conditions.get("Drifted")
+            if not was or was.get("status") != "True":
+                metrics.DRIFT_DETECTED.labels(kind=self.kind).inc()
+                fields = ", ".join(d.field for d in differences)
+                self.event("Warning", "DriftDetected", f"AWS differs from the spec in: {fields}")
+
+    def synced(self, fields: dict[str, Any]) -> Outcome:
+        self.status.update(fields)
+        if self.drift_found and self.drift_corrected:
+            metrics.DRIFT_CORRECTED.labels(kind=self.kind).inc()
+            names = ", ".join(d.field for d in self.drift_found)
+            self.event("Normal", "DriftCorrected", f"put AWS back to the spec in: {names}")
+            self.conditions.set("Drifted", False, "Corrected", f"corrected at {now_iso()}: {names}")
+            self.conditions.set("Ready", True, "Available", "")
+        elif self.drift_found:
+            shown = ", ".join(f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in self.drift_found)
+            why = "managementPolicy Observe" if self.observe_only else "AWSORG_DRIFT_POLICY=report"
+            self.conditions.set("Drifted", True, "DriftDetected", f"AWS differs from the spec ({why}): {shown}")
+            self.conditions.set("Ready", False, "Drifted", f"AWS differs from the spec in {len(self.drift_found)} "
+                                "field(s); see status.drift")
+        else:
+            self.conditions.set("Drifted", False, "InSync", "")
+            self.conditions.set("Ready", True, "Available", "")
+        self.conditions.set("Synced", True, "ReconcileSuccess", "")
+        return self._finish(None, "success")
+
+    def deleted(self) -> Outcome:
+        return self._finish(None, "success", done=True)
