@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "plan":
         from controller.workflow.plan import plan_command
 
-        return plan_command(args.paths, args.base, args.output)
+        return plan_command(args.paths, args.base or None, args.output)
     if args.command == "export":
         from controller.workflow.export import export_command
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from controller.aws.gateway import OrganizationsGateway
 from controller.aws.session import organizations_client
 from controller.cli import main
 from controller.sandbox.aws import AwsSandbox
@@ -19,13 +20,14 @@ READ_ONLY = ("List", "Describe")
 
 
 @pytest.fixture
-def gateway(aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> OrganizationsGateway:
+def gateway(aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The organizations client ``awsorg plan`` makes (the sandbox's endpoint and credentials)."""
     for key, value in aws.env().items():
         monkeypatch.setenv(key, value)
-    return OrganizationsGateway(organizations_client())
+    return organizations_client()
 
 
-def test_plan_of_the_landing_zone_on_an_empty_org(aws: AwsSandbox, gateway: OrganizationsGateway) -> None:
+def test_plan_of_the_landing_zone_on_an_empty_org(aws: AwsSandbox, gateway: Any) -> None:
     report = plan_paths([EXAMPLES], gateway)
     texts = [(c.kind, c.name, c.text) for c in report.changes]
     assert not report.problems, report.problems
@@ -39,7 +41,7 @@ def test_plan_of_the_landing_zone_on_an_empty_org(aws: AwsSandbox, gateway: Orga
     assert all(call.startswith(READ_ONLY) for call in aws.calls), aws.calls
 
 
-def test_plan_shows_adoption_as_no_change_and_real_differences(aws: AwsSandbox, gateway: OrganizationsGateway,
+def test_plan_shows_adoption_as_no_change_and_real_differences(aws: AwsSandbox, gateway: Any,
                                                                 tmp_path: Path) -> None:
     org = aws.client()
     root = aws.ids["root_id"]
@@ -52,11 +54,11 @@ def test_plan_shows_adoption_as_no_change_and_real_differences(aws: AwsSandbox, 
     by_object = {(c.kind, c.name): c.text for c in report.changes}
     assert ("OrgUnit", "production") not in by_object  # found in AWS, matches: adopted, nothing to do
     assert by_object[("OrgUnit", "non-production")].startswith("tag ")
-    assert by_object[("OrgUnit", "infrastructure")].startswith("create OU 'Infrastructure'")
+    assert by_object[("OrgUnit", "infrastructure")].startswith("create OU 'Infrastructure' under Root")
     assert all(call.startswith(READ_ONLY) for call in aws.calls), aws.calls
 
 
-def test_plan_with_base_shows_renames_and_deletions(aws: AwsSandbox, gateway: OrganizationsGateway,
+def test_plan_with_base_shows_renames_and_deletions(aws: AwsSandbox, gateway: Any,
                                                     tmp_path: Path) -> None:
     org = aws.client()
     root = aws.ids["root_id"]
@@ -71,16 +73,32 @@ def test_plan_with_base_shows_renames_and_deletions(aws: AwsSandbox, gateway: Or
     report = plan_paths([head], gateway, base=[base])
     by_object = {(c.kind, c.name): (c.symbol, c.text) for c in report.changes}
     assert by_object[("OrgUnit", "sandbox")][1].startswith("rename OU")
-    assert by_object[("OrgUnit", "gone")] == ("-", f"delete OU 'Gone' ({gone['Id']})")
+    assert by_object[("OrgUnit", "gone")] == ("-", "delete OU Root/Gone")
+    assert gone["Id"] in {ou["Id"] for ou in org.list_organizational_units_for_parent(ParentId=root)[
+        "OrganizationalUnits"]}  # read-only: still there
 
 
-def test_plan_cli_markdown_and_refusals(aws: AwsSandbox, gateway: OrganizationsGateway, tmp_path: Path,
+def test_plan_cli_markdown_and_refusals(aws: AwsSandbox, gateway: Any, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     acct = ("apiVersion: awsorg.gitops.dev/v1alpha1\nkind: AwsAccount\nmetadata: {{name: {n}}}\n"
             "spec: {{accountName: {n}, email: same@example.com}}\n")
     (tmp_path / "a.yaml").write_text(acct.format(n="first") + "---\n" + acct.format(n="second"))
     assert main(["validate", str(tmp_path)]) == 1  # validate catches it offline already
     capsys.readouterr()
+    assert main(["plan", str(tmp_path)]) == 2  # refused: exit 2, so a workflow can post the plan and then fail
+    capsys.readouterr()
     assert main(["plan", str(EXAMPLES), "--output", "markdown"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("### awsorg plan") and "| :heavy_plus_sign: | `OrgUnit/production` |" in out
+
+
+def test_example_workflow_posts_the_plan_whatever_the_exit_code_then_fails_on_refusals() -> None:
+    workflow = yaml.safe_load((ROOT / "docs" / "examples" / "github-workflow.yaml").read_text())
+    steps = workflow["jobs"]["plan"]["steps"]
+    plan = next(s for s in steps if "awsorg plan" in s.get("run", ""))
+    assert "set +e" in plan["run"] and "GITHUB_OUTPUT" in plan["run"]  # a refusal does not stop the job here
+    comment = next(s for s in steps if "sticky-pull-request-comment" in s.get("uses", ""))
+    assert comment["if"] == "always()"
+    last = steps[-1]
+    assert steps.index(last) > steps.index(comment)
+    assert "steps.plan.outputs.exit != '0'" in last["if"] and "exit 1" in last["run"]

@@ -280,7 +280,7 @@ def test_example_github_workflow_runs_validate_and_plan() -> None:
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any(r.startswith("pip install") for r in runs)
     assert "awsorg validate --output github ." in runs
-    assert any(r.startswith("awsorg plan --output markdown") for r in runs)
+    assert any("awsorg plan --base" in r and "--output markdown" in r for r in runs)
     # The same command line the workflow uses parses here.
     with pytest.raises(SystemExit) as exit_info:
         main(["validate", "--output", "github", "--help"])

@@ -14,19 +14,15 @@ from controller.api.models import GROUP, VERSION
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.session import account_client, organizations_client
 from controller.handlers import logfilter
-from controller.reconciler.account import AwsAccountAdapter
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
-from controller.reconciler.engine import Adapter, Engine, index_entry
+from controller.reconciler.engine import Engine, index_entry
 from controller.reconciler.inventory import Inventory
-from controller.reconciler.orgunit import OrgUnitAdapter
-from controller.reconciler.policy import ServiceControlPolicyAdapter
+from controller.reconciler.kinds import ADAPTERS, PLURALS
 from controller.settings import Settings
 
 log = logging.getLogger("awsorg")
 
 PREFIX = GROUP  # annotations and the finalizer live under our API group
-ADAPTERS: tuple[Adapter[Any, Any, Any], ...] = (OrgUnitAdapter(), AwsAccountAdapter(), ServiceControlPolicyAdapter())
-PLURALS = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts", "ServiceControlPolicy": "servicecontrolpolicies"}
 
 
 class IndexReferences:
@@ -108,7 +104,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         if task is not None:
             task.cancel()
 
-    for adapter in ADAPTERS:
+    for adapter in ADAPTERS.values():
         engine = Engine(adapter, gateway, refs, settings=settings, inventory=inventory)
         _register_kind(registry, engine, refs, settings)
 

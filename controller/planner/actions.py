@@ -171,7 +171,7 @@ class EnablePolicyType:
     policy_type: str
 
     def describe(self) -> str:
-        return f"enable {self.policy_type} on the root {self.root_id}"
+        return f"enable {self.policy_type} on {self.root_id}"
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
 
     def claim_refused(self, name: str, spec: AwsAccountSpec, owner: str) -> Blocked:
         return Blocked("DuplicateEmail", f"spec.email: {spec.email} is already declared by AwsAccount {owner!r}; one "
-                       "account per email, so this object is not acted on", retry=False)
+                       "account per email, so this object is not acted on")
 
     def desired(self, name: str, spec: AwsAccountSpec, resolved: Mapping[Reference, str]) -> DesiredAccount:
         return DesiredAccount(

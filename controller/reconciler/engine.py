@@ -274,8 +274,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
             if cycle:
                 chain = " -> ".join(f"{kind} {name!r}" for kind, name in cycle)
                 return resolved, Blocked("ReferenceCycle", f"{ref.field}: the references form a cycle: {chain}; "
-                                         "an object cannot be its own ancestor. Point one of them elsewhere",
-                                         retry=False)
+                                         "an object cannot be its own ancestor. Point one of them elsewhere")
             state = self.refs.get(ref.kind, ref.name)
             if state.id is None or state.deleting:
                 waiting.append(f"{ref.kind} {ref.name!r}")

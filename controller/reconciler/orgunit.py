@@ -41,7 +41,7 @@ class OrgUnitAdapter(Adapter[OrgUnitSpec, DesiredOU, ObservedOUState]):
         parent = f"OrgUnit {spec.parent_ref.name!r}" if spec.parent_ref else (spec.parent_id or "the root")
         return Blocked("DuplicateName", f"spec.name: an OU named {spec.name or name!r} under {parent} is already "
                        f"declared by OrgUnit {owner!r}; OU names are unique under a parent, so this object is not "
-                       "acted on. Give it another spec.name, or delete it", retry=False)
+                       "acted on. Give it another spec.name, or delete it")
 
     def desired(self, name: str, spec: OrgUnitSpec, resolved: Mapping[Reference, str]) -> DesiredOU:
         parent_id = next(iter(resolved.values()), None) or spec.parent_id

@@ -65,7 +65,7 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
     def claim_refused(self, name: str, spec: ServiceControlPolicySpec, owner: str) -> Blocked:
         return Blocked("DuplicateName", f"spec.name: {spec.type} {spec.name or name!r} is already declared by {KIND} "
                        f"{owner!r}; policy names are unique per type, so this object is not acted on. Give it "
-                       "another spec.name", retry=False)
+                       "another spec.name")
 
     def desired(self, name: str, spec: ServiceControlPolicySpec, resolved: Mapping[Reference, str]) -> DesiredPolicy:
         targets = [PolicyTarget(target_id, f"{ref.field} ({ref.kind} {ref.name!r})") for ref, target_id in

@@ -48,9 +48,8 @@ class Failure:
 
 
 def aws_reason(exc: AwsError) -> str:
-    if isinstance(exc, TransientAwsError) and exc.throttled:
-        return "AwsThrottled"
-    return AWS_REASONS.get(exc.code, "AwsError")
+    reason = "AwsThrottled" if isinstance(exc, TransientAwsError) and exc.throttled else None
+    return reason or AWS_REASONS.get(exc.code, "AwsError")
 
 
 def aws_message(exc: AwsError) -> str:

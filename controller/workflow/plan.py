@@ -1,21 +1,26 @@
 """``awsorg plan PATH...``: what the operator would do in AWS after the merge. Read-only.
 
-The files are planned with the operator's own planners against one read of the organization, in the
-order the operator converges: OUs (parents first), then accounts, then policies. Objects planned for
-creation are added to a working copy of the snapshot, so that what refers to them plans as it will.
+This is the operator's reconcile engine in a dry run: the same adapters and planners, over the objects of
+the files, against one read of the organization, through a gateway that records writes instead of
+making them (``controller.aws.dryrun``). Objects are reconciled in rounds until nothing changes, as the
+operator converges: a child waits for its parent's id, an account is created and then moved, a policy
+type is enabled and then the policy attached.
 
-Without ``--base``, objects are matched to AWS as the operator matches them on its first reconcile
-(OUs by name under their parent, accounts by accountId or email, policies by name). With ``--base DIR``
-(the files before the change, e.g. the target branch), each object is first matched through its
-previous version, so renames show as renames, and objects removed from the files show as deletions
-per their ``deletionPolicy``.
+Bindings of objects to AWS resources come from where the operator gets them. With ``--base`` (the files
+before the change: a directory, or a git revision such as ``origin/main``), the base's objects are
+reconciled first and each object of the change starts from what its earlier version is bound to, so a
+renamed OU is renamed, an edited policy updated, and objects removed from the files are deleted or
+forgotten per their ``deletionPolicy``. Without a base, objects are matched as the operator matches a new
+object, and the report says what that cannot tell.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,45 +28,62 @@ from typing import Any
 import yaml
 
 from controller.api.models import API_VERSION
+from controller.aws.dryrun import RecordingGateway, is_new
 from controller.aws.gateway import OrganizationsGateway
-from controller.planner.account import AccountRecord, DesiredAccount, plan_account, plan_account_delete
 from controller.planner.actions import (
-    AttachPolicy,
-    BindCreateRequest,
+    WAIT_REASONS,
+    Action,
     CreateAccount,
     CreateOU,
     CreatePolicy,
-    DetachPolicy,
-    EnablePolicyType,
-    Plan,
-    RecordCreationIntent,
+    DeleteOU,
+    DeletePolicy,
+    StatusStep,
+    UpdatePolicy,
 )
-from controller.planner.orgunit import DesiredOU, plan_orgunit, plan_orgunit_delete
-from controller.planner.policy import DesiredPolicy, PolicyTarget, find_policy, plan_policy, plan_policy_delete
-from controller.planner.policy_document import minify
-from controller.state import ObservedAccount, ObservedOU, ObservedPolicy, OrgSnapshot
+from controller.reconciler.base import Claim, Event, ObjectView, Outcome, RefState
+from controller.reconciler.engine import Engine, index_entry
+from controller.reconciler.execute import event_reason
+from controller.reconciler.inventory import Inventory
+from controller.reconciler.kinds import ADAPTERS
+from controller.settings import Settings
+from controller.state import OrgSnapshot
 
-KINDS = ("OrgUnit", "AwsAccount", "ServiceControlPolicy")
-_DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
+KINDS = tuple(ADAPTERS)
+MAX_ROUNDS = 12  # the deepest chain: 5 OU levels, an account created then moved, a type enabled then attached
+NO_BASE = ("without --base, objects are matched to AWS as the operator matches a new object (OUs by name under "
+           "their parent, accounts by accountId or email, policies by name): a renamed object cannot be told from "
+           "a new one, and objects removed from the files are not shown. Give the files before the change with "
+           "--base (a directory, or a git revision such as origin/main)")
+Objects = dict[str, dict[str, dict[str, Any]]]  # kind -> metadata.name -> object
 
 
 @dataclass(frozen=True)
 class Change:
     kind: str
     name: str
-    symbol: str  # + create, ~ change, - delete/forget, ! refused
+    symbol: str  # + create, ~ change, - delete or forget, = reported only, ! refused
     text: str
+    policy: str = ""  # the management and deletion policy that apply
+    detail: str = ""  # a unified diff of a policy document
+    reason: str = ""  # the reason of the operator's event for it (Created, Moved, ...), or of the refusal
 
 
 @dataclass
 class PlanReport:
     changes: list[Change] = field(default_factory=list)
     problems: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     unchanged: int = 0
 
     @property
     def empty(self) -> bool:
         return not self.changes and not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        """0: the plan holds no refusal; 2: some changes would be refused (1 is the tool failing)."""
+        return 2 if self.problems else 0
 
     def count(self, symbol: str) -> int:
         return sum(1 for c in self.changes if c.symbol == symbol)
@@ -70,13 +92,13 @@ class PlanReport:
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def load(paths: Sequence[Path]) -> dict[str, dict[str, dict[str, Any]]]:
+def load(paths: Sequence[Path]) -> Objects:
     """kind -> metadata.name -> object, for our kinds in every YAML file under ``paths``."""
-    objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
+    objects: Objects = {k: {} for k in KINDS}
     for path in paths:
         files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
         for file in files:
-            if any(part.startswith(".") for part in file.parts[len(path.parts):] if path.is_dir()):
+            if path.is_dir() and any(part.startswith(".") for part in file.parts[len(path.parts):]):
                 continue
             for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")):
                 if isinstance(doc, dict) and doc.get("apiVersion") == API_VERSION and doc.get("kind") in KINDS:
@@ -84,256 +106,209 @@ def load(paths: Sequence[Path]) -> dict[str, dict[str, dict[str, Any]]]:
     return objects
 
 
-# --------------------------------------------------------------------------------------------- planning
+# ---------------------------------------------------------------------------------------- the dry run
 
 
-class _Planner:
-    def __init__(self, gateway: OrganizationsGateway, snapshot: OrgSnapshot) -> None:
-        self.gateway = gateway
-        self.snap = snapshot
-        self.report = PlanReport()
-        self.ids: dict[tuple[str, str], str] = {}  # (kind, name) -> planned AWS id (real or "new:...")
+@dataclass
+class _Object:
+    kind: str
+    name: str
+    spec: dict[str, Any]
+    status: dict[str, Any]
+    created: str  # objects of the base are older than the change's new ones (claims: the older keeps it)
+    applied: list[Action] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    outcome: Outcome | None = None
 
-    # -- helpers
-    def _tags(self, resource_id: str | None, wanted: Mapping[str, str] | None) -> dict[str, str] | None:
-        if wanted is None or not resource_id or resource_id.startswith("new:"):
-            return None
-        return self.gateway.list_tags(resource_id)
+    def view(self) -> ObjectView:
+        return ObjectView(kind=self.kind, name=self.name, generation=1, spec=self.spec, status=self.status,
+                          trigger="change", created=self.created)
 
-    def _record(self, kind: str, name: str, plan: Plan) -> None:
-        if plan.blocked is not None:
-            self.report.problems.append(Change(kind, name, "!", f"{plan.blocked.reason}: {plan.blocked.message}"))
+
+class _Store:
+    """The objects of a dry run, answering references and claims as kopf's indexes do in the operator."""
+
+    def __init__(self, objects: Iterable[_Object]) -> None:
+        self.objects = {(o.kind, o.name): o for o in objects}
+
+    def _entry(self, obj: _Object) -> dict[str, Any]:
+        return index_entry(ADAPTERS[obj.kind], obj.name, obj.spec, obj.status, {"creationTimestamp": obj.created})
+
+    def get(self, kind: str, name: str) -> RefState:
+        obj = self.objects.get((kind, name))
+        if obj is None:
+            return RefState(exists=False)
+        ref = self._entry(obj)["ref"]
+        return RefState(exists=True, id=ref["id"], ready=ref["ready"], refs=tuple(tuple(r) for r in ref["refs"]))
+
+    def claims(self, kind: str, key: str) -> list[Claim]:
+        found = []
+        for obj in self.objects.values():
+            claim = self._entry(obj).get("claim") if obj.kind == kind else None
+            if claim and claim[0] == key:
+                found.append(Claim(**claim[1]))
+        return found
+
+
+def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in status.items() if k != "lastSyncTime"}
+
+
+def _converge(store: _Store, gateway: OrganizationsGateway) -> None:
+    """Reconcile every object in rounds, as the operator would, until a round changes nothing."""
+    settings = Settings(wait_seconds=0.1)
+    engines = {kind: Engine(adapter, gateway, store, settings=settings, inventory=Inventory())
+               for kind, adapter in ADAPTERS.items()}
+    order = sorted(store.objects.values(), key=lambda o: (KINDS.index(o.kind), o.name))
+    for _ in range(MAX_ROUNDS):
+        progressed = False
+        for obj in order:
+            outcome = engines[obj.kind].reconcile(obj.view())
+            progressed |= bool(outcome.applied) or _settled(outcome.status) != _settled(obj.status)
+            obj.status, obj.outcome = outcome.status, outcome
+            obj.applied += outcome.applied
+            obj.events += outcome.events
+        if not progressed:
             return
-        writes = [a for a in plan.actions if not isinstance(a, BindCreateRequest)]
-        if not writes:
-            self.report.unchanged += 1
-            return
+
+
+def _new_objects(objects: Objects, created: str, bindings: Mapping[tuple[str, str], dict[str, Any]]
+                 ) -> list[_Object]:
+    return [_Object(kind, name, dict(doc.get("spec") or {}), dict(bindings.get((kind, name), {})), created)
+            for kind in KINDS for name, doc in sorted(objects[kind].items())]
+
+
+def _bindings(base: Objects, client: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """What each object of the base is bound to in AWS: the base reconciled in a dry run of its own."""
+    store = _Store(_new_objects(base, "0", {}))
+    _converge(store, RecordingGateway(client))
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, obj in store.objects.items():
+        resource_id = obj.status.get("id")
+        if resource_id and not is_new(resource_id):
+            found[key] = {"id": resource_id, **({"email": obj.status["email"]} if obj.status.get("email") else {})}
+    return found
+
+
+def plan_objects(head: Objects, client: Any, base: Objects | None = None) -> PlanReport:
+    """The plan of ``head`` (with ``base``: the change from it) against the organization ``client`` reads."""
+    bindings = _bindings(base, client) if base is not None else {}
+    in_base = {(k, n) for k in KINDS for n in (base or {}).get(k, {})}
+    objects = _new_objects(head, "1", bindings)
+    for obj in objects:
+        obj.created = "0" if (obj.kind, obj.name) in in_base else "1"
+    store = _Store(objects)
+    gateway = RecordingGateway(client)
+    _converge(store, gateway)
+    removed: list[_Object] = []
+    if base is not None:
+        removed = [o for o in _new_objects(base, "0", bindings) if (o.kind, o.name) not in store.objects]
+        engines = {kind: Engine(adapter, gateway, store, inventory=Inventory()) for kind, adapter in ADAPTERS.items()}
+        for obj in sorted(removed, key=lambda o: (-KINDS.index(o.kind), o.name)):
+            obj.outcome = engines[obj.kind].delete(obj.view())
+            obj.applied = list(obj.outcome.applied)
+    return _report(objects, removed, gateway, base is not None)
+
+
+# --------------------------------------------------------------------------------------------- the report
+
+
+class _Labels:
+    """Ids as a person knows them: OUs and accounts by path, policies by name; what the plan creates is (new)."""
+
+    def __init__(self, *snapshots: OrgSnapshot | None) -> None:
+        labels: dict[str, str] = {}
+        for snap in snapshots:  # before and after: what the plan deletes is named as it was
+            if snap is None:
+                continue
+            labels[snap.root_id] = "Root"
+            for ou in snap.ous.values():
+                labels[ou.id] = snap.path(ou.id) + (" (new)" if is_new(ou.id) else "")
+            for acct in snap.accounts.values():
+                labels[acct.id] = f"{acct.name!r} ({'new' if is_new(acct.id) else acct.id})"
+            for policy in snap.policies.values():
+                labels[policy.id] = f"{policy.name!r}"
+        self._labels = labels
+        ids = "|".join(re.escape(i) for i in sorted(labels, key=len, reverse=True))
+        # "OU 'Production' (ou-1)" reads "OU Root/Production": the label replaces the name and the id together.
+        self._pattern = re.compile(rf"\b(OU|account) '[^']*' \(({ids})\)|({ids})") if labels else None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+
+        def one(m: re.Match[str]) -> str:
+            return f"{m.group(1)} {self._labels[m.group(2)]}" if m.group(2) else self._labels[m.group(3)]
+
+        return self._pattern.sub(one, text)
+
+
+def _policy_words(kind: str, spec: Mapping[str, Any]) -> str:
+    adapter = ADAPTERS[kind]
+    deletion = spec.get("deletionPolicy") or adapter.default_deletion
+    management = spec.get("managementPolicy") or "Manage"
+    return f"managementPolicy {management}, deletionPolicy {deletion}"
+
+
+def _document_diff(old: str | None, new: str) -> str:
+    def pretty(content: str | None) -> list[str]:
+        try:
+            return json.dumps(json.loads(content or "{}"), indent=2, sort_keys=True).splitlines()
+        except ValueError:
+            return (content or "").splitlines()
+
+    return "\n".join(difflib.unified_diff(pretty(old), pretty(new), "AWS now", "after the merge", lineterm=""))
+
+
+def _symbol(action: Action, deleting: bool) -> str:
+    if isinstance(action, (CreateOU, CreateAccount, CreatePolicy)):
+        return "+"
+    if deleting or isinstance(action, (DeleteOU, DeletePolicy)):
+        return "-"
+    return "~"
+
+
+def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: RecordingGateway,
+            have_base: bool) -> PlanReport:
+    report = PlanReport()
+    initial = gateway.initial
+    label = _Labels(initial, gateway.snapshot())
+    if not have_base:
+        report.notes.append(NO_BASE)
+    for obj in [*objects, *removed]:
+        deleting = obj in removed
+        words = _policy_words(obj.kind, obj.spec)
+        writes = [a for a in obj.applied if not isinstance(a, StatusStep)]
         for action in writes:
-            symbol = "+" if isinstance(action, (CreateOU, RecordCreationIntent, CreateAccount, CreatePolicy)) else "~"
-            text = action.describe()
-            if isinstance(action, RecordCreationIntent):
-                text = f"create account {action.account_name!r} <{action.email}> (CreateAccount)"
-            self.report.changes.append(Change(kind, name, symbol, text))
-
-    def _parent(self, spec: Mapping[str, Any], ref_key: str, objects: Mapping[str, Any]) -> tuple[str | None, str]:
-        ref = (spec.get(ref_key) or {}).get("name")
-        if ref:
-            if ("OrgUnit", ref) in self.ids:
-                return self.ids[("OrgUnit", ref)], ""
-            return None, f"spec.{ref_key}.name: OrgUnit {ref!r} is not in the files"
-        return spec.get("parentId"), ""
-
-    # -- kinds
-    def orgunits(self, objects: Mapping[str, dict[str, Any]], base: Mapping[str, dict[str, Any]]) -> None:
-        for name in _parents_first(objects):
-            spec = objects[name].get("spec") or {}
-            parent_id, problem = self._parent(spec, "parentRef", objects)
-            if problem:
-                self.report.problems.append(Change("OrgUnit", name, "!", problem))
-                continue
-            aws_name = spec.get("name") or name
-            parent = parent_id or self.snap.root_id
-            known = self._base_ou_id(name, base)
-            current = self.snap.ous.get(known) if known else self.snap.ou_named(parent, aws_name)
-            plan = plan_orgunit(
-                DesiredOU(name, aws_name, parent_id, tags=spec.get("tags"),
-                          observe_only=spec.get("managementPolicy") == "Observe"),
-                self.snap, known, self._tags(current.id if current else None, spec.get("tags")),
-            )
-            self._record("OrgUnit", name, plan)
-            if plan.resource_id:
-                self.ids[("OrgUnit", name)] = plan.resource_id
-            for action in plan.actions:
-                if isinstance(action, CreateOU):
-                    new_id = f"new:ou/{name}"
-                    self.snap = self.snap.with_ou(ObservedOU(new_id, "", action.name, action.parent_id))
-                    self.ids[("OrgUnit", name)] = new_id
-
-    def _base_ou_id(self, name: str, base: Mapping[str, dict[str, Any]]) -> str | None:
-        old = base.get(name)
-        if old is None:
-            return None
-        spec = old.get("spec") or {}
-        ref = (spec.get("parentRef") or {}).get("name")
-        parent = self._base_ou_id(ref, base) if ref else (spec.get("parentId") or self.snap.root_id)
-        if parent is None:
-            return None
-        found = self.snap.ou_named(parent, spec.get("name") or name)
-        return found.id if found else None
-
-    def accounts(self, objects: Mapping[str, dict[str, Any]]) -> None:
-        claimed: dict[str, str] = {}
-        for name in sorted(objects):
-            spec = objects[name].get("spec") or {}
-            parent_id, problem = self._parent(spec, "orgUnitRef", objects)
-            if problem:
-                self.report.problems.append(Change("AwsAccount", name, "!", problem))
-                continue
-            email = str(spec.get("email", ""))
-            owner = claimed.setdefault(email.lower(), name)
-            desired = DesiredAccount(
-                object_name=name, account_name=str(spec.get("accountName", "")), email=email, parent_id=parent_id,
-                role_name=spec.get("roleName") or "OrganizationAccountAccessRole",
-                iam_user_access_to_billing=spec.get("iamUserAccessToBilling") or "ALLOW",
-                account_id=spec.get("accountId"), tags=spec.get("tags"),
-                observe_only=spec.get("managementPolicy") == "Observe",
-            )
-            existing = self.snap.accounts.get(spec.get("accountId") or "") or self.snap.account_with_email(email)
-            plan = plan_account(desired, self.snap, AccountRecord(), email_owner=owner if owner != name else None,
-                                actual_tags=self._tags(existing.id if existing else None, spec.get("tags")))
-            self._record("AwsAccount", name, plan)
-            if plan.resource_id:
-                self.ids[("AwsAccount", name)] = plan.resource_id
-            if any(isinstance(a, RecordCreationIntent) for a in plan.actions):
-                new_id = f"new:account/{name}"
-                self.snap = self.snap.with_account(ObservedAccount(new_id, "", desired.account_name, email, "ACTIVE",
-                                                                   parent_id or self.snap.root_id))
-                self.ids[("AwsAccount", name)] = new_id
-
-    def policies(self, objects: Mapping[str, dict[str, Any]]) -> None:
-        for name in sorted(objects):
-            spec = objects[name].get("spec") or {}
-            targets_spec = spec.get("targets") or {}
-            targets: list[PolicyTarget] = []
-            problems: list[str] = []
-            for key, kind in (("orgUnitRefs", "OrgUnit"), ("accountRefs", "AwsAccount")):
-                for i, ref in enumerate(targets_spec.get(key) or []):
-                    target = self.ids.get((kind, ref.get("name", "")))
-                    if target is None:
-                        problems.append(f"spec.targets.{key}[{i}]: {kind} {ref.get('name')!r} is not in the files")
-                    else:
-                        targets.append(PolicyTarget(target, f"spec.targets.{key}[{i}]"))
-            targets += [PolicyTarget(t, f"spec.targets.ids[{i}]") for i, t in enumerate(targets_spec.get("ids") or [])]
-            if problems:
-                self.report.problems.append(Change("ServiceControlPolicy", name, "!", "; ".join(problems)))
-                continue
-            desired = DesiredPolicy(
-                object_name=name, name=spec.get("name") or name,
-                type=spec.get("type") or "SERVICE_CONTROL_POLICY", content=minify(spec.get("document") or {}),
-                description=spec.get("description") or "", root=bool(targets_spec.get("root")),
-                targets=tuple(targets), tags=spec.get("tags"),
-                observe_only=spec.get("managementPolicy") == "Observe",
-            )
-            current, _ = find_policy(desired, self.snap, None)
-            actual_tags = self._tags(current.id if current and not current.aws_managed else None, desired.tags)
-            plan = plan_policy(desired, self.snap, None, actual_tags)
-            if plan.actions and isinstance(plan.actions[0], EnablePolicyType):
-                self._record("ServiceControlPolicy", name, Plan(actions=plan.actions[:1]))
-                self.snap = _enabled(self.snap, desired.type)
-                plan = plan_policy(desired, self.snap, None, actual_tags)
-            attaching = [a.target_id for a in plan.actions
-                         if isinstance(a, AttachPolicy) and not a.target_id.startswith("new:")]
-            if attaching and desired.type in snapshot_types(self.gateway):
-                for target_id in attaching:  # what AWS-managed policies are on them (read-only)
-                    self.gateway.refresh_target_policies(target_id, desired.type)
-                self.snap = _merge_targets(self.snap, self.gateway.snapshot(max_age=None), attaching)
-                plan = plan_policy(desired, self.snap, None, actual_tags)
-            self._record("ServiceControlPolicy", name, plan)
-            for action in plan.actions:
-                if isinstance(action, CreatePolicy):
-                    new_id = f"new:policy/{name}"
-                    targets_now = frozenset(a.target_id for a in plan.actions if isinstance(a, AttachPolicy))
-                    self.snap = self.snap.with_policy(ObservedPolicy(new_id, "", desired.name, desired.description,
-                                                                     desired.type, False, desired.content, targets_now))
-                if (isinstance(action, (AttachPolicy, DetachPolicy)) and action.policy_id
-                        and action.policy_id in self.snap.policies):
-                    pol = self.snap.policies[action.policy_id]
-                    ids = set(pol.target_ids)
-                    if isinstance(action, AttachPolicy):
-                        ids.add(action.target_id)
-                    else:
-                        ids.discard(action.target_id)
-                    self.snap = self.snap.with_policy(dataclasses.replace(pol, target_ids=frozenset(ids)))
-
-    def deletions(self, base: Mapping[str, Mapping[str, dict[str, Any]]],
-                  current: Mapping[str, Mapping[str, dict[str, Any]]], base_snapshot: OrgSnapshot) -> None:
-        for kind in reversed(KINDS):
-            for name in sorted(set(base[kind]) - set(current[kind])):
-                spec = base[kind][name].get("spec") or {}
-                observe = spec.get("managementPolicy") == "Observe"
-                if kind == "OrgUnit":
-                    known = self._base_ou_id(name, base["OrgUnit"])
-                    retain = spec.get("deletionPolicy", "Delete") == "Retain" or observe
-                    plan = plan_orgunit_delete(known, base_snapshot, retain=retain)
-                elif kind == "AwsAccount":
-                    found = (base_snapshot.accounts.get(spec.get("accountId") or "")
-                             or base_snapshot.account_with_email(str(spec.get("email", ""))))
-                    plan = plan_account_delete(AccountRecord(id=found.id if found else None), base_snapshot,
-                                               policy=str(spec.get("deletionPolicy", "Retain")), observe_only=observe)
-                else:
-                    pol = base_snapshot.policy_named(spec.get("name") or name,
-                                                     spec.get("type") or "SERVICE_CONTROL_POLICY")
-                    retain = spec.get("deletionPolicy", "Delete") == "Retain" or observe
-                    plan = plan_policy_delete(pol.id if pol else None, base_snapshot, retain=retain)
-                if plan.blocked is not None:
-                    why = f"{plan.blocked.reason}: {plan.blocked.message}"
-                    self.report.problems.append(Change(kind, name, "!", why))
-                elif plan.actions:
-                    for action in plan.actions:
-                        self.report.changes.append(Change(kind, name, "-", action.describe()))
-                elif plan.resource_id:
-                    self.report.changes.append(Change(kind, name, "-", f"forget {plan.resource_id}: it stays in AWS "
-                                                      "(deletionPolicy Retain, or Observe)"))
-
-
-def snapshot_types(gateway: OrganizationsGateway) -> frozenset[str]:
-    """Policy types enabled in AWS (not in the working copy, where planned enables are already applied)."""
-    return gateway.snapshot(max_age=None).enabled_policy_types
-
-
-def _merge_targets(working: OrgSnapshot, read: OrgSnapshot, targets: Sequence[str]) -> OrgSnapshot:
-    """Copy what AWS says is attached to ``targets`` into the working snapshot."""
-    for policy in read.policies.values():
-        mine = working.policies.get(policy.id)
-        if mine is None:
-            continue
-        ids = set(mine.target_ids)
-        for target in targets:
-            if target in policy.target_ids:
-                ids.add(target)
-        working = working.with_policy(dataclasses.replace(mine, target_ids=frozenset(ids)))
-    return working
-
-
-def _parents_first(objects: Mapping[str, dict[str, Any]]) -> list[str]:
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str, depth: int = 0) -> None:
-        if name in seen or depth > 64:
-            return
-        parent = ((objects[name].get("spec") or {}).get("parentRef") or {}).get("name")
-        if isinstance(parent, str) and parent in objects:
-            visit(parent, depth + 1)
-        seen.add(name)
-        order.append(name)
-
-    for name in sorted(objects):
-        visit(name)
-    return order
-
-
-def _enabled(snap: OrgSnapshot, policy_type: str) -> OrgSnapshot:
-    """What enabling a policy type does in AWS: its default policy is attached to every target."""
-    snap = snap.with_policy_types(set(snap.enabled_policy_types) | {policy_type})
-    everything = frozenset({snap.root_id, *snap.ous, *snap.accounts})
-    default = _DEFAULT_POLICY.get(policy_type, "FullAWSAccess")
-    existing = snap.policy_named(default, policy_type)
-    ident = existing.id if existing else f"new:policy/{default}"
-    return snap.with_policy(ObservedPolicy(ident, "", default, "", policy_type, True, None, everything))
-
-
-def plan_paths(paths: Sequence[Path], gateway: OrganizationsGateway, base: Sequence[Path] = ()) -> PlanReport:
-    current = load(paths)
-    previous = load(base) if base else {k: {} for k in KINDS}
-    snapshot = gateway.snapshot(max_age=0)
-    planner = _Planner(gateway, snapshot)
-    planner.orgunits(current["OrgUnit"], previous["OrgUnit"])
-    planner.accounts(current["AwsAccount"])
-    planner.policies(current["ServiceControlPolicy"])
-    if base:
-        planner.deletions(previous, current, snapshot)
-    return planner.report
+            detail = ""
+            if isinstance(action, UpdatePolicy) and action.content is not None and initial is not None:
+                old = initial.policies.get(action.policy_id)
+                detail = _document_diff(old.content if old else None, action.content)
+            text = label(action.describe())
+            if isinstance(action, CreateOU | CreatePolicy) and not have_base:
+                text += " (without --base, a rename looks the same: see the note)"
+            report.changes.append(Change(obj.kind, obj.name, _symbol(action, deleting), text, words, detail,
+                                         event_reason(action)))
+        outcome = obj.outcome
+        synced = next((c for c in (outcome.status.get("conditions") or []) if c["type"] == "Synced"), None) \
+            if outcome else None
+        if synced and synced["status"] == "False" and not (synced["reason"] in WAIT_REASONS and writes):
+            report.problems.append(Change(obj.kind, obj.name, "!", label(f"{synced['reason']}: {synced['message']}"),
+                                          words, reason=synced["reason"]))
+        elif deleting and not writes and obj.status.get("id"):
+            report.changes.append(Change(obj.kind, obj.name, "-", label(
+                f"forget {obj.status['id']}: it stays in AWS"), words, reason="Retained"))
+        elif have_base and outcome and (adopted := [e for e in obj.events if e.reason == "Adopted"]):
+            # Without a base every existing resource looks adopted; with one, only what the change binds anew.
+            report.changes.append(Change(obj.kind, obj.name, "=", label(adopted[0].message) + "; nothing changes in "
+                                         "AWS", words, reason="Adopted"))
+        elif outcome and not writes and outcome.status.get("drift"):
+            fields = ", ".join(d["field"] for d in outcome.status["drift"])
+            report.changes.append(Change(obj.kind, obj.name, "=", f"AWS differs in {fields}; reported, not changed",
+                                         words, reason="DriftDetected"))
+        elif not writes and not deleting:
+            report.unchanged += 1
+    return report
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -342,25 +317,34 @@ def plan_paths(paths: Sequence[Path], gateway: OrganizationsGateway, base: Seque
 def _summary(report: PlanReport) -> str:
     if report.empty:
         return "No changes: AWS matches the files."
+    reported = f", {report.count('=')} reported only" if report.count("=") else ""
     return (f"Plan: {report.count('+')} to create, {report.count('~')} to change, {report.count('-')} to delete or "
-            f"forget, {len(report.problems)} refused; {report.unchanged} unchanged.")
+            f"forget{reported}, {len(report.problems)} refused; {report.unchanged} unchanged.")
 
 
 def format_text(report: PlanReport) -> str:
     lines = [_summary(report)]
     for change in [*report.changes, *report.problems]:
-        lines.append(f"  {change.symbol} {change.kind}/{change.name}: {change.text}")
+        lines.append(f"  {change.symbol} {change.kind}/{change.name}: {change.text}  [{change.policy}]")
+        lines += [f"      {line}" for line in change.detail.splitlines()]
+    lines += [f"Note: {note}" for note in report.notes]
     return "\n".join(lines) + "\n"
 
 
 def format_markdown(report: PlanReport) -> str:
     lines = ["### awsorg plan", "", _summary(report), ""]
     if not report.empty:
-        lines += ["| | object | what happens in AWS |", "|---|---|---|"]
-        icons = {"+": ":heavy_plus_sign:", "~": ":pencil2:", "-": ":heavy_minus_sign:", "!": ":no_entry:"}
+        lines += ["| | object | what happens in AWS | policies |", "|---|---|---|---|"]
+        icons = {"+": ":heavy_plus_sign:", "~": ":pencil2:", "-": ":heavy_minus_sign:", "=": ":eyes:",
+                 "!": ":no_entry:"}
         for change in [*report.changes, *report.problems]:
             text = change.text.replace("|", "\\|")
-            lines.append(f"| {icons[change.symbol]} | `{change.kind}/{change.name}` | {text} |")
+            lines.append(f"| {icons[change.symbol]} | `{change.kind}/{change.name}` | {text} | {change.policy} |")
+        for change in report.changes:
+            if change.detail:
+                lines += ["", f"<details><summary><code>{change.kind}/{change.name}</code>: the document</summary>",
+                          "", "```diff", change.detail, "```", "", "</details>"]
+    lines += [f"\n> **Note:** {note}" for note in report.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -369,38 +353,44 @@ def format_json(report: PlanReport) -> str:
         "changes": [dataclasses.asdict(c) for c in report.changes],
         "refused": [dataclasses.asdict(c) for c in report.problems],
         "unchanged": report.unchanged,
+        "notes": report.notes,
     }, indent=2) + "\n"
 
 
 FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
 
-def plan_command(paths: Sequence[Path], base: Sequence[Path], output: str) -> int:
+
+def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None = None) -> PlanReport:
+    return plan_objects(load(paths), client, load(base) if base is not None else None)
+
+
+def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str) -> int:
     """``awsorg plan``: validate offline first (a plan of invalid YAML means nothing), then plan read-only.
 
-    Exit 0 when the plan could be made (changes or not), 1 on invalid files or refused changes, 2 on bad
-    settings. Only List/Describe calls are made (the same credentials and AWS_ENDPOINT_URL as the operator).
+    Exit 0: no refusals; 2: some changes would be refused (invalid files included); 1: the tool failed
+    (settings, reading AWS). Only List/Describe calls are made (the operator's credentials and
+    AWS_ENDPOINT_URL).
     """
     import sys
 
     from controller.aws.errors import AwsError
     from controller.aws.session import organizations_client
-    from controller.settings import Settings, SettingsError
+    from controller.settings import SettingsError
     from controller.workflow.validate import format_text as format_findings
     from controller.workflow.validate import validate_paths
 
     report = validate_paths(paths)
     if report.errors:
         sys.stderr.write("awsorg plan: the files are invalid; `awsorg validate` says:\n" + format_findings(report))
-        return 1
+        return 2
     try:
         settings = Settings.from_env()
-        gateway = OrganizationsGateway(organizations_client(settings.assume_role_arn))
-        result = plan_paths(paths, gateway, base)
+        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base)
     except SettingsError as exc:
         print(f"awsorg plan: {exc}", file=sys.stderr)
-        return 2
+        return 1
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
         return 1
     sys.stdout.write(FORMATS[output](result))
-    return 1 if result.problems else 0
+    return result.exit_code

@@ -3,11 +3,11 @@
 The reasons are extracted from the code, so the guide cannot fall behind:
 
 - the ``BlockReason`` Literal in controller/planner/actions.py (the planner's ``Blocked(...)`` reasons);
-- the values of every ``_AWS_REASONS`` dict in controller/reconciler/ (AWS error code -> reason),
-  and the default of ``_AWS_REASONS.get(code, "...")``;
+- the values of every ``AWS_REASONS`` dict in controller/reconciler/ (AWS error code -> reason),
+  and the default of ``AWS_REASONS.get(code, "...")``;
 - in controller/planner/ and controller/reconciler/: the reason passed to ``Blocked(reason, ...)``,
-  ``*._fail(reason, ...)`` and ``*.progress(reason, ...)`` (first argument, or ``reason=``) and to
-  ``*.conditions.set(type, status, reason, ...)`` (third argument), when it is a string literal or a
+  ``Failure(reason, ...)``, ``*.fail(reason, ...)`` and ``*.progress(reason, ...)`` (first argument, or
+  ``reason=``) and to ``*.conditions.set(type, status, reason, ...)`` (third argument), when it is a string literal or a
   conditional expression of string literals; and string literals assigned to a variable ``reason``.
 
 The guide lists each reason as a `Reason` in a table row or heading: ``| `Reason` |``.
@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "operating.md"
+REASON_TABLES = ("AWS_REASONS", "_AWS_REASONS")
 
 
 def _str(node: ast.AST | None) -> str | None:
@@ -55,7 +56,7 @@ def reasons_in_code() -> set[str]:
             if isinstance(node, ast.Assign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names = {t.id for t in targets if isinstance(t, ast.Name)}
-                if "_AWS_REASONS" in names and isinstance(node.value, ast.Dict):
+                if names & set(REASON_TABLES) and isinstance(node.value, ast.Dict):
                     for value in node.value.values:
                         found |= _strs(value)
                 if "reason" in names:
@@ -63,14 +64,14 @@ def reasons_in_code() -> set[str]:
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            if isinstance(func, ast.Name) and func.id == "Blocked":
+            if isinstance(func, ast.Name) and func.id in ("Blocked", "Failure"):
                 found |= _strs(_arg(node, 0))
             elif isinstance(func, ast.Attribute):
-                if func.attr in ("_fail", "progress"):
+                if func.attr in ("fail", "_fail", "progress"):
                     found |= _strs(_arg(node, 0))
                 elif func.attr == "set" and isinstance(func.value, ast.Attribute) and func.value.attr == "conditions":
                     found |= _strs(_arg(node, 2))
-                elif func.attr == "get" and isinstance(func.value, ast.Name) and func.value.id == "_AWS_REASONS":
+                elif func.attr == "get" and isinstance(func.value, ast.Name) and func.value.id in REASON_TABLES:
                     found |= _strs(node.args[1] if len(node.args) == 2 else None)
     return found
 

@@ -1,0 +1,181 @@
+"""The dry-run gateway of ``awsorg plan``: reads AWS, records writes instead of making them.
+
+It is the operator's own gateway (the same typed methods, the same snapshot bookkeeping after each
+write), with one difference: a write goes into ``recorded`` and answers what AWS would answer, and its
+effect is applied to the working snapshot, so the rest of the plan sees it as the operator's next
+reconcile would. Only List/Describe calls reach AWS, and the organization is read once.
+
+What AWS does on its own after a write is stated here, with its source:
+- CreateAccount finishes later and puts the account under the root ("the new account is placed directly
+  under the root", CreateAccount reference); the recorder answers SUCCEEDED at the next look.
+- EnablePolicyType attaches the type's AWS-managed default policy (FullAWSAccess, RCPFullAWSAccess) to the
+  root, every OU and every account ("When you enable SCPs, AWS Organizations attaches FullAWSAccess to
+  every root, OU and account", Organizations user guide, "Enabling a policy type").
+Resources created in the dry run get ids no AWS resource has (``ou-new~1``), never shown to a person:
+``awsorg plan`` shows paths and names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from controller.aws.gateway import OrganizationsGateway
+from controller.state import CreateAccountRequest, ObservedAccount, ObservedPolicy, OrgSnapshot
+
+NEW = "new~"
+DEFAULT_POLICIES = {"SERVICE_CONTROL_POLICY": ("p-FullAWSAccess", "FullAWSAccess"),
+                    "RESOURCE_CONTROL_POLICY": ("p-RCPFullAWSAccess", "RCPFullAWSAccess")}
+READ_PREFIXES = ("List", "Describe")
+
+
+def is_new(resource_id: str | None) -> bool:
+    return bool(resource_id) and NEW in str(resource_id)
+
+
+class RecordingGateway(OrganizationsGateway):
+    """``OrganizationsGateway`` whose writes are recorded and simulated, never sent."""
+
+    def __init__(self, client: Any, **kwargs: Any) -> None:
+        super().__init__(client, **kwargs)
+        self.recorded: list[tuple[str, dict[str, Any]]] = []
+        self._ids = itertools.count(1)
+        self._tags: dict[str, dict[str, str]] = {}
+        self._requests: dict[str, tuple[CreateAccountRequest, ObservedAccount]] = {}
+        self._enabled_here: set[str] = set()
+        self.initial: OrgSnapshot | None = None
+
+    # ---------------------------------------------------------------------------- plumbing
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{NEW}{next(self._ids)}"
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        if operation.startswith(READ_PREFIXES):
+            return super()._call(operation, **kwargs)
+        self.recorded.append((operation, dict(kwargs)))
+        return self._answer(operation, kwargs)
+
+    def _call_account(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        self.recorded.append((operation, dict(kwargs)))
+        return {}
+
+    def _answer(self, operation: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """What AWS answers a write (only the fields the gateway reads)."""
+        snap = self.snapshot()
+        if operation == "CreateOrganizationalUnit":
+            ou_id = self._new_id("ou-")
+            self._tags[ou_id] = {t["Key"]: t["Value"] for t in kwargs.get("Tags", [])}
+            return {"OrganizationalUnit": {"Id": ou_id, "Arn": NEW, "Name": kwargs["Name"]}}
+        if operation == "UpdateOrganizationalUnit":
+            ou = snap.ous[kwargs["OrganizationalUnitId"]]
+            return {"OrganizationalUnit": {"Id": ou.id, "Arn": ou.arn, "Name": kwargs.get("Name", ou.name)}}
+        if operation in ("CreatePolicy", "UpdatePolicy"):
+            old = snap.policies.get(kwargs.get("PolicyId", ""))
+            policy_id = old.id if old else self._new_id("p-")
+            if old is None:
+                self._tags[policy_id] = {t["Key"]: t["Value"] for t in kwargs.get("Tags", [])}
+            summary = {"Id": policy_id, "Arn": old.arn if old else NEW,
+                       "Name": kwargs.get("Name", old.name if old else ""),
+                       "Description": kwargs.get("Description", old.description if old else ""),
+                       "Type": kwargs.get("Type", old.type if old else ""), "AwsManaged": False}
+            return {"Policy": {"PolicySummary": summary, "Content": kwargs.get("Content", old.content if old else "")}}
+        if operation == "EnablePolicyType":
+            self._enable(kwargs["PolicyType"])
+        return {}
+
+    # ---------------------------------------------------------------------------- the one read
+    def snapshot(self, max_age: float | None = None) -> OrgSnapshot:
+        """The organization as read once, with every recorded write applied (never read again)."""
+        snap = super().snapshot(max_age=None)
+        if self.initial is None:
+            self.initial = snap
+        return snap
+
+    def invalidate(self) -> None:
+        """Nothing to forget: the working snapshot is what the writes so far would leave."""
+
+    def _enable(self, policy_type: str) -> None:
+        """AWS attaches the type's default policy to the root, every OU and every account."""
+        self._enabled_here.add(policy_type)
+        policy_id, name = DEFAULT_POLICIES.get(policy_type, (self._new_id("p-"), f"default {policy_type}"))
+
+        def apply(s: OrgSnapshot) -> OrgSnapshot:
+            everything = frozenset({s.root_id, *s.ous, *s.accounts})
+            s = s.with_policy_types({*s.enabled_policy_types, policy_type})
+            return s.with_policy(ObservedPolicy(policy_id, NEW, name, "", policy_type, True, None, everything))
+
+        self._update(apply)
+
+    def enable_policy_type(self, root_id: str, policy_type: str) -> bool:
+        if policy_type in self.snapshot().enabled_policy_types:
+            return False
+        self._call("EnablePolicyType", RootId=root_id, PolicyType=policy_type)
+        return True
+
+    def refresh_target_policies(self, target_id: str, policy_type: str) -> None:
+        """What is on a target now: AWS's answer, unless the dry run created the target or enabled the type."""
+        if is_new(target_id) or policy_type in self._enabled_here:
+            return
+        super().refresh_target_policies(target_id, policy_type)
+        for operation, args in self.recorded:  # the recorded attachments and detachments stand
+            if operation in ("AttachPolicy", "DetachPolicy") and args["TargetId"] == target_id:
+                self._update(functools.partial(_target, policy_id=args["PolicyId"], target_id=target_id,
+                                               attached=operation == "AttachPolicy"))
+
+    # ---------------------------------------------------------------------------- tags
+    def list_tags(self, resource_id: str) -> dict[str, str]:
+        if resource_id not in self._tags:
+            self._tags[resource_id] = {} if is_new(resource_id) else super().list_tags(resource_id)
+        return dict(self._tags[resource_id])
+
+    def tag_resource(self, resource_id: str, tags: Mapping[str, str]) -> None:
+        current = self.list_tags(resource_id)
+        super().tag_resource(resource_id, tags)
+        self._tags[resource_id] = {**current, **tags}
+
+    def untag_resource(self, resource_id: str, keys: tuple[str, ...]) -> None:
+        current = self.list_tags(resource_id)
+        super().untag_resource(resource_id, keys)
+        self._tags[resource_id] = {k: v for k, v in current.items() if k not in keys}
+
+    # ---------------------------------------------------------------------------- account creation
+    def create_account(self, *, account_name: str, email: str, role_name: str, iam_user_access_to_billing: str,
+                       tags: Mapping[str, str], max_in_flight: int = 5) -> CreateAccountRequest:
+        self.recorded.append(("CreateAccount", {"AccountName": account_name, "Email": email}))
+        request = CreateAccountRequest(self._new_id("car-"), "IN_PROGRESS", account_name,
+                                       requested_at=datetime.datetime.now(datetime.UTC))
+        account_id = self._new_id("")
+        root = self.snapshot().root_id
+        self._tags[account_id] = dict(tags)
+        self._requests[request.id] = (request, ObservedAccount(account_id, NEW, account_name, email, "ACTIVE", root))
+        return request
+
+    def describe_create_account_status(self, request_id: str) -> CreateAccountRequest:
+        if request_id not in self._requests:
+            return super().describe_create_account_status(request_id)
+        request, account = self._requests[request_id]
+        return dataclasses.replace(request, state="SUCCEEDED", account_id=account.id)
+
+    def list_create_account_status(self, states: tuple[str, ...] = ()) -> list[CreateAccountRequest]:
+        return super().list_create_account_status(states)
+
+    def describe_account(self, account_id: str) -> ObservedAccount:
+        created = {account.id: account for _, account in self._requests.values()}
+        if account_id not in created:
+            return super().describe_account(account_id)
+        account = created[account_id]
+        self._update(lambda s: s.with_account(account))
+        return account
+
+
+def _target(s: OrgSnapshot, policy_id: str, target_id: str, attached: bool) -> OrgSnapshot:
+    policy = s.policies.get(policy_id)
+    if policy is None:
+        return s
+    targets = set(policy.target_ids)
+    (targets.add if attached else targets.discard)(target_id)
+    return s.with_policy(dataclasses.replace(policy, target_ids=frozenset(targets)))

@@ -1,0 +1,218 @@
+"""The plan a reviewer reads is what the operator then does: a table of pull-request changes.
+
+For each change: the base is applied and converged with the real operator; ``awsorg plan`` of the change
+(with ``--base`` and without) is made; the change is applied (objects removed from the files are
+deleted, as ArgoCD prunes); then the operator's events must match the plan action for action, the objects'
+refusals must match the plan's, and a plan made afterwards must hold no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from controller.reconciler.execute import EVENT_REASONS
+from controller.reconciler.kinds import PLURALS
+from controller.sandbox.aws import AwsSandbox
+from controller.sandbox.kubeclient import KubeError
+from controller.workflow.plan import NO_BASE, PlanReport, plan_paths
+from tests.e2e.harness import API, Cluster, Operator, condition, wait_for
+
+pytestmark = pytest.mark.e2e
+# What the operator reports as events when it acts (or deliberately does not) on AWS.
+ACTED = set(EVENT_REASONS.values()) | {"Adopted", "Retained"}
+
+DENY = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}
+DENY2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": ["s3:DeleteBucket", "ec2:*"],
+                                                 "Resource": "*"}]}
+
+
+def ou(object_name: str, aws_name: str | None = None, /, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "OrgUnit", "metadata": {"name": object_name},
+            "spec": {"name": aws_name or object_name.title(), **spec}}
+
+
+def acct(object_name: str, /, **spec: Any) -> dict[str, Any]:
+    spec = {"accountName": object_name.title(), "email": f"{object_name}@example.com", **spec}
+    return {"apiVersion": API, "kind": "AwsAccount", "metadata": {"name": object_name}, "spec": spec}
+
+
+def scp(object_name: str, ous: list[str], document: dict[str, Any] = DENY, /, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "ServiceControlPolicy", "metadata": {"name": object_name},
+            "spec": {"document": document, "targets": {"orgUnitRefs": [{"name": n} for n in ous]}, **spec}}
+
+
+@dataclass
+class Case:
+    why: str
+    base: list[dict[str, Any]]
+    head: list[dict[str, Any]]
+    expect: set[str]  # reasons the plan must show (action or refusal), so a case cannot pass by planning nothing
+    setup: Callable[[AwsSandbox], None] | None = None
+    api_refuses: bool = False  # the API server refuses the change itself (an immutable field)
+
+
+def _trust_account_api(aws: AwsSandbox) -> None:
+    aws.client().enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
+
+
+def _existing_ou(aws: AwsSandbox) -> None:
+    aws.client().create_organizational_unit(ParentId=aws.ids["root_id"], Name="Legacy")
+
+
+CASES = {
+    "rename-ou": Case("an OU renamed in place, never created anew",
+                      [ou("prod", "Production")], [ou("prod", "Prod Workloads")], {"Renamed"}),
+    "nested-ou": Case("a child OU under an existing one, created under it",
+                      [ou("workloads")], [ou("workloads"), ou("team", parentRef={"name": "workloads"})], {"Created"}),
+    "rename-scp": Case("a policy renamed in place",
+                       [ou("a"), scp("guard", ["a"], name="guard")], [ou("a"), scp("guard", ["a"], name="guard-v2")],
+                       {"Updated"}),
+    "edit-document": Case("a policy document edited, shown as a diff",
+                          [ou("a"), scp("guard", ["a"])], [ou("a"), scp("guard", ["a"], DENY2)], {"Updated"}),
+    "detach-target": Case("a target removed from a policy is detached (FullAWSAccess stays there)",
+                          [ou("a"), ou("b"), scp("guard", ["a", "b"])], [ou("a"), ou("b"), scp("guard", ["a"])],
+                          {"Detached"}),
+    "sixth-scp": Case("a sixth SCP on an OU is refused before any call",
+                      [ou("a"), *(scp(f"g{i}", ["a"]) for i in range(4))],
+                      [ou("a"), *(scp(f"g{i}", ["a"]) for i in range(5))], {"LimitExceeded"}),
+    "move-account": Case("an account moved to another OU",
+                         [ou("a"), ou("b"), acct("dev", orgUnitRef={"name": "a"})],
+                         [ou("a"), ou("b"), acct("dev", orgUnitRef={"name": "b"})], {"Moved"}),
+    "email-change": Case("an email change is refused (immutable), nothing created",
+                         [acct("dev")], [acct("dev", email="dev-new@example.com")], {"InvalidSpec"},
+                         api_refuses=True),
+    "rename-account-and-tags": Case("an account renamed and retagged in one edit",
+                                    [acct("dev", tags={"cost": "a"})],
+                                    [acct("dev", accountName="Development", tags={"cost": "b"})],
+                                    {"Renamed", "Tagged"}, setup=_trust_account_api),
+    "delete-ou": Case("an OU removed from the files is deleted (deletionPolicy Delete)",
+                      [ou("a"), ou("gone")], [ou("a")], {"Deleted"}),
+    "retain-ou": Case("an OU removed under deletionPolicy Retain stays in AWS",
+                      [ou("a"), ou("kept", deletionPolicy="Retain")], [ou("a")], {"Retained"}),
+    "retain-account": Case("an account removed under the default Retain is forgotten, not closed",
+                           [acct("dev")], [], {"Retained"}),
+    "close-account": Case("an account removed under deletionPolicy Close is closed",
+                          [acct("dev", deletionPolicy="Close")], [], {"Closed"}),
+    "remove-account": Case("an account removed under RemoveFromOrganization leaves the organization",
+                           [acct("dev", deletionPolicy="RemoveFromOrganization")], [], {"Removed"}),
+    "delete-scp": Case("a policy removed from the files is detached, then deleted",
+                       [ou("a"), scp("guard", ["a"])], [ou("a")], {"Detached", "Deleted"}),
+    "retain-scp": Case("a policy removed under deletionPolicy Retain keeps its attachments",
+                       [ou("a"), scp("guard", ["a"], deletionPolicy="Retain")], [ou("a")], {"Retained"}),
+    "duplicate-ou": Case("a second OrgUnit declaring the same OU is refused; the first keeps it",
+                         [ou("a", "Workloads")], [ou("a", "Workloads"), ou("b", "Workloads")], {"DuplicateName"}),
+    "cycle": Case("a parentRef cycle is refused naming the chain, nothing created",
+                  [], [ou("x", parentRef={"name": "y"}), ou("y", parentRef={"name": "x"})], {"ReferenceCycle"}),
+    "adopt": Case("an OU that exists in AWS is adopted, not created",
+                  [], [ou("legacy")], {"Adopted"}, setup=_existing_ou),
+}
+
+
+def _write(directory: Path, objects: list[dict[str, Any]]) -> Path:
+    directory.mkdir()
+    (directory / "objects.yaml").write_text(yaml.safe_dump_all(objects) if objects else "")
+    return directory
+
+
+def _apply(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
+    """What ``kubectl apply`` does with the whole spec: created, or replaced (fields removed are gone)."""
+    for obj in objects:
+        plural = PLURALS[obj["kind"]]
+        current = cluster.get(plural, obj["metadata"]["name"])
+        if current is None:
+            cluster.client.create(obj)
+        else:
+            cluster.client.replace(plural, obj["metadata"]["name"], {**current, "spec": obj["spec"]})
+
+
+def _settled(cluster: Cluster, objects: list[dict[str, Any]], refusals: dict[tuple[str, str], str]) -> bool:
+    for obj in objects:
+        got = cluster.get(PLURALS[obj["kind"]], obj["metadata"]["name"])
+        synced = condition(got, "Synced")
+        key = (obj["kind"], obj["metadata"]["name"])
+        if got is None or synced is None or got["status"].get("observedGeneration") != got["metadata"]["generation"]:
+            return False
+        if key in refusals:
+            if synced["reason"] != refusals[key]:
+                return False
+        elif condition(got, "Ready")["status"] != "True":  # type: ignore[index]
+            return False
+    return True
+
+
+def _acted(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return sorted((e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"]) for e in events
+                  if e.get("reason") in ACTED)
+
+
+def _planned(report: PlanReport) -> list[tuple[str, str, str]]:
+    return sorted((c.kind, c.name, c.reason) for c in report.changes if c.reason in ACTED)
+
+
+def _refused(report: PlanReport) -> dict[tuple[str, str], str]:
+    return {(c.kind, c.name): c.reason for c in report.problems}
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cluster, operator: Operator,
+                                        tmp_path: Path) -> None:
+    if case.setup:
+        case.setup(aws)
+    _apply(cluster, case.base)
+    wait_for(lambda: _settled(cluster, case.base, {}), timeout=40, what="the base to be Ready")
+    seen = {e["metadata"]["name"] for e in cluster.client.events()}
+
+    base_dir, head_dir = _write(tmp_path / "base", case.base), _write(tmp_path / "head", case.head)
+    aws.reset_calls()
+    plan = plan_paths([head_dir], aws.client(), base=[base_dir])
+    blind = plan_paths([head_dir], aws.client())
+    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls  # plan never writes
+    assert case.expect <= {c.reason for c in [*plan.changes, *plan.problems]}, (case.why, plan)
+
+    # Without a base, the plan says what it cannot know, and shows nothing the operator would not do: its
+    # changes are those of the plan with the base, except for objects whose creation it flags as possibly a
+    # rename.
+    assert NO_BASE in blind.notes and NO_BASE not in plan.notes
+    maybe_renamed = {(c.kind, c.name) for c in blind.changes if "a rename looks the same" in c.text}
+    for change in blind.changes:
+        assert (change.kind, change.name, change.reason) in set(_planned(plan)) or (
+            (change.kind, change.name) in maybe_renamed), change
+
+    if case.api_refuses:
+        with pytest.raises(KubeError) as refused:
+            _apply(cluster, case.head)
+        assert refused.value.status == 422
+        assert not _planned(plan) and _refused(plan)  # refused in the plan too, with nothing else to do
+        return
+    _apply(cluster, case.head)
+    head_names = {(o["kind"], o["metadata"]["name"]) for o in case.head}
+    for obj in case.base:
+        if (obj["kind"], obj["metadata"]["name"]) not in head_names:
+            cluster.client.delete(PLURALS[obj["kind"]], obj["metadata"]["name"])
+    for obj in case.base:
+        if (obj["kind"], obj["metadata"]["name"]) not in head_names:
+            cluster.wait_gone(PLURALS[obj["kind"]], obj["metadata"]["name"], timeout=30)
+    refusals = _refused(plan)
+    wait_for(lambda: _settled(cluster, case.head, refusals), timeout=40, what="the change to converge")
+
+    def done() -> bool:
+        return _acted([e for e in cluster.client.events() if e["metadata"]["name"] not in seen]) == _planned(plan)
+
+    wait_for(done, timeout=10, what=f"the operator's events to be the plan's: {_planned(plan)}")
+    for (kind, name), reason in refusals.items():
+        got = cluster.get(PLURALS[kind], name)
+        assert condition(got, "Synced")["reason"] == reason  # type: ignore[index]
+
+    after = plan_paths([head_dir], aws.client(), base=[head_dir])
+    assert not after.changes, after.changes
+    assert _refused(after) == refusals
+    for change in plan.changes:
+        if change.reason == "Updated" and "content" in change.text:  # an edited document is shown as a diff
+            added = [line for line in change.detail.splitlines() if line.startswith("+")]
+            assert any('"ec2:*"' in line for line in added) and "--- AWS now" in change.detail, change.detail
