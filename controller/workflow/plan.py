@@ -218,7 +218,7 @@ class _Labels:
 
     def __init__(self, *snapshots: OrgSnapshot | None) -> None:
         labels: dict[str, str] = {}
-        for snap in snapshots:  # before and after: what the plan deletes is named as it was
+        for snap in snapshots:  # the later ones win
             if snap is None:
                 continue
             labels[snap.root_id] = "Root"
@@ -272,7 +272,7 @@ def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: Rec
             have_base: bool) -> PlanReport:
     report = PlanReport()
     initial = gateway.initial
-    label = _Labels(initial, gateway.snapshot())
+    label = _Labels(gateway.snapshot(), initial)  # what exists now by its present path; what the plan makes, new
     if not have_base:
         report.notes.append(NO_BASE)
     for obj in [*objects, *removed]:
