@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_plan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="YAML files or directories")
     p_plan.add_argument("--base", type=Path, action="append", default=[], metavar="PATH",
                         help="the files before the change (e.g. the target branch): renames and deletions")
+    p_plan.add_argument("--cluster", action="store_true",
+                        help="read the objects and their status from the cluster (kubeconfig or in-cluster): "
+                        "what each is bound to in AWS, and which the change removes")
     p_plan.add_argument("--output", "-o", choices=("text", "markdown", "json"), default="text")
 
     p_export = sub.add_parser("export", help="write an existing organization as objects (read-only)")
@@ -71,7 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "plan":
         from controller.workflow.plan import plan_command
 
-        return plan_command(args.paths, args.base or None, args.output)
+        cluster = None
+        if args.cluster:
+            from controller.handlers.cluster import ClusterUnreachable, read_objects
+            from controller.reconciler.kinds import PLURALS
+
+            try:
+                cluster = read_objects(PLURALS.values())
+            except ClusterUnreachable as exc:
+                print(f"awsorg plan: reading the cluster failed: {exc}", file=sys.stderr)
+                return 1
+        return plan_command(args.paths, args.base or None, args.output, cluster)
     if args.command == "export":
         from controller.workflow.export import export_command
 

@@ -45,16 +45,16 @@ from controller.reconciler.base import Claim, Event, ObjectView, Outcome, RefSta
 from controller.reconciler.engine import Engine, index_entry
 from controller.reconciler.execute import event_reason
 from controller.reconciler.inventory import Inventory
-from controller.reconciler.kinds import ADAPTERS
+from controller.reconciler.kinds import ADAPTERS, PLURALS
 from controller.settings import Settings
 from controller.state import OrgSnapshot
 
 KINDS = tuple(ADAPTERS)
 MAX_ROUNDS = 12  # the deepest chain: 5 OU levels, an account created then moved, a type enabled then attached
-NO_BASE = ("without --base, objects are matched to AWS as the operator matches a new object (OUs by name under "
-           "their parent, accounts by accountId or email, policies by name): a renamed object cannot be told from "
-           "a new one, and objects removed from the files are not shown. Give the files before the change with "
-           "--base (a directory, or a git revision such as origin/main)")
+NO_BASE = ("without --base or --cluster, objects are matched to AWS as the operator matches a new object (OUs by "
+           "name under their parent, accounts by accountId or email, policies by name): a renamed object cannot be "
+           "told from a new one, and objects removed from the files are not shown. Give the files before the change "
+           "with --base (a directory, or a git revision such as origin/main), or read the cluster with --cluster")
 Objects = dict[str, dict[str, dict[str, Any]]]  # kind -> metadata.name -> object
 
 
@@ -190,24 +190,46 @@ def _bindings(base: Objects, client: Any) -> dict[tuple[str, str], dict[str, Any
     return found
 
 
-def plan_objects(head: Objects, client: Any, base: Objects | None = None) -> PlanReport:
-    """The plan of ``head`` (with ``base``: the change from it) against the organization ``client`` reads."""
-    bindings = _bindings(base, client) if base is not None else {}
-    in_base = {(k, n) for k in KINDS for n in (base or {}).get(k, {})}
-    objects = _new_objects(head, "1", bindings)
+BINDING = ("id", "email", "createAccountRequestId", "creationStartedAt")  # what status says an object is bound to
+
+
+def _live(cluster: Mapping[str, Sequence[Mapping[str, Any]]]) -> Objects:
+    """The cluster's objects by kind and name (``cluster``: plural -> objects, as ``kubectl get`` lists them)."""
+    return {kind: {o["metadata"]["name"]: dict(o) for o in cluster.get(plural, [])} for kind, plural in PLURALS.items()}
+
+
+def plan_objects(head: Objects, client: Any, base: Objects | None = None,
+                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> PlanReport:
+    """The plan of ``head`` against the organization ``client`` reads.
+
+    Bindings and what the change removes come from ``cluster`` (the objects there, with the status the
+    operator wrote) when given, else from ``base`` (the files before the change, reconciled first).
+    """
+    if cluster is not None:
+        before = _live(cluster)
+        bindings = {(k, n): {f: o["status"][f] for f in BINDING if (o.get("status") or {}).get(f)}
+                    for k in KINDS for n, o in before[k].items()}
+        created = {(k, n): str(o["metadata"].get("creationTimestamp") or "0") for k in KINDS
+                   for n, o in before[k].items()}
+    elif base is not None:
+        before, bindings = base, _bindings(base, client)
+        created = {(k, n): "0" for k in KINDS for n in base[k]}
+    else:
+        before, bindings, created = None, {}, {}
+    objects = _new_objects(head, "9", bindings)
     for obj in objects:
-        obj.created = "0" if (obj.kind, obj.name) in in_base else "1"
+        obj.created = created.get((obj.kind, obj.name), "9")  # new objects are the youngest claimants
     store = _Store(objects)
     gateway = RecordingGateway(client)
     _converge(store, gateway)
     removed: list[_Object] = []
-    if base is not None:
-        removed = [o for o in _new_objects(base, "0", bindings) if (o.kind, o.name) not in store.objects]
+    if before is not None:
+        removed = [o for o in _new_objects(before, "0", bindings) if (o.kind, o.name) not in store.objects]
         engines = {kind: Engine(adapter, gateway, store, inventory=Inventory()) for kind, adapter in ADAPTERS.items()}
         for obj in sorted(removed, key=lambda o: (-KINDS.index(o.kind), o.name)):
             obj.outcome = engines[obj.kind].delete(obj.view())
             obj.applied = list(obj.outcome.applied)
-    return _report(objects, removed, gateway, base is not None)
+    return _report(objects, removed, gateway, before is not None)
 
 
 # --------------------------------------------------------------------------------------------- the report
@@ -360,11 +382,13 @@ def format_json(report: PlanReport) -> str:
 FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
 
 
-def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None = None) -> PlanReport:
-    return plan_objects(load(paths), client, load(base) if base is not None else None)
+def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None = None,
+               cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> PlanReport:
+    return plan_objects(load(paths), client, load(base) if base is not None else None, cluster)
 
 
-def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str) -> int:
+def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str,
+                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> int:
     """``awsorg plan``: validate offline first (a plan of invalid YAML means nothing), then plan read-only.
 
     Exit 0: no refusals; 2: some changes would be refused (invalid files included); 1: the tool failed
@@ -385,7 +409,7 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         return 2
     try:
         settings = Settings.from_env()
-        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base)
+        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base, cluster)
     except SettingsError as exc:
         print(f"awsorg plan: {exc}", file=sys.stderr)
         return 1

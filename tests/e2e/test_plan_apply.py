@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from controller.cli import main
 from controller.reconciler.execute import EVENT_REASONS
 from controller.sandbox.aws import AwsSandbox
+from controller.sandbox.kube import KubeSandbox
 from controller.workflow.plan import plan_paths
 from tests.e2e.harness import Cluster, Operator
 
@@ -41,3 +44,39 @@ def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster, operator: O
     after = plan_paths([EXAMPLES], aws.client())
     assert after.empty, [*after.changes, *after.problems]
     assert after.unchanged == len(objects)
+
+
+def test_plan_reads_bindings_and_removals_from_the_cluster(aws: AwsSandbox, kube: KubeSandbox, cluster: Cluster,
+                                                           operator: Operator, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    objects = [d for f in sorted(EXAMPLES.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
+    for obj in objects:
+        cluster.client.apply(obj)
+    for obj in objects:
+        cluster.wait_ready(PLURALS[obj["kind"]], obj["metadata"]["name"], timeout=60)
+
+    # The change: the production OU renamed, one policy removed from the files.
+    head = [o for o in objects if o["metadata"]["name"] != "deny-unapproved-regions"]
+    for obj in head:
+        if obj["kind"] == "OrgUnit" and obj["metadata"]["name"] == "production":
+            obj["spec"]["name"] = "Prod Workloads"
+    (tmp_path / "head.yaml").write_text(yaml.safe_dump_all(head))
+    for key, value in aws.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("KUBECONFIG", str(kube.write_kubeconfig(tmp_path / "kubeconfig")))
+    aws.reset_calls()
+
+    assert main(["plan", str(tmp_path / "head.yaml"), "--cluster", "--output", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    changes = {(c["kind"], c["name"], c["reason"]) for c in report["changes"]}
+    assert ("OrgUnit", "production", "Renamed") in changes  # bound through its status: renamed, not created
+    assert ("ServiceControlPolicy", "deny-unapproved-regions", "Deleted") in changes  # removed from the files
+    assert not any(r == "Created" for _, _, r in changes)
+    assert not report["notes"]
+    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
+
+    assert main(["plan", str(tmp_path / "head.yaml"), "--output", "json"]) == 0  # blind: says so
+    blind = json.loads(capsys.readouterr().out)
+    assert ("OrgUnit", "production", "Created") in {(c["kind"], c["name"], c["reason"]) for c in blind["changes"]}
+    assert blind["notes"] and "cannot be told from a new one" in blind["notes"][0]
