@@ -27,6 +27,11 @@ RESOURCE_DRIFTED = Gauge(
     "awsorg_resource_drifted", "1 when AWS was last seen differing from the object's spec.",
     ["kind", "name"], registry=REGISTRY,
 )
+RESOURCE_LAST_CHECKED = Gauge(
+    "awsorg_resource_last_checked_timestamp_seconds",
+    "Unix time the object was last compared with AWS (every resync compares every object).", ["kind", "name"],
+    registry=REGISTRY,
+)
 DRIFT_DETECTED = Counter(
     "awsorg_drift_detected_total", "Drift found (AWS changed outside Git), by kind.", ["kind"], registry=REGISTRY,
 )
@@ -56,7 +61,7 @@ RESYNC_FAILURES = Counter(
 
 def forget(kind: str, name: str) -> None:
     """Drop the per-object series of a deleted object."""
-    for gauge in (RESOURCE_READY, RESOURCE_DRIFTED):
+    for gauge in (RESOURCE_READY, RESOURCE_DRIFTED, RESOURCE_LAST_CHECKED):
         with contextlib.suppress(KeyError):
             gauge.remove(kind, name)
 

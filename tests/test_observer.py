@@ -1,4 +1,5 @@
-"""The resync observer: a failed observation of the organization is counted in awsorg_resync_failures_total."""
+"""The resync: a failed observation of the organization is counted in awsorg_resync_failures_total, and the loop
+goes on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from controller import metrics
 from controller.aws.gateway import OrganizationsGateway
-from controller.handlers.operator import observe_forever, observe_once
+from controller.handlers.resync import Resync, observe_once
 from controller.reconciler.inventory import Inventory
 from controller.settings import Settings
 from controller.state import OrgSnapshot
@@ -74,7 +75,7 @@ def test_observe_forever_counts_a_failed_resync_and_keeps_going() -> None:
 
     async def drive() -> None:
         task = asyncio.get_running_loop().create_task(
-            observe_forever(Settings(resync_seconds=1.0), _gateway(fake), Inventory())
+            Resync(Settings(resync_seconds=1.0), _gateway(fake), Inventory(), {}, lambda kind: {}).run_forever()
         )
         try:
             # the first observation comes after min(resync, 5 s) = 1 s

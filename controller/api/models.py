@@ -187,7 +187,11 @@ class _Status(_Model):
     id: str | None = Field(default=None, description="The AWS id.")
     arn: str | None = Field(default=None, description="The AWS ARN.")
     observed_generation: int | None = None
-    last_sync_time: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
+    last_sync_time: str | None = Field(
+        default=None, json_schema_extra={"format": "date-time"},
+        description="When the status last changed. A resync that finds nothing new writes nothing; the metric "
+        "awsorg_resource_last_checked_timestamp_seconds says when the object was last compared with AWS.",
+    )
     conditions: list[Condition] = Field(default_factory=list)
     drift: list[DriftItem] = Field(default_factory=list)
 

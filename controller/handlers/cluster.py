@@ -1,22 +1,26 @@
-"""Read the objects of this API from a cluster, with the operator's own login (kopf's): for ``awsorg plan``.
+"""The Kubernetes API as the operator reaches it outside kopf's handlers, with kopf's own login.
 
-The objects' status says what each is bound to in AWS, as the operator recorded it; the objects in the
-cluster that are no longer in the files are the ones a merge deletes (ArgoCD prunes them).
+Used by the resync (status writes and events that no handler makes) and by ``awsorg plan --cluster``
+(the objects and the status the operator wrote: what each is bound to, and which a change removes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import ssl
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import TracebackType
 from typing import Any
 
 import aiohttp
 import kopf
 
 from controller.api.models import GROUP, VERSION
+
+EVENTS_NAMESPACE = "default"  # events of cluster-scoped objects go here, as kopf posts them
 
 
 class ClusterUnreachable(Exception):
@@ -47,25 +51,73 @@ def _ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext | bool:
     return context
 
 
-async def _read(plurals: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def _login() -> kopf.ConnectionInfo:
     settings = kopf.OperatorSettings()
     info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
     if info is None:
         raise ClusterUnreachable("no in-cluster service account and no kubeconfig (KUBECONFIG, ~/.kube/config)")
-    headers = {}
-    if info.token:
-        headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
-    auth = aiohttp.BasicAuth(info.username, info.password or "") if info.username else None
-    found: dict[str, list[dict[str, Any]]] = {}
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(headers=headers, auth=auth, timeout=timeout) as session:
-        for plural in plurals:
-            url = f"{info.server.rstrip('/')}/apis/{GROUP}/{VERSION}/{plural}"
-            async with session.get(url, ssl=_ssl_context(info)) as response:
-                if response.status != 200:
-                    raise ClusterUnreachable(f"GET {url}: {response.status} {await response.text()}")
-                found[plural] = list((await response.json()).get("items") or [])
-    return found
+    return info
+
+
+class KubeApi:
+    """A session to the API server: list our objects, merge-patch a status, post an event."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._server = ""
+        self._ssl: ssl.SSLContext | bool = True
+
+    async def __aenter__(self) -> KubeApi:
+        info = _login()  # read again for every session: in-cluster tokens are rotated
+        headers = {"Authorization": f"{info.scheme or 'Bearer'} {info.token}"} if info.token else {}
+        auth = aiohttp.BasicAuth(info.username, info.password or "") if info.username else None
+        self._server, self._ssl = info.server.rstrip("/"), _ssl_context(info)
+        self._session = aiohttp.ClientSession(headers=headers, auth=auth,
+                                              timeout=aiohttp.ClientTimeout(total=self._timeout))
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _request(self, method: str, path: str, body: Any = None, content_type: str = "application/json"
+                       ) -> dict[str, Any]:
+        assert self._session is not None, "use KubeApi as an async context manager"
+        async with self._session.request(method, self._server + path, json=body, ssl=self._ssl,
+                                         headers={"Content-Type": content_type}) as response:
+            if response.status >= 300:
+                raise ClusterUnreachable(f"{method} {path}: {response.status} {(await response.text())[:300]}")
+            result: dict[str, Any] = await response.json()
+            return result
+
+    async def list(self, plural: str) -> list[dict[str, Any]]:
+        return list((await self._request("GET", f"/apis/{GROUP}/{VERSION}/{plural}")).get("items") or [])
+
+    async def patch_status(self, plural: str, name: str, status: Mapping[str, Any]) -> None:
+        await self._request("PATCH", f"/apis/{GROUP}/{VERSION}/{plural}/{name}/status", {"status": dict(status)},
+                            "application/merge-patch+json")
+
+    async def post_event(self, involved: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        meta = involved.get("metadata") or {}
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"namespace": EVENTS_NAMESPACE, "generateName": "awsorg-event-"},
+            "involvedObject": {"apiVersion": involved.get("apiVersion"), "kind": involved.get("kind"),
+                               "name": meta.get("name"), "uid": meta.get("uid")},
+            "type": type_, "reason": reason, "message": message[:1024], "action": reason,
+            "reportingComponent": "awsorg-operator", "reportingInstance": "awsorg-operator",
+            "source": {"component": "awsorg-operator"}, "firstTimestamp": now, "lastTimestamp": now,
+            "eventTime": now, "count": 1,
+        }
+        await self._request("POST", f"/api/v1/namespaces/{EVENTS_NAMESPACE}/events", event)
+
+
+async def _read(plurals: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    async with KubeApi() as api:
+        return {plural: await api.list(plural) for plural in plurals}
 
 
 def read_objects(plurals: Iterable[str]) -> dict[str, list[dict[str, Any]]]:

@@ -14,10 +14,12 @@ from controller.api.models import GROUP, VERSION
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.session import account_client, organizations_client
 from controller.handlers import logfilter
+from controller.handlers.resync import Resync
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
 from controller.reconciler.engine import Engine, index_entry
 from controller.reconciler.inventory import Inventory
 from controller.reconciler.kinds import ADAPTERS, PLURALS
+from controller.reconciler.status import same_status
 from controller.settings import Settings
 
 log = logging.getLogger("awsorg")
@@ -33,7 +35,7 @@ class IndexReferences:
 
     def refresh(self, kwargs: Mapping[str, Any]) -> None:
         for kind, plural in PLURALS.items():
-            for suffix in ("refs", "claims"):
+            for suffix in ("refs", "claims", "bodies"):
                 if f"{plural}_{suffix}" in kwargs:
                     self.indexes[f"{kind}/{suffix}"] = kwargs[f"{plural}_{suffix}"]
 
@@ -43,6 +45,11 @@ class IndexReferences:
             return RefState(exists=True, id=value.get("id"), ready=value.get("ready", False),
                             deleting=value.get("deleting", False), refs=tuple(tuple(r) for r in value["refs"]))
         return RefState(exists=False)
+
+    def bodies(self, kind: str) -> dict[str, Any]:
+        """name -> the object as kopf last saw it (a kopf index holds a list of values per key: one here)."""
+        index = self.indexes.get(f"{kind}/bodies") or {}
+        return {name: next(iter(values)) for name, values in list(index.items()) if values}
 
     def claims(self, kind: str, key: str) -> list[Claim]:
         index = self.indexes.get(f"{kind}/claims")
@@ -57,7 +64,8 @@ def _view(kind: str, body: Any, retry: int, trigger: Trigger) -> ObjectView:
 
 
 def _apply(outcome: Outcome, body: Any, patch: Any) -> None:
-    patch["status"] = outcome.status
+    if not same_status(outcome.status, body.get("status") or {}):  # nothing new: nothing written
+        patch["status"] = outcome.status
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
         log.info("%s %s: %s", body["metadata"]["name"], event.reason, event.message)
@@ -94,19 +102,22 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
 
+    engines = {kind: Engine(adapter, gateway, refs, settings=settings, inventory=inventory)
+               for kind, adapter in ADAPTERS.items()}
+    for engine in engines.values():
+        _register_kind(registry, engine, refs, settings)
+
     @kopf.on.startup(registry=registry)
-    async def start_observer(memo: Any, **_: Any) -> None:
-        memo.observer = asyncio.get_running_loop().create_task(observe_forever(settings, gateway, inventory))
+    async def start_observer(memo: Any, **kwargs: Any) -> None:
+        refs.refresh(kwargs)  # kopf hands its (live) indexes to startup handlers too
+        resync = Resync(settings, gateway, inventory, engines, refs.bodies)
+        memo.observer = asyncio.get_running_loop().create_task(resync.run_forever())
 
     @kopf.on.cleanup(registry=registry)
     async def stop_observer(memo: Any, **_: Any) -> None:
         task = getattr(memo, "observer", None)
         if task is not None:
             task.cancel()
-
-    for adapter in ADAPTERS.values():
-        engine = Engine(adapter, gateway, refs, settings=settings, inventory=inventory)
-        _register_kind(registry, engine, refs, settings)
 
 
 def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any], refs: IndexReferences,
@@ -117,6 +128,13 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
     @kopf.index(*resource, id=f"{PLURALS[kind]}_refs", registry=registry)
     def ref_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
         return {name: index_entry(engine.adapter, name, spec, status, meta)["ref"]}
+
+    @kopf.index(*resource, id=f"{PLURALS[kind]}_bodies", registry=registry)
+    def body_index(name: str, body: Any, **_: Any) -> dict[str, Any]:
+        """The objects themselves, for the resync: compared with AWS without reading the API."""
+        return {name: {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
+                       "metadata": dict(body["metadata"]), "spec": dict(body.get("spec") or {}),
+                       "status": dict(body.get("status") or {})}}
 
     @kopf.index(*resource, id=f"{PLURALS[kind]}_claims", registry=registry)
     def claim_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
@@ -142,14 +160,6 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
     def on_resume(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
         reconcile("resume", body, patch, retry, kwargs)
 
-    # Every object is compared with the shared snapshot twice per resync interval (no AWS call unless its
-    # tags are due), so drift is seen within about one interval of the observer's read.
-    @kopf.timer(*resource, registry=registry, id="resync", interval=settings.resync_seconds / 2,
-                initial_delay=settings.resync_seconds / 2)
-    def on_resync(body: Any, patch: Any, **kwargs: Any) -> None:
-        refs.refresh(kwargs)
-        _apply(engine.reconcile(_view(kind, body, 0, "resync")), body, patch)
-
     @kopf.on.delete(*resource, registry=registry, id="delete")
     def on_delete(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
         refs.refresh(kwargs)
@@ -159,40 +169,6 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
             _look_again(outcome, body, outcome.requeue_after or settings.backoff(retry))
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
-
-
-async def observe_forever(settings: Settings, gateway: OrganizationsGateway, inventory: Inventory) -> None:
-    """The resync: one shared read of the organization every AWSORG_RESYNC_SECONDS, whatever the objects.
-
-    Each object's timer then compares itself with it; here, resources no object declares are counted.
-    A replica that kopf peering holds on standby does not observe (no AWS calls), it waits to take over.
-    """
-    loop = asyncio.get_running_loop()
-    due = loop.time() + min(settings.resync_seconds, 5.0)  # let kopf resume the objects first
-    while True:
-        if logfilter.PEERING.paused:
-            due = loop.time()  # on taking over, observe at once
-            await asyncio.sleep(1.0)
-            continue
-        wait = due - loop.time()
-        if wait > 0:
-            await asyncio.sleep(min(1.0, wait))  # short steps: a pause is noticed within a second
-            continue
-        due = loop.time() + settings.resync_seconds
-        await loop.run_in_executor(None, observe_once, gateway, inventory)
-
-
-def observe_once(gateway: OrganizationsGateway, inventory: Inventory) -> bool:
-    """One resync: read the organization afresh and count what no object declares. False when it failed
-    (logged and counted in awsorg_resync_failures_total); the next resync tries again."""
-    try:
-        snapshot = gateway.snapshot(max_age=0)
-        inventory.report_unmanaged(snapshot)
-    except Exception as exc:
-        metrics.RESYNC_FAILURES.inc()
-        log.warning("observing the organization failed: %s", exc)
-        return False
-    return True
 
 
 def _synced_message(outcome: Outcome) -> str:

@@ -172,6 +172,9 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         self.ctx = Context(gateway, self.settings, self.inventory, clock)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # The status each object's last reconcile produced (the operator's own cache): newer than the API's
+        # copy while a write of it is pending or failed.
+        self.latest: dict[str, dict[str, Any]] = {}
 
     @property
     def gateway(self) -> OrganizationsGateway:
@@ -192,16 +195,22 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         started = time.monotonic()
         with self._lock(view.name):
             st = StatusBuilder(self.kind, view, self.settings)
+            checked = True
             try:
                 outcome = fn(view, st)
             except AwsError as exc:
                 self.gateway.invalidate()  # after a failed read, what AWS holds is not known for sure
-                outcome = st.aws_failure(exc)
+                outcome, checked = st.aws_failure(exc), False
         if not outcome.done:
             self.inventory.record(self.kind, view.name, outcome.status.get("id"), view.spec.get("tags") is not None)
             conditions = {c["type"]: c["status"] for c in outcome.status.get("conditions", [])}
             metrics.RESOURCE_READY.labels(kind=self.kind, name=view.name).set(conditions.get("Ready") == "True")
             metrics.RESOURCE_DRIFTED.labels(kind=self.kind, name=view.name).set(conditions.get("Drifted") == "True")
+            if checked:  # every look at the object counts, a wait or a refusal too; not a failed read of AWS
+                metrics.RESOURCE_LAST_CHECKED.labels(kind=self.kind, name=view.name).set(time.time())
+            self.latest[view.name] = outcome.status
+        else:
+            self.latest.pop(view.name, None)
         metrics.RECONCILE_TOTAL.labels(kind=self.kind, result=outcome.result).inc()
         metrics.RECONCILE_DURATION.labels(kind=self.kind).observe(time.monotonic() - started)
         return outcome

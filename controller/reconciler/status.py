@@ -6,7 +6,7 @@ spec), ``Synced`` (the last reconcile succeeded, or why not), ``Drifted`` (AWS w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,6 +32,20 @@ AWS_REASONS = {
 }
 
 Result = Literal["success", "error", "waiting"]
+
+
+def _pruned(value: Any) -> Any:
+    """What the API server stores of a value: nulls pruned from objects, at every depth."""
+    if isinstance(value, Mapping):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def same_status(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Equal as the API server stores them, but for lastSyncTime."""
+    return bool(_pruned({**a, "lastSyncTime": None}) == _pruned({**b, "lastSyncTime": None}))
 
 
 @dataclass(frozen=True)
@@ -90,8 +104,13 @@ class StatusBuilder:
     # --------------------------------------------------------------------------- outcomes
     def _finish(self, requeue: float | None, result: Result, done: bool = False) -> Outcome:
         self.status["observedGeneration"] = self.obj.generation
-        self.status["lastSyncTime"] = now_iso()
         self.status["conditions"] = self.conditions.as_list()
+        # lastSyncTime: when the status last changed. A reconcile that finds nothing new leaves the status exactly
+        # as it was, so that nothing is written (the metric awsorg_resource_last_checked_timestamp_seconds says
+        # when it was last compared).
+        self.status["lastSyncTime"] = self.obj.status.get("lastSyncTime")
+        if not self.status["lastSyncTime"] or not same_status(self.status, self.obj.status):
+            self.status["lastSyncTime"] = now_iso()
         return Outcome(status=self.status, events=self.events, requeue_after=requeue, done=done, result=result,
                        applied=list(self.applied))
 
@@ -174,7 +193,8 @@ class StatusBuilder:
         return plan.actions
 
     def _set_drift(self, differences: list[Difference], *, as_drift: bool) -> None:
-        self.status["drift"] = [{"field": d.field, "desired": d.desired, "actual": d.actual} for d in differences]
+        self.status["drift"] = [_pruned({"field": d.field, "desired": d.desired, "actual": d.actual})
+                                for d in differences]
         self.drift_found = differences if as_drift else []
         if as_drift and differences:
             was = self.conditions.get("Drifted")

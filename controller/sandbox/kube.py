@@ -277,6 +277,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
         self._rv = 0
         self._closing = False
         self._request_log: collections.deque[tuple[str, str, int]] = collections.deque(maxlen=2000)
+        self.writes: collections.Counter[str] = collections.Counter()  # "PATCH orgunits/status" -> count
+        self._faults: list[tuple[frozenset[str], tuple[int, ...], float]] = []
+        self._fault_random = random.Random(7)
 
         self._register(ResourceDef("", "v1", "namespaces", "Namespace", "namespace", False,
                                    short_names=["ns"], subresources=["status"],
@@ -528,9 +531,42 @@ class KubeEmulator(kmock.KubernetesEmulator):
         self._requests.append(request)
         if len(self._requests) > 2000:
             del self._requests[:1000]
-        response = await self._handle(request)
+        if raw_request.method not in ("GET", "HEAD"):
+            what = f"{parsed.plural}/{parsed.subresource}" if parsed and parsed.subresource else (
+                parsed.plural if parsed else raw_request.path)
+            self.writes[f"{raw_request.method} {what}"] += 1
+        fault = self._fault(raw_request.method)
+        response = await (self._render_error(fault) if fault is not None else self._handle(request))
         self._request_log.append((raw_request.method, str(raw_request.rel_url), response.status))
         return response
+
+    # ------------------------------------------------------------------------------------------
+    # Trouble, as a real API server shows it: requests answered 5xx or 409 without effect, watches ended.
+    # ------------------------------------------------------------------------------------------
+
+    def inject_faults(self, methods: Iterable[str] = ("PATCH",), statuses: Iterable[int] = (500, 409),
+                      ratio: float = 0.5) -> None:
+        """Answer this share of the requests with these methods with one of ``statuses``, changing nothing."""
+        self._faults.append((frozenset(methods), tuple(statuses), ratio))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def _fault(self, method: str) -> kmock.KubernetesError | None:
+        for methods, statuses, ratio in self._faults:
+            if method in methods and self._fault_random.random() < ratio:
+                status = self._fault_random.choice(statuses)
+                if status == 409:
+                    return _error(409, "Conflict", "Operation cannot be fulfilled: the object has been modified; "
+                                  "please apply your changes to the latest version and try again")
+                return _error(status, "InternalError", "Internal error occurred: injected by the sandbox")
+        return None
+
+    def drop_watches(self) -> None:
+        """End every open watch stream, as a load balancer or an API server restart does; clients re-watch."""
+        for queues in self._watchers.values():
+            for queue in queues:
+                queue.put_nowait(None)
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         try:

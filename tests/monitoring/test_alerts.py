@@ -27,6 +27,7 @@ EXPECTED_ALERTS = {
     "AwsOrgResourceNotReady",
     "AwsOrgResyncStalled",
     "AwsOrgResyncFailing",
+    "AwsOrgResourceNotCompared",
     "AwsOrgUnmanagedResources",
     "AwsOrgAwsThrottling",
     "AwsOrgOperatorDown",
