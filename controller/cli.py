@@ -11,6 +11,8 @@ from pathlib import Path
 from controller.api import crds as crdgen
 from controller.settings import Settings, SettingsError
 
+SANDBOX_EXTRA = "awsorg-operator[sandbox]"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -88,8 +90,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             verbose=args.verbose)
         return 0
     if args.command == "demo":
-        from controller.demo import demo
-
+        try:
+            from controller.demo import demo
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "controller").partition(".")[0]
+            if missing == "controller":
+                raise
+            # The sandbox (moto, kmock, ...) is an extra: the operator's own install does not carry it.
+            print(f"awsorg demo: the sandbox is not installed (no module {missing!r}); "
+                  f"install it with: pip install '{SANDBOX_EXTRA}'", file=sys.stderr)
+            return 2
         return demo(examples=args.examples, serve=args.serve, timeout=args.timeout, drift=not args.no_drift)
     parser.error(f"unknown command {args.command}")
     return 2
