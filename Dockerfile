@@ -15,7 +15,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /src
 
-# The runtime dependencies, pinned, in their own layer (cached while only the code changes).
+# The runtime dependencies, pinned, in their own layer (cached while only the code changes). Not the
+# sandbox (moto, kmock: requirements-sandbox.txt, the [sandbox] extra): the image runs `awsorg run` only.
 RUN python -m venv /opt/awsorg
 COPY requirements.txt ./
 RUN /opt/awsorg/bin/pip install --no-cache-dir -r requirements.txt

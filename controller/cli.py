@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import datetime
-import re
 import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from controller.api import crds as crdgen
-from controller.api.models import KindInfo
 from controller.settings import Settings, SettingsError
+
+SANDBOX_EXTRA = "awsorg-operator[sandbox]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,8 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             verbose=args.verbose)
         return 0
     if args.command == "demo":
-        from controller.demo import demo
-
+        try:
+            from controller.demo import demo
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "controller").partition(".")[0]
+            if missing == "controller":
+                raise
+            # The sandbox (moto, kmock, ...) is an extra: the operator's own install does not carry it.
+            print(f"awsorg demo: the sandbox is not installed (no module {missing!r}); "
+                  f"install it with: pip install '{SANDBOX_EXTRA}'", file=sys.stderr)
+            return 2
         return demo(examples=args.examples, serve=args.serve, timeout=args.timeout, drift=not args.no_drift)
     parser.error(f"unknown command {args.command}")
     return 2
@@ -121,56 +127,6 @@ def _crds(out: Path | None) -> int:
         (out / name).write_text(content)
         print(f"wrote {out / name}")
     return 0
-
-
-# ------------------------------------------------------------------------------------ kubectl-like output
-
-
-def _jsonpath(obj: Any, path: str) -> Any:
-    """The subset of kubectl JSONPath that printer columns use: .a.b, [?(@.type=="X")].status."""
-    current: Any = obj
-    for token in re.findall(r'\.([A-Za-z0-9_]+)|\[\?\(@\.(\w+)=="([^"]*)"\)\]', path):
-        key, filt_key, filt_val = token
-        if key:
-            current = current.get(key) if isinstance(current, dict) else None
-        else:
-            matches = [i for i in current or [] if isinstance(i, dict) and i.get(filt_key) == filt_val]
-            current = matches[0] if matches else None
-        if current is None:
-            return None
-    return current
-
-
-def _age(ts: str | None) -> str:
-    if not ts:
-        return "<unknown>"
-    then = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    secs = int((datetime.datetime.now(datetime.UTC) - then).total_seconds())
-    if secs < 120:
-        return f"{secs}s"
-    if secs < 7200:
-        return f"{secs // 60}m"
-    return f"{secs // 3600}h"
-
-
-def format_table(info: KindInfo, items: list[dict[str, Any]]) -> str:
-    columns = [c for c in info.printer_columns if not c.get("priority")]
-    header = ["NAME"] + [c["name"].upper() for c in columns]
-    rows = []
-    for obj in sorted(items, key=lambda o: o["metadata"]["name"]):
-        row = [obj["metadata"]["name"]]
-        for col in columns:
-            value = _jsonpath(obj, col["jsonPath"])
-            if col["type"] == "date":
-                row.append(_age(value))
-            elif isinstance(value, list):
-                row.append(",".join(str(v) for v in value) or "<none>")
-            else:
-                row.append("<none>" if value is None else str(value))
-        rows.append(row)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-                     for r in [header, *rows])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,10 +27,10 @@ import yaml
 from controller.api import crds as crdgen
 from controller.api.models import KINDS, KINDS_BY_KIND
 from controller.aws.gateway import OrganizationsGateway
-from controller.cli import format_table
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
 from controller.sandbox.kubeclient import KubeClient
+from controller.sandbox.kubectl import format_table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,3 +37,31 @@ def test_demo_applies_the_landing_zone_and_everything_is_ready() -> None:
     assert re.search(r'awsorg_drift_detected_total\{kind="AwsAccount"\} 0 -> [1-9]', out), out
     assert "status.drift: parentId" in out
     assert "Corrected: the account is back in" in out
+
+
+# A Python that lacks one of the sandbox's packages, as after `pip install awsorg-operator` without the extra.
+_WITHOUT = """
+import importlib.abc, sys
+
+class Without(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == {missing!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, Without())
+from controller.cli import main
+sys.exit(main(["demo"]))
+"""
+
+
+@pytest.mark.parametrize("missing", ["moto", "kmock", "jsonpath_ng"])
+def test_demo_without_the_sandbox_extra_says_how_to_install_it(missing: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT.format(missing=missing)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr  # one line, no traceback
+    assert "pip install 'awsorg-operator[sandbox]'" in lines[0]
+    assert repr(missing) in lines[0]

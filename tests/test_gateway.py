@@ -104,3 +104,14 @@ def test_concurrent_modification_is_transient(aws: AwsSandbox, gw: Organizations
         gw.create_ou(root, "GivesUp", {})
     assert exc.value.code == "ConcurrentModificationException"
     assert aws.calls.count("CreateOrganizationalUnit") == 1 + 1 + FAST.attempts
+
+
+def test_operation_names_map_to_boto3_methods_as_boto3_names_them() -> None:
+    """Acronyms included: ListAWSServiceAccessForOrganization is list_aws_service_access_for_organization."""
+
+    class Client:
+        def list_aws_service_access_for_organization(self, **kwargs: object) -> dict[str, object]:
+            return {"EnabledServicePrincipals": [], "kwargs": kwargs}
+
+    gateway = OrganizationsGateway(Client(), retry=FAST)
+    assert gateway._call("ListAWSServiceAccessForOrganization", MaxResults=20)["kwargs"] == {"MaxResults": 20}

@@ -1,10 +1,10 @@
 """Offline admission of one object against the CRD generated for its kind, as the API server does it.
 
 The pruning, defaulting and validation themselves (structural schema, patterns, lengths, enums and
-the ``x-kubernetes-validations`` rules that can be evaluated without an old object) are the sandbox
-API server's (``controller.sandbox._kube_schema``); this module is the public entry point for code
-that checks YAML without a cluster (``awsorg validate``).  Transition rules (``self == oldSelf``)
-need the stored object and are skipped.
+the ``x-kubernetes-validations`` rules that can be evaluated without an old object) are
+:mod:`controller.api.schema`'s, which the sandbox's API server uses too; this module is the public
+entry point for code that checks YAML without a cluster (``awsorg validate``).  Transition rules
+(``self == oldSelf``) need the stored object and are skipped.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.api import schema as structural
 from controller.api.crds import all_crds
-from controller.sandbox import _kube_schema
 
 __all__ = ["Admission", "Cause", "admit", "crd_schema", "schema_at"]
 
-Cause = _kube_schema.Cause
+Cause = structural.Cause
 Schema = Mapping[str, Any]
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -33,7 +33,7 @@ class Admission:
 
     obj: dict[str, Any]
     unknown_fields: list[str] = field(default_factory=list)
-    causes: list[_kube_schema.Cause] = field(default_factory=list)
+    causes: list[structural.Cause] = field(default_factory=list)
 
 
 @functools.cache
@@ -59,9 +59,9 @@ def admit(obj: Mapping[str, Any], kind: str) -> Admission:
     schema = crd_schema(kind)
     value = copy.deepcopy(dict(obj))
     value.pop("status", None)
-    unknown = [p for p in _kube_schema.prune(value, schema) if not _is_status(p)]
-    _kube_schema.default(value, schema)
-    causes = [c for c in _kube_schema.validate(value, schema) if not _is_status(c.field)]
+    unknown = [p for p in structural.prune(value, schema) if not _is_status(p)]
+    structural.default(value, schema)
+    causes = [c for c in structural.validate(value, schema) if not _is_status(c.field)]
     return Admission(value, unknown, causes)
 
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from botocore import xform_name
+
 from controller import metrics
 from controller.aws.errors import AwsError, map_error
 from controller.aws.retry import RetryPolicy, call_with_retries
@@ -52,7 +54,7 @@ class OrganizationsGateway:
         return self._invoke(self._account_client(), operation, kwargs)
 
     def _invoke(self, client: Any, operation: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        method: Callable[..., dict[str, Any]] = getattr(client, _snake(operation))
+        method: Callable[..., dict[str, Any]] = getattr(client, xform_name(operation))
 
         def once() -> dict[str, Any]:
             try:
@@ -420,11 +422,3 @@ def _account(raw: Mapping[str, Any], parent_id: str) -> ObservedAccount:
 def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
-
-def _snake(operation: str) -> str:
-    out = []
-    for i, ch in enumerate(operation):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)

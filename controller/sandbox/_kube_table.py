@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from jsonpath_ng import JSONPath
+from jsonpath_ng.exceptions import JSONPathError
+from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
 __all__ = ["human_duration", "jsonpath", "parse_accept", "to_table"]
 
@@ -38,113 +42,27 @@ def parse_accept(accept: str) -> tuple[str, str] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# A small JSONPath evaluator for the forms CRD printer columns use.
+# JSONPath, as CRD printer columns and kubectl use it: jsonpath-ng's extended parser (filters too).
 # ---------------------------------------------------------------------------------------------
 
-_FILTER_RE = re.compile(r"""^\?\(\s*@((?:\.[\w-]+)*)\s*(?:(==|!=|<=|>=|<|>)\s*(.+?))?\s*\)$""")
-
-
-def _literal(text: str) -> Any:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _segments(expr: str) -> list[tuple[str, Any]]:
+@functools.lru_cache(maxsize=256)
+def _compiled(expr: str) -> JSONPath:
     expr = expr.strip()
     if expr.startswith("{") and expr.endswith("}"):
         expr = expr[1:-1].strip()
-    if expr.startswith("$"):
-        expr = expr[1:]
-    segs: list[tuple[str, Any]] = []
-    i = 0
-    while i < len(expr):
-        c = expr[i]
-        if c == "[":
-            depth, j, quote = 0, i, ""
-            while j < len(expr):
-                ch = expr[j]
-                if quote:
-                    quote = "" if ch == quote else quote
-                elif ch in "\"'":
-                    quote = ch
-                elif ch == "[":
-                    depth += 1
-                elif ch == "]":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j += 1
-            inner = expr[i + 1:j].strip()
-            i = j + 1
-            if inner == "*":
-                segs.append(("all", None))
-            elif inner.lstrip("-").isdigit():
-                segs.append(("idx", int(inner)))
-            elif inner[:1] in "\"'":
-                segs.append(("key", inner[1:-1]))
-            elif (m := _FILTER_RE.match(inner)) is not None:
-                path = [p for p in m.group(1).split(".") if p]
-                segs.append(("filter", (path, m.group(2), _literal(m.group(3)) if m.group(3) else None)))
-            else:
-                raise ValueError(f"unsupported JSONPath segment [{inner}]")
-        elif c == ".":
-            i += 1
-            if i < len(expr) and expr[i] == ".":
-                raise ValueError("recursive descent is not supported")
-        else:
-            j = i
-            while j < len(expr) and expr[j] not in ".[":
-                j += 1
-            name = expr[i:j]
-            segs.append(("all", None) if name == "*" else ("key", name))
-            i = j
-    return segs
-
-
-def _matches(item: Any, path: Sequence[str], op: str | None, literal: Any) -> bool:
-    value = item
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
-            return False
-        value = value[key]
-    if op is None:
-        return True
-    if isinstance(literal, str) and not isinstance(value, str):
-        value = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+    expr = expr.removeprefix("$")
     try:
-        return bool({"==": value == literal, "!=": value != literal,
-                     "<": value < literal, "<=": value <= literal,
-                     ">": value > literal, ">=": value >= literal}[op])
-    except TypeError:
-        return False
+        return parse_jsonpath("$" + expr)
+    except JSONPathError as e:
+        raise ValueError(f"unsupported JSONPath {expr!r}: {e}") from None
 
 
 def jsonpath(obj: Any, expr: str) -> list[Any]:
-    """Evaluate a simple JSONPath (``.a.b``, ``[0]``, ``[*]``, ``[?(@.k=="v")]``); return all results."""
-    current: list[Any] = [obj]
-    for kind, arg in _segments(expr):
-        nxt: list[Any] = []
-        for value in current:
-            if kind == "key":
-                if isinstance(value, Mapping) and arg in value:
-                    nxt.append(value[arg])
-            elif kind == "idx":
-                if isinstance(value, list) and -len(value) <= arg < len(value):
-                    nxt.append(value[arg])
-            elif kind == "all":
-                if isinstance(value, list):
-                    nxt.extend(value)
-                elif isinstance(value, Mapping):
-                    nxt.extend(value.values())
-            elif kind == "filter" and isinstance(value, list):
-                nxt.extend(item for item in value if _matches(item, *arg))
-        current = nxt
-    return current
+    """Evaluate a kubectl JSONPath (``.a.b``, ``[0]``, ``[*]``, ``[?(@.k=="v")]``); return all results.
+
+    Raises ``ValueError`` for an expression that does not parse.
+    """
+    return [match.value for match in _compiled(expr).find(obj)]
 
 
 def human_duration(seconds: float) -> str:

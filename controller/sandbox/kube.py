@@ -38,7 +38,8 @@ import jsonpatch
 import kmock
 import yaml
 
-from controller.sandbox import _kube_schema, _kube_table
+from controller.api import schema as structural
+from controller.sandbox import _kube_table
 
 __all__ = ["KubeEmulator", "KubeSandbox", "ResourceDef"]
 
@@ -756,12 +757,12 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _admit(self, rdef: ResourceDef, obj: Obj, old: Obj | None, *, subresource: str | None,
                params: Mapping[str, str]) -> list[str]:
         """Prune, default and validate ``obj`` in place; raise 422/400 as the API server does."""
-        causes: list[_kube_schema.Cause] = []
+        causes: list[structural.Cause] = []
         warnings: list[str] = []
         meta = obj.get("metadata") or {}
         name = str(meta.get("name", ""))
         if old is None and (not _NAME_RE.match(name) or len(name) > 253):
-            causes.append(_kube_schema.Cause(
+            causes.append(structural.Cause(
                 "FieldValueInvalid", "metadata.name",
                 f"Invalid value: {json.dumps(name)}: a lowercase RFC 1123 subdomain must consist of lower case "
                 "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character "
@@ -771,10 +772,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
             value = meta.get(field)
             if value is not None and (not isinstance(value, dict)
                                       or not all(isinstance(v, str) for v in value.values())):
-                causes.append(_kube_schema.Cause("FieldValueTypeInvalid", f"metadata.{field}",
-                                                 f"Invalid value: {json.dumps(value)}: must be a map of strings"))
+                causes.append(structural.Cause("FieldValueTypeInvalid", f"metadata.{field}",
+                                               f"Invalid value: {json.dumps(value)}: must be a map of strings"))
         if rdef.schema is not None:
-            pruned = _kube_schema.prune(obj, rdef.schema)
+            pruned = structural.prune(obj, rdef.schema)
             if rdef.has_status:
                 pruned = [p for p in pruned if (p == "status" or p.startswith(("status.", "status[")))
                           == (subresource == "status")]
@@ -787,8 +788,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                  f"strict decoding error: {unknown}")
                 if directive == "Warn":
                     warnings.extend(f'unknown field "{p}"' for p in pruned)
-            _kube_schema.default(obj, rdef.schema)
-            found = _kube_schema.validate(obj, rdef.schema, old, has_old=old is not None)
+            structural.default(obj, rdef.schema)
+            found = structural.validate(obj, rdef.schema, old, has_old=old is not None)
             if rdef.has_status:
                 found = [c for c in found if (c.field == "status" or c.field.startswith(("status.", "status[")))
                          == (subresource == "status")]

@@ -8,7 +8,8 @@ How the operations are derived from controller/aws/**/*.py (kept simple on purpo
 - the Account Management API: the string literal passed first to ``self._call_account(...)``
   ->  ``account:<Operation>``; and any method call ``<something>.<name>(...)``
   whose ``<name>`` is the snake_case name of an operation of botocore's ``account`` service model
-  (e.g. ``client.put_account_name(...)``)  ->  ``account:<Operation>``.
+  (botocore's ``xform_name``, as boto3 names its methods; e.g. ``client.put_account_name(...)``)
+  ->  ``account:<Operation>``.
 
 Both are checked against botocore's service models (shipped with botocore, offline), so a typo in an
 operation name fails too. IAM action names equal API operation names for both services.
@@ -21,6 +22,7 @@ import json
 from pathlib import Path
 
 import botocore.session
+from botocore import xform_name
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "deploy" / "iam-policy.json"
@@ -31,12 +33,8 @@ def _operations(service: str) -> set[str]:
     return set(botocore.session.get_session().get_service_model(service).operation_names)
 
 
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
-
-
 def actions_in_code() -> set[str]:
-    account_ops = {_snake(op): op for op in _operations("account")}
+    account_ops = {xform_name(op): op for op in _operations("account")}
     found: set[str] = set()
     for path in sorted((ROOT / "controller" / "aws").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):

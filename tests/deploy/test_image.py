@@ -1,6 +1,7 @@
 """The Dockerfile: lint, the settings a read-only non-root container needs, and its install steps
 performed without Docker (no engine here): build the wheel from exactly what the Dockerfile copies,
-install it into a fresh virtualenv, run ``awsorg --help`` and ``awsorg crds`` from it."""
+install it into a fresh virtualenv, run ``awsorg --help`` and ``awsorg crds`` from it.  The image
+carries no sandbox: neither requirements.txt nor the wheel's own requirements name moto or kmock."""
 
 from __future__ import annotations
 
@@ -10,13 +11,24 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
+from email.parser import Parser
 from pathlib import Path
 
+import pytest
 import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 VENV_BIN = Path(sys.executable).parent
+SANDBOX = {"moto", "kmock"}  # the sandbox's emulators: `awsorg demo` and the tests, never the image
+
+
+def _requirements(name: str) -> list[Requirement]:
+    """The requirements a pip requirements file pins (``-r`` includes not followed)."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / name).read_text().splitlines()]
+    return [Requirement(line) for line in lines if line and not line.startswith("-")]
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -68,11 +80,21 @@ def test_runtime_settings_for_a_read_only_non_root_container() -> None:
     assert "-r requirements.txt" in runs
 
 
-def test_requirements_are_pinned() -> None:
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+@pytest.mark.parametrize("name", ["requirements.txt", "requirements-sandbox.txt"])
+def test_requirements_are_pinned(name: str) -> None:
+    for line in (ROOT / name).read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), f"not pinned: {line}"
+
+
+def test_the_sandbox_is_not_a_runtime_requirement() -> None:
+    runtime = {r.name.lower() for r in _requirements("requirements.txt")}
+    assert not runtime & SANDBOX, f"requirements.txt (the image) pins the sandbox: {sorted(runtime & SANDBOX)}"
+    sandbox = {r.name.lower() for r in _requirements("requirements-sandbox.txt")}
+    assert sandbox >= SANDBOX
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert "-r requirements.txt" in dev and "-r requirements-sandbox.txt" in dev, "make demo/test need both"
 
 
 def test_build_backend_pin_matches_requirements_dev() -> None:
@@ -107,7 +129,10 @@ def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
             assert not ignored(path), f".dockerignore drops {path}, which the Dockerfile copies"
 
 
-def test_install_steps_give_a_working_awsorg(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project wheel, built as the Dockerfile builds it."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     # The build context, as the Dockerfile sees it: only what it COPYs.
     context = tmp_path / "src"
     context.mkdir()
@@ -124,8 +149,36 @@ def test_install_steps_give_a_working_awsorg(tmp_path: Path) -> None:
          "--wheel-dir", str(wheels), "."],
         cwd=context, check=True, capture_output=True, timeout=120,
     )
-    (wheel,) = wheels.glob("awsorg_operator-*.whl")
+    (built,) = wheels.glob("awsorg_operator-*.whl")
+    return built
 
+
+def test_wheel_requires_no_sandbox_without_the_extra(wheel: Path) -> None:
+    """What `pip install awsorg-operator` (and so the image) installs: no moto, no kmock; the
+    [sandbox] extra adds them, as pinned in requirements-sandbox.txt."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = Parser().parsestr(archive.read(name).decode())
+    requires = [Requirement(r) for r in metadata.get_all("Requires-Dist") or []]
+
+    def names(extra: str) -> set[str]:
+        return {r.name.lower() for r in requires if r.marker is None or r.marker.evaluate({"extra": extra})}
+
+    assert names(""), "the wheel has runtime requirements"
+    assert not names("") & SANDBOX, f"pip install . pulls in the sandbox: {sorted(names('') & SANDBOX)}"
+    assert "sandbox" in (metadata.get_all("Provides-Extra") or [])
+    assert names("sandbox") - names("") >= SANDBOX
+    pins = {r.name.lower(): r for r in _requirements("requirements-sandbox.txt")}
+    for req in requires:
+        if req.name.lower() in names("sandbox") - names(""):
+            pinned = pins.get(req.name.lower())
+            assert pinned, f"requirements-sandbox.txt does not pin {req.name}"
+            version = next(iter(pinned.specifier)).version
+            assert req.specifier.contains(version), f"{pinned} is outside the extra's {req}"
+            assert pinned.extras == req.extras, f"{pinned} and {req}: not the same extras"
+
+
+def test_install_steps_give_a_working_awsorg(wheel: Path, tmp_path: Path) -> None:
     # A fresh virtualenv. The pinned requirements cannot be installed offline, so it sees this
     # virtualenv's site-packages through a .pth file (appended to sys.path, after its own site-packages;
     # .pth files there, such as the editable install's, are not processed). The wheel goes in --no-deps.

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from controller.sandbox import _kube_cel, _kube_table
+from controller.api import cel as _kube_cel
+from controller.sandbox import _kube_table
 from controller.sandbox.kube import KubeSandbox
 from controller.sandbox.kubeclient import KubeClient, KubeError
 from tests.sandbox.conftest import GROUP, PLURAL, VERSION, widget

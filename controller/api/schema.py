@@ -1,5 +1,8 @@
 """Structural-schema pruning, defaulting and validation, as the Kubernetes API server does it for CRs.
 
+Used by ``awsorg validate`` (through :mod:`controller.api.validation`) and by the sandbox's Kubernetes
+API, so that both admit an object exactly alike.
+
 Errors are reported as :class:`Cause` (reason, field, message) with Kubernetes-style field
 paths (``spec.parentRef.name``, ``spec.targets.ids[0]``) and Kubernetes-style messages.
 """
@@ -17,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.sandbox import _kube_cel
+from controller.api import cel
 
 __all__ = ["Cause", "default", "prune", "validate"]
 
@@ -401,8 +404,8 @@ def _validate_rules(value: Any, schema: Schema, path: str, causes: list[Cause],
         if not isinstance(text, str):
             continue
         try:
-            compiled = _kube_cel.compile_rule(text)
-        except _kube_cel.UnsupportedRule as e:
+            compiled = cel.compile_rule(text)
+        except cel.UnsupportedRule as e:
             logger.info("Skipping an unsupported validation rule %r at %s: %s", text, path or "<root>", e)
             continue
         if compiled.is_transition and not has_old:
@@ -414,7 +417,7 @@ def _validate_rules(value: Any, schema: Schema, path: str, causes: list[Cause],
         reason = rule.get("reason") or "FieldValueInvalid"
         try:
             ok = compiled.evaluate(value, old)
-        except _kube_cel.RuleError as e:
+        except cel.RuleError as e:
             causes.append(Cause("FieldValueInvalid", field,
                                 f'Invalid value: "{_json_type(value)}": {e} evaluating rule: {text}'))
             continue
