@@ -54,6 +54,11 @@ RESYNC_INTERVAL = Gauge(
     "awsorg_resync_interval_seconds", "AWSORG_RESYNC_SECONDS: how often the organization is observed.",
     registry=REGISTRY,
 )
+EVENTS = Counter(
+    "awsorg_events_total", "AWS Organizations events received from AWSORG_EVENTS_QUEUE_URL, by what they led to: "
+    "compared (the objects concerned compared at once), resync (a full read), own (the operator's own write).",
+    ["result"], registry=REGISTRY,
+)
 RESYNC_FAILURES = Counter(
     "awsorg_resync_failures_total", "Observations of the organization (resyncs) that failed.", registry=REGISTRY,
 )

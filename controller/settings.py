@@ -51,6 +51,8 @@ class Settings:
     # kopf peering (HA): how long a replica's keep-alive counts; a standby takes over this long after the
     # active replica dies. kopf keeps alive 5-10 s before expiry (every second below ~11 s); kopf's default.
     peering_lifetime_seconds: int = 60
+    # An SQS queue that an EventBridge rule fills with AWS Organizations' CloudTrail events: drift in seconds.
+    events_queue_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,6 +75,7 @@ class Settings:
             backoff_base_seconds=_float("AWSORG_BACKOFF_BASE_SECONDS", 5.0, minimum=0.1),
             backoff_max_seconds=_float("AWSORG_BACKOFF_MAX_SECONDS", 300.0, minimum=1.0),
             peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
+            events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
         )
 
     def backoff(self, retry: int) -> float:

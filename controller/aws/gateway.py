@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAGE = 20  # the largest MaxResults AWS Organizations accepts on its List operations
+READ_PREFIXES = ("List", "Describe")
+OWN_REQUESTS_KEPT = 10_000  # how many of our own writes are remembered, to tell their events from drift
 
 
 class OrganizationsGateway:
@@ -43,6 +45,7 @@ class OrganizationsGateway:
         self._lock = threading.RLock()
         self._snapshot: OrgSnapshot | None = None
         self.snapshots_taken = 0
+        self._own_requests: dict[str, None] = {}  # request ids of this process's writes, oldest first
 
     # ------------------------------------------------------------------------------ plumbing
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -62,7 +65,20 @@ class OrganizationsGateway:
             except Exception as exc:
                 raise map_error(operation, exc) from exc
 
-        return call_with_retries(once, self._retry)
+        result = call_with_retries(once, self._retry)
+        if not operation.startswith(READ_PREFIXES):
+            request_id = (result.get("ResponseMetadata") or {}).get("RequestId")
+            if request_id:  # CloudTrail's record of this write carries the same id: our own, not drift
+                with self._lock:
+                    self._own_requests[request_id] = None
+                    while len(self._own_requests) > OWN_REQUESTS_KEPT:
+                        self._own_requests.pop(next(iter(self._own_requests)))
+        return result
+
+    def is_own_write(self, request_id: str | None) -> bool:
+        """Whether this process made the write with this request id (AWS's RequestId, CloudTrail's requestID)."""
+        with self._lock:
+            return bool(request_id) and request_id in self._own_requests
 
     def _pages(self, operation: str, key: str, page_size: int | None = PAGE, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item of a paged List operation (``page_size`` None: the operation takes no MaxResults)."""
@@ -156,6 +172,49 @@ class OrganizationsGateway:
             content=content,
             target_ids=targets,
         )
+
+    # ------------------------------------------------------------------------------ after an event
+    def refresh_after(self, event_name: str, params: Mapping[str, Any]) -> frozenset[str] | None:
+        """Read again just what a write made outside this operator changed, into the snapshot.
+
+        ``event_name`` and ``params`` are CloudTrail's (``requestParameters``, lowerCamelCase). Returns the ids
+        whose objects must be compared now, or None when the whole organization was read again (an event
+        whose effect is not local, or one this method does not know).
+        """
+        with self._lock:
+            snap = self._snapshot
+        if snap is None:
+            self.snapshot(max_age=0)
+            return None
+        account, ou, policy, target = (str(params.get(k) or "") for k in
+                                       ("accountId", "organizationalUnitId", "policyId", "targetId"))
+        if event_name in ("MoveAccount", "CloseAccount") and account:
+            self.describe_account(account)
+            return frozenset({account})
+        if event_name == "UpdateOrganizationalUnit" and ou in snap.ous:
+            raw = self._call("DescribeOrganizationalUnit", OrganizationalUnitId=ou)["OrganizationalUnit"]
+            self._update(lambda s: s.with_ou(dataclasses.replace(s.ous[ou], name=raw["Name"]))
+                         if ou in s.ous else s)
+            return frozenset({ou})
+        if event_name == "DeleteOrganizationalUnit" and ou:
+            self._update(lambda s: s.without_ou(ou))
+            return frozenset({ou})
+        if event_name in ("UpdatePolicy", "AttachPolicy", "DetachPolicy") and policy in snap.policies:
+            old = snap.policies[policy]
+            if old.aws_managed and target:  # its targets are read per target (FullAWSAccess is everywhere)
+                self.refresh_target_policies(target, old.type)
+            else:
+                summary = self._call("DescribePolicy", PolicyId=policy)["Policy"]["PolicySummary"]
+                fresh = self._read_policy(summary, old.type)
+                self._update(lambda s: s.with_policy(fresh))
+            return frozenset({policy, target} - {""})
+        if event_name == "DeletePolicy" and policy:
+            self._update(lambda s: s.without_policy(policy))
+            return frozenset({policy})
+        if event_name in ("TagResource", "UntagResource"):
+            return frozenset({str(params.get("resourceId") or "")} - {""})  # tags are read when compared
+        self.snapshot(max_age=0)
+        return None
 
     # ------------------------------------------------------------------------------ tags
     def list_tags(self, resource_id: str) -> dict[str, str]:

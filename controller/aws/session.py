@@ -54,7 +54,7 @@ def _assumed_session(role_arn: str, base: boto3.session.Session) -> boto3.sessio
     return boto3.session.Session(botocore_session=botocore_session, region_name=base.region_name)
 
 
-def _counted_client(service: Literal["organizations", "account"], role_arn: str | None) -> Any:
+def _counted_client(service: Literal["organizations", "account", "sqs"], role_arn: str | None) -> Any:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.session.Session(region_name=region)
     if role_arn:
@@ -73,3 +73,8 @@ def organizations_client(role_arn: str | None = None) -> Any:
 def account_client(role_arn: str | None = None) -> Any:
     """A counted ``account`` (Account Management API) client, for PutAccountName."""
     return _counted_client("account", role_arn)
+
+
+def sqs_client(role_arn: str | None = None) -> Any:
+    """A counted ``sqs`` client, for the queue of AWS Organizations events (``AWSORG_EVENTS_QUEUE_URL``)."""
+    return _counted_client("sqs", role_arn)

@@ -11,8 +11,9 @@ import kopf
 
 from controller import metrics
 from controller.api.models import GROUP, VERSION
+from controller.aws.events import EventsQueue
 from controller.aws.gateway import OrganizationsGateway
-from controller.aws.session import account_client, organizations_client
+from controller.aws.session import account_client, organizations_client, sqs_client
 from controller.handlers import logfilter
 from controller.handlers.resync import Resync
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
@@ -112,12 +113,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         refs.refresh(kwargs)  # kopf hands its (live) indexes to startup handlers too
         resync = Resync(settings, gateway, inventory, engines, refs.bodies)
         memo.observer = asyncio.get_running_loop().create_task(resync.run_forever())
+        if settings.events_queue_url:
+            queue = EventsQueue(sqs_client(settings.assume_role_arn), settings.events_queue_url)
+            memo.events = asyncio.get_running_loop().create_task(resync.run_events(queue))
 
     @kopf.on.cleanup(registry=registry)
     async def stop_observer(memo: Any, **_: Any) -> None:
-        task = getattr(memo, "observer", None)
-        if task is not None:
-            task.cancel()
+        for task in (getattr(memo, "observer", None), getattr(memo, "events", None)):
+            if task is not None:
+                task.cancel()
 
 
 def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any], refs: IndexReferences,

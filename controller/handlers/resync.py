@@ -16,15 +16,18 @@ object's write does can stop the comparisons, for it or any other object:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from controller import metrics
+from controller.aws.events import EventsQueue, OrganizationsEvent
 from controller.aws.gateway import OrganizationsGateway
 from controller.handlers import logfilter
 from controller.handlers.cluster import KubeApi
-from controller.reconciler.base import ObjectView
+from controller.reconciler.base import ObjectView, Trigger
 from controller.reconciler.engine import Engine
 from controller.reconciler.inventory import Inventory
 from controller.reconciler.kinds import PLURALS
@@ -33,6 +36,7 @@ from controller.settings import Settings
 
 log = logging.getLogger("awsorg.resync")
 
+T = TypeVar("T")
 Bodies = Callable[[str], Mapping[str, Any]]  # kind -> {name: body} (kopf's index of the objects)
 
 
@@ -47,6 +51,28 @@ def observe_once(gateway: OrganizationsGateway, inventory: Inventory) -> bool:
         log.warning("observing the organization failed: %s", exc)
         return False
     return True
+
+
+def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
+    """Run a blocking call in a daemon thread: unlike the default executor's, the process does not wait for
+    it on exit (kopf's graceful stop, and with it a hand-over to the standby replica, stay immediate)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if not future.done():
+            future.set_exception(error) if error is not None else future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = fn(), None
+        except BaseException as exc:
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the operator has stopped
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="awsorg-events", daemon=True).start()
+    return future
 
 
 class Resync:
@@ -95,8 +121,55 @@ class Resync:
                     except Exception as exc:  # the API server, most likely: the next pass tries again
                         log.warning("resync of %s %r: %s; tried again on the next pass", kind, name, exc)
 
+    async def run_events(self, queue: EventsQueue) -> None:
+        """Drift in seconds: each AWS Organizations event read from the queue re-reads just the part of the
+        organization it names and compares the objects it concerns at once; the operator's own writes are
+        recognised (by CloudTrail's requestID) and ignored. Lost or late events are the periodic resync's."""
+        loop = asyncio.get_running_loop()
+        pause = 1.0
+        while True:
+            if logfilter.PEERING.paused:
+                await asyncio.sleep(1.0)  # the active replica consumes the queue
+                continue
+            try:
+                events = await _in_daemon_thread(queue.receive)  # a 20 s long poll must not hold up a stop
+                await self.apply_events(events)
+                await loop.run_in_executor(None, queue.delete, events)
+                pause = 1.0
+            except Exception as exc:  # never let the queue end the loop: the periodic resync covers the gap
+                log.warning("reading AWS Organizations events from %s failed: %s; again in %.0fs", queue.url, exc,
+                            pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
+
+    async def apply_events(self, events: list[OrganizationsEvent]) -> None:
+        loop = asyncio.get_running_loop()
+        concerned: set[tuple[str, str]] = set()
+        for event in events:
+            if self.gateway.is_own_write(event.request_id):
+                metrics.EVENTS.labels(result="own").inc()
+                log.debug("event %s %s: the operator's own write", event.name, event.request_id)
+                continue
+            ids = await loop.run_in_executor(None, self.gateway.refresh_after, event.name, event.params)
+            if ids is None:
+                metrics.EVENTS.labels(result="resync").inc()
+                concerned = {(kind, name) for kind in self.engines for name in self.bodies(kind)}
+            else:
+                metrics.EVENTS.labels(result="compared").inc()
+                concerned |= self.inventory.bound_to(ids)
+            log.info("AWS event %s (%s): comparing %d object(s)", event.name, event.request_id, len(concerned))
+        if concerned:
+            async with self.api() as api:
+                for kind, name in sorted(concerned):
+                    body = self.bodies(kind).get(name)
+                    if body is not None:
+                        try:
+                            await self._compare(api, kind, self.engines[kind], name, body, trigger="event")
+                        except Exception as exc:
+                            log.warning("resync of %s %r: %s; tried again on the next pass", kind, name, exc)
+
     async def _compare(self, api: KubeApi, kind: str, engine: Engine[Any, Any, Any], name: str,
-                       body: Mapping[str, Any]) -> None:
+                       body: Mapping[str, Any], trigger: Trigger = "resync") -> None:
         meta = body.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return  # kopf's delete handler has it
@@ -108,7 +181,7 @@ class Resync:
             await self._write(api, kind, body, latest, [])
             return
         view = ObjectView(kind=kind, name=name, generation=int(meta.get("generation") or 1),
-                          spec=dict(body.get("spec") or {}), status=stored, trigger="resync",
+                          spec=dict(body.get("spec") or {}), status=stored, trigger=trigger,
                           created=str(meta.get("creationTimestamp") or ""))
         outcome = await asyncio.get_running_loop().run_in_executor(None, engine.reconcile, view)
         if not same_status(outcome.status, stored) or outcome.events:

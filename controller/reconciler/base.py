@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-Trigger = Literal["change", "resume", "resync", "delete"]
+Trigger = Literal["change", "resume", "resync", "event", "delete"]
 
 
 def now_iso() -> str:

@@ -63,9 +63,10 @@ class Context:
         return self.gateway.snapshot(max_age=0 if fresh else self.settings.resync_seconds * 1.5)
 
     def tags_due(self, kind: str, view: ObjectView) -> bool:
-        """Whether to read this object's tags from AWS now: always after a spec change; otherwise once every
-        10 resyncs (an object's turn is its rank among the kind's objects that declare tags)."""
-        if view.trigger == "change" or view.spec_changed:
+        """Whether to read this object's tags from AWS now: always after a spec change or an AWS event about the
+        object; otherwise once every 10 resyncs (an object's turn is its rank among the kind's objects that
+        declare tags)."""
+        if view.trigger in ("change", "event") or view.spec_changed:
             return True
         epoch = int(self.clock() // self.settings.resync_seconds)
         if epoch % TAG_SPREAD != self.inventory.tag_bucket(kind, view.name):

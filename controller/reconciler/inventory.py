@@ -71,6 +71,11 @@ class Inventory:
             i = bisect.bisect_left(names, name)
             return i % TAG_SPREAD
 
+    def bound_to(self, ids: frozenset[str]) -> set[tuple[str, str]]:
+        """The objects (kind, name) bound to any of these AWS ids."""
+        with self._lock:
+            return {key for key, aws_id in self._ids.items() if aws_id in ids}
+
     def declared_ids(self, kind: str) -> set[str]:
         with self._lock:
             return {aws_id for (k, _), aws_id in self._ids.items() if k == kind}

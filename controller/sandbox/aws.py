@@ -27,6 +27,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 import threading
 from types import TracebackType
 from typing import Any, Literal
@@ -38,6 +39,17 @@ from botocore.config import Config
 from controller.sandbox.strict import ACCOUNT_API_OPERATIONS, StrictOrganizations
 
 REGION = "us-east-1"
+# The EventBridge rule of docs/operating.md, "Drift in seconds": AWS Organizations' CloudTrail events.
+EVENT_PATTERN = {"source": ["aws.organizations"], "detail-type": ["AWS API Call via CloudTrail"]}
+
+
+def queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
+    """The SQS queue policy that lets the rule (and only it) deliver: EventBridge user guide, "Amazon SQS
+    permissions"."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "EventBridgeDelivers", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+    }]}
 ACCESS_KEY_ID = "testing"
 SECRET_ACCESS_KEY = "testing"
 
@@ -143,6 +155,22 @@ class AwsSandbox:
         GetAccountInformation; ``max_attempts`` as for :meth:`client`."""
         return self._client("account", max_attempts)
 
+    def service_client(self, service: str) -> Any:
+        """A boto3 client of any other service moto serves here (``sqs``, ``events``), same credentials."""
+        return self._client(service, None)  # type: ignore[arg-type]
+
+    def events_queue(self, name: str = "awsorg-organizations-events") -> str:
+        """The EventBridge rule and SQS queue of ``AWSORG_EVENTS_QUEUE_URL``, set up as docs/operating.md says
+        ("Drift in seconds"): the rule on the default bus in us-east-1, the queue's policy admitting the rule.
+        Returns the queue's URL."""
+        sqs, events = self.service_client("sqs"), self.service_client("events")
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule_arn = events.put_rule(Name=name, EventPattern=json.dumps(EVENT_PATTERN))["RuleArn"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy(queue_arn, rule_arn))})
+        events.put_targets(Rule=name, Targets=[{"Id": "awsorg-operator", "Arn": queue_arn}])
+        return str(url)
+
     def _client(self, service: Literal["organizations", "account"], max_attempts: int | None) -> Any:
         if self._session is None:
             self._session = boto3.session.Session(
@@ -151,9 +179,7 @@ class AwsSandbox:
                 region_name=REGION,
             )
         config = Config(retries={"total_max_attempts": max_attempts}) if max_attempts else None
-        if service == "account":
-            return self._session.client("account", endpoint_url=self.url, config=config)
-        return self._session.client("organizations", endpoint_url=self.url, config=config)
+        return self._session.client(service, endpoint_url=self.url, config=config)
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess whose boto3 must reach this sandbox.

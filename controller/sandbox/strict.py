@@ -56,6 +56,8 @@ from moto.organizations.models import (
     organizations_backends,
 )
 
+from controller.sandbox import cloudtrail
+
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 REST_JSON_CONTENT_TYPE = "application/json"
@@ -343,6 +345,7 @@ class StrictOrganizations:
 
     def __init__(self, app: Any, *, create_account_delay: float = 0.0, close_account_delay: float = 0.0):
         self.app = app
+        self.events_delivered = 0  # CloudTrail events of Organizations writes delivered to SQS queues
         self.create_account_delay = create_account_delay
         self.close_account_delay = close_account_delay
         self.lock = threading.RLock()  # serialises Organizations requests (and state resets)
@@ -441,14 +444,37 @@ class StrictOrganizations:
                 return _error_response(start_response, injected)
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
+        answered: dict[str, Any] = {}
+
+        def recording(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not any(k.lower() == "x-amzn-requestid" for k, _ in headers):
+                headers = [*headers, ("x-amzn-RequestId", str(uuid.uuid4()))]
+            answered["status"] = status
+            answered["request_id"] = next(v for k, v in headers if k.lower() == "x-amzn-requestid")
+            return start_response(status, headers, exc_info)
+
         with self.lock:
-            result = self._handle_organizations(environ, start_response, operation, body)
+            result = self._handle_organizations(environ, recording, operation, body)
+            if str(answered.get("status", "")).startswith("2") and cloudtrail.is_write(operation):
+                # CloudTrail records the call and EventBridge delivers it (to the rules' SQS queues).
+                self._emit_event(environ, operation, body, str(answered["request_id"]))
         delay = self._take_response_delay(operation)
         if delay:
             # The request has taken effect; only the answer is late (a slow network, or a client that
             # dies before it reads the answer: what crash-safety tests need).
             time.sleep(delay)
         return result
+
+    def _emit_event(self, environ: dict[str, Any], operation: str, body: bytes, request_id: str) -> None:
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = {}
+        account_id, _ = _caller(environ)
+        match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        event = cloudtrail.organizations_event(operation, params if isinstance(params, dict) else {}, request_id,
+                                               account_id, match.group(1) if match else "")
+        self.events_delivered += cloudtrail.deliver(event, account_id)
 
     def inject_response_delay(self, operation: str, seconds: float, *, times: int = 1) -> None:
         """Carry out the next ``times`` calls of ``operation`` at once but answer them ``seconds`` late."""

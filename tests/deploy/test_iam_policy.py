@@ -11,8 +11,13 @@ How the operations are derived from controller/aws/**/*.py (kept simple on purpo
   (botocore's ``xform_name``, as boto3 names its methods; e.g. ``client.put_account_name(...)``)
   ->  ``account:<Operation>``.
 
-Both are checked against botocore's service models (shipped with botocore, offline), so a typo in an
-operation name fails too. IAM action names equal API operation names for both services.
+- Amazon SQS (the queue of AWS Organizations events, controller/aws/events.py only): any method call whose
+  name is the snake_case name of an operation of botocore's ``sqs`` model -> ``sqs:<Operation>``, where a batch
+  operation needs the permission of its single action ("Amazon SQS batch actions ... use the permissions of
+  the corresponding single actions", Amazon SQS API reference: DeleteMessageBatch -> ``sqs:DeleteMessage``).
+
+All are checked against botocore's service models (shipped with botocore, offline), so a typo in an
+operation name fails too. IAM action names equal API operation names for these services.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ def _operations(service: str) -> set[str]:
 
 def actions_in_code() -> set[str]:
     account_ops = {xform_name(op): op for op in _operations("account")}
+    sqs_ops = {xform_name(op): op for op in _operations("sqs")}
     found: set[str] = set()
     for path in sorted((ROOT / "controller" / "aws").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
@@ -48,6 +54,8 @@ def actions_in_code() -> set[str]:
                     found.add(f"{PLUMBING[name]}:{first.value}")
             elif name in account_ops:
                 found.add(f"account:{account_ops[name]}")
+            elif name in sqs_ops and path.name == "events.py":
+                found.add(f"sqs:{sqs_ops[name].removesuffix('Batch')}")
     return found
 
 
@@ -69,12 +77,14 @@ def test_derivation_finds_the_gateway_operations() -> None:
     found = actions_in_code()
     # The snapshot read and the OrgUnit writes exist since the first commit: the derivation works.
     assert {"organizations:DescribeOrganization", "organizations:ListRoots",
-            "organizations:CreateOrganizationalUnit", "organizations:ListTagsForResource"} <= found
+            "organizations:CreateOrganizationalUnit", "organizations:ListTagsForResource",
+            "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= found
 
 
 def test_every_operation_exists_in_botocore() -> None:
     known = {f"organizations:{op}" for op in _operations("organizations")}
     known |= {f"account:{op}" for op in _operations("account")}
+    known |= {f"sqs:{op}" for op in _operations("sqs")}
     unknown = actions_in_code() - known
     assert not unknown, f"not AWS operations (typo?): {sorted(unknown)}"
 

@@ -1,0 +1,112 @@
+"""What AWS does after every write to AWS Organizations: CloudTrail records it, and EventBridge delivers it.
+
+AWS Organizations is a global service whose API calls CloudTrail records in us-east-1, and EventBridge
+receives them there as events of ``source: aws.organizations`` and ``detail-type: AWS API Call via
+CloudTrail`` ("Monitoring the activity in your organization with EventBridge", Organizations user guide;
+read-only calls are not delivered: EventBridge receives write management events only). The sandbox plays
+that for every successful write its Organizations answers: it builds the CloudTrail record
+(``requestParameters`` in lowerCamelCase, ``requestID`` the one the caller got back) and delivers it to the
+SQS targets of the enabled rules of the default event bus in us-east-1 that match, as EventBridge does.
+
+EventBridge delivers to an SQS queue only when the queue's policy lets ``events.amazonaws.com`` call
+``sqs:SendMessage`` (EventBridge user guide, "Amazon SQS permissions"; without it the invocation fails and
+nothing arrives). The sandbox drops such deliveries the same way.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from typing import Any
+
+REGION = "us-east-1"
+READ_PREFIXES = ("List", "Describe")
+
+
+def is_write(operation: str) -> bool:
+    return not operation.startswith(READ_PREFIXES)
+
+
+def _lower_camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {(k[:1].lower() + k[1:]): _lower_camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_camel(v) for v in value]
+    return value
+
+
+def organizations_event(operation: str, params: dict[str, Any], request_id: str, account_id: str,
+                        access_key: str) -> dict[str, Any]:
+    """The EventBridge event of one Organizations write, as CloudTrail records it."""
+    now = datetime.datetime.now(datetime.UTC)
+    detail = {
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "accountId": account_id, "accessKeyId": access_key,
+                         "arn": f"arn:aws:iam::{account_id}:user/{access_key}"},
+        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "organizations.amazonaws.com",
+        "eventName": operation,
+        "awsRegion": REGION,
+        "requestParameters": _lower_camel(params) or None,
+        "responseElements": None,
+        "requestID": request_id,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account_id,
+        "eventCategory": "Management",
+    }
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.organizations", "account": account_id, "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION, "resources": [], "detail": detail}
+
+
+def _admits_eventbridge(policy_text: str | None, queue_arn: str, rule_arn: str) -> bool:
+    """Whether a queue policy lets EventBridge (for this rule) send messages to the queue."""
+    try:
+        policy = json.loads(policy_text or "")
+    except ValueError:
+        return False
+    statements = policy.get("Statement", []) if isinstance(policy, dict) else []
+    for stmt in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+            continue
+        principal = stmt.get("Principal")
+        services = principal.get("Service") if isinstance(principal, dict) else principal
+        services = services if isinstance(services, list) else [services]
+        actions = stmt.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        resources = stmt.get("Resource", "*")
+        resources = resources if isinstance(resources, list) else [resources]
+        source = ((stmt.get("Condition") or {}).get("ArnEquals") or {}).get("aws:SourceArn")
+        if ("events.amazonaws.com" in services or "*" in services) and (
+                {"sqs:SendMessage", "sqs:*", "*"} & set(actions)) and (
+                queue_arn in resources or "*" in resources) and source in (None, rule_arn):
+            return True
+    return False
+
+
+def deliver(event: dict[str, Any], account_id: str) -> int:
+    """Deliver ``event`` to the SQS targets of the matching enabled rules on the default bus; how many."""
+    from moto.events.models import events_backends
+    from moto.sqs.models import sqs_backends
+
+    events = events_backends[account_id][REGION]
+    sqs = sqs_backends[account_id][REGION]
+    delivered = 0
+    for rule in list(events.describe_event_bus("default").rules.values()):
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):  # type: ignore[arg-type]
+            continue
+        for target in rule.targets:
+            arn = str(target.get("Arn", ""))
+            if ":sqs:" not in arn:
+                continue
+            name = arn.rsplit(":", 1)[-1]
+            queue = sqs.queues.get(name)
+            if queue is None or not _admits_eventbridge(queue.policy, arn, rule.arn):
+                continue  # EventBridge's invocation fails: nothing arrives
+            sqs.send_message(queue_name=name, message_body=json.dumps(event))
+            delivered += 1
+    return delivered

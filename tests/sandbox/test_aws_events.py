@@ -1,0 +1,51 @@
+"""The sandbox plays CloudTrail and EventBridge for AWS Organizations: every write is delivered, as its
+CloudTrail record, to the SQS queue of a matching rule, and only when the queue's policy admits EventBridge."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from controller.sandbox.aws import EVENT_PATTERN, AwsSandbox
+
+
+def _messages(aws: AwsSandbox, url: str) -> list[dict[str, Any]]:
+    sqs = aws.service_client("sqs")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    return [json.loads(m["Body"]) for m in got]
+
+
+def test_a_write_arrives_as_its_cloudtrail_record_with_the_request_id(aws: AwsSandbox) -> None:
+    url = aws.events_queue()
+    org = aws.client()
+    answer = org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Workloads")
+    org.list_roots()  # read-only calls are not delivered
+    (event,) = _messages(aws, url)
+    assert event["source"] == "aws.organizations" and event["detail-type"] == "AWS API Call via CloudTrail"
+    detail = event["detail"]
+    assert detail["eventName"] == "CreateOrganizationalUnit"
+    assert detail["eventSource"] == "organizations.amazonaws.com" and detail["readOnly"] is False
+    assert detail["requestParameters"] == {"parentId": aws.ids["root_id"], "name": "Workloads"}
+    assert detail["requestID"] == answer["ResponseMetadata"]["RequestId"]
+
+
+def test_a_refused_write_is_not_delivered(aws: AwsSandbox) -> None:
+    url = aws.events_queue()
+    org = aws.client()
+    org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Workloads")
+    _messages(aws, url)
+    with pytest.raises(org.exceptions.DuplicateOrganizationalUnitException):  # a duplicate: refused
+        org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Workloads")
+    assert _messages(aws, url) == []
+
+
+def test_no_delivery_without_a_queue_policy_that_admits_eventbridge(aws: AwsSandbox) -> None:
+    sqs, events = aws.service_client("sqs"), aws.service_client("events")
+    url = sqs.create_queue(QueueName="no-policy")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="no-policy", EventPattern=json.dumps(EVENT_PATTERN))
+    events.put_targets(Rule="no-policy", Targets=[{"Id": "q", "Arn": arn}])
+    aws.client().create_organizational_unit(ParentId=aws.ids["root_id"], Name="Workloads")
+    assert _messages(aws, url) == []
