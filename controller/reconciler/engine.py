@@ -242,7 +242,13 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
         observed = a.observe(self.ctx, desired, view)
         plan = a.plan(desired, observed)
-        while any(isinstance(action, PREREQUISITES) for action in plan.actions):
+        for prerequisite in range(3):
+            if not any(isinstance(action, PREREQUISITES) for action in plan.actions):
+                break
+            if prerequisite == 2:  # carried out twice and AWS still does not show it: look again later
+                return st.refused(Blocked("PolicyTypeNotEnabled", "; ".join(
+                    f"{a.describe()}: asked, and AWS does not show it done yet; waiting for AWS"
+                    for a in plan.actions if isinstance(a, PREREQUISITES))))
             # Enabling a policy type attaches AWS's default policy everywhere: plan the rest from a new look.
             allowed = st.filter_drift(plan)
             if not allowed:
