@@ -123,8 +123,8 @@ CASES = [
          obs(snap(types=(SCP,), policies=(policy("p-FullAWSAccess", "FullAWSAccess", SCP, (ROOT,), True),))),
          actions=[DisablePolicyType(ROOT, SCP)], diff_fields=["policyTypes"]),
     Case("a type a ServiceControlPolicy object declares is never disabled, even with nothing attached yet",
-         d(policy_types=frozenset(), needed_types=frozenset({"RESOURCE_CONTROL_POLICY"})),
-         obs(snap(types=("RESOURCE_CONTROL_POLICY",)))),
+         d(policy_types=frozenset()),
+         replace(obs(snap(types=("RESOURCE_CONTROL_POLICY",))), needed_types=frozenset({"RESOURCE_CONTROL_POLICY"}))),
     # ------------------------------------------------------------------------------ trusted access
     Case("a declared trusted service without trusted access: enable it",
          d(trusted_services=(TRAIL, CONFIG)), obs(trusted=(TRAIL,)),

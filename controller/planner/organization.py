@@ -38,13 +38,11 @@ class DesiredAdmin:
 
 @dataclass(frozen=True)
 class DesiredOrganization:
-    """The spec, references resolved. ``policy_types`` None: policy types are not managed.
-    ``needed_types``: the types ServiceControlPolicy objects declare (never disabled)."""
+    """The spec, references resolved. ``policy_types`` None: policy types are not managed."""
 
     object_name: str
     feature_set: str = ALL
     policy_types: frozenset[str] | None = None
-    needed_types: frozenset[str] = frozenset()
     trusted_services: tuple[str, ...] = ()
     admins: tuple[DesiredAdmin, ...] = ()
     observe_only: bool = False
@@ -57,12 +55,14 @@ class DesiredOrganization:
 @dataclass(frozen=True)
 class ObservedOrganization:
     """``trusted`` and ``admins`` are None when not read (the organization has no all features yet);
-    ``admins``: service principal -> the accounts registered for it (for the principals the spec names)."""
+    ``admins``: service principal -> the accounts registered for it (for the principals the spec names).
+    ``needed_types``: the policy types ServiceControlPolicy objects declare (never disabled)."""
 
     snapshot: OrgSnapshot
     handshakes: tuple[ObservedHandshake, ...] = ()
     trusted: frozenset[str] | None = None
     admins: Mapping[str, frozenset[str]] | None = None
+    needed_types: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def plan_organization(desired: DesiredOrganization, observed: ObservedOrganizati
     if blocked is not None:
         return Plan(blocked=blocked, resource_id=org_id)
     parts = _Parts()
-    _plan_policy_types(desired, snapshot, parts)
+    _plan_policy_types(desired, snapshot, observed.needed_types, parts)
     _plan_trusted(desired, observed, parts)
     _plan_admins(desired, observed, parts)
     actions = () if desired.observe_only else tuple(parts.actions)
@@ -141,14 +141,15 @@ def _check_admins(desired: DesiredOrganization, snapshot: OrgSnapshot) -> Blocke
     return Blocked("InvalidSpec", "; ".join(problems), retry=False)
 
 
-def _plan_policy_types(desired: DesiredOrganization, snapshot: OrgSnapshot, parts: _Parts) -> None:
+def _plan_policy_types(desired: DesiredOrganization, snapshot: OrgSnapshot, needed: frozenset[str],
+                       parts: _Parts) -> None:
     if desired.policy_types is None:
         return
     enabled = snapshot.enabled_policy_types
     missing = sorted(desired.policy_types - enabled)
     kept: list[str] = []
     disable: list[str] = []
-    for ptype in sorted(enabled - desired.policy_types - desired.needed_types):
+    for ptype in sorted(enabled - desired.policy_types - needed):
         attached = sorted(p.name for p in snapshot.policies.values()
                           if p.type == ptype and not p.aws_managed and p.target_ids)
         if attached:  # disabling would detach them: reported, left enabled
@@ -156,7 +157,7 @@ def _plan_policy_types(desired: DesiredOrganization, snapshot: OrgSnapshot, part
         else:
             disable.append(ptype)
     if missing or kept or disable:
-        wanted = sorted(desired.policy_types | (desired.needed_types & enabled))
+        wanted = sorted(desired.policy_types | (needed & enabled))
         parts.diffs.append(Difference("policyTypes", ", ".join(wanted), ", ".join(sorted(enabled)) +
                                       (f"; {'; '.join(kept)}" if kept else "")))
     parts.actions.extend(EnablePolicyType(snapshot.root_id, t) for t in missing)

@@ -73,6 +73,7 @@ class OrgSnapshot:
     policies: Mapping[str, ObservedPolicy] = field(default_factory=dict)
     enabled_policy_types: frozenset[str] = frozenset()
     feature_set: str = "ALL"  # DescribeOrganization's FeatureSet: ALL or CONSOLIDATED_BILLING
+    organization_arn: str = ""
     taken_at: float = field(default_factory=time.monotonic)
 
     # --- tree -------------------------------------------------------------------------------
