@@ -285,3 +285,23 @@ def test_example_github_workflow_runs_validate_and_plan() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["validate", "--output", "github", "--help"])
     assert exit_info.value.code == 0
+
+
+def test_the_organization_kind_is_validated(tmp_path: Path) -> None:
+    """The singleton's name, references to accounts, and a delegated administrator's service among the trusted
+    services."""
+    (tmp_path / "org.yaml").write_text(docs(
+        obj("AwsAccount", "shared", {"accountName": "Shared", "email": "shared@example.com"}),
+        obj("Organization", "organization", {
+            "trustedServices": ["cloudtrail.amazonaws.com"],
+            "delegatedAdministrators": [{"accountRef": {"name": "shared"}, "servicePrincipal": "config.amazonaws.com"},
+                                        {"accountRef": {"name": "nobody"},
+                                         "servicePrincipal": "cloudtrail.amazonaws.com"}]}),
+        obj("Organization", "second", {}),
+    ))
+    report = validate_paths([tmp_path])
+    found = {(f.name, f.field) for f in report.findings}
+    assert ("organization", "spec.delegatedAdministrators[0].servicePrincipal") in found
+    assert ("organization", "spec.delegatedAdministrators[1].accountRef.name") in found
+    assert ("second", "metadata.name") in found
+    assert len(found) == 3, report.findings

@@ -127,6 +127,8 @@ def crd(info: KindInfo) -> dict[str, Any]:
                             "type": "object",
                             "description": (info.spec.__doc__ or info.kind).strip().splitlines()[0],
                             "required": ["spec"],
+                            **({"x-kubernetes-validations": copy.deepcopy(info.root_validations)}
+                               if info.root_validations else {}),
                             "properties": {
                                 "apiVersion": {"type": "string"},
                                 "kind": {"type": "string"},

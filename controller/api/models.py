@@ -1,4 +1,4 @@
-"""Pydantic models of the three kinds: the source of truth for the CRDs in ``crds/``.
+"""Pydantic models of the four kinds: the source of truth for the CRDs in ``crds/``.
 
 Field names are the Kubernetes (camelCase) names through aliases; Python code uses snake_case.
 Constraints here become OpenAPI constraints in the generated CRDs, so the API server refuses
@@ -161,6 +161,112 @@ class ServiceControlPolicySpec(_Model):
     management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
 
 
+POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY",
+                "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY")
+PolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY",
+                     "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY"]
+# A service principal as AWS spells them (ServicePrincipal: "pattern": "[\\w+=,.@-]*", at most 128).
+ServicePrincipal = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w+=,.@-]+$")]
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$"
+MANAGED_POLICY_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$"
+ORGANIZATION_NAME = "organization"  # the one Organization object's metadata.name
+
+
+class DelegatedAdministrator(_Model):
+    """A member account registered as delegated administrator for one service."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.accountRef) != has(self.accountId)",
+                    "message": "set exactly one of accountRef and accountId",
+                }
+            ]
+        }
+    )
+
+    account_ref: ObjectRef | None = Field(default=None, description="The AwsAccount by metadata.name.")
+    account_id: Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)] | None = Field(
+        default=None, description="The member account as a raw 12-digit id."
+    )
+    service_principal: ServicePrincipal = Field(
+        description="The service, e.g. config.amazonaws.com; it must also be in trustedServices."
+    )
+
+
+class CloudTrailSettings(_Model):
+    enabled: bool = Field(default=True, description="An organization trail, multi-region, log file validation.")
+    trail_name: Annotated[str, StringConstraints(min_length=3, max_length=128)] = Field(
+        default="organization-trail", description="The trail's name."
+    )
+
+
+class ConfigSettings(_Model):
+    enabled: bool = Field(default=True, description="A recorder and delivery channel in every member account.")
+    regions: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]] = Field(
+        default_factory=list, description="Regions to record in (default: homeRegion)."
+    )
+    aggregator_name: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        default="organization-aggregator", description="The organization aggregator in the log archive account."
+    )
+
+
+class CentralLogging(_Model):
+    """The log archive: a bucket, the organization trail and AWS Config (not reconciled yet)."""
+
+    account_ref: ObjectRef = Field(description="The log archive AwsAccount (e.g. Shared Services).")
+    bucket_name: Annotated[str, StringConstraints(min_length=3, max_length=63, pattern=BUCKET_PATTERN)] = Field(
+        description="The log bucket, in the log archive account."
+    )
+    retention_days: Annotated[int, Field(ge=1)] | None = Field(default=None, description="Object lifecycle.")
+    cloud_trail: CloudTrailSettings = Field(default_factory=CloudTrailSettings)
+    config: ConfigSettings = Field(default_factory=ConfigSettings)
+    home_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] = Field(
+        default="us-east-1", description="Where the bucket, the trail and the aggregator live."
+    )
+
+
+class AccessRole(_Model):
+    """The role engineers assume, in every member account (not reconciled yet)."""
+
+    role_name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w+=,.@-]{1,64}$")]
+    trusted_principals: list[Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:.+$")]] = (
+        Field(min_length=1, description="AWS principal ARNs allowed to assume the role.")
+    )
+    managed_policy_arns: list[Annotated[str, StringConstraints(pattern=MANAGED_POLICY_ARN_PATTERN)]] = (
+        Field(default_factory=list, description="Managed policies attached to the role.")
+    )
+
+
+class OrganizationSpec(_Model):
+    """The organization-wide settings (one object, named organization)."""
+
+    feature_set: Literal["ALL", "CONSOLIDATED_BILLING"] = Field(
+        default="ALL", description="ALL: enabled through AWS's EnableAllFeatures handshake; never downgraded."
+    )
+    policy_types: list[PolicyType] | None = Field(
+        default=None,
+        description="When present: the policy types enabled on the root (these, plus any type a "
+        "ServiceControlPolicy object needs); another enabled type is drift, disabled only when no policy of "
+        "that type is attached anywhere. Absent: policy types are left as they are.",
+    )
+    trusted_services: list[ServicePrincipal] = Field(
+        default_factory=list, description="Service principals given trusted access (at least these; others "
+        "enabled outside Git are reported, never disabled)."
+    )
+    delegated_administrators: list[DelegatedAdministrator] = Field(
+        default_factory=list, description="Exactly these delegated administrators for the services named here."
+    )
+    central_logging: CentralLogging | None = Field(default=None, description="Not reconciled yet.")
+    access_role: AccessRole | None = Field(default=None, description="Not reconciled yet.")
+    deletion_policy: Literal["Retain", "Delete"] = Field(
+        default="Retain", description="Retain (forget), or Delete: deregister the delegated administrators "
+        "declared here (trusted access and policy types are left as they are)."
+    )
+    management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
+
+
 # -------------------------------------------------------------------------------------------- status
 
 
@@ -219,6 +325,44 @@ class ServiceControlPolicyStatus(_Status):
     document_size: int | None = Field(default=None, description="Minified JSON size in characters (limit 5120).")
 
 
+class TrailStatus(_Model):
+    arn: str | None = None
+    is_logging: bool | None = None
+
+
+class BaselineFailure(_Model):
+    account: str
+    reason: str
+
+
+class BaselineStatus(_Model):
+    accounts: int | None = None
+    compliant: int | None = None
+    pending: int | None = None
+    failed: list[BaselineFailure] = Field(default_factory=list)
+
+
+class DelegatedAdministratorStatus(_Model):
+    account_id: str
+    service_principal: str
+
+
+class OrganizationStatus(_Status):
+    feature_set: str | None = Field(default=None, description="ALL or CONSOLIDATED_BILLING, as AWS reports it.")
+    enabled_policy_types: list[str] = Field(default_factory=list, description="Enabled on the root.")
+    trusted_services: list[str] = Field(default_factory=list, description="Every service with trusted access.")
+    trusted_services_outside_git: list[str] = Field(
+        default_factory=list, description="Trusted access enabled outside Git (reported, never disabled)."
+    )
+    delegated_administrators: list[DelegatedAdministratorStatus] = Field(
+        default_factory=list, description="The delegated administrators of the services the spec names."
+    )
+    all_features_handshake_id: str | None = Field(default=None, description="The open EnableAllFeatures handshake.")
+    trail: TrailStatus | None = None
+    aggregator_arn: str | None = None
+    baseline: BaselineStatus | None = None
+
+
 # ----------------------------------------------------------------------------------------- kinds
 
 
@@ -232,6 +376,7 @@ class KindInfo(BaseModel):
     spec: type[_Model]
     status: type[_Model]
     printer_columns: list[dict[str, Any]]
+    root_validations: list[dict[str, Any]] = []  # x-kubernetes-validations on the whole object
 
 
 def _cond_col(name: str) -> dict[str, Any]:
@@ -300,7 +445,33 @@ SERVICE_CONTROL_POLICY = KindInfo(
     ],
 )
 
-KINDS: tuple[KindInfo, ...] = (ORG_UNIT, AWS_ACCOUNT, SERVICE_CONTROL_POLICY)
+ORGANIZATION = KindInfo(
+    kind="Organization",
+    plural="organizations",
+    singular="organization",
+    short_names=["org"],
+    spec=OrganizationSpec,
+    status=OrganizationStatus,
+    printer_columns=[
+        _ID,
+        {"name": "Features", "type": "string", "jsonPath": ".status.featureSet"},
+        {"name": "Trusted", "type": "string", "jsonPath": ".status.trustedServices", "priority": 1},
+        _cond_col("Ready"),
+        _cond_col("Synced"),
+        _cond_col("Drifted"),
+        _cond_col("Baseline"),
+        _AGE,
+    ],
+    root_validations=[
+        {
+            "rule": f"self.metadata.name == '{ORGANIZATION_NAME}'",
+            "message": f"the Organization is a singleton: its metadata.name must be '{ORGANIZATION_NAME}'",
+            "fieldPath": ".metadata.name",
+        }
+    ],
+)
+
+KINDS: tuple[KindInfo, ...] = (ORG_UNIT, AWS_ACCOUNT, SERVICE_CONTROL_POLICY, ORGANIZATION)
 KINDS_BY_PLURAL = {k.plural: k for k in KINDS}
 KINDS_BY_KIND = {k.kind: k for k in KINDS}
 CATEGORY = "awsorg"

@@ -414,6 +414,7 @@ def _validate_rules(value: Any, schema: Schema, path: str, causes: list[Cause],
         field_path = rule.get("fieldPath")
         if isinstance(field_path, str) and field_path:
             field = path + field_path if field_path.startswith((".", "[")) else _join(path, field_path)
+            field = field.removeprefix(".")  # a rule on the whole object: ".metadata.name" names metadata.name
         reason = rule.get("reason") or "FieldValueInvalid"
         try:
             ok = compiled.evaluate(value, old)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.aws.gateway import OrganizationsGateway
-from controller.state import CreateAccountRequest, ObservedAccount, ObservedPolicy, OrgSnapshot
+from controller.state import CreateAccountRequest, ObservedAccount, ObservedHandshake, ObservedPolicy, OrgSnapshot
 
 NEW = "new~"
 DEFAULT_POLICIES = {"SERVICE_CONTROL_POLICY": ("p-FullAWSAccess", "FullAWSAccess"),
@@ -85,6 +85,15 @@ class RecordingGateway(OrganizationsGateway):
             return {"Policy": {"PolicySummary": summary, "Content": kwargs.get("Content", old.content if old else "")}}
         if operation == "EnablePolicyType":
             self._enable(kwargs["PolicyType"])
+        if operation == "DisablePolicyType":  # AWS detaches (here: forgets) every policy of the type
+            ptype = kwargs["PolicyType"]
+            self._update(lambda s: dataclasses.replace(
+                s, enabled_policy_types=s.enabled_policy_types - {ptype},
+                policies={k: p for k, p in s.policies.items() if p.type != ptype}))
+        if operation == "EnableAllFeatures":
+            return {"Handshake": {"Id": self._new_id("h-")}}
+        if operation == "AcceptHandshake":
+            self._update(lambda s: dataclasses.replace(s, feature_set="ALL"))
         return {}
 
     # ---------------------------------------------------------------------------- the one read
@@ -125,6 +134,30 @@ class RecordingGateway(OrganizationsGateway):
             if operation in ("AttachPolicy", "DetachPolicy") and args["TargetId"] == target_id:
                 self._update(functools.partial(_target, policy_id=args["PolicyId"], target_id=target_id,
                                                attached=operation == "AttachPolicy"))
+
+    # ---------------------------------------------------------------------------- the organization's settings
+    def list_trusted_services(self) -> frozenset[str]:
+        enabled = {args["ServicePrincipal"] for op, args in self.recorded if op == "EnableAWSServiceAccess"}
+        self._trusted = super().list_trusted_services() | enabled
+        return self._trusted
+
+    def list_handshakes(self, action: str) -> list[ObservedHandshake]:
+        """A recorded EnableAllFeatures stands as an open handshake (the dry run waits on it, as AWS would)."""
+        found = super().list_handshakes(action)
+        if action == "ENABLE_ALL_FEATURES" and any(op == "EnableAllFeatures" for op, _ in self.recorded):
+            found.append(ObservedHandshake(f"h-{NEW}", action, "OPEN"))
+        return found
+
+    def list_delegated_administrators(self, service_principal: str) -> frozenset[str]:
+        found = set(super().list_delegated_administrators(service_principal))
+        for op, args in self.recorded:
+            if args.get("ServicePrincipal") == service_principal:
+                if op == "RegisterDelegatedAdministrator":
+                    found.add(args["AccountId"])
+                elif op == "DeregisterDelegatedAdministrator":
+                    found.discard(args["AccountId"])
+        self._delegated[service_principal] = frozenset(found)
+        return self._delegated[service_principal]
 
     # ---------------------------------------------------------------------------- tags
     def list_tags(self, resource_id: str) -> dict[str, str]:

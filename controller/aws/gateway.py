@@ -20,7 +20,14 @@ from botocore import xform_name
 from controller import metrics
 from controller.aws.errors import AwsError, map_error
 from controller.aws.retry import RetryPolicy, call_with_retries
-from controller.state import CreateAccountRequest, ObservedAccount, ObservedOU, ObservedPolicy, OrgSnapshot
+from controller.state import (
+    CreateAccountRequest,
+    ObservedAccount,
+    ObservedHandshake,
+    ObservedOU,
+    ObservedPolicy,
+    OrgSnapshot,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,6 +53,9 @@ class OrganizationsGateway:
         self._snapshot: OrgSnapshot | None = None
         self.snapshots_taken = 0
         self._own_requests: dict[str, None] = {}  # request ids of this process's writes, oldest first
+        # The organization's settings as last read, kept current after the operator's own writes (for status).
+        self._trusted: frozenset[str] | None = None
+        self._delegated: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------------------ plumbing
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -147,6 +157,8 @@ class OrganizationsGateway:
             accounts=accounts,
             policies=policies,
             enabled_policy_types=enabled,
+            feature_set=str(org.get("FeatureSet") or "ALL"),
+            organization_arn=str(org.get("Arn") or ""),
         )
 
     def _read_policy(self, summary: Mapping[str, Any], ptype: str) -> ObservedPolicy:
@@ -407,6 +419,91 @@ class OrganizationsGateway:
     def delete_policy(self, policy_id: str) -> None:
         self._call("DeletePolicy", PolicyId=policy_id)
         self._update(lambda s: s.without_policy(policy_id))
+
+    # ------------------------------------------------------------------------------ the organization's settings
+    def list_trusted_services(self) -> frozenset[str]:
+        """The service principals with trusted access (one call per 20)."""
+        self._trusted = frozenset(s["ServicePrincipal"] for s in self._pages("ListAWSServiceAccessForOrganization",
+                                                                             "EnabledServicePrincipals"))
+        return self._trusted
+
+    def list_delegated_administrators(self, service_principal: str) -> frozenset[str]:
+        """The accounts registered as delegated administrator for one service (one call per 20)."""
+        found = frozenset(a["Id"] for a in self._pages("ListDelegatedAdministrators", "DelegatedAdministrators",
+                                                        ServicePrincipal=service_principal))
+        self._delegated[service_principal] = found
+        return found
+
+    def known_trusted_services(self) -> frozenset[str] | None:
+        """Trusted access as last read and since changed by the operator (no call); None: never read."""
+        return self._trusted
+
+    def known_delegated_administrators(self, service_principal: str) -> frozenset[str] | None:
+        return self._delegated.get(service_principal)
+
+    def list_handshakes(self, action: str) -> list[ObservedHandshake]:
+        """The organization's recent handshakes of one kind (ENABLE_ALL_FEATURES, APPROVE_ALL_FEATURES)."""
+        return [ObservedHandshake(h["Id"], h.get("Action", action), h.get("State", ""))
+                for h in self._pages("ListHandshakesForOrganization", "Handshakes", Filter={"ActionType": action})]
+
+    def enable_all_features(self) -> str | None:
+        """Start the all-features handshake; its id, or None when AWS says it is started or done already."""
+        try:
+            raw = self._call("EnableAllFeatures")["Handshake"]
+        except AwsError as exc:
+            if exc.code == "HandshakeConstraintViolationException" and exc.reason in (
+                    "ORGANIZATION_ALREADY_HAS_ALL_FEATURES", "ORGANIZATION_IS_ALREADY_PENDING_ALL_FEATURES_MIGRATION"):
+                self.invalidate()
+                return None
+            raise
+        return str(raw["Id"])
+
+    def accept_handshake(self, handshake_id: str) -> None:
+        """Accept a handshake (the management account's APPROVE_ALL_FEATURES: the feature set changes)."""
+        try:
+            self._call("AcceptHandshake", HandshakeId=handshake_id)
+        except AwsError as exc:
+            if exc.code != "HandshakeAlreadyInStateException":
+                raise
+        self.invalidate()  # the feature set is part of the snapshot
+
+    def disable_policy_type(self, root_id: str, policy_type: str) -> None:
+        """Disable a policy type (AWS detaches every policy of it); not enabled: fine, that is what was asked."""
+        try:
+            self._call("DisablePolicyType", RootId=root_id, PolicyType=policy_type)
+        except AwsError as exc:
+            if exc.code != "PolicyTypeNotEnabledException":
+                raise
+        self.invalidate()  # the type's policies and their attachments are gone
+
+    def enable_service_access(self, service_principal: str) -> None:
+        """Enable trusted access (enabling an enabled service changes nothing, in AWS too)."""
+        self._call("EnableAWSServiceAccess", ServicePrincipal=service_principal)
+        self._trusted = (self._trusted or frozenset()) | {service_principal}
+
+    def register_delegated_administrator(self, account_id: str, service_principal: str) -> bool:
+        """Register; False when it already was (AccountAlreadyRegisteredException)."""
+        registered = True
+        try:
+            self._call("RegisterDelegatedAdministrator", AccountId=account_id, ServicePrincipal=service_principal)
+        except AwsError as exc:
+            if exc.code != "AccountAlreadyRegisteredException":
+                raise
+            registered = False
+        self._delegated[service_principal] = self._delegated.get(service_principal, frozenset()) | {account_id}
+        return registered
+
+    def deregister_delegated_administrator(self, account_id: str, service_principal: str) -> bool:
+        """Deregister; False when it was not registered (AccountNotRegisteredException)."""
+        deregistered = True
+        try:
+            self._call("DeregisterDelegatedAdministrator", AccountId=account_id, ServicePrincipal=service_principal)
+        except AwsError as exc:
+            if exc.code != "AccountNotRegisteredException":
+                raise
+            deregistered = False
+        self._delegated[service_principal] = self._delegated.get(service_principal, frozenset()) - {account_id}
+        return deregistered
 
     def _account_client(self) -> Any:
         if self._account_api is None:

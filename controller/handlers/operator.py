@@ -56,6 +56,10 @@ class IndexReferences:
         index = self.indexes.get(f"{kind}/claims")
         return [Claim(**value) for value in (index or {}).get(key, [])]
 
+    def claim_keys(self, kind: str) -> list[str]:
+        index = self.indexes.get(f"{kind}/claims") or {}
+        return [key for key, values in list(index.items()) if values]
+
 
 def _view(kind: str, body: Any, retry: int, trigger: Trigger) -> ObjectView:
     meta = body["metadata"]

@@ -233,6 +233,66 @@ class DeletePolicy:
         return f"delete policy {self.name!r} ({self.policy_id})"
 
 
+@dataclass(frozen=True)
+class EnableAllFeatures:
+    """Start AWS's all-features handshake: invited member accounts approve, then the management account
+    finalizes (``FinalizeAllFeatures``); the object waits meanwhile."""
+
+    def describe(self) -> str:
+        return "request all features for the organization (EnableAllFeatures handshake)"
+
+
+@dataclass(frozen=True)
+class FinalizeAllFeatures:
+    """Accept the APPROVE_ALL_FEATURES handshake AWS sends the management account once every invited
+    member account has approved: the organization then has all features. A prerequisite: the rest is
+    planned from a fresh observation."""
+
+    handshake_id: str
+
+    def describe(self) -> str:
+        return f"finalize all features (accept handshake {self.handshake_id})"
+
+
+@dataclass(frozen=True)
+class DisablePolicyType:
+    """AWS detaches every policy of the type when it is disabled: planned only when none is attached."""
+
+    root_id: str
+    policy_type: str
+
+    def describe(self) -> str:
+        return f"disable {self.policy_type} on {self.root_id}"
+
+
+@dataclass(frozen=True)
+class EnableServiceAccess:
+    service_principal: str
+
+    def describe(self) -> str:
+        return f"enable trusted access for {self.service_principal}"
+
+
+@dataclass(frozen=True)
+class RegisterDelegatedAdministrator:
+    account_id: str
+    service_principal: str
+    account: str  # how a person knows it: account 'Shared Services' (1234...)
+
+    def describe(self) -> str:
+        return f"register {self.account} as delegated administrator for {self.service_principal}"
+
+
+@dataclass(frozen=True)
+class DeregisterDelegatedAdministrator:
+    account_id: str
+    service_principal: str
+    account: str
+
+    def describe(self) -> str:
+        return f"deregister {self.account} as delegated administrator for {self.service_principal}"
+
+
 Action = (
     CreateOU
     | RenameOU
@@ -253,6 +313,12 @@ Action = (
     | AttachPolicy
     | DetachPolicy
     | DeletePolicy
+    | EnableAllFeatures
+    | FinalizeAllFeatures
+    | DisablePolicyType
+    | EnableServiceAccess
+    | RegisterDelegatedAdministrator
+    | DeregisterDelegatedAdministrator
 )
 
 
@@ -288,12 +354,14 @@ BlockReason = Literal[
     "DuplicateName",
     "PolicyTypeNotEnabled",
     "ReferenceCycle",
+    "WaitingForAllFeatures",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
-WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached"})
+WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached",
+                                                  "WaitingForAllFeatures"})
 # Actions that change what the rest of a plan depends on: the engine observes again after them and plans anew.
-PREREQUISITES: tuple[type, ...] = (EnablePolicyType,)
+PREREQUISITES: tuple[type, ...] = (EnablePolicyType, FinalizeAllFeatures)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,10 @@ class References(Protocol):
 
     def claims(self, kind: str, key: str) -> list[Claim]: ...
 
+    def claim_keys(self, kind: str) -> list[str]:
+        """What the objects of a kind declare (their claim keys), e.g. ``SERVICE_CONTROL_POLICY/deny-root``."""
+        ...
+
 
 def claim_owner(me: Claim, others: list[Claim]) -> str | None:
     """Which other object owns what both declare, if not this one: the one bound to the AWS resource first,

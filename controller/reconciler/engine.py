@@ -50,12 +50,14 @@ class Reference:
 
 @dataclass
 class Context:
-    """What an adapter may use to observe: the gateway (its shared snapshot) and when tags are due."""
+    """What an adapter may use to observe: the gateway (its shared snapshot), when tags are due, and what the
+    other objects declare (``refs``: their ids and claims, as the engine resolves references from them)."""
 
     gateway: OrganizationsGateway
     settings: Settings
     inventory: Inventory
     clock: Callable[[], float] = time.time
+    refs: References | None = None
 
     def snapshot(self, *, fresh: bool = False) -> OrgSnapshot:
         """The shared snapshot (refreshed every resync by the observer; a reconcile reads the organization
@@ -91,6 +93,11 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
     def spec_status(self, spec: SpecT) -> dict[str, Any]:
         """Status fields that follow from the spec alone (shown even when the spec is refused)."""
         return {}
+
+    def conditions(self, spec: SpecT) -> Sequence[tuple[str, bool, str, str]]:
+        """Conditions of the kind's own beyond Ready/Synced/Drifted, from the spec alone: (type, status, reason,
+        message)."""
+        return ()
 
     def references(self, spec: SpecT) -> Sequence[Reference]:
         return ()
@@ -170,7 +177,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         self.refs = refs
         self.settings = settings or Settings()
         self.inventory = inventory or Inventory()
-        self.ctx = Context(gateway, self.settings, self.inventory, clock)
+        self.ctx = Context(gateway, self.settings, self.inventory, clock, refs)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         # The status each object's last reconcile produced (the operator's own cache): newer than the API's
@@ -228,6 +235,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         except ValidationError as exc:
             return st.invalid_model(exc)
         st.status.update(a.spec_status(spec))
+        for type_, ok, cond_reason, message in a.conditions(spec):
+            st.conditions.set(type_, ok, cond_reason, message)
         refusal = a.check(view.name, spec, view.status)
         if refusal is not None:
             return st.invalid(refusal)

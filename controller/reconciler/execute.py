@@ -22,9 +22,15 @@ from controller.planner.actions import (
     CreatePolicy,
     DeleteOU,
     DeletePolicy,
+    DeregisterDelegatedAdministrator,
     DetachPolicy,
+    DisablePolicyType,
+    EnableAllFeatures,
     EnablePolicyType,
+    EnableServiceAccess,
+    FinalizeAllFeatures,
     MoveAccount,
+    RegisterDelegatedAdministrator,
     RemoveAccount,
     RenameAccount,
     RenameOU,
@@ -52,6 +58,12 @@ EVENT_REASONS: dict[type, str] = {
     DeletePolicy: "Deleted",
     TagResource: "Tagged",
     UntagResource: "Untagged",
+    EnableAllFeatures: "AllFeaturesRequested",
+    FinalizeAllFeatures: "AllFeaturesEnabled",
+    DisablePolicyType: "PolicyTypeDisabled",
+    EnableServiceAccess: "TrustedAccessEnabled",
+    RegisterDelegatedAdministrator: "DelegatedAdministratorRegistered",
+    DeregisterDelegatedAdministrator: "DelegatedAdministratorDeregistered",
 }
 CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"})
 _DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
@@ -119,6 +131,26 @@ def execute(gw: OrganizationsGateway, action: Action, created: str | None = None
         gw.detach_policy(action.policy_id, action.target_id)
     elif isinstance(action, DeletePolicy):
         gw.delete_policy(action.policy_id)
+    elif isinstance(action, EnableAllFeatures):
+        handshake_id = gw.enable_all_features()
+        if handshake_id is None:
+            return Applied(happened=False)  # started (or finished) already: the next look finds its handshake
+        return Applied(status={"allFeaturesHandshakeId": handshake_id}, message=f"handshake {handshake_id}",
+                       wait=Failure("WaitingForAllFeatures", f"handshake {handshake_id} sent to the invited member "
+                                    "accounts; the operator finalizes it once each has approved"))
+    elif isinstance(action, FinalizeAllFeatures):
+        gw.accept_handshake(action.handshake_id)
+        return Applied(status={"allFeaturesHandshakeId": None})
+    elif isinstance(action, DisablePolicyType):
+        gw.disable_policy_type(action.root_id, action.policy_type)
+    elif isinstance(action, EnableServiceAccess):
+        gw.enable_service_access(action.service_principal)
+    elif isinstance(action, RegisterDelegatedAdministrator):
+        if not gw.register_delegated_administrator(action.account_id, action.service_principal):
+            return Applied(happened=False)
+    elif isinstance(action, DeregisterDelegatedAdministrator):
+        if not gw.deregister_delegated_administrator(action.account_id, action.service_principal):
+            return Applied(happened=False)
     else:  # StatusStep and anything new: the engine never sends them here
         raise TypeError(f"no gateway call for {action!r}")
     return Applied()
@@ -143,4 +175,12 @@ def explain(action: Action, exc: AwsError) -> Failure | None:
             f"Management API ({exc.code}: {exc.aws_message}). Grant account:PutAccountName to the operator's role "
             "and enable trusted access for the Account Management service, or rename it in the AWS console",
         )
+    if isinstance(action, EnableServiceAccess | RegisterDelegatedAdministrator) and (
+            exc.code == "InvalidInputException"):
+        what = "trusted access" if isinstance(action, EnableServiceAccess) else "a delegated administrator"
+        field = "spec.trustedServices" if isinstance(action, EnableServiceAccess) else "spec.delegatedAdministrators"
+        return Failure("InvalidSpec", f"{field}: AWS does not accept {what} for {action.service_principal!r} "
+                       f"({exc.code}: {exc.aws_message}); check the service principal's spelling and that the "
+                       "service supports it (Organizations user guide, 'AWS services that you can use with AWS "
+                       "Organizations')", retry=False)
     return Failure.of(exc)

@@ -29,6 +29,11 @@ from controller.state import OrgSnapshot
 KIND = "ServiceControlPolicy"
 
 
+def policy_type_of_claim(key: str) -> str:
+    """The policy type a ServiceControlPolicy object declares, from its claim key (``TYPE/name``)."""
+    return key.split("/", 1)[0]
+
+
 @dataclass(frozen=True)
 class ObservedPolicyState:
     snapshot: OrgSnapshot
@@ -60,7 +65,7 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
 
     def claim_key(self, name: str, spec: ServiceControlPolicySpec) -> str:
         """Policy names are unique per type in AWS."""
-        return f"{spec.type}/{spec.name or name}"
+        return f"{spec.type}/{spec.name or name}"  # policy_type_of_claim reads the type back
 
     def claim_refused(self, name: str, spec: ServiceControlPolicySpec, owner: str) -> Blocked:
         return Blocked("DuplicateName", f"spec.name: {spec.type} {spec.name or name!r} is already declared by {KIND} "

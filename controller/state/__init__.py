@@ -54,6 +54,13 @@ class CreateAccountRequest:
 
 
 @dataclass(frozen=True)
+class ObservedHandshake:
+    id: str
+    action: str  # ENABLE_ALL_FEATURES, APPROVE_ALL_FEATURES, ...
+    state: str  # REQUESTED, OPEN, CANCELED, ACCEPTED, DECLINED, EXPIRED
+
+
+@dataclass(frozen=True)
 class OrgSnapshot:
     """One read of the organization. Methods answer the planner's questions without I/O."""
 
@@ -65,6 +72,8 @@ class OrgSnapshot:
     accounts: Mapping[str, ObservedAccount] = field(default_factory=dict)
     policies: Mapping[str, ObservedPolicy] = field(default_factory=dict)
     enabled_policy_types: frozenset[str] = frozenset()
+    feature_set: str = "ALL"  # DescribeOrganization's FeatureSet: ALL or CONSOLIDATED_BILLING
+    organization_arn: str = ""
     taken_at: float = field(default_factory=time.monotonic)
 
     # --- tree -------------------------------------------------------------------------------

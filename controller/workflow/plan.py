@@ -149,6 +149,10 @@ class _Store:
                 found.append(Claim(**claim[1]))
         return found
 
+    def claim_keys(self, kind: str) -> list[str]:
+        keys = (self._entry(obj).get("claim") for obj in self.objects.values() if obj.kind == kind)
+        return sorted({claim[0] for claim in keys if claim})
+
 
 def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in status.items() if k != "lastSyncTime"}

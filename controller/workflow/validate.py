@@ -450,6 +450,7 @@ class _Checker:
         self._unique_policy_names()
         self._policies_per_target()
         self._policy_documents()
+        self._organization()
 
     def _names(self, kind: str) -> str:
         names = sorted(o.name for o in self.of_kind(kind))
@@ -479,6 +480,27 @@ class _Checker:
                     name = _str(ref.get("name")) if isinstance(ref, dict) else None
                     self._check_ref(pol, f"spec.targets.{key}[{i}].name", name, kind,
                                     ", or its AWS id in spec.targets.ids")
+
+    def _organization(self) -> None:
+        """References to accounts, and each delegated administrator's service among the trusted services (AWS
+        registers one only for a service with trusted access). The singleton's name is the CRD's own rule."""
+        for org in self.of_kind("Organization"):
+            self._check_ref(org, "spec.centralLogging.accountRef.name",
+                            _ref(org.spec.get("centralLogging") or {}, "accountRef"), "AwsAccount", "")
+            trusted = org.spec.get("trustedServices")
+            trusted = set(trusted) if isinstance(trusted, list) else set()
+            admins = org.spec.get("delegatedAdministrators")
+            for i, admin in enumerate(admins if isinstance(admins, list) else []):
+                if not isinstance(admin, dict):
+                    continue
+                self._check_ref(org, f"spec.delegatedAdministrators[{i}].accountRef.name", _ref(admin, "accountRef"),
+                                "AwsAccount", f", or its 12-digit id in spec.delegatedAdministrators[{i}].accountId")
+                principal = _str(admin.get("servicePrincipal"))
+                if principal is not None and principal not in trusted:
+                    self.add(org, f"spec.delegatedAdministrators[{i}].servicePrincipal",
+                             f"{principal!r} is not in spec.trustedServices; AWS registers a delegated administrator "
+                             "only for a service with trusted access",
+                             f"a service principal listed in spec.trustedServices ({', '.join(sorted(trusted))})")
 
     def _parent_field(self, ou: _Object) -> str:
         return "spec.parentId" if _str(ou.spec.get("parentId")) else "spec.parentRef.name"

@@ -21,7 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGOCD = ROOT / "deploy" / "argocd"
-KINDS = ("OrgUnit", "AwsAccount", "ServiceControlPolicy")
+KINDS = ("OrgUnit", "AwsAccount", "ServiceControlPolicy", "Organization")
 GROUP = "awsorg.gitops.dev"
 
 
@@ -93,7 +93,7 @@ def _scripts() -> dict[str, str]:
 def test_one_health_check_per_kind() -> None:
     scripts = _scripts()
     assert set(scripts) == set(KINDS)
-    assert len(set(scripts.values())) == 1, "the three kinds share one script"
+    assert len(set(scripts.values())) == 1, "the kinds share one script"
     crd_kinds = {yaml.safe_load(p.read_text())["spec"]["names"]["kind"] for p in (ROOT / "crds").glob("*.yaml")}
     assert crd_kinds == set(KINDS)
 

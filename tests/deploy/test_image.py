@@ -215,7 +215,7 @@ def test_install_steps_give_a_working_awsorg(wheel: Path, tmp_path: Path) -> Non
     assert sorted(str(p) for p in fresh.rglob("*")) == before, "running wrote into the installation"
     assert origin.startswith(str(fresh_site)), f"controller imported from {origin}, not from the wheel"
     kinds = sorted(c["spec"]["names"]["kind"] for c in crds)
-    assert kinds == ["AwsAccount", "OrgUnit", "ServiceControlPolicy"]
+    assert kinds == ["AwsAccount", "OrgUnit", "Organization", "ServiceControlPolicy"]
     assert all(c["kind"] == "CustomResourceDefinition" for c in crds)
     committed = {p.name for p in (ROOT / "crds").glob("*.yaml")}
     assert {f"{c['spec']['group']}_{c['spec']['names']['plural']}.yaml" for c in crds} == committed
