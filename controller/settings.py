@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +38,15 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _role_name(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", raw):
+        raise SettingsError(f"{name}={raw!r}: expected an IAM role name (letters, digits and +=,.@_-, at most 64)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     resync_seconds: float = 300.0
@@ -53,6 +63,8 @@ class Settings:
     peering_lifetime_seconds: int = 60
     # An SQS queue that an EventBridge rule fills with AWS Organizations' CloudTrail events: drift in seconds.
     events_queue_url: str | None = None
+    # The role the operator assumes in every member account (the one AWS Organizations creates there).
+    member_role_name: str = "OrganizationAccountAccessRole"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +88,7 @@ class Settings:
             backoff_max_seconds=_float("AWSORG_BACKOFF_MAX_SECONDS", 300.0, minimum=1.0),
             peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
             events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
+            member_role_name=_role_name("AWSORG_MEMBER_ROLE_NAME", "OrganizationAccountAccessRole"),
         )
 
     def backoff(self, retry: int) -> float:

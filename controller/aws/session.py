@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import boto3
@@ -54,15 +55,35 @@ def _assumed_session(role_arn: str, base: boto3.session.Session) -> boto3.sessio
     return boto3.session.Session(botocore_session=botocore_session, region_name=base.region_name)
 
 
-def _counted_client(service: Literal["organizations", "account", "sqs"], role_arn: str | None) -> Any:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _counted_client(service: Literal["organizations", "account", "sqs", "sts"], role_arn: str | None) -> Any:
+    region = _region()
     session = boto3.session.Session(region_name=region)
     if role_arn:
         session = _assumed_session(role_arn, session)
-    client = session.client(service, region_name=region, config=_CONFIG)
+    return _counted(session.client(service, region_name=region, config=_CONFIG), service)
+
+
+def _counted(client: Any, service: str) -> Any:
     client.meta.events.register(f"after-call.{service}", _count_call)
     client.meta.events.register(f"after-call-error.{service}", _count_failed_call)
     return client
+
+
+def sts_client(role_arn: str | None = None) -> Any:
+    """A counted ``sts`` client with the operator's credentials: AssumeRole into member accounts."""
+    return _counted_client("sts", role_arn)
+
+
+def iam_client(credentials: Mapping[str, str]) -> Any:
+    """A counted ``iam`` client with explicit (assumed, temporary) credentials: IAM in a member account."""
+    session = boto3.session.Session(aws_access_key_id=credentials["aws_access_key_id"],
+                                    aws_secret_access_key=credentials["aws_secret_access_key"],
+                                    aws_session_token=credentials["aws_session_token"], region_name=_region())
+    return _counted(session.client("iam", region_name=_region(), config=_CONFIG), "iam")
 
 
 def organizations_client(role_arn: str | None = None) -> Any:

@@ -61,6 +61,33 @@ class ObservedHandshake:
 
 
 @dataclass(frozen=True)
+class ObservedRole:
+    """An IAM role in a member account, as GetRole and ListAttachedRolePolicies return it. ``trust_policy``:
+    the document as IAM gives it (a JSON string, URL-encoded in GetRole's raw answer, or already parsed)."""
+
+    account_id: str
+    name: str
+    arn: str
+    trust_policy: str | Mapping[str, object]
+    attached: frozenset[str] = frozenset()  # the managed policy ARNs attached to it
+
+
+@dataclass(frozen=True)
+class MemberAccess:
+    """What a look into one member account found: its role (None: there is none), or why it could not look
+    (``waiting``: the role the operator assumes there is not assumable yet, as after CreateAccount)."""
+
+    account_id: str
+    role: ObservedRole | None = None
+    error: str | None = None
+    waiting: bool = False
+
+    @property
+    def reached(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
 class OrgSnapshot:
     """One read of the organization. Methods answer the planner's questions without I/O."""
 

@@ -16,6 +16,13 @@ How the operations are derived from controller/aws/**/*.py (kept simple on purpo
   operation needs the permission of its single action ("Amazon SQS batch actions ... use the permissions of
   the corresponding single actions", Amazon SQS API reference: DeleteMessageBatch -> ``sqs:DeleteMessage``).
 
+- Member accounts (controller/aws/member.py only): a method call whose name is the snake_case name of an
+  operation of botocore's ``sts`` model -> ``sts:<Operation>`` (AssumeRole, made with the operator's own
+  credentials, so in the operator's policy). Calls named after operations of the ``iam`` model are made with the
+  *member* role's temporary credentials, not the operator's: they belong to that role's policy (the
+  OrganizationAccountAccessRole AWS creates has AdministratorAccess), never to iam-policy.json, and
+  docs/operating.md names each of them.
+
 All are checked against botocore's service models (shipped with botocore, offline), so a typo in an
 operation name fails too. IAM action names equal API operation names for these services.
 """
@@ -38,10 +45,14 @@ def _operations(service: str) -> set[str]:
     return set(botocore.session.get_session().get_service_model(service).operation_names)
 
 
-def actions_in_code() -> set[str]:
+def actions_in_code(member_role: bool = False) -> set[str]:
+    """The operator's actions; with ``member_role``, those made through the member accounts' role instead."""
     account_ops = {xform_name(op): op for op in _operations("account")}
     sqs_ops = {xform_name(op): op for op in _operations("sqs")}
+    sts_ops = {xform_name(op): op for op in _operations("sts")}
+    iam_ops = {xform_name(op): op for op in _operations("iam")}
     found: set[str] = set()
+    through_member_role: set[str] = set()
     for path in sorted((ROOT / "controller" / "aws").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
@@ -56,7 +67,11 @@ def actions_in_code() -> set[str]:
                 found.add(f"account:{account_ops[name]}")
             elif name in sqs_ops and path.name == "events.py":
                 found.add(f"sqs:{sqs_ops[name].removesuffix('Batch')}")
-    return found
+            elif name in sts_ops and path.name == "member.py":
+                found.add(f"sts:{sts_ops[name]}")
+            elif name in iam_ops and path.name == "member.py":
+                through_member_role.add(f"iam:{iam_ops[name]}")
+    return through_member_role if member_role else found
 
 
 def actions_in_policy() -> set[str]:
@@ -78,14 +93,17 @@ def test_derivation_finds_the_gateway_operations() -> None:
     # The snapshot read and the OrgUnit writes exist since the first commit: the derivation works.
     assert {"organizations:DescribeOrganization", "organizations:ListRoots",
             "organizations:CreateOrganizationalUnit", "organizations:ListTagsForResource",
-            "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= found
+            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sts:AssumeRole"} <= found
+    assert {"iam:GetRole", "iam:CreateRole", "iam:UpdateAssumeRolePolicy"} <= actions_in_code(member_role=True)
 
 
 def test_every_operation_exists_in_botocore() -> None:
     known = {f"organizations:{op}" for op in _operations("organizations")}
     known |= {f"account:{op}" for op in _operations("account")}
     known |= {f"sqs:{op}" for op in _operations("sqs")}
-    unknown = actions_in_code() - known
+    known |= {f"sts:{op}" for op in _operations("sts")}
+    known |= {f"iam:{op}" for op in _operations("iam")}
+    unknown = (actions_in_code() | actions_in_code(member_role=True)) - known
     assert not unknown, f"not AWS operations (typo?): {sorted(unknown)}"
 
 
@@ -95,3 +113,11 @@ def test_policy_grants_exactly_what_the_code_calls() -> None:
     extra = policy - code
     assert not missing, f"deploy/iam-policy.json lacks {sorted(missing)} (the code calls them)"
     assert not extra, f"deploy/iam-policy.json grants {sorted(extra)}, which the code never calls"
+
+
+def test_the_member_role_s_calls_are_named_in_the_operating_guide_not_granted_to_the_operator() -> None:
+    member = actions_in_code(member_role=True)
+    assert not member & actions_in_policy(), "IAM in member accounts is the member role's, not the operator's"
+    guide = (ROOT / "docs" / "operating.md").read_text()
+    missing = sorted(a for a in member if f"`{a}`" not in guide)
+    assert not missing, f"docs/operating.md does not name what the member role must allow: {missing}"

@@ -1,0 +1,190 @@
+"""Member accounts: work inside them through the role the organization already has there, assumed with STS.
+
+Every member account AWS Organizations creates has a role the management account may assume
+(``OrganizationAccountAccessRole`` unless CreateAccount named another, "Accessing member accounts", AWS
+Organizations user guide); the operator reaches an account by ``sts:AssumeRole`` on
+``arn:aws:iam::<account>:role/<that role>`` from its own credentials, then calls IAM there with the
+temporary credentials. Credentials are kept per account until five minutes before they expire, so a resync
+costs one AssumeRole per account and hour at most.
+
+A new account's role is not assumable at once: AWS answers AssumeRole with AccessDenied for a while after
+CreateAccount finishes. That is a wait (``MemberAccess.waiting``), not a failure.
+
+Only IAM's role operations are called in member accounts, with the member role's credentials; the operator's
+own policy (deploy/iam-policy.json) needs only ``sts:AssumeRole`` on that role.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from controller.aws.errors import AwsError, map_error
+from controller.aws.retry import RetryPolicy, call_with_retries
+from controller.state import MemberAccess, ObservedRole
+
+T = TypeVar("T")
+
+DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
+SESSION_NAME = "awsorg-operator"
+REFRESH_BEFORE_SECONDS = 300.0  # credentials are renewed this long before they expire
+ROLE_DESCRIPTION = "The role engineers assume in this account; managed by awsorg-operator (Organization accessRole)"
+Credentials = Mapping[str, str]
+
+
+class AccountNotAccessible(AwsError):
+    """AssumeRole into a member account was refused: its role is missing, does not trust the operator, or the
+    account is new and AWS has not made its role assumable yet."""
+
+
+class MemberAccounts:
+    """The only way the operator works inside member accounts (IAM, through an assumed role)."""
+
+    def __init__(self, sts: Any, iam_client: Callable[[Credentials], Any], role_name: str = DEFAULT_MEMBER_ROLE,
+                 retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time,
+                 partition: str = "aws") -> None:
+        self._sts = sts
+        self._iam_client = iam_client
+        self.role_name = role_name
+        self._retry = retry or RetryPolicy()
+        self._clock = clock
+        self._partition = partition
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[Any, float]] = {}  # account -> (IAM client, credentials expire at)
+        self._known: dict[str, MemberAccess] = {}  # what each account holds, as last read or written
+
+    # ------------------------------------------------------------------------------ plumbing
+    def role_arn(self, account_id: str) -> str:
+        return f"arn:{self._partition}:iam::{account_id}:role/{self.role_name}"
+
+    def _aws(self, operation: str, fn: Callable[[], T]) -> T:
+        def once() -> T:
+            try:
+                return fn()
+            except Exception as exc:
+                raise map_error(operation, exc) from exc
+
+        return call_with_retries(once, self._retry)
+
+    def _iam(self, account_id: str) -> Any:
+        """An IAM client in the member account (credentials assumed again when near expiry)."""
+        now = self._clock()
+        with self._lock:
+            cached = self._clients.get(account_id)
+        if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
+            return cached[0]
+        arn = self.role_arn(account_id)
+        try:
+            creds = self._aws("AssumeRole", lambda: self._sts.assume_role(RoleArn=arn, RoleSessionName=SESSION_NAME))
+        except AwsError as exc:
+            if exc.code in ("AccessDenied", "AccessDeniedException"):
+                raise AccountNotAccessible(exc.operation, exc.code, exc.aws_message, exc.reason) from exc
+            raise
+        raw = creds["Credentials"]
+        expires = raw["Expiration"]
+        expires_at = expires.timestamp() if isinstance(expires, datetime.datetime) else now + 3600.0
+        client = self._iam_client({"aws_access_key_id": raw["AccessKeyId"],
+                                   "aws_secret_access_key": raw["SecretAccessKey"],
+                                   "aws_session_token": raw["SessionToken"]})
+        with self._lock:
+            self._clients[account_id] = (client, expires_at)
+        return client
+
+    def forget(self, account_id: str) -> None:
+        """Drop the cached credentials and what is known of the account (it left the organization)."""
+        with self._lock:
+            self._clients.pop(account_id, None)
+            self._known.pop(account_id, None)
+
+    # ------------------------------------------------------------------------------ reads
+    def read_role(self, account_id: str, role_name: str) -> MemberAccess:
+        """The role in the account (GetRole, ListAttachedRolePolicies), or why it could not be read. Never
+        raises an AWS error: one account's trouble is that account's (``MemberAccess.error``)."""
+        try:
+            iam = self._iam(account_id)
+            role = self._read(iam, account_id, role_name)
+            found = MemberAccess(account_id, role)
+        except AccountNotAccessible as exc:
+            found = MemberAccess(account_id, error=f"AssumeRole on {self.role_arn(account_id)} was refused "
+                                 f"({exc.code}: {exc.aws_message})", waiting=True)
+        except AwsError as exc:
+            found = MemberAccess(account_id, error=f"{exc.operation}: {exc.code}: {exc.aws_message}")
+        with self._lock:
+            self._known[account_id] = found
+        return found
+
+    def _read(self, iam: Any, account_id: str, role_name: str) -> ObservedRole | None:
+        try:
+            raw = self._aws("GetRole", lambda: iam.get_role(RoleName=role_name))["Role"]
+        except AwsError as exc:
+            if exc.code == "NoSuchEntity":
+                return None
+            raise
+        attached: set[str] = set()
+        marker: str | None = None
+        while True:
+            args: dict[str, Any] = {"RoleName": role_name, **({"Marker": marker} if marker else {})}
+            page = self._aws("ListAttachedRolePolicies", functools.partial(iam.list_attached_role_policies, **args))
+            attached.update(p["PolicyArn"] for p in page.get("AttachedPolicies", []))
+            marker = page.get("Marker") if page.get("IsTruncated") else None
+            if not marker:
+                break
+        return ObservedRole(account_id, raw["RoleName"], raw["Arn"], raw.get("AssumeRolePolicyDocument") or "",
+                            frozenset(attached))
+
+    def known(self, account_id: str) -> MemberAccess | None:
+        """What the account holds as last read, kept current after the operator's own writes (no call)."""
+        with self._lock:
+            return self._known.get(account_id)
+
+    # ------------------------------------------------------------------------------ writes
+    def create_role(self, account_id: str, role_name: str, trust_policy: str) -> None:
+        """Create the role (already there: fine; the next look compares it)."""
+        iam = self._iam(account_id)
+        try:
+            raw = self._aws("CreateRole", lambda: iam.create_role(
+                RoleName=role_name, AssumeRolePolicyDocument=trust_policy, Description=ROLE_DESCRIPTION))["Role"]
+        except AwsError as exc:
+            if exc.code != "EntityAlreadyExists":
+                raise
+            self.read_role(account_id, role_name)
+            return
+        self._set(account_id, ObservedRole(account_id, role_name, raw["Arn"], trust_policy))
+
+    def update_trust_policy(self, account_id: str, role_name: str, trust_policy: str) -> None:
+        iam = self._iam(account_id)
+        self._aws("UpdateAssumeRolePolicy", lambda: iam.update_assume_role_policy(
+            RoleName=role_name, PolicyDocument=trust_policy))
+        self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, trust_policy, r.attached))
+
+    def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
+        iam = self._iam(account_id)
+        self._aws("AttachRolePolicy", lambda: iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
+        self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, r.trust_policy,
+                                                        r.attached | {policy_arn}))
+
+    def detach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
+        """Detach (not attached: fine, that is what was asked)."""
+        iam = self._iam(account_id)
+        try:
+            self._aws("DetachRolePolicy", lambda: iam.detach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
+        except AwsError as exc:
+            if exc.code != "NoSuchEntity":
+                raise
+        self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, r.trust_policy,
+                                                        r.attached - {policy_arn}))
+
+    def _set(self, account_id: str, role: ObservedRole) -> None:
+        with self._lock:
+            self._known[account_id] = MemberAccess(account_id, role)
+
+    def _change(self, account_id: str, fn: Callable[[ObservedRole], ObservedRole]) -> None:
+        with self._lock:
+            known = self._known.get(account_id)
+            if known is not None and known.role is not None:
+                self._known[account_id] = MemberAccess(account_id, fn(known.role))
+
