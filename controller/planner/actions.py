@@ -293,6 +293,48 @@ class DeregisterDelegatedAdministrator:
         return f"deregister {self.account} as delegated administrator for {self.service_principal}"
 
 
+@dataclass(frozen=True)
+class CreateAccessRole:
+    """Create the access role in a member account (through the role the operator assumes there)."""
+
+    account_id: str
+    role_name: str
+    trust_policy: str
+
+    def describe(self) -> str:
+        return f"create role {self.role_name!r} in account {self.account_id}"
+
+
+@dataclass(frozen=True)
+class UpdateAccessRoleTrust:
+    account_id: str
+    role_name: str
+    trust_policy: str
+
+    def describe(self) -> str:
+        return f"put back the trust policy of role {self.role_name!r} in account {self.account_id}"
+
+
+@dataclass(frozen=True)
+class AttachRolePolicy:
+    account_id: str
+    role_name: str
+    policy_arn: str
+
+    def describe(self) -> str:
+        return f"attach {self.policy_arn} to role {self.role_name!r} in account {self.account_id}"
+
+
+@dataclass(frozen=True)
+class DetachRolePolicy:
+    account_id: str
+    role_name: str
+    policy_arn: str
+
+    def describe(self) -> str:
+        return f"detach {self.policy_arn} from role {self.role_name!r} in account {self.account_id}"
+
+
 Action = (
     CreateOU
     | RenameOU
@@ -319,6 +361,10 @@ Action = (
     | EnableServiceAccess
     | RegisterDelegatedAdministrator
     | DeregisterDelegatedAdministrator
+    | CreateAccessRole
+    | UpdateAccessRoleTrust
+    | AttachRolePolicy
+    | DetachRolePolicy
 )
 
 

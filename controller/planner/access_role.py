@@ -1,0 +1,181 @@
+"""Plan the access role in every member account: desired role + what each account holds -> actions. Pure.
+
+The desired role: ``roleName``, a trust policy that admits exactly ``trustedPrincipals`` (``sts:AssumeRole``),
+and exactly ``managedPolicyArns`` attached. Trust policies are compared by meaning, not text: IAM gives them
+back URL-encoded (GetRole's raw answer) or parsed, a principal as a string or a list, an account as its id or
+its root ARN, with or without a ``Sid``.
+
+A role missing from an account that never had its baseline is new work (a new or adopted account), carried
+out under ``AWSORG_DRIFT_POLICY=report`` too; a role that exists but differs, or is gone from an account that
+was compliant, is drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from controller.planner.actions import (
+    Action,
+    AttachRolePolicy,
+    CreateAccessRole,
+    DetachRolePolicy,
+    Difference,
+    UpdateAccessRoleTrust,
+)
+from controller.state import MemberAccess
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+State = Literal["compliant", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class DesiredAccessRole:
+    role_name: str
+    trusted_principals: tuple[str, ...]
+    managed_policy_arns: tuple[str, ...] = ()
+    via_role: str = "OrganizationAccountAccessRole"  # the role the operator assumes: never this one
+
+    def trust_policy(self) -> dict[str, Any]:
+        principals = sorted(set(self.trusted_principals))
+        return {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": "sts:AssumeRole"}]}
+
+    def trust_policy_json(self) -> str:
+        return json.dumps(self.trust_policy(), separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One member account's baseline: compliant, pending (a wait) or failed, with a reason and a message."""
+
+    account_id: str
+    state: State
+    reason: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    actions: tuple[Action, ...] = ()
+    fresh: tuple[Action, ...] = ()  # new work, not corrections
+    differences: tuple[Difference, ...] = ()
+
+
+def parse_policy(document: str | Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A policy document as IAM returns it (JSON, URL-encoded JSON, or parsed) -> a mapping; None: unreadable."""
+    if isinstance(document, Mapping):
+        return document
+    text = document.strip()
+    if not text.startswith("{"):
+        text = urllib.parse.unquote(text)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _values(value: Any) -> tuple[str, ...]:
+    items: Iterable[Any] = value if isinstance(value, list) else [value]
+    return tuple(sorted({str(v) for v in items if v is not None}))
+
+
+def _principal(kind: str, value: str) -> str:
+    if kind == "AWS" and ACCOUNT_ID.match(value):
+        return f"arn:aws:iam::{value}:root"  # IAM stores an account id as its root ARN
+    return value
+
+
+def normalize_trust(document: str | Mapping[str, Any]) -> frozenset[Any] | None:
+    """The meaning of a trust policy: its statements as comparable values (Sid and Version aside)."""
+    parsed = parse_policy(document)
+    if parsed is None:
+        return None
+    statements = parsed.get("Statement", [])
+    out = set()
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, Mapping):
+            return None
+        principals: list[tuple[str, tuple[str, ...]]] = []
+        for key in ("Principal", "NotPrincipal"):
+            value = st.get(key)
+            if isinstance(value, Mapping):
+                principals += [(f"{key}.{kind}", tuple(sorted(_principal(kind, v) for v in _values(vals))))
+                               for kind, vals in value.items()]
+            elif value is not None:
+                principals.append((key, _values(value)))
+        actions = tuple(sorted(a.lower() for a in _values(st.get("Action")) + _values(st.get("NotAction"))))
+        condition = json.dumps(st.get("Condition"), sort_keys=True) if st.get("Condition") else ""
+        out.add((st.get("Effect"), "NotAction" in st, actions, tuple(sorted(principals)), condition))
+    return frozenset(out)
+
+
+def describe_trust(document: str | Mapping[str, Any]) -> str:
+    parsed = parse_policy(document)
+    return json.dumps(parsed, separators=(",", ":"), sort_keys=True) if parsed is not None else str(document)
+
+
+def check_access_role(desired: DesiredAccessRole) -> str | None:
+    """A refusal (InvalidSpec) beyond the schema, or None."""
+    if desired.role_name == desired.via_role:
+        return (f"spec.accessRole.roleName: {desired.role_name!r} is the role the operator assumes in every member "
+                "account (AWSORG_MEMBER_ROLE_NAME); managing its trust policy could lock the operator (and the "
+                "management account) out. Name another role")
+    return None
+
+
+def plan_account(desired: DesiredAccessRole, access: MemberAccess, *, was_compliant: bool = False) -> AccountPlan:
+    """What one reachable member account needs. ``was_compliant``: it had its baseline before (a role gone
+    since is drift, not new work)."""
+    account = access.account_id
+    role = access.role
+    prefix = f"accessRole[{account}]"
+    if not access.reached:
+        return AccountPlan()
+    if role is None:
+        work: tuple[Action, ...] = (CreateAccessRole(account, desired.role_name, desired.trust_policy_json()),
+                                    *(AttachRolePolicy(account, desired.role_name, arn)
+                                      for arn in sorted(set(desired.managed_policy_arns))))
+        if was_compliant:
+            return AccountPlan(actions=work, differences=(Difference(prefix, desired.role_name, None),))
+        return AccountPlan(actions=work, fresh=work)
+    actions: list[Action] = []
+    diffs: list[Difference] = []
+    if normalize_trust(role.trust_policy) != normalize_trust(desired.trust_policy()):
+        actions.append(UpdateAccessRoleTrust(account, desired.role_name, desired.trust_policy_json()))
+        diffs.append(Difference(f"{prefix}.trustPolicy", desired.trust_policy_json(),
+                                describe_trust(role.trust_policy)))
+    wanted = set(desired.managed_policy_arns)
+    missing, extra = sorted(wanted - role.attached), sorted(role.attached - wanted)
+    if missing or extra:
+        diffs.append(Difference(f"{prefix}.managedPolicyArns", ", ".join(sorted(wanted)) or None,
+                                ", ".join(sorted(role.attached)) or None))
+    actions += [DetachRolePolicy(account, desired.role_name, arn) for arn in extra]
+    actions += [AttachRolePolicy(account, desired.role_name, arn) for arn in missing]
+    return AccountPlan(actions=tuple(actions), differences=tuple(diffs))
+
+
+def verdict(desired: DesiredAccessRole, account_id: str, access: MemberAccess | None) -> Verdict:
+    """Where one member account stands, from what was last seen there (after the operator's own writes)."""
+    if access is None:
+        return Verdict(account_id, "pending", "NotObserved", "the access role has not been looked at yet")
+    if access.waiting:
+        return Verdict(account_id, "pending", "WaitingForAccountAccess",
+                       f"{access.error}; AWS makes a new account's role assumable a while after CreateAccount: "
+                       "looked at again on every resync")
+    if access.error is not None:
+        return Verdict(account_id, "failed", "BaselineFailed", access.error)
+    plan = plan_account(desired, access)
+    if not plan.actions:
+        return Verdict(account_id, "compliant", "Compliant", f"role {desired.role_name!r} as declared")
+    if access.role is None:
+        return Verdict(account_id, "failed", "AccessRoleMissing", f"role {desired.role_name!r} does not exist")
+    what = ", ".join(d.field.removeprefix(f"accessRole[{account_id}].") for d in plan.differences)
+    return Verdict(account_id, "failed", "AccessRoleDiffers", f"role {desired.role_name!r} differs from the spec "
+                   f"in {what}")
