@@ -19,6 +19,7 @@ from botocore import xform_name
 
 from controller import metrics
 from controller.aws.errors import AwsError, map_error
+from controller.aws.member import MemberAccounts
 from controller.aws.retry import RetryPolicy, call_with_retries
 from controller.state import (
     CreateAccountRequest,
@@ -41,9 +42,11 @@ class OrganizationsGateway:
     """The only way the operator talks to AWS Organizations."""
 
     def __init__(
-        self, client: Any, retry: RetryPolicy | None = None, account_client: Callable[[], Any] | None = None
+        self, client: Any, retry: RetryPolicy | None = None, account_client: Callable[[], Any] | None = None,
+        members: MemberAccounts | None = None,
     ) -> None:
         self._client = client
+        self.members = members  # work inside member accounts (None: not configured, as in a dry run)
         self._retry = retry or RetryPolicy()
         self._account_client_factory = account_client
         self._account_api: Any = None

@@ -13,7 +13,8 @@ from controller import metrics
 from controller.api.models import GROUP, VERSION
 from controller.aws.events import EventsQueue
 from controller.aws.gateway import OrganizationsGateway
-from controller.aws.session import account_client, organizations_client, sqs_client
+from controller.aws.member import MemberAccounts
+from controller.aws.session import account_client, iam_client, organizations_client, sqs_client, sts_client
 from controller.handlers import logfilter
 from controller.handlers.resync import Resync
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
@@ -198,6 +199,7 @@ def run(settings: Settings, *, peering_name: str | None = None, priority: int = 
     gateway = OrganizationsGateway(
         organizations_client(settings.assume_role_arn),
         account_client=lambda: account_client(settings.assume_role_arn),
+        members=MemberAccounts(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name),
     )
     registry = kopf.OperatorRegistry()
     register(registry, settings, gateway)

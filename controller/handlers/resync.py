@@ -120,6 +120,18 @@ class Resync:
                         await self._compare(api, kind, engine, name, body)
                     except Exception as exc:  # the API server, most likely: the next pass tries again
                         log.warning("resync of %s %r: %s; tried again on the next pass", kind, name, exc)
+            # The Organization's baseline changed for some accounts: their Baselined condition follows now, not a
+            # pass later (accounts are compared before the Organization).
+            await self._compare_bound(api, self.inventory.take_baseline_changes(), "AwsAccount")
+
+    async def _compare_bound(self, api: KubeApi, ids: set[str], only: str) -> None:
+        for kind, name in sorted(self.inventory.bound_to(frozenset(ids))):
+            body = self.bodies(kind).get(name) if kind == only else None
+            if body is not None:
+                try:
+                    await self._compare(api, kind, self.engines[kind], name, body)
+                except Exception as exc:
+                    log.warning("resync of %s %r: %s; tried again on the next pass", kind, name, exc)
 
     async def run_events(self, queue: EventsQueue) -> None:
         """Drift in seconds: each AWS Organizations event read from the queue re-reads just the part of the

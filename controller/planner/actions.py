@@ -401,11 +401,12 @@ BlockReason = Literal[
     "PolicyTypeNotEnabled",
     "ReferenceCycle",
     "WaitingForAllFeatures",
+    "WaitingForAccountAccess",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
 WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached",
-                                                  "WaitingForAllFeatures"})
+                                                  "WaitingForAllFeatures", "WaitingForAccountAccess"})
 # Actions that change what the rest of a plan depends on: the engine observes again after them and plans anew.
 PREREQUISITES: tuple[type, ...] = (EnablePolicyType, FinalizeAllFeatures)
 
@@ -425,6 +426,8 @@ class Plan:
 
     ``resource_id`` is the AWS id the object is (or will be, after ``actions``) bound to;
     ``adopted`` is true when it was found in AWS rather than previously recorded.
+    ``fresh``: those of ``actions`` that are new work rather than corrections (a new account's baseline), carried
+    out under ``AWSORG_DRIFT_POLICY=report`` too (never under ``managementPolicy: Observe``).
     """
 
     actions: tuple[Action, ...] = ()
@@ -432,6 +435,7 @@ class Plan:
     blocked: Blocked | None = None
     resource_id: str | None = None
     adopted: bool = False
+    fresh: tuple[Action, ...] = ()
 
     @property
     def in_sync(self) -> bool:

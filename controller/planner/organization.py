@@ -8,9 +8,11 @@ administrator to another account works for services that allow only one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from controller.planner.access_role import DesiredAccessRole, check_access_role, plan_account
 from controller.planner.actions import (
     Action,
     Blocked,
@@ -24,7 +26,7 @@ from controller.planner.actions import (
     Plan,
     RegisterDelegatedAdministrator,
 )
-from controller.state import ObservedHandshake, OrgSnapshot
+from controller.state import MemberAccess, ObservedHandshake, OrgSnapshot
 
 ALL = "ALL"
 
@@ -46,6 +48,8 @@ class DesiredOrganization:
     trusted_services: tuple[str, ...] = ()
     admins: tuple[DesiredAdmin, ...] = ()
     observe_only: bool = False
+    access_role: DesiredAccessRole | None = None
+    central_logging: bool = False  # declared (not reconciled by this version: the Baseline condition says so)
 
     @property
     def admin_principals(self) -> tuple[str, ...]:
@@ -63,6 +67,12 @@ class ObservedOrganization:
     trusted: frozenset[str] | None = None
     admins: Mapping[str, frozenset[str]] | None = None
     needed_types: frozenset[str] = frozenset()
+    # The access role: what each ACTIVE member account holds (None: not looked at yet; the whole mapping None:
+    # member accounts cannot be reached, as in a dry run), the role the operator assumes there, and the accounts
+    # that were compliant when last seen.
+    access: Mapping[str, MemberAccess | None] | None = None
+    member_role: str = "OrganizationAccountAccessRole"
+    compliant_before: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,8 @@ def plan_organization(desired: DesiredOrganization, observed: ObservedOrganizati
     snapshot = observed.snapshot
     org_id = snapshot.organization_id
     if snapshot.feature_set != ALL:
-        if desired.feature_set != ALL:
-            return Plan(resource_id=org_id)  # consolidated billing, as declared: nothing else can be declared
+        if desired.feature_set != ALL:  # consolidated billing, as declared: only the access role can be declared
+            return _with_access_role(desired, observed, _Parts())
         return _plan_all_features(desired, observed)
     if desired.feature_set != ALL:
         return Plan(
@@ -101,8 +111,28 @@ def plan_organization(desired: DesiredOrganization, observed: ObservedOrganizati
     _plan_policy_types(desired, snapshot, observed.needed_types, parts)
     _plan_trusted(desired, observed, parts)
     _plan_admins(desired, observed, parts)
-    actions = () if desired.observe_only else tuple(parts.actions)
-    return Plan(actions=actions, differences=tuple(parts.diffs), resource_id=org_id)
+    return _with_access_role(desired, observed, parts)
+
+
+def _with_access_role(desired: DesiredOrganization, observed: ObservedOrganization, parts: _Parts) -> Plan:
+    """The access role in every member account, after the organization's own settings (it needs none of them)."""
+    org_id = observed.snapshot.organization_id
+    fresh: list[Action] = []
+    if desired.access_role is not None:
+        role = dataclasses.replace(desired.access_role, via_role=observed.member_role)
+        refusal = check_access_role(role)
+        if refusal is not None:
+            return Plan(blocked=Blocked("InvalidSpec", refusal, retry=False), resource_id=org_id)
+        for account_id, access in sorted((observed.access or {}).items()):
+            if access is None:
+                continue
+            account = plan_account(role, access, was_compliant=account_id in observed.compliant_before)
+            parts.actions.extend(account.actions)
+            parts.diffs.extend(account.differences)
+            fresh.extend(account.fresh)
+    if desired.observe_only:
+        return Plan(differences=tuple(parts.diffs), resource_id=org_id)
+    return Plan(actions=tuple(parts.actions), differences=tuple(parts.diffs), resource_id=org_id, fresh=tuple(fresh))
 
 
 def _plan_all_features(desired: DesiredOrganization, observed: ObservedOrganization) -> Plan:

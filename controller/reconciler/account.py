@@ -120,6 +120,14 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
                           path=snapshot.path(account.parent_id) if account.parent_id else None)
         return fields
 
+    def observed_conditions(self, ctx: Context, desired: DesiredAccount,
+                            resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:
+        """``Baselined``: the Organization's verdict for this account (its access role), when it has one."""
+        found = ctx.inventory.baseline(resource_id) if resource_id else None
+        if found is None:
+            return ()
+        return [("Baselined", found.state == "compliant", found.reason, found.message)]
+
     def adopted(self, desired: DesiredAccount, resource_id: str) -> str:
         return f"adopted existing account {resource_id} <{desired.email}>"
 

@@ -128,6 +128,12 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
     def status(self, ctx: Context, desired: DesiredT, resource_id: str | None) -> dict[str, Any]:
         raise NotImplementedError
 
+    def observed_conditions(self, ctx: Context, desired: DesiredT,
+                            resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:
+        """Conditions of the kind's own from what was observed (after the actions): (type, status, reason,
+        message)."""
+        return ()
+
     def adopted(self, desired: DesiredT, resource_id: str) -> str:
         return f"adopted existing {self.noun} {resource_id}"
 
@@ -283,6 +289,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         if plan.adopted and done.resource_id:
             st.event("Normal", "Adopted", a.adopted(desired, done.resource_id))
         fields = a.status(self.ctx, desired, done.resource_id)
+        for type_, ok, cond_reason, message in a.observed_conditions(self.ctx, desired, done.resource_id):
+            st.conditions.set(type_, ok, cond_reason, message)
         if done.failures:
             st.status.update(fields)
             return st.failed_actions(done.failures)

@@ -13,10 +13,13 @@ from typing import Any
 
 from controller.aws.errors import AwsError
 from controller.aws.gateway import CreationLimitReached, OrganizationsGateway
+from controller.aws.member import AccountNotAccessible, MemberAccounts
 from controller.planner.actions import (
     Action,
     AttachPolicy,
+    AttachRolePolicy,
     CloseAccount,
+    CreateAccessRole,
     CreateAccount,
     CreateOU,
     CreatePolicy,
@@ -24,6 +27,7 @@ from controller.planner.actions import (
     DeletePolicy,
     DeregisterDelegatedAdministrator,
     DetachPolicy,
+    DetachRolePolicy,
     DisablePolicyType,
     EnableAllFeatures,
     EnablePolicyType,
@@ -36,6 +40,7 @@ from controller.planner.actions import (
     RenameOU,
     TagResource,
     UntagResource,
+    UpdateAccessRoleTrust,
     UpdatePolicy,
 )
 from controller.reconciler.status import Failure
@@ -64,6 +69,10 @@ EVENT_REASONS: dict[type, str] = {
     EnableServiceAccess: "TrustedAccessEnabled",
     RegisterDelegatedAdministrator: "DelegatedAdministratorRegistered",
     DeregisterDelegatedAdministrator: "DelegatedAdministratorDeregistered",
+    CreateAccessRole: "AccessRoleCreated",
+    UpdateAccessRoleTrust: "AccessRoleTrustPolicyUpdated",
+    AttachRolePolicy: "AccessRolePolicyAttached",
+    DetachRolePolicy: "AccessRolePolicyDetached",
 }
 CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"})
 _DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
@@ -151,13 +160,31 @@ def execute(gw: OrganizationsGateway, action: Action, created: str | None = None
     elif isinstance(action, DeregisterDelegatedAdministrator):
         if not gw.deregister_delegated_administrator(action.account_id, action.service_principal):
             return Applied(happened=False)
+    elif isinstance(action, CreateAccessRole):
+        _members(gw, "CreateRole").create_role(action.account_id, action.role_name, action.trust_policy)
+    elif isinstance(action, UpdateAccessRoleTrust):
+        _members(gw, "UpdateAssumeRolePolicy").update_trust_policy(action.account_id, action.role_name,
+                                                                   action.trust_policy)
+    elif isinstance(action, AttachRolePolicy):
+        _members(gw, "AttachRolePolicy").attach_policy(action.account_id, action.role_name, action.policy_arn)
+    elif isinstance(action, DetachRolePolicy):
+        _members(gw, "DetachRolePolicy").detach_policy(action.account_id, action.role_name, action.policy_arn)
     else:  # StatusStep and anything new: the engine never sends them here
         raise TypeError(f"no gateway call for {action!r}")
     return Applied()
 
 
+def _members(gw: OrganizationsGateway, operation: str) -> MemberAccounts:
+    if gw.members is None:
+        raise AwsError(operation, "NotConfigured", "no access to member accounts (STS) is configured")
+    return gw.members
+
+
 def explain(action: Action, exc: AwsError) -> Failure | None:
     """The failure a person reads for a failed action; None when the error means it is done already."""
+    if isinstance(exc, AccountNotAccessible):
+        return Failure("WaitingForAccountAccess", f"{action.describe()}: the role the operator assumes there is "
+                       f"not assumable ({exc.code}: {exc.aws_message}); tried again on the next resync")
     if isinstance(exc, CreationLimitReached):
         return Failure("CreationLimitReached",
                        f"{exc.in_flight} account creations are in progress in the organization and AWS allows 5 at a "

@@ -9,9 +9,11 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controller import metrics
+from controller.planner.access_role import Verdict
 from controller.state import OrgSnapshot
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,10 @@ class Inventory:
         self._ids: dict[tuple[str, str], str] = {}
         self._tagged: dict[str, list[str]] = {}
         self._tags_read: dict[tuple[str, str], int] = {}
+        # The Organization's baseline per member account (account id -> verdict), for each AwsAccount's Baselined
+        # condition; and the accounts whose verdict changed since the resync last looked.
+        self._baseline: dict[str, Verdict] = {}
+        self._baseline_changed: set[str] = set()
 
     def record(self, kind: str, name: str, aws_id: str | None, declares_tags: bool) -> None:
         with self._lock:
@@ -49,6 +55,23 @@ class Inventory:
                 names.insert(i, name)
             elif not declares_tags and present:
                 names.pop(i)
+
+    def record_baseline(self, verdicts: Mapping[str, Verdict]) -> None:
+        """The Organization's verdicts for every member account (the whole set: accounts not in it have none)."""
+        with self._lock:
+            changed = {a for a in set(verdicts) | set(self._baseline) if verdicts.get(a) != self._baseline.get(a)}
+            self._baseline = dict(verdicts)
+            self._baseline_changed |= changed
+
+    def baseline(self, account_id: str) -> Verdict | None:
+        with self._lock:
+            return self._baseline.get(account_id)
+
+    def take_baseline_changes(self) -> set[str]:
+        """The accounts whose verdict changed since the last call (their AwsAccount objects are compared again)."""
+        with self._lock:
+            changed, self._baseline_changed = self._baseline_changed, set()
+            return changed
 
     def forget(self, kind: str, name: str) -> None:
         self.record(kind, name, None, False)

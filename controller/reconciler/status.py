@@ -187,8 +187,10 @@ class StatusBuilder:
             self._set_drift([], as_drift=True)
             return () if self.observe_only else plan.actions
         self._set_drift(differences, as_drift=True)
-        if self.observe_only or self.settings.drift_policy == "report":
+        if self.observe_only:
             return ()
+        if self.settings.drift_policy == "report":
+            return tuple(a for a in plan.actions if a in plan.fresh)  # new work is not a correction
         self.drift_corrected = bool(plan.actions)
         return plan.actions
 
