@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from controller.cli import main
+from controller.workflow.safeyaml import allowed_alias_ratio
 from controller.workflow.validate import Finding, Report, format_github, validate_paths
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -305,3 +306,103 @@ def test_the_organization_kind_is_validated(tmp_path: Path) -> None:
     assert ("organization", "spec.delegatedAdministrators[1].accountRef.name") in found
     assert ("second", "metadata.name") in found
     assert len(found) == 3, report.findings
+
+
+# ------------------------------------------------------------------------------------------ hostile files
+
+
+def test_a_document_that_is_not_a_mapping_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = docs(obj("OrgUnit", "fine"), "- a\n- list\n", "just a string\n", "42\n", "---\n# only a comment\n")
+    (tmp_path / "x.yaml").write_text(text)
+    report = validate_paths([tmp_path])
+    lines = text.splitlines()
+    found = [(f.line, f.message) for f in report.findings]
+    assert [line for line, _ in found] == [lines.index("- a") + 1, lines.index("just a string") + 1,
+                                           lines.index("42") + 1], found
+    for f in report.findings:
+        assert f.file.endswith("x.yaml") and f.severity == "error"
+        assert "a Kubernetes object must be a mapping with apiVersion, kind, metadata" in f.message
+        assert "; allowed: " in f.message
+    assert "a list" in found[0][1] and "'just a string'" in found[1][1] and "42" in found[2][1]
+    assert report.objects == 1 and report.exit_code == 1
+    assert main(["validate", str(tmp_path)]) == 1
+    assert f"x.yaml:{lines.index('- a') + 1}: the document is a list, not a mapping" in capsys.readouterr().out
+
+
+def test_empty_documents_are_nothing(tmp_path: Path) -> None:
+    """``---`` alone, ``~`` and comments are empty documents, as kubectl reads them: no finding."""
+    (tmp_path / "x.yaml").write_text("---\n# a comment\n---\n" + obj("OrgUnit", "fine") + "---\n~\n---\n")
+    report = validate_paths([tmp_path])
+    assert report.findings == [] and report.objects == 1
+
+
+BILLION_LAUGHS = """\
+apiVersion: awsorg.gitops.dev/v1alpha1
+kind: OrgUnit
+metadata:
+  name: lol
+  labels:
+    a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+    h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+    i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+spec:
+  name: Lol
+"""
+
+
+@pytest.mark.timeout(10)
+def test_billion_laughs_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """10^9 "lol"s when expanded; refused from the node graph, as kubectl refuses it ("excessive aliasing")."""
+    config_map = BILLION_LAUGHS.replace("awsorg.gitops.dev/v1alpha1", "v1").replace("OrgUnit", "ConfigMap")
+    after = obj("OrgUnit", "after", {"deletionPolicy": "Keep"})
+    (tmp_path / "lol.yaml").write_text(docs(BILLION_LAUGHS, config_map, after))
+    report = validate_paths([tmp_path])
+    bombs = [f for f in report.findings if "excessive aliasing" in f.message]
+    assert len(bombs) == 2, report.findings  # whatever the kind: kubectl would refuse either
+    lines = (tmp_path / "lol.yaml").read_text().splitlines()
+    for bomb in bombs:
+        assert lines[bomb.line - 1].strip().startswith(("c:", "d:", "e:")), lines[bomb.line - 1]
+        assert "billion laughs" in bomb.message and "kubectl" in bomb.message and "; allowed: " in bomb.message
+    # The documents after a bomb are read and checked.
+    assert ("OrgUnit/after", "spec.deletionPolicy") in {(f.object, f.field) for f in report.findings}
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "excessive aliasing" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(10)
+def test_a_recursive_anchor_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(HEAD + "kind: OrgUnit\nmetadata:\n  name: loop\n  labels: &x {a: *x}\n"
+                                     "---\n- &y [*y]\n")
+    report = validate_paths([tmp_path])
+    assert [(f.line, "recursive structure" in f.message) for f in report.findings] == [(5, True), (7, True)]
+
+
+def test_modest_aliases_are_fine(tmp_path: Path) -> None:
+    """Anchors reused many times are what people write: accepted, and read as the values they stand for."""
+    statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
+    text = (HEAD + "kind: ServiceControlPolicy\nmetadata: {name: many}\nspec:\n  document:\n"
+            "    Version: '2012-10-17'\n    Statement:\n      - &s " + json.dumps(statement) + "\n"
+            + "      - *s\n" * 90)
+    (tmp_path / "x.yaml").write_text(text)
+    report = validate_paths([tmp_path])
+    assert report.findings == [] and report.objects == 1
+
+
+def test_nesting_too_deep_to_read_is_a_finding(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(obj("OrgUnit", "fine") + "---\n" + "[" * 1000 + "]" * 1000 + "\n")
+    report = validate_paths([tmp_path])
+    assert len(report.findings) == 1 and "nested too deeply" in report.findings[0].message
+
+
+def test_alias_ratio_is_go_yamls() -> None:
+    assert allowed_alias_ratio(1_000) == 0.99
+    assert allowed_alias_ratio(400_000) == 0.99
+    assert allowed_alias_ratio(2_200_000) == pytest.approx(0.545)
+    assert allowed_alias_ratio(4_000_000) == 0.10
+    assert allowed_alias_ratio(10**9) == 0.10

@@ -33,6 +33,7 @@ from controller.api.models import (
 from controller.planner import policy_document
 from controller.planner.orgunit import MAX_OU_DEPTH
 from controller.planner.tags import is_aws_reserved
+from controller.workflow.safeyaml import ExcessiveAliasing, check_aliases
 
 __all__ = [
     "MAX_POLICIES_PER_TARGET",
@@ -100,6 +101,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     objects: int = 0
+    documents: dict[str, int] = field(default_factory=dict)  # file -> YAML documents in it, empty ones aside
 
     @property
     def errors(self) -> list[Finding]:
@@ -144,15 +146,35 @@ class _Object:
         return f"{self.doc.file}:{self.doc.line}"
 
 
-def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding]]:
+def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding], int]:
+    """The documents of one file, what stopped or refused them, and how many there are (empty ones aside).
+
+    Each document is composed (a graph in which an alias is its anchor's node: linear in the text), measured
+    as go-yaml measures it (:func:`~controller.workflow.safeyaml.check_aliases`: an alias bomb or a recursive
+    anchor is refused at once) and only then built into data.
+    """
     documents: list[_Document] = []
+    findings: list[Finding] = []
+    count = 0
     loader = yaml.SafeLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            count += 1
+            try:
+                check_aliases(node)
+            except ExcessiveAliasing as exc:
+                line = exc.mark.line + 1 if exc.mark is not None else node.start_mark.line + 1
+                findings.append(Finding(file, line, "", "", "", f"{exc.message}; the document was not read further; "
+                                        "allowed: anchors and aliases that expand modestly (kubectl and the API "
+                                        "server refuse this document too)"))
+                continue
             data = loader.construct_document(node)
+            if data is None:
+                count -= 1  # an empty document ("---" alone, or only comments): nothing, as for kubectl
+                continue
             documents.append(_Document(file, node.start_mark.line + 1, node, data))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -160,13 +182,19 @@ def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding]]:
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         what = f"{context}: {problem}" if context else str(problem)
-        return documents, [
+        findings.append(
             Finding(file, line, "", "", "", f"YAML does not parse: {what}; allowed: valid YAML (documents after "
                     "this point in the file were not checked)")
-        ]
+        )
+    except RecursionError:
+        findings.append(
+            Finding(file, loader.get_mark().line + 1, "", "", "", "the YAML is nested too deeply to read (hundreds "
+                    "of levels of lists or mappings); allowed: the few levels a Kubernetes object has (documents "
+                    "after this point in the file were not checked)")
+        )
     finally:
         loader.dispose()
-    return documents, []
+    return documents, findings, count
 
 
 def _duplicate_keys(node: yaml.Node, path: str = "") -> Iterator[tuple[yaml.Node, str]]:
@@ -256,7 +284,8 @@ def validate_texts(texts: Iterable[tuple[str, str]]) -> Report:
     checker = _Checker()
     for file, text in texts:
         report.files.append(file)
-        documents, problems = _parse(text, file)
+        documents, problems, count = _parse(text, file)
+        report.documents[file] = count
         checker.findings.extend(problems)
         for doc in documents:
             checker.document(doc)
@@ -272,6 +301,19 @@ def validate_texts(texts: Iterable[tuple[str, str]]) -> Report:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    return f"a {type(value).__name__} ({value})"  # dates, binary
 
 
 def _ref(spec: Mapping[str, Any], key: str) -> str | None:
@@ -361,7 +403,11 @@ class _Checker:
     def document(self, doc: _Document) -> None:
         data = doc.data
         if not isinstance(data, dict):
-            return  # empty documents, lists and scalars are not objects
+            self.findings.append(Finding(
+                doc.file, doc.line, "", "", "",
+                f"the document is {_shape(data)}, not a mapping: a Kubernetes object must be a mapping with "
+                "apiVersion, kind, metadata; allowed: one object per YAML document (documents separated by ---)"))
+            return
         kind = data.get("kind")
         api_version = data.get("apiVersion")
         group = api_version.split("/", 1)[0] if isinstance(api_version, str) and "/" in api_version else None
