@@ -406,3 +406,48 @@ def test_alias_ratio_is_go_yamls() -> None:
     assert allowed_alias_ratio(2_200_000) == pytest.approx(0.545)
     assert allowed_alias_ratio(4_000_000) == 0.10
     assert allowed_alias_ratio(10**9) == 0.10
+
+
+@pytest.mark.parametrize("layout", ["empty directory", "no yaml files", "comments only", "empty documents",
+                                    "only hidden directories"])
+def test_a_path_without_manifests_is_an_error(layout: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped path in CI (or an export that wrote nothing) fails instead of passing as "no problems found"."""
+    root = tmp_path / "landing-zone"
+    root.mkdir()
+    if layout == "no yaml files":
+        (root / "README.md").write_text("apiVersion: not YAML by its name\n")
+        (root / "orgunits.json").write_text("{}\n")
+    elif layout == "comments only":
+        (root / "a.yaml").write_text("# nothing yet\n")
+    elif layout == "empty documents":
+        (root / "a.yaml").write_text("---\n---\n~\n")
+        (root / "b.yml").write_text("")
+    elif layout == "only hidden directories":
+        (root / ".github").mkdir()
+        (root / ".github" / "ci.yaml").write_text(obj("OrgUnit", "hidden"))
+    report = validate_paths([root])
+    assert len(report.findings) == 1, report.findings
+    finding = report.findings[0]
+    assert finding.file == str(root) and finding.severity == "error"
+    assert "nothing to validate" in finding.message and "; allowed: " in finding.message
+    assert report.exit_code == 1
+    assert main(["validate", str(root)]) == 1
+    assert "nothing to validate" in capsys.readouterr().out
+    assert main(["validate", "--output", "github", str(root)]) == 1
+    assert f"::error file={root}," in capsys.readouterr().out
+
+
+def test_a_file_without_documents_is_an_error_when_named_but_not_inside_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "objects.yaml").write_text(obj("OrgUnit", "fine"))
+    (tmp_path / "placeholder.yaml").write_text("# more to come\n")
+    assert validate_paths([tmp_path]).findings == []  # the directory has objects
+    report = validate_paths([tmp_path / "objects.yaml", tmp_path / "placeholder.yaml"])
+    assert [(f.file, "no YAML documents in this file" in f.message) for f in report.findings] == [
+        (str(tmp_path / "placeholder.yaml"), True)]
+
+
+def test_a_file_under_two_paths_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "objects.yaml").write_text(obj("OrgUnit", "fine"))
+    report = validate_paths([tmp_path, tmp_path / "objects.yaml"])
+    assert report.findings == [] and report.objects == 1

@@ -237,19 +237,18 @@ def _line_of(node: yaml.Node, path: str) -> int:
     return line
 
 
-def _yaml_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
-    files: list[Path] = []
-    missing: list[str] = []
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files.extend(Path(root) / n for n in sorted(names) if n.endswith(YAML_SUFFIXES))
-        elif path.is_file():
-            files.append(path)
-        else:
-            missing.append(str(path))
-    return files, missing
+def _yaml_files(path: Path) -> list[Path] | None:
+    """The ``*.yaml``/``*.yml`` files of a directory (recursively, hidden directories aside), or the file itself;
+    None when ``path`` does not exist."""
+    if path.is_dir():
+        files: list[Path] = []
+        for root, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            files.extend(Path(root) / n for n in sorted(names) if n.endswith(YAML_SUFFIXES))
+        return files
+    if path.is_file():
+        return [path]
+    return None
 
 
 def _display(path: Path) -> str:
@@ -260,21 +259,44 @@ def _display(path: Path) -> str:
 
 
 def validate_paths(paths: Sequence[Path]) -> Report:
-    """Validate every ``*.yaml``/``*.yml`` file under ``paths`` (files or directories, recursively)."""
-    files, missing = _yaml_files(paths)
-    texts: list[tuple[str, str]] = []
+    """Validate every ``*.yaml``/``*.yml`` file under ``paths`` (files or directories, recursively).
+
+    A path without manifests is an error (a typo in CI must not pass as "no problems found"): one that does
+    not exist, a directory without YAML files, or YAML files without a single document.
+    """
+    texts: dict[str, str] = {}  # display name -> text; a file under two of the paths is read once
     problems: list[Finding] = []
-    for name in missing:
-        problems.append(Finding(name, 0, "", "", "", "no such file or directory; allowed: YAML files or "
-                                "directories that contain them"))
-    for path in files:
-        display = _display(path)
-        try:
-            texts.append((display, path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 text"))
-    report = validate_texts(texts)
+    files_of: list[tuple[Path, list[str]]] = []
+    for path in paths:
+        files = _yaml_files(path)
+        if files is None:
+            problems.append(Finding(_display(path), 0, "", "", "", "no such file or directory; allowed: YAML "
+                                    "files or directories that contain them"))
+            continue
+        files_of.append((path, [_display(f) for f in files]))
+        for file in files:
+            display = _display(file)
+            if display in texts:
+                continue
+            try:
+                texts[display] = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 "
+                                        "text"))
+    report = validate_texts(texts.items())
     report.findings[:0] = problems
+    flagged = {f.file for f in report.findings}
+    for path, names in files_of:
+        if sum(report.documents.get(n, 0) for n in names) or flagged.intersection(names):
+            continue
+        if path.is_dir() and not names:
+            what = "no *.yaml or *.yml files in this directory (hidden directories are not read)"
+        elif path.is_dir():
+            what = f"no YAML documents in the {len(names)} *.yaml/*.yml file{'s' if len(names) > 1 else ''} here"
+        else:
+            what = "no YAML documents in this file"
+        report.findings.insert(len(problems), Finding(_display(path), 0, "", "", "", f"{what}: nothing to validate; "
+                                                      "allowed: a path with at least one Kubernetes object"))
     return report
 
 
