@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +453,118 @@ def test_a_file_under_two_paths_is_read_once(tmp_path: Path) -> None:
     (tmp_path / "objects.yaml").write_text(obj("OrgUnit", "fine"))
     report = validate_paths([tmp_path, tmp_path / "objects.yaml"])
     assert report.findings == [] and report.objects == 1
+
+
+# ------------------------------------------------------------------------------------------ --base
+
+
+ACCT = "AwsAccount"
+SCP = "ServiceControlPolicy"
+BEFORE = {
+    "01-early.yaml": docs(obj(ACCT, "delta", {"accountName": "Delta", "email": "delta@example.com"})),
+    "10-objects.yaml": docs(
+        obj("OrgUnit", "parent"),
+        obj("OrgUnit", "team-a", {"name": "Team", "parentRef": {"name": "parent"}}),
+        obj("OrgUnit", "dup", {"name": "Dup"}),
+        obj(ACCT, "alpha", {"accountName": "Alpha", "email": "alpha@example.com", "accountId": "111111111111"}),
+        obj(ACCT, "gamma", {"accountName": "Gamma", "email": "gamma@example.com"}),
+        scp("guard-a", {}, name="Guardrail"),
+    ),
+}
+# The change: a new file sorted first, with a duplicate of each kind; and delta's email edited to gamma's.
+CHANGED = {
+    **BEFORE,
+    "01-early.yaml": docs(obj(ACCT, "delta", {"accountName": "Delta", "email": "Gamma@example.com"})),
+    "05-new.yaml": docs(
+        obj("OrgUnit", "team-b", {"name": "Team", "parentRef": {"name": "parent"}}),
+        obj("OrgUnit", "dup", {"name": "Dup Copy"}),
+        obj(ACCT, "beta", {"accountName": "Beta", "email": "ALPHA@example.com", "accountId": "111111111111"}),
+        scp("guard-b", {}, name="Guardrail"),
+    ),
+}
+BLAMED_WITHOUT_BASE = {
+    ("10-objects.yaml", "OrgUnit/team-a", "spec.name"), ("10-objects.yaml", "OrgUnit/dup", "metadata.name"),
+    ("10-objects.yaml", "AwsAccount/alpha", "spec.email"), ("10-objects.yaml", "AwsAccount/alpha", "spec.accountId"),
+    ("10-objects.yaml", "AwsAccount/gamma", "spec.email"), ("10-objects.yaml", "ServiceControlPolicy/guard-a",
+                                                            "spec.name"),
+}
+BLAMED_WITH_BASE = {
+    ("05-new.yaml", "OrgUnit/team-b", "spec.name"), ("05-new.yaml", "OrgUnit/dup", "metadata.name"),
+    ("05-new.yaml", "AwsAccount/beta", "spec.email"), ("05-new.yaml", "AwsAccount/beta", "spec.accountId"),
+    ("01-early.yaml", "AwsAccount/delta", "spec.email"), ("05-new.yaml", "ServiceControlPolicy/guard-b", "spec.name"),
+}
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def _blamed(report: Report) -> set[tuple[str, str, str]]:
+    return {(Path(f.file).name, f.object, f.field) for f in report.findings}
+
+
+def test_base_blames_a_duplicate_on_the_object_the_change_introduced(tmp_path: Path) -> None:
+    before = _write(tmp_path / "before", BEFORE)
+    after = _write(tmp_path / "after", CHANGED)
+    assert validate_paths([before]).findings == []
+    assert _blamed(validate_paths([after])) == BLAMED_WITHOUT_BASE
+    report = validate_paths([after], base=[before])
+    assert _blamed(report) == BLAMED_WITH_BASE
+    found = {(f.object, f.field): f for f in report.findings}
+    new_lines = CHANGED["05-new.yaml"].splitlines()
+    team_b = found[("OrgUnit/team-b", "spec.name")]
+    assert new_lines[team_b.line - 1].strip() == "name: Team"
+    assert "OrgUnit 'team-a'" in team_b.message and "10-objects.yaml" in team_b.message
+    assert new_lines[found[("AwsAccount/beta", "spec.email")].line - 1].strip() == "email: ALPHA@example.com"
+    assert "'alpha'" in found[("AwsAccount/beta", "spec.email")].message
+    dup = found[("OrgUnit/dup", "metadata.name")]
+    assert new_lines[dup.line - 1].strip() == "name: dup" and "defined twice" in dup.message
+    delta = found[("AwsAccount/delta", "spec.email")]
+    assert CHANGED["01-early.yaml"].splitlines()[delta.line - 1].strip() == "email: Gamma@example.com"
+    # The rules that use one object per name use the one that was there: its parentRef still resolves.
+    assert report.objects == 11
+
+
+def test_base_changes_nothing_when_both_or_neither_are_new(tmp_path: Path) -> None:
+    after = _write(tmp_path / "after", CHANGED)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _blamed(validate_paths([after], base=[empty])) == BLAMED_WITHOUT_BASE  # everything is new
+    assert _blamed(validate_paths([after], base=[after])) == BLAMED_WITHOUT_BASE  # nothing is new
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo)}
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # GIT_DIR under rebase --exec
+    subprocess.run(["git", *args], cwd=repo, env={**outside, **env}, check=True, capture_output=True)
+
+
+def test_base_as_a_git_revision_annotates_the_diff_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """What CI runs on a pull request: ``awsorg validate --base origin/main --output github landing-zone``."""
+    repo = tmp_path / "repo"
+    _write(repo / "landing-zone", BEFORE)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "landing zone")
+    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    _write(repo / "landing-zone", CHANGED)
+    monkeypatch.chdir(repo / "landing-zone")  # paths relative to a subdirectory map to the same paths
+    assert main(["validate", "--base", "origin/main", "--output", "github", "."]) == 1
+    out = capsys.readouterr().out
+    annotations = {line.split("::")[1] for line in out.splitlines() if line.startswith("::error")}
+    new_lines = CHANGED["05-new.yaml"].splitlines()
+    assert f"error file=05-new.yaml,line={new_lines.index('  name: Team') + 1},title=OrgUnit/team-b spec.name" \
+        in annotations
+    assert {a.split(",")[0] for a in annotations} == {"error file=05-new.yaml", "error file=01-early.yaml"}
+    # Without --base the same duplicates land on the lines that did not change.
+    assert main(["validate", "--output", "github", "."]) == 1
+    assert {line.split(",")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("::")} == {
+        "::error file=10-objects.yaml"}
+    # A directory is a base as well; a base that is neither a path nor a revision is a usage error.
+    assert main(["validate", "--base", "no-such-branch", "."]) == 2
+    assert "neither a file or directory nor a revision" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,11 +258,15 @@ def _display(path: Path) -> str:
 # ------------------------------------------------------------------------------------------------ entry points
 
 
-def validate_paths(paths: Sequence[Path]) -> Report:
+def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None) -> Report:
     """Validate every ``*.yaml``/``*.yml`` file under ``paths`` (files or directories, recursively).
 
     A path without manifests is an error (a typo in CI must not pass as "no problems found"): one that does
     not exist, a directory without YAML files, or YAML files without a single document.
+
+    ``base``: the files before the change (``--base``; see :mod:`controller.workflow.sources`), or None.
+    With it, of two objects that collide (a duplicate name, email, ...), the one the change introduced is
+    blamed, so that the finding lands on a line of the diff.
     """
     texts: dict[str, str] = {}  # display name -> text; a file under two of the paths is read once
     problems: list[Finding] = []
@@ -283,7 +287,7 @@ def validate_paths(paths: Sequence[Path]) -> Report:
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 "
                                         "text"))
-    report = validate_texts(texts.items())
+    report = validate_texts(texts.items(), base=None if base is None else _read_base(base))
     report.findings[:0] = problems
     flagged = {f.file for f in report.findings}
     for path, names in files_of:
@@ -300,10 +304,37 @@ def validate_paths(paths: Sequence[Path]) -> Report:
     return report
 
 
-def validate_texts(texts: Iterable[tuple[str, str]]) -> Report:
-    """Validate YAML given as ``(file name, text)`` pairs, all together (references span files)."""
-    report = Report()
+def _read_base(paths: Sequence[Path]) -> list[tuple[str, str]]:
+    texts: list[tuple[str, str]] = []
+    for path in paths:
+        for file in _yaml_files(path) or []:
+            try:
+                texts.append((_display(file), file.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError):
+                continue  # the base's own problems are not this change's
+    return texts
+
+
+def _objects_of(texts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[_Object]]:
+    """The objects of our kinds in ``texts``, by kind and metadata.name, admitted (defaults applied); their
+    findings are dropped."""
     checker = _Checker()
+    for file, text in texts:
+        for doc in _parse(text, file)[0]:
+            checker.document(doc)
+    objects: dict[tuple[str, str], list[_Object]] = {}
+    for obj in checker.objects:
+        objects.setdefault((obj.kind, obj.name), []).append(obj)
+    return objects
+
+
+def validate_texts(texts: Iterable[tuple[str, str]], base: Iterable[tuple[str, str]] | None = None) -> Report:
+    """Validate YAML given as ``(file name, text)`` pairs, all together (references span files).
+
+    ``base``: the files before the change, the same way, or None (see :func:`validate_paths`).
+    """
+    report = Report()
+    checker = _Checker(None if base is None else _objects_of(base))
     for file, text in texts:
         report.files.append(file)
         documents, problems, count = _parse(text, file)
@@ -399,10 +430,12 @@ def _rules(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 class _Checker:
-    def __init__(self) -> None:
+    def __init__(self, base: Mapping[tuple[str, str], Sequence[_Object]] | None = None) -> None:
         self.findings: list[Finding] = []
         self.objects: list[_Object] = []
-        self.by_name: dict[tuple[str, str], _Object] = {}
+        self.named: list[_Object] = []  # objects with a metadata.name, in the order of the files
+        self.by_name: dict[tuple[str, str], _Object] = {}  # the one object of each kind and name the rules use
+        self.base = base  # the objects before the change, by kind and name (--base), or None
 
     # -- reporting ---------------------------------------------------------------------------------
     def add(self, obj: _Object, field_path: str, problem: str, allowed: str, severity: str = ERROR) -> None:
@@ -485,12 +518,7 @@ class _Checker:
             return
         if not isinstance(meta.get("name"), str) or not _DNS1123_SUBDOMAIN.match(obj.name) or len(obj.name) > 253:
             self.add(obj, "metadata.name", f"invalid name {obj.name!r}", allowed)
-        first = self.by_name.get((obj.kind, obj.name))
-        if first is not None:
-            self.add(obj, "metadata.name", f"{obj.kind} {obj.name!r} is defined twice (first at {first.where})",
-                     "each metadata.name once per kind")
-        else:
-            self.by_name[(obj.kind, obj.name)] = obj
+        self.named.append(obj)
         for key in ("labels", "annotations"):
             value = meta.get(key)
             if value is not None and (not isinstance(value, dict) or not all(isinstance(v, str)
@@ -511,6 +539,7 @@ class _Checker:
         return [o for o in self.objects if o.kind == kind and self.by_name.get((kind, o.name)) is o]
 
     def cross_object_rules(self) -> None:
+        self._unique_object_names()
         self._references()
         self._ou_tree()
         self._unique_ou_names()
@@ -519,6 +548,51 @@ class _Checker:
         self._policies_per_target()
         self._policy_documents()
         self._organization()
+
+    # -- duplicates: which of two objects is to blame --------------------------------------------
+    def _blame(self, first: _Object, second: _Object, same: Callable[[_Object, _Object], bool]
+               ) -> tuple[_Object, _Object]:
+        """Of two objects that collide, ``(the one kept, the one blamed)``: the later one in the files is
+        blamed, unless the base shows that the earlier one is what the change introduced and the later one
+        is not.  ``same(old, new)``: the base's object of that kind and name already had what collides."""
+        base = self.base
+        if base is None:
+            return first, second
+
+        def introduced(obj: _Object) -> bool:
+            return not any(same(old, obj) for old in base.get((obj.kind, obj.name), ()))
+
+        if introduced(first) and not introduced(second):
+            return second, first
+        return first, second
+
+    def _duplicates(self, objects: Iterable[_Object], key: Callable[[_Object], Hashable | None],
+                    same: Callable[[_Object, _Object], bool] | None = None) -> Iterator[tuple[_Object, _Object]]:
+        """``(kept, blamed)`` for every object whose ``key`` another object already has.  Without ``same``,
+        a base object is "the same" when it has the same key."""
+        same = same or (lambda old, new: key(old) == key(new))
+        seen: dict[Hashable, _Object] = {}
+        for obj in objects:
+            value = key(obj)
+            if value is None:
+                continue
+            first = seen.setdefault(value, obj)
+            if first is obj:
+                continue
+            kept, blamed = self._blame(first, obj, same)
+            seen[value] = kept
+            yield kept, blamed
+
+    def _unique_object_names(self) -> None:
+        blamed_ids: set[int] = set()
+        for kept, blamed in self._duplicates(self.named, lambda o: (o.kind, o.name),
+                                             same=lambda old, new: old.raw == new.raw):
+            blamed_ids.add(id(blamed))
+            self.add(blamed, "metadata.name", f"{blamed.kind} {blamed.name!r} is defined twice (also at "
+                     f"{kept.where})", "each metadata.name once per kind")
+        for obj in self.named:
+            if id(obj) not in blamed_ids:
+                self.by_name.setdefault((obj.kind, obj.name), obj)
 
     def _names(self, kind: str) -> str:
         names = sorted(o.name for o in self.of_kind(kind))
@@ -627,61 +701,62 @@ class _Checker:
                      f"the OrgUnit would be nested {at_least}{here[0]} levels deep ({here[1]})",
                      f"at most {MAX_OU_DEPTH} levels of OUs below the root (an AWS limit)")
 
+    def _ou_parent(self, ou: _Object) -> tuple[str, str]:
+        """The parent of an OrgUnit as a key, and in words."""
+        ref = _ref(ou.spec, "parentRef")
+        parent_id = _str(ou.spec.get("parentId"))
+        if ref is not None:
+            return f"ref:{ref}", f"OrgUnit {ref!r}"
+        if parent_id is not None and not parent_id.startswith("r-"):
+            return f"id:{parent_id}", parent_id
+        return "root", "the root"
+
+    def _ou_aws_name(self, ou: _Object) -> str:
+        return _str(ou.spec.get("name")) or ou.name
+
     def _unique_ou_names(self) -> None:
-        seen: dict[tuple[str, str], _Object] = {}
-        for ou in self.of_kind("OrgUnit"):
-            aws_name = _str(ou.spec.get("name")) or ou.name
-            ref = _ref(ou.spec, "parentRef")
-            parent_id = _str(ou.spec.get("parentId"))
-            if ref is not None:
-                parent, where = f"ref:{ref}", f"OrgUnit {ref!r}"
-            elif parent_id is not None and not parent_id.startswith("r-"):
-                parent, where = f"id:{parent_id}", parent_id
-            else:
-                parent, where = "root", "the root"
-            first = seen.setdefault((parent, aws_name), ou)
-            if first is not ou:
-                field_path = "spec.name" if _str(ou.raw_spec.get("name")) else "metadata.name"
-                self.add(ou, field_path,
-                         f"OrgUnit {first.name!r} ({first.where}) already has the AWS name {aws_name!r} under {where}",
-                         "OU names unique under one parent (AWS refuses a duplicate: "
-                         "DuplicateOrganizationalUnitException)")
+        def key(ou: _Object) -> Hashable:
+            return self._ou_parent(ou)[0], self._ou_aws_name(ou)
+
+        for kept, ou in self._duplicates(self.of_kind("OrgUnit"), key):
+            field_path = "spec.name" if _str(ou.raw_spec.get("name")) else "metadata.name"
+            self.add(ou, field_path,
+                     f"OrgUnit {kept.name!r} ({kept.where}) already has the AWS name {self._ou_aws_name(ou)!r} "
+                     f"under {self._ou_parent(ou)[1]}",
+                     "OU names unique under one parent (AWS refuses a duplicate: "
+                     "DuplicateOrganizationalUnitException)")
 
     def _unique_accounts(self) -> None:
-        emails: dict[str, _Object] = {}
-        ids: dict[str, _Object] = {}
-        for acct in self.of_kind("AwsAccount"):
-            email = _str(acct.spec.get("email"))
-            if email is not None:
-                first = emails.setdefault(email.lower(), acct)
-                if first is not acct:
-                    self.add(acct, "spec.email",
-                             f"AwsAccount {first.name!r} ({first.where}) has the same email {email!r}",
-                             "one account per email, compared case-insensitively (AWS refuses a second account "
-                             "with the same root user email)")
-            account_id = _str(acct.spec.get("accountId"))
-            if account_id is not None:
-                first = ids.setdefault(account_id, acct)
-                if first is not acct:
-                    self.add(acct, "spec.accountId",
-                             f"AwsAccount {first.name!r} ({first.where}) already adopts account {account_id}",
-                             "one AwsAccount per AWS account (two would fight over it)")
+        accounts = self.of_kind("AwsAccount")
+
+        def email(acct: _Object) -> str | None:
+            value = _str(acct.spec.get("email"))
+            return value.lower() if value is not None else None
+
+        for kept, acct in self._duplicates(accounts, email):
+            self.add(acct, "spec.email",
+                     f"AwsAccount {kept.name!r} ({kept.where}) has the same email {acct.spec['email']!r}",
+                     "one account per email, compared case-insensitively (AWS refuses a second account "
+                     "with the same root user email)")
+        for kept, acct in self._duplicates(accounts, lambda a: _str(a.spec.get("accountId"))):
+            self.add(acct, "spec.accountId",
+                     f"AwsAccount {kept.name!r} ({kept.where}) already adopts account {acct.spec['accountId']}",
+                     "one AwsAccount per AWS account (two would fight over it)")
 
     def _policy_type(self, pol: _Object) -> str:
         return _str(pol.spec.get("type")) or "SERVICE_CONTROL_POLICY"
 
     def _unique_policy_names(self) -> None:
-        seen: dict[tuple[str, str], _Object] = {}
-        for pol in self.of_kind("ServiceControlPolicy"):
-            aws_name = _str(pol.spec.get("name")) or pol.name
-            ptype = self._policy_type(pol)
-            first = seen.setdefault((ptype, aws_name), pol)
-            if first is not pol:
-                field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
-                self.add(pol, field_path,
-                         f"ServiceControlPolicy {first.name!r} ({first.where}) already has the AWS name "
-                         f"{aws_name!r} for the type {ptype}",
-                         "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
+        def key(pol: _Object) -> tuple[str, str]:
+            return self._policy_type(pol), _str(pol.spec.get("name")) or pol.name
+
+        for kept, pol in self._duplicates(self.of_kind("ServiceControlPolicy"), key):
+            ptype, aws_name = key(pol)
+            field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
+            self.add(pol, field_path,
+                     f"ServiceControlPolicy {kept.name!r} ({kept.where}) already has the AWS name "
+                     f"{aws_name!r} for the type {ptype}",
+                     "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
 
     def _policies_per_target(self) -> None:
         per_target: dict[str, list[tuple[_Object, str]]] = {}
