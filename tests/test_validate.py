@@ -13,6 +13,9 @@ import pytest
 import yaml
 
 from controller.cli import main
+from controller.planner.orgunit import MAX_OU_DEPTH, DesiredOU, plan_orgunit
+from controller.planner.policy import MAX_POLICIES_PER_TARGET, DesiredPolicy, PolicyTarget, plan_policy
+from controller.state import ObservedOU, ObservedPolicy, OrgSnapshot
 from controller.workflow.safeyaml import allowed_alias_ratio
 from controller.workflow.validate import Finding, Report, format_github, validate_paths
 
@@ -568,3 +571,65 @@ def test_base_as_a_git_revision_annotates_the_diff_line(tmp_path: Path, monkeypa
     # A directory is a base as well; a base that is neither a path nor a revision is a usage error.
     assert main(["validate", "--base", "no-such-branch", "."]) == 2
     assert "neither a file or directory nor a revision" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ the planner's own limits
+
+RCP_DOCUMENT = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}
+TYPES = {"SERVICE_CONTROL_POLICY": DOCUMENT, "RESOURCE_CONTROL_POLICY": RCP_DOCUMENT}
+
+
+def _policies_on_one_ou(policy_type: str, count: int, first: int = 0) -> list[str]:
+    return [scp(f"{policy_type[:3].lower()}-{i}", {"orgUnitRefs": [{"name": "prod"}]}, type=policy_type,
+                document=TYPES[policy_type]) for i in range(first, first + count)]
+
+
+@pytest.mark.parametrize("policy_type", list(TYPES))
+@pytest.mark.parametrize("count", [4, 5, 6, 7])
+def test_validate_and_the_planner_agree_on_policies_per_target(policy_type: str, count: int, tmp_path: Path) -> None:
+    """validate applies the planner's rule (controller.planner.policy.within_limit) to what the files declare."""
+    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou(policy_type, count)))
+    offline = [f for f in validate_paths([tmp_path]).findings if "would have" in f.message]
+    ou = ObservedOU("ou-ab12-11111111", "arn:ou", "prod", "r-ab12")
+    attached = {f"p-{i}": ObservedPolicy(f"p-{i}", "arn:p", f"p{i}", "", policy_type, False, "{}", frozenset({ou.id}))
+                for i in range(count - 1)}
+    snapshot = OrgSnapshot("o-x", "111111111111", "r-ab12", "arn:root", ous={ou.id: ou}, policies=attached,
+                           enabled_policy_types=frozenset({policy_type}))
+    desired = DesiredPolicy("new", "new", policy_type, json.dumps(TYPES[policy_type]),
+                            targets=(PolicyTarget(ou.id, "spec.targets.orgUnitRefs[0]"),))
+    planned = plan_policy(desired, snapshot, None)
+    refused = planned.blocked is not None and planned.blocked.reason == "LimitExceeded"
+    assert bool(offline) == refused == (count > MAX_POLICIES_PER_TARGET), (offline, planned)
+    assert len(offline) <= 1
+
+
+def test_the_limit_counts_per_policy_type(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"),
+                                          *_policies_on_one_ou("SERVICE_CONTROL_POLICY", 5),
+                                          *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 5)))
+    assert validate_paths([tmp_path]).findings == []
+    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 6)))
+    [finding] = validate_paths([tmp_path]).findings
+    assert finding.object == "ServiceControlPolicy/res-5"
+    assert "6 resource control policies" in finding.message and "at most 5 resource control policies" in \
+        finding.message
+    assert "FullAWSAccess" not in finding.message  # that hint is about SCPs
+
+
+@pytest.mark.parametrize("levels", [4, 5, 6, 7])
+def test_validate_and_the_planner_agree_on_ou_depth(levels: int, tmp_path: Path) -> None:
+    """validate applies the planner's rule (controller.planner.orgunit.within_depth) to the declared tree."""
+    chain = [obj("OrgUnit", "level-1")]
+    chain += [obj("OrgUnit", f"level-{i}", {"parentRef": {"name": f"level-{i - 1}"}}) for i in range(2, levels + 1)]
+    (tmp_path / "x.yaml").write_text(docs(*chain))
+    offline = [f for f in validate_paths([tmp_path]).findings if "levels deep" in f.message]
+    ous: dict[str, ObservedOU] = {}
+    parent = "r-ab12"
+    for i in range(1, levels):
+        ous[f"ou-ab12-{i:08d}"] = ObservedOU(f"ou-ab12-{i:08d}", "arn:ou", f"level-{i}", parent)
+        parent = f"ou-ab12-{i:08d}"
+    snapshot = OrgSnapshot("o-x", "111111111111", "r-ab12", "arn:root", ous=ous)
+    planned = plan_orgunit(DesiredOU(f"level-{levels}", f"level-{levels}", parent if ous else None), snapshot, None)
+    refused = planned.blocked is not None and "nested" in planned.blocked.message
+    assert bool(offline) == refused == (levels > MAX_OU_DEPTH), (offline, planned)

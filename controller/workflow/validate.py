@@ -2,7 +2,7 @@
 
 No cluster and no AWS: every object of our kinds is admitted against the generated CRD schema (as the API
 server would: unknown fields, defaults, patterns, lengths, enums, CEL rules that need no old object), then
-the rules that span objects are checked (references, cycles, OU depth, unique names and emails, SCPs per
+the rules that span objects are checked (references, cycles, OU depth, unique names and emails, policies per
 target, policy documents).  Each finding names the file and line, the object, the field, what is wrong and
 what is allowed.
 """
@@ -31,7 +31,9 @@ from controller.api.models import (
     TARGET_ID_PATTERN,
 )
 from controller.planner import policy_document
-from controller.planner.orgunit import MAX_OU_DEPTH
+from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
+from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
+from controller.planner.policy_document import SCP
 from controller.planner.tags import is_aws_reserved
 from controller.workflow.safeyaml import ExcessiveAliasing, check_aliases
 
@@ -47,7 +49,6 @@ __all__ = [
     "validate_texts",
 ]
 
-MAX_POLICIES_PER_TARGET = 5  # AWS: at most 5 SCPs attached to the root, an OU or an account
 YAML_SUFFIXES = (".yaml", ".yml")
 ERROR = "error"
 WARNING = "warning"
@@ -692,9 +693,9 @@ class _Checker:
             here = levels(name)
             ref = parent[name]
             above = levels(ref) if ref is not None and ref in ous and ref not in in_cycle else None
-            if here is None or here[0] <= MAX_OU_DEPTH:
+            if here is None or within_depth(here[0]):
                 continue
-            if above is not None and above[0] > MAX_OU_DEPTH:
+            if above is not None and not within_depth(above[0]):
                 continue  # reported on the first OrgUnit that is too deep
             at_least = "at least " if here[2] else ""
             self.add(ous[name], self._parent_field(ous[name]),
@@ -744,7 +745,7 @@ class _Checker:
                      "one AwsAccount per AWS account (two would fight over it)")
 
     def _policy_type(self, pol: _Object) -> str:
-        return _str(pol.spec.get("type")) or "SERVICE_CONTROL_POLICY"
+        return _str(pol.spec.get("type")) or SCP
 
     def _unique_policy_names(self) -> None:
         def key(pol: _Object) -> tuple[str, str]:
@@ -759,11 +760,12 @@ class _Checker:
                      "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
 
     def _policies_per_target(self) -> None:
-        per_target: dict[str, list[tuple[_Object, str]]] = {}
+        """The planner's limit (:func:`~controller.planner.policy.within_limit`) on the declared attachments:
+        per policy type, as AWS counts them."""
+        per_target: dict[tuple[str, str], list[tuple[_Object, str]]] = {}  # (type, target) -> policies
         descriptions: dict[str, str] = {}
         for pol in self.of_kind("ServiceControlPolicy"):
-            if self._policy_type(pol) != "SERVICE_CONTROL_POLICY":
-                continue
+            policy_type = self._policy_type(pol)
             targets = pol.spec.get("targets")
             if not isinstance(targets, dict):
                 continue
@@ -785,19 +787,21 @@ class _Checker:
             for key, field_path, description in entries:
                 if key not in counted:
                     counted.add(key)
-                    per_target.setdefault(key, []).append((pol, field_path))
+                    per_target.setdefault((policy_type, key), []).append((pol, field_path))
                     descriptions.setdefault(key, description)
-        for key, attached in per_target.items():
-            if len(attached) <= MAX_POLICIES_PER_TARGET:
+        for (policy_type, key), attached in per_target.items():
+            if within_limit(len(attached)):
                 continue
             pol, field_path = attached[MAX_POLICIES_PER_TARGET]
             names = ", ".join(p.name for p, _ in attached)
-            self.add(pol, field_path,
-                     f"{descriptions[key]} would have {len(attached)} service control policies ({names})",
-                     f"at most {MAX_POLICIES_PER_TARGET} SCPs per target (an AWS limit). Hint: AWS also attaches "
-                     "FullAWSAccess to every target once SCPs are enabled and it counts against the same limit: "
-                     f"with {MAX_POLICIES_PER_TARGET} declared policies, FullAWSAccess must be detached from "
-                     f"{descriptions[key]}")
+            words = TYPE_WORDS.get(policy_type, policy_type)
+            hint = ""
+            if policy_type == SCP:
+                hint = (" Hint: AWS also attaches FullAWSAccess to every target once SCPs are enabled and it counts "
+                        f"against the same limit: with {MAX_POLICIES_PER_TARGET} declared policies, FullAWSAccess "
+                        f"must be detached from {descriptions[key]}")
+            self.add(pol, field_path, f"{descriptions[key]} would have {len(attached)} {words} ({names})",
+                     f"at most {MAX_POLICIES_PER_TARGET} {words} per target (an AWS limit).{hint}")
 
     def _policy_documents(self) -> None:
         for pol in self.of_kind("ServiceControlPolicy"):
@@ -814,9 +818,10 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
     The rules (IAM policy grammar for SCPs and RCPs, the size of the minified JSON) are
     ``controller.planner.policy_document``'s, the same the operator applies before calling AWS.
     """
-    limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type, 5120)
+    limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type)
+    size = f" of at most {limit:,} characters as minified JSON" if limit is not None else ""
     allowed = (f"a {policy_type} document in the IAM policy grammar (Version \"2012-10-17\", Statement with "
-               f"Effect, Action or NotAction, Resource, Condition) of at most {limit:,} characters as minified JSON")
+               f"Effect, Action or NotAction, Resource, Condition){size}")
     problems = []
     for problem in policy_document.validate_document(policy_type, document, field="spec.document"):
         path, _, message = problem.partition(": ")
