@@ -92,9 +92,10 @@ def test_export_writes_the_organization_as_objects(
     objects = [d for f in sorted(out.iterdir()) for d in yaml.safe_load_all(f.read_text()) if d]
     ous = _by_name(objects, "OrgUnit")
     assert set(ous) == {"workloads", "production", "infrastructure"}
-    assert ous["workloads"]["spec"] == {"name": "Workloads", "tags": {"owner": "platform"}}
+    assert ous["workloads"]["spec"] == {"name": "Workloads", "tags": {"owner": "platform"}, "deletionPolicy": "Retain"}
     assert ous["production"]["spec"] == {
         "name": "Production", "parentRef": {"name": "workloads"}, "tags": {"environment": "production"},
+        "deletionPolicy": "Retain",
     }
     assert "parentRef" not in ous["infrastructure"]["spec"]
     assert {o["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] for o in ous.values()} == {"1"}
@@ -128,6 +129,10 @@ def test_export_writes_the_organization_as_objects(
         "root": True, "orgUnitRefs": [{"name": "production"}], "accountRefs": [{"name": "shared-services"}],
     }
     assert spec["tags"] == {"guardrail": "root"}
+    assert spec["deletionPolicy"] == "Retain"
+    # Every object, of every kind, leaves AWS as it is when it is deleted (an ArgoCD prune, a file removed).
+    assert {o["kind"] for o in objects} == {"OrgUnit", "AwsAccount", "ServiceControlPolicy"}
+    assert all(o["spec"]["deletionPolicy"] == "Retain" for o in objects)
     assert policies["deny-root-user"]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "3"
 
     # The export passes `awsorg validate` as is (and export said nothing about it).
@@ -162,7 +167,8 @@ def test_export_names_are_dns_safe_and_unique(
     assert main(["export", "--out", str(tmp_path)]) == 0
     ous = _by_name(list(yaml.safe_load_all((tmp_path / "00-orgunits.yaml").read_text())), "OrgUnit")
     assert {"workloads-production", "infrastructure-production", "sandbox-labs-2"} <= set(ous)
-    assert ous["infrastructure-production"]["spec"] == {"name": "Production", "parentRef": {"name": "infrastructure"}}
+    assert ous["infrastructure-production"]["spec"] == {"name": "Production", "parentRef": {"name": "infrastructure"},
+                                                        "deletionPolicy": "Retain"}
     accounts = _by_name(list(yaml.safe_load_all((tmp_path / "10-accounts.yaml").read_text())), "AwsAccount")
     assert accounts["production"]["spec"]["orgUnitRef"] == {"name": "workloads-production"}
     assert main(["validate", str(tmp_path)]) == 0
@@ -187,4 +193,25 @@ def test_exported_objects_plan_to_no_change(aws: AwsSandbox, organization: dict[
     assert main(["plan", str(out)]) == 0
     text = capsys.readouterr().out
     assert text.startswith("No changes: AWS matches the files."), text
+    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
+
+
+def test_removing_exported_objects_deletes_nothing_in_aws(aws: AwsSandbox, organization: dict[str, str],
+                                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What an ArgoCD prune of adopted objects does: with deletionPolicy Retain, nothing is detached or deleted."""
+    aws.client().create_organizational_unit(ParentId=organization["root"], Name="Sandbox")  # empty: deletable
+    aws.reset_calls()
+    out = tmp_path / "export"
+    assert main(["export", "--out", str(out)]) == 0
+    after = tmp_path / "after"
+    after.mkdir()
+    (after / "10-accounts.yaml").write_text((out / "10-accounts.yaml").read_text())
+    ous = [o for o in yaml.safe_load_all((out / "00-orgunits.yaml").read_text()) if o["metadata"]["name"] != "sandbox"]
+    (after / "00-orgunits.yaml").write_text(yaml.safe_dump_all(ous))  # OrgUnit/sandbox and the SCP file removed
+    capsys.readouterr()
+    assert main(["plan", "--output", "json", "--base", str(out), str(after)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    removed = [c for c in plan["changes"] if c["kind"] in ("OrgUnit", "ServiceControlPolicy")]
+    assert removed, plan
+    assert not [c for c in removed if c["symbol"] != "-" or "delete" in c["text"] or "detach" in c["text"]], removed
     assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls

@@ -1,9 +1,11 @@
 """``awsorg export``: an existing organization written out as objects, to start a landing-zone repository.
 
 Read-only: one organization snapshot (the gateway's, as the operator reads it) plus the tags of what is
-exported.  Accounts carry ``accountId`` so that applying the export adopts them (never creates them) and
-``deletionPolicy: Retain``; customer-managed SCPs and RCPs carry their document as a YAML object and their
-targets as references to the exported objects.  AWS-managed policies (FullAWSAccess) are not exported.
+exported.  Every object carries ``deletionPolicy: Retain``: what was adopted from AWS is never deleted in
+AWS because its object went away (an ArgoCD prune, a file removed by mistake); deleting it is a decision made
+later, object by object.  Accounts carry ``accountId`` so that applying the export adopts them (never creates
+them); customer-managed SCPs and RCPs carry their document as a YAML object and their targets as references
+to the exported objects.  AWS-managed policies (FullAWSAccess) are not exported.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def _export_orgunits(gateway: OrganizationsGateway, snap: OrgSnapshot, out: Expo
         tags = _tags(gateway, ou.id)
         if tags:
             spec["tags"] = tags
+        spec["deletionPolicy"] = "Retain"
         out.orgunits.append(_object("OrgUnit", names[ou.id], "1", spec))
     return names
 
@@ -180,6 +183,7 @@ def _export_policies(
         tags = _tags(gateway, pol.id)
         if tags:
             spec["tags"] = tags
+        spec["deletionPolicy"] = "Retain"
         out.policies.append(_object("ServiceControlPolicy", namer.name(k8s_name(pol.name, "policy")), "3", spec))
 
 
@@ -201,7 +205,8 @@ def render(objects: Sequence[Mapping[str, Any]], header: str = "") -> str:
 
 def _header(export: Export, what: str) -> str:
     return (f"# {what} of the AWS organization {export.organization_id}, written by `awsorg export`.\n"
-            "# Applying them adopts what exists (accounts by accountId); nothing is created or changed.\n")
+            "# Applying them adopts what exists (accounts by accountId); nothing is created or changed, and\n"
+            "# deletionPolicy: Retain keeps it in AWS when an object is deleted.\n")
 
 
 def write_files(export: Export, out: Path) -> list[Path]:
