@@ -17,6 +17,7 @@ An anchor that contains an alias of itself (``&a [*a]``) makes a recursive struc
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import yaml
 
@@ -26,6 +27,7 @@ __all__ = [
     "ExcessiveAliasing",
     "allowed_alias_ratio",
     "check_aliases",
+    "documents",
     "safe_load_all",
 ]
 
@@ -109,15 +111,40 @@ def check_aliases(root: yaml.Node) -> None:
         stack.extend((child, False) for child in reversed(_children(node)))
 
 
-def safe_load_all(text: str) -> Iterator[object]:
-    """``yaml.safe_load_all`` that refuses alias bombs and recursive anchors (:class:`ExcessiveAliasing`)."""
+def documents(text: str) -> Iterator[tuple[yaml.Node, Any, ExcessiveAliasing | None]]:
+    """Each non-empty-stream document as ``(node, data, None)``, or ``(node, None, why)`` when its aliases are
+    refused (the next documents are still read: anchors do not cross documents).
+
+    Raises ``yaml.YAMLError`` where the YAML does not parse, nesting too deep to read included (Python's
+    recursion limit, a few hundred levels, becomes a ``MarkedYAMLError`` at the place it was reached).
+    """
     loader = yaml.SafeLoader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            check_aliases(node)
-            yield loader.construct_document(node)
+        while True:
+            try:
+                if not loader.check_node():
+                    return
+                node = loader.get_node()
+                if node is None:
+                    continue
+                try:
+                    check_aliases(node)
+                except ExcessiveAliasing as exc:
+                    refused: ExcessiveAliasing | None = exc
+                else:
+                    refused = None
+                data = None if refused is not None else loader.construct_document(node)
+            except RecursionError:
+                raise yaml.MarkedYAMLError(problem="the YAML is nested too deeply to read (hundreds of levels of "
+                                           "lists or mappings)", problem_mark=loader.get_mark()) from None
+            yield node, data, refused
     finally:
         loader.dispose()
+
+
+def safe_load_all(text: str) -> Iterator[Any]:
+    """``yaml.safe_load_all`` that refuses alias bombs and recursive anchors (:class:`ExcessiveAliasing`)."""
+    for _node, data, refused in documents(text):
+        if refused is not None:
+            raise refused
+        yield data

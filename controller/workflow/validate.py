@@ -35,7 +35,7 @@ from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
 from controller.planner.tags import is_aws_reserved
-from controller.workflow.safeyaml import ExcessiveAliasing, check_aliases
+from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
     "MAX_POLICIES_PER_TARGET",
@@ -157,26 +157,18 @@ def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding], int]:
     documents: list[_Document] = []
     findings: list[Finding] = []
     count = 0
-    loader = yaml.SafeLoader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
+        for node, data, refused in safe_documents(text):
+            if refused is not None:
+                line = (refused.mark or node.start_mark).line + 1
+                findings.append(Finding(file, line, "", "", "", f"{refused.message}; the document was not read "
+                                        "further; allowed: anchors and aliases that expand modestly (kubectl and "
+                                        "the API server refuse this document too)"))
+            elif data is not None:  # None: an empty document ("---" alone, ~, comments): nothing, as for kubectl
+                documents.append(_Document(file, node.start_mark.line + 1, node, data))
+            else:
                 continue
             count += 1
-            try:
-                check_aliases(node)
-            except ExcessiveAliasing as exc:
-                line = exc.mark.line + 1 if exc.mark is not None else node.start_mark.line + 1
-                findings.append(Finding(file, line, "", "", "", f"{exc.message}; the document was not read further; "
-                                        "allowed: anchors and aliases that expand modestly (kubectl and the API "
-                                        "server refuse this document too)"))
-                continue
-            data = loader.construct_document(node)
-            if data is None:
-                count -= 1  # an empty document ("---" alone, or only comments): nothing, as for kubectl
-                continue
-            documents.append(_Document(file, node.start_mark.line + 1, node, data))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -187,14 +179,6 @@ def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding], int]:
             Finding(file, line, "", "", "", f"YAML does not parse: {what}; allowed: valid YAML (documents after "
                     "this point in the file were not checked)")
         )
-    except RecursionError:
-        findings.append(
-            Finding(file, loader.get_mark().line + 1, "", "", "", "the YAML is nested too deeply to read (hundreds "
-                    "of levels of lists or mappings); allowed: the few levels a Kubernetes object has (documents "
-                    "after this point in the file were not checked)")
-        )
-    finally:
-        loader.dispose()
     return documents, findings, count
 
 
