@@ -285,11 +285,16 @@ def test_example_github_workflow_runs_validate_and_plan() -> None:
     assert "pull_request" in workflow["on"]
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any(r.startswith("pip install") for r in runs)
-    assert "awsorg validate --output github ." in runs
+    assert 'awsorg validate --base "origin/${{ github.base_ref }}" --output github .' in runs
+    validate_job = workflow["jobs"]["validate"]["steps"]
+    assert validate_job[0]["with"]["fetch-depth"] == 0  # origin/<base> is there to compare with
     assert any("awsorg plan --base" in r and "--output markdown" in r for r in runs)
     # The same command line the workflow uses parses here.
     with pytest.raises(SystemExit) as exit_info:
         main(["validate", "--output", "github", "--help"])
+    assert exit_info.value.code == 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--base", "origin/main", "--output", "github", "--help"])
     assert exit_info.value.code == 0
 
 
