@@ -46,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                             help="YAML files, or directories searched recursively for *.yaml and *.yml")
     p_validate.add_argument("--output", "-o", choices=("text", "json", "github"), default="text",
                             help="text (default), json, or github (GitHub Actions annotations)")
+    p_validate.add_argument("--base", action="append", default=[], metavar="PATH_OR_GITREV",
+                            help="the files before the change: a directory or file (e.g. the target branch checked "
+                            "out), or a git revision (origin/main, HEAD~1) of the repository the PATHs are in, read "
+                            "at the same paths; a duplicate is then reported on the object the change introduced")
 
     p_plan = sub.add_parser("plan", help="what the operator would do in AWS after the merge (read-only)")
     p_plan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="YAML files or directories")
@@ -65,8 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _crds(args.out)
     if args.command == "validate":
         from controller.workflow import validate
+        from controller.workflow.sources import SourceError, base_paths
 
-        report = validate.validate_paths(args.paths)
+        try:
+            with base_paths(args.base, args.paths) as base:
+                report = validate.validate_paths(args.paths, base=base if args.base else None)
+        except SourceError as exc:
+            print(f"awsorg validate: {exc}", file=sys.stderr)
+            return 2
         sys.stdout.write(validate.FORMATS[args.output](report))
         return report.exit_code
     if args.command == "plan":

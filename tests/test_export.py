@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import yaml
 
 from controller.cli import main
 from controller.sandbox.aws import AwsSandbox
-from controller.workflow.export import k8s_name
+from controller.workflow.export import _Named, _names, k8s_name
 
 DENY_ROOT = {
     "Version": "2012-10-17",
@@ -92,9 +93,10 @@ def test_export_writes_the_organization_as_objects(
     objects = [d for f in sorted(out.iterdir()) for d in yaml.safe_load_all(f.read_text()) if d]
     ous = _by_name(objects, "OrgUnit")
     assert set(ous) == {"workloads", "production", "infrastructure"}
-    assert ous["workloads"]["spec"] == {"name": "Workloads", "tags": {"owner": "platform"}}
+    assert ous["workloads"]["spec"] == {"name": "Workloads", "tags": {"owner": "platform"}, "deletionPolicy": "Retain"}
     assert ous["production"]["spec"] == {
         "name": "Production", "parentRef": {"name": "workloads"}, "tags": {"environment": "production"},
+        "deletionPolicy": "Retain",
     }
     assert "parentRef" not in ous["infrastructure"]["spec"]
     assert {o["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] for o in ous.values()} == {"1"}
@@ -128,6 +130,10 @@ def test_export_writes_the_organization_as_objects(
         "root": True, "orgUnitRefs": [{"name": "production"}], "accountRefs": [{"name": "shared-services"}],
     }
     assert spec["tags"] == {"guardrail": "root"}
+    assert spec["deletionPolicy"] == "Retain"
+    # Every object, of every kind, leaves AWS as it is when it is deleted (an ArgoCD prune, a file removed).
+    assert {o["kind"] for o in objects} == {"OrgUnit", "AwsAccount", "ServiceControlPolicy"}
+    assert all(o["spec"]["deletionPolicy"] == "Retain" for o in objects)
     assert policies["deny-root-user"]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "3"
 
     # The export passes `awsorg validate` as is (and export said nothing about it).
@@ -162,7 +168,8 @@ def test_export_names_are_dns_safe_and_unique(
     assert main(["export", "--out", str(tmp_path)]) == 0
     ous = _by_name(list(yaml.safe_load_all((tmp_path / "00-orgunits.yaml").read_text())), "OrgUnit")
     assert {"workloads-production", "infrastructure-production", "sandbox-labs-2"} <= set(ous)
-    assert ous["infrastructure-production"]["spec"] == {"name": "Production", "parentRef": {"name": "infrastructure"}}
+    assert ous["infrastructure-production"]["spec"] == {"name": "Production", "parentRef": {"name": "infrastructure"},
+                                                        "deletionPolicy": "Retain"}
     accounts = _by_name(list(yaml.safe_load_all((tmp_path / "10-accounts.yaml").read_text())), "AwsAccount")
     assert accounts["production"]["spec"]["orgUnitRef"] == {"name": "workloads-production"}
     assert main(["validate", str(tmp_path)]) == 0
@@ -188,3 +195,111 @@ def test_exported_objects_plan_to_no_change(aws: AwsSandbox, organization: dict[
     text = capsys.readouterr().out
     assert text.startswith("No changes: AWS matches the files."), text
     assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
+
+
+def test_removing_exported_objects_deletes_nothing_in_aws(aws: AwsSandbox, organization: dict[str, str],
+                                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What an ArgoCD prune of adopted objects does: with deletionPolicy Retain, nothing is detached or deleted."""
+    aws.client().create_organizational_unit(ParentId=organization["root"], Name="Sandbox")  # empty: deletable
+    aws.reset_calls()
+    out = tmp_path / "export"
+    assert main(["export", "--out", str(out)]) == 0
+    after = tmp_path / "after"
+    after.mkdir()
+    (after / "10-accounts.yaml").write_text((out / "10-accounts.yaml").read_text())
+    ous = [o for o in yaml.safe_load_all((out / "00-orgunits.yaml").read_text()) if o["metadata"]["name"] != "sandbox"]
+    (after / "00-orgunits.yaml").write_text(yaml.safe_dump_all(ous))  # OrgUnit/sandbox and the SCP file removed
+    capsys.readouterr()
+    assert main(["plan", "--output", "json", "--base", str(out), str(after)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    removed = [c for c in plan["changes"] if c["kind"] in ("OrgUnit", "ServiceControlPolicy")]
+    assert removed, plan
+    assert not [c for c in removed if c["symbol"] != "-" or "delete" in c["text"] or "detach" in c["text"]], removed
+    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
+
+
+def _export(out: Path, capsys: pytest.CaptureFixture[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    assert main(["export", "--out", str(out)]) == 0
+    capsys.readouterr()
+    return {(o["kind"], o["metadata"]["name"]): o for f in sorted(out.iterdir())
+            for o in yaml.safe_load_all(f.read_text()) if o}
+
+
+def test_the_same_organization_exports_the_same_files(aws: AwsSandbox, organization: dict[str, str],
+                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    org = aws.client()
+    for parent in (organization["workloads"], organization["infrastructure"], organization["root"]):
+        org.create_organizational_unit(ParentId=parent, Name="Team")  # a name used three times
+    _export(tmp_path / "first", capsys)
+    _export(tmp_path / "second", capsys)
+    first = {p.name: p.read_bytes() for p in (tmp_path / "first").iterdir()}
+    assert first == {p.name: p.read_bytes() for p in (tmp_path / "second").iterdir()}
+    assert main(["export"]) == 0
+    stream = capsys.readouterr().out
+    assert main(["export"]) == 0
+    assert capsys.readouterr().out == stream
+
+
+def test_adding_unrelated_objects_renames_nothing(aws: AwsSandbox, organization: dict[str, str], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    org = aws.client()
+    org.create_organizational_unit(ParentId=organization["production"], Name="Production")  # qualified already
+    before = _export(tmp_path / "before", capsys)
+    # New OUs at every level, an account, a policy: none shares a name with what exists.
+    sandbox = org.create_organizational_unit(ParentId=organization["root"], Name="Sandbox")["OrganizationalUnit"]
+    org.create_organizational_unit(ParentId=sandbox["Id"], Name="Experiments")
+    org.create_organizational_unit(ParentId=organization["production"], Name="Payments")
+    org.create_organizational_unit(ParentId=organization["root"], Name="Workloads Archive")
+    _account(aws.client(), "Lab", "aws-lab@example.com", sandbox["Id"], {})
+    org.create_policy(Name="deny-leaving", Description="", Type="SERVICE_CONTROL_POLICY",
+                      Content=json.dumps(DENY_ROOT))
+    after = _export(tmp_path / "after", capsys)
+    assert set(before) <= set(after)
+    for key, obj in before.items():
+        assert after[key]["spec"] == obj["spec"], key
+    assert {name for kind, name in set(after) - set(before)} == {
+        "sandbox", "experiments", "payments", "workloads-archive", "lab", "deny-leaving"}
+
+
+def test_names_used_twice_are_qualified_by_their_parent_then_their_id(
+    aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org = aws.client()
+    # Accounts: "Sandbox" in two OUs (qualified by the OU), "Lab" twice in one OU (and then by the account id).
+    sandbox_prod = _account(org, "Sandbox", "aws-sb1@example.com", organization["production"], {})
+    sandbox_infra = _account(org, "Sandbox", "aws-sb2@example.com", organization["infrastructure"], {})
+    labs = [_account(org, "Lab", f"aws-lab{i}@example.com", organization["infrastructure"], {}) for i in (1, 2)]
+    # Policies: one name for an SCP and an RCP (the RCP is qualified); two SCP names with one spelling.
+    org.enable_policy_type(RootId=organization["root"], PolicyType="RESOURCE_CONTROL_POLICY")
+    rcp_document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    org.create_policy(Name="deny-root-user", Description="", Type="RESOURCE_CONTROL_POLICY",
+                      Content=json.dumps(rcp_document))
+    spelled = org.create_policy(Name="Deny_Root_User", Description="", Type="SERVICE_CONTROL_POLICY",
+                                Content=json.dumps(DENY_ROOT))["Policy"]["PolicySummary"]["Id"]
+    objects = _export(tmp_path / "export", capsys)
+    accounts = {o["spec"]["accountId"]: name for (kind, name), o in objects.items() if kind == "AwsAccount"}
+    assert accounts[sandbox_prod] == "production-sandbox"
+    assert accounts[sandbox_infra] == "infrastructure-sandbox"
+    assert sorted(accounts[i] for i in labs) == sorted(f"infrastructure-lab-{i}" for i in labs)
+    assert accounts[organization["prod_acct"]] == "production"  # a name used once stays as it is
+    policies = {(o["spec"]["type"], o["spec"]["name"]): name
+                for (kind, name), o in objects.items() if kind == "ServiceControlPolicy"}
+    assert policies[("RESOURCE_CONTROL_POLICY", "deny-root-user")] == "rcp-deny-root-user"
+    assert policies[("SERVICE_CONTROL_POLICY", "deny-root-user")] == f"deny-root-user-{organization['policy'][2:]}"
+    assert policies[("SERVICE_CONTROL_POLICY", "Deny_Root_User")] == f"deny-root-user-{spelled[2:]}"
+    assert main(["validate", str(tmp_path / "export")]) == 0
+
+
+def test_names_do_not_depend_on_the_order_of_the_objects() -> None:
+    items = [_Named("ou-a-1", "production", "workloads", "1"), _Named("ou-a-2", "production", "infrastructure", "2"),
+             _Named("ou-a-3", "sandbox", None, "3"), _Named("ou-a-4", "sandbox", None, "4"),
+             _Named("ou-a-5", "team", "x", "5")]
+    repeated = {"production", "sandbox"}
+    expected = {"ou-a-1": "workloads-production", "ou-a-2": "infrastructure-production", "ou-a-3": "sandbox-3",
+                "ou-a-4": "sandbox-4", "ou-a-5": "team"}
+    for order in itertools.permutations(items):
+        assert _names(order, repeated) == expected
+    # A name given at a shallower level is taken: the deeper object gets its id.
+    assert _names(items[4:], repeated, taken={"team"}) == {"ou-a-5": "team-5"}

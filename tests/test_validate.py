@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,10 @@ import pytest
 import yaml
 
 from controller.cli import main
+from controller.planner.orgunit import MAX_OU_DEPTH, DesiredOU, plan_orgunit
+from controller.planner.policy import MAX_POLICIES_PER_TARGET, DesiredPolicy, PolicyTarget, plan_policy
+from controller.state import ObservedOU, ObservedPolicy, OrgSnapshot
+from controller.workflow.safeyaml import allowed_alias_ratio
 from controller.workflow.validate import Finding, Report, format_github, validate_paths
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -279,11 +285,16 @@ def test_example_github_workflow_runs_validate_and_plan() -> None:
     assert "pull_request" in workflow["on"]
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any(r.startswith("pip install") for r in runs)
-    assert "awsorg validate --output github ." in runs
+    assert 'awsorg validate --base "origin/${{ github.base_ref }}" --output github .' in runs
+    validate_job = workflow["jobs"]["validate"]["steps"]
+    assert validate_job[0]["with"]["fetch-depth"] == 0  # origin/<base> is there to compare with
     assert any("awsorg plan --base" in r and "--output markdown" in r for r in runs)
     # The same command line the workflow uses parses here.
     with pytest.raises(SystemExit) as exit_info:
         main(["validate", "--output", "github", "--help"])
+    assert exit_info.value.code == 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--base", "origin/main", "--output", "github", "--help"])
     assert exit_info.value.code == 0
 
 
@@ -305,3 +316,325 @@ def test_the_organization_kind_is_validated(tmp_path: Path) -> None:
     assert ("organization", "spec.delegatedAdministrators[1].accountRef.name") in found
     assert ("second", "metadata.name") in found
     assert len(found) == 3, report.findings
+
+
+# ------------------------------------------------------------------------------------------ hostile files
+
+
+def test_a_document_that_is_not_a_mapping_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = docs(obj("OrgUnit", "fine"), "- a\n- list\n", "just a string\n", "42\n", "---\n# only a comment\n")
+    (tmp_path / "x.yaml").write_text(text)
+    report = validate_paths([tmp_path])
+    lines = text.splitlines()
+    found = [(f.line, f.message) for f in report.findings]
+    assert [line for line, _ in found] == [lines.index("- a") + 1, lines.index("just a string") + 1,
+                                           lines.index("42") + 1], found
+    for f in report.findings:
+        assert f.file.endswith("x.yaml") and f.severity == "error"
+        assert "a Kubernetes object must be a mapping with apiVersion, kind, metadata" in f.message
+        assert "; allowed: " in f.message
+    assert "a list" in found[0][1] and "'just a string'" in found[1][1] and "42" in found[2][1]
+    assert report.objects == 1 and report.exit_code == 1
+    assert main(["validate", str(tmp_path)]) == 1
+    assert f"x.yaml:{lines.index('- a') + 1}: the document is a list, not a mapping" in capsys.readouterr().out
+
+
+def test_empty_documents_are_nothing(tmp_path: Path) -> None:
+    """``---`` alone, ``~`` and comments are empty documents, as kubectl reads them: no finding."""
+    (tmp_path / "x.yaml").write_text("---\n# a comment\n---\n" + obj("OrgUnit", "fine") + "---\n~\n---\n")
+    report = validate_paths([tmp_path])
+    assert report.findings == [] and report.objects == 1
+
+
+BILLION_LAUGHS = """\
+apiVersion: awsorg.gitops.dev/v1alpha1
+kind: OrgUnit
+metadata:
+  name: lol
+  labels:
+    a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+    h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+    i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+spec:
+  name: Lol
+"""
+
+
+@pytest.mark.timeout(10)
+def test_billion_laughs_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """10^9 "lol"s when expanded; refused from the node graph, as kubectl refuses it ("excessive aliasing")."""
+    config_map = BILLION_LAUGHS.replace("awsorg.gitops.dev/v1alpha1", "v1").replace("OrgUnit", "ConfigMap")
+    after = obj("OrgUnit", "after", {"deletionPolicy": "Keep"})
+    (tmp_path / "lol.yaml").write_text(docs(BILLION_LAUGHS, config_map, after))
+    report = validate_paths([tmp_path])
+    bombs = [f for f in report.findings if "excessive aliasing" in f.message]
+    assert len(bombs) == 2, report.findings  # whatever the kind: kubectl would refuse either
+    lines = (tmp_path / "lol.yaml").read_text().splitlines()
+    for bomb in bombs:
+        assert lines[bomb.line - 1].strip().startswith(("c:", "d:", "e:")), lines[bomb.line - 1]
+        assert "billion laughs" in bomb.message and "kubectl" in bomb.message and "; allowed: " in bomb.message
+    # The documents after a bomb are read and checked.
+    assert ("OrgUnit/after", "spec.deletionPolicy") in {(f.object, f.field) for f in report.findings}
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "excessive aliasing" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(10)
+def test_a_recursive_anchor_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(HEAD + "kind: OrgUnit\nmetadata:\n  name: loop\n  labels: &x {a: *x}\n"
+                                     "---\n- &y [*y]\n")
+    report = validate_paths([tmp_path])
+    assert [(f.line, "recursive structure" in f.message) for f in report.findings] == [(5, True), (7, True)]
+
+
+def test_modest_aliases_are_fine(tmp_path: Path) -> None:
+    """Anchors reused many times are what people write: accepted, and read as the values they stand for."""
+    statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
+    text = (HEAD + "kind: ServiceControlPolicy\nmetadata: {name: many}\nspec:\n  document:\n"
+            "    Version: '2012-10-17'\n    Statement:\n      - &s " + json.dumps(statement) + "\n"
+            + "      - *s\n" * 90)
+    (tmp_path / "x.yaml").write_text(text)
+    report = validate_paths([tmp_path])
+    assert report.findings == [] and report.objects == 1
+
+
+def test_nesting_too_deep_to_read_is_a_finding(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(obj("OrgUnit", "fine") + "---\n" + "[" * 1000 + "]" * 1000 + "\n")
+    report = validate_paths([tmp_path])
+    assert len(report.findings) == 1 and "nested too deeply" in report.findings[0].message
+
+
+def test_alias_ratio_is_go_yamls() -> None:
+    assert allowed_alias_ratio(1_000) == 0.99
+    assert allowed_alias_ratio(400_000) == 0.99
+    assert allowed_alias_ratio(2_200_000) == pytest.approx(0.545)
+    assert allowed_alias_ratio(4_000_000) == 0.10
+    assert allowed_alias_ratio(10**9) == 0.10
+
+
+@pytest.mark.parametrize("layout", ["empty directory", "no yaml files", "comments only", "empty documents",
+                                    "only hidden directories"])
+def test_a_path_without_manifests_is_an_error(layout: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped path in CI (or an export that wrote nothing) fails instead of passing as "no problems found"."""
+    root = tmp_path / "landing-zone"
+    root.mkdir()
+    if layout == "no yaml files":
+        (root / "README.md").write_text("apiVersion: not YAML by its name\n")
+        (root / "orgunits.json").write_text("{}\n")
+    elif layout == "comments only":
+        (root / "a.yaml").write_text("# nothing yet\n")
+    elif layout == "empty documents":
+        (root / "a.yaml").write_text("---\n---\n~\n")
+        (root / "b.yml").write_text("")
+    elif layout == "only hidden directories":
+        (root / ".github").mkdir()
+        (root / ".github" / "ci.yaml").write_text(obj("OrgUnit", "hidden"))
+    report = validate_paths([root])
+    assert len(report.findings) == 1, report.findings
+    finding = report.findings[0]
+    assert finding.file == str(root) and finding.severity == "error"
+    assert "nothing to validate" in finding.message and "; allowed: " in finding.message
+    assert report.exit_code == 1
+    assert main(["validate", str(root)]) == 1
+    assert "nothing to validate" in capsys.readouterr().out
+    assert main(["validate", "--output", "github", str(root)]) == 1
+    assert f"::error file={root}," in capsys.readouterr().out
+
+
+def test_a_file_without_documents_is_an_error_when_named_but_not_inside_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "objects.yaml").write_text(obj("OrgUnit", "fine"))
+    (tmp_path / "placeholder.yaml").write_text("# more to come\n")
+    assert validate_paths([tmp_path]).findings == []  # the directory has objects
+    report = validate_paths([tmp_path / "objects.yaml", tmp_path / "placeholder.yaml"])
+    assert [(f.file, "no YAML documents in this file" in f.message) for f in report.findings] == [
+        (str(tmp_path / "placeholder.yaml"), True)]
+
+
+def test_a_file_under_two_paths_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "objects.yaml").write_text(obj("OrgUnit", "fine"))
+    report = validate_paths([tmp_path, tmp_path / "objects.yaml"])
+    assert report.findings == [] and report.objects == 1
+
+
+# ------------------------------------------------------------------------------------------ --base
+
+
+ACCT = "AwsAccount"
+SCP = "ServiceControlPolicy"
+BEFORE = {
+    "01-early.yaml": docs(obj(ACCT, "delta", {"accountName": "Delta", "email": "delta@example.com"})),
+    "10-objects.yaml": docs(
+        obj("OrgUnit", "parent"),
+        obj("OrgUnit", "team-a", {"name": "Team", "parentRef": {"name": "parent"}}),
+        obj("OrgUnit", "dup", {"name": "Dup"}),
+        obj(ACCT, "alpha", {"accountName": "Alpha", "email": "alpha@example.com", "accountId": "111111111111"}),
+        obj(ACCT, "gamma", {"accountName": "Gamma", "email": "gamma@example.com"}),
+        scp("guard-a", {}, name="Guardrail"),
+    ),
+}
+# The change: a new file sorted first, with a duplicate of each kind; and delta's email edited to gamma's.
+CHANGED = {
+    **BEFORE,
+    "01-early.yaml": docs(obj(ACCT, "delta", {"accountName": "Delta", "email": "Gamma@example.com"})),
+    "05-new.yaml": docs(
+        obj("OrgUnit", "team-b", {"name": "Team", "parentRef": {"name": "parent"}}),
+        obj("OrgUnit", "dup", {"name": "Dup Copy"}),
+        obj(ACCT, "beta", {"accountName": "Beta", "email": "ALPHA@example.com", "accountId": "111111111111"}),
+        scp("guard-b", {}, name="Guardrail"),
+    ),
+}
+BLAMED_WITHOUT_BASE = {
+    ("10-objects.yaml", "OrgUnit/team-a", "spec.name"), ("10-objects.yaml", "OrgUnit/dup", "metadata.name"),
+    ("10-objects.yaml", "AwsAccount/alpha", "spec.email"), ("10-objects.yaml", "AwsAccount/alpha", "spec.accountId"),
+    ("10-objects.yaml", "AwsAccount/gamma", "spec.email"), ("10-objects.yaml", "ServiceControlPolicy/guard-a",
+                                                            "spec.name"),
+}
+BLAMED_WITH_BASE = {
+    ("05-new.yaml", "OrgUnit/team-b", "spec.name"), ("05-new.yaml", "OrgUnit/dup", "metadata.name"),
+    ("05-new.yaml", "AwsAccount/beta", "spec.email"), ("05-new.yaml", "AwsAccount/beta", "spec.accountId"),
+    ("01-early.yaml", "AwsAccount/delta", "spec.email"), ("05-new.yaml", "ServiceControlPolicy/guard-b", "spec.name"),
+}
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def _blamed(report: Report) -> set[tuple[str, str, str]]:
+    return {(Path(f.file).name, f.object, f.field) for f in report.findings}
+
+
+def test_base_blames_a_duplicate_on_the_object_the_change_introduced(tmp_path: Path) -> None:
+    before = _write(tmp_path / "before", BEFORE)
+    after = _write(tmp_path / "after", CHANGED)
+    assert validate_paths([before]).findings == []
+    assert _blamed(validate_paths([after])) == BLAMED_WITHOUT_BASE
+    report = validate_paths([after], base=[before])
+    assert _blamed(report) == BLAMED_WITH_BASE
+    found = {(f.object, f.field): f for f in report.findings}
+    new_lines = CHANGED["05-new.yaml"].splitlines()
+    team_b = found[("OrgUnit/team-b", "spec.name")]
+    assert new_lines[team_b.line - 1].strip() == "name: Team"
+    assert "OrgUnit 'team-a'" in team_b.message and "10-objects.yaml" in team_b.message
+    assert new_lines[found[("AwsAccount/beta", "spec.email")].line - 1].strip() == "email: ALPHA@example.com"
+    assert "'alpha'" in found[("AwsAccount/beta", "spec.email")].message
+    dup = found[("OrgUnit/dup", "metadata.name")]
+    assert new_lines[dup.line - 1].strip() == "name: dup" and "defined twice" in dup.message
+    delta = found[("AwsAccount/delta", "spec.email")]
+    assert CHANGED["01-early.yaml"].splitlines()[delta.line - 1].strip() == "email: Gamma@example.com"
+    # The rules that use one object per name use the one that was there: its parentRef still resolves.
+    assert report.objects == 11
+
+
+def test_base_changes_nothing_when_both_or_neither_are_new(tmp_path: Path) -> None:
+    after = _write(tmp_path / "after", CHANGED)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _blamed(validate_paths([after], base=[empty])) == BLAMED_WITHOUT_BASE  # everything is new
+    assert _blamed(validate_paths([after], base=[after])) == BLAMED_WITHOUT_BASE  # nothing is new
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo)}
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # GIT_DIR under rebase --exec
+    subprocess.run(["git", *args], cwd=repo, env={**outside, **env}, check=True, capture_output=True)
+
+
+def test_base_as_a_git_revision_annotates_the_diff_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """What CI runs on a pull request: ``awsorg validate --base origin/main --output github landing-zone``."""
+    repo = tmp_path / "repo"
+    _write(repo / "landing-zone", BEFORE)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "landing zone")
+    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    _write(repo / "landing-zone", CHANGED)
+    monkeypatch.chdir(repo / "landing-zone")  # paths relative to a subdirectory map to the same paths
+    assert main(["validate", "--base", "origin/main", "--output", "github", "."]) == 1
+    out = capsys.readouterr().out
+    annotations = {line.split("::")[1] for line in out.splitlines() if line.startswith("::error")}
+    new_lines = CHANGED["05-new.yaml"].splitlines()
+    assert f"error file=05-new.yaml,line={new_lines.index('  name: Team') + 1},title=OrgUnit/team-b spec.name" \
+        in annotations
+    assert {a.split(",")[0] for a in annotations} == {"error file=05-new.yaml", "error file=01-early.yaml"}
+    # Without --base the same duplicates land on the lines that did not change.
+    assert main(["validate", "--output", "github", "."]) == 1
+    assert {line.split(",")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("::")} == {
+        "::error file=10-objects.yaml"}
+    # A directory is a base as well; a base that is neither a path nor a revision is a usage error.
+    assert main(["validate", "--base", "no-such-branch", "."]) == 2
+    assert "neither a file or directory nor a revision" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ the planner's own limits
+
+RCP_DOCUMENT = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}
+TYPES = {"SERVICE_CONTROL_POLICY": DOCUMENT, "RESOURCE_CONTROL_POLICY": RCP_DOCUMENT}
+
+
+def _policies_on_one_ou(policy_type: str, count: int, first: int = 0) -> list[str]:
+    return [scp(f"{policy_type[:3].lower()}-{i}", {"orgUnitRefs": [{"name": "prod"}]}, type=policy_type,
+                document=TYPES[policy_type]) for i in range(first, first + count)]
+
+
+@pytest.mark.parametrize("policy_type", list(TYPES))
+@pytest.mark.parametrize("count", [4, 5, 6, 7])
+def test_validate_and_the_planner_agree_on_policies_per_target(policy_type: str, count: int, tmp_path: Path) -> None:
+    """validate applies the planner's rule (controller.planner.policy.within_limit) to what the files declare."""
+    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou(policy_type, count)))
+    offline = [f for f in validate_paths([tmp_path]).findings if "would have" in f.message]
+    ou = ObservedOU("ou-ab12-11111111", "arn:ou", "prod", "r-ab12")
+    attached = {f"p-{i}": ObservedPolicy(f"p-{i}", "arn:p", f"p{i}", "", policy_type, False, "{}", frozenset({ou.id}))
+                for i in range(count - 1)}
+    snapshot = OrgSnapshot("o-x", "111111111111", "r-ab12", "arn:root", ous={ou.id: ou}, policies=attached,
+                           enabled_policy_types=frozenset({policy_type}))
+    desired = DesiredPolicy("new", "new", policy_type, json.dumps(TYPES[policy_type]),
+                            targets=(PolicyTarget(ou.id, "spec.targets.orgUnitRefs[0]"),))
+    planned = plan_policy(desired, snapshot, None)
+    refused = planned.blocked is not None and planned.blocked.reason == "LimitExceeded"
+    assert bool(offline) == refused == (count > MAX_POLICIES_PER_TARGET), (offline, planned)
+    assert len(offline) <= 1
+
+
+def test_the_limit_counts_per_policy_type(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"),
+                                          *_policies_on_one_ou("SERVICE_CONTROL_POLICY", 5),
+                                          *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 5)))
+    assert validate_paths([tmp_path]).findings == []
+    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 6)))
+    [finding] = validate_paths([tmp_path]).findings
+    assert finding.object == "ServiceControlPolicy/res-5"
+    assert "6 resource control policies" in finding.message and "at most 5 resource control policies" in \
+        finding.message
+    assert "FullAWSAccess" not in finding.message  # that hint is about SCPs
+
+
+@pytest.mark.parametrize("levels", [4, 5, 6, 7])
+def test_validate_and_the_planner_agree_on_ou_depth(levels: int, tmp_path: Path) -> None:
+    """validate applies the planner's rule (controller.planner.orgunit.within_depth) to the declared tree."""
+    chain = [obj("OrgUnit", "level-1")]
+    chain += [obj("OrgUnit", f"level-{i}", {"parentRef": {"name": f"level-{i - 1}"}}) for i in range(2, levels + 1)]
+    (tmp_path / "x.yaml").write_text(docs(*chain))
+    offline = [f for f in validate_paths([tmp_path]).findings if "levels deep" in f.message]
+    ous: dict[str, ObservedOU] = {}
+    parent = "r-ab12"
+    for i in range(1, levels):
+        ous[f"ou-ab12-{i:08d}"] = ObservedOU(f"ou-ab12-{i:08d}", "arn:ou", f"level-{i}", parent)
+        parent = f"ou-ab12-{i:08d}"
+    snapshot = OrgSnapshot("o-x", "111111111111", "r-ab12", "arn:root", ous=ous)
+    planned = plan_orgunit(DesiredOU(f"level-{levels}", f"level-{levels}", parent if ous else None), snapshot, None)
+    refused = planned.blocked is not None and "nested" in planned.blocked.message
+    assert bool(offline) == refused == (levels > MAX_OU_DEPTH), (offline, planned)

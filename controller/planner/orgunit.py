@@ -12,6 +12,11 @@ from controller.state import OrgSnapshot
 MAX_OU_DEPTH = 5  # AWS: "You can nest OUs up to five levels deep."
 
 
+def within_depth(levels: int) -> bool:
+    """Whether AWS allows an OU ``levels`` levels below the root (1: directly under the root)."""
+    return levels <= MAX_OU_DEPTH
+
+
 @dataclass(frozen=True)
 class DesiredOU:
     """The spec, with the parent reference already resolved by the caller.
@@ -100,7 +105,7 @@ def _plan_missing(desired: DesiredOU, snapshot: OrgSnapshot, parent_id: str, kno
             ),
             differences=diffs,
         )
-    if snapshot.depth(parent_id) + 1 > MAX_OU_DEPTH:
+    if not within_depth(snapshot.depth(parent_id) + 1):
         return Plan(
             blocked=Blocked(
                 "InvalidSpec",

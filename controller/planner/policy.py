@@ -28,6 +28,12 @@ from controller.state import ObservedPolicy, OrgSnapshot
 
 MAX_POLICIES_PER_TARGET = 5  # AWS quota: 5 SCPs (and 5 RCPs) attached directly to one root, OU or account
 TYPE_WORDS = {SCP: "service control policies", "RESOURCE_CONTROL_POLICY": "resource control policies"}
+
+
+def within_limit(attached: int) -> bool:
+    """Whether AWS allows ``attached`` policies of one type directly on one root, OU or account."""
+    return attached <= MAX_POLICIES_PER_TARGET
+
 _SHOWN = 200  # characters of a policy content shown in status.drift
 
 
@@ -200,7 +206,7 @@ def _check_limits(
     full: list[str] = []
     for target_id in to_attach:
         on = [p for p in snapshot.policies_on(target_id, desired.type) if current is None or p.id != current.id]
-        if len(on) >= MAX_POLICIES_PER_TARGET:
+        if not within_limit(len(on) + 1):
             names = ", ".join(p.name for p in on)
             full.append(f"{describe_target(snapshot, target_id)} already has {len(on)}: {names}")
     if not full:

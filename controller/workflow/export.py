@@ -1,9 +1,11 @@
 """``awsorg export``: an existing organization written out as objects, to start a landing-zone repository.
 
 Read-only: one organization snapshot (the gateway's, as the operator reads it) plus the tags of what is
-exported.  Accounts carry ``accountId`` so that applying the export adopts them (never creates them) and
-``deletionPolicy: Retain``; customer-managed SCPs and RCPs carry their document as a YAML object and their
-targets as references to the exported objects.  AWS-managed policies (FullAWSAccess) are not exported.
+exported.  Every object carries ``deletionPolicy: Retain``: what was adopted from AWS is never deleted in
+AWS because its object went away (an ArgoCD prune, a file removed by mistake); deleting it is a decision made
+later, object by object.  Accounts carry ``accountId`` so that applying the export adopts them (never creates
+them); customer-managed SCPs and RCPs carry their document as a YAML object and their targets as references
+to the exported objects.  AWS-managed policies (FullAWSAccess) are not exported.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,24 +45,46 @@ def k8s_name(text: str, fallback: str) -> str:
     return name[:_MAX_NAME].strip("-") or fallback
 
 
-class _Namer:
-    """Unique names per kind: a base name used more than once is qualified (by its parent), then numbered."""
+def _qualified(qualifier: str | None, base: str) -> str:
+    return k8s_name(f"{qualifier}-{base}", base) if qualifier else base
 
-    def __init__(self, bases: Sequence[str]) -> None:
-        self._repeated = {b for b in bases if bases.count(b) > 1}
-        self._used: set[str] = set()
 
-    def name(self, base: str, qualifier: str | None = None) -> str:
-        candidate = base
-        if base in self._repeated and qualifier:
-            candidate = k8s_name(f"{qualifier}-{base}", base)
-        unique, n = candidate, 2
-        while unique in self._used:
-            suffix = f"-{n}"
-            unique = candidate[: _MAX_NAME - len(suffix)].rstrip("-") + suffix
-            n += 1
-        self._used.add(unique)
-        return unique
+def _suffixed(name: str, suffix: str) -> str:
+    tail = k8s_name(suffix, "x")
+    return f"{name[: _MAX_NAME - len(tail) - 1].rstrip('-')}-{tail}"
+
+
+@dataclass(frozen=True)
+class _Named:
+    """One exported object to name: ``key`` (its AWS id), the ``base`` name from its AWS name, what qualifies a
+    base used more than once (its parent's object name, ``rcp``; None: nothing), and its id as a last resort."""
+
+    key: str
+    base: str
+    qualifier: str | None
+    suffix: str
+
+
+def _names(items: Sequence[_Named], repeated: Collection[str], taken: Collection[str] = ()) -> dict[str, str]:
+    """Object names for ``items``, whatever their order: the base name; a base in ``repeated`` (used by more
+    than one object of the kind) qualified, ``workloads-production``; a name still used twice (or in ``taken``,
+    the names given before) followed by the AWS id, which nothing else changes.  So the same organization gives
+    the same names, and an object added later renames no other object unless they share a base name (or, rarely,
+    the added one's name is another's qualified name: an OU "Workloads Production" beside Workloads/Production).
+    """
+    names = {i.key: _qualified(i.qualifier, i.base) if i.base in repeated else i.base for i in items}
+    uses = Counter([*names.values(), *taken])
+    for item in items:
+        if uses[names[item.key]] > 1:
+            names[item.key] = _suffixed(names[item.key], item.suffix)
+    used = set(taken)  # a suffixed name meets another name only by an odd coincidence: still never two alike
+    for key in sorted(names):
+        name, n = names[key], 2
+        while name in used:
+            name, n = _suffixed(names[key], str(n)), n + 1
+        used.add(name)
+        names[key] = name
+    return names
 
 
 @dataclass
@@ -99,17 +124,22 @@ def export_organization(gateway: OrganizationsGateway) -> Export:
 
 def _export_orgunits(gateway: OrganizationsGateway, snap: OrgSnapshot, out: Export) -> dict[str, str]:
     ordered = sorted(snap.ous.values(), key=lambda ou: (snap.depth(ou.id), snap.path(ou.id), ou.id))
-    namer = _Namer([k8s_name(ou.name, "ou") for ou in ordered])
+    bases = Counter(k8s_name(ou.name, "ou") for ou in ordered)
+    repeated = {base for base, n in bases.items() if n > 1}
     names: dict[str, str] = {}
+    for depth in sorted({snap.depth(ou.id) for ou in ordered}):  # parents first: they qualify their children
+        level = [ou for ou in ordered if snap.depth(ou.id) == depth]
+        names.update(_names([_Named(ou.id, k8s_name(ou.name, "ou"), names.get(ou.parent_id),
+                                    ou.id.rsplit("-", 1)[-1]) for ou in level], repeated, set(names.values())))
     for ou in ordered:
         parent = names.get(ou.parent_id)
-        names[ou.id] = namer.name(k8s_name(ou.name, "ou"), parent)
         spec: dict[str, Any] = {"name": ou.name}
         if parent is not None:
             spec["parentRef"] = {"name": parent}
         tags = _tags(gateway, ou.id)
         if tags:
             spec["tags"] = tags
+        spec["deletionPolicy"] = "Retain"
         out.orgunits.append(_object("OrgUnit", names[ou.id], "1", spec))
     return names
 
@@ -123,10 +153,10 @@ def _export_accounts(
             out.skipped.append(f"account {acct.id} ({acct.name}): state {acct.state}, not exported")
             continue
         accounts.append(acct)
-    namer = _Namer([k8s_name(a.name, "account") for a in accounts])
-    names: dict[str, str] = {}
+    bases = Counter(k8s_name(a.name, "account") for a in accounts)
+    names = _names([_Named(a.id, k8s_name(a.name, "account"), ou_names.get(a.parent_id), a.id) for a in accounts],
+                   {base for base, n in bases.items() if n > 1})
     for acct in accounts:
-        names[acct.id] = namer.name(k8s_name(acct.name, "account"), acct.id)
         spec: dict[str, Any] = {"accountName": acct.name, "email": acct.email, "accountId": acct.id}
         if acct.parent_id in ou_names:
             spec["orgUnitRef"] = {"name": ou_names[acct.parent_id]}
@@ -152,7 +182,9 @@ def _export_policies(
         (p for p in snap.policies.values() if p.type in POLICY_TYPES and not p.aws_managed),
         key=lambda p: (POLICY_TYPES.index(p.type), p.name.lower(), p.id),
     )
-    namer = _Namer([k8s_name(p.name, "policy") for p in policies])
+    bases = Counter(k8s_name(p.name, "policy") for p in policies)
+    names = _names([_Named(p.id, k8s_name(p.name, "policy"), None if p.type == POLICY_TYPES[0] else "rcp",
+                           p.id.removeprefix("p-")) for p in policies], {base for base, n in bases.items() if n > 1})
     for pol in policies:
         try:
             document = json.loads(pol.content or "")
@@ -180,7 +212,8 @@ def _export_policies(
         tags = _tags(gateway, pol.id)
         if tags:
             spec["tags"] = tags
-        out.policies.append(_object("ServiceControlPolicy", namer.name(k8s_name(pol.name, "policy")), "3", spec))
+        spec["deletionPolicy"] = "Retain"
+        out.policies.append(_object("ServiceControlPolicy", names[pol.id], "3", spec))
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -201,7 +234,8 @@ def render(objects: Sequence[Mapping[str, Any]], header: str = "") -> str:
 
 def _header(export: Export, what: str) -> str:
     return (f"# {what} of the AWS organization {export.organization_id}, written by `awsorg export`.\n"
-            "# Applying them adopts what exists (accounts by accountId); nothing is created or changed.\n")
+            "# Applying them adopts what exists (accounts by accountId); nothing is created or changed, and\n"
+            "# deletionPolicy: Retain keeps it in AWS when an object is deleted.\n")
 
 
 def write_files(export: Export, out: Path) -> list[Path]:

@@ -2,7 +2,7 @@
 
 No cluster and no AWS: every object of our kinds is admitted against the generated CRD schema (as the API
 server would: unknown fields, defaults, patterns, lengths, enums, CEL rules that need no old object), then
-the rules that span objects are checked (references, cycles, OU depth, unique names and emails, SCPs per
+the rules that span objects are checked (references, cycles, OU depth, unique names and emails, policies per
 target, policy documents).  Each finding names the file and line, the object, the field, what is wrong and
 what is allowed.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,11 @@ from controller.api.models import (
     TARGET_ID_PATTERN,
 )
 from controller.planner import policy_document
-from controller.planner.orgunit import MAX_OU_DEPTH
+from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
+from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
+from controller.planner.policy_document import SCP
 from controller.planner.tags import is_aws_reserved
+from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
     "MAX_POLICIES_PER_TARGET",
@@ -46,7 +49,6 @@ __all__ = [
     "validate_texts",
 ]
 
-MAX_POLICIES_PER_TARGET = 5  # AWS: at most 5 SCPs attached to the root, an OU or an account
 YAML_SUFFIXES = (".yaml", ".yml")
 ERROR = "error"
 WARNING = "warning"
@@ -100,6 +102,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     objects: int = 0
+    documents: dict[str, int] = field(default_factory=dict)  # file -> YAML documents in it, empty ones aside
 
     @property
     def errors(self) -> list[Finding]:
@@ -144,29 +147,39 @@ class _Object:
         return f"{self.doc.file}:{self.doc.line}"
 
 
-def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding]]:
+def _parse(text: str, file: str) -> tuple[list[_Document], list[Finding], int]:
+    """The documents of one file, what stopped or refused them, and how many there are (empty ones aside).
+
+    Each document is composed (a graph in which an alias is its anchor's node: linear in the text), measured
+    as go-yaml measures it (:func:`~controller.workflow.safeyaml.check_aliases`: an alias bomb or a recursive
+    anchor is refused at once) and only then built into data.
+    """
     documents: list[_Document] = []
-    loader = yaml.SafeLoader(text)
+    findings: list[Finding] = []
+    count = 0
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
+        for node, data, refused in safe_documents(text):
+            if refused is not None:
+                line = (refused.mark or node.start_mark).line + 1
+                findings.append(Finding(file, line, "", "", "", f"{refused.message}; the document was not read "
+                                        "further; allowed: anchors and aliases that expand modestly (kubectl and "
+                                        "the API server refuse this document too)"))
+            elif data is not None:  # None: an empty document ("---" alone, ~, comments): nothing, as for kubectl
+                documents.append(_Document(file, node.start_mark.line + 1, node, data))
+            else:
                 continue
-            data = loader.construct_document(node)
-            documents.append(_Document(file, node.start_mark.line + 1, node, data))
+            count += 1
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         what = f"{context}: {problem}" if context else str(problem)
-        return documents, [
+        findings.append(
             Finding(file, line, "", "", "", f"YAML does not parse: {what}; allowed: valid YAML (documents after "
                     "this point in the file were not checked)")
-        ]
-    finally:
-        loader.dispose()
-    return documents, []
+        )
+    return documents, findings, count
 
 
 def _duplicate_keys(node: yaml.Node, path: str = "") -> Iterator[tuple[yaml.Node, str]]:
@@ -209,19 +222,18 @@ def _line_of(node: yaml.Node, path: str) -> int:
     return line
 
 
-def _yaml_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
-    files: list[Path] = []
-    missing: list[str] = []
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files.extend(Path(root) / n for n in sorted(names) if n.endswith(YAML_SUFFIXES))
-        elif path.is_file():
-            files.append(path)
-        else:
-            missing.append(str(path))
-    return files, missing
+def _yaml_files(path: Path) -> list[Path] | None:
+    """The ``*.yaml``/``*.yml`` files of a directory (recursively, hidden directories aside), or the file itself;
+    None when ``path`` does not exist."""
+    if path.is_dir():
+        files: list[Path] = []
+        for root, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            files.extend(Path(root) / n for n in sorted(names) if n.endswith(YAML_SUFFIXES))
+        return files
+    if path.is_file():
+        return [path]
+    return None
 
 
 def _display(path: Path) -> str:
@@ -231,32 +243,87 @@ def _display(path: Path) -> str:
 # ------------------------------------------------------------------------------------------------ entry points
 
 
-def validate_paths(paths: Sequence[Path]) -> Report:
-    """Validate every ``*.yaml``/``*.yml`` file under ``paths`` (files or directories, recursively)."""
-    files, missing = _yaml_files(paths)
-    texts: list[tuple[str, str]] = []
+def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None) -> Report:
+    """Validate every ``*.yaml``/``*.yml`` file under ``paths`` (files or directories, recursively).
+
+    A path without manifests is an error (a typo in CI must not pass as "no problems found"): one that does
+    not exist, a directory without YAML files, or YAML files without a single document.
+
+    ``base``: the files before the change (``--base``; see :mod:`controller.workflow.sources`), or None.
+    With it, of two objects that collide (a duplicate name, email, ...), the one the change introduced is
+    blamed, so that the finding lands on a line of the diff.
+    """
+    texts: dict[str, str] = {}  # display name -> text; a file under two of the paths is read once
     problems: list[Finding] = []
-    for name in missing:
-        problems.append(Finding(name, 0, "", "", "", "no such file or directory; allowed: YAML files or "
-                                "directories that contain them"))
-    for path in files:
-        display = _display(path)
-        try:
-            texts.append((display, path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 text"))
-    report = validate_texts(texts)
+    files_of: list[tuple[Path, list[str]]] = []
+    for path in paths:
+        files = _yaml_files(path)
+        if files is None:
+            problems.append(Finding(_display(path), 0, "", "", "", "no such file or directory; allowed: YAML "
+                                    "files or directories that contain them"))
+            continue
+        files_of.append((path, [_display(f) for f in files]))
+        for file in files:
+            display = _display(file)
+            if display in texts:
+                continue
+            try:
+                texts[display] = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 "
+                                        "text"))
+    report = validate_texts(texts.items(), base=None if base is None else _read_base(base))
     report.findings[:0] = problems
+    flagged = {f.file for f in report.findings}
+    for path, names in files_of:
+        if sum(report.documents.get(n, 0) for n in names) or flagged.intersection(names):
+            continue
+        if path.is_dir() and not names:
+            what = "no *.yaml or *.yml files in this directory (hidden directories are not read)"
+        elif path.is_dir():
+            what = f"no YAML documents in the {len(names)} *.yaml/*.yml file{'s' if len(names) > 1 else ''} here"
+        else:
+            what = "no YAML documents in this file"
+        report.findings.insert(len(problems), Finding(_display(path), 0, "", "", "", f"{what}: nothing to validate; "
+                                                      "allowed: a path with at least one Kubernetes object"))
     return report
 
 
-def validate_texts(texts: Iterable[tuple[str, str]]) -> Report:
-    """Validate YAML given as ``(file name, text)`` pairs, all together (references span files)."""
-    report = Report()
+def _read_base(paths: Sequence[Path]) -> list[tuple[str, str]]:
+    texts: list[tuple[str, str]] = []
+    for path in paths:
+        for file in _yaml_files(path) or []:
+            try:
+                texts.append((_display(file), file.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError):
+                continue  # the base's own problems are not this change's
+    return texts
+
+
+def _objects_of(texts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[_Object]]:
+    """The objects of our kinds in ``texts``, by kind and metadata.name, admitted (defaults applied); their
+    findings are dropped."""
     checker = _Checker()
     for file, text in texts:
+        for doc in _parse(text, file)[0]:
+            checker.document(doc)
+    objects: dict[tuple[str, str], list[_Object]] = {}
+    for obj in checker.objects:
+        objects.setdefault((obj.kind, obj.name), []).append(obj)
+    return objects
+
+
+def validate_texts(texts: Iterable[tuple[str, str]], base: Iterable[tuple[str, str]] | None = None) -> Report:
+    """Validate YAML given as ``(file name, text)`` pairs, all together (references span files).
+
+    ``base``: the files before the change, the same way, or None (see :func:`validate_paths`).
+    """
+    report = Report()
+    checker = _Checker(None if base is None else _objects_of(base))
+    for file, text in texts:
         report.files.append(file)
-        documents, problems = _parse(text, file)
+        documents, problems, count = _parse(text, file)
+        report.documents[file] = count
         checker.findings.extend(problems)
         for doc in documents:
             checker.document(doc)
@@ -272,6 +339,19 @@ def validate_texts(texts: Iterable[tuple[str, str]]) -> Report:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    return f"a {type(value).__name__} ({value})"  # dates, binary
 
 
 def _ref(spec: Mapping[str, Any], key: str) -> str | None:
@@ -335,10 +415,12 @@ def _rules(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 class _Checker:
-    def __init__(self) -> None:
+    def __init__(self, base: Mapping[tuple[str, str], Sequence[_Object]] | None = None) -> None:
         self.findings: list[Finding] = []
         self.objects: list[_Object] = []
-        self.by_name: dict[tuple[str, str], _Object] = {}
+        self.named: list[_Object] = []  # objects with a metadata.name, in the order of the files
+        self.by_name: dict[tuple[str, str], _Object] = {}  # the one object of each kind and name the rules use
+        self.base = base  # the objects before the change, by kind and name (--base), or None
 
     # -- reporting ---------------------------------------------------------------------------------
     def add(self, obj: _Object, field_path: str, problem: str, allowed: str, severity: str = ERROR) -> None:
@@ -361,7 +443,11 @@ class _Checker:
     def document(self, doc: _Document) -> None:
         data = doc.data
         if not isinstance(data, dict):
-            return  # empty documents, lists and scalars are not objects
+            self.findings.append(Finding(
+                doc.file, doc.line, "", "", "",
+                f"the document is {_shape(data)}, not a mapping: a Kubernetes object must be a mapping with "
+                "apiVersion, kind, metadata; allowed: one object per YAML document (documents separated by ---)"))
+            return
         kind = data.get("kind")
         api_version = data.get("apiVersion")
         group = api_version.split("/", 1)[0] if isinstance(api_version, str) and "/" in api_version else None
@@ -417,12 +503,7 @@ class _Checker:
             return
         if not isinstance(meta.get("name"), str) or not _DNS1123_SUBDOMAIN.match(obj.name) or len(obj.name) > 253:
             self.add(obj, "metadata.name", f"invalid name {obj.name!r}", allowed)
-        first = self.by_name.get((obj.kind, obj.name))
-        if first is not None:
-            self.add(obj, "metadata.name", f"{obj.kind} {obj.name!r} is defined twice (first at {first.where})",
-                     "each metadata.name once per kind")
-        else:
-            self.by_name[(obj.kind, obj.name)] = obj
+        self.named.append(obj)
         for key in ("labels", "annotations"):
             value = meta.get(key)
             if value is not None and (not isinstance(value, dict) or not all(isinstance(v, str)
@@ -443,6 +524,7 @@ class _Checker:
         return [o for o in self.objects if o.kind == kind and self.by_name.get((kind, o.name)) is o]
 
     def cross_object_rules(self) -> None:
+        self._unique_object_names()
         self._references()
         self._ou_tree()
         self._unique_ou_names()
@@ -451,6 +533,51 @@ class _Checker:
         self._policies_per_target()
         self._policy_documents()
         self._organization()
+
+    # -- duplicates: which of two objects is to blame --------------------------------------------
+    def _blame(self, first: _Object, second: _Object, same: Callable[[_Object, _Object], bool]
+               ) -> tuple[_Object, _Object]:
+        """Of two objects that collide, ``(the one kept, the one blamed)``: the later one in the files is
+        blamed, unless the base shows that the earlier one is what the change introduced and the later one
+        is not.  ``same(old, new)``: the base's object of that kind and name already had what collides."""
+        base = self.base
+        if base is None:
+            return first, second
+
+        def introduced(obj: _Object) -> bool:
+            return not any(same(old, obj) for old in base.get((obj.kind, obj.name), ()))
+
+        if introduced(first) and not introduced(second):
+            return second, first
+        return first, second
+
+    def _duplicates(self, objects: Iterable[_Object], key: Callable[[_Object], Hashable | None],
+                    same: Callable[[_Object, _Object], bool] | None = None) -> Iterator[tuple[_Object, _Object]]:
+        """``(kept, blamed)`` for every object whose ``key`` another object already has.  Without ``same``,
+        a base object is "the same" when it has the same key."""
+        same = same or (lambda old, new: key(old) == key(new))
+        seen: dict[Hashable, _Object] = {}
+        for obj in objects:
+            value = key(obj)
+            if value is None:
+                continue
+            first = seen.setdefault(value, obj)
+            if first is obj:
+                continue
+            kept, blamed = self._blame(first, obj, same)
+            seen[value] = kept
+            yield kept, blamed
+
+    def _unique_object_names(self) -> None:
+        blamed_ids: set[int] = set()
+        for kept, blamed in self._duplicates(self.named, lambda o: (o.kind, o.name),
+                                             same=lambda old, new: old.raw == new.raw):
+            blamed_ids.add(id(blamed))
+            self.add(blamed, "metadata.name", f"{blamed.kind} {blamed.name!r} is defined twice (also at "
+                     f"{kept.where})", "each metadata.name once per kind")
+        for obj in self.named:
+            if id(obj) not in blamed_ids:
+                self.by_name.setdefault((obj.kind, obj.name), obj)
 
     def _names(self, kind: str) -> str:
         names = sorted(o.name for o in self.of_kind(kind))
@@ -550,77 +677,79 @@ class _Checker:
             here = levels(name)
             ref = parent[name]
             above = levels(ref) if ref is not None and ref in ous and ref not in in_cycle else None
-            if here is None or here[0] <= MAX_OU_DEPTH:
+            if here is None or within_depth(here[0]):
                 continue
-            if above is not None and above[0] > MAX_OU_DEPTH:
+            if above is not None and not within_depth(above[0]):
                 continue  # reported on the first OrgUnit that is too deep
             at_least = "at least " if here[2] else ""
             self.add(ous[name], self._parent_field(ous[name]),
                      f"the OrgUnit would be nested {at_least}{here[0]} levels deep ({here[1]})",
                      f"at most {MAX_OU_DEPTH} levels of OUs below the root (an AWS limit)")
 
+    def _ou_parent(self, ou: _Object) -> tuple[str, str]:
+        """The parent of an OrgUnit as a key, and in words."""
+        ref = _ref(ou.spec, "parentRef")
+        parent_id = _str(ou.spec.get("parentId"))
+        if ref is not None:
+            return f"ref:{ref}", f"OrgUnit {ref!r}"
+        if parent_id is not None and not parent_id.startswith("r-"):
+            return f"id:{parent_id}", parent_id
+        return "root", "the root"
+
+    def _ou_aws_name(self, ou: _Object) -> str:
+        return _str(ou.spec.get("name")) or ou.name
+
     def _unique_ou_names(self) -> None:
-        seen: dict[tuple[str, str], _Object] = {}
-        for ou in self.of_kind("OrgUnit"):
-            aws_name = _str(ou.spec.get("name")) or ou.name
-            ref = _ref(ou.spec, "parentRef")
-            parent_id = _str(ou.spec.get("parentId"))
-            if ref is not None:
-                parent, where = f"ref:{ref}", f"OrgUnit {ref!r}"
-            elif parent_id is not None and not parent_id.startswith("r-"):
-                parent, where = f"id:{parent_id}", parent_id
-            else:
-                parent, where = "root", "the root"
-            first = seen.setdefault((parent, aws_name), ou)
-            if first is not ou:
-                field_path = "spec.name" if _str(ou.raw_spec.get("name")) else "metadata.name"
-                self.add(ou, field_path,
-                         f"OrgUnit {first.name!r} ({first.where}) already has the AWS name {aws_name!r} under {where}",
-                         "OU names unique under one parent (AWS refuses a duplicate: "
-                         "DuplicateOrganizationalUnitException)")
+        def key(ou: _Object) -> Hashable:
+            return self._ou_parent(ou)[0], self._ou_aws_name(ou)
+
+        for kept, ou in self._duplicates(self.of_kind("OrgUnit"), key):
+            field_path = "spec.name" if _str(ou.raw_spec.get("name")) else "metadata.name"
+            self.add(ou, field_path,
+                     f"OrgUnit {kept.name!r} ({kept.where}) already has the AWS name {self._ou_aws_name(ou)!r} "
+                     f"under {self._ou_parent(ou)[1]}",
+                     "OU names unique under one parent (AWS refuses a duplicate: "
+                     "DuplicateOrganizationalUnitException)")
 
     def _unique_accounts(self) -> None:
-        emails: dict[str, _Object] = {}
-        ids: dict[str, _Object] = {}
-        for acct in self.of_kind("AwsAccount"):
-            email = _str(acct.spec.get("email"))
-            if email is not None:
-                first = emails.setdefault(email.lower(), acct)
-                if first is not acct:
-                    self.add(acct, "spec.email",
-                             f"AwsAccount {first.name!r} ({first.where}) has the same email {email!r}",
-                             "one account per email, compared case-insensitively (AWS refuses a second account "
-                             "with the same root user email)")
-            account_id = _str(acct.spec.get("accountId"))
-            if account_id is not None:
-                first = ids.setdefault(account_id, acct)
-                if first is not acct:
-                    self.add(acct, "spec.accountId",
-                             f"AwsAccount {first.name!r} ({first.where}) already adopts account {account_id}",
-                             "one AwsAccount per AWS account (two would fight over it)")
+        accounts = self.of_kind("AwsAccount")
+
+        def email(acct: _Object) -> str | None:
+            value = _str(acct.spec.get("email"))
+            return value.lower() if value is not None else None
+
+        for kept, acct in self._duplicates(accounts, email):
+            self.add(acct, "spec.email",
+                     f"AwsAccount {kept.name!r} ({kept.where}) has the same email {acct.spec['email']!r}",
+                     "one account per email, compared case-insensitively (AWS refuses a second account "
+                     "with the same root user email)")
+        for kept, acct in self._duplicates(accounts, lambda a: _str(a.spec.get("accountId"))):
+            self.add(acct, "spec.accountId",
+                     f"AwsAccount {kept.name!r} ({kept.where}) already adopts account {acct.spec['accountId']}",
+                     "one AwsAccount per AWS account (two would fight over it)")
 
     def _policy_type(self, pol: _Object) -> str:
-        return _str(pol.spec.get("type")) or "SERVICE_CONTROL_POLICY"
+        return _str(pol.spec.get("type")) or SCP
 
     def _unique_policy_names(self) -> None:
-        seen: dict[tuple[str, str], _Object] = {}
-        for pol in self.of_kind("ServiceControlPolicy"):
-            aws_name = _str(pol.spec.get("name")) or pol.name
-            ptype = self._policy_type(pol)
-            first = seen.setdefault((ptype, aws_name), pol)
-            if first is not pol:
-                field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
-                self.add(pol, field_path,
-                         f"ServiceControlPolicy {first.name!r} ({first.where}) already has the AWS name "
-                         f"{aws_name!r} for the type {ptype}",
-                         "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
+        def key(pol: _Object) -> tuple[str, str]:
+            return self._policy_type(pol), _str(pol.spec.get("name")) or pol.name
+
+        for kept, pol in self._duplicates(self.of_kind("ServiceControlPolicy"), key):
+            ptype, aws_name = key(pol)
+            field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
+            self.add(pol, field_path,
+                     f"ServiceControlPolicy {kept.name!r} ({kept.where}) already has the AWS name "
+                     f"{aws_name!r} for the type {ptype}",
+                     "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
 
     def _policies_per_target(self) -> None:
-        per_target: dict[str, list[tuple[_Object, str]]] = {}
+        """The planner's limit (:func:`~controller.planner.policy.within_limit`) on the declared attachments:
+        per policy type, as AWS counts them."""
+        per_target: dict[tuple[str, str], list[tuple[_Object, str]]] = {}  # (type, target) -> policies
         descriptions: dict[str, str] = {}
         for pol in self.of_kind("ServiceControlPolicy"):
-            if self._policy_type(pol) != "SERVICE_CONTROL_POLICY":
-                continue
+            policy_type = self._policy_type(pol)
             targets = pol.spec.get("targets")
             if not isinstance(targets, dict):
                 continue
@@ -642,19 +771,21 @@ class _Checker:
             for key, field_path, description in entries:
                 if key not in counted:
                     counted.add(key)
-                    per_target.setdefault(key, []).append((pol, field_path))
+                    per_target.setdefault((policy_type, key), []).append((pol, field_path))
                     descriptions.setdefault(key, description)
-        for key, attached in per_target.items():
-            if len(attached) <= MAX_POLICIES_PER_TARGET:
+        for (policy_type, key), attached in per_target.items():
+            if within_limit(len(attached)):
                 continue
             pol, field_path = attached[MAX_POLICIES_PER_TARGET]
             names = ", ".join(p.name for p, _ in attached)
-            self.add(pol, field_path,
-                     f"{descriptions[key]} would have {len(attached)} service control policies ({names})",
-                     f"at most {MAX_POLICIES_PER_TARGET} SCPs per target (an AWS limit). Hint: AWS also attaches "
-                     "FullAWSAccess to every target once SCPs are enabled and it counts against the same limit: "
-                     f"with {MAX_POLICIES_PER_TARGET} declared policies, FullAWSAccess must be detached from "
-                     f"{descriptions[key]}")
+            words = TYPE_WORDS.get(policy_type, policy_type)
+            hint = ""
+            if policy_type == SCP:
+                hint = (" Hint: AWS also attaches FullAWSAccess to every target once SCPs are enabled and it counts "
+                        f"against the same limit: with {MAX_POLICIES_PER_TARGET} declared policies, FullAWSAccess "
+                        f"must be detached from {descriptions[key]}")
+            self.add(pol, field_path, f"{descriptions[key]} would have {len(attached)} {words} ({names})",
+                     f"at most {MAX_POLICIES_PER_TARGET} {words} per target (an AWS limit).{hint}")
 
     def _policy_documents(self) -> None:
         for pol in self.of_kind("ServiceControlPolicy"):
@@ -671,9 +802,10 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
     The rules (IAM policy grammar for SCPs and RCPs, the size of the minified JSON) are
     ``controller.planner.policy_document``'s, the same the operator applies before calling AWS.
     """
-    limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type, 5120)
+    limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type)
+    size = f" of at most {limit:,} characters as minified JSON" if limit is not None else ""
     allowed = (f"a {policy_type} document in the IAM policy grammar (Version \"2012-10-17\", Statement with "
-               f"Effect, Action or NotAction, Resource, Condition) of at most {limit:,} characters as minified JSON")
+               f"Effect, Action or NotAction, Resource, Condition){size}")
     problems = []
     for problem in policy_document.validate_document(policy_type, document, field="spec.document"):
         path, _, message = problem.partition(": ")
