@@ -53,8 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p_plan = sub.add_parser("plan", help="what the operator would do in AWS after the merge (read-only)")
     p_plan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="YAML files or directories")
-    p_plan.add_argument("--base", type=Path, action="append", default=[], metavar="PATH",
-                        help="the files before the change (e.g. the target branch): renames and deletions")
+    p_plan.add_argument("--base", action="append", default=[], metavar="PATH_OR_GITREV",
+                        help="the files before the change: a directory or file, or a git revision (origin/main, "
+                        "HEAD~1) of the repository the PATHs are in: renames show as renames, removed objects as "
+                        "deletions per their deletionPolicy")
     p_plan.add_argument("--cluster", action="store_true",
                         help="read the objects and their status from the cluster (kubeconfig or in-cluster): "
                         "what each is bound to in AWS, and which the change removes")
@@ -92,7 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ClusterUnreachable as exc:
                 print(f"awsorg plan: reading the cluster failed: {exc}", file=sys.stderr)
                 return 1
-        return plan_command(args.paths, args.base or None, args.output, cluster)
+        from controller.workflow.sources import SourceError, base_paths
+
+        try:
+            with base_paths(args.base, args.paths) as base:
+                return plan_command(args.paths, base if args.base else None, args.output, cluster)
+        except SourceError as exc:
+            print(f"awsorg plan: {exc}", file=sys.stderr)
+            return 1
     if args.command == "export":
         from controller.workflow.export import export_command
 

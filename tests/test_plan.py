@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,33 @@ def test_example_workflow_posts_the_plan_whatever_the_exit_code_then_fails_on_re
     last = steps[-1]
     assert steps.index(last) > steps.index(comment)
     assert "steps.plan.outputs.exit != '0'" in last["if"] and "exit 1" in last["run"]
+
+
+def test_plan_base_can_be_a_git_revision(aws: AwsSandbox, gateway: Any, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--base origin/main`, as the example workflow runs it: the files at that revision bind the objects."""
+    import os
+    import subprocess
+
+    def git(*args: str) -> None:
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+        subprocess.run(["git", *args], cwd=tmp_path / "repo", env=env, check=True, capture_output=True)
+
+    org = aws.client()
+    org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Sandbox")
+    lz = tmp_path / "repo" / "lz"
+    lz.mkdir(parents=True)
+    ou = "apiVersion: awsorg.gitops.dev/v1alpha1\nkind: OrgUnit\nmetadata: {{name: sandbox}}\nspec: {{name: {a}}}\n"
+    (lz / "ou.yaml").write_text(ou.format(a="Sandbox"))
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    (lz / "ou.yaml").write_text(ou.format(a="Sandbox-Renamed"))
+    monkeypatch.chdir(tmp_path / "repo")
+
+    assert main(["plan", "lz", "--base", "HEAD", "--output", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(c["name"], c["reason"]) for c in report["changes"]] == [("sandbox", "Renamed")]
+    assert main(["plan", "lz", "--base", "no-such-revision"]) == 1
+    assert "neither a file or directory nor a revision" in capsys.readouterr().err

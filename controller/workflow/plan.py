@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from controller.api.models import API_VERSION
 from controller.aws.dryrun import RecordingGateway, is_new
 from controller.aws.gateway import OrganizationsGateway
@@ -48,6 +46,7 @@ from controller.reconciler.inventory import Inventory
 from controller.reconciler.kinds import ADAPTERS, PLURALS
 from controller.settings import Settings
 from controller.state import OrgSnapshot
+from controller.workflow import safeyaml
 
 KINDS = tuple(ADAPTERS)
 MAX_ROUNDS = 12  # the deepest chain: 5 OU levels, an account created then moved, a type enabled then attached
@@ -100,7 +99,7 @@ def load(paths: Sequence[Path]) -> Objects:
         for file in files:
             if path.is_dir() and any(part.startswith(".") for part in file.parts[len(path.parts):]):
                 continue
-            for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")):
+            for doc in safeyaml.safe_load_all(file.read_text(encoding="utf-8")):  # validated first: no bombs
                 if isinstance(doc, dict) and doc.get("apiVersion") == API_VERSION and doc.get("kind") in KINDS:
                     objects[doc["kind"]][doc["metadata"]["name"]] = doc
     return objects
