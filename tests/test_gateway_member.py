@@ -40,13 +40,7 @@ def trust(*principals: str) -> str:
 
 
 def iam_in(aws: AwsSandbox, account_id: str) -> Any:
-    """boto3's IAM in the member account, reached the way a person would (not through the gateway)."""
-    sts = boto3.client("sts", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-                            RoleSessionName="test")["Credentials"]
-    return boto3.client("iam", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    return aws.member_client("iam", account_id)
 
 
 def _count(operation: str, outcome: str = "ok") -> float:

@@ -159,6 +159,16 @@ class AwsSandbox:
         """A boto3 client of any other service moto serves here (``sqs``, ``events``), same credentials."""
         return self._client(service, None)  # type: ignore[arg-type]
 
+    def member_client(self, service: str, account_id: str, role_name: str = "OrganizationAccountAccessRole") -> Any:
+        """A boto3 client of ``service`` in a member account, reached the way a person would: AssumeRole on the role
+        the organization has there, from the management account (not through the operator's gateway)."""
+        creds = self.service_client("sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role_name}",
+                                                      RoleSessionName="test")["Credentials"]
+        session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
+                                        aws_secret_access_key=creds["SecretAccessKey"],
+                                        aws_session_token=creds["SessionToken"], region_name=REGION)
+        return session.client(service, endpoint_url=self.url)  # type: ignore[call-overload]
+
     def events_queue(self, name: str = "awsorg-organizations-events") -> str:
         """The EventBridge rule and SQS queue of ``AWSORG_EVENTS_QUEUE_URL``, set up as docs/operating.md says
         ("Drift in seconds"): the rule on the default bus in us-east-1, the queue's policy admitting the rule.

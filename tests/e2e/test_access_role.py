@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 
 from controller.sandbox.aws import AwsSandbox
@@ -24,12 +23,7 @@ def access_role(**extra: Any) -> dict[str, Any]:
 
 
 def iam_in(aws: AwsSandbox, account_id: str) -> Any:
-    sts = boto3.client("sts", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-                            RoleSessionName="test")["Credentials"]
-    return boto3.client("iam", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    return aws.member_client("iam", account_id)
 
 
 def principals(aws: AwsSandbox, account_id: str) -> set[str] | None:
