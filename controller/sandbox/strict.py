@@ -57,7 +57,7 @@ from moto.organizations.models import (
     organizations_backends,
 )
 
-from controller.sandbox import cloudtrail
+from controller.sandbox import cloudtrail, sts
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -494,6 +494,11 @@ class StrictOrganizations:
             injected = self._take_injected(operation)
             if injected is not None:
                 return _error_response(start_response, injected)
+        if operation == "AssumeRole" and not target:
+            refused = sts.refusal(body, _caller(environ)[0])
+            if refused is not None:
+                start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
+                return [refused[1]]
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         answered: dict[str, Any] = {}

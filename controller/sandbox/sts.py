@@ -1,0 +1,62 @@
+"""AssumeRole as AWS STS decides it, which moto does not: the role must exist and its trust policy admit the caller.
+
+AWS STS AssumeRole (API reference, "AssumeRole"): "the trust policy of the role must allow the principal making
+the request to assume it"; otherwise, and when there is no such role, STS answers 403 AccessDenied ("User: ... is
+not authorized to perform: sts:AssumeRole on resource: ..."). moto hands out credentials for any RoleArn. The
+sandbox refuses as STS does, so a test of work in member accounts cannot pass on a role that would not be
+assumable in AWS. The caller is known here only by its account (the sandbox's access keys name no user), so a
+principal in the caller's account is taken as the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def admits(trust_policy: str, caller_account: str) -> bool:
+    """Whether a role's trust policy lets a principal of ``caller_account`` call sts:AssumeRole."""
+    try:
+        policy = json.loads(trust_policy)
+    except ValueError:
+        try:
+            policy = json.loads(unquote(trust_policy))  # IAM keeps it URL-encoded in some answers
+        except ValueError:
+            return False
+    for stmt in _as_list(policy.get("Statement", [])) if isinstance(policy, dict) else []:
+        if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+            continue
+        if not {"sts:AssumeRole", "sts:*", "*"} & {str(a) for a in _as_list(stmt.get("Action"))}:
+            continue
+        principal = stmt.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, dict) else principal
+        for entry in (str(p) for p in _as_list(aws) if p):
+            if entry in ("*", caller_account) or entry.startswith(f"arn:aws:iam::{caller_account}:"):
+                return True
+    return False
+
+
+def refusal(body: bytes, caller_account: str) -> tuple[str, bytes] | None:
+    """(status, XML body) of STS's AccessDenied for an AssumeRole it would refuse; None to let moto answer."""
+    from moto.iam.models import iam_backends
+
+    role_arn = (parse_qs(body.decode("utf-8", "replace")).get("RoleArn") or [""])[0]
+    parts = role_arn.split(":", 5)
+    role = None
+    if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
+        name = parts[5].rsplit("/", 1)[-1]
+        role = next((r for r in iam_backends[parts[4]]["global"].roles.values() if r.name == name), None)
+    if role is not None and admits(str(role.assume_role_policy_document), caller_account):
+        return None
+    message = (f"User: arn:aws:iam::{caller_account}:root is not authorized to perform: sts:AssumeRole on "
+               f"resource: {role_arn}")
+    xml = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+           f"<Code>AccessDenied</Code><Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
+           "</ErrorResponse>")
+    return "403 Forbidden", xml.encode()
