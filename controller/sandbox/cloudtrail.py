@@ -1,16 +1,18 @@
 """What AWS does after every write to AWS Organizations: CloudTrail records it, and EventBridge delivers it.
 
-AWS Organizations is a global service whose API calls CloudTrail records in us-east-1, and EventBridge
-receives them there as events of ``source: aws.organizations`` and ``detail-type: AWS API Call via
-CloudTrail`` ("Monitoring the activity in your organization with EventBridge", Organizations user guide;
-read-only calls are not delivered: EventBridge receives write management events only). The sandbox plays
+"Organizations sends service events to EventBridge via AWS CloudTrail", as events matching
+``{"source": ["aws.organizations"], "detail-type": ["AWS API Call via CloudTrail"], "detail": {"eventSource":
+["organizations.amazonaws.com"]}}``, delivered "on a best effort basis" (EventBridge events reference, "AWS
+Organizations events"); Organizations' endpoint is in us-east-1, so that is where they arrive. Read-only calls
+are not delivered. The sandbox plays
 that for every successful write its Organizations answers: it builds the CloudTrail record
 (``requestParameters`` in lowerCamelCase, ``requestID`` the one the caller got back) and delivers it to the
 SQS targets of the enabled rules of the default event bus in us-east-1 that match, as EventBridge does.
 
-EventBridge delivers to an SQS queue only when the queue's policy lets ``events.amazonaws.com`` call
-``sqs:SendMessage`` (EventBridge user guide, "Amazon SQS permissions"; without it the invocation fails and
-nothing arrives). The sandbox drops such deliveries the same way.
+"For Lambda, Amazon SNS, Amazon SQS, and Amazon CloudWatch Logs resources, EventBridge uses resource-based
+policies" (EventBridge user guide, "Using resource-based policies for Amazon EventBridge", Amazon SQS
+permissions): a queue's policy must let ``events.amazonaws.com`` call ``sqs:SendMessage`` (optionally for the
+rule's ARN, ``aws:SourceArn``), or the invocation fails and nothing arrives. The sandbox drops such deliveries.
 """
 
 from __future__ import annotations
