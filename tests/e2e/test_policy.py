@@ -227,7 +227,7 @@ def test_drift_detached_and_edited_out_of_band_is_put_back(
     aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]
 ) -> None:
     port = free_port()
-    start_operator(AWSORG_RESYNC_SECONDS="2", AWSORG_METRICS_PORT=str(port))
+    start_operator(AWSORG_RESYNC_SECONDS="3", AWSORG_METRICS_PORT=str(port))
     cluster.client.apply(orgunit("production", name="Production"))
     cluster.client.apply(scp("deny-root", document=DENY_ROOT, targets={"orgUnitRefs": [{"name": "production"}]}))
     policy_id = cluster.wait_ready("servicecontrolpolicies", "deny-root")["status"]["id"]
@@ -241,9 +241,10 @@ def test_drift_detached_and_edited_out_of_band_is_put_back(
 
     org.update_policy(PolicyId=policy_id, Content=json.dumps(DENY_S3))
     wait_for(lambda: content_of(aws, policy_id) == DENY_ROOT, timeout=10, what="the content to be put back")
-    obj = cluster.get("servicecontrolpolicies", "deny-root")
-    assert obj is not None
-    assert condition(obj, "Drifted")["reason"] == "Corrected"  # type: ignore[index]
+    # The correcting pass's status says Corrected (the next quiet pass, InSync): wait for it, it may not be written yet.
+    wait_for(lambda: (obj := cluster.get("servicecontrolpolicies", "deny-root"))
+             and condition(obj, "Drifted")["reason"] == "Corrected" and obj["status"].get("drift"),
+             timeout=5, interval=0.05, what="the correction in status")
     assert metric(scrape(port), "awsorg_drift_corrected_total", kind="ServiceControlPolicy") >= 2
 
     # Deleted in the console (detached first, as AWS requires): recreated and attached again.
