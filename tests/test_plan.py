@@ -112,8 +112,9 @@ def test_plan_base_can_be_a_git_revision(aws: AwsSandbox, gateway: Any, tmp_path
     import subprocess
 
     def git(*args: str) -> None:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-               "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # git here, not a rebase's GIT_DIR
+        env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+                   GIT_COMMITTER_EMAIL="t@example.com", GIT_CONFIG_NOSYSTEM="1", HOME=str(tmp_path))
         subprocess.run(["git", *args], cwd=tmp_path / "repo", env=env, check=True, capture_output=True)
 
     org = aws.client()
