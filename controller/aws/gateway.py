@@ -65,6 +65,17 @@ class OrganizationsGateway:
         """One AWS Organizations operation, errors mapped, transient ones retried."""
         return self._invoke(self._client, operation, kwargs)
 
+    def _call_done_if(self, operation: str, done: str, **kwargs: Any) -> bool:
+        """One write whose goal may already hold: False when AWS answers the error code ``done`` (already attached,
+        already enabled, not registered, ...), which is what was asked; True when the call did it."""
+        try:
+            self._call(operation, **kwargs)
+        except AwsError as exc:
+            if exc.code != done:
+                raise
+            return False
+        return True
+
     def _call_account(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """One Account Management API operation, errors mapped, transient ones retried."""
         return self._invoke(self._account_client(), operation, kwargs)
@@ -342,13 +353,8 @@ class OrganizationsGateway:
             snap = self._snapshot
             if snap is not None and policy_type in snap.enabled_policy_types:
                 return False  # enabled by another reconcile since the caller's snapshot was taken
-            try:
-                self._call("EnablePolicyType", RootId=root_id, PolicyType=policy_type)
-                enabled = True
-            except AwsError as exc:
-                if exc.code != "PolicyTypeAlreadyEnabledException":
-                    raise
-                enabled = False
+            enabled = self._call_done_if("EnablePolicyType", "PolicyTypeAlreadyEnabledException", RootId=root_id,
+                                         PolicyType=policy_type)
             self.invalidate()
             self.snapshot()  # re-read under the lock, so the next caller sees the type enabled
             return enabled
@@ -382,20 +388,12 @@ class OrganizationsGateway:
 
     def attach_policy(self, policy_id: str, target_id: str) -> None:
         """Attach (already attached: fine, that is what was asked)."""
-        try:
-            self._call("AttachPolicy", PolicyId=policy_id, TargetId=target_id)
-        except AwsError as exc:
-            if exc.code != "DuplicatePolicyAttachmentException":
-                raise
+        self._call_done_if("AttachPolicy", "DuplicatePolicyAttachmentException", PolicyId=policy_id, TargetId=target_id)
         self._update(lambda s: _with_targets(s, policy_id, add=target_id))
 
     def detach_policy(self, policy_id: str, target_id: str) -> None:
         """Detach (not attached: fine, that is what was asked)."""
-        try:
-            self._call("DetachPolicy", PolicyId=policy_id, TargetId=target_id)
-        except AwsError as exc:
-            if exc.code != "PolicyNotAttachedException":
-                raise
+        self._call_done_if("DetachPolicy", "PolicyNotAttachedException", PolicyId=policy_id, TargetId=target_id)
         self._update(lambda s: _with_targets(s, policy_id, remove=target_id))
 
     def refresh_target_policies(self, target_id: str, policy_type: str) -> None:
@@ -463,20 +461,13 @@ class OrganizationsGateway:
 
     def accept_handshake(self, handshake_id: str) -> None:
         """Accept a handshake (the management account's APPROVE_ALL_FEATURES: the feature set changes)."""
-        try:
-            self._call("AcceptHandshake", HandshakeId=handshake_id)
-        except AwsError as exc:
-            if exc.code != "HandshakeAlreadyInStateException":
-                raise
+        self._call_done_if("AcceptHandshake", "HandshakeAlreadyInStateException", HandshakeId=handshake_id)
         self.invalidate()  # the feature set is part of the snapshot
 
     def disable_policy_type(self, root_id: str, policy_type: str) -> None:
         """Disable a policy type (AWS detaches every policy of it); not enabled: fine, that is what was asked."""
-        try:
-            self._call("DisablePolicyType", RootId=root_id, PolicyType=policy_type)
-        except AwsError as exc:
-            if exc.code != "PolicyTypeNotEnabledException":
-                raise
+        self._call_done_if("DisablePolicyType", "PolicyTypeNotEnabledException", RootId=root_id,
+                           PolicyType=policy_type)
         self.invalidate()  # the type's policies and their attachments are gone
 
     def enable_service_access(self, service_principal: str) -> None:
@@ -486,25 +477,15 @@ class OrganizationsGateway:
 
     def register_delegated_administrator(self, account_id: str, service_principal: str) -> bool:
         """Register; False when it already was (AccountAlreadyRegisteredException)."""
-        registered = True
-        try:
-            self._call("RegisterDelegatedAdministrator", AccountId=account_id, ServicePrincipal=service_principal)
-        except AwsError as exc:
-            if exc.code != "AccountAlreadyRegisteredException":
-                raise
-            registered = False
+        registered = self._call_done_if("RegisterDelegatedAdministrator", "AccountAlreadyRegisteredException",
+                                        AccountId=account_id, ServicePrincipal=service_principal)
         self._delegated[service_principal] = self._delegated.get(service_principal, frozenset()) | {account_id}
         return registered
 
     def deregister_delegated_administrator(self, account_id: str, service_principal: str) -> bool:
         """Deregister; False when it was not registered (AccountNotRegisteredException)."""
-        deregistered = True
-        try:
-            self._call("DeregisterDelegatedAdministrator", AccountId=account_id, ServicePrincipal=service_principal)
-        except AwsError as exc:
-            if exc.code != "AccountNotRegisteredException":
-                raise
-            deregistered = False
+        deregistered = self._call_done_if("DeregisterDelegatedAdministrator", "AccountNotRegisteredException",
+                                          AccountId=account_id, ServicePrincipal=service_principal)
         self._delegated[service_principal] = self._delegated.get(service_principal, frozenset()) - {account_id}
         return deregistered
 

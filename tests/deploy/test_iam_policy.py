@@ -3,7 +3,7 @@
 How the operations are derived from controller/aws/**/*.py (kept simple on purpose):
 
 - AWS Organizations: every call goes through the gateway's plumbing, so the operation is the string
-  literal passed as first argument to ``self._call(...)`` or ``self._pages(...)``
+  literal passed as first argument to ``self._call(...)``, ``self._pages(...)`` or ``self._call_done_if(...)``
   ->  ``organizations:<Operation>``;
 - the Account Management API: the string literal passed first to ``self._call_account(...)``
   ->  ``account:<Operation>``; and any method call ``<something>.<name>(...)``
@@ -38,7 +38,8 @@ from botocore import xform_name
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "deploy" / "iam-policy.json"
-PLUMBING = {"_call": "organizations", "_pages": "organizations", "_call_account": "account"}
+PLUMBING = {"_call": "organizations", "_pages": "organizations", "_call_done_if": "organizations",
+            "_call_account": "account"}
 
 
 def _operations(service: str) -> set[str]:
