@@ -129,9 +129,17 @@ class _Store:
 
     def __init__(self, objects: Iterable[_Object]) -> None:
         self.objects = {(o.kind, o.name): o for o in objects}
+        self._entries: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def _entry(self, obj: _Object) -> dict[str, Any]:
-        return index_entry(ADAPTERS[obj.kind], obj.name, obj.spec, obj.status, {"creationTimestamp": obj.created})
+        """The object's index entry, computed again only when its status was replaced (as kopf re-indexes an object
+        only when it changes): claims look at every object of a kind, so a plan of N objects stays linear."""
+        cached = self._entries.get((obj.kind, obj.name))
+        if cached is not None and cached[0] is obj.status:
+            return cached[1]
+        entry = index_entry(ADAPTERS[obj.kind], obj.name, obj.spec, obj.status, {"creationTimestamp": obj.created})
+        self._entries[(obj.kind, obj.name)] = (obj.status, entry)
+        return entry
 
     def get(self, kind: str, name: str) -> RefState:
         obj = self.objects.get((kind, name))
