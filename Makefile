@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all venv test lint unit e2e demo crds check-crds clean
+.PHONY: all venv tools test lint unit e2e demo crds check-crds clean
 
 all: test
 
@@ -22,7 +22,24 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# promtool (Debian's `prometheus`) tests the alert rules; lua5.1 runs the ArgoCD health checks (lupa is the
+# fallback) and yamllint lints the manifests: installed here when missing, so `make test` alone sets up a
+# fresh machine. Without apt-get (or root) the step only warns and the tests say what is missing.
+tools:
+	@need=""; \
+	command -v promtool >/dev/null 2>&1 || need="$$need prometheus"; \
+	command -v lua5.1   >/dev/null 2>&1 || need="$$need lua5.1"; \
+	command -v yamllint >/dev/null 2>&1 || need="$$need yamllint"; \
+	if [ -n "$$need" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$need"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need) \
+	      || echo "warning: could not install$$need"; \
+	  else echo "warning: apt-get not found; install$$need by hand"; fi; \
+	fi
+
+test: tools lint
 	$(BIN)/python -m pytest -n auto
 
 demo: $(STAMP)

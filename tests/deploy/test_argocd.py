@@ -1,7 +1,7 @@
 """deploy/argocd/: the Applications, and the Lua health checks run against sample objects.
 
 ArgoCD runs health checks in gopher-lua (Lua 5.1). The scripts run here on every Lua 5.1 runtime
-available: Debian's ``lua5.1`` binary (installed by .ci/run) and lupa's ``lua51`` module (lupa is
+available: Debian's ``lua5.1`` binary (installed by `make test`) and lupa's ``lua51`` module (lupa is
 pinned in requirements-dev.txt), falling back to lupa's LuaJIT (5.1-compatible). The sample objects
 are turned into Lua table constructors; ``obj`` is a global, as in ArgoCD.
 """

@@ -1,4 +1,4 @@
-"""yamllint over deploy/ (Debian's yamllint, installed by .ci/run; an optional style check, so it is
+"""yamllint over deploy/ (Debian's yamllint, installed by `make test`; an optional style check, so it is
 skipped where yamllint is absent; the objects themselves are validated in test_kustomize.py)."""
 
 from __future__ import annotations

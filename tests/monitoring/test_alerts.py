@@ -2,7 +2,7 @@
 
 promtool reads plain rule files, so the test writes the PrometheusRule's ``spec.groups`` to ``rules.yaml``
 next to a copy of ``deploy/monitoring/tests/alerts-test.yaml``: the rules tested are the rules deployed.
-promtool comes with Debian's ``prometheus`` package (CI's .ci/run installs it); without it these tests fail.
+promtool comes with Debian's ``prometheus`` package (`make test` installs it); without it these tests fail.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def promtool() -> str:
     if path is None:
         pytest.fail(
             "promtool not found: install the Debian package `prometheus` (apt-get install -y prometheus), "
-            "as .ci/run does; the alert rules cannot be tested without it"
+            "as `make test` does; the alert rules cannot be tested without it"
         )
     return path
 
