@@ -1,0 +1,123 @@
+"""AWS's limits and patterns: the one place the operator keeps them.
+
+The CRD schemas (:mod:`controller.api.models`, hence ``crds/``), ``awsorg validate``, the planner and the
+operator's messages read these, so a limit that AWS changes changes here, in one line.  Each is quoted from
+its AWS source:
+
+* the model: botocore ``botocore/data/organizations/2016-11-28/service-2.json`` (botocore 1.44.8, the
+  pinned version): ``"shapes"`` give ``min``/``max``/``pattern`` of each parameter;
+* the quotas: Organizations User Guide, "Quotas and service limits for AWS Organizations"
+  (``orgs_reference_limits``);
+* RCPs: Organizations User Guide, "RCP syntax" (``orgs_manage_policies_rcps_syntax``) and "Resource control
+  policies (RCPs)", "List of AWS services that support RCPs".
+
+The sandbox (:mod:`controller.sandbox.aws_limits`) keeps its own copy on purpose: it plays AWS, and a
+mistake made here must not cancel itself out there.  ``tests/sandbox/test_aws_limits.py`` compares the two.
+
+Patterns are RE2 syntax (what the Kubernetes API server and AWS document); ``\\p{L}``-style classes are
+understood by :func:`controller.api.patterns.compile` for the Python side.
+"""
+
+from __future__ import annotations
+
+from controller.api import patterns
+
+# --------------------------------------------------------------------------------------------- tags
+
+#: TagKey: ``"max": 128, "min": 1, "pattern": "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"``
+TAG_KEY_MIN = 1
+TAG_KEY_MAX = 128
+#: TagValue: ``"max": 256, "min": 0``, same pattern as TagKey
+TAG_VALUE_MAX = 256
+TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
+TAG_CHARACTERS = "letters, digits, spaces and the characters _.:/=+-@"
+TAG_KEY_LENGTH_MESSAGE = f"keys must be {TAG_KEY_MIN} to {TAG_KEY_MAX} characters long"
+TAG_KEY_PATTERN_MESSAGE = f"keys may contain only {TAG_CHARACTERS}"
+TAG_VALUE_MESSAGE = f"values are at most {TAG_VALUE_MAX} characters of {TAG_CHARACTERS}"
+#: ConstraintViolationException MAX_TAG_LIMIT_EXCEEDED ("You have exceeded the number of tags allowed on this
+#: resource"); the user guide, "Tagging AWS Organizations resources": "Maximum number of tags per resource: 50".
+MAX_TAGS = 50
+#: "The aws: prefix is reserved for AWS use" (user guide, tagging): keys starting with it are refused.
+RESERVED_TAG_PREFIX = "aws:"
+TAG_KEY_RESERVED_MESSAGE = f"keys must not start with {RESERVED_TAG_PREFIX} (AWS reserves the prefix)"
+
+
+def is_reserved_tag_key(key: str) -> bool:
+    return key.lower().startswith(RESERVED_TAG_PREFIX)
+
+
+def tag_key_problems(key: str) -> list[str]:
+    """What is wrong with a tag key, in the words of the CRD's rules (:data:`models.TAG_KEY_RULES`)."""
+    problems = []
+    if not TAG_KEY_MIN <= len(key) <= TAG_KEY_MAX:
+        problems.append(TAG_KEY_LENGTH_MESSAGE)
+    if not patterns.search(TAG_PATTERN, key):
+        problems.append(TAG_KEY_PATTERN_MESSAGE)
+    if is_reserved_tag_key(key):
+        problems.append(TAG_KEY_RESERVED_MESSAGE)
+    return problems
+
+# --------------------------------------------------------------------------------------------- accounts
+
+#: CreateAccountName: ``"max": 50, "min": 1, "pattern": "[\\u0020-\\u007E]+"`` (printable ASCII); written
+#: here as the same range with literal characters, which every regex engine involved reads alike.
+ACCOUNT_NAME_MIN = 1
+ACCOUNT_NAME_MAX = 50
+ACCOUNT_NAME_PATTERN = r"^[ -~]+$"
+ACCOUNT_NAME_CHARACTERS = ("printable ASCII characters (letters A-Z and a-z, digits, spaces and punctuation; no "
+                           "accents, no emoji)")
+#: Email: ``"max": 64, "min": 6, "pattern": "[^\\s@]+@[^\\s@]+\\.[^\\s@]+"``
+EMAIL_MIN = 6
+EMAIL_MAX = 64
+EMAIL_PATTERN = r"^[^\s@]+@[^\s@]+\.[^\s@]+$"
+#: Quotas: "Default maximum number of accounts: 10 - The default maximum number of accounts allowed in an
+#: organization. This quota is adjustable, and you can use the Service Quotas console" (management account only).
+DEFAULT_MAX_ACCOUNTS = 10
+RAISE_ACCOUNT_QUOTA = ("ask for more in the Service Quotas console of the management account (AWS Organizations, "
+                       "\"Default maximum number of accounts\", region us-east-1)")
+#: Quotas: "Number of concurrent account creations: 5"; ConstraintViolationException
+#: ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED beyond.
+MAX_CREATIONS_IN_FLIGHT = 5
+#: Quotas: "Minimum age of a created account to remove it: 7 days" ("the minimum number of days that a created
+#: account must exist before you can remove it from the organization"); the API reference's WAIT_PERIOD_ACTIVE
+#: says four days: the user guide's figure is the stricter one.
+MIN_DAYS_BEFORE_REMOVAL = 7
+
+# --------------------------------------------------------------------------------------------- OUs and names
+
+#: OrganizationalUnitName, PolicyName: ``"max": 128, "min": 1``
+NAME_MAX = 128
+#: PolicyDescription: ``"max": 512``
+POLICY_DESCRIPTION_MAX = 512
+#: CreateOrganizationalUnit: "You can nest OUs up to five levels deep."
+MAX_OU_DEPTH = 5
+
+# --------------------------------------------------------------------------------------------- policies
+
+SCP = "SERVICE_CONTROL_POLICY"
+RCP = "RESOURCE_CONTROL_POLICY"
+#: Quotas, "Maximum size of a policy document": "Service control policies: 5,120 characters; Resource control
+#: policies: 5,120 characters" (the document as sent: the operator sends it minified).
+MAX_DOCUMENT_SIZE = {SCP: 5120, RCP: 5120}
+#: Quotas, "Maximum number of policies of a type attached directly to a root, OU or account": SCPs 5, RCPs 5;
+#: ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED beyond.
+MAX_POLICIES_PER_TARGET = 5
+TYPE_WORDS = {SCP: "service control policies", RCP: "resource control policies"}
+#: RCP syntax, "Elements summary": Version, Statement, Sid, Effect ("The effect of Allow is only supported for
+#: the RCPFullAWSAccess policy"), Principal ("Only "*" is supported"), Action, Resource, Condition; NotAction
+#: and NotPrincipal are "not supported" (NotResource is).
+RCP_STATEMENT_ELEMENTS = ("Sid", "Effect", "Principal", "Action", "Resource", "NotResource", "Condition")
+RCP_PRINCIPAL = "*"
+#: "List of AWS services that support RCPs": RCPs apply to the resources of these services only, and an RCP's
+#: actions must be theirs (by IAM service prefix): Amazon S3, AWS STS, AWS KMS, Amazon SQS, AWS Secrets
+#: Manager (at launch, November 2024), Amazon ECR and Amazon OpenSearch Serverless (June 2025), Amazon Cognito
+#: (user pools) and Amazon CloudWatch Logs, Amazon DynamoDB.
+RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss", "cognito-idp", "logs",
+                          "dynamodb"})
+
+#: What each pattern allows, in the words every message uses (validate, the operator).
+PATTERN_WORDS = {
+    TAG_PATTERN: TAG_CHARACTERS,
+    ACCOUNT_NAME_PATTERN: ACCOUNT_NAME_CHARACTERS,
+    EMAIL_PATTERN: "an email address like name@example.com",
+}
