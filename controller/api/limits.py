@@ -83,6 +83,24 @@ MAX_CREATIONS_IN_FLIGHT = 5
 #: says four days: the user guide's figure is the stricter one.
 MIN_DAYS_BEFORE_REMOVAL = 7
 
+#: RemoveAccountFromOrganization: "You can remove an account from your organization only if the account is
+#: configured with the information required to operate as a standalone account."  ConstraintViolationException
+#: reasons (service-2.json) -> what a person must do, in the operator's messages.
+REMOVAL_CONSTRAINTS = {
+    "WAIT_PERIOD_ACTIVE": f"the account is younger than AWS's minimum age to remove a created account "
+                          f"({MIN_DAYS_BEFORE_REMOVAL} days): wait, or set spec.deletionPolicy Retain to let the "
+                          "object go and leave the account in the organization",
+    "ACCOUNT_CANNOT_LEAVE_WITHOUT_PHONE_VERIFICATION": "sign in to the account as its root user and complete phone "
+                                                       "verification",
+    "MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED": "sign in to the account as its root user and add a payment method "
+                                                  "(e.g. a credit card)",
+    "ACCOUNT_CANNOT_LEAVE_WITHOUT_EULA": "sign in to the account as its root user and accept the AWS Customer "
+                                         "Agreement",
+    "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG": "deregister the account as a delegated administrator first "
+                                                      "(spec.delegatedAdministrators of the Organization)",
+}
+REMOVAL_GUIDE = ("Organizations user guide, \"Removing a member account from your organization\"")
+
 # --------------------------------------------------------------------------------------------- OUs and names
 
 #: OrganizationalUnitName, PolicyName: ``"max": 128, "min": 1``

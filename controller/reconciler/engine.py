@@ -11,6 +11,7 @@ The shape is crossplane-runtime's managed reconciler, with our pure planner in t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -83,6 +84,9 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
     noun: ClassVar[str]  # how messages name its AWS resource: "OU", "account", "policy"
     model: type[SpecT]
     default_deletion: ClassVar[str]
+    #: Objects of this kind are reconciled one at a time: they share a limit in AWS that each plan counts
+    #: (policies: five of a type per target), so two plans from one look would each see room for the last one.
+    serialized: ClassVar[bool] = False
     retaining: ClassVar[frozenset[str]] = frozenset({"Retain"})
 
     # ---------------------------------------------------------------------------- the spec
@@ -186,6 +190,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         self.ctx = Context(gateway, self.settings, self.inventory, clock, refs)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._serial = threading.Lock()  # held around each reconcile when the adapter is ``serialized``
         # The status each object's last reconcile produced (the operator's own cache): newer than the API's
         # copy while a write of it is pending or failed.
         self.latest: dict[str, dict[str, Any]] = {}
@@ -207,7 +212,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
     def _run(self, view: ObjectView, fn: Callable[[ObjectView, StatusBuilder], Outcome]) -> Outcome:
         started = time.monotonic()
-        with self._lock(view.name):
+        with self._lock(view.name), self._serial if self.adapter.serialized else contextlib.nullcontext():
             st = StatusBuilder(self.kind, view, self.settings)
             checked = True
             try:
