@@ -133,8 +133,20 @@ RCP_PRINCIPAL = "*"
 RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss", "cognito-idp", "logs",
                           "dynamodb"})
 
+# --------------------------------------------------------------------------------------------- IAM names
+
+#: IAM CreateRole RoleName (roleNameType): ``"max": 64, "min": 1, "pattern": "[\w+=,.@-]+"``
+ROLE_NAME_MAX = 64
+ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
+#: ServicePrincipal (organizations): ``"max": 128, "min": 1, "pattern": "[\w+=,.@-]*"``; PolicyName's characters
+#: as the operator writes them
+NAME_PATTERN = r"^[\w+=,.@-]+$"
+NAME_CHARACTERS = "letters, digits and the characters +=,.@_-"
+
 #: What each pattern allows, in the words every message uses (validate, the operator).
 PATTERN_WORDS = {
+    ROLE_NAME_PATTERN: NAME_CHARACTERS,
+    NAME_PATTERN: NAME_CHARACTERS,
     TAG_PATTERN: TAG_CHARACTERS,
     ACCOUNT_NAME_PATTERN: ACCOUNT_NAME_CHARACTERS,
     EMAIL_PATTERN: "an email address like name@example.com",

@@ -128,7 +128,8 @@ class AwsAccountSpec(_Model):
     parent_id: ParentId | None = Field(
         default=None, description="Parent as a raw AWS id (r-... or ou-...). Neither: the root."
     )
-    role_name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w+=,.@-]{1,64}$")] = (
+    role_name: Annotated[str, StringConstraints(min_length=1, max_length=limits.ROLE_NAME_MAX,
+                                                pattern=limits.ROLE_NAME_PATTERN)] = (
         Field(default="OrganizationAccountAccessRole", description="IAM role created in the account (creation only).")
     )
     iam_user_access_to_billing: Literal["ALLOW", "DENY"] = Field(
@@ -158,7 +159,7 @@ class ServiceControlPolicySpec(_Model):
     """A service control policy (or resource control policy)."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX,
-                                           pattern=r"^[\w+=,.@-]+$")] | None = (
+                                           pattern=limits.NAME_PATTERN)] | None = (
         Field(default=None, description="The policy's name in AWS; defaults to metadata.name.")
     )
     description: Annotated[str, StringConstraints(max_length=limits.POLICY_DESCRIPTION_MAX)] = Field(
@@ -180,7 +181,8 @@ POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY
 PolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY",
                      "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY"]
 # A service principal as AWS spells them (ServicePrincipal: "pattern": "[\\w+=,.@-]*", at most 128).
-ServicePrincipal = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w+=,.@-]+$")]
+ServicePrincipal = Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX,
+                                                    pattern=limits.NAME_PATTERN)]
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$"
 MANAGED_POLICY_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$"
 ORGANIZATION_NAME = "organization"  # the one Organization object's metadata.name
@@ -244,7 +246,8 @@ class CentralLogging(_Model):
 class AccessRole(_Model):
     """The role engineers assume, in every member account (not reconciled yet)."""
 
-    role_name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w+=,.@-]{1,64}$")]
+    role_name: Annotated[str, StringConstraints(min_length=1, max_length=limits.ROLE_NAME_MAX,
+                                                pattern=limits.ROLE_NAME_PATTERN)]
     trusted_principals: list[Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:.+$")]] = (
         Field(min_length=1, description="AWS principal ARNs allowed to assume the role.")
     )
@@ -336,7 +339,8 @@ class AwsAccountStatus(_Status):
 
 class ServiceControlPolicyStatus(_Status):
     attached_target_ids: list[str] = Field(default_factory=list)
-    document_size: int | None = Field(default=None, description="Minified JSON size in characters (limit 5120).")
+    document_size: int | None = Field(
+        default=None, description=f"Minified JSON size in characters (limit {limits.MAX_DOCUMENT_SIZE[limits.SCP]}).")
 
 
 class TrailStatus(_Model):

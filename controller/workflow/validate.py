@@ -60,8 +60,6 @@ _PATTERN_WORDS = {
     PARENT_ID_PATTERN: "an AWS root id (r-...) or OU id (ou-...-...)",
     TARGET_ID_PATTERN: "an AWS root id (r-...), OU id (ou-...-...) or 12-digit account id",
     ACCOUNT_ID_PATTERN: "a 12-digit AWS account id",
-    r"^[\w+=,.@-]{1,64}$": "letters, digits and the characters +=,.@_-",
-    r"^[\w+=,.@-]+$": "letters, digits and the characters +=,.@_-",
 }
 
 

@@ -8,30 +8,15 @@ import time
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from controller.api import limits
 from controller.sandbox import aws_limits, strict
 from controller.sandbox.aws import AwsSandbox
+from tests.sandbox.test_aws_strict import refused
 
 RCP = "RESOURCE_CONTROL_POLICY"
 SCP = "SERVICE_CONTROL_POLICY"
 DENY_S3 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]})
-
-
-@pytest.fixture
-def org(aws: AwsSandbox) -> Any:
-    return aws.client(max_attempts=1)
-
-
-def refused(call: Any, code: str, reason: str | None = None) -> ClientError:
-    with pytest.raises(ClientError) as info:
-        call()
-    err = info.value
-    assert err.response["Error"]["Code"] == code, err.response
-    if reason is not None:
-        assert err.response.get("Reason") == reason, err.response
-    return err
 
 
 def create(org: Any, name: str, email: str | None = None, **kwargs: Any) -> dict[str, Any]:
