@@ -46,8 +46,17 @@ def is_reserved_tag_key(key: str) -> bool:
     return key.lower().startswith(RESERVED_TAG_PREFIX)
 
 
+#: A case-insensitive "starts with aws:" that the API server's CEL cost budget affords (startsWith costs the prefix's
+#: length; lowerAscii() or matches() would cost the key's, which the budget takes as unbounded: map keys have no
+#: maxLength, so each counts as ~3 MB, see kubernetes/kubernetes#121162 and #139523).
+RESERVED_TAG_PREFIXES = tuple(
+    a + w + s + ":" for a in "aA" for w in "wW" for s in "sS"
+)
+
+
 def tag_key_problems(key: str) -> list[str]:
-    """What is wrong with a tag key, in the words of the CRD's rules (:data:`models.TAG_KEY_RULES`)."""
+    """What is wrong with a tag key, in the words of the CRD's rules (:data:`models.TAG_KEY_RULES`) and of the
+    check the API server cannot afford (the pattern: validate and the operator apply it, before any AWS call)."""
     problems = []
     if not TAG_KEY_MIN <= len(key) <= TAG_KEY_MAX:
         problems.append(TAG_KEY_LENGTH_MESSAGE)
@@ -56,6 +65,14 @@ def tag_key_problems(key: str) -> list[str]:
     if is_reserved_tag_key(key):
         problems.append(TAG_KEY_RESERVED_MESSAGE)
     return problems
+
+
+def tag_key_refusal(key: str) -> tuple[str, str] | None:
+    """``(what is wrong, what is allowed)`` for a tag key AWS refuses; None when AWS accepts it."""
+    problems = tag_key_problems(key)
+    if not problems:
+        return None
+    return f"AWS refuses the tag key {key!r}", "; ".join(problems) + " (AWS's TagKey)"
 
 # --------------------------------------------------------------------------------------------- accounts
 

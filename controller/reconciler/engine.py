@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from controller import metrics
+from controller.api import limits
 from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
 from controller.planner.actions import PREREQUISITES, Action, AttachPolicy, Blocked, CreatePolicy, Plan, StatusStep
@@ -176,6 +177,16 @@ class _Execution:
     wait: Failure | None = None
 
 
+def tag_refusal(kind: str, name: str, tags: Mapping[str, str] | None) -> str | None:
+    """The tag keys AWS would refuse that the API server cannot check (their pattern: see models.TAG_KEY_RULES),
+    in awsorg validate's words; refused before any AWS call."""
+    found = [(key, refusal) for key in tags or {} if (refusal := limits.tag_key_refusal(key)) is not None]
+    if not found:
+        return None
+    return f"{kind} {name!r} is invalid: " + "; ".join(
+        f"spec.tags.{key}: {problem}; allowed: {allowed}" for key, (problem, allowed) in found)
+
+
 class Engine(Generic[SpecT, DesiredT, ObservedT]):
     """Reconciles objects of one kind through its adapter; one lock per object."""
 
@@ -248,7 +259,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         st.status.update(a.spec_status(spec))
         for type_, ok, cond_reason, message in a.conditions(spec):
             st.conditions.set(type_, ok, cond_reason, message)
-        refusal = a.check(view.name, spec, view.status)
+        refusal = tag_refusal(self.kind, view.name, getattr(spec, "tags", None)) or a.check(view.name, spec,
+                                                                                           view.status)
         if refusal is not None:
             return st.invalid(refusal)
         st.observe_only = a.observe_only(spec)

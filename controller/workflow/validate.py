@@ -515,10 +515,9 @@ class _Checker:
         tags = obj.spec.get("tags")
         if isinstance(tags, dict):
             for key in tags:
-                problems = limits.tag_key_problems(str(key))
-                if problems:
-                    self.add(obj, f"spec.tags.{key}", f"AWS refuses the tag key {str(key)!r}",
-                             "; ".join(problems) + " (AWS's TagKey)")
+                refusal = limits.tag_key_refusal(str(key))
+                if refusal is not None:
+                    self.add(obj, f"spec.tags.{key}", *refusal)
 
     # -- rules across objects ----------------------------------------------------------------------
     def of_kind(self, kind: str) -> list[_Object]:

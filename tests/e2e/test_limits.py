@@ -114,3 +114,22 @@ def test_policy_changes_in_progress_and_a_finalizing_organization_are_waited_out
         PolicyId=policy_id)["Targets"]}
     assert aws.calls.count("CreateAccount") >= 2, aws.calls  # the first met FinalizingOrganizationException
     assert aws.calls.count("EnablePolicyType") >= 2, aws.calls  # then PolicyChangesInProgressException
+
+
+def test_what_the_api_server_cannot_check_the_operator_refuses_before_any_aws_write(
+        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    """A tag key's pattern and an RCP's grammar: InvalidSpec in awsorg validate's words, and AWS untouched (no RCPs
+    enabled on the root as a side effect)."""
+    rcp_doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "ec2:RunInstances",
+                                                       "Resource": "*"}]}
+    cluster.client.apply(orgunit("team", name="Team", tags={"bad key!#$%": "x"}))
+    cluster.client.apply(scp("no-ec2", type="RESOURCE_CONTROL_POLICY", document=rcp_doc))
+    ou = cluster.wait_reason("orgunits", "team", "Synced", "InvalidSpec")
+    message = condition(ou, "Synced")["message"]  # type: ignore[index]
+    assert "spec.tags.bad key!#$%" in message and limits.TAG_KEY_PATTERN_MESSAGE in message, message
+    policy = cluster.wait_reason("servicecontrolpolicies", "no-ec2", "Synced", "InvalidSpec")
+    message = condition(policy, "Synced")["message"]  # type: ignore[index]
+    assert "spec.document.Statement[0].Action" in message and "ec2" in message, message
+    writes = [c for c in aws.calls if not c.startswith(("List", "Describe"))]
+    assert writes == [], writes
+    assert aws.client().list_roots()["Roots"][0]["PolicyTypes"] == []
