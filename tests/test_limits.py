@@ -116,3 +116,15 @@ def test_re2_unicode_classes_mean_what_they_mean_in_go() -> None:
     assert not any(tag.search(s) for s in ["a!b", "tab\there", "\U0001f680", "a;b", "new\nline"])
     assert patterns.to_python(r"^[a-z]+$") == r"^[a-z]+$"
     assert patterns.compile(r"^\p{N}+$").search("42") and not patterns.compile(r"^\p{N}+$").search("4a")
+
+
+def test_more_accounts_than_awss_default_quota_is_a_warning(tmp_path: Path) -> None:
+    members = limits.DEFAULT_MAX_ACCOUNTS - 1
+    (tmp_path / "lz.yaml").write_text(yaml.safe_dump_all([account(f"acct-{i}") for i in range(members + 1)]))
+    report = validate_paths([tmp_path])
+    assert report.exit_code == 0 and not report.errors  # the quota may have been raised: only AWS knows
+    [warning] = report.findings
+    assert warning.name == f"acct-{members}" and limits.RAISE_ACCOUNT_QUOTA in warning.message
+    assert f"{limits.DEFAULT_MAX_ACCOUNTS} accounts per organization" in warning.message
+    (tmp_path / "lz.yaml").write_text(yaml.safe_dump_all([account(f"acct-{i}") for i in range(members)]))
+    assert validate_paths([tmp_path]).findings == []

@@ -529,6 +529,7 @@ class _Checker:
         self._ou_tree()
         self._unique_ou_names()
         self._unique_accounts()
+        self._account_quota()
         self._unique_policy_names()
         self._policies_per_target()
         self._policy_documents()
@@ -727,6 +728,19 @@ class _Checker:
             self.add(acct, "spec.accountId",
                      f"AwsAccount {kept.name!r} ({kept.where}) already adopts account {acct.spec['accountId']}",
                      "one AwsAccount per AWS account (two would fight over it)")
+
+    def _account_quota(self) -> None:
+        """More member accounts than AWS's default quota allows (with the management account): a warning, since
+        the organization's quota may have been raised, which only AWS knows."""
+        accounts = self.of_kind("AwsAccount")
+        members = limits.DEFAULT_MAX_ACCOUNTS - 1
+        if len(accounts) > members:
+            self.add(accounts[members], "metadata.name",
+                     f"{len(accounts)} AwsAccounts and the management account are more than AWS's default quota of "
+                     f"{limits.DEFAULT_MAX_ACCOUNTS} accounts per organization (CreateAccount would end FAILED with "
+                     "ACCOUNT_LIMIT_EXCEEDED)",
+                     f"at most {members} member accounts unless the quota was raised: {limits.RAISE_ACCOUNT_QUOTA}",
+                     WARNING)
 
     def _policy_type(self, pol: _Object) -> str:
         return _str(pol.spec.get("type")) or SCP
