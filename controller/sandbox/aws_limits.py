@@ -248,6 +248,16 @@ def _remove_account(mw: StrictOrganizations, ctx: Ctx) -> None:
     remaining = quotas(mw).remaining(account)
     if remaining:
         raise _constraint(remaining[0], _STANDALONE_MESSAGES[remaining[0]])
+    # "The account that you want to leave must not be a delegated administrator account for any Amazon Web
+    # Services service enabled for your organization." -> CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG: "You
+    # attempted to remove an account that is registered as a delegated administrator for a service integrated with
+    # your organization. To complete this operation, you must first deregister this account as a delegated
+    # administrator."
+    if any(admin.account.id == account.id and admin.services for admin in ctx.backend.admins):
+        raise _constraint("CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG", "You attempted to remove an account that "
+                          "is registered as a delegated administrator for a service integrated with your "
+                          "organization. To complete this operation, you must first deregister this account as a "
+                          "delegated administrator.")
 
 
 @check("CloseAccount")

@@ -179,3 +179,14 @@ def test_finalizing_organization(aws: AwsSandbox, org: Any) -> None:
 def test_list_policies_for_an_unknown_target(aws: AwsSandbox, org: Any) -> None:
     refused(lambda: org.list_policies_for_target(TargetId="999999999999", Filter=SCP), "TargetNotFoundException")
     refused(lambda: org.list_policies_for_target(TargetId="ou-abcd-12345678", Filter=SCP), "TargetNotFoundException")
+
+
+def test_a_delegated_administrator_cannot_leave(aws: AwsSandbox, org: Any) -> None:
+    account = create(org, "Shared")["AccountId"]
+    aws.make_standalone_ready(account)
+    org.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+    org.register_delegated_administrator(AccountId=account, ServicePrincipal="config.amazonaws.com")
+    refused(lambda: org.remove_account_from_organization(AccountId=account), "ConstraintViolationException",
+            "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG")
+    org.deregister_delegated_administrator(AccountId=account, ServicePrincipal="config.amazonaws.com")
+    org.remove_account_from_organization(AccountId=account)
