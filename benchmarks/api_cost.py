@@ -45,6 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     with AwsSandbox() as aws:
         aws.bootstrap()
+        aws.quotas.max_accounts = args.accounts + 1  # AWS's default is 10: a quota raised for this organization
         org = aws.client()
         started = time.monotonic()
         built = build(org, accounts=args.accounts, ous=args.ous, policies=args.policies)

@@ -59,6 +59,7 @@ def run(accounts: int, moves: int, resync: float, events: bool, quiet: float) ->
     with AwsSandbox() as aws, KubeSandbox(all_crds()) as kube, tempfile.TemporaryDirectory() as tmp:
         aws.reset()
         aws.bootstrap()
+        aws.quotas.max_accounts = accounts + 1  # AWS's default is 10: a quota raised for this organization
         org = aws.client()
         root = aws.ids["root_id"]
         a = org.create_organizational_unit(ParentId=root, Name="A")["OrganizationalUnit"]["Id"]

@@ -56,6 +56,7 @@ def run(accounts: int, resync: float, quiet: int) -> dict[str, Any]:
     with AwsSandbox() as aws, KubeSandbox(all_crds()) as kube, tempfile.TemporaryDirectory() as tmp:
         aws.reset()  # moto's state is the process's: a second size starts from nothing
         aws.bootstrap()
+        aws.quotas.max_accounts = accounts + 1  # AWS's default is 10: a quota raised for this organization
         org = aws.client()
         started = time.monotonic()
         built = build(org, accounts=accounts, ous=8, policies=10)

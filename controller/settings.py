@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from controller.api import limits
+
 
 class SettingsError(ValueError):
     pass
@@ -42,8 +44,9 @@ def _role_name(name: str, default: str) -> str:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not re.fullmatch(r"[\w+=,.@-]{1,64}", raw):
-        raise SettingsError(f"{name}={raw!r}: expected an IAM role name (letters, digits and +=,.@_-, at most 64)")
+    if not re.fullmatch(limits.ROLE_NAME_PATTERN, raw):
+        raise SettingsError(f"{name}={raw!r}: expected an IAM role name ({limits.NAME_CHARACTERS}, at most "
+                            f"{limits.ROLE_NAME_MAX})")
     return raw
 
 

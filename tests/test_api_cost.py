@@ -48,6 +48,7 @@ def synced_view(i: int, account_id: str, parent: str, epoch_time: float) -> Obje
 
 @pytest.fixture
 def big_org(aws: AwsSandbox) -> Any:
+    aws.quotas.max_accounts = 201  # AWS's default is 10: this organization's quota was raised
     return build(aws.client(), accounts=200, ous=8, policies=10)
 
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from controller.api import patterns
+
 __all__ = ["CompiledRule", "RuleError", "UnsupportedRule", "compile_rule"]
 
 
@@ -426,7 +428,7 @@ _STRING_METHODS: dict[str, Callable[[str, str], bool]] = {
     "startsWith": str.startswith,
     "endsWith": str.endswith,
     "contains": lambda s, sub: sub in s,
-    "matches": lambda s, pattern: re.search(pattern, s) is not None,
+    "matches": lambda s, pattern: patterns.search(pattern, s),  # RE2: \p{L} and the like too
 }
 
 

@@ -75,15 +75,8 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
                 out["required"] = list(required)
         elif isinstance(extra, dict) and extra:
             out["additionalProperties"] = _structural(extra, defs)
-            names = node.get("propertyNames")
-            if names and "maxLength" in names:
-                lo, hi = names.get("minLength", 0), names["maxLength"]
-                out.setdefault("x-kubernetes-validations", []).append(
-                    {
-                        "rule": f"self.all(k, size(k) >= {lo} && size(k) <= {hi})",
-                        "message": f"keys must be {lo} to {hi} characters long",
-                    }
-                )
+            # A map's keys have no schema in Kubernetes (no propertyNames): the model states their rules as CEL
+            # (x-kubernetes-validations, e.g. models.TAG_KEY_RULES).
         else:
             out["x-kubernetes-preserve-unknown-fields"] = True
     if node.get("type") == "array" and "items" in node:

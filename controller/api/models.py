@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from controller.api import limits
+
 GROUP = "awsorg.gitops.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -22,16 +24,25 @@ OU_ID_PATTERN = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
 PARENT_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
 ACCOUNT_ID_PATTERN = r"^\d{12}$"
 TARGET_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$"
-# The email shape AWS accepts for CreateAccount (6-64 characters).
-EMAIL_PATTERN = r"^[^\s@]+@[^\s@]+\.[^\s@]+$"
+EMAIL_PATTERN = limits.EMAIL_PATTERN
 # Kubernetes object names (RFC 1123 subdomain) for references.
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 
 ParentId = Annotated[str, StringConstraints(pattern=PARENT_ID_PATTERN)]
 TargetId = Annotated[str, StringConstraints(pattern=TARGET_ID_PATTERN)]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-TagValue = Annotated[str, StringConstraints(max_length=256)]
-Tags = Annotated[dict[TagKey, TagValue], Field(max_length=50)]
+# (its pattern is a CEL rule below: pydantic would write it as patternProperties, which Kubernetes lacks)
+TagKey = Annotated[str, StringConstraints(min_length=limits.TAG_KEY_MIN, max_length=limits.TAG_KEY_MAX)]
+TagValue = Annotated[str, StringConstraints(max_length=limits.TAG_VALUE_MAX, pattern=limits.TAG_PATTERN)]
+# The key rules the API server applies to each tag key (a map's keys have no schema of their own: CEL).  The key
+# pattern is not among them: matches() on a map key exceeds the API server's CEL cost budget (the key's length is
+# unbounded to it), so awsorg validate and the operator apply it (limits.tag_key_problems), in the same words.
+_RESERVED = ", ".join(f"'{p}'" for p in limits.RESERVED_TAG_PREFIXES)
+TAG_KEY_RULES = (
+    (f"self.all(k, size(k) >= {limits.TAG_KEY_MIN} && size(k) <= {limits.TAG_KEY_MAX})", limits.TAG_KEY_LENGTH_MESSAGE),
+    (f"self.all(k, ![{_RESERVED}].exists(p, k.startsWith(p)))", limits.TAG_KEY_RESERVED_MESSAGE),
+)
+Tags = Annotated[dict[TagKey, TagValue], Field(max_length=limits.MAX_TAGS, json_schema_extra={
+    "x-kubernetes-validations": [{"rule": rule, "message": message} for rule, message in TAG_KEY_RULES]})]
 
 ManagementPolicy = Literal["Manage", "Observe"]
 
@@ -70,7 +81,7 @@ class OrgUnitSpec(_Model):
         }
     )
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+    name: Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX)] | None = Field(
         default=None, description="The OU's name in AWS; defaults to metadata.name."
     )
     parent_ref: ObjectRef | None = Field(default=None, description="Parent OrgUnit by metadata.name.")
@@ -103,10 +114,13 @@ class AwsAccountSpec(_Model):
         }
     )
 
-    account_name: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(
+    account_name: Annotated[str, StringConstraints(
+        min_length=limits.ACCOUNT_NAME_MIN, max_length=limits.ACCOUNT_NAME_MAX, pattern=limits.ACCOUNT_NAME_PATTERN
+    )] = Field(
         description="The account's name in AWS."
     )
-    email: Annotated[str, StringConstraints(min_length=6, max_length=64, pattern=EMAIL_PATTERN)] = Field(
+    email: Annotated[str, StringConstraints(min_length=limits.EMAIL_MIN, max_length=limits.EMAIL_MAX,
+                                            pattern=EMAIL_PATTERN)] = Field(
         description="The account's root user email; immutable once created.",
         json_schema_extra={
             "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "email is immutable"}]
@@ -116,7 +130,8 @@ class AwsAccountSpec(_Model):
     parent_id: ParentId | None = Field(
         default=None, description="Parent as a raw AWS id (r-... or ou-...). Neither: the root."
     )
-    role_name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w+=,.@-]{1,64}$")] = (
+    role_name: Annotated[str, StringConstraints(min_length=1, max_length=limits.ROLE_NAME_MAX,
+                                                pattern=limits.ROLE_NAME_PATTERN)] = (
         Field(default="OrganizationAccountAccessRole", description="IAM role created in the account (creation only).")
     )
     iam_user_access_to_billing: Literal["ALLOW", "DENY"] = Field(
@@ -145,10 +160,12 @@ class PolicyTargets(_Model):
 class ServiceControlPolicySpec(_Model):
     """A service control policy (or resource control policy)."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w+=,.@-]+$")] | None = (
+    name: Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX,
+                                           pattern=limits.NAME_PATTERN)] | None = (
         Field(default=None, description="The policy's name in AWS; defaults to metadata.name.")
     )
-    description: Annotated[str, StringConstraints(max_length=512)] = Field(default="", description="Description.")
+    description: Annotated[str, StringConstraints(max_length=limits.POLICY_DESCRIPTION_MAX)] = Field(
+        default="", description="Description.")
     type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] = Field(
         default="SERVICE_CONTROL_POLICY", description="The policy type."
     )
@@ -166,7 +183,8 @@ POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY
 PolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY",
                      "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY"]
 # A service principal as AWS spells them (ServicePrincipal: "pattern": "[\\w+=,.@-]*", at most 128).
-ServicePrincipal = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w+=,.@-]+$")]
+ServicePrincipal = Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX,
+                                                    pattern=limits.NAME_PATTERN)]
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$"
 MANAGED_POLICY_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$"
 ORGANIZATION_NAME = "organization"  # the one Organization object's metadata.name
@@ -230,7 +248,8 @@ class CentralLogging(_Model):
 class AccessRole(_Model):
     """The role engineers assume, in every member account (not reconciled yet)."""
 
-    role_name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w+=,.@-]{1,64}$")]
+    role_name: Annotated[str, StringConstraints(min_length=1, max_length=limits.ROLE_NAME_MAX,
+                                                pattern=limits.ROLE_NAME_PATTERN)]
     trusted_principals: list[Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:.+$")]] = (
         Field(min_length=1, description="AWS principal ARNs allowed to assume the role.")
     )
@@ -322,7 +341,8 @@ class AwsAccountStatus(_Status):
 
 class ServiceControlPolicyStatus(_Status):
     attached_target_ids: list[str] = Field(default_factory=list)
-    document_size: int | None = Field(default=None, description="Minified JSON size in characters (limit 5120).")
+    document_size: int | None = Field(
+        default=None, description=f"Minified JSON size in characters (limit {limits.MAX_DOCUMENT_SIZE[limits.SCP]}).")
 
 
 class TrailStatus(_Model):

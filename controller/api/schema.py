@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.api import cel
+from controller.api import cel, patterns
 
 __all__ = ["Cause", "default", "prune", "validate"]
 
@@ -232,7 +232,7 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[Cause],
         pattern = schema.get("pattern")
         if pattern is not None:
             try:
-                matched = re.search(pattern, value) is not None
+                matched = patterns.search(pattern, value)
             except re.error:
                 logger.warning("Skipping an unsupported pattern %r at %s", pattern, path)
                 matched = True

@@ -6,11 +6,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+# Worth another look later, as AWS says: PolicyChangesInProgressException "Changes to the effective policy are in
+# progress, and its contents can't be returned. Try the operation again later." (a policy type being enabled);
+# FinalizingOrganizationException "your organization hasn't finished initializing. This can take up to an hour.
+# Try again later." (botocore's organizations service-2.json).
+IN_PROGRESS_CODES = frozenset({"PolicyChangesInProgressException", "FinalizingOrganizationException"})
+
 # AWS Organizations answers TooManyRequestsException when throttled; the generic names are botocore's.
 THROTTLING_CODES = frozenset(
     {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded", "SlowDown"}
 )
-TRANSIENT_CODES = THROTTLING_CODES | {
+TRANSIENT_CODES = THROTTLING_CODES | IN_PROGRESS_CODES | {
     "ConcurrentModificationException",
     "ServiceException",
     "ServiceUnavailableException",

@@ -17,6 +17,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from controller.api import limits
 from controller.planner.actions import (
     Action,
     BindCreateRequest,
@@ -34,7 +35,7 @@ from controller.planner.actions import (
 from controller.planner.tags import is_aws_reserved, plan_tags
 from controller.state import CreateAccountRequest, ObservedAccount, OrgSnapshot
 
-MAX_CREATIONS_IN_FLIGHT = 5  # AWS: at most 5 CreateAccount requests in progress at a time
+MAX_CREATIONS_IN_FLIGHT = limits.MAX_CREATIONS_IN_FLIGHT
 CLOSED_STATES = frozenset({"SUSPENDED", "PENDING_CLOSURE", "CLOSED"})
 # CreateAccount FailureReasons worth another attempt later (the rest need a person).
 RETRYABLE_FAILURES = frozenset(
@@ -199,7 +200,9 @@ def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan
     hint = {
         "EMAIL_ALREADY_EXISTS": "the email is already used by another AWS account (outside this organization, or "
         "closed in the last 90 days); use another email, or invite that account and set spec.accountId",
-        "ACCOUNT_LIMIT_EXCEEDED": "the organization has reached its account quota; ask AWS to raise it",
+        "ACCOUNT_LIMIT_EXCEEDED": "the organization has reached its quota of accounts (AWS's \"Default maximum "
+        f"number of accounts\", {limits.DEFAULT_MAX_ACCOUNTS} unless raised; closed accounts count until AWS "
+        f"closes them for good); {limits.RAISE_ACCOUNT_QUOTA}",
         "INVALID_EMAIL": "AWS does not accept spec.email",
         "INVALID_ADDRESS": "the management account's address is invalid",
         "GOVCLOUD_ACCOUNT_ALREADY_EXISTS": "a GovCloud account already exists for this email",

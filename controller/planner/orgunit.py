@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from controller.api import limits
 from controller.planner.actions import Action, Blocked, CreateOU, DeleteOU, Difference, Plan, RenameOU
 from controller.planner.tags import is_aws_reserved, plan_tags
 from controller.state import OrgSnapshot
 
-MAX_OU_DEPTH = 5  # AWS: "You can nest OUs up to five levels deep."
+MAX_OU_DEPTH = limits.MAX_OU_DEPTH
 
 
 def within_depth(levels: int) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from controller.api import limits
 from controller.planner.actions import (
     Action,
     AttachPolicy,
@@ -26,8 +27,8 @@ from controller.planner.policy_document import SCP, same_content
 from controller.planner.tags import is_aws_reserved, plan_tags
 from controller.state import ObservedPolicy, OrgSnapshot
 
-MAX_POLICIES_PER_TARGET = 5  # AWS quota: 5 SCPs (and 5 RCPs) attached directly to one root, OU or account
-TYPE_WORDS = {SCP: "service control policies", "RESOURCE_CONTROL_POLICY": "resource control policies"}
+MAX_POLICIES_PER_TARGET = limits.MAX_POLICIES_PER_TARGET
+TYPE_WORDS = limits.TYPE_WORDS
 
 
 def within_limit(attached: int) -> bool:

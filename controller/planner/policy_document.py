@@ -15,11 +15,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-SCP = "SERVICE_CONTROL_POLICY"
-RCP = "RESOURCE_CONTROL_POLICY"
+from controller.api import limits
+
+SCP = limits.SCP
+RCP = limits.RCP
 POLICY_TYPES = (SCP, RCP)
-# AWS quotas: "Maximum size of a policy document": 5,120 characters for SCPs and RCPs.
-MAX_DOCUMENT_SIZE = {SCP: 5120, RCP: 5120}
+MAX_DOCUMENT_SIZE = limits.MAX_DOCUMENT_SIZE
 VERSIONS = ("2012-10-17", "2008-10-17")
 TOP_LEVEL = ("Version", "Id", "Statement")
 STATEMENT_ELEMENTS = (
@@ -157,7 +158,8 @@ def _check_statement(policy_type: str, stmt: Any, path: str, bad: Any) -> None:
     elif effect not in ("Allow", "Deny"):
         bad(f"{path}.Effect", f"must be Allow or Deny, got {_show(effect)}")
     elif policy_type == RCP and effect != "Deny":
-        bad(f"{path}.Effect", "must be Deny: resource control policies written by you can only deny")
+        bad(f"{path}.Effect", "must be Deny: resource control policies written by you can only deny (Allow is only "
+                              "AWS's RCPFullAWSAccess)")
 
     has_action, has_not_action = "Action" in stmt, "NotAction" in stmt
     if has_action and has_not_action:
@@ -174,15 +176,8 @@ def _check_statement(policy_type: str, stmt: Any, path: str, bad: Any) -> None:
         if key in stmt:
             _check_strings(stmt[key], f"{path}.{key}", bad)
 
-    principal = "Principal" in stmt or "NotPrincipal" in stmt
     if policy_type == RCP:
-        if not principal:
-            bad(f"{path}.Principal", 'is required in a resource control policy (e.g. "*")')
-        if "Resource" not in stmt and "NotResource" not in stmt:
-            bad(f"{path}.Resource", 'is required in a resource control policy (e.g. "*")')
-        for key in ("Principal", "NotPrincipal"):
-            if key in stmt and not isinstance(stmt[key], (str, Mapping)):
-                bad(f"{path}.{key}", f'must be "*" or an object, got {_kind(stmt[key])}')
+        _check_rcp_statement(stmt, path, bad)
     else:
         for key in ("Principal", "NotPrincipal"):
             if key in stmt:
@@ -191,6 +186,31 @@ def _check_statement(policy_type: str, stmt: Any, path: str, bad: Any) -> None:
 
     if "Condition" in stmt:
         _check_condition(stmt["Condition"], f"{path}.Condition", bad)
+
+
+def _check_rcp_statement(stmt: Mapping[str, Any], path: str, bad: Any) -> None:
+    """The RCP syntax page's elements: no NotAction, no NotPrincipal, Principal "*" only, a Resource, and actions
+    of the services RCPs cover (:data:`controller.api.limits.RCP_SERVICES`)."""
+    for key in stmt:
+        if key in STATEMENT_ELEMENTS and key not in limits.RCP_STATEMENT_ELEMENTS:
+            bad(f"{path}.{key}", f"not supported in a resource control policy (its elements: "
+                                 f"{', '.join(limits.RCP_STATEMENT_ELEMENTS)})")
+    if "Principal" not in stmt and "NotPrincipal" not in stmt:
+        bad(f"{path}.Principal", f'is required in a resource control policy: "{limits.RCP_PRINCIPAL}"')
+    elif "Principal" in stmt and stmt["Principal"] != limits.RCP_PRINCIPAL:
+        bad(f"{path}.Principal", f'must be "{limits.RCP_PRINCIPAL}" in a resource control policy (narrow it with a '
+                                 f'Condition such as aws:PrincipalOrgID), got {_show(stmt["Principal"])}')
+    if "Resource" not in stmt and "NotResource" not in stmt:
+        bad(f"{path}.Resource", 'is required in a resource control policy (e.g. "*")')
+    actions = stmt.get("Action")
+    for i, action in enumerate(actions if isinstance(actions, list) else [actions]):
+        if not isinstance(action, str) or action == "*" or not ACTION_PATTERN.match(action):
+            continue
+        service = action.split(":", 1)[0].lower()
+        if service not in limits.RCP_SERVICES:
+            where = f"{path}.Action[{i}]" if isinstance(actions, list) else f"{path}.Action"
+            bad(where, f"{_show(action)}: resource control policies apply only to the services "
+                       f"{', '.join(sorted(limits.RCP_SERVICES))}, not {service!r}")
 
 
 def _check_condition(condition: Any, path: str, bad: Any) -> None:

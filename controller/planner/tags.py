@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from controller.api import limits
 from controller.planner.actions import Action, Difference, TagResource, UntagResource
 
 
 def is_aws_reserved(key: str) -> bool:
     """Keys starting ``aws:`` belong to AWS and are never touched."""
-    return key.lower().startswith("aws:")
+    return limits.is_reserved_tag_key(key)
 
 
 def plan_tags(

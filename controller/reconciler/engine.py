@@ -11,6 +11,7 @@ The shape is crossplane-runtime's managed reconciler, with our pure planner in t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from controller import metrics
+from controller.api import limits
 from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
 from controller.planner.actions import PREREQUISITES, Action, AttachPolicy, Blocked, CreatePolicy, Plan, StatusStep
@@ -83,6 +85,9 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
     noun: ClassVar[str]  # how messages name its AWS resource: "OU", "account", "policy"
     model: type[SpecT]
     default_deletion: ClassVar[str]
+    #: Objects of this kind are reconciled one at a time: they share a limit in AWS that each plan counts
+    #: (policies: five of a type per target), so two plans from one look would each see room for the last one.
+    serialized: ClassVar[bool] = False
     retaining: ClassVar[frozenset[str]] = frozenset({"Retain"})
 
     # ---------------------------------------------------------------------------- the spec
@@ -172,6 +177,16 @@ class _Execution:
     wait: Failure | None = None
 
 
+def tag_refusal(kind: str, name: str, tags: Mapping[str, str] | None) -> str | None:
+    """The tag keys AWS would refuse that the API server cannot check (their pattern: see models.TAG_KEY_RULES),
+    in awsorg validate's words; refused before any AWS call."""
+    found = [(key, refusal) for key in tags or {} if (refusal := limits.tag_key_refusal(key)) is not None]
+    if not found:
+        return None
+    return f"{kind} {name!r} is invalid: " + "; ".join(
+        f"spec.tags.{key}: {problem}; allowed: {allowed}" for key, (problem, allowed) in found)
+
+
 class Engine(Generic[SpecT, DesiredT, ObservedT]):
     """Reconciles objects of one kind through its adapter; one lock per object."""
 
@@ -186,6 +201,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         self.ctx = Context(gateway, self.settings, self.inventory, clock, refs)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._serial = threading.Lock()  # held around each reconcile when the adapter is ``serialized``
         # The status each object's last reconcile produced (the operator's own cache): newer than the API's
         # copy while a write of it is pending or failed.
         self.latest: dict[str, dict[str, Any]] = {}
@@ -207,7 +223,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
     def _run(self, view: ObjectView, fn: Callable[[ObjectView, StatusBuilder], Outcome]) -> Outcome:
         started = time.monotonic()
-        with self._lock(view.name):
+        with self._lock(view.name), self._serial if self.adapter.serialized else contextlib.nullcontext():
             st = StatusBuilder(self.kind, view, self.settings)
             checked = True
             try:
@@ -243,7 +259,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         st.status.update(a.spec_status(spec))
         for type_, ok, cond_reason, message in a.conditions(spec):
             st.conditions.set(type_, ok, cond_reason, message)
-        refusal = a.check(view.name, spec, view.status)
+        refusal = tag_refusal(self.kind, view.name, getattr(spec, "tags", None)) or a.check(view.name, spec,
+                                                                                           view.status)
         if refusal is not None:
             return st.invalid(refusal)
         st.observe_only = a.observe_only(spec)

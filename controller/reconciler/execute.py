@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.api import limits
 from controller.aws.errors import AwsError
 from controller.aws.gateway import CreationLimitReached, OrganizationsGateway
 from controller.aws.member import AccountNotAccessible, MemberAccounts
@@ -187,8 +188,14 @@ def explain(action: Action, exc: AwsError) -> Failure | None:
                        f"not assumable ({exc.code}: {exc.aws_message}); tried again on the next resync")
     if isinstance(exc, CreationLimitReached):
         return Failure("CreationLimitReached",
-                       f"{exc.in_flight} account creations are in progress in the organization and AWS allows 5 at a "
-                       "time; this one starts when a slot frees up")
+                       f"{exc.in_flight} account creations are in progress in the organization and AWS allows "
+                       f"{limits.MAX_CREATIONS_IN_FLIGHT} at a time; this one starts when a slot frees up")
+    if isinstance(action, RemoveAccount) and exc.code == "ConstraintViolationException" and (
+            exc.reason in limits.REMOVAL_CONSTRAINTS):
+        return Failure("CannotLeaveOrganization",
+                       f"{action.describe()}: AWS refuses ({exc.reason}: {exc.aws_message}); a person must act: "
+                       f"{limits.REMOVAL_CONSTRAINTS[exc.reason]} ({limits.REMOVAL_GUIDE}); tried again at each "
+                       "resync", slow=True)
     if isinstance(action, CloseAccount) and exc.code == "AccountAlreadyClosedException":
         return None
     if isinstance(action, CloseAccount) and exc.code == "ConstraintViolationException" and (

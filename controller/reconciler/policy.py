@@ -46,6 +46,7 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
     noun = "policy"
     model = ServiceControlPolicySpec
     default_deletion = "Delete"
+    serialized = True  # five policies of a type per target: each plan counts what the one before attached
 
     def check(self, name: str, spec: ServiceControlPolicySpec, status: Mapping[str, Any]) -> str | None:
         problems = validate_document(spec.type, spec.document)

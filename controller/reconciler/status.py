@@ -55,6 +55,8 @@ class Failure:
     reason: str
     message: str
     retry: bool = True
+    #: a person must act first (in AWS, outside the operator): looked at again at the resync interval, not backed off
+    slow: bool = False
 
     @classmethod
     def of(cls, exc: AwsError) -> Failure:
@@ -138,9 +140,10 @@ class StatusBuilder:
         if plan.resource_id:
             self.status["id"] = plan.resource_id
         if plan.differences:
-            # ImmutableField: the spec asks for what AWS cannot do (not drift). Otherwise AWS changed
-            # outside Git in a way the operator will not undo (an account closed, a resource gone).
-            as_drift = blocked.reason != "ImmutableField"
+            # ImmutableField: the spec asks for what AWS cannot do (not drift); nor is a spec not yet carried out
+            # (a refusal of it, e.g. a sixth policy on a target, is not AWS changing behind Git's back). Otherwise
+            # AWS changed outside Git in a way the operator will not undo (an account closed, a resource gone).
+            as_drift = blocked.reason != "ImmutableField" and self.spec_applied
             self._set_drift(list(plan.differences), as_drift=as_drift)
             if as_drift:
                 fields = ", ".join(f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in plan.differences)
@@ -174,6 +177,8 @@ class StatusBuilder:
         if all(f.reason in WAIT_REASONS for _, f in failures):
             return self.fail(reason, message, self.settings.wait_seconds, "waiting", "Normal")
         requeue = self.settings.backoff(self.obj.retry) if any(f.retry for _, f in failures) else None
+        if requeue is not None and all(f.slow for _, f in failures if f.retry):
+            requeue = max(requeue, self.settings.resync_seconds)
         if requeue is not None and reason == "AlreadyExists":
             requeue = min(requeue, self.settings.wait_seconds)  # adopt it on the next look
         return self.fail(reason, message, requeue, "error")

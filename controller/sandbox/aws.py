@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from types import TracebackType
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
+from controller.sandbox import aws_limits
 from controller.sandbox.strict import ACCOUNT_API_OPERATIONS, StrictOrganizations
 
 REGION = "us-east-1"
@@ -227,6 +229,27 @@ class AwsSandbox:
     def close_account_delay(self, seconds: float) -> None:
         self.strict.close_account_delay = seconds
 
+    # -- AWS's quotas and account readiness (controller.sandbox.aws_limits) ---------------------------
+
+    @property
+    def quotas(self) -> aws_limits.Quotas:
+        """The settings of the limits the sandbox applies as AWS does: ``max_accounts`` (AWS's default 10),
+        ``close_quota`` (None: AWS's figure), ``enable_policy_type_delay`` (seconds a type stays PENDING_ENABLE)."""
+        return aws_limits.quotas(self.strict)
+
+    def make_standalone_ready(self, account_id: str, *, missing: tuple[str, ...] = ()) -> None:
+        """What a person does before removing a created account from the organization: phone verification, a
+        payment instrument, the waiting period.  ``missing``: the reasons still left (``aws_limits.
+        STANDALONE_REASONS``); by default none, so RemoveAccountFromOrganization succeeds."""
+        with self.strict.lock:
+            self.quotas.standalone[account_id] = tuple(missing)
+
+    def finalize_organization(self, seconds: float) -> None:
+        """The organization "hasn't finished initializing" for ``seconds``: CreateAccount answers
+        FinalizingOrganizationException meanwhile."""
+        with self.strict.lock:
+            self.quotas.finalizing_until = time.time() + seconds
+
     # -- state ---------------------------------------------------------------------------------------
 
     def bootstrap(self) -> dict[str, str]:
@@ -258,6 +281,7 @@ class AwsSandbox:
             moto_api_backend.reset()
             organizations_backends.master_accounts.clear()
             self.strict.reset_state()
+            self.quotas.reset()
             self.ids = None
 
     # -- call log and fault injection ------------------------------------------------------------------

@@ -345,6 +345,9 @@ PostHook = Callable[["StrictOrganizations", Ctx], None]
 
 _RULES: dict[str, Rule] = {}
 _POST_HOOKS: dict[str, PostHook] = {}
+_CHECKS: dict[str, list[Rule]] = {}
+#: Each may end a CreateAccount request FAILED: returns the FailureReason, or None.
+_CREATE_ACCOUNT_OUTCOMES: list[Callable[[StrictOrganizations, Any, CreateAccountRequest], str | None]] = []
 
 
 def rule(operation: str) -> Callable[[Rule], Rule]:
@@ -355,6 +358,25 @@ def rule(operation: str) -> Callable[[Rule], Rule]:
         return fn
 
     return register
+
+
+def check(operation: str) -> Callable[[Rule], Rule]:
+    """Register a check (several per operation, in :mod:`controller.sandbox.aws_limits` and the like): it runs
+    before the operation's rule; raise OrganizationsError to refuse, return a dict to answer, None to go on."""
+
+    def register(fn: Rule) -> Rule:
+        _CHECKS.setdefault(operation, []).append(fn)
+        return fn
+
+    return register
+
+
+def create_account_outcome(
+    fn: Callable[[StrictOrganizations, Any, CreateAccountRequest], str | None],
+) -> Callable[[StrictOrganizations, Any, CreateAccountRequest], str | None]:
+    """Register a reason a CreateAccount request may end FAILED (checked when it completes)."""
+    _CREATE_ACCOUNT_OUTCOMES.append(fn)
+    return fn
 
 
 def post_hook(operation: str) -> Callable[[PostHook], PostHook]:
@@ -571,7 +593,13 @@ class StrictOrganizations:
 
         check = _RULES.get(operation)
         try:
-            answer = check(self, ctx) if check is not None else None
+            answer = None
+            for first in _CHECKS.get(operation, ()):
+                answer = first(self, ctx)
+                if answer is not None:
+                    break
+            if answer is None:
+                answer = check(self, ctx) if check is not None else None
         except OrganizationsError as err:
             return _error_response(start_response, err)
         if answer is not None:
@@ -631,6 +659,11 @@ class StrictOrganizations:
             # exists."
             req.state, req.failure_reason = "FAILED", "EMAIL_ALREADY_EXISTS"
             return
+        for outcome in _CREATE_ACCOUNT_OUTCOMES:
+            failure = outcome(self, backend, req)
+            if failure is not None:
+                req.state, req.failure_reason = "FAILED", failure
+                return
         kwargs = {k: v for k, v in req.params.items() if k in ("AccountName", "Email", "RoleName", "Tags")}
         status = backend.create_account(**kwargs)["CreateAccountStatus"]
         account = _find_account(backend, status["AccountId"])

@@ -19,22 +19,21 @@ from typing import Any
 
 import yaml
 
-from controller.api import validation
+from controller.api import limits, validation
 from controller.api.models import (
     ACCOUNT_ID_PATTERN,
     API_VERSION,
-    EMAIL_PATTERN,
     GROUP,
     K8S_NAME_PATTERN,
     KINDS_BY_KIND,
     PARENT_ID_PATTERN,
+    TAG_KEY_RULES,
     TARGET_ID_PATTERN,
 )
 from controller.planner import policy_document
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
-from controller.planner.tags import is_aws_reserved
 from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
@@ -57,12 +56,10 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 _PATTERN_WORDS = {
     K8S_NAME_PATTERN: "a Kubernetes object name (lower-case letters, digits, '-' and '.', starting and ending "
     "with a letter or digit)",
-    EMAIL_PATTERN: "an email address like name@example.com",
+    **limits.PATTERN_WORDS,
     PARENT_ID_PATTERN: "an AWS root id (r-...) or OU id (ou-...-...)",
     TARGET_ID_PATTERN: "an AWS root id (r-...), OU id (ou-...-...) or 12-digit account id",
     ACCOUNT_ID_PATTERN: "a 12-digit AWS account id",
-    r"^[\w+=,.@-]{1,64}$": "letters, digits and the characters +=,.@_-",
-    r"^[\w+=,.@-]+$": "letters, digits and the characters +=,.@_-",
 }
 
 
@@ -482,11 +479,13 @@ class _Checker:
             self.add(obj, path, f"unknown field {leaf!r}", _describe(validation.schema_at(kind, parent))
                      if parent else "apiVersion, kind, metadata, spec")
         rules = dict((message, rule) for rule, message in _rules(validation.crd_schema(kind)) if message)
+        tag_key_messages = {message for _, message in TAG_KEY_RULES}
         for cause in admission.causes:
-            rule = next((r for m, r in rules.items() if cause.detail.endswith(f": {m}")), None)
-            if rule is not None:
-                message = cause.detail.rsplit(": ", 1)[-1]
-                self.add(obj, cause.field, f"violates the rule {rule!r}", message)
+            if cause.field.endswith("tags") and any(cause.detail.endswith(f": {m}") for m in tag_key_messages):
+                continue  # reported key by key by _tags, in the same words
+            found = next(((m, r) for m, r in rules.items() if cause.detail.endswith(f": {m}")), None)
+            if found is not None:
+                self.add(obj, cause.field, f"violates the rule {found[1]!r}", found[0])
             elif cause.reason == "FieldValueRequired":
                 self.add(obj, cause.field, "the field is required but missing",
                          _describe(validation.schema_at(kind, cause.field)))
@@ -512,12 +511,13 @@ class _Checker:
                          'a map of strings (quote numbers and booleans: "1", "true")')
 
     def _tags(self, obj: _Object) -> None:
+        """Each tag key AWS would refuse, named (the CRD's CEL rules say the same of the map as a whole)."""
         tags = obj.spec.get("tags")
         if isinstance(tags, dict):
             for key in tags:
-                if isinstance(key, str) and is_aws_reserved(key):
-                    self.add(obj, f"spec.tags.{key}", f"the tag key {key!r} starts with 'aws:', which AWS reserves "
-                             "(the operator never touches such keys)", "tag keys that do not start with 'aws:'")
+                refusal = limits.tag_key_refusal(str(key))
+                if refusal is not None:
+                    self.add(obj, f"spec.tags.{key}", *refusal)
 
     # -- rules across objects ----------------------------------------------------------------------
     def of_kind(self, kind: str) -> list[_Object]:
@@ -529,6 +529,7 @@ class _Checker:
         self._ou_tree()
         self._unique_ou_names()
         self._unique_accounts()
+        self._account_quota()
         self._unique_policy_names()
         self._policies_per_target()
         self._policy_documents()
@@ -728,6 +729,19 @@ class _Checker:
                      f"AwsAccount {kept.name!r} ({kept.where}) already adopts account {acct.spec['accountId']}",
                      "one AwsAccount per AWS account (two would fight over it)")
 
+    def _account_quota(self) -> None:
+        """More member accounts than AWS's default quota allows (with the management account): a warning, since
+        the organization's quota may have been raised, which only AWS knows."""
+        accounts = self.of_kind("AwsAccount")
+        members = limits.DEFAULT_MAX_ACCOUNTS - 1
+        if len(accounts) > members:
+            self.add(accounts[members], "metadata.name",
+                     f"{len(accounts)} AwsAccounts and the management account are more than AWS's default quota of "
+                     f"{limits.DEFAULT_MAX_ACCOUNTS} accounts per organization (CreateAccount would end FAILED with "
+                     "ACCOUNT_LIMIT_EXCEEDED)",
+                     f"at most {members} member accounts unless the quota was raised: {limits.RAISE_ACCOUNT_QUOTA}",
+                     WARNING)
+
     def _policy_type(self, pol: _Object) -> str:
         return _str(pol.spec.get("type")) or SCP
 
@@ -804,8 +818,12 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
     """
     limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type)
     size = f" of at most {limit:,} characters as minified JSON" if limit is not None else ""
-    allowed = (f"a {policy_type} document in the IAM policy grammar (Version \"2012-10-17\", Statement with "
-               f"Effect, Action or NotAction, Resource, Condition){size}")
+    if policy_type == policy_document.RCP:
+        statement = (f"Deny statements of {', '.join(limits.RCP_STATEMENT_ELEMENTS)}, Principal \"*\", actions of "
+                     f"{', '.join(sorted(limits.RCP_SERVICES))}")
+    else:
+        statement = "Statement with Effect, Action or NotAction, Resource, Condition"
+    allowed = f"a {policy_type} document in the IAM policy grammar (Version \"2012-10-17\", {statement}){size}"
     problems = []
     for problem in policy_document.validate_document(policy_type, document, field="spec.document"):
         path, _, message = problem.partition(": ")

@@ -123,6 +123,7 @@ def test_close_and_remove_policies(aws: AwsSandbox, cluster: Cluster, operator: 
                                  deletionPolicy="RemoveFromOrganization"))
     closing_id = cluster.wait_ready("awsaccounts", "closing", timeout=30)["status"]["id"]
     leaving_id = cluster.wait_ready("awsaccounts", "leaving", timeout=30)["status"]["id"]
+    aws.make_standalone_ready(leaving_id)  # a person gave it phone, payment, and waited (AWS refuses before)
     cluster.client.delete("awsaccounts", "closing")
     cluster.client.delete("awsaccounts", "leaving")
     cluster.wait_gone("awsaccounts", "closing")

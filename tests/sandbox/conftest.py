@@ -111,3 +111,9 @@ def kube_sandbox(widget_crd: dict[str, Any]) -> Iterator[KubeSandbox]:
 @pytest.fixture
 def kclient(kube_sandbox: KubeSandbox) -> KubeClient:
     return KubeClient(kube_sandbox.url, group=GROUP, version=VERSION)
+
+
+@pytest.fixture
+def org(aws: Any) -> Any:
+    """A boto3 Organizations client of the AWS sandbox (``aws``: tests/conftest.py), without botocore's retries."""
+    return aws.client(max_attempts=1)

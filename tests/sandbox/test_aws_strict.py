@@ -423,9 +423,10 @@ def test_removing_the_management_account_is_refused(org: Any, plain: Any, mgmt_i
     assert info.value.response["Error"]["Code"] == "AWSOrganizationsNotInUseException"  # moto's answer
 
 
-def test_remove_member_account(org: Any) -> None:
+def test_remove_member_account(aws: AwsSandbox, org: Any) -> None:
     account = new_account(org)
     refused(lambda: org.remove_account_from_organization(AccountId="999999999999"), "AccountNotFoundException")
+    aws.make_standalone_ready(account)  # a created account cannot leave before (tests/sandbox/test_aws_limits.py)
     org.remove_account_from_organization(AccountId=account)
     assert account not in [a["Id"] for a in org.list_accounts()["Accounts"]]
 

@@ -1,0 +1,135 @@
+"""AWS's limits, end to end: the real operator against the sandbox, which refuses what AWS refuses.
+
+A removal AWS refuses says what a person must do and is not retried at full rate; a full account quota says the
+quota and how to raise it; a sixth policy on a target is refused before CreatePolicy, even when five arrive at
+once, and a refusal is not drift; AWS's "try again later" answers are waited out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from controller.api import limits
+from controller.sandbox.aws import AwsSandbox
+from tests.e2e.harness import Cluster, Operator, account, condition, free_port, metric, orgunit, scrape, wait_for
+from tests.e2e.test_policy import DENY_ROOT, DENY_S3, SCP, enable_scps, policies_on, scp
+
+pytestmark = pytest.mark.e2e
+
+
+def test_removing_a_new_account_says_what_to_do_and_is_not_retried_at_full_rate(
+        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(account("fresh", accountName="Fresh", email="fresh@example.com",
+                                 deletionPolicy="RemoveFromOrganization"))
+    account_id = cluster.wait_ready("awsaccounts", "fresh", timeout=30)["status"]["id"]
+    cluster.client.delete("awsaccounts", "fresh")
+    obj = cluster.wait_reason("awsaccounts", "fresh", "Synced", "CannotLeaveOrganization")
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert "WAIT_PERIOD_ACTIVE" in message and limits.REMOVAL_CONSTRAINTS["WAIT_PERIOD_ACTIVE"] in message, message
+    assert condition(obj, "Ready")["reason"] == "CannotLeaveOrganization"  # type: ignore[index]
+    # A person must act first: looked at again at the resync interval (300 s here), not on the 0.5-2 s backoff.
+    time.sleep(4)
+    assert aws.calls.count("RemoveAccountFromOrganization") == 1, aws.calls
+    assert account_id in {a["Id"] for a in aws.client().list_accounts()["Accounts"]}
+    assert cluster.get("awsaccounts", "fresh") is not None  # kept until AWS lets the account go
+
+
+def test_a_full_account_quota_says_the_quota_and_how_to_raise_it(
+        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    aws.quotas.max_accounts = 2  # the management account and one member (the fixture restores AWS's 10)
+    cluster.client.apply(account("first", accountName="First", email="first@example.com"))
+    cluster.wait_ready("awsaccounts", "first", timeout=30)
+    cluster.client.apply(account("second", accountName="Second", email="second@example.com"))
+    obj = cluster.wait_reason("awsaccounts", "second", "Synced", "CreateAccountFailed", timeout=30)
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert "ACCOUNT_LIMIT_EXCEEDED" in message and limits.RAISE_ACCOUNT_QUOTA in message, message
+    assert f"{limits.DEFAULT_MAX_ACCOUNTS} unless raised" in message
+    assert len(aws.client().list_accounts()["Accounts"]) == 2
+
+
+def test_five_policies_at_once_on_a_target_with_room_for_four(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    """FullAWSAccess takes one of the five places: four are attached, the fifth is refused before CreatePolicy
+    (no policy of it left in AWS), and the refusal is not drift."""
+    port = free_port()
+    start_operator(AWSORG_METRICS_PORT=str(port))
+    enable_scps(aws)
+    ou = aws.client().create_organizational_unit(ParentId=aws.ids["root_id"], Name="Team")["OrganizationalUnit"]["Id"]
+    for i in range(5):
+        cluster.client.apply(scp(f"guard-{i}", document=DENY_S3, targets={"ids": [ou]}))
+
+    def settled() -> list[str] | None:
+        reasons = [(condition(cluster.get("servicecontrolpolicies", f"guard-{i}"), "Synced") or {}).get("reason")
+                   for i in range(5)]
+        return reasons if sorted(map(str, reasons)) == ["LimitExceeded", *["ReconcileSuccess"] * 4] else None
+
+    reasons = wait_for(settled, timeout=40, what="four policies attached and one refused")
+    refused = f"guard-{reasons.index('LimitExceeded')}"
+    names = {p["Name"] for p in aws.client().list_policies(Filter=SCP)["Policies"]}
+    assert names == {"FullAWSAccess"} | {f"guard-{i}" for i in range(5)} - {refused}
+    assert len(policies_on(aws, ou)) == limits.MAX_POLICIES_PER_TARGET
+    obj = cluster.get("servicecontrolpolicies", refused)
+    assert f"AWS allows at most {limits.MAX_POLICIES_PER_TARGET}" in condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert (condition(obj, "Drifted") or {}).get("status") != "True"
+    assert metric(scrape(port), "awsorg_drift_detected_total", kind="ServiceControlPolicy") == 0
+
+
+def test_a_refused_new_attachment_of_a_policy_is_not_drift(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    port = free_port()
+    start_operator(AWSORG_METRICS_PORT=str(port))
+    enable_scps(aws)
+    org = aws.client()
+    full = org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Full")["OrganizationalUnit"]["Id"]
+    for i in range(1, 5):  # with FullAWSAccess: five
+        pid = org.create_policy(Name=f"legacy-{i}", Description="", Type=SCP,
+                                Content=str(DENY_S3).replace("'", '"'))["Policy"]["PolicySummary"]["Id"]
+        org.attach_policy(PolicyId=pid, TargetId=full)
+    cluster.client.apply(orgunit("home", name="Home"))
+    cluster.client.apply(scp("guard", document=DENY_ROOT, targets={"orgUnitRefs": [{"name": "home"}]}))
+    cluster.wait_ready("servicecontrolpolicies", "guard", timeout=30)
+    cluster.client.apply(scp("guard", document=DENY_ROOT, targets={"orgUnitRefs": [{"name": "home"}], "ids": [full]}))
+    obj = cluster.wait_reason("servicecontrolpolicies", "guard", "Synced", "LimitExceeded")
+    assert (condition(obj, "Drifted") or {}).get("status") != "True", obj["status"]
+    time.sleep(1)  # a few retries on the backoff: still a refusal, never drift
+    assert metric(scrape(port), "awsorg_drift_detected_total", kind="ServiceControlPolicy") == 0
+    assert (condition(cluster.get("servicecontrolpolicies", "guard"), "Drifted") or {}).get("status") != "True"
+
+
+def test_policy_changes_in_progress_and_a_finalizing_organization_are_waited_out(
+        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    cluster.client.apply(orgunit("up", name="Up"))
+    cluster.wait_ready("orgunits", "up", timeout=30)  # the operator is up and acting
+    aws.quotas.enable_policy_type_delay = 1.5  # SCPs stay PENDING_ENABLE for 1.5 s
+    aws.finalize_organization(1.5)
+    aws.reset_calls()
+    cluster.client.apply(account("early", accountName="Early", email="early@example.com"))
+    cluster.client.apply(scp("guard", document=DENY_ROOT, targets={"root": True}))
+    policy_id = cluster.wait_ready("servicecontrolpolicies", "guard", timeout=30)["status"]["id"]
+    cluster.wait_ready("awsaccounts", "early", timeout=30)
+    assert aws.ids["root_id"] in {t["TargetId"] for t in aws.client().list_targets_for_policy(
+        PolicyId=policy_id)["Targets"]}
+    assert aws.calls.count("CreateAccount") >= 2, aws.calls  # the first met FinalizingOrganizationException
+    assert aws.calls.count("EnablePolicyType") >= 2, aws.calls  # then PolicyChangesInProgressException
+
+
+def test_what_the_api_server_cannot_check_the_operator_refuses_before_any_aws_write(
+        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    """A tag key's pattern and an RCP's grammar: InvalidSpec in awsorg validate's words, and AWS untouched (no RCPs
+    enabled on the root as a side effect)."""
+    rcp_doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "ec2:RunInstances",
+                                                       "Resource": "*"}]}
+    cluster.client.apply(orgunit("team", name="Team", tags={"bad key!#$%": "x"}))
+    cluster.client.apply(scp("no-ec2", type="RESOURCE_CONTROL_POLICY", document=rcp_doc))
+    ou = cluster.wait_reason("orgunits", "team", "Synced", "InvalidSpec")
+    message = condition(ou, "Synced")["message"]  # type: ignore[index]
+    assert "spec.tags.bad key!#$%" in message and limits.TAG_KEY_PATTERN_MESSAGE in message, message
+    policy = cluster.wait_reason("servicecontrolpolicies", "no-ec2", "Synced", "InvalidSpec")
+    message = condition(policy, "Synced")["message"]  # type: ignore[index]
+    assert "spec.document.Statement[0].Action" in message and "ec2" in message, message
+    writes = [c for c in aws.calls if not c.startswith(("List", "Describe"))]
+    assert writes == [], writes
+    assert aws.client().list_roots()["Roots"][0]["PolicyTypes"] == []
