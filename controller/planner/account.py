@@ -42,6 +42,9 @@ RETRYABLE_FAILURES = frozenset(
     {"CONCURRENT_ACCOUNT_MODIFICATION", "INTERNAL_FAILURE", "ACCOUNT_LIMIT_EXCEEDED", "FAILED_BUSINESS_VALIDATION",
      "PENDING_BUSINESS_VALIDATION", "UNKNOWN_BUSINESS_VALIDATION"}
 )
+# Failures that need a person first (a quota raised): tried again at the resync interval, not on the backoff, so
+# each retry is not one more FAILED CreateAccount request every few seconds.
+SLOW_FAILURES = frozenset({"ACCOUNT_LIMIT_EXCEEDED"})
 # How far before the recorded intent a CreateAccount request may be and still be ours (clock skew).
 INTENT_SKEW = datetime.timedelta(minutes=5)
 
@@ -208,12 +211,13 @@ def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan
         "GOVCLOUD_ACCOUNT_ALREADY_EXISTS": "a GovCloud account already exists for this email",
     }.get(reason, "see the AWS Organizations documentation for this FailureReason")
     retry = reason in RETRYABLE_FAILURES
+    slow = reason in SLOW_FAILURES
     message = f"CreateAccount request {request_id} FAILED: {reason}: {hint}"
     if retry:
-        message += "; retrying"
+        message += "; tried again at each resync" if slow else "; retrying"
     return Plan(
         actions=(ForgetCreateRequest(request_id),) if retry else (),
-        blocked=Blocked("CreateAccountFailed", message, retry=retry),
+        blocked=Blocked("CreateAccountFailed", message, retry=retry, slow=slow),
     )
 
 

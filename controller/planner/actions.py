@@ -418,6 +418,8 @@ class Blocked:
     reason: BlockReason
     message: str
     retry: bool = True
+    #: retrying cannot help before a person acts (a quota to raise): looked at again at the resync interval only
+    slow: bool = False
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,8 @@ class StatusBuilder:
             result: Literal["error", "waiting"] = "waiting"
         else:
             requeue = self.settings.backoff(self.obj.retry) if blocked.retry else None
+            if requeue is not None and blocked.slow:
+                requeue = max(requeue, self.settings.resync_seconds)
             result = "error"
         event_type: Literal["Normal", "Warning"] = "Normal" if blocked.reason == "CreationInProgress" else "Warning"
         return self.fail(blocked.reason, blocked.message, requeue, result, event_type)

@@ -48,6 +48,10 @@ def test_a_full_account_quota_says_the_quota_and_how_to_raise_it(
     assert "ACCOUNT_LIMIT_EXCEEDED" in message and limits.RAISE_ACCOUNT_QUOTA in message, message
     assert f"{limits.DEFAULT_MAX_ACCOUNTS} unless raised" in message
     assert len(aws.client().list_accounts()["Accounts"]) == 2
+    # A person must raise the quota first: tried again at the resync interval (300 s here), not on the 0.5-2 s
+    # backoff, which would leave one more FAILED CreateAccount request in AWS's history every few seconds.
+    time.sleep(4)
+    assert aws.calls.count("CreateAccount") == 2, aws.calls
 
 
 def test_five_policies_at_once_on_a_target_with_room_for_four(
