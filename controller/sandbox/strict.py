@@ -96,7 +96,7 @@ DEFAULT_POLICY_FOR_TYPE = {
 #: Policy types whose documents use the IAM policy grammar.
 IAM_GRAMMAR_TYPES = frozenset({"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"})
 
-NAME_MAX = 128  # OrganizationalUnitName, PolicyName, AccountName: "max": 128
+NAME_MAX = 128  # OrganizationalUnitName, PolicyName: "max": 128 (CreateAccount's AccountName is 50: aws_limits.py)
 EMAIL_MAX = 64  # Email: "max": 64
 DESCRIPTION_MAX = 512  # PolicyDescription: "max": 512
 
