@@ -1303,7 +1303,7 @@ class KubeSandbox:
         """A bearer token that authenticates as the service account (see controller/sandbox/rbac.py)."""
         return self.call(lambda emu: emu.rbac.service_account_token(namespace, name))
 
-    def write_kubeconfig(self, path: Path, token: str = rbac.ADMIN_TOKEN) -> Path:
+    def write_kubeconfig(self, path: Path, token: str = rbac.ADMIN_TOKEN, namespace: str = "default") -> Path:
         """A kubeconfig for the sandbox; the token is the sandbox admin's (system:masters) unless given."""
         path = Path(path)
         config = {
@@ -1314,7 +1314,7 @@ class KubeSandbox:
             "users": [{"name": "awsorg-sandbox", "user": {"token": token}}],
             "contexts": [{"name": "awsorg-sandbox",
                           "context": {"cluster": "awsorg-sandbox", "user": "awsorg-sandbox",
-                                      "namespace": "default"}}],
+                                      "namespace": namespace}}],
             "current-context": "awsorg-sandbox",
             "preferences": {},
         }

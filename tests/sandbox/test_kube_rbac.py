@@ -93,6 +93,21 @@ def test_a_subresource_is_its_own_resource_and_resource_names_limit_by_name(
     assert "labels" not in kclient.get(PLURAL, "beta")["metadata"]  # a refused request changes nothing
 
 
+def test_a_grant_on_a_resource_does_not_reach_its_status(kube_sandbox: KubeSandbox, kclient: KubeClient) -> None:
+    admin = KubeClient(kube_sandbox.url, group=RBAC_GROUP, version="v1")
+    admin.create(cluster_role("widget-editor", rule(["patch", "update"], [PLURAL])), "clusterroles")
+    editor = "system:serviceaccount:team:editor"  # bound as a User: RBAC matches the user name
+    admin.create(binding("ClusterRoleBinding", "widget-editor", "ClusterRole", "widget-editor",
+                         [{"kind": "User", "name": editor, "apiGroup": RBAC_GROUP}]), "clusterrolebindings")
+    kclient.create(widget("alpha"))
+    client = KubeClient(kube_sandbox.url, group=GROUP, version=VERSION,
+                        token=kube_sandbox.service_account_token("team", "editor"))
+    client.patch(PLURAL, "alpha", {"metadata": {"labels": {"a": "b"}}})
+    assert refused(lambda: client.patch(PLURAL, "alpha", {"status": {"phase": "Created"}}, subresource="status")) == (
+        f'widgets.{GROUP} "alpha" is forbidden: User "{editor}" cannot patch resource "widgets/status" in API group '
+        f'"{GROUP}" at the cluster scope')
+
+
 def test_roles_and_role_bindings_grant_only_in_their_namespace(robot: KubeClient) -> None:
     event = {"apiVersion": "v1", "kind": "Event", "metadata": {"generateName": "e-"}, "reason": "Test",
              "involvedObject": {"kind": "Widget", "name": "alpha"}, "message": "m", "type": "Normal"}
