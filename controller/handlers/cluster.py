@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import logging
 import ssl
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -20,7 +21,15 @@ import kopf
 
 from controller.api.models import GROUP, VERSION
 
-EVENTS_NAMESPACE = "default"  # events of cluster-scoped objects go here, as kopf posts them
+# Events of cluster-scoped objects live in `default` with an empty involvedObject.namespace: the API server's
+# event validation allows no other namespace for them than default and kube-system (kubernetes
+# pkg/apis/core/validation/events.go legacyValidateEvent: "len(event.InvolvedObject.Namespace) == 0 &&
+# event.Namespace != metav1.NamespaceDefault && event.Namespace != metav1.NamespaceSystem" is invalid), and
+# `kubectl describe` finds a cluster-scoped object's events by involvedObject.namespace="" (kubectl's
+# searchEvents: GetFieldSelector(&ref.Name, &ref.Namespace, refKind, refUID) over all namespaces).
+EVENTS_NAMESPACE = "default"
+
+log = logging.getLogger("awsorg")
 
 
 class ClusterUnreachable(Exception):
@@ -126,3 +135,48 @@ def read_objects(plurals: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         return asyncio.run(_read(list(plurals)))
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise ClusterUnreachable(str(exc)) from exc
+
+
+class EventPoster:
+    """Posts the events of our (cluster-scoped) objects where ``kubectl describe`` finds them.
+
+    kopf.event cannot: kopf posts every event with ``involvedObject.namespace`` set ("For cluster-scoped objects,
+    use the current namespace from the current context", kopf/_cogs/clients/events.py; kopf issue 949), into the
+    operator's own namespace, and ``kubectl describe orgunit NAME`` looks for ``involvedObject.namespace=``
+    (empty), so it printed ``Events: <none>``. ``post`` may be called from kopf's handler threads; the events
+    are posted in order from the operator's loop, like kopf's own event queue.
+    """
+
+    def __init__(self, api: Callable[[], KubeApi] = KubeApi) -> None:
+        self._api = api
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[dict[str, Any], str, str, str]] | None = None
+
+    def start(self) -> asyncio.Task[None]:
+        """Start posting from the running loop (the operator's); returns the task to cancel at cleanup."""
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        return self._loop.create_task(self._run())
+
+    def post(self, body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+        meta = body.get("metadata") or {}
+        involved = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
+                    "metadata": {"name": meta.get("name"), "uid": meta.get("uid")}}
+        if self._loop is None or self._queue is None:
+            log.warning("event %s for %s not posted: the event poster is not started", reason, meta.get("name"))
+            return
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, (involved, type_, reason, message))
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self._api() as api:
+                    for involved, type_, reason, message in batch:
+                        await api.post_event(involved, type_, reason, message)
+            except (ClusterUnreachable, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                # Events are helpful but auxiliary (as kopf treats them): a failure is logged, not retried.
+                log.warning("posting %d event(s) failed: %s", len(batch), exc)

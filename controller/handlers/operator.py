@@ -16,6 +16,7 @@ from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import MemberAccounts
 from controller.aws.session import account_client, iam_client, organizations_client, sqs_client, sts_client
 from controller.handlers import logfilter
+from controller.handlers.cluster import EventPoster
 from controller.handlers.resync import Resync
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
 from controller.reconciler.engine import Engine, index_entry
@@ -69,11 +70,11 @@ def _view(kind: str, body: Any, retry: int, trigger: Trigger) -> ObjectView:
                       trigger=trigger, created=str(meta.get("creationTimestamp") or ""))
 
 
-def _apply(outcome: Outcome, body: Any, patch: Any) -> None:
+def _apply(outcome: Outcome, body: Any, patch: Any, events: EventPoster) -> None:
     if not same_status(outcome.status, body.get("status") or {}):  # nothing new: nothing written
         patch["status"] = outcome.status
     for event in outcome.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+        events.post(body, event.type, event.reason, event.message)
         log.info("%s %s: %s", body["metadata"]["name"], event.reason, event.message)
 
 
@@ -89,6 +90,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
     peering_lifetime = settings.peering_lifetime_seconds  # ``configure`` below gets kopf's own ``settings``
     refs = IndexReferences()
     inventory = Inventory()
+    events = EventPoster()
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -103,7 +105,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
             prefix=PREFIX, key="last-handled-configuration"
         )
-        settings.posting.loggers = False  # events are ours: one per meaningful change, not per log line
+        # Events are ours: one per meaningful change, not per log line, posted by EventPoster where
+        # `kubectl describe` finds them. kopf posts none (its events would go to the operator's namespace, which
+        # deploy/rbac.yaml does not grant).
+        settings.posting.enabled = False
         settings.execution.max_workers = 8
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
@@ -111,11 +116,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
     engines = {kind: Engine(adapter, gateway, refs, settings=settings, inventory=inventory)
                for kind, adapter in ADAPTERS.items()}
     for engine in engines.values():
-        _register_kind(registry, engine, refs, settings)
+        _register_kind(registry, engine, refs, settings, events)
 
     @kopf.on.startup(registry=registry)
     async def start_observer(memo: Any, **kwargs: Any) -> None:
         refs.refresh(kwargs)  # kopf hands its (live) indexes to startup handlers too
+        memo.poster = events.start()
         resync = Resync(settings, gateway, inventory, engines, refs.bodies)
         memo.observer = asyncio.get_running_loop().create_task(resync.run_forever())
         if settings.events_queue_url:
@@ -124,13 +130,13 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
 
     @kopf.on.cleanup(registry=registry)
     async def stop_observer(memo: Any, **_: Any) -> None:
-        for task in (getattr(memo, "observer", None), getattr(memo, "events", None)):
+        for task in (getattr(memo, "observer", None), getattr(memo, "events", None), getattr(memo, "poster", None)):
             if task is not None:
                 task.cancel()
 
 
 def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any], refs: IndexReferences,
-                   settings: Settings) -> None:
+                   settings: Settings, events: EventPoster) -> None:
     kind = engine.kind
     resource = (GROUP, VERSION, PLURALS[kind])
 
@@ -153,7 +159,7 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
     def reconcile(trigger: Trigger, body: Any, patch: Any, retry: int, kwargs: dict[str, Any]) -> None:
         refs.refresh(kwargs)
         outcome = engine.reconcile(_view(kind, body, retry, trigger))
-        _apply(outcome, body, patch)
+        _apply(outcome, body, patch, events)
         if outcome.requeue_after is not None:
             _look_again(outcome, body, outcome.requeue_after)
 
@@ -174,10 +180,10 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
         refs.refresh(kwargs)
         outcome = engine.delete(_view(kind, body, retry, "delete"))
         if not outcome.done:
-            _apply(outcome, body, patch)
+            _apply(outcome, body, patch, events)
             _look_again(outcome, body, outcome.requeue_after or settings.backoff(retry))
         for event in outcome.events:
-            kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+            events.post(body, event.type, event.reason, event.message)
 
 
 def _synced_message(outcome: Outcome) -> str:

@@ -39,7 +39,7 @@ import kmock
 import yaml
 
 from controller.api import schema as structural
-from controller.sandbox import _kube_table
+from controller.sandbox import _kube_events, _kube_table, rbac
 
 __all__ = ["KubeEmulator", "KubeSandbox", "ResourceDef"]
 
@@ -301,6 +301,14 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                    categories=["api-extensions"], subresources=["status"],
                                    printer_columns=[{"name": "Created At", "type": "date", "x-sandbox-raw": True,
                                                      "jsonPath": ".metadata.creationTimestamp"}]))
+        # RBAC (controller/sandbox/rbac.py): its kinds are served, the default policy is stored, every request
+        # is authenticated and authorized in __call__.
+        for spec in rbac.RESOURCES:
+            self._register(ResourceDef(**spec))
+        self.rbac = rbac.Rbac(lambda plural, ns: self._select(self.find_def(plural, rbac.RBAC_GROUP), ns, {}),
+                              lambda plural, name, ns: self.get_object(plural, name, rbac.RBAC_GROUP, ns))
+        for obj in rbac.bootstrap_policy():
+            self._direct_create(f"{obj['kind'].lower()}s", obj, group=rbac.RBAC_GROUP)
         for ns in ("default", "kube-system"):
             self._direct_create("namespaces", {"metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]},
                                                "status": {"phase": "Active"}})
@@ -528,6 +536,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
             subresource=None if parsed is None else parsed.subresource,
             raw_request=raw_request,
         )
+        refused = self.rbac.check(raw_request.method, raw_request.path, raw_request.query,
+                                  raw_request.headers.get("Authorization"))
+        if refused is not None:
+            self._request_log.append((raw_request.method, str(raw_request.rel_url), refused[0]))
+            return aiohttp.web.json_response(refused[1], status=refused[0])
         # kmock's routing finds reactions by the requests recorded on the root; keep that record bounded.
         self._requests.append(request)
         if len(self._requests) > 2000:
@@ -761,7 +774,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
         warnings: list[str] = []
         meta = obj.get("metadata") or {}
         name = str(meta.get("name", ""))
-        if old is None and (not _NAME_RE.match(name) or len(name) > 253):
+        if old is None and rdef.group == rbac.RBAC_GROUP:
+            causes.extend(rbac.name_causes(name))
+        elif old is None and (not _NAME_RE.match(name) or len(name) > 253):
             causes.append(structural.Cause(
                 "FieldValueInvalid", "metadata.name",
                 f"Invalid value: {json.dumps(name)}: a lowercase RFC 1123 subdomain must consist of lower case "
@@ -794,6 +809,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 found = [c for c in found if (c.field == "status" or c.field.startswith(("status.", "status[")))
                          == (subresource == "status")]
             causes.extend(found)
+        if rdef.group == "" and rdef.plural == "events":
+            causes.extend(_kube_events.validate(obj))
         if causes:
             summary = causes[0].message if len(causes) == 1 else "[" + ", ".join(c.message for c in causes) + "]"
             raise _error(422, "Invalid", f'{rdef.group_kind} "{name}" is invalid: {summary}', {
@@ -1282,17 +1299,22 @@ class KubeSandbox:
     def resource_version(self) -> int:
         return self.call(lambda emu: emu.resource_version)
 
-    def write_kubeconfig(self, path: Path) -> Path:
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A bearer token that authenticates as the service account (see controller/sandbox/rbac.py)."""
+        return self.call(lambda emu: emu.rbac.service_account_token(namespace, name))
+
+    def write_kubeconfig(self, path: Path, token: str = rbac.ADMIN_TOKEN, namespace: str = "default") -> Path:
+        """A kubeconfig for the sandbox; the token is the sandbox admin's (system:masters) unless given."""
         path = Path(path)
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "awsorg-sandbox",
                           "cluster": {"server": self.url, "insecure-skip-tls-verify": True}}],
-            "users": [{"name": "awsorg-sandbox", "user": {"token": "awsorg-sandbox-token"}}],
+            "users": [{"name": "awsorg-sandbox", "user": {"token": token}}],
             "contexts": [{"name": "awsorg-sandbox",
                           "context": {"cluster": "awsorg-sandbox", "user": "awsorg-sandbox",
-                                      "namespace": "default"}}],
+                                      "namespace": namespace}}],
             "current-context": "awsorg-sandbox",
             "preferences": {},
         }

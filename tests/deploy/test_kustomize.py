@@ -121,9 +121,13 @@ def test_the_validator_rejects_a_typo(objects: list[Obj]) -> None:
 def test_namespaced_objects_are_in_the_operator_namespace(objects: list[Obj]) -> None:
     one(objects, "Namespace", NAMESPACE)
     for obj in objects:
-        if obj["kind"] in ("ServiceAccount", "Deployment", "Service", "ServiceMonitor", "Role", "RoleBinding",
-                           "PrometheusRule"):
+        if obj["kind"] in ("ServiceAccount", "Deployment", "Service", "ServiceMonitor", "PrometheusRule"):
             assert obj["metadata"].get("namespace") == NAMESPACE, key(obj)
+    # but the events Role and its binding: in `default`, where the events of cluster-scoped objects belong.
+    for obj in objects:
+        if obj["kind"] in ("Role", "RoleBinding"):
+            assert (obj["metadata"]["name"], obj["metadata"].get("namespace")) == ("awsorg-operator-events",
+                                                                                "default"), key(obj)
 
 
 # ------------------------------------------------------------------------------------------ security

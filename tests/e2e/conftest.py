@@ -11,7 +11,7 @@ from controller.api.crds import all_crds
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
 from controller.sandbox.kubeclient import KubeClient
-from tests.e2e.harness import Cluster, Operator
+from tests.e2e.harness import Cluster, Operator, fail_if_refused, operator_kubeconfig
 
 
 @pytest.fixture
@@ -32,10 +32,10 @@ def start_operator(
     aws: AwsSandbox, kube: KubeSandbox, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., Operator]]:
     started: list[Operator] = []
-    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    kubeconfig = operator_kubeconfig(kube, tmp_path / "operator-kubeconfig")
 
-    def start(**settings: str) -> Operator:
-        op = Operator(aws, kubeconfig, tmp_path / "operator.log", **settings).start()
+    def start(*args: str, **settings: str) -> Operator:
+        op = Operator(aws, kubeconfig, tmp_path / "operator.log", args, **settings).start()
         started.append(op)
         return op
 
@@ -45,6 +45,8 @@ def start_operator(
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed and started:
         print("----- operator log -----\n" + started[-1].log()[-8000:])
+    if started:
+        fail_if_refused(kube)
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ the strict AWS sandbox, both over HTTP."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import signal
 import subprocess
 import sys
@@ -11,12 +13,60 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from controller.demo import operator_env, stop_operator
 from controller.sandbox.aws import AwsSandbox
+from controller.sandbox.kube import KubeSandbox
 from controller.sandbox.kubeclient import KubeClient
+from controller.sandbox.rbac import RBAC_GROUP
+from tests.deploy import kustomize
 
 T = TypeVar("T")
 API = "awsorg.gitops.dev/v1alpha1"
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+RBAC_KINDS = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+
+
+@functools.cache
+def deployed() -> tuple[dict[str, Any], ...]:
+    """The objects of the Kustomize base, as `kubectl apply -k deploy/` creates them."""
+    return tuple(kustomize.render(DEPLOY))
+
+
+def operator_service_account() -> tuple[str, str]:
+    """(namespace, name) of the service account the Deployment runs the operator as."""
+    deployment = next(o for o in deployed() if o["kind"] == "Deployment")
+    return deployment["metadata"]["namespace"], deployment["spec"]["template"]["spec"]["serviceAccountName"]
+
+
+def operator_user() -> str:
+    namespace, name = operator_service_account()
+    return f"system:serviceaccount:{namespace}:{name}"
+
+
+def operator_kubeconfig(kube: KubeSandbox, path: Path) -> Path:
+    """A kubeconfig that authenticates as the operator's service account, with exactly the RBAC of the
+    Kustomize base (deploy/rbac.yaml as kustomization.yaml places it) installed in the sandbox: a verb the
+    operator needs and the file lacks is refused with the API server's 403."""
+    if kube.get("clusterroles", "awsorg-operator", group=RBAC_GROUP) is None:
+        for obj in deployed():
+            if obj["kind"] in RBAC_KINDS:
+                kube.create(copy.deepcopy(obj), namespace=obj["metadata"].get("namespace"))
+    namespace, name = operator_service_account()
+    # The context's namespace is the pod's (kopf reads it as an in-cluster operator reads its service account's).
+    return kube.write_kubeconfig(path, token=kube.service_account_token(namespace, name), namespace=namespace)
+
+
+def fail_if_refused(kube: KubeSandbox) -> None:
+    """Fail the test if the sandbox refused any request of the operator's service account (the 403s listed)."""
+    user = operator_user()
+    refused = list(dict.fromkeys(kube.call(lambda emu: list(emu.rbac.denied.get(user, [])))))  # each once
+    if refused:
+        pytest.fail("the API server refused the operator (deploy/rbac.yaml lacks a grant?):\n"
+                    + "\n".join(refused[:20]) + (f"\n... and {len(refused) - 20} more" if len(refused) > 20 else ""))
 
 
 def wait_for(fn: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.2, what: str = "") -> T:

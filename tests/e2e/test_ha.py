@@ -22,7 +22,17 @@ from controller.api.crds import all_crds
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
 from controller.sandbox.kubeclient import KubeClient
-from tests.e2e.harness import Cluster, Operator, free_port, metric, orgunit, scrape, wait_for
+from tests.e2e.harness import (
+    Cluster,
+    Operator,
+    fail_if_refused,
+    free_port,
+    metric,
+    operator_kubeconfig,
+    orgunit,
+    scrape,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +72,7 @@ def start_peer(
 ) -> Iterator[Callable[..., Operator]]:
     """``start_peer(name, priority)``: ``awsorg run --peering awsorg-operator --priority N``, own log file."""
     started: list[tuple[str, Operator]] = []
-    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    kubeconfig = operator_kubeconfig(kube, tmp_path / "operator-kubeconfig")
 
     def start(name: str, priority: int, lifetime: int = LIFETIME) -> Operator:
         port = free_port()
@@ -81,6 +91,8 @@ def start_peer(
     if failed is not None and failed.failed:
         for name, op in started:
             print(f"----- {name} log -----\n" + op.log()[-6000:])
+    if started:
+        fail_if_refused(kube)
 
 
 def handled(op: Operator, name: str) -> list[str]:
