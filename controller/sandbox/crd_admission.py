@@ -272,11 +272,38 @@ def _value_validation(s: Schema, skip_any_of: bool, skip_first_all_of_any_of: bo
         errs += _nested(s["not"], False, lvl, f"{path}.not")
     pattern = s.get("pattern")
     if isinstance(pattern, str) and pattern:
-        try:
-            re.compile(pattern)
-        except re.error as e:  # Go's RE2 error text differs; the path and the first words are the server's
-            errs.append(_invalid(f"{path}.pattern", pattern, f"must be a valid regular expression, but isn't: {e}"))
+        # `if _, err := regexp.Compile(v.Pattern); err != nil { field.Invalid(fldPath.Child("pattern"), v.Pattern,
+        #  fmt.Sprintf("must be a valid regular expression, but isn't: %v", err)) }`
+        problem = _re2_problem(pattern)
+        if problem:
+            errs.append(_invalid(f"{path}.pattern", pattern,
+                                 f"must be a valid regular expression, but isn't: {problem}"))
     return errs
+
+
+# Go's regexp (RE2) has no lookaround and no backreferences, which Python's re accepts; regexp/syntax
+# reports them as ErrInvalidPerlOp ("invalid or unsupported Perl syntax") and ErrInvalidEscape.
+_RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+
+def _re2_problem(pattern: str) -> str:
+    """What Go's regexp.Compile says of ``pattern`` (its syntax.Error text), or "" when it compiles."""
+    m = _RE2_UNSUPPORTED.search(pattern)
+    if m:
+        code = "invalid escape sequence" if m.group().startswith("\\") else "invalid or unsupported Perl syntax"
+        return f"error parsing regexp: {code}: `{m.group()}`"
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        if "bad escape" in str(e):
+            return ""  # \p{L}, \z, \Q...\E: RE2 escapes Python lacks; the server accepts them
+        # syntax.ErrMissingParen / ErrUnexpectedParen name the whole expression.
+        if "missing ), unterminated subpattern" in str(e):
+            return f"error parsing regexp: missing closing ): `{pattern}`"
+        if "unbalanced parenthesis" in str(e):
+            return f"error parsing regexp: unexpected ): `{pattern}`"
+        return f"error parsing regexp: {e}"  # Python's wording of what RE2 refuses too (unbalanced groups...)
+    return ""
 
 
 # validateNestedValueValidation: what a schema under anyOf/allOf/oneOf/not must not set.

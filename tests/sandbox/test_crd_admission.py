@@ -124,6 +124,12 @@ CORPUS: list[tuple[str, Callable[[], dict[str, Any]], str, str]] = [
                                                                "x-kubernetes-preserve-unknown-fields": True})),
      f"{SPEC}.properties[port].x-kubernetes-preserve-unknown-fields",
      "Invalid value: true: must be false if x-kubernetes-int-or-string is true"),
+    ("pattern-with-lookahead", lambda: thing_crd(obj(a={"type": "string", "pattern": "^(?!kube-)"})),
+     f"{SPEC}.properties[a].pattern", 'Invalid value: "^(?!kube-)": must be a valid regular expression, but '
+     "isn't: error parsing regexp: invalid or unsupported Perl syntax: `(?!`"),
+    ("pattern-unbalanced", lambda: thing_crd(obj(a={"type": "string", "pattern": "^(r|ou-"})),
+     f"{SPEC}.properties[a].pattern", 'Invalid value: "^(r|ou-": must be a valid regular expression, but '
+     "isn't: error parsing regexp: missing closing ): `^(r|ou-`"),
     # --- the OpenAPI schema: validation.go ValidateCustomResourceDefinitionOpenAPISchema -------------------
     ("additionalProperties-beside-properties",
      lambda: thing_crd({**obj(a={"type": "string"}), "additionalProperties": {"type": "string"}}),
@@ -282,6 +288,7 @@ def test_the_projects_crds_and_kopfs_peering_crd_are_accepted(api: KubeClient) -
     obj(free={"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
     obj(free={"x-kubernetes-preserve-unknown-fields": True}),
     obj(tags={"type": "object", "additionalProperties": {"type": "string"}}),
+    obj(word={"type": "string", "pattern": "^\\p{L}+\\z"}),
     obj(at={"type": "string", "format": "date-time", "default": "2026-01-02T03:04:05Z"},
         mail={"type": "string", "format": "email", "default": "Ops <ops@example.com>"},
         n={"type": "integer", "format": "int32", "default": 2147483647},
@@ -292,7 +299,8 @@ def test_the_projects_crds_and_kopfs_peering_crd_are_accepted(api: KubeClient) -
                "items": {"type": "object", "required": ["name"], "properties": {
                    "name": {"type": "string"},
                    "v": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf"}]}}}}),
-], ids=["int-or-string", "preserve-object", "preserve-untyped", "map", "valid-defaults", "cel", "map-list-oldSelf"])
+], ids=["int-or-string", "preserve-object", "preserve-untyped", "map", "re2-escapes", "valid-defaults", "cel",
+        "map-list-oldSelf"])
 def test_valid_schemas_are_accepted(api: KubeClient, schema: dict[str, Any]) -> None:
     api.create(thing_crd(schema), CRDS)
     api.delete(CRDS, NAME)
