@@ -96,17 +96,84 @@ def validate_crd(crd: Mapping[str, Any]) -> list[Cause]:
     """The causes a real API server gives for this ``apiextensions.k8s.io/v1`` CRD; empty when it accepts it."""
     spec = crd.get("spec") if isinstance(crd.get("spec"), Mapping) else {}
     assert isinstance(spec, Mapping)
+    names = spec.get("names") if isinstance(spec.get("names"), Mapping) else {}
+    assert isinstance(names, Mapping)
+    group = str(spec.get("group") or "")
     causes: list[Cause] = []
+    # ValidateCustomResourceDefinition's nameValidationFn: `if name != requiredName { ... }`
+    name = str((crd.get("metadata") or {}).get("name") or "")
+    if name != f"{names.get('plural', '')}.{group}":
+        causes.append(_invalid("metadata.name", name, 'must be spec.names.plural+"."+spec.group'))
+    # validateCustomResourceDefinitionSpec
+    if not group:
+        causes.append(_required("spec.group"))
+    elif "." not in group:
+        causes.append(_invalid("spec.group", group, "should be a domain with at least one dot"))
+    scope = str(spec.get("scope") or "")
+    if not scope:
+        causes.append(_required("spec.scope"))
+    elif scope not in ("Cluster", "Namespaced"):
+        causes.append(_not_supported("spec.scope", scope, ["Cluster", "Namespaced"]))
+    for i, version in enumerate(spec.get("versions") or []):
+        if isinstance(version, Mapping) and not (version.get("schema") or {}).get("openAPIV3Schema"):
+            causes.append(_required(f"spec.versions[{i}].schema.openAPIV3Schema"))  # requireOpenAPISchema
     for i, version in enumerate(spec.get("versions") or []):
         if not isinstance(version, Mapping):
             continue
         path = f"spec.versions[{i}]"
+        if _dns1035(str(version.get("name") or "")):
+            causes.append(_invalid(f"{path}.name", version.get("name") or "", _dns1035(str(version.get("name") or ""))))
         # validateCustomResourceDefinitionVersion: the schema, then the subresources, then the columns.
         schema = (version.get("schema") or {}).get("openAPIV3Schema")
         if isinstance(schema, Mapping):
             causes.extend(_validate_schema(schema, f"{path}.schema.openAPIV3Schema"))
         for j, column in enumerate(version.get("additionalPrinterColumns") or []):
             causes.extend(_validate_column(column, f"{path}.additionalPrinterColumns[{j}]"))
+    causes.extend(_validate_names(names))
+    return causes
+
+
+def _dns1035(value: str) -> str:
+    """apimachinery's IsDNS1035Label, its messages joined with "," as the callers join them."""
+    errs = []
+    if len(value) > 63:
+        errs.append("must be no more than 63 characters")
+    if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", value):
+        errs.append("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+                    "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+    return ",".join(errs)
+
+
+def _validate_names(names: Mapping[str, Any]) -> list[Cause]:
+    """The names' part of validateCustomResourceDefinitionSpec, then ValidateCustomResourceDefinitionNames.
+
+    v1's SetDefaults_CustomResourceDefinitionSpec defaults singular (lower-case kind) and listKind (kind +
+    "List") first, so only plural and kind can be missing.
+    """
+    kind = str(names.get("kind") or "")
+    plural = str(names.get("plural") or "")
+    singular = str(names.get("singular") or kind.lower())
+    list_kind = str(names.get("listKind") or (f"{kind}List" if kind else ""))
+    causes: list[Cause] = []
+    for field, value in (("plural", plural), ("singular", singular), ("kind", kind), ("listKind", list_kind)):
+        if not value:
+            causes.append(_required(f"spec.names.{field}"))
+    for field, value in (("plural", plural), ("singular", singular)):
+        if value and _dns1035(value):
+            causes.append(_invalid(f"spec.names.{field}", value, _dns1035(value)))
+    for field, value in (("kind", kind), ("listKind", list_kind)):
+        if value and _dns1035(value.lower()):
+            causes.append(_invalid(f"spec.names.{field}", value,
+                                   f"may have mixed case, but should otherwise match: {_dns1035(value.lower())}"))
+    for i, value in enumerate(names.get("shortNames") or []):
+        if _dns1035(str(value)):
+            causes.append(_invalid(f"spec.names.shortNames[{i}]", value, _dns1035(str(value))))
+    if kind and kind == list_kind:
+        causes.append(_invalid("spec.names.listKind", list_kind, "kind and listKind may not be the same"))
+    for i, value in enumerate(names.get("categories") or []):
+        if _dns1035(str(value)):
+            causes.append(_invalid(f"spec.names.categories[{i}]", value, _dns1035(str(value))))
     return causes
 
 

@@ -97,8 +97,44 @@ def refused_causes(api: KubeClient, crd: dict[str, Any]) -> list[dict[str, str]]
     return causes
 
 
+def with_(path: str, value: Any) -> Callable[[], dict[str, Any]]:
+    """thing_crd() with one value (at a dotted path; None deletes it) changed."""
+    def make() -> dict[str, Any]:
+        crd = thing_crd()
+        *parents, last = path.split(".")
+        node = crd
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+        return crd
+    return make
+
+
+DNS1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic "
+           "character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for "
+           "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+
 # (id, CRD, field, message): the message is the cause's (the ErrorBody the server puts after the path).
 CORPUS: list[tuple[str, Callable[[], dict[str, Any]], str, str]] = [
+    # --- names, group, scope: validation.go ValidateCustomResourceDefinition(Spec|Names) -------------------
+    ("name-not-plural-dot-group", with_("metadata.name", "thing.example.com"),
+     "metadata.name", 'Invalid value: "thing.example.com": must be spec.names.plural+"."+spec.group'),
+    ("group-without-dot", lambda: {**with_("spec.group", "example")(), "metadata": {"name": "things.example"}},
+     "spec.group", 'Invalid value: "example": should be a domain with at least one dot'),
+    ("scope-unknown", with_("spec.scope", "Global"),
+     "spec.scope", 'Unsupported value: "Global": supported values: "Cluster", "Namespaced"'),
+    ("scope-missing", with_("spec.scope", None), "spec.scope", "Required value"),
+    ("version-without-schema", with_("spec.versions.0.schema", None),
+     "spec.versions[0].schema.openAPIV3Schema", "Required value"),
+    ("version-name-not-a-label", with_("spec.versions.0.name", "V1"),
+     "spec.versions[0].name", f'Invalid value: "V1": {DNS1035}'),
+    ("kind-with-underscore", with_("spec.names.kind", "Big_Thing"),
+     "spec.names.kind", f'Invalid value: "Big_Thing": may have mixed case, but should otherwise match: {DNS1035}'),
+    ("short-name-upper-case", with_("spec.names.shortNames", ["TH"]),
+     "spec.names.shortNames[0]", f'Invalid value: "TH": {DNS1035}'),
     # --- structural schema: schema/validation.go validateStructuralInvariants -----------------------------
     ("field-without-type", lambda: thing_crd(obj(size={"minimum": 1})),
      f"{SPEC}.properties[size].type", "Required value: must not be empty for specified object fields"),
