@@ -92,8 +92,9 @@ def _key(path: str, key: str) -> str:
 # The CRD.
 # --------------------------------------------------------------------------------------------------
 
-def validate_crd(crd: Mapping[str, Any]) -> list[Cause]:
-    """The causes a real API server gives for this ``apiextensions.k8s.io/v1`` CRD; empty when it accepts it."""
+def validate_crd(crd: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> list[Cause]:
+    """The causes a real API server gives for this ``apiextensions.k8s.io/v1`` CRD (created, or updated from
+    ``old``); empty when it accepts it."""
     spec = crd.get("spec") if isinstance(crd.get("spec"), Mapping) else {}
     assert isinstance(spec, Mapping)
     names = spec.get("names") if isinstance(spec.get("names"), Mapping) else {}
@@ -130,6 +131,24 @@ def validate_crd(crd: Mapping[str, Any]) -> list[Cause]:
         for j, column in enumerate(version.get("additionalPrinterColumns") or []):
             causes.extend(_validate_column(column, f"{path}.additionalPrinterColumns[{j}]"))
     causes.extend(_validate_names(names))
+    if old is not None:
+        causes.extend(_immutable(spec, old))
+    return causes
+
+
+def _immutable(spec: Mapping[str, Any], old: Mapping[str, Any]) -> list[Cause]:
+    """validateCustomResourceDefinitionSpecUpdate: scope and kind once Established (the sandbox establishes
+    every CRD at once), group and plural always ("these affects the resource name")."""
+    old_spec = old.get("spec") or {}
+    causes: list[Cause] = []
+    for field, new_value, old_value in (
+            ("spec.scope", spec.get("scope"), old_spec.get("scope")),
+            ("spec.names.kind", (spec.get("names") or {}).get("kind"), (old_spec.get("names") or {}).get("kind")),
+            ("spec.group", spec.get("group"), old_spec.get("group")),
+            ("spec.names.plural", (spec.get("names") or {}).get("plural"),
+             (old_spec.get("names") or {}).get("plural"))):
+        if new_value != old_value:  # apimachinery ValidateImmutableField
+            causes.append(_invalid(field, new_value or "", "field is immutable"))
     return causes
 
 

@@ -775,7 +775,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 causes.append(structural.Cause("FieldValueTypeInvalid", f"metadata.{field}",
                                                f"Invalid value: {json.dumps(value)}: must be a map of strings"))
         if rdef.plural == "customresourcedefinitions" and subresource != "status":
-            causes.extend(crd_admission.validate_crd(obj))  # as apiextensions-apiserver admits a CRD
+            causes.extend(crd_admission.validate_crd(obj, old))  # as apiextensions-apiserver admits a CRD
         if rdef.schema is not None:
             pruned = structural.prune(obj, rdef.schema)
             if rdef.has_status:

@@ -363,3 +363,17 @@ def test_an_update_that_breaks_the_schema_is_refused_and_changes_nothing(api: Ku
         assert stored["properties"]["spec"]["properties"]["size"]["default"] == 3
     finally:
         api.delete(CRDS, NAME)
+
+
+def test_scope_kind_group_and_plural_are_immutable(api: KubeClient) -> None:
+    api.create(thing_crd(), CRDS)
+    try:
+        with pytest.raises(KubeError) as exc:
+            api.patch(CRDS, NAME, {"spec": {"scope": "Namespaced", "names": {"kind": "Item"}}})
+        assert exc.value.status == 422
+        assert [(c["field"], c["message"]) for c in exc.value.body["details"]["causes"]] == [
+            ("spec.scope", 'Invalid value: "Namespaced": field is immutable'),
+            ("spec.names.kind", 'Invalid value: "Item": field is immutable')]
+        assert api.get(CRDS, NAME)["spec"]["scope"] == "Cluster"
+    finally:
+        api.delete(CRDS, NAME)
