@@ -118,6 +118,11 @@ def validate_crd(crd: Mapping[str, Any], old: Mapping[str, Any] | None = None) -
     for i, version in enumerate(spec.get("versions") or []):
         if isinstance(version, Mapping) and not (version.get("schema") or {}).get("openAPIV3Schema"):
             causes.append(_required(f"spec.versions[{i}].schema.openAPIV3Schema"))  # requireOpenAPISchema
+    preserve_unknown = spec.get("preserveUnknownFields") is True
+    if preserve_unknown and any(_has_default(((v.get("schema") or {}).get("openAPIV3Schema")) or {})
+                                for v in spec.get("versions") or [] if isinstance(v, Mapping)):
+        causes.append(_invalid("spec.preserveUnknownFields", True,
+                               "must be false in order to use defaults in the schema"))
     for i, version in enumerate(spec.get("versions") or []):
         if not isinstance(version, Mapping):
             continue
@@ -133,7 +138,24 @@ def validate_crd(crd: Mapping[str, Any], old: Mapping[str, Any] | None = None) -
     causes.extend(_validate_names(names))
     if old is not None:
         causes.extend(_immutable(spec, old))
+    # validatePreserveUnknownFields: "disallow changing spec.preserveUnknownFields=false to ...=true"
+    if preserve_unknown and not (old is not None and (old.get("spec") or {}).get("preserveUnknownFields") is True):
+        causes.append(_invalid("spec.preserveUnknownFields", True, "cannot set to true, set "
+                               "x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead"))
     return causes
+
+
+def _has_default(s: Any) -> bool:
+    """validation.go schemaHasDefaults: a default anywhere in the schema."""
+    if not isinstance(s, Mapping):
+        return False
+    if s.get("default") is not None:
+        return True
+    children: list[Any] = [s.get("items"), s.get("additionalProperties"), s.get("not"),
+                           *(s.get("properties") or {}).values()]
+    for junctor in ("allOf", "anyOf", "oneOf"):
+        children += list(s.get(junctor) or [])
+    return any(_has_default(child) for child in children)
 
 
 def _immutable(spec: Mapping[str, Any], old: Mapping[str, Any]) -> list[Cause]:

@@ -113,6 +113,11 @@ def with_(path: str, value: Any) -> Callable[[], dict[str, Any]]:
     return make
 
 
+def without_pruning(crd: dict[str, Any]) -> dict[str, Any]:
+    crd["spec"]["preserveUnknownFields"] = True
+    return crd
+
+
 DNS1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic "
            "character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for "
            "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
@@ -127,6 +132,10 @@ CORPUS: list[tuple[str, Callable[[], dict[str, Any]], str, str]] = [
     ("scope-unknown", with_("spec.scope", "Global"),
      "spec.scope", 'Unsupported value: "Global": supported values: "Cluster", "Namespaced"'),
     ("scope-missing", with_("spec.scope", None), "spec.scope", "Required value"),
+    ("preserve-unknown-fields-true", lambda: without_pruning(thing_crd(obj(name={"type": "string"}))),
+     "spec.preserveUnknownFields",
+     "Invalid value: true: cannot set to true, set x-kubernetes-preserve-unknown-fields to true in "
+     "spec.versions[*].schema instead"),
     ("version-without-schema", with_("spec.versions.0.schema", None),
      "spec.versions[0].schema.openAPIV3Schema", "Required value"),
     ("version-name-not-a-label", with_("spec.versions.0.name", "V1"),
@@ -377,3 +386,11 @@ def test_scope_kind_group_and_plural_are_immutable(api: KubeClient) -> None:
         assert api.get(CRDS, NAME)["spec"]["scope"] == "Cluster"
     finally:
         api.delete(CRDS, NAME)
+
+
+def test_preserve_unknown_fields_with_defaults_is_refused_twice(api: KubeClient) -> None:
+    causes = refused_causes(api, without_pruning(thing_crd()))  # thing_crd's spec.size has a default
+    assert [(c["field"], c["message"]) for c in causes] == [
+        ("spec.preserveUnknownFields", "Invalid value: true: must be false in order to use defaults in the schema"),
+        ("spec.preserveUnknownFields", "Invalid value: true: cannot set to true, set x-kubernetes-preserve-unknown-"
+                                       "fields to true in spec.versions[*].schema instead")]
