@@ -52,7 +52,7 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         if len(non_null) != 1:
             raise ValueError(f"cannot express anyOf {any_of!r} in a structural schema")
         inner = _structural(non_null[0], defs)
-        for key in ("description", "default"):
+        for key in ("description", "default", "format"):
             if key in node and node[key] is not None:
                 inner[key] = node[key]
         if "x-kubernetes-validations" in node:

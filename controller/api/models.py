@@ -296,7 +296,9 @@ class Condition(_Model):
     status: Literal["True", "False", "Unknown"]
     reason: str = ""
     message: str = ""
-    last_transition_time: str = Field(default="", json_schema_extra={"format": "date-time"})
+    # No default: the API server validates every default against its schema, formats included, and ""
+    # is not a date-time (kube-openapi strfmt.IsDateTime), so `default: ''` made every CRD unacceptable.
+    last_transition_time: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
     observed_generation: int | None = None
 
 

@@ -15,7 +15,6 @@ import ipaddress
 import json
 import logging
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -144,24 +143,55 @@ def default(value: Any, schema: Schema) -> None:
 # Validation.
 # --------------------------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_HOSTNAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", re.I)
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# String formats, as kube-openapi's strfmt registry checks them (k8s.io/kube-openapi/pkg/validation/strfmt,
+# default.go, date.go, time.go); the API server validates CR values and CRD defaults with this registry.
+# Formats it does not know are not checked ("formatValidator ... Applies ... KnownFormats.ContainsName").
+# strfmt.IsEmail is Go's net/mail.ParseAddress: "addr@domain" or "Display Name <addr@domain>".
+_EMAIL_RE = re.compile(r'^(?:[^<>]*<(?P<angle>[^<>\s]+)>|(?P<bare>[^<>\s]+))$')
+_ADDR_RE = re.compile(r'^[^@\s"(),:;<>\[\\\]]+@[A-Za-z0-9.-]+$')
+# strfmt.HostnamePattern, without its \p{S}\p{L} classes (Python's re has none): ASCII host names only.
+_HOSTNAME_RE = re.compile(r"^([a-zA-Z0-9]((-?[a-zA-Z0-9]{0,62})?)|"
+                          r"([a-zA-Z0-9](([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.)){1,}([a-zA-Z]){2,63})$")
+# strfmt.DateTimePattern, matched against the part after the date's "t" (IsDateTime lower-cases first).
+_TIME_RE = re.compile(r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))$")
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.I)
+
+
+def _is_date(value: str) -> bool:
+    """strfmt.IsDate: ``time.Parse("2006-01-02", str)`` (exactly four-two-two digits, a real day)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_date_time(value: str) -> bool:
+    """strfmt.IsDateTime: ``if len(str) < 4 { return false }``; date, "t", then DateTimePattern."""
+    if len(value) < 4:
+        return False
+    parts = value.lower().split("t")
+    if len(parts) < 2 or not _is_date(parts[0]):
+        return False
+    m = _TIME_RE.match(parts[1])
+    return m is not None and m.group(1) <= "23" and m.group(2) <= "59" and m.group(3) <= "59"
 
 
 def _check_format(fmt: str, value: str) -> bool:
+    fmt = fmt.replace("-", "")  # strfmt's default name normalizer: "date-time" is "datetime"
     try:
         if fmt == "email":
-            return bool(_EMAIL_RE.match(value))
-        if fmt == "date-time":
-            datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return "T" in value.upper()
+            m = _EMAIL_RE.match(value.strip())
+            addr = (m.group("angle") or m.group("bare")) if m else ""
+            return bool(_ADDR_RE.match(addr)) and ".." not in addr and not addr.startswith(".")
+        if fmt == "datetime":
+            return _is_date_time(value)
         if fmt == "date":
-            datetime.date.fromisoformat(value)
-            return bool(_DATE_RE.match(value))
+            return _is_date(value)
         if fmt == "uuid":
-            uuid.UUID(value)
-            return True
+            return bool(_UUID_RE.match(value))
         if fmt == "ipv4":
             ipaddress.IPv4Address(value)
             return True
@@ -169,10 +199,17 @@ def _check_format(fmt: str, value: str) -> bool:
             ipaddress.IPv6Address(value)
             return True
         if fmt == "hostname":
-            return len(value) <= 253 and bool(_HOSTNAME_RE.match(value))
+            return len(value) <= 255 and bool(_HOSTNAME_RE.match(value)) and all(
+                len(label) <= 63 for label in value.split("."))
     except ValueError:
         return False
-    return True  # unknown formats are not checked (as the API server does for most of them)
+    return True  # other formats are not checked here
+
+
+# Integer formats: kube-openapi's numberValidator checks the value fits ("IsValueValidAgainstRange":
+# "Checked value must be of type integer with format int32 in <path>"); int64 is every JSON integer here.
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1), "uint32": (0, 2**32 - 1),
+               "uint64": (0, 2**64 - 1)}
 
 
 def _type_ok(expected: str, value: Any, schema: Schema) -> bool:
@@ -200,7 +237,7 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[Cause],
         if not schema.get("nullable") and (schema.get("type") or schema.get("x-kubernetes-int-or-string")):
             expected = schema.get("type") or "string"
             causes.append(Cause("FieldValueTypeInvalid", path,
-                                f'Invalid value: "null": {path or "body"} in body must be of type {expected}: "null"'))
+                                f'Invalid value: "null": {path} in body must be of type {expected}: "null"'))
         return
 
     expected = schema.get("type")
@@ -211,7 +248,7 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[Cause],
         return
 
     start = len(causes)
-    where = path or "body"
+    where = path
 
     enum = schema.get("enum")
     if enum is not None and not any(_same(value, option) for option in enum):
@@ -266,7 +303,12 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _validate_number(value: float, schema: Schema, path: str, causes: list[Cause]) -> None:
-    where = path or "body"
+    where = path
+    bounds = _INT_RANGES.get(str(schema.get("format"))) if schema.get("type") == "integer" else None
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        # Not an openapi Validation error: the API server reports it on the whole object's path, value "".
+        causes.append(Cause("FieldValueInvalid", "", f'Invalid value: "": Checked value must be of type integer '
+                                                     f'with format {schema["format"]} in {path}'))
     minimum = schema.get("minimum")
     if minimum is not None:
         if schema.get("exclusiveMinimum") and value <= minimum:
@@ -293,7 +335,7 @@ def _validate_number(value: float, schema: Schema, path: str, causes: list[Cause
 
 def _validate_array(value: list[Any], schema: Schema, path: str, causes: list[Cause],
                     old: Any, has_old: bool) -> None:
-    where = path or "body"
+    where = path
     max_items = schema.get("maxItems")
     if max_items is not None and len(value) > max_items:
         causes.append(Cause("FieldValueTooMany", path,
@@ -357,7 +399,7 @@ def _validate_object(value: dict[str, Any], schema: Schema, path: str, causes: l
     min_props = schema.get("minProperties")
     if min_props is not None and len(value) < min_props:
         causes.append(Cause("FieldValueInvalid", path,
-                            f"Invalid value: {len(value)}: {path or 'body'} in body should have at least "
+                            f"Invalid value: {len(value)}: {path} in body should have at least "
                             f"{min_props} properties"))
     props: Mapping[str, Schema] = schema.get("properties") or {}
     additional = schema.get("additionalProperties")
@@ -375,7 +417,7 @@ def _validate_object(value: dict[str, Any], schema: Schema, path: str, causes: l
 
 
 def _validate_combinators(value: Any, schema: Schema, path: str, causes: list[Cause]) -> None:
-    where = path or "body"
+    where = path
     for sub in schema.get("allOf") or []:
         causes.extend(validate(value, sub, path=path))
     one_of = schema.get("oneOf")

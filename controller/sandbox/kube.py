@@ -39,7 +39,7 @@ import kmock
 import yaml
 
 from controller.api import schema as structural
-from controller.sandbox import _kube_events, _kube_table, rbac
+from controller.sandbox import _kube_events, _kube_table, crd_admission, rbac
 
 __all__ = ["KubeEmulator", "KubeSandbox", "ResourceDef"]
 
@@ -789,6 +789,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                       or not all(isinstance(v, str) for v in value.values())):
                 causes.append(structural.Cause("FieldValueTypeInvalid", f"metadata.{field}",
                                                f"Invalid value: {json.dumps(value)}: must be a map of strings"))
+        if rdef.plural == "customresourcedefinitions" and subresource != "status":
+            causes.extend(crd_admission.validate_crd(obj, old))  # as apiextensions-apiserver admits a CRD
         if rdef.schema is not None:
             pruned = structural.prune(obj, rdef.schema)
             if rdef.has_status:

@@ -48,7 +48,6 @@ WIDGET_CRD: dict[str, Any] = {
                         "x-kubernetes-validations": [
                             {"rule": "!(has(self.parentRef) && has(self.parentId))",
                              "message": "parentRef and parentId are mutually exclusive"},
-                            {"rule": "this is not CEL at all ((", "message": "never evaluated"},
                         ],
                         "properties": {
                             "name": {"type": "string", "minLength": 1, "maxLength": 16,
