@@ -30,6 +30,7 @@ from controller.planner.organization import (
     DesiredAdmin,
     DesiredOrganization,
     ObservedOrganization,
+    delegation_problem,
     plan_organization,
     plan_organization_delete,
 )
@@ -71,7 +72,10 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                 "organization with all features)")
         trusted = set(spec.trusted_services)
         for i, admin in enumerate(spec.delegated_administrators):
-            if admin.service_principal not in trusted:
+            unsupported = delegation_problem(admin.service_principal)
+            if unsupported is not None:
+                problems.append(f"spec.delegatedAdministrators[{i}].servicePrincipal: {unsupported}")
+            elif admin.service_principal not in trusted:
                 problems.append(f"spec.delegatedAdministrators[{i}].servicePrincipal: {admin.service_principal!r} "
                                 "is not in spec.trustedServices; AWS registers a delegated administrator only for "
                                 "a service with trusted access, so add it there")
