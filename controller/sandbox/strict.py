@@ -58,7 +58,7 @@ from moto.organizations.models import (
 )
 
 from controller.planner import organization as organization_planner
-from controller.sandbox import cloudtrail, sts
+from controller.sandbox import cloudtrail, iam, sts
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -497,6 +497,11 @@ class StrictOrganizations:
                 return _error_response(start_response, injected)
         if operation == "AssumeRole" and not target:
             refused = sts.refusal(body, _caller(environ)[0])
+            if refused is not None:
+                start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
+                return [refused[1]]
+        if operation in iam.TRUST_POLICY_PARAMETER and not target:
+            refused = iam.refusal(operation, body)
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]

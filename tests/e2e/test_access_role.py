@@ -4,6 +4,7 @@ is asserted through boto3 with credentials assumed in that account."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,13 @@ OPS = "arn:aws:iam::123456789012:role/ops"
 def access_role(**extra: Any) -> dict[str, Any]:
     return {"apiVersion": API, "kind": "Organization", "metadata": {"name": "organization"},
             "spec": {"accessRole": {"roleName": "Engineer", "trustedPrincipals": [MGMT_ROOT, OPS], **extra}}}
+
+
+def ops_role(aws: AwsSandbox) -> None:
+    """The role OPS names, in the management account: IAM accepts a role principal only once the role exists."""
+    aws.service_client("iam").create_role(RoleName="ops", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MGMT_ROOT},
+                                                "Action": "sts:AssumeRole"}]}))
 
 
 def iam_in(aws: AwsSandbox, account_id: str) -> Any:
@@ -46,6 +54,7 @@ def adopted_account(aws: AwsSandbox, name: str) -> str:
 def test_every_member_account_gets_the_role_and_a_new_one_too(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     start_operator(AWSORG_RESYNC_SECONDS="1")
+    ops_role(aws)
     outside = adopted_account(aws, "Legacy")
     cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
     dev = str(cluster.wait_ready("awsaccounts", "dev", timeout=30)["status"]["id"])
@@ -79,6 +88,7 @@ def test_every_member_account_gets_the_role_and_a_new_one_too(
 def test_report_mode_reports_a_widened_trust_policy(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
+    ops_role(aws)
     dev = adopted_account(aws, "Dev")
     cluster.client.apply(access_role())
     wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=20, what="the role (new work, not drift)")
@@ -89,3 +99,28 @@ def test_report_mode_reports_a_widened_trust_policy(
     assert [d["field"] for d in obj["status"]["drift"]] == [f"accessRole[{dev}].trustPolicy"]
     assert principals(aws, dev) == {"*"}  # reported, not put back
     assert obj["status"]["baseline"]["failed"][0]["account"] == dev
+
+
+def test_a_principal_iam_refuses_is_reported_with_the_field_and_not_retried_at_backoff_rate(
+        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    """A well-formed principal naming a role that does not exist: IAM refuses the trust policy
+    (MalformedPolicyDocument); the Organization says which field and what is allowed, the account's baseline says
+    why it failed, and the operator does not call CreateRole again until the spec changes (or the next resync)."""
+    dev = adopted_account(aws, "Dev")
+    cluster.client.apply(access_role())  # OPS names a role that does not exist in the management account
+    obj = cluster.wait_reason("organizations", "organization", "Synced", "InvalidSpec", timeout=30)
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert message.startswith("spec.accessRole.trustedPrincipals: IAM refused the trust policy of role 'Engineer' "
+                              f"in account {dev} (MalformedPolicyDocument: Invalid principal in policy: "
+                              f'"AWS":"{OPS}")'), message
+    assert "allowed: an account (arn:aws:iam::123456789012:root)" in message
+    failed = wait_for(lambda: (cluster.get("organizations", "organization") or {})["status"]["baseline"]["failed"],
+                      timeout=10, what="the account's failure in status.baseline")
+    assert failed[0]["account"] == dev and "MalformedPolicyDocument" in failed[0]["reason"]
+    time.sleep(3)  # the backoff (0.5 s doubling to 2 s in these tests) would have tried 2-3 times by now
+    assert aws.calls.count("CreateRole") == 1
+    assert principals(aws, dev) is None  # nothing half-made
+
+    ops_role(aws)  # the principal exists now; the spec changes (a person fixes the list): it converges
+    cluster.client.apply(access_role(managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]))
+    wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=20, what="the role once the principal exists")
