@@ -22,6 +22,7 @@ def aws(aws_sandbox: AwsSandbox) -> Iterator[AwsSandbox]:
     delays 0, no injected errors, empty call log.  ``aws.ids`` holds what ``bootstrap()`` returned."""
     aws_sandbox.create_account_delay = 0.0
     aws_sandbox.close_account_delay = 0.0
+    aws_sandbox.member_role_delay = 0.0
     aws_sandbox.reset()
     aws_sandbox.bootstrap()
     yield aws_sandbox

@@ -373,8 +373,10 @@ def post_hook(operation: str) -> Callable[[PostHook], PostHook]:
 class StrictOrganizations:
     """WSGI middleware: call log, fault injection and AWS rules in front of moto's application."""
 
-    def __init__(self, app: Any, *, create_account_delay: float = 0.0, close_account_delay: float = 0.0):
+    def __init__(self, app: Any, *, create_account_delay: float = 0.0, close_account_delay: float = 0.0,
+                 member_role_delay: float = 0.0):
         self.app = app
+        self.member_role_delay = member_role_delay  # see controller.sandbox.sts: a new account's role, assumable later
         self.events_delivered = 0  # CloudTrail events of Organizations writes delivered to SQS queues
         self.create_account_delay = create_account_delay
         self.close_account_delay = close_account_delay
@@ -496,7 +498,7 @@ class StrictOrganizations:
             if injected is not None:
                 return _error_response(start_response, injected)
         if operation == "AssumeRole" and not target:
-            refused = sts.refusal(body, _caller(environ)[0])
+            refused = sts.refusal(body, _caller(environ)[0], self)
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]

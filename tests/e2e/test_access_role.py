@@ -124,3 +124,25 @@ def test_a_principal_iam_refuses_is_reported_with_the_field_and_not_retried_at_b
     ops_role(aws)  # the principal exists now; the spec changes (a person fixes the list): it converges
     cluster.client.apply(access_role(managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]))
     wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=20, what="the role once the principal exists")
+
+
+def test_a_new_account_waits_for_its_role_to_be_assumable_then_gets_the_access_role(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    """AWS makes a new account's role assumable a while after CreateAccount (the sandbox: member_role_delay): the
+    Organization and the account say WaitingForAccountAccess, then the role arrives on a later resync with no one
+    touching the Organization object."""
+    aws.member_role_delay = 4.0
+    start_operator(AWSORG_RESYNC_SECONDS="1")
+    cluster.client.apply(access_role(trustedPrincipals=[MGMT_ROOT]))
+    cluster.wait_ready("organizations", "organization", timeout=20)
+    generation = cluster.get("organizations", "organization")["metadata"]["generation"]  # type: ignore[index]
+    cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
+    dev = str(cluster.wait_ready("awsaccounts", "dev", timeout=30)["status"]["id"])
+    org = cluster.wait_reason("organizations", "organization", "Baseline", "WaitingForAccountAccess", timeout=15)
+    assert org["status"]["baseline"]["pending"] == 1 and principals(aws, dev) is None
+    acct = cluster.wait_reason("awsaccounts", "dev", "Baselined", "WaitingForAccountAccess", timeout=15)
+    assert "AssumeRole" in condition(acct, "Baselined")["message"]  # type: ignore[index]
+    wait_for(lambda: principals(aws, dev) == {MGMT_ROOT}, timeout=20, what="the role once assumable")
+    cluster.wait_reason("awsaccounts", "dev", "Baselined", "Compliant", timeout=15)
+    org = cluster.wait_reason("organizations", "organization", "Baseline", "Compliant", timeout=15)
+    assert org["metadata"]["generation"] == generation
