@@ -62,7 +62,8 @@ def test_every_member_account_gets_the_role_and_a_new_one_too(
     obj = wait_for(lambda: o if condition(o := cluster.get("organizations", "organization"), "Baseline")
                    and condition(o, "Baseline")["status"] == "True" else None, timeout=30,  # type: ignore[index]
                    what="Baseline True")
-    assert obj["status"]["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": []}
+    assert obj["status"]["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": [],
+                                         "baselinedAccounts": sorted([outside, dev])}
     for account_id in (outside, dev):
         assert principals(aws, account_id) == {MGMT_ROOT, OPS}
     dev_obj = wait_for(lambda: o if condition(o := cluster.get("awsaccounts", "dev"), "Baselined") else None,
@@ -146,3 +147,39 @@ def test_a_new_account_waits_for_its_role_to_be_assumable_then_gets_the_access_r
     cluster.wait_reason("awsaccounts", "dev", "Baselined", "Compliant", timeout=15)
     org = cluster.wait_reason("organizations", "organization", "Baseline", "Compliant", timeout=15)
     assert org["metadata"]["generation"] == generation
+
+
+def test_compliance_survives_a_restart_and_baselined_goes_with_the_access_role(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    """After a restart the operator knows which accounts had their baseline (from the status it wrote): the
+    conditions never flap to pending, and a role deleted while it was down is drift (reported under report), not
+    new work done silently. Removing accessRole from the spec removes each account's Baselined condition."""
+    first = start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
+    dev_id = adopted_account(aws, "Legacy")  # no object declares it: only the Organization's status knows it
+    cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
+    cluster.wait_ready("awsaccounts", "dev", timeout=30)
+    cluster.client.apply(access_role(trustedPrincipals=[MGMT_ROOT]))
+    cluster.wait_reason("organizations", "organization", "Baseline", "Compliant", timeout=30)
+    cluster.wait_reason("awsaccounts", "dev", "Baselined", "Compliant", timeout=15)
+    first.stop()
+    iam_in(aws, dev_id).delete_role(RoleName="Engineer")  # behind the stopped operator's back
+
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        org, acct = cluster.get("organizations", "organization"), cluster.get("awsaccounts", "dev")
+        seen.add(("dev", condition(acct, "Baselined")["reason"]))  # type: ignore[index]
+        seen.add(("org", condition(org, "Baseline")["reason"]))  # type: ignore[index]
+        time.sleep(0.1)
+    assert ("dev", "Compliant") in seen and not {r for w, r in seen if w == "dev"} - {"Compliant"}, seen
+    assert not {r for w, r in seen if w == "org"} - {"Compliant", "BaselineFailed"}, seen
+    org = cluster.wait_reason("organizations", "organization", "Drifted", "DriftDetected", timeout=10)
+    assert [d["field"] for d in org["status"]["drift"]] == [f"accessRole[{dev_id}]"]
+    time.sleep(2.5)  # two more resyncs: still drift (it had its baseline), never turned into new work
+    assert principals(aws, dev_id) is None  # reported, not recreated
+    assert condition(cluster.get("organizations", "organization"), "Drifted")["status"] == "True"  # type: ignore[index]
+
+    cluster.client.replace("organizations", "organization", {**org, "spec": {}})
+    wait_for(lambda: condition(cluster.get("awsaccounts", "dev"), "Baselined") is None, timeout=15,
+             what="Baselined removed with accessRole")
