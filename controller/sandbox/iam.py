@@ -25,6 +25,9 @@ from urllib.parse import parse_qs, unquote
 
 #: The IAM operations that take a trust policy, and the parameter that carries it.
 TRUST_POLICY_PARAMETER = {"CreateRole": "AssumeRolePolicyDocument", "UpdateAssumeRolePolicy": "PolicyDocument"}
+#: The IAM operations the sandbox looks at before moto answers (:func:`before`).
+OPERATIONS = frozenset({*TRUST_POLICY_PARAMETER, "AttachRolePolicy"})
+_AWS_MANAGED: dict[str, Any] | None = None  # moto's copy of the AWS managed policies, by name (parsed once)
 _ARN = re.compile(r"^arn:aws(-[a-z]+)*:(iam|sts)::(\d{12}):(.+)$")
 _NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
@@ -74,10 +77,40 @@ def invalid_principal(principal: str) -> bool:
     return not _entity_exists(account, kind, principal)
 
 
-def refusal(operation: str, body: bytes) -> tuple[str, bytes] | None:
+def before(operation: str, body: bytes, caller_account: str) -> tuple[str, bytes] | None:
+    """Called for :data:`OPERATIONS` before moto answers: IAM's refusal as (status, XML body), or None."""
+    params = parse_qs(body.decode("utf-8", "replace"))
+    if operation == "AttachRolePolicy":
+        _aws_managed_policy(caller_account, (params.get("PolicyArn") or [""])[0])
+        return None
+    return refusal(operation, params)
+
+
+def _aws_managed_policy(account: str, arn: str) -> None:
+    """AWS managed policies (``arn:aws:iam::aws:policy/...``: "a standalone policy that is created and administered
+    by AWS", IAM user guide, "Managed policies and inline policies") exist in every account, ready to attach. moto
+    loads its copy of them into every account only with MOTO_IAM_LOAD_MANAGED_POLICIES (4.7 MB parsed per account);
+    the sandbox adds the one being attached, from that copy, when an account attaches it. One moto does not know
+    stays unknown (NoSuchEntity, as for a misspelt ARN)."""
+    global _AWS_MANAGED
+    match = re.fullmatch(r"arn:aws:iam::aws:policy(/(?:[^/]+/)*)([^/]+)", arn)
+    if match is None:
+        return
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    if _AWS_MANAGED is None:
+        _AWS_MANAGED = json.loads(aws_managed_policies_data)
+    data = _AWS_MANAGED.get(match.group(2))
+    backend = iam_backends[account]["global"]
+    if data is None or data.get("Path") != match.group(1) or arn in backend.managed_policies:
+        return
+    backend.managed_policies[arn] = AWSManagedPolicy.from_data(match.group(2), account, backend.region_name, data)
+
+
+def refusal(operation: str, params: dict[str, list[str]]) -> tuple[str, bytes] | None:
     """(status, XML body) of IAM's MalformedPolicyDocument for a trust policy it would refuse; None to let moto
     answer (which also answers a document that is not JSON at all)."""
-    params = parse_qs(body.decode("utf-8", "replace"))
     document = (params.get(TRUST_POLICY_PARAMETER[operation]) or [""])[0]
     try:
         policy = json.loads(document)

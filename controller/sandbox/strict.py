@@ -502,8 +502,8 @@ class StrictOrganizations:
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]
-        if operation in iam.TRUST_POLICY_PARAMETER and not target:
-            refused = iam.refusal(operation, body)
+        if operation in iam.OPERATIONS and not target:
+            refused = iam.before(operation, body, _caller(environ)[0])
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]

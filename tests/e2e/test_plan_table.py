@@ -9,14 +9,16 @@ refusals must match the plan's, and a plan made afterwards must hold no change.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 
+from controller.aws.dryrun import RecordingMembers
 from controller.reconciler.execute import EVENT_REASONS
 from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
@@ -56,6 +58,28 @@ class Case:
     expect: set[str]  # reasons the plan must show (action or refusal), so a case cannot pass by planning nothing
     setup: Callable[[AwsSandbox], None] | None = None
     api_refuses: bool = False  # the API server refuses the change itself (an immutable field)
+
+
+def org(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "Organization", "metadata": {"name": "organization"}, "spec": spec}
+
+
+ENGINEER = {"roleName": "Engineer", "trustedPrincipals": ["arn:aws:iam::123456789012:root"],
+            "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}
+
+
+def member_reader(aws: AwsSandbox) -> Callable[[], RecordingMembers]:
+    """What ``awsorg plan`` reads member accounts with, against the sandbox."""
+    def iam(credentials: Mapping[str, str]) -> Any:
+        return boto3.session.Session(**credentials, region_name="us-east-1").client("iam", endpoint_url=aws.url)
+
+    return lambda: RecordingMembers(aws.service_client("sts"), iam)
+
+
+def _member_and_user(aws: AwsSandbox) -> None:
+    """A member account made outside Git (it gets the access role too) and the user the changed role trusts."""
+    aws.client().create_account(AccountName="Legacy", Email="legacy@example.com")
+    aws.service_client("iam").create_user(UserName="alice")
 
 
 def _trust_account_api(aws: AwsSandbox) -> None:
@@ -112,6 +136,23 @@ CASES = {
                   [], [ou("x", parentRef={"name": "y"}), ou("y", parentRef={"name": "x"})], {"ReferenceCycle"}),
     "adopt": Case("an OU that exists in AWS is adopted, not created",
                   [], [ou("legacy")], {"Adopted"}, setup=_existing_ou),
+    "organization-baseline": Case(
+        "the Organization: a policy type, trusted access, a delegated administrator and the access role (created in "
+        "the member account, its policy attached)",
+        [acct("shared")],
+        [acct("shared"), org(policyTypes=["SERVICE_CONTROL_POLICY"], trustedServices=["config.amazonaws.com"],
+                             delegatedAdministrators=[{"accountRef": {"name": "shared"},
+                                                       "servicePrincipal": "config.amazonaws.com"}],
+                             accessRole=ENGINEER)],
+        {"PolicyTypeEnabled", "TrustedAccessEnabled", "DelegatedAdministratorRegistered", "AccessRoleCreated",
+         "AccessRolePolicyAttached"}),
+    "access-role-changed": Case(
+        "the access role's trust policy and managed policies changed in every member account (one no object declares)",
+        [org(accessRole=ENGINEER)],
+        [org(accessRole={**ENGINEER, "trustedPrincipals": ["arn:aws:iam::123456789012:user/alice"],
+                         "managedPolicyArns": ["arn:aws:iam::aws:policy/SecurityAudit"]})],
+        {"AccessRoleTrustPolicyUpdated", "AccessRolePolicyAttached", "AccessRolePolicyDetached"},
+        setup=_member_and_user),
 }
 
 
@@ -185,9 +226,11 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
 
     base_dir, head_dir = _write(tmp_path / "base", case.base), _write(tmp_path / "head", case.head)
     aws.reset_calls()
-    plan = plan_paths([head_dir], aws.client(), base=[base_dir])
-    blind = plan_paths([head_dir], aws.client())
-    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls  # plan never writes
+    members = member_reader(aws)
+    plan = plan_paths([head_dir], aws.client(), base=[base_dir], members=members)
+    blind = plan_paths([head_dir], aws.client(), members=members)
+    # The plan never writes: it reads the organization, and the access role in member accounts.
+    assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
     assert case.expect <= {c.reason for c in [*plan.changes, *plan.problems]}, (case.why, plan)
 
     # Without a base, the plan says what it cannot know, and shows nothing the operator would not do: its
@@ -229,7 +272,7 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
         got = cluster.get(PLURALS[kind], name)
         assert condition(got, "Synced")["reason"] == reason  # type: ignore[index]
 
-    after = plan_paths([head_dir], aws.client(), base=[head_dir])
+    after = plan_paths([head_dir], aws.client(), base=[head_dir], members=members)
     assert not after.changes, after.changes
     assert _refused(after) == refusals
     for change in plan.changes:

@@ -60,3 +60,18 @@ def test_update_assume_role_policy_refuses_too_and_keeps_the_old_policy(aws: Aws
     assert refused.value.response["Error"]["Code"] == "MalformedPolicyDocument"
     kept = iam.get_role(RoleName="Engineer")["Role"]["AssumeRolePolicyDocument"]
     assert kept["Statement"][0]["Principal"]["AWS"] == [f"arn:aws:iam::{MGMT}:root"]
+
+
+def test_aws_managed_policies_are_attachable_in_every_account(aws: AwsSandbox) -> None:
+    """As in AWS, arn:aws:iam::aws:policy/... exists in every account (moto has them only when told to load them
+    all); a policy AWS does not have stays NoSuchEntity."""
+    iam = aws.member_client("iam", _new_account(aws))
+    iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{MGMT}:root"))
+    iam.attach_role_policy(RoleName="Engineer", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.attach_role_policy(RoleName="Engineer", PolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")
+    attached = iam.list_attached_role_policies(RoleName="Engineer")["AttachedPolicies"]
+    assert sorted(p["PolicyArn"] for p in attached) == ["arn:aws:iam::aws:policy/ReadOnlyAccess",
+                                                       "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"]
+    with pytest.raises(ClientError) as refused:
+        iam.attach_role_policy(RoleName="Engineer", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere")
+    assert refused.value.response["Error"]["Code"] == "NoSuchEntity"
