@@ -67,13 +67,13 @@ class RecordingMembers(MemberAccounts):
         return super()._aws(operation, fn)
 
     def read_role(self, account_id: str, role_name: str) -> MemberAccess:
+        known = self.known(account_id)
+        if known is not None and (is_new(account_id) or account_id in self.accounts_read):
+            return known  # read once per dry run; the recorded writes are applied to it
         if is_new(account_id):  # created by this dry run: only CreateAccount's own role is there
             found = MemberAccess(account_id, None)
             self._set_access(found)
             return found
-        known = self.known(account_id)
-        if account_id in self.accounts_read and known is not None:
-            return known  # read once per dry run; the recorded writes are applied to it
         self.accounts_read.add(account_id)
         return super().read_role(account_id, role_name)
 

@@ -9,22 +9,20 @@ refusals must match the plan's, and a plan made afterwards must hold no change.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 
-from controller.aws.dryrun import RecordingMembers
 from controller.reconciler.execute import EVENT_REASONS
 from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeError
 from controller.workflow.plan import NO_BASE, PlanReport, plan_paths
-from tests.e2e.harness import API, Cluster, Operator, condition, wait_for
+from tests.e2e.harness import API, Cluster, Operator, condition, member_reader, wait_for
 
 pytestmark = pytest.mark.e2e
 # What the operator reports as events when it acts (or deliberately does not) on AWS.
@@ -66,14 +64,6 @@ def org(**spec: Any) -> dict[str, Any]:
 
 ENGINEER = {"roleName": "Engineer", "trustedPrincipals": ["arn:aws:iam::123456789012:root"],
             "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}
-
-
-def member_reader(aws: AwsSandbox) -> Callable[[], RecordingMembers]:
-    """What ``awsorg plan`` reads member accounts with, against the sandbox."""
-    def iam(credentials: Mapping[str, str]) -> Any:
-        return boto3.session.Session(**credentials, region_name="us-east-1").client("iam", endpoint_url=aws.url)
-
-    return lambda: RecordingMembers(aws.service_client("sts"), iam)
 
 
 def _member_and_user(aws: AwsSandbox) -> None:
