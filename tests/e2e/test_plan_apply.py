@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -40,11 +41,19 @@ def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster,
     # What the operator did (its events) is what the plan said, action for action. The policy type is enabled
     # once, by whichever policy object gets there first.
     actions = set(EVENT_REASONS.values()) - {"PolicyTypeEnabled"}
-    events = cluster.client.events()
-    done = sorted((e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"])
-                  for e in events if e.get("reason") in actions)
     planned = sorted((c.kind, c.name, c.reason) for c in before.changes if c.reason in actions)
+    done: list[tuple[str, str, str]] = []
+
+    def acted() -> bool:  # the events are posted after the status they go with
+        events = cluster.client.events()
+        done[:] = sorted((e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"])
+                         for e in events if e.get("reason") in actions)
+        return done == planned
+
+    with contextlib.suppress(AssertionError):
+        wait_for(acted, timeout=10, what="the operator's events")
     assert done == planned
+    events = cluster.client.events()
     enabled = [e for e in events if e.get("reason") == "PolicyTypeEnabled"]
     assert len(enabled) == sum(1 for c in before.changes if c.reason == "PolicyTypeEnabled") == 1
 
