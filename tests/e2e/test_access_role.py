@@ -167,7 +167,7 @@ def test_compliance_survives_a_restart_and_baselined_goes_with_the_access_role(
 
     start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
     seen: set[tuple[str, str]] = set()
-    deadline = time.monotonic() + 6
+    deadline = time.monotonic() + 4
     while time.monotonic() < deadline:
         org, acct = cluster.get("organizations", "organization"), cluster.get("awsaccounts", "dev")
         seen.add(("dev", condition(acct, "Baselined")["reason"]))  # type: ignore[index]
