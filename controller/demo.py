@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from controller.api import crds as crdgen
-from controller.api.models import KINDS, KINDS_BY_KIND
+from controller.api.models import GROUP, KINDS, KINDS_BY_KIND
 from controller.aws.gateway import OrganizationsGateway
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
@@ -132,6 +132,52 @@ def aws_tree(aws_client: Any) -> str:
     return "\n".join(lines)
 
 
+def organization_settings(aws: AwsSandbox, role_name: str | None) -> str:
+    """The organization's settings and the access role in every member account, as AWS itself reports them
+    (Organizations, and IAM in each member account through the role the organization has there)."""
+    org = aws.client()
+    described = org.describe_organization()["Organization"]
+    root = org.list_roots()["Roots"][0]
+    types = ", ".join(sorted(t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"))
+    trusted = sorted(s["ServicePrincipal"] for s in
+                     org.list_aws_service_access_for_organization()["EnabledServicePrincipals"])
+    lines = [f"Feature set: {described['FeatureSet']}", f"Policy types enabled on the root: {types or 'none'}",
+             f"Trusted access: {', '.join(trusted) or 'none'}"]
+    for admin in org.list_delegated_administrators()["DelegatedAdministrators"]:
+        services = org.list_delegated_services_for_account(AccountId=admin["Id"])["DelegatedServices"]
+        lines.append(f"Delegated administrator: {admin['Name']} ({admin['Id']}) for "
+                     f"{', '.join(sorted(s['ServicePrincipal'] for s in services))}")
+    if role_name:
+        management = described["MasterAccountId"]
+        for acct in sorted(org.list_accounts()["Accounts"], key=lambda a: a["Name"]):
+            if acct["Id"] == management or acct["Status"] != "ACTIVE":
+                continue
+            iam = aws.member_client("iam", acct["Id"])
+            try:
+                role = iam.get_role(RoleName=role_name)["Role"]
+            except Exception as exc:
+                lines.append(f"Role {role_name} in {acct['Name']} ({acct['Id']}): missing ({exc})")
+                continue
+            principals = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+            attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]]
+            lines.append(f"Role {role_name} in {acct['Name']} ({acct['Id']}): trusts "
+                         f"{', '.join(principals) if isinstance(principals, list) else principals}; "
+                         f"policies {', '.join(attached) or 'none'}")
+    return "\n".join(lines)
+
+
+def _baselined(client: KubeClient) -> bool:
+    """The Organization's baseline (its access role) is in every member account, if it declares one."""
+    for obj in client.list("organizations"):
+        if (obj.get("spec") or {}).get("accessRole"):
+            baseline = (obj.get("status") or {}).get("baseline") or {}
+            accounts = sum(1 for a in client.list("awsaccounts")
+                           if not (a.get("metadata", {}).get("annotations") or {}).get(f"{GROUP}/management-account"))
+            if baseline.get("compliant") != accounts:
+                return False
+    return True
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -226,6 +272,8 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
                     for obj in client.list(info.plural):
                         if not is_ready(obj):
                             pending.append(f"{info.kind}/{obj['metadata']['name']}")
+                if not pending and not _baselined(client):
+                    pending.append("Organization/organization (the access role in every member account)")
                 if not pending:
                     break
                 time.sleep(0.5)
@@ -238,6 +286,11 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
                     print()
             print("$ aws organizations (the tree as AWS sees it)")
             print(aws_tree(aws.client()))
+            print()
+            roles = {(o.get("spec") or {}).get("accessRole", {}).get("roleName") for o in client.list("organizations")}
+            print("$ aws organizations / aws iam (the organization's settings, and the access role in each member "
+                  "account)")
+            print(organization_settings(aws, next((r for r in roles if r), None)))
             print()
             if pending:
                 print(f"awsorg demo: not Ready after {timeout:.0f}s: {', '.join(pending)}; log: {log_path}",

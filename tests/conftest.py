@@ -23,6 +23,7 @@ def aws(aws_sandbox: AwsSandbox) -> Iterator[AwsSandbox]:
     aws_sandbox.create_account_delay = 0.0
     aws_sandbox.close_account_delay = 0.0
     aws_sandbox.quotas.defaults()  # AWS's: 10 accounts, its closure quota, policy types enabled at once
+    aws_sandbox.member_role_delay = 0.0
     aws_sandbox.reset()
     aws_sandbox.bootstrap()
     yield aws_sandbox

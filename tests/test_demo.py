@@ -33,6 +33,16 @@ def test_demo_applies_the_landing_zone_and_everything_is_ready() -> None:
     for ou in ("Production", "Non-Production", "Infrastructure"):
         line = next(line for line in tree.splitlines() if re.search(rf"─ {re.escape(ou)}\s+ou-", line))
         assert "deny-root-user" in line and "deny-unapproved-regions" in line, line
+    # The Organization Ready with its baseline, and from AWS's side: all features, trusted access for CloudTrail and
+    # Config, Shared Services as Config's delegated administrator, the access role in each of the four accounts.
+    assert re.search(r"^organization\s+o-\S+\s+ALL\s+True\s+True\s+False\s+True", tables, re.M), tables
+    settings = tree.split("(the organization's settings", 1)[1]
+    assert "Feature set: ALL" in settings
+    assert "Trusted access: cloudtrail.amazonaws.com, config.amazonaws.com" in settings
+    assert re.search(r"Delegated administrator: Shared Services \(\d{12}\) for config.amazonaws.com", settings)
+    for name in ("Development", "Production", "Shared Services", "Staging"):
+        assert re.search(rf"Role PlatformEngineer in {name} \(\d{{12}}\): trusts arn:aws:iam::123456789012:root; "
+                         r"policies arn:aws:iam::aws:policy/ReadOnlyAccess", settings), settings
     # The drift part: an account moved in the console is found (status and metric) and moved back.
     assert re.search(r'awsorg_drift_detected_total\{kind="AwsAccount"\} 0 -> [1-9]', out), out
     assert "status.drift: parentId" in out

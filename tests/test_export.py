@@ -68,6 +68,9 @@ def organization(aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     )["Policy"]["PolicySummary"]["Id"]
     for target in (production, shared, root):
         org.attach_policy(PolicyId=policy, TargetId=target)
+    for principal in ("cloudtrail.amazonaws.com", "config.amazonaws.com"):
+        org.enable_aws_service_access(ServicePrincipal=principal)
+    org.register_delegated_administrator(AccountId=shared, ServicePrincipal="config.amazonaws.com")
     aws.reset_calls()
     return {
         "root": root, "workloads": workloads, "production": production, "infrastructure": infrastructure,
@@ -84,7 +87,8 @@ def test_export_writes_the_organization_as_objects(
 ) -> None:
     out = tmp_path / "landing-zone"
     assert main(["export", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["00-orgunits.yaml", "10-accounts.yaml", "20-policies.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == ["00-organization.yaml", "00-orgunits.yaml", "10-accounts.yaml",
+                                                     "20-policies.yaml"]
 
     # Read-only: the snapshot and the tags, nothing else.
     assert aws.calls, "export read nothing"
@@ -131,8 +135,15 @@ def test_export_writes_the_organization_as_objects(
     }
     assert spec["tags"] == {"guardrail": "root"}
     assert spec["deletionPolicy"] == "Retain"
+    # The organization's settings as they are today; the delegated administrator as a reference to its account.
+    assert _by_name(objects, "Organization")["organization"]["spec"] == {
+        "featureSet": "ALL", "policyTypes": ["SERVICE_CONTROL_POLICY"],
+        "trustedServices": ["cloudtrail.amazonaws.com", "config.amazonaws.com"],
+        "delegatedAdministrators": [{"accountRef": {"name": "shared-services"},
+                                     "servicePrincipal": "config.amazonaws.com"}],
+        "deletionPolicy": "Retain"}
     # Every object, of every kind, leaves AWS as it is when it is deleted (an ArgoCD prune, a file removed).
-    assert {o["kind"] for o in objects} == {"OrgUnit", "AwsAccount", "ServiceControlPolicy"}
+    assert {o["kind"] for o in objects} == {"OrgUnit", "AwsAccount", "ServiceControlPolicy", "Organization"}
     assert all(o["spec"]["deletionPolicy"] == "Retain" for o in objects)
     assert policies["deny-root-user"]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "3"
 
@@ -148,7 +159,8 @@ def test_export_to_stdout_is_one_multi_document_stream(
     assert main(["export"]) == 0
     text = capsys.readouterr().out
     objects = [d for d in yaml.safe_load_all(text) if d]
-    assert [o["kind"] for o in objects] == ["OrgUnit"] * 3 + ["AwsAccount"] * 3 + ["ServiceControlPolicy"]
+    assert [o["kind"] for o in objects] == ["OrgUnit"] * 3 + ["AwsAccount"] * 3 + ["ServiceControlPolicy",
+                                                                                    "Organization"]
     # Parents come before their children, so the stream reads top-down.
     names = [o["metadata"]["name"] for o in objects if o["kind"] == "OrgUnit"]
     assert names.index("workloads") < names.index("production")

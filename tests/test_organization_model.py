@@ -77,3 +77,17 @@ def test_the_whole_spec_of_the_contract_is_accepted() -> None:
     parsed = OrganizationSpec.model_validate(admission.obj["spec"])
     assert parsed.central_logging is not None and parsed.central_logging.home_region == "us-east-1"
     assert parsed.access_role is not None and parsed.access_role.role_name == "PlatformEngineer"
+
+
+def test_the_operator_refuses_a_delegated_administrator_for_a_service_without_delegation() -> None:
+    """The adapter's own check (before any AWS call) reads the planner's list, the one the sandbox enforces."""
+    from controller.api.models import OrganizationSpec
+    from controller.reconciler.organization import OrganizationAdapter
+
+    spec = OrganizationSpec.model_validate({
+        "trustedServices": ["s3.amazonaws.com", "config.amazonaws.com"],
+        "delegatedAdministrators": [{"accountId": "210987654321", "servicePrincipal": "s3.amazonaws.com"},
+                                    {"accountId": "210987654321", "servicePrincipal": "config.amazonaws.com"}]})
+    refusal = OrganizationAdapter().check("organization", spec, {})
+    assert refusal is not None and "spec.delegatedAdministrators[0].servicePrincipal: 's3.amazonaws.com' does " \
+        "not support a delegated administrator" in refusal and "[1]" not in refusal

@@ -139,3 +139,6 @@ def test_the_role_the_operator_assumes_is_never_managed() -> None:
     assert check_access_role(DesiredAccessRole("OrganizationAccountAccessRole", (MGMT,))) is not None
     assert check_access_role(DesiredAccessRole("Admin", (MGMT,), via_role="Admin")) is not None
     assert check_access_role(DESIRED) is None
+    # A principal IAM refuses in a trust policy is refused before any account is touched, naming the field.
+    refusal = check_access_role(DesiredAccessRole("Engineer", (MGMT, "arn:aws:iam::123456789012:group/admins")))
+    assert refusal is not None and refusal.startswith("spec.accessRole.trustedPrincipals[1]: ")

@@ -318,6 +318,38 @@ def test_the_organization_kind_is_validated(tmp_path: Path) -> None:
     assert len(found) == 3, report.findings
 
 
+@pytest.mark.parametrize(("spec", "field", "words"), [
+    ({"trustedServices": ["s3.amazonaws.com"],
+      "delegatedAdministrators": [{"accountId": "210987654321", "servicePrincipal": "s3.amazonaws.com"}]},
+     "spec.delegatedAdministrators[0].servicePrincipal", "config.amazonaws.com"),  # allowed: the supported ones
+    ({"accessRole": {"roleName": "OrganizationAccountAccessRole",
+                     "trustedPrincipals": ["arn:aws:iam::123456789012:root"]}},
+     "spec.accessRole.roleName", "any other IAM role name than 'OrganizationAccountAccessRole'"),
+    ({"accessRole": {"roleName": "Engineer", "trustedPrincipals": ["arn:aws:iam::123456789012:group/admins"]}},
+     "spec.accessRole.trustedPrincipals[0]", "a role (arn:aws:iam::123456789012:role/Name)"),
+    ({"accessRole": {"roleName": "Engineer", "trustedPrincipals": ["arn:aws:iam::123456789012:root",
+                                                                   "arn:aws:iam::123456789012:role/ops-*"]}},
+     "spec.accessRole.trustedPrincipals[1]", "without wildcards"),
+], ids=["no-delegation-for-s3", "the-operators-own-role", "a-group-is-no-principal", "a-wildcard-in-a-role"])
+def test_organization_rules_the_operator_applies(tmp_path: Path, spec: dict[str, Any], field: str, words: str) -> None:
+    """What the operator would refuse (or AWS answer with an error) is found before the merge: a delegated
+    administrator for a service without delegation (the planner's list, which the sandbox enforces too), the role
+    the operator assumes in member accounts as the access role, a principal IAM refuses in a trust policy."""
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", spec))
+    report = validate_paths([tmp_path])
+    assert [(f.field, words in f.message) for f in report.findings] == [(field, True)], report.findings
+
+
+def test_well_formed_organization_passes(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", {
+        "trustedServices": ["config.amazonaws.com"],
+        "delegatedAdministrators": [{"accountId": "210987654321", "servicePrincipal": "config.amazonaws.com"}],
+        "accessRole": {"roleName": "Engineer", "trustedPrincipals": [
+            "arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:role/teams/Ops",
+            "arn:aws:iam::123456789012:user/alice"]}}))
+    assert validate_paths([tmp_path]).findings == []
+
+
 # ------------------------------------------------------------------------------------------ hostile files
 
 

@@ -362,6 +362,10 @@ class BaselineStatus(_Model):
     compliant: int | None = None
     pending: int | None = None
     failed: list[BaselineFailure] = Field(default_factory=list)
+    baselined_accounts: list[str] = Field(
+        default_factory=list, description="The member accounts that have had their baseline (kept while they are "
+        "members): the operator's memory across restarts, so that the access role gone from one of them is drift, "
+        "not new work.")
 
 
 class DelegatedAdministratorStatus(_Model):

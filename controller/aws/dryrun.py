@@ -13,6 +13,11 @@ What AWS does on its own after a write is stated here, with its source:
   every root, OU and account", Organizations user guide, "Enabling a policy type").
 Resources created in the dry run get ids no AWS resource has (``ou-new~1``), never shown to a person:
 ``awsorg plan`` shows paths and names.
+
+Member accounts (the Organization's access role): :class:`RecordingMembers` reads each account's role as the
+operator does (AssumeRole into the account, GetRole, ListAttachedRolePolicies: STS and IAM, never AWS
+Organizations; counted, so the plan can say what it cost) and records the IAM writes. An account the dry run
+creates has no role yet but the one CreateAccount makes: the access role is planned there without a call.
 """
 
 from __future__ import annotations
@@ -25,7 +30,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.aws.gateway import OrganizationsGateway
-from controller.state import CreateAccountRequest, ObservedAccount, ObservedHandshake, ObservedPolicy, OrgSnapshot
+from controller.aws.member import MemberAccounts
+from controller.state import (
+    CreateAccountRequest,
+    MemberAccess,
+    ObservedAccount,
+    ObservedHandshake,
+    ObservedPolicy,
+    ObservedRole,
+    OrgSnapshot,
+)
 
 NEW = "new~"
 DEFAULT_POLICIES = {"SERVICE_CONTROL_POLICY": ("p-FullAWSAccess", "FullAWSAccess"),
@@ -37,12 +51,65 @@ def is_new(resource_id: str | None) -> bool:
     return bool(resource_id) and NEW in str(resource_id)
 
 
+class RecordingMembers(MemberAccounts):
+    """``MemberAccounts`` whose reads go to AWS (counted in ``calls``) and whose writes are recorded in
+    ``recorded`` (the gateway's list, once a :class:`RecordingGateway` holds it) with their effect on what is
+    known of the account, never sent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recorded: list[tuple[str, dict[str, Any]]] = []
+        self.calls: dict[str, int] = {}
+        self.accounts_read: set[str] = set()
+
+    def _aws(self, operation: str, fn: Any) -> Any:
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+        return super()._aws(operation, fn)
+
+    def read_role(self, account_id: str, role_name: str) -> MemberAccess:
+        known = self.known(account_id)
+        if known is not None and (is_new(account_id) or account_id in self.accounts_read):
+            return known  # read once per dry run; the recorded writes are applied to it
+        if is_new(account_id):  # created by this dry run: only CreateAccount's own role is there
+            found = MemberAccess(account_id, None)
+            self._set_access(found)
+            return found
+        self.accounts_read.add(account_id)
+        return super().read_role(account_id, role_name)
+
+    def _set_access(self, access: MemberAccess) -> None:
+        with self._lock:
+            self._known[access.account_id] = access
+
+    def create_role(self, account_id: str, role_name: str, trust_policy: str) -> None:
+        self.recorded.append(("CreateRole", {"AccountId": account_id, "RoleName": role_name,
+                                             "AssumeRolePolicyDocument": trust_policy}))
+        self._set(account_id, ObservedRole(account_id, role_name, NEW, trust_policy))
+
+    def update_trust_policy(self, account_id: str, role_name: str, trust_policy: str) -> None:
+        self.recorded.append(("UpdateAssumeRolePolicy", {"AccountId": account_id, "RoleName": role_name,
+                                                         "PolicyDocument": trust_policy}))
+        self._change(account_id, lambda r: dataclasses.replace(r, trust_policy=trust_policy))
+
+    def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
+        self.recorded.append(("AttachRolePolicy", {"AccountId": account_id, "RoleName": role_name,
+                                                   "PolicyArn": policy_arn}))
+        self._change(account_id, lambda r: dataclasses.replace(r, attached=r.attached | {policy_arn}))
+
+    def detach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
+        self.recorded.append(("DetachRolePolicy", {"AccountId": account_id, "RoleName": role_name,
+                                                   "PolicyArn": policy_arn}))
+        self._change(account_id, lambda r: dataclasses.replace(r, attached=r.attached - {policy_arn}))
+
+
 class RecordingGateway(OrganizationsGateway):
     """``OrganizationsGateway`` whose writes are recorded and simulated, never sent."""
 
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         self.recorded: list[tuple[str, dict[str, Any]]] = []
+        if isinstance(self.members, RecordingMembers):
+            self.members.recorded = self.recorded  # one record of every write, in order
         self._ids = itertools.count(1)
         self._tags: dict[str, dict[str, str]] = {}
         self._requests: dict[str, tuple[CreateAccountRequest, ObservedAccount]] = {}

@@ -150,6 +150,7 @@ class MemberAccounts:
                 RoleName=role_name, AssumeRolePolicyDocument=trust_policy, Description=ROLE_DESCRIPTION))["Role"]
         except AwsError as exc:
             if exc.code != "EntityAlreadyExists":
+                self._refused(account_id, exc)
                 raise
             self.read_role(account_id, role_name)
             return
@@ -157,8 +158,12 @@ class MemberAccounts:
 
     def update_trust_policy(self, account_id: str, role_name: str, trust_policy: str) -> None:
         iam = self._iam(account_id)
-        self._aws("UpdateAssumeRolePolicy", lambda: iam.update_assume_role_policy(
-            RoleName=role_name, PolicyDocument=trust_policy))
+        try:
+            self._aws("UpdateAssumeRolePolicy", lambda: iam.update_assume_role_policy(
+                RoleName=role_name, PolicyDocument=trust_policy))
+        except AwsError as exc:
+            self._refused(account_id, exc)
+            raise
         self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, trust_policy, r.attached))
 
     def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
@@ -177,6 +182,13 @@ class MemberAccounts:
                 raise
         self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, r.trust_policy,
                                                         r.attached - {policy_arn}))
+
+    def _refused(self, account_id: str, exc: AwsError) -> None:
+        """A write was refused: the account's baseline failed for that reason (read again on the next look)."""
+        with self._lock:
+            known = self._known.get(account_id)
+            self._known[account_id] = MemberAccess(account_id, known.role if known else None,
+                                                   error=f"{exc.operation}: {exc.code}: {exc.aws_message}")
 
     def _set(self, account_id: str, role: ObservedRole) -> None:
         with self._lock:

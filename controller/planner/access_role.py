@@ -30,6 +30,16 @@ from controller.planner.actions import (
 from controller.state import MemberAccess
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
+# The principals a role trust policy may name by ARN (IAM user guide, "AWS JSON policy elements: Principal", "How
+# to specify a principal"): an "AWS account and root user" (arn:aws:iam::123456789012:root), "IAM roles"
+# (arn:aws:iam::AWS-account-ID:role/role-name, with its path if it has one), "IAM users"
+# (arn:aws:iam::AWS-account-ID:user/user-name); "You cannot identify a user group as a principal", and a wildcard
+# cannot match part of a principal's name. Names and paths as IAM spells them (RoleName/UserName: [\w+=,.@-], at
+# most 64; a path is / or starts and ends with /). IAM refuses anything else with MalformedPolicyDocument
+# "Invalid principal in policy".
+PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64})$")
+PRINCIPALS_ALLOWED = ("an account (arn:aws:iam::123456789012:root), a role (arn:aws:iam::123456789012:role/Name) or "
+                      "a user (arn:aws:iam::123456789012:user/Name), without wildcards")
 State = Literal["compliant", "pending", "failed"]
 
 
@@ -121,13 +131,32 @@ def describe_trust(document: str | Mapping[str, Any]) -> str:
     return json.dumps(parsed, separators=(",", ":"), sort_keys=True) if parsed is not None else str(document)
 
 
+def principal_problem(principal: str) -> str | None:
+    """Why IAM would refuse this principal ARN in a trust policy (None: well-formed)."""
+    if PRINCIPAL_ARN.match(principal):
+        return None
+    return f"{principal!r} is not a principal IAM accepts in a trust policy; allowed: {PRINCIPALS_ALLOWED}"
+
+
+def role_name_problem(role_name: str, via_role: str) -> str | None:
+    """The access role must not be the role the operator itself assumes in member accounts."""
+    if role_name != via_role:
+        return None
+    return (f"{role_name!r} is the role the operator assumes in every member account (AWSORG_MEMBER_ROLE_NAME); "
+            "managing its trust policy could lock the operator (and the management account) out. Name another role")
+
+
 def check_access_role(desired: DesiredAccessRole) -> str | None:
     """A refusal (InvalidSpec) beyond the schema, or None."""
-    if desired.role_name == desired.via_role:
-        return (f"spec.accessRole.roleName: {desired.role_name!r} is the role the operator assumes in every member "
-                "account (AWSORG_MEMBER_ROLE_NAME); managing its trust policy could lock the operator (and the "
-                "management account) out. Name another role")
-    return None
+    problems = []
+    name = role_name_problem(desired.role_name, desired.via_role)
+    if name is not None:
+        problems.append(f"spec.accessRole.roleName: {name}")
+    for i, principal in enumerate(desired.trusted_principals):
+        malformed = principal_problem(principal)
+        if malformed is not None:
+            problems.append(f"spec.accessRole.trustedPrincipals[{i}]: {malformed}")
+    return "; ".join(problems) or None
 
 
 def plan_account(desired: DesiredAccessRole, access: MemberAccess, *, was_compliant: bool = False) -> AccountPlan:

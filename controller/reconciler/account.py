@@ -128,6 +128,14 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
             return ()
         return [("Baselined", found.state == "compliant", found.reason, found.message)]
 
+    def stale_conditions(self, ctx: Context, desired: DesiredAccount, resource_id: str | None) -> Sequence[str]:
+        """``Baselined`` goes once the Organization says it has no verdict for this account (accessRole removed, the
+        Organization deleted, the account no longer an ACTIVE member); until the Organization has spoken after a
+        restart, the condition the account has stays."""
+        if ctx.inventory.baseline_known() and (resource_id is None or ctx.inventory.baseline(resource_id) is None):
+            return ["Baselined"]
+        return ()
+
     def adopted(self, desired: DesiredAccount, resource_id: str) -> str:
         return f"adopted existing account {resource_id} <{desired.email}>"
 

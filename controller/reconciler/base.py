@@ -142,6 +142,10 @@ class Conditions:
     def get(self, type_: str) -> dict[str, Any] | None:
         return self._by_type.get(type_)
 
+    def remove(self, type_: str) -> None:
+        """The condition no longer applies (what it reported is no longer declared)."""
+        self._by_type.pop(type_, None)
+
     def as_list(self) -> list[dict[str, Any]]:
         order = {"Ready": 0, "Synced": 1, "Drifted": 2}
         return sorted(self._by_type.values(), key=lambda c: (order.get(c["type"], 9), c["type"]))

@@ -139,6 +139,10 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
         message)."""
         return ()
 
+    def stale_conditions(self, ctx: Context, desired: DesiredT, resource_id: str | None) -> Sequence[str]:
+        """Condition types of the kind's own that no longer apply and are removed."""
+        return ()
+
     def adopted(self, desired: DesiredT, resource_id: str) -> str:
         return f"adopted existing {self.noun} {resource_id}"
 
@@ -308,6 +312,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         fields = a.status(self.ctx, desired, done.resource_id)
         for type_, ok, cond_reason, message in a.observed_conditions(self.ctx, desired, done.resource_id):
             st.conditions.set(type_, ok, cond_reason, message)
+        for type_ in a.stale_conditions(self.ctx, desired, done.resource_id):
+            st.conditions.remove(type_)
         if done.failures:
             st.status.update(fields)
             return st.failed_actions(done.failures)

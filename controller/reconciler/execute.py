@@ -15,6 +15,7 @@ from controller.api import limits
 from controller.aws.errors import AwsError
 from controller.aws.gateway import CreationLimitReached, OrganizationsGateway
 from controller.aws.member import AccountNotAccessible, MemberAccounts
+from controller.planner.access_role import PRINCIPALS_ALLOWED
 from controller.planner.actions import (
     Action,
     AttachPolicy,
@@ -186,6 +187,14 @@ def explain(action: Action, exc: AwsError) -> Failure | None:
     if isinstance(exc, AccountNotAccessible):
         return Failure("WaitingForAccountAccess", f"{action.describe()}: the role the operator assumes there is "
                        f"not assumable ({exc.code}: {exc.aws_message}); tried again on the next resync")
+    if isinstance(action, CreateAccessRole | UpdateAccessRoleTrust) and exc.code == "MalformedPolicyDocument":
+        # IAM resolves every role and user principal when it stores a trust policy: one that is malformed or names
+        # a role or user that does not exist (yet) is refused. The spec must change (or the principal be created):
+        # not retried at the backoff's rate; the next resync looks again.
+        return Failure("InvalidSpec", f"spec.accessRole.trustedPrincipals: IAM refused the trust policy of role "
+                       f"{action.role_name!r} in account {action.account_id} ({exc.code}: {exc.aws_message}); allowed: "
+                       f"{PRINCIPALS_ALLOWED}, a role or user only once it exists. Create the principal first or fix "
+                       "the list; looked at again on the next resync", retry=False)
     if isinstance(exc, CreationLimitReached):
         return Failure("CreationLimitReached",
                        f"{exc.in_flight} account creations are in progress in the organization and AWS allows "

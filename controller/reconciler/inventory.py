@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from controller import metrics
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 KIND_ORGUNIT = "OrgUnit"
 KIND_ACCOUNT = "AwsAccount"
 KIND_POLICY = "ServiceControlPolicy"
+KIND_ORGANIZATION = "Organization"
 TAG_SPREAD = 10  # each object's tags are read once every this many resyncs
 
 
@@ -41,6 +42,8 @@ class Inventory:
         # condition; and the accounts whose verdict changed since the resync last looked.
         self._baseline: dict[str, Verdict] = {}
         self._baseline_changed: set[str] = set()
+        self._baseline_known = False  # the Organization has said, since this process started, what it declares
+        self._baselined: set[str] = set()  # member accounts that have had their baseline
 
     def record(self, kind: str, name: str, aws_id: str | None, declares_tags: bool) -> None:
         with self._lock:
@@ -56,16 +59,38 @@ class Inventory:
             elif not declares_tags and present:
                 names.pop(i)
 
-    def record_baseline(self, verdicts: Mapping[str, Verdict]) -> None:
-        """The Organization's verdicts for every member account (the whole set: accounts not in it have none)."""
+    def record_baseline(self, verdicts: Mapping[str, Verdict] | None) -> None:
+        """The Organization's verdicts for every member account (the whole set: accounts not in it have none);
+        None: it declares no baseline (no accessRole, or the object is gone), so no account has one."""
+        verdicts = verdicts or {}
         with self._lock:
             changed = {a for a in set(verdicts) | set(self._baseline) if verdicts.get(a) != self._baseline.get(a)}
             self._baseline = dict(verdicts)
             self._baseline_changed |= changed
+            self._baseline_known = True
+            if not verdicts:
+                self._baselined.clear()
+            self._baselined = {a for a in self._baselined if a in verdicts}
+            self._baselined |= {a for a, v in verdicts.items() if v.state == "compliant"}
 
     def baseline(self, account_id: str) -> Verdict | None:
         with self._lock:
             return self._baseline.get(account_id)
+
+    def baseline_known(self) -> bool:
+        """Whether the Organization has recorded its verdicts since this process started (before that, an account
+        without a verdict keeps the Baselined condition it has)."""
+        with self._lock:
+            return self._baseline_known
+
+    def remember_baselined(self, account_ids: Iterable[str]) -> None:
+        """Accounts the Organization's status says have had their baseline (read back after a restart)."""
+        with self._lock:
+            self._baselined.update(account_ids)
+
+    def baselined(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._baselined)
 
     def take_baseline_changes(self) -> set[str]:
         """The accounts whose verdict changed since the last call (their AwsAccount objects are compared again)."""
@@ -77,6 +102,8 @@ class Inventory:
         self.record(kind, name, None, False)
         with self._lock:
             self._tags_read.pop((kind, name), None)
+        if kind == KIND_ORGANIZATION:  # deleted: it declares no baseline any more
+            self.record_baseline(None)
 
     def claim_tag_read(self, kind: str, name: str, epoch: int) -> bool:
         """True once per object and resync epoch (timers may fire more than once per resync)."""

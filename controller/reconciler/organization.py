@@ -30,6 +30,7 @@ from controller.planner.organization import (
     DesiredAdmin,
     DesiredOrganization,
     ObservedOrganization,
+    delegation_problem,
     plan_organization,
     plan_organization_delete,
 )
@@ -71,7 +72,10 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                 "organization with all features)")
         trusted = set(spec.trusted_services)
         for i, admin in enumerate(spec.delegated_administrators):
-            if admin.service_principal not in trusted:
+            unsupported = delegation_problem(admin.service_principal)
+            if unsupported is not None:
+                problems.append(f"spec.delegatedAdministrators[{i}].servicePrincipal: {unsupported}")
+            elif admin.service_principal not in trusted:
                 problems.append(f"spec.delegatedAdministrators[{i}].servicePrincipal: {admin.service_principal!r} "
                                 "is not in spec.trustedServices; AWS registers a delegated administrator only for "
                                 "a service with trusted access, so add it there")
@@ -136,11 +140,12 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         epoch = int(ctx.clock() // ctx.settings.resync_seconds)
         access: dict[str, MemberAccess | None] = {}
         compliant: set[str] = set()
+        # The accounts that have had their baseline: as this process saw them, and (after a restart) as the status
+        # it wrote says. A role gone from one of them is drift; from any other account, new work.
+        ctx.inventory.remember_baselined((view.status.get("baseline") or {}).get("baselinedAccounts") or ())
+        compliant.update(ctx.inventory.baselined())
         for account_id in member_accounts(observed.snapshot):
             known = members.known(account_id)
-            was = ctx.inventory.baseline(account_id)
-            if was is not None and was.state == "compliant":
-                compliant.add(account_id)
             settled = known is not None and verdict(role, account_id, known).state == "compliant"
             due = everything or not settled or (
                 epoch % TAG_SPREAD == int(account_id) % TAG_SPREAD
@@ -183,14 +188,15 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
     def _baseline(self, ctx: Context, desired: DesiredOrganization) -> dict[str, Any] | None:
         """status.baseline (the access role part), and each account's verdict for its AwsAccount's Baselined."""
         verdicts = self._verdicts(ctx, desired)
-        ctx.inventory.record_baseline(verdicts or {})
+        ctx.inventory.record_baseline(verdicts)
         if verdicts is None:
             return None
         found = list(verdicts.values())
         return {"accounts": len(found), "compliant": sum(v.state == "compliant" for v in found),
                 "pending": sum(v.state == "pending" for v in found),
                 "failed": [{"account": v.account_id, "reason": f"{v.reason}: {v.message}"}
-                           for v in found if v.state == "failed"]}
+                           for v in found if v.state == "failed"],
+                "baselinedAccounts": sorted(ctx.inventory.baselined() & set(verdicts))}
 
     def observed_conditions(self, ctx: Context, desired: DesiredOrganization,
                             resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:

@@ -68,6 +68,8 @@ class AwsSandbox:
 
     ``create_account_delay``: seconds a CreateAccount request stays IN_PROGRESS.
     ``close_account_delay``: seconds a closed account stays PENDING_CLOSURE before SUSPENDED.
+    ``member_role_delay``: seconds after a CreateAccount request SUCCEEDED during which AssumeRole into the new
+    account is refused (AWS: "You might need to wait a few minutes before you can successfully access the account").
     With 0 (the default) the outcome is visible from the next request on.
     """
 
@@ -78,6 +80,7 @@ class AwsSandbox:
         port: int = 0,
         create_account_delay: float = 0.0,
         close_account_delay: float = 0.0,
+        member_role_delay: float = 0.0,
     ) -> None:
         self._host = host
         self._port = port
@@ -88,7 +91,8 @@ class AwsSandbox:
         #: what the last :meth:`bootstrap` returned (``None`` before it / after :meth:`reset`)
         self.ids: dict[str, str] | None = None
         self.strict = StrictOrganizations(
-            None, create_account_delay=create_account_delay, close_account_delay=close_account_delay
+            None, create_account_delay=create_account_delay, close_account_delay=close_account_delay,
+            member_role_delay=member_role_delay,
         )
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -249,6 +253,14 @@ class AwsSandbox:
         FinalizingOrganizationException meanwhile."""
         with self.strict.lock:
             self.quotas.finalizing_until = time.time() + seconds
+    @property
+    def member_role_delay(self) -> float:
+        """Seconds a new account's roles stay unassumable after its CreateAccount SUCCEEDED (settable)."""
+        return self.strict.member_role_delay
+
+    @member_role_delay.setter
+    def member_role_delay(self, seconds: float) -> None:
+        self.strict.member_role_delay = seconds
 
     # -- state ---------------------------------------------------------------------------------------
 

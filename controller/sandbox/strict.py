@@ -57,7 +57,8 @@ from moto.organizations.models import (
     organizations_backends,
 )
 
-from controller.sandbox import cloudtrail, sts
+from controller.planner import organization as organization_planner
+from controller.sandbox import cloudtrail, iam, sts
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -394,8 +395,10 @@ def post_hook(operation: str) -> Callable[[PostHook], PostHook]:
 class StrictOrganizations:
     """WSGI middleware: call log, fault injection and AWS rules in front of moto's application."""
 
-    def __init__(self, app: Any, *, create_account_delay: float = 0.0, close_account_delay: float = 0.0):
+    def __init__(self, app: Any, *, create_account_delay: float = 0.0, close_account_delay: float = 0.0,
+                 member_role_delay: float = 0.0):
         self.app = app
+        self.member_role_delay = member_role_delay  # see controller.sandbox.sts: a new account's role, assumable later
         self.events_delivered = 0  # CloudTrail events of Organizations writes delivered to SQS queues
         self.create_account_delay = create_account_delay
         self.close_account_delay = close_account_delay
@@ -517,7 +520,12 @@ class StrictOrganizations:
             if injected is not None:
                 return _error_response(start_response, injected)
         if operation == "AssumeRole" and not target:
-            refused = sts.refusal(body, _caller(environ)[0])
+            refused = sts.refusal(body, _caller(environ)[0], self)
+            if refused is not None:
+                start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
+                return [refused[1]]
+        if operation in iam.OPERATIONS and not target:
+            refused = iam.before(operation, body, _caller(environ)[0])
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]
@@ -1355,18 +1363,9 @@ def _after_enable_policy_type(mw: StrictOrganizations, ctx: Ctx) -> None:
 # Guide ("Delegated administrator for AWS services that work with Organizations", "AWS services that
 # you can use with AWS Organizations": the "Supports delegated administrator" column).
 
-#: Service principals that support a delegated administrator, per the user guide's table (moto's own
-#: list has six and lacks, e.g., config.amazonaws.com, which AWS Config's aggregators use).
-DELEGATED_ADMIN_PRINCIPALS = frozenset({
-    "access-analyzer.amazonaws.com", "account.amazonaws.com", "auditmanager.amazonaws.com",
-    "backup.amazonaws.com", "cloudtrail.amazonaws.com", "compute-optimizer.amazonaws.com",
-    "config.amazonaws.com", "config-multiaccountsetup.amazonaws.com", "detective.amazonaws.com",
-    "devops-guru.amazonaws.com", "fms.amazonaws.com", "guardduty.amazonaws.com", "health.amazonaws.com",
-    "inspector2.amazonaws.com", "ipam.amazonaws.com", "license-manager.amazonaws.com", "macie.amazonaws.com",
-    "member.org.stacksets.cloudformation.amazonaws.com", "securityhub.amazonaws.com",
-    "securitylake.amazonaws.com", "servicecatalog.amazonaws.com", "ssm.amazonaws.com", "sso.amazonaws.com",
-    "storage-lens.s3.amazonaws.com",
-})
+#: Service principals that support a delegated administrator: the planner's list (one list for the operator,
+#: ``awsorg validate`` and the sandbox), with its source.
+DELEGATED_ADMIN_PRINCIPALS = organization_planner.DELEGATED_ADMIN_PRINCIPALS
 
 
 def _require_all_features(backend: Any) -> None:

@@ -6,11 +6,19 @@ not authorized to perform: sts:AssumeRole on resource: ..."). moto hands out cre
 sandbox refuses as STS does, so a test of work in member accounts cannot pass on a role that would not be
 assumable in AWS. The caller is known here only by its account (the sandbox's access keys name no user), so a
 principal in the caller's account is taken as the caller.
+
+A new account's role is not assumable at once. CreateAccount (Organizations API reference): "Because CreateAccount
+operates asynchronously, it can return a successful completion message even though account initialization might
+still be in progress. You might need to wait a few minutes before you can successfully access the account." The
+sandbox plays that with ``member_role_delay`` (an :class:`~controller.sandbox.aws.AwsSandbox` setting, 0 by
+default): for that many seconds after its CreateAccount request SUCCEEDED, AssumeRole on any role of the account
+is refused with the same AccessDenied.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -42,7 +50,19 @@ def admits(trust_policy: str, caller_account: str) -> bool:
     return False
 
 
-def refusal(body: bytes, caller_account: str) -> tuple[str, bytes] | None:
+def initializing(strict: Any, account_id: str, now: float | None = None) -> bool:
+    """Whether the account was created less than the sandbox's ``member_role_delay`` ago (its role not assumable
+    yet). ``strict``: the :class:`~controller.sandbox.strict.StrictOrganizations` middleware, which keeps the
+    CreateAccount requests."""
+    delay = float(getattr(strict, "member_role_delay", 0.0) or 0.0)
+    if delay <= 0:
+        return False
+    now = time.time() if now is None else now
+    return any(r.account_id == account_id and r.completed is not None and now < r.completed + delay
+               for r in list(strict.create_requests.values()))
+
+
+def refusal(body: bytes, caller_account: str, strict: Any = None) -> tuple[str, bytes] | None:
     """(status, XML body) of STS's AccessDenied for an AssumeRole it would refuse; None to let moto answer."""
     from moto.iam.models import iam_backends
 
@@ -52,6 +72,8 @@ def refusal(body: bytes, caller_account: str) -> tuple[str, bytes] | None:
     if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
         name = parts[5].rsplit("/", 1)[-1]
         role = next((r for r in iam_backends[parts[4]]["global"].roles.values() if r.name == name), None)
+    if role is not None and strict is not None and initializing(strict, parts[4]):
+        role = None  # the account is still initializing: refused the same way
     if role is not None and admits(str(role.assume_role_policy_document), caller_account):
         return None
     message = (f"User: arn:aws:iam::{caller_account}:root is not authorized to perform: sts:AssumeRole on "

@@ -5,7 +5,12 @@ exported.  Every object carries ``deletionPolicy: Retain``: what was adopted fro
 AWS because its object went away (an ArgoCD prune, a file removed by mistake); deleting it is a decision made
 later, object by object.  Accounts carry ``accountId`` so that applying the export adopts them (never creates
 them); customer-managed SCPs and RCPs carry their document as a YAML object and their targets as references
-to the exported objects.  AWS-managed policies (FullAWSAccess) are not exported.
+to the exported objects.  AWS-managed policies (FullAWSAccess) are not exported.  The one ``Organization``
+object says what the organization has today: its feature set, the policy types enabled on the root, the services
+with trusted access and their delegated administrators (as ``accountRef`` to the exported accounts), read with
+ListAWSServiceAccessForOrganization and ListDelegatedAdministrators (one call per trusted service that supports a
+delegated administrator).  ``accessRole`` is not exported: which role in the member accounts is "the" access role
+is a decision, not a fact AWS holds.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from typing import Any
 
 import yaml
 
-from controller.api.models import API_VERSION, GROUP
+from controller.api.models import API_VERSION, GROUP, ORGANIZATION_NAME
 from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
+from controller.planner.organization import ALL, DELEGATED_ADMIN_PRINCIPALS
 from controller.planner.tags import is_aws_reserved
 from controller.settings import Settings, SettingsError
 from controller.state import OrgSnapshot
@@ -34,7 +40,8 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 MANAGEMENT_ACCOUNT = f"{GROUP}/management-account"
 POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
-FILES = {"OrgUnit": "00-orgunits.yaml", "AwsAccount": "10-accounts.yaml", "ServiceControlPolicy": "20-policies.yaml"}
+FILES = {"Organization": "00-organization.yaml", "OrgUnit": "00-orgunits.yaml", "AwsAccount": "10-accounts.yaml",
+         "ServiceControlPolicy": "20-policies.yaml"}
 _MAX_NAME = 63
 
 
@@ -93,10 +100,12 @@ class Export:
     orgunits: list[dict[str, Any]] = field(default_factory=list)
     accounts: list[dict[str, Any]] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)
+    organization: list[dict[str, Any]] = field(default_factory=list)  # the one Organization object
     skipped: list[str] = field(default_factory=list)
 
     def by_kind(self) -> dict[str, list[dict[str, Any]]]:
-        return {"OrgUnit": self.orgunits, "AwsAccount": self.accounts, "ServiceControlPolicy": self.policies}
+        return {"Organization": self.organization, "OrgUnit": self.orgunits, "AwsAccount": self.accounts,
+                "ServiceControlPolicy": self.policies}
 
 
 def _object(kind: str, name: str, wave: str, spec: dict[str, Any], **annotations: str) -> dict[str, Any]:
@@ -119,7 +128,27 @@ def export_organization(gateway: OrganizationsGateway) -> Export:
     ou_names = _export_orgunits(gateway, snap, out)
     account_names = _export_accounts(gateway, snap, out, ou_names)
     _export_policies(gateway, snap, out, ou_names, account_names)
+    _export_organization(gateway, snap, out, account_names)
     return out
+
+
+def _export_organization(gateway: OrganizationsGateway, snap: OrgSnapshot, out: Export,
+                         account_names: Mapping[str, str]) -> None:
+    """The Organization object: what the organization has today (policy types, trusted access and delegated
+    administrators exist only with all features)."""
+    spec: dict[str, Any] = {"featureSet": snap.feature_set}
+    if snap.feature_set == ALL:
+        spec["policyTypes"] = sorted(snap.enabled_policy_types)
+        trusted = sorted(gateway.list_trusted_services())
+        spec["trustedServices"] = trusted
+        admins = [(principal, account_id) for principal in trusted if principal in DELEGATED_ADMIN_PRINCIPALS
+                  for account_id in sorted(gateway.list_delegated_administrators(principal))]
+        spec["delegatedAdministrators"] = [
+            {"accountRef": {"name": account_names[account_id]}, "servicePrincipal": principal}
+            if account_id in account_names else {"accountId": account_id, "servicePrincipal": principal}
+            for principal, account_id in admins]
+    spec["deletionPolicy"] = "Retain"
+    out.organization.append(_object("Organization", ORGANIZATION_NAME, "3", spec))
 
 
 def _export_orgunits(gateway: OrganizationsGateway, snap: OrgSnapshot, out: Export) -> dict[str, str]:
@@ -246,16 +275,16 @@ def write_files(export: Export, out: Path) -> list[Path]:
         if not objects:
             continue
         path = out / FILES[kind]
-        plural = {"OrgUnit": "The organizational units", "AwsAccount": "The accounts",
-                  "ServiceControlPolicy": "The customer-managed policies"}[kind]
+        plural = {"Organization": "The organization's own settings", "OrgUnit": "The organizational units",
+                  "AwsAccount": "The accounts", "ServiceControlPolicy": "The customer-managed policies"}[kind]
         path.write_text(render(objects, _header(export, plural)), encoding="utf-8")
         written.append(path)
     return written
 
 
 def render_all(export: Export) -> str:
-    objects = [*export.orgunits, *export.accounts, *export.policies]
-    return render(objects, _header(export, "The organizational units, accounts and policies"))
+    objects = [*export.orgunits, *export.accounts, *export.policies, *export.organization]
+    return render(objects, _header(export, "The organizational units, accounts, policies and settings"))
 
 
 def export_command(out: Path | None) -> int:
@@ -283,7 +312,8 @@ def export_command(out: Path | None) -> int:
     for note in export.skipped:
         print(f"awsorg export: {note}", file=sys.stderr)
     print(f"awsorg export: {len(export.orgunits)} OrgUnits, {len(export.accounts)} AwsAccounts, "
-          f"{len(export.policies)} ServiceControlPolicies from {export.organization_id}", file=sys.stderr)
+          f"{len(export.policies)} ServiceControlPolicies, {len(export.organization)} Organization from "
+          f"{export.organization_id}", file=sys.stderr)
     report = validate_texts(texts)
     if report.findings:
         print("awsorg export: the export does not pass `awsorg validate` as is; fix these before applying it:",

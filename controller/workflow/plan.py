@@ -20,13 +20,13 @@ import dataclasses
 import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from controller.api.models import API_VERSION
-from controller.aws.dryrun import RecordingGateway, is_new
+from controller.aws.dryrun import RecordingGateway, RecordingMembers, is_new
 from controller.aws.gateway import OrganizationsGateway
 from controller.planner.actions import (
     WAIT_REASONS,
@@ -54,7 +54,10 @@ NO_BASE = ("without --base or --cluster, objects are matched to AWS as the opera
            "name under their parent, accounts by accountId or email, policies by name): a renamed object cannot be "
            "told from a new one, and objects removed from the files are not shown. Give the files before the change "
            "with --base (a directory, or a git revision such as origin/main), or read the cluster with --cluster")
+MEMBERS_NOT_READ = ("spec.accessRole: member accounts were not read (no access to them was configured), so the "
+                    "access role's changes are not in this plan")
 Objects = dict[str, dict[str, dict[str, Any]]]  # kind -> metadata.name -> object
+Members = Callable[[], RecordingMembers]  # a fresh reader of member accounts for each dry run (None: none)
 
 
 @dataclass(frozen=True)
@@ -189,10 +192,14 @@ def _new_objects(objects: Objects, created: str, bindings: Mapping[tuple[str, st
             for kind in KINDS for name, doc in sorted(objects[kind].items())]
 
 
-def _bindings(base: Objects, client: Any) -> dict[tuple[str, str], dict[str, Any]]:
+def _gateway(client: Any, members: Members | None) -> RecordingGateway:
+    return RecordingGateway(client, members=members() if members is not None else None)
+
+
+def _bindings(base: Objects, client: Any, members: Members | None) -> dict[tuple[str, str], dict[str, Any]]:
     """What each object of the base is bound to in AWS: the base reconciled in a dry run of its own."""
     store = _Store(_new_objects(base, "0", {}))
-    _converge(store, RecordingGateway(client))
+    _converge(store, _gateway(client, members))
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for key, obj in store.objects.items():
         resource_id = obj.status.get("id")
@@ -210,11 +217,14 @@ def _live(cluster: Mapping[str, Sequence[Mapping[str, Any]]]) -> Objects:
 
 
 def plan_objects(head: Objects, client: Any, base: Objects | None = None,
-                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> PlanReport:
+                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                 members: Members | None = None) -> PlanReport:
     """The plan of ``head`` against the organization ``client`` reads.
 
     Bindings and what the change removes come from ``cluster`` (the objects there, with the status the
     operator wrote) when given, else from ``base`` (the files before the change, reconciled first).
+    ``members``: reads member accounts (the Organization's access role) as the operator does; None: the access
+    role is not planned, and the report says so.
     """
     if cluster is not None:
         before = _live(cluster)
@@ -223,7 +233,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
         created = {(k, n): str(o["metadata"].get("creationTimestamp") or "0") for k in KINDS
                    for n, o in before[k].items()}
     elif base is not None:
-        before, bindings = base, _bindings(base, client)
+        before, bindings = base, _bindings(base, client, members)
         created = {(k, n): "0" for k in KINDS for n in base[k]}
     else:
         before, bindings, created = None, {}, {}
@@ -231,7 +241,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
     for obj in objects:
         obj.created = created.get((obj.kind, obj.name), "9")  # new objects are the youngest claimants
     store = _Store(objects)
-    gateway = RecordingGateway(client)
+    gateway = _gateway(client, members)
     _converge(store, gateway)
     removed: list[_Object] = []
     if before is not None:
@@ -276,6 +286,20 @@ class _Labels:
         return self._pattern.sub(one, text)
 
 
+def _member_notes(objects: Sequence[_Object], gateway: RecordingGateway) -> list[str]:
+    """What planning the access role cost in member accounts, or that it was not planned."""
+    declared = any(o.kind == "Organization" and o.spec.get("accessRole") for o in objects)
+    members = gateway.members
+    if not declared:
+        return []
+    if not isinstance(members, RecordingMembers):
+        return [MEMBERS_NOT_READ]
+    calls = sum(members.calls.values())
+    shown = ", ".join(f"{op} {n}" for op, n in sorted(members.calls.items()))
+    return [f"spec.accessRole: the role was read in {len(members.accounts_read)} member account(s) through "
+            f"{members.role_name}: {calls} STS and IAM calls ({shown or 'none'}), none to AWS Organizations"]
+
+
 def _policy_words(kind: str, spec: Mapping[str, Any]) -> str:
     adapter = ADAPTERS[kind]
     deletion = spec.get("deletionPolicy") or adapter.default_deletion
@@ -308,6 +332,7 @@ def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: Rec
     label = _Labels(gateway.snapshot(), initial)  # what exists now by its present path; what the plan makes, new
     if not have_base:
         report.notes.append(NO_BASE)
+    report.notes.extend(_member_notes(objects, gateway))
     for obj in [*objects, *removed]:
         deleting = obj in removed
         words = _policy_words(obj.kind, obj.spec)
@@ -394,8 +419,9 @@ FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json
 
 
 def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None = None,
-               cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> PlanReport:
-    return plan_objects(load(paths), client, load(base) if base is not None else None, cluster)
+               cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+               members: Members | None = None) -> PlanReport:
+    return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members)
 
 
 def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str,
@@ -404,12 +430,13 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
 
     Exit 0: no refusals; 2: some changes would be refused (invalid files included); 1: the tool failed
     (settings, reading AWS). Only List/Describe calls are made (the operator's credentials and
-    AWS_ENDPOINT_URL).
+    AWS_ENDPOINT_URL), and for an Organization's accessRole the reads of each member account's role
+    (AssumeRole, GetRole, ListAttachedRolePolicies), counted in a note.
     """
     import sys
 
     from controller.aws.errors import AwsError
-    from controller.aws.session import organizations_client
+    from controller.aws.session import iam_client, organizations_client, sts_client
     from controller.settings import SettingsError
     from controller.workflow.validate import format_text as format_findings
     from controller.workflow.validate import validate_paths
@@ -420,7 +447,10 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         return 2
     try:
         settings = Settings.from_env()
-        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base, cluster)
+        def members() -> RecordingMembers:
+            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name)
+
+        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base, cluster, members)
     except SettingsError as exc:
         print(f"awsorg plan: {exc}", file=sys.stderr)
         return 1

@@ -31,9 +31,12 @@ from controller.api.models import (
     TARGET_ID_PATTERN,
 )
 from controller.planner import policy_document
+from controller.planner.access_role import PRINCIPALS_ALLOWED, principal_problem, role_name_problem
+from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
+from controller.settings import Settings
 from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
@@ -624,11 +627,36 @@ class _Checker:
                 self._check_ref(org, f"spec.delegatedAdministrators[{i}].accountRef.name", _ref(admin, "accountRef"),
                                 "AwsAccount", f", or its 12-digit id in spec.delegatedAdministrators[{i}].accountId")
                 principal = _str(admin.get("servicePrincipal"))
-                if principal is not None and principal not in trusted:
+                unsupported = delegation_problem(principal) if principal is not None else None
+                if unsupported is not None:
+                    problem, _, allowed = unsupported.partition("; allowed: ")
+                    self.add(org, f"spec.delegatedAdministrators[{i}].servicePrincipal", problem, allowed)
+                elif principal is not None and principal not in trusted:
                     self.add(org, f"spec.delegatedAdministrators[{i}].servicePrincipal",
                              f"{principal!r} is not in spec.trustedServices; AWS registers a delegated administrator "
                              "only for a service with trusted access",
                              f"a service principal listed in spec.trustedServices ({', '.join(sorted(trusted))})")
+            self._access_role(org)
+
+    def _access_role(self, org: _Object) -> None:
+        """The checks the operator's planner makes before touching a member account (the same functions): the role
+        is not the one the operator assumes (AWSORG_MEMBER_ROLE_NAME, as the operator reads it), and every trusted
+        principal is an ARN IAM accepts in a trust policy."""
+        role = org.spec.get("accessRole")
+        if not isinstance(role, dict):
+            return
+        name = _str(role.get("roleName"))
+        member_role = os.environ.get("AWSORG_MEMBER_ROLE_NAME", "").strip() or Settings.member_role_name
+        refused = role_name_problem(name, member_role) if name is not None else None
+        if refused is not None:
+            self.add(org, "spec.accessRole.roleName", refused.split(";", 1)[0] + "; managing its trust policy could "
+                     "lock the operator out", f"any other IAM role name than {member_role!r}")
+        principals = role.get("trustedPrincipals")
+        for i, principal in enumerate(principals if isinstance(principals, list) else []):
+            if isinstance(principal, str) and principal_problem(principal) is not None:
+                self.add(org, f"spec.accessRole.trustedPrincipals[{i}]",
+                         f"{principal!r} is not a principal IAM accepts in a trust policy (IAM answers "
+                         "MalformedPolicyDocument: Invalid principal in policy)", PRINCIPALS_ALLOWED)
 
     def _parent_field(self, ou: _Object) -> str:
         return "spec.parentId" if _str(ou.spec.get("parentId")) else "spec.parentRef.name"

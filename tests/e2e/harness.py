@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from controller.aws.dryrun import RecordingMembers
 from controller.demo import operator_env, stop_operator
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
@@ -164,6 +165,16 @@ class Cluster:
 
     def wait_gone(self, plural: str, name: str, timeout: float = 20.0) -> None:
         wait_for(lambda: self.get(plural, name) is None, timeout, what=f"{plural}/{name} deleted")
+
+
+def member_reader(aws: AwsSandbox) -> Callable[[], RecordingMembers]:
+    """What ``awsorg plan`` reads member accounts with (the Organization's access role), against the sandbox."""
+    import boto3
+
+    def iam(credentials: Any) -> Any:
+        return boto3.session.Session(**credentials, region_name="us-east-1").client("iam", endpoint_url=aws.url)
+
+    return lambda: RecordingMembers(aws.service_client("sts"), iam)
 
 
 def free_port() -> int:

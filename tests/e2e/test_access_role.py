@@ -4,6 +4,7 @@ is asserted through boto3 with credentials assumed in that account."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,13 @@ OPS = "arn:aws:iam::123456789012:role/ops"
 def access_role(**extra: Any) -> dict[str, Any]:
     return {"apiVersion": API, "kind": "Organization", "metadata": {"name": "organization"},
             "spec": {"accessRole": {"roleName": "Engineer", "trustedPrincipals": [MGMT_ROOT, OPS], **extra}}}
+
+
+def ops_role(aws: AwsSandbox) -> None:
+    """The role OPS names, in the management account: IAM accepts a role principal only once the role exists."""
+    aws.service_client("iam").create_role(RoleName="ops", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MGMT_ROOT},
+                                                "Action": "sts:AssumeRole"}]}))
 
 
 def iam_in(aws: AwsSandbox, account_id: str) -> Any:
@@ -46,6 +54,7 @@ def adopted_account(aws: AwsSandbox, name: str) -> str:
 def test_every_member_account_gets_the_role_and_a_new_one_too(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     start_operator(AWSORG_RESYNC_SECONDS="1")
+    ops_role(aws)
     outside = adopted_account(aws, "Legacy")
     cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
     dev = str(cluster.wait_ready("awsaccounts", "dev", timeout=30)["status"]["id"])
@@ -53,7 +62,8 @@ def test_every_member_account_gets_the_role_and_a_new_one_too(
     obj = wait_for(lambda: o if condition(o := cluster.get("organizations", "organization"), "Baseline")
                    and condition(o, "Baseline")["status"] == "True" else None, timeout=30,  # type: ignore[index]
                    what="Baseline True")
-    assert obj["status"]["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": []}
+    assert obj["status"]["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": [],
+                                         "baselinedAccounts": sorted([outside, dev])}
     for account_id in (outside, dev):
         assert principals(aws, account_id) == {MGMT_ROOT, OPS}
     dev_obj = wait_for(lambda: o if condition(o := cluster.get("awsaccounts", "dev"), "Baselined") else None,
@@ -73,12 +83,14 @@ def test_every_member_account_gets_the_role_and_a_new_one_too(
     iam_in(aws, dev).update_assume_role_policy(RoleName="Engineer", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [MGMT_ROOT, OPS, "*"]},
                                                 "Action": "sts:AssumeRole"}]}))
-    wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=30, what="the trust policy put back")
+    # A compliant account's role is read once every 10 resyncs: allow for a loaded machine.
+    wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=60, what="the trust policy put back")
 
 
 def test_report_mode_reports_a_widened_trust_policy(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
+    ops_role(aws)
     dev = adopted_account(aws, "Dev")
     cluster.client.apply(access_role())
     wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=20, what="the role (new work, not drift)")
@@ -89,3 +101,86 @@ def test_report_mode_reports_a_widened_trust_policy(
     assert [d["field"] for d in obj["status"]["drift"]] == [f"accessRole[{dev}].trustPolicy"]
     assert principals(aws, dev) == {"*"}  # reported, not put back
     assert obj["status"]["baseline"]["failed"][0]["account"] == dev
+
+
+def test_a_principal_iam_refuses_is_reported_with_the_field_and_not_retried_at_backoff_rate(
+        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    """A well-formed principal naming a role that does not exist: IAM refuses the trust policy
+    (MalformedPolicyDocument); the Organization says which field and what is allowed, the account's baseline says
+    why it failed, and the operator does not call CreateRole again until the spec changes (or the next resync)."""
+    dev = adopted_account(aws, "Dev")
+    cluster.client.apply(access_role())  # OPS names a role that does not exist in the management account
+    obj = cluster.wait_reason("organizations", "organization", "Synced", "InvalidSpec", timeout=30)
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert message.startswith("spec.accessRole.trustedPrincipals: IAM refused the trust policy of role 'Engineer' "
+                              f"in account {dev} (MalformedPolicyDocument: Invalid principal in policy: "
+                              f'"AWS":"{OPS}")'), message
+    assert "allowed: an account (arn:aws:iam::123456789012:root)" in message
+    failed = wait_for(lambda: (cluster.get("organizations", "organization") or {})["status"]["baseline"]["failed"],
+                      timeout=10, what="the account's failure in status.baseline")
+    assert failed[0]["account"] == dev and "MalformedPolicyDocument" in failed[0]["reason"]
+    time.sleep(3)  # the backoff (0.5 s doubling to 2 s in these tests) would have tried 2-3 times by now
+    assert aws.calls.count("CreateRole") == 1
+    assert principals(aws, dev) is None  # nothing half-made
+
+    ops_role(aws)  # the principal exists now; the spec changes (a person fixes the list): it converges
+    cluster.client.apply(access_role(managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]))
+    wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=20, what="the role once the principal exists")
+
+
+def test_a_new_account_waits_for_its_role_to_be_assumable_then_gets_the_access_role(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    """AWS makes a new account's role assumable a while after CreateAccount (the sandbox: member_role_delay): the
+    Organization and the account say WaitingForAccountAccess, then the role arrives on a later resync with no one
+    touching the Organization object."""
+    aws.member_role_delay = 4.0
+    start_operator(AWSORG_RESYNC_SECONDS="1")
+    cluster.client.apply(access_role(trustedPrincipals=[MGMT_ROOT]))
+    cluster.wait_ready("organizations", "organization", timeout=20)
+    generation = cluster.get("organizations", "organization")["metadata"]["generation"]  # type: ignore[index]
+    cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
+    dev = str(cluster.wait_ready("awsaccounts", "dev", timeout=30)["status"]["id"])
+    org = cluster.wait_reason("organizations", "organization", "Baseline", "WaitingForAccountAccess", timeout=15)
+    assert org["status"]["baseline"]["pending"] == 1 and principals(aws, dev) is None
+    acct = cluster.wait_reason("awsaccounts", "dev", "Baselined", "WaitingForAccountAccess", timeout=15)
+    assert "AssumeRole" in condition(acct, "Baselined")["message"]  # type: ignore[index]
+    wait_for(lambda: principals(aws, dev) == {MGMT_ROOT}, timeout=20, what="the role once assumable")
+    cluster.wait_reason("awsaccounts", "dev", "Baselined", "Compliant", timeout=15)
+    org = cluster.wait_reason("organizations", "organization", "Baseline", "Compliant", timeout=15)
+    assert org["metadata"]["generation"] == generation
+
+
+def test_compliance_survives_a_restart_and_baselined_goes_with_the_access_role(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    """After a restart the operator knows which accounts had their baseline (from the status it wrote): the
+    conditions never flap to pending, and a role deleted while it was down is drift (reported under report), not
+    new work done silently. Removing accessRole from the spec removes each account's Baselined condition."""
+    first = start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
+    dev_id = adopted_account(aws, "Legacy")  # no object declares it: only the Organization's status knows it
+    cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
+    cluster.wait_ready("awsaccounts", "dev", timeout=30)
+    cluster.client.apply(access_role(trustedPrincipals=[MGMT_ROOT]))
+    cluster.wait_reason("organizations", "organization", "Baseline", "Compliant", timeout=30)
+    cluster.wait_reason("awsaccounts", "dev", "Baselined", "Compliant", timeout=15)
+    first.stop()
+    iam_in(aws, dev_id).delete_role(RoleName="Engineer")  # behind the stopped operator's back
+
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report")
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        org, acct = cluster.get("organizations", "organization"), cluster.get("awsaccounts", "dev")
+        seen.add(("dev", condition(acct, "Baselined")["reason"]))  # type: ignore[index]
+        seen.add(("org", condition(org, "Baseline")["reason"]))  # type: ignore[index]
+        time.sleep(0.1)
+    assert ("dev", "Compliant") in seen and not {r for w, r in seen if w == "dev"} - {"Compliant"}, seen
+    assert not {r for w, r in seen if w == "org"} - {"Compliant", "BaselineFailed"}, seen
+    org = cluster.wait_reason("organizations", "organization", "Drifted", "DriftDetected", timeout=10)
+    assert [d["field"] for d in org["status"]["drift"]] == [f"accessRole[{dev_id}]"]
+    time.sleep(2.5)  # two more resyncs: still drift (it had its baseline), never turned into new work
+    assert principals(aws, dev_id) is None  # reported, not recreated
+    assert condition(cluster.get("organizations", "organization"), "Drifted")["status"] == "True"  # type: ignore[index]
+
+    cluster.client.replace("organizations", "organization", {**org, "spec": {}})
+    wait_for(lambda: condition(cluster.get("awsaccounts", "dev"), "Baselined") is None, timeout=15,
+             what="Baselined removed with accessRole")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,18 +12,21 @@ import yaml
 
 from controller.cli import main
 from controller.reconciler.execute import EVENT_REASONS
+from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
 from controller.workflow.plan import plan_paths
-from tests.e2e.harness import Cluster, Operator
+from tests.e2e.harness import Cluster, Operator, member_reader, wait_for
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
-PLURALS = {"OrgUnit": "orgunits", "AwsAccount": "awsaccounts", "ServiceControlPolicy": "servicecontrolpolicies"}
 
 
-def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
-    before = plan_paths([EXAMPLES], aws.client())
+def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster,
+                                  start_operator: Callable[..., Operator]) -> None:
+    start_operator(AWSORG_RESYNC_SECONDS="1")  # accounts created after the Organization get its role on a resync
+    members = member_reader(aws)
+    before = plan_paths([EXAMPLES], aws.client(), members=members)
     assert before.changes and not before.problems
 
     objects = [d for f in sorted(EXAMPLES.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
@@ -29,19 +34,30 @@ def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster, operator: O
         cluster.client.apply(obj)
     for obj in objects:
         cluster.wait_ready(PLURALS[obj["kind"]], obj["metadata"]["name"], timeout=60)
+    accounts = sum(1 for o in objects if o["kind"] == "AwsAccount")
+    wait_for(lambda: (cluster.get("organizations", "organization") or {}).get("status", {}).get("baseline", {})
+             .get("compliant") == accounts, timeout=30, what="the access role in every member account")
 
     # What the operator did (its events) is what the plan said, action for action. The policy type is enabled
     # once, by whichever policy object gets there first.
     actions = set(EVENT_REASONS.values()) - {"PolicyTypeEnabled"}
-    events = cluster.client.events()
-    done = sorted((e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"])
-                  for e in events if e.get("reason") in actions)
     planned = sorted((c.kind, c.name, c.reason) for c in before.changes if c.reason in actions)
+    done: list[tuple[str, str, str]] = []
+
+    def acted() -> bool:  # the events are posted after the status they go with
+        events = cluster.client.events()
+        done[:] = sorted((e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"])
+                         for e in events if e.get("reason") in actions)
+        return done == planned
+
+    with contextlib.suppress(AssertionError):
+        wait_for(acted, timeout=10, what="the operator's events")
     assert done == planned
+    events = cluster.client.events()
     enabled = [e for e in events if e.get("reason") == "PolicyTypeEnabled"]
     assert len(enabled) == sum(1 for c in before.changes if c.reason == "PolicyTypeEnabled") == 1
 
-    after = plan_paths([EXAMPLES], aws.client())
+    after = plan_paths([EXAMPLES], aws.client(), members=members)
     assert after.empty, [*after.changes, *after.problems]
     assert after.unchanged == len(objects)
 
@@ -73,8 +89,10 @@ def test_plan_reads_bindings_and_removals_from_the_cluster(aws: AwsSandbox, kube
     assert ("OrgUnit", "production", "Renamed") in changes  # bound through its status: renamed, not created
     assert ("ServiceControlPolicy", "deny-unapproved-regions", "Deleted") in changes  # removed from the files
     assert not any(r == "Created" for _, _, r in changes)
-    assert not report["notes"]
-    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls
+    # The only note: what reading the access role in the member accounts cost (no write anywhere).
+    assert [n.split(":")[0] for n in report["notes"]] == ["spec.accessRole"], report["notes"]
+    assert "in 4 member account(s)" in report["notes"][0]
+    assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
 
     assert main(["plan", str(tmp_path / "head.yaml"), "--output", "json"]) == 0  # blind: says so
     blind = json.loads(capsys.readouterr().out)

@@ -22,7 +22,7 @@ from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeError
 from controller.workflow.plan import NO_BASE, PlanReport, plan_paths
-from tests.e2e.harness import API, Cluster, Operator, condition, wait_for
+from tests.e2e.harness import API, Cluster, Operator, condition, member_reader, wait_for
 
 pytestmark = pytest.mark.e2e
 # What the operator reports as events when it acts (or deliberately does not) on AWS.
@@ -56,6 +56,20 @@ class Case:
     expect: set[str]  # reasons the plan must show (action or refusal), so a case cannot pass by planning nothing
     setup: Callable[[AwsSandbox], None] | None = None
     api_refuses: bool = False  # the API server refuses the change itself (an immutable field)
+
+
+def org(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "Organization", "metadata": {"name": "organization"}, "spec": spec}
+
+
+ENGINEER = {"roleName": "Engineer", "trustedPrincipals": ["arn:aws:iam::123456789012:root"],
+            "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}
+
+
+def _member_and_user(aws: AwsSandbox) -> None:
+    """A member account made outside Git (it gets the access role too) and the user the changed role trusts."""
+    aws.client().create_account(AccountName="Legacy", Email="legacy@example.com")
+    aws.service_client("iam").create_user(UserName="alice")
 
 
 def _trust_account_api(aws: AwsSandbox) -> None:
@@ -113,6 +127,23 @@ CASES = {
                   [], [ou("x", parentRef={"name": "y"}), ou("y", parentRef={"name": "x"})], {"ReferenceCycle"}),
     "adopt": Case("an OU that exists in AWS is adopted, not created",
                   [], [ou("legacy")], {"Adopted"}, setup=_existing_ou),
+    "organization-baseline": Case(
+        "the Organization: a policy type, trusted access, a delegated administrator and the access role (created in "
+        "the member account, its policy attached)",
+        [acct("shared")],
+        [acct("shared"), org(policyTypes=["SERVICE_CONTROL_POLICY"], trustedServices=["config.amazonaws.com"],
+                             delegatedAdministrators=[{"accountRef": {"name": "shared"},
+                                                       "servicePrincipal": "config.amazonaws.com"}],
+                             accessRole=ENGINEER)],
+        {"PolicyTypeEnabled", "TrustedAccessEnabled", "DelegatedAdministratorRegistered", "AccessRoleCreated",
+         "AccessRolePolicyAttached"}),
+    "access-role-changed": Case(
+        "the access role's trust policy and managed policies changed in every member account (one no object declares)",
+        [org(accessRole=ENGINEER)],
+        [org(accessRole={**ENGINEER, "trustedPrincipals": ["arn:aws:iam::123456789012:user/alice"],
+                         "managedPolicyArns": ["arn:aws:iam::aws:policy/SecurityAudit"]})],
+        {"AccessRoleTrustPolicyUpdated", "AccessRolePolicyAttached", "AccessRolePolicyDetached"},
+        setup=_member_and_user),
 }
 
 
@@ -186,9 +217,11 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
 
     base_dir, head_dir = _write(tmp_path / "base", case.base), _write(tmp_path / "head", case.head)
     aws.reset_calls()
-    plan = plan_paths([head_dir], aws.client(), base=[base_dir])
-    blind = plan_paths([head_dir], aws.client())
-    assert all(call.startswith(("List", "Describe")) for call in aws.calls), aws.calls  # plan never writes
+    members = member_reader(aws)
+    plan = plan_paths([head_dir], aws.client(), base=[base_dir], members=members)
+    blind = plan_paths([head_dir], aws.client(), members=members)
+    # The plan never writes: it reads the organization, and the access role in member accounts.
+    assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
     assert case.expect <= {c.reason for c in [*plan.changes, *plan.problems]}, (case.why, plan)
 
     # Without a base, the plan says what it cannot know, and shows nothing the operator would not do: its
@@ -230,7 +263,7 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
         got = cluster.get(PLURALS[kind], name)
         assert condition(got, "Synced")["reason"] == reason  # type: ignore[index]
 
-    after = plan_paths([head_dir], aws.client(), base=[head_dir])
+    after = plan_paths([head_dir], aws.client(), base=[head_dir], members=members)
     assert not after.changes, after.changes
     assert _refused(after) == refusals
     for change in plan.changes:

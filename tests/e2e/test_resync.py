@@ -41,6 +41,9 @@ def test_a_quiet_resync_writes_nothing_and_logs_nothing(aws: AwsSandbox, kube: K
         cluster.client.apply(obj)
     for obj in objects:
         cluster.wait_ready(PLURALS[obj["kind"]], obj["metadata"]["name"], timeout=60)
+    accounts = sum(1 for o in objects if o["kind"] == "AwsAccount")  # the Organization's access role in each
+    wait_for(lambda: (cluster.get("organizations", "organization") or {}).get("status", {}).get("baseline", {})
+             .get("compliant") == accounts, timeout=30, what="the access role in every member account")
     time.sleep(2.5)  # the last events and the first resyncs after convergence
 
     before, lines, checked = _writes(kube), len(_log_lines(op)), time.time()

@@ -4,6 +4,7 @@ admit the caller (moto hands out credentials for any RoleArn)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -54,3 +55,16 @@ def test_the_trust_policy_decides(aws: AwsSandbox, principal: dict[str, object],
         with pytest.raises(ClientError) as refused:
             _assume(aws, arn)
         assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_new_accounts_role_is_assumable_only_after_the_delay(aws: AwsSandbox) -> None:
+    """AWS: "You might need to wait a few minutes before you can successfully access the account" after
+    CreateAccount; the sandbox's member_role_delay plays it (an adopted account's role is not delayed)."""
+    aws.member_role_delay = 0.6
+    account = _new_account(aws)
+    arn = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    with pytest.raises(ClientError) as refused:
+        _assume(aws, arn)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    time.sleep(0.7)
+    assert _assume(aws, arn)["AccessKeyId"]

@@ -1,0 +1,133 @@
+"""IAM's check of a role's trust policy, which moto does not make: every AWS principal must be one IAM can resolve.
+
+AWS IAM user guide, "AWS JSON policy elements: Principal" ("How to specify a principal"): a trust policy names
+"AWS account and root user" (``arn:aws:iam::123456789012:root`` or the 12-digit id), "IAM roles"
+(``arn:aws:iam::AWS-account-ID:role/role-name``), "Role sessions", "IAM users"
+(``arn:aws:iam::AWS-account-ID:user/user-name``), federated user sessions, services or ``"*"``; "You cannot identify a
+user group as a principal", and a wildcard cannot stand for part of a principal's name. IAM resolves each role and
+user principal to the entity's unique id when it stores the policy (AWS re:Post knowledge center, "How do I resolve
+the IAM trust policy error 'Failed to update trust policy. Invalid principal in policy'?": "verify that the user
+or role wasn't deleted"), so a principal that is malformed or names a role or user that does not exist is refused:
+CreateRole and UpdateAssumeRolePolicy answer 400 ``MalformedPolicyDocument`` with the message
+``Invalid principal in policy: "AWS":"<the principal>"``.  moto stores any string. The sandbox refuses as IAM does,
+so the operator's handling of the refusal is tested against IAM's answer.  (Accounts are not checked for existence:
+the sandbox knows only the organization's.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+#: The IAM operations that take a trust policy, and the parameter that carries it.
+TRUST_POLICY_PARAMETER = {"CreateRole": "AssumeRolePolicyDocument", "UpdateAssumeRolePolicy": "PolicyDocument"}
+#: The IAM operations the sandbox looks at before moto answers (:func:`before`).
+OPERATIONS = frozenset({*TRUST_POLICY_PARAMETER, "AttachRolePolicy"})
+_AWS_MANAGED: dict[str, Any] | None = None  # moto's copy of the AWS managed policies, by name (parsed once)
+_ARN = re.compile(r"^arn:aws(-[a-z]+)*:(iam|sts)::(\d{12}):(.+)$")
+_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _aws_principals(policy: Any) -> Iterator[str]:
+    for stmt in _as_list(policy.get("Statement", [])) if isinstance(policy, dict) else []:
+        if not isinstance(stmt, dict):
+            continue
+        for key in ("Principal", "NotPrincipal"):
+            value = stmt.get(key)
+            if isinstance(value, dict):
+                yield from (str(p) for p in _as_list(value.get("AWS")) if p is not None)
+            elif value is not None and value != "*":
+                yield str(value)
+
+
+def _entity_exists(account: str, kind: str, arn: str) -> bool:
+    """A role or user with this ARN (its path included) in the account."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account]["global"]
+    entities = backend.roles.values() if kind == "role" else backend.users.values()
+    return any(getattr(e, "arn", None) == arn for e in entities)
+
+
+def invalid_principal(principal: str) -> bool:
+    """Whether IAM refuses this AWS principal in a trust policy."""
+    if principal == "*" or re.fullmatch(r"\d{12}", principal):
+        return False
+    match = _ARN.match(principal)
+    if match is None or "*" in principal or "?" in principal:
+        return True
+    service, account, resource = match.group(2), match.group(3), match.group(4)
+    if service == "sts":  # role sessions and federated user sessions: any session name
+        return not re.fullmatch(r"(assumed-role/[\w+=,.@-]{1,64}|federated-user)/[\w+=,.@-]{2,64}", resource)
+    if resource == "root":
+        return False
+    kind, _, rest = resource.partition("/")
+    path, _, name = ("/" + rest).rpartition("/")
+    if kind not in ("role", "user") or not _NAME.match(name) or not _PATH.match(path + "/"):
+        return True
+    return not _entity_exists(account, kind, principal)
+
+
+def before(operation: str, body: bytes, caller_account: str) -> tuple[str, bytes] | None:
+    """Called for :data:`OPERATIONS` before moto answers: IAM's refusal as (status, XML body), or None."""
+    params = parse_qs(body.decode("utf-8", "replace"))
+    if operation == "AttachRolePolicy":
+        _aws_managed_policy(caller_account, (params.get("PolicyArn") or [""])[0])
+        return None
+    return refusal(operation, params)
+
+
+def _aws_managed_policy(account: str, arn: str) -> None:
+    """AWS managed policies (``arn:aws:iam::aws:policy/...``: "a standalone policy that is created and administered
+    by AWS", IAM user guide, "Managed policies and inline policies") exist in every account, ready to attach. moto
+    loads its copy of them into every account only with MOTO_IAM_LOAD_MANAGED_POLICIES (4.7 MB parsed per account);
+    the sandbox adds the one being attached, from that copy, when an account attaches it. One moto does not know
+    stays unknown (NoSuchEntity, as for a misspelt ARN)."""
+    global _AWS_MANAGED
+    match = re.fullmatch(r"arn:aws:iam::aws:policy(/(?:[^/]+/)*)([^/]+)", arn)
+    if match is None:
+        return
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    if _AWS_MANAGED is None:
+        _AWS_MANAGED = json.loads(aws_managed_policies_data)
+    data = _AWS_MANAGED.get(match.group(2))
+    backend = iam_backends[account]["global"]
+    if data is None or data.get("Path") != match.group(1) or arn in backend.managed_policies:
+        return
+    backend.managed_policies[arn] = AWSManagedPolicy.from_data(match.group(2), account, backend.region_name, data)
+
+
+def refusal(operation: str, params: dict[str, list[str]]) -> tuple[str, bytes] | None:
+    """(status, XML body) of IAM's MalformedPolicyDocument for a trust policy it would refuse; None to let moto
+    answer (which also answers a document that is not JSON at all)."""
+    document = (params.get(TRUST_POLICY_PARAMETER[operation]) or [""])[0]
+    try:
+        policy = json.loads(document)
+    except ValueError:
+        try:
+            policy = json.loads(unquote(document))
+        except ValueError:
+            return None
+    bad = next((p for p in _aws_principals(policy) if invalid_principal(p)), None)
+    if bad is None:
+        return None
+    message = f'Invalid principal in policy: "AWS":"{bad}"'
+    xml = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+           f"<Code>MalformedPolicyDocument</Code><Message>{_escape(message)}</Message></Error>"
+           f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
+    return "400 Bad Request", xml.encode()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

@@ -1,0 +1,77 @@
+"""The sandbox's IAM refuses a trust policy whose AWS principal IAM could not resolve, as IAM does (moto stores any
+string): MalformedPolicyDocument "Invalid principal in policy" from CreateRole and UpdateAssumeRolePolicy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from controller.sandbox.aws import AwsSandbox
+from tests.sandbox.test_aws_sts import _new_account
+
+MGMT = "123456789012"
+
+
+def trust(*principals: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "sts:AssumeRole"}]})
+
+
+@pytest.mark.parametrize(("principal", "accepted"), [
+    (f"arn:aws:iam::{MGMT}:root", True),
+    (MGMT, True),
+    ("*", True),
+    (f"arn:aws:iam::{MGMT}:role/ops", True),  # exists (made below)
+    (f"arn:aws:iam::{MGMT}:role/teams/lead", True),  # with its path
+    (f"arn:aws:iam::{MGMT}:role/lead", False),  # without it: another role, which does not exist
+    (f"arn:aws:sts::{MGMT}:assumed-role/ops/alice", True),  # a role session: any session name
+    (f"arn:aws:iam::{MGMT}:role/nobody", False),  # no such role
+    (f"arn:aws:iam::{MGMT}:user/nobody", False),  # no such user
+    (f"arn:aws:iam::{MGMT}:group/admins", False),  # a group is never a principal
+    (f"arn:aws:iam::{MGMT}:role/op*", False),  # no wildcards in a principal's name
+    ("arn:aws:iam::12345:root", False),  # not an account id
+    ("ops", False),
+])
+def test_create_role_refuses_what_iam_cannot_resolve(aws: AwsSandbox, principal: str, accepted: bool) -> None:
+    management = aws.service_client("iam")
+    management.create_role(RoleName="ops", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{MGMT}:root"))
+    management.create_role(RoleName="lead", Path="/teams/", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{MGMT}:root"))
+    iam = aws.member_client("iam", _new_account(aws))
+    if accepted:
+        iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(principal))
+        return
+    with pytest.raises(ClientError) as refused:
+        iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{MGMT}:root", principal))
+    error: dict[str, Any] = refused.value.response["Error"]
+    assert (refused.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"], error["Message"]) == (
+        400, "MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{principal}"')
+    with pytest.raises(ClientError):
+        iam.get_role(RoleName="Engineer")  # nothing was created
+
+
+def test_update_assume_role_policy_refuses_too_and_keeps_the_old_policy(aws: AwsSandbox) -> None:
+    iam = aws.member_client("iam", _new_account(aws))
+    iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{MGMT}:root"))
+    with pytest.raises(ClientError) as refused:
+        iam.update_assume_role_policy(RoleName="Engineer", PolicyDocument=trust(f"arn:aws:iam::{MGMT}:role/gone"))
+    assert refused.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+    kept = iam.get_role(RoleName="Engineer")["Role"]["AssumeRolePolicyDocument"]
+    assert kept["Statement"][0]["Principal"]["AWS"] == [f"arn:aws:iam::{MGMT}:root"]
+
+
+def test_aws_managed_policies_are_attachable_in_every_account(aws: AwsSandbox) -> None:
+    """As in AWS, arn:aws:iam::aws:policy/... exists in every account (moto has them only when told to load them
+    all); a policy AWS does not have stays NoSuchEntity."""
+    iam = aws.member_client("iam", _new_account(aws))
+    iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{MGMT}:root"))
+    iam.attach_role_policy(RoleName="Engineer", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.attach_role_policy(RoleName="Engineer", PolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")
+    attached = iam.list_attached_role_policies(RoleName="Engineer")["AttachedPolicies"]
+    assert sorted(p["PolicyArn"] for p in attached) == ["arn:aws:iam::aws:policy/ReadOnlyAccess",
+                                                       "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"]
+    with pytest.raises(ClientError) as refused:
+        iam.attach_role_policy(RoleName="Engineer", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere")
+    assert refused.value.response["Error"]["Code"] == "NoSuchEntity"
