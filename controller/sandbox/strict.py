@@ -57,7 +57,7 @@ from moto.organizations.models import (
     organizations_backends,
 )
 
-from controller.sandbox import cloudtrail, sts
+from controller.sandbox import cloudtrail, logging_services, sts
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -499,6 +499,15 @@ class StrictOrganizations:
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]
+        if target and not target.startswith(ORGANIZATIONS_TARGET_PREFIX):
+            match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+            with self.lock:  # CloudTrail and Config rules read Organizations' state: logging_services.py
+                denied = logging_services.refusal(target, body, _caller(environ)[0],
+                                                  match.group(2) if match else "us-east-1")
+            if denied is not None:
+                data = denied.body()
+                start_response("400 Bad Request", _headers(len(data)))
+                return [data]
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         answered: dict[str, Any] = {}
