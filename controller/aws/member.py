@@ -46,15 +46,18 @@ class MemberAccounts:
 
     def __init__(self, sts: Any, iam_client: Callable[[Credentials], Any], role_name: str = DEFAULT_MEMBER_ROLE,
                  retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time,
-                 partition: str = "aws") -> None:
+                 partition: str = "aws", clients: Callable[[str, Credentials, str], Any] | None = None) -> None:
         self._sts = sts
         self._iam_client = iam_client
+        self._service_client = clients  # (service, credentials, region) -> a client of another service there
         self.role_name = role_name
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._partition = partition
         self._lock = threading.Lock()
         self._clients: dict[str, tuple[Any, float]] = {}  # account -> (IAM client, credentials expire at)
+        self._others: dict[tuple[str, str, str], tuple[Any, float]] = {}  # (account, service, region) -> client
+        self._creds: dict[str, tuple[Credentials, float]] = {}  # account -> (credentials, expire at)
         self._known: dict[str, MemberAccess] = {}  # what each account holds, as last read or written
 
     # ------------------------------------------------------------------------------ plumbing
@@ -77,6 +80,35 @@ class MemberAccounts:
             cached = self._clients.get(account_id)
         if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
             return cached[0]
+        creds, expires_at = self._credentials(account_id)
+        client = self._iam_client(creds)
+        with self._lock:
+            self._clients[account_id] = (client, expires_at)
+        return client
+
+    def client(self, account_id: str, service: str, region: str) -> Any:
+        """A client of ``service`` (s3, config) in the member account and region, with the member role's
+        credentials (one AssumeRole per account and hour, shared with IAM)."""
+        if self._service_client is None:
+            raise AwsError("AssumeRole", "NotConfigured", f"no {service} client for member accounts is configured")
+        key = (account_id, service, region)
+        now = self._clock()
+        with self._lock:
+            cached = self._others.get(key)
+        if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
+            return cached[0]
+        creds, expires_at = self._credentials(account_id)
+        client = self._service_client(service, creds, region)
+        with self._lock:
+            self._others[key] = (client, expires_at)
+        return client
+
+    def _credentials(self, account_id: str) -> tuple[Credentials, float]:
+        now = self._clock()
+        with self._lock:
+            cached = self._creds.get(account_id)
+        if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
+            return cached
         arn = self.role_arn(account_id)
         try:
             creds = self._aws("AssumeRole", lambda: self._sts.assume_role(RoleArn=arn, RoleSessionName=SESSION_NAME))
@@ -87,17 +119,23 @@ class MemberAccounts:
         raw = creds["Credentials"]
         expires = raw["Expiration"]
         expires_at = expires.timestamp() if isinstance(expires, datetime.datetime) else now + 3600.0
-        client = self._iam_client({"aws_access_key_id": raw["AccessKeyId"],
-                                   "aws_secret_access_key": raw["SecretAccessKey"],
-                                   "aws_session_token": raw["SessionToken"]})
+        found: Credentials = {"aws_access_key_id": raw["AccessKeyId"], "aws_secret_access_key": raw["SecretAccessKey"],
+                              "aws_session_token": raw["SessionToken"]}
         with self._lock:
-            self._clients[account_id] = (client, expires_at)
-        return client
+            self._creds[account_id] = (found, expires_at)
+        return found, expires_at
+
+    def call(self, operation: str, fn: Callable[[], T]) -> T:
+        """One call in a member account: errors mapped, transient ones retried."""
+        return self._aws(operation, fn)
 
     def forget(self, account_id: str) -> None:
         """Drop the cached credentials and what is known of the account (it left the organization)."""
         with self._lock:
             self._clients.pop(account_id, None)
+            self._creds.pop(account_id, None)
+            for key in [k for k in self._others if k[0] == account_id]:
+                self._others.pop(key)
             self._known.pop(account_id, None)
 
     # ------------------------------------------------------------------------------ reads

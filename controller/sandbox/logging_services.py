@@ -317,3 +317,32 @@ def refusal(target: str, body: bytes, caller: str, region: str) -> ServiceError 
     except ServiceError as err:
         return err
     return None
+
+
+# ------------------------------------------------------------------------------------------ IAM
+
+
+_MANAGED: dict[str, Any] | None = None
+
+
+def provide_managed_policy(body: bytes, caller: str) -> None:
+    """AWS managed policies (``arn:aws:iam::aws:policy/...``) exist in every account, as in AWS ("AWS managed
+    policies ... are created and administered by AWS", IAM user guide); moto loads them only with
+    MOTO_IAM_LOAD_MANAGED_POLICIES, a thousand per account. Before an AttachRolePolicy of one, the sandbox puts
+    that one policy (moto's copy of AWS's document) into the caller's account."""
+    global _MANAGED
+    from urllib.parse import parse_qs
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    arn = (parse_qs(body.decode("utf-8", "replace")).get("PolicyArn") or [""])[0]
+    if not arn.startswith("arn:aws:iam::aws:policy/"):
+        return
+    if _MANAGED is None:
+        _MANAGED = json.loads(aws_managed_policies_data)
+    name = arn.rsplit("/", 1)[-1]
+    backend = iam_backends[caller]["global"]
+    if name in _MANAGED and arn not in backend.managed_policies:
+        policy = AWSManagedPolicy.from_data(name, caller, "us-east-1", _MANAGED[name])
+        backend.managed_policies[policy.arn] = policy

@@ -494,6 +494,9 @@ class StrictOrganizations:
             injected = self._take_injected(operation)
             if injected is not None:
                 return _error_response(start_response, injected)
+        if operation == "AttachRolePolicy" and not target:
+            with self.lock:
+                logging_services.provide_managed_policy(body, _caller(environ)[0])
         if operation == "AssumeRole" and not target:
             refused = sts.refusal(body, _caller(environ)[0])
             if refused is not None:
