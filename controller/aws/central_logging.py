@@ -12,6 +12,7 @@ Every method maps AWS errors (``AwsError``) and retries transient ones; the erro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -55,6 +56,34 @@ class CentralLoggingGateway:
         self._lock = threading.Lock()
         self._taken: set[str] = set()  # bucket names found to belong to another account
         self._slr: set[str] = set()  # accounts where Config's service-linked role is known to exist
+        # What was last seen, kept current after the operator's own writes (for status, and for the accounts whose
+        # Config is not read this resync).
+        self._known_trails: dict[tuple[str, str], ObservedTrail | None] = {}
+        self._aggregators: dict[tuple[str, str, str], str | None] = {}
+        self._config: dict[str, MemberConfig] = {}
+
+    # ------------------------------------------------------------------------------ what is known (no call)
+    def known_trail(self, region: str, name: str) -> ObservedTrail | None:
+        with self._lock:
+            return self._known_trails.get((region, name))
+
+    def known_aggregator(self, account_id: str, region: str, name: str) -> str | None:
+        with self._lock:
+            return self._aggregators.get((account_id, region, name))
+
+    def known_config(self, account_id: str) -> MemberConfig | None:
+        with self._lock:
+            return self._config.get(account_id)
+
+    def _set_trail(self, region: str, name: str, fn: Callable[[ObservedTrail | None], ObservedTrail | None]) -> None:
+        with self._lock:
+            self._known_trails[(region, name)] = fn(self._known_trails.get((region, name)))
+
+    def _set_recorder(self, account_id: str, region: str, recorder: ObservedRecorder) -> None:
+        with self._lock:
+            known = self._config.get(account_id)
+            if known is not None and known.error is None:
+                self._config[account_id] = MemberConfig(account_id, {**known.regions, region: recorder})
 
     # ------------------------------------------------------------------------------ plumbing
     def _trail_client(self, region: str) -> Any:
@@ -90,12 +119,15 @@ class CentralLoggingGateway:
                                                                        includeShadowTrails=False))
         raw = next((t for t in found.get("trailList", []) if t.get("Name") == name), None)
         if raw is None:
+            self._set_trail(region, name, lambda _: None)
             return None
         arn = str(raw["TrailARN"])
         status = self._ct("GetTrailStatus", lambda: ct.get_trail_status(Name=arn))
-        return ObservedTrail(name, arn, str(raw.get("S3BucketName", "")), bool(raw.get("IsMultiRegionTrail")),
+        trail = ObservedTrail(name, arn, str(raw.get("S3BucketName", "")), bool(raw.get("IsMultiRegionTrail")),
                              bool(raw.get("LogFileValidationEnabled")), bool(raw.get("IsOrganizationTrail")),
                              bool(status.get("IsLogging")))
+        self._set_trail(region, name, lambda _: trail)
+        return trail
 
     def _trail_settings(self, name: str, bucket: str) -> dict[str, Any]:
         return {"Name": name, "S3BucketName": bucket, "IsOrganizationTrail": True, "IsMultiRegionTrail": True,
@@ -105,8 +137,10 @@ class CentralLoggingGateway:
         """The organization trail, multi-region, with log file validation (there already: updated to that)."""
         ct = self._trail_client(region)
         try:
-            return str(self._ct("CreateTrail", lambda: ct.create_trail(**self._trail_settings(name, bucket)))[
+            arn = str(self._ct("CreateTrail", lambda: ct.create_trail(**self._trail_settings(name, bucket)))[
                 "TrailARN"])
+            self._set_trail(region, name, lambda _: ObservedTrail(name, arn, bucket, True, True, True, False))
+            return arn
         except AwsError as exc:
             if exc.code != "TrailAlreadyExistsException":
                 raise
@@ -114,22 +148,29 @@ class CentralLoggingGateway:
 
     def update_trail(self, region: str, name: str, bucket: str) -> str:
         ct = self._trail_client(region)
-        return str(self._ct("UpdateTrail", lambda: ct.update_trail(**self._trail_settings(name, bucket)))[
-            "TrailARN"])
+        arn = str(self._ct("UpdateTrail", lambda: ct.update_trail(**self._trail_settings(name, bucket)))["TrailARN"])
+        self._set_trail(region, name,
+                        lambda t: ObservedTrail(name, arn, bucket, True, True, True, bool(t and t.logging)))
+        return arn
 
     def start_logging(self, region: str, name: str) -> None:
         ct = self._trail_client(region)
         self._ct("StartLogging", lambda: ct.start_logging(Name=name))
+        self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=True) if t else None)
 
     def stop_logging(self, region: str, name: str) -> bool:
         ct = self._trail_client(region)
-        return self._done_if({"TrailNotFoundException"},
+        done = self._done_if({"TrailNotFoundException"},
                              lambda: self._ct("StopLogging", lambda: ct.stop_logging(Name=name)))
+        self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=False) if t else None)
+        return done
 
     def delete_trail(self, region: str, name: str) -> bool:
         ct = self._trail_client(region)
-        return self._done_if({"TrailNotFoundException"},
+        done = self._done_if({"TrailNotFoundException"},
                              lambda: self._ct("DeleteTrail", lambda: ct.delete_trail(Name=name)))
+        self._set_trail(region, name, lambda _: None)
+        return done
 
     # ------------------------------------------------------------------------------ the bucket (log archive)
     def read_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket:
@@ -214,12 +255,15 @@ class CentralLoggingGateway:
         try:
             for region in regions:
                 found[region] = self._read_region(account_id, region)
+            seen = MemberConfig(account_id, found)
         except AccountNotAccessible as exc:
-            return MemberConfig(account_id, error=f"AssumeRole on {self.members.role_arn(account_id)} was refused "
+            seen = MemberConfig(account_id, error=f"AssumeRole on {self.members.role_arn(account_id)} was refused "
                                 f"({exc.code}: {exc.aws_message})", waiting=True)
         except AwsError as exc:
-            return MemberConfig(account_id, error=f"{exc.operation}: {exc.code}: {exc.aws_message}")
-        return MemberConfig(account_id, found)
+            seen = MemberConfig(account_id, error=f"{exc.operation}: {exc.code}: {exc.aws_message}")
+        with self._lock:
+            self._config[account_id] = seen
+        return seen
 
     def _read_region(self, account_id: str, region: str) -> ObservedRecorder:
         config = self.members.client(account_id, "config", region)
@@ -251,11 +295,16 @@ class CentralLoggingGateway:
             DeliveryChannel={"name": channel, "s3BucketName": bucket}))
         self.members.call("StartConfigurationRecorder",
                           lambda: config.start_configuration_recorder(ConfigurationRecorderName=name))
+        self._set_recorder(account_id, region, ObservedRecorder(region, name, True, bucket))
 
     def start_recorder(self, account_id: str, region: str, recorder: str) -> None:
         config = self.members.client(account_id, "config", region)
         self.members.call("StartConfigurationRecorder",
                           lambda: config.start_configuration_recorder(ConfigurationRecorderName=recorder))
+        known = self.known_config(account_id)
+        was = known.regions.get(region) if known is not None else None
+        self._set_recorder(account_id, region, ObservedRecorder(region, recorder, True, was.channel_bucket if was
+                                                                else None))
 
     def remove_recorder(self, account_id: str, region: str, recorder: str) -> None:
         """Stop the recorder, delete the delivery channel, then the recorder (AWS refuses to delete the channel of
@@ -270,6 +319,7 @@ class CentralLoggingGateway:
             self._delete_channel(config, str(channel["name"]))
         self._done_if(gone, lambda: call("DeleteConfigurationRecorder", lambda: config.delete_configuration_recorder(
             ConfigurationRecorderName=recorder)))
+        self._set_recorder(account_id, region, ObservedRecorder(region))
 
     def _delete_channel(self, config: Any, name: str) -> None:
         self._done_if({"NoSuchDeliveryChannelException"}, lambda: self.members.call(
@@ -282,7 +332,10 @@ class CentralLoggingGateway:
             "DescribeConfigurationAggregators",
             lambda: config.describe_configuration_aggregators(ConfigurationAggregatorNames=[name])))
         aggregators = (found or {}).get("ConfigurationAggregators", [])
-        return str(aggregators[0]["ConfigurationAggregatorArn"]) if aggregators else None
+        arn = str(aggregators[0]["ConfigurationAggregatorArn"]) if aggregators else None
+        with self._lock:
+            self._aggregators[(account_id, region, name)] = arn
+        return arn
 
     def put_aggregator(self, account_id: str, region: str, name: str) -> str:
         """The organization aggregator, with the role Config assumes to read the organization (created with
@@ -298,13 +351,19 @@ class CentralLoggingGateway:
         role = f"arn:{self._partition}:iam::{account_id}:role/{AGGREGATOR_ROLE}"
         answer = self.members.call("PutConfigurationAggregator", lambda: config.put_configuration_aggregator(
             ConfigurationAggregatorName=name, OrganizationAggregationSource={"RoleArn": role, "AllAwsRegions": True}))
-        return str(answer["ConfigurationAggregator"]["ConfigurationAggregatorArn"])
+        arn = str(answer["ConfigurationAggregator"]["ConfigurationAggregatorArn"])
+        with self._lock:
+            self._aggregators[(account_id, region, name)] = arn
+        return arn
 
     def delete_aggregator(self, account_id: str, region: str, name: str) -> bool:
         config = self.members.client(account_id, "config", region)
-        return self._done_if({"NoSuchConfigurationAggregatorException"}, lambda: self.members.call(
+        done = self._done_if({"NoSuchConfigurationAggregatorException"}, lambda: self.members.call(
             "DeleteConfigurationAggregator",
             lambda: config.delete_configuration_aggregator(ConfigurationAggregatorName=name)))
+        with self._lock:
+            self._aggregators[(account_id, region, name)] = None
+        return done
 
 
 def _expiration_days(rules: Iterable[dict[str, Any]]) -> int | None:
