@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from controller.aws.errors import AwsError, map_error
-from controller.aws.member import AccountNotAccessible, MemberAccounts
-from controller.aws.retry import RetryPolicy, call_with_retries
+from controller.aws.errors import AwsError
+from controller.aws.member import MemberAccounts, mapped_call
+from controller.aws.retry import RetryPolicy
 from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
 
 T = TypeVar("T")
@@ -94,13 +94,7 @@ class CentralLoggingGateway:
             return client
 
     def _ct(self, operation: str, fn: Callable[[], T]) -> T:
-        def once() -> T:
-            try:
-                return fn()
-            except Exception as exc:
-                raise map_error(operation, exc) from exc
-
-        return call_with_retries(once, self._retry)
+        return mapped_call(operation, fn, self._retry)
 
     def _done_if(self, codes: Iterable[str], call: Callable[[], Any]) -> bool:
         """A write whose goal may already hold: False when AWS answers one of ``codes``."""
@@ -251,16 +245,9 @@ class CentralLoggingGateway:
     def read_config(self, account_id: str, regions: Iterable[str]) -> MemberConfig:
         """The recorder and delivery channel in each region. Never raises an AWS error: one account's trouble is
         that account's (``MemberConfig.error``; ``waiting`` while its role is not assumable)."""
-        found: dict[str, ObservedRecorder] = {}
-        try:
-            for region in regions:
-                found[region] = self._read_region(account_id, region)
-            seen = MemberConfig(account_id, found)
-        except AccountNotAccessible as exc:
-            seen = MemberConfig(account_id, error=f"AssumeRole on {self.members.role_arn(account_id)} was refused "
-                                f"({exc.code}: {exc.aws_message})", waiting=True)
-        except AwsError as exc:
-            seen = MemberConfig(account_id, error=f"{exc.operation}: {exc.code}: {exc.aws_message}")
+        regions_seen, error, waiting = self.members.look(
+            account_id, lambda: {region: self._read_region(account_id, region) for region in regions})
+        seen = MemberConfig(account_id, regions_seen or {}, error, waiting)
         with self._lock:
             self._config[account_id] = seen
         return seen

@@ -36,6 +36,17 @@ ROLE_DESCRIPTION = "The role engineers assume in this account; managed by awsorg
 Credentials = Mapping[str, str]
 
 
+def mapped_call(operation: str, fn: Callable[[], T], retry: RetryPolicy) -> T:
+    """One AWS call made with a boto3 client: errors mapped to ``AwsError``, transient ones retried."""
+    def once() -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            raise map_error(operation, exc) from exc
+
+    return call_with_retries(once, retry)
+
+
 class AccountNotAccessible(AwsError):
     """AssumeRole into a member account was refused: its role is missing, does not trust the operator, or the
     account is new and AWS has not made its role assumable yet."""
@@ -65,13 +76,7 @@ class MemberAccounts:
         return f"arn:{self._partition}:iam::{account_id}:role/{self.role_name}"
 
     def _aws(self, operation: str, fn: Callable[[], T]) -> T:
-        def once() -> T:
-            try:
-                return fn()
-            except Exception as exc:
-                raise map_error(operation, exc) from exc
-
-        return call_with_retries(once, self._retry)
+        return mapped_call(operation, fn, self._retry)
 
     def _iam(self, account_id: str) -> Any:
         """An IAM client in the member account (credentials assumed again when near expiry)."""
@@ -142,18 +147,22 @@ class MemberAccounts:
     def read_role(self, account_id: str, role_name: str) -> MemberAccess:
         """The role in the account (GetRole, ListAttachedRolePolicies), or why it could not be read. Never
         raises an AWS error: one account's trouble is that account's (``MemberAccess.error``)."""
-        try:
-            iam = self._iam(account_id)
-            role = self._read(iam, account_id, role_name)
-            found = MemberAccess(account_id, role)
-        except AccountNotAccessible as exc:
-            found = MemberAccess(account_id, error=f"AssumeRole on {self.role_arn(account_id)} was refused "
-                                 f"({exc.code}: {exc.aws_message})", waiting=True)
-        except AwsError as exc:
-            found = MemberAccess(account_id, error=f"{exc.operation}: {exc.code}: {exc.aws_message}")
+        role, error, waiting = self.look(account_id, lambda: self._read(self._iam(account_id), account_id, role_name))
+        found = MemberAccess(account_id, role, error, waiting)
         with self._lock:
             self._known[account_id] = found
         return found
+
+    def look(self, account_id: str, read: Callable[[], T]) -> tuple[T | None, str | None, bool]:
+        """Run reads in a member account: (what they returned, or None and why not, and whether that is a wait
+        because the account's role is not assumable yet). Never raises an AWS error."""
+        try:
+            return read(), None, False
+        except AccountNotAccessible as exc:
+            return None, (f"AssumeRole on {self.role_arn(account_id)} was refused ({exc.code}: "
+                          f"{exc.aws_message})"), True
+        except AwsError as exc:
+            return None, f"{exc.operation}: {exc.code}: {exc.aws_message}", False
 
     def _read(self, iam: Any, account_id: str, role_name: str) -> ObservedRole | None:
         try:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.planner.access_role import Verdict
+from controller.planner.access_role import Verdict, not_reached
 from controller.planner.actions import (
     Action,
     Blocked,
@@ -273,14 +273,9 @@ def plan_recorders(desired: DesiredLogging, found: MemberConfig) -> tuple[list[A
 
 def config_verdict(desired: DesiredLogging, account_id: str, found: MemberConfig | None) -> Verdict:
     """Where one member account's AWS Config stands, from what was last seen (after the operator's writes)."""
-    if found is None:
-        return Verdict(account_id, "pending", "NotObserved", "AWS Config has not been looked at yet")
-    if found.waiting:
-        return Verdict(account_id, "pending", "WaitingForAccountAccess",
-                       f"{found.error}; AWS makes a new account's role assumable a while after CreateAccount: "
-                       "looked at again on every resync")
-    if found.error is not None:
-        return Verdict(account_id, "failed", "BaselineFailed", found.error)
+    unreached = not_reached(account_id, "AWS Config", found)
+    if unreached is not None or found is None:
+        return unreached or Verdict(account_id, "pending", "NotObserved", "")
     work, diffs = plan_recorders(desired, found)
     if not work:
         return Verdict(account_id, "compliant", "Compliant", f"AWS Config records in {', '.join(desired.regions)}")
