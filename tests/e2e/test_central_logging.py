@@ -5,6 +5,7 @@ credentials assumed there."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,15 @@ def test_the_baseline_from_nothing_and_the_trail_put_back(
     assert metric(scrape(port), "awsorg_drift_corrected_total", kind="Organization") >= 1
     assert metric(scrape(port), "awsorg_trail_logging", trail="org-trail") == 1
 
+    # The bucket policy opened to everyone: put back at the next resync.
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    wait_for(lambda: json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"]) == policy, timeout=15,
+             what="the bucket policy put back")
+    # A recorder stopped in a compliant account: read once every 10 resyncs, so started again within about 10 s.
+    aws.member_client("config", legacy).stop_configuration_recorder(ConfigurationRecorderName="default")
+    wait_for(lambda: recording(aws, legacy), timeout=25, what="the recorder started again")
+
 
 def test_report_mode_reports_a_stopped_trail(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
@@ -124,3 +134,23 @@ def test_delete_removes_in_reverse_order_and_keeps_the_bucket(
     assert aws.member_client("config", shared).describe_configuration_aggregators()["ConfigurationAggregators"] == []
     assert s3.get_object(Bucket=BUCKET, Key="AWSLogs/evidence.json")["Body"].read() == b"{}"  # logs are evidence
     assert "DeleteBucket" not in aws.calls and "DeleteObject" not in aws.calls
+
+
+def test_a_bucket_name_taken_elsewhere_is_a_clear_reason_not_a_retry_loop(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    port = free_port()
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_METRICS_PORT=str(port))
+    aws.service_client("s3").create_bucket(Bucket=BUCKET)  # someone else's (here: the management account's)
+    shared_services(cluster)
+    cluster.client.apply(organization(**logging_spec()))
+    obj = cluster.wait_reason("organizations", "organization", "Synced", "BucketNameTaken", timeout=30)
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert "spec.centralLogging.bucketName" in message and "choose another name" in message
+    assert trail(aws) is None  # nothing built on a bucket that is not ours
+    wait_for(lambda: metric(scrape(port), "awsorg_aws_api_calls_total", operation="CreateBucket", outcome="error"),
+             timeout=5, what="the refused CreateBucket counted")
+    attempts = metric(scrape(port), "awsorg_aws_api_calls_total", operation="CreateBucket", outcome="error")
+    time.sleep(3)  # three resyncs
+    assert metric(scrape(port), "awsorg_aws_api_calls_total", operation="CreateBucket", outcome="error") == attempts
+    synced = condition(cluster.get("organizations", "organization"), "Synced")
+    assert synced is not None and synced["reason"] == "BucketNameTaken"
