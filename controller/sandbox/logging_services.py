@@ -346,3 +346,55 @@ def provide_managed_policy(body: bytes, caller: str) -> None:
     if name in _MANAGED and arn not in backend.managed_policies:
         policy = AWSManagedPolicy.from_data(name, caller, "us-east-1", _MANAGED[name])
         backend.managed_policies[policy.arn] = policy
+
+
+# ------------------------------------------------------------------------------------------ S3
+
+#: Condition keys whose fixed values make a statement with Principal "*" non-public (S3 user guide, "The meaning of
+#: public": a policy is non-public when it grants only to fixed principals or under fixed values of such keys).
+_LIMITING_KEYS = frozenset(k.lower() for k in ("aws:SourceArn", "aws:SourceAccount", "aws:SourceOrgID",
+                                                "aws:SourceOwner", "aws:PrincipalOrgID", "aws:PrincipalAccount",
+                                                "aws:PrincipalArn", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceIp",
+                                                "aws:userid"))
+
+
+def is_public(policy: str | bytes) -> bool:
+    """Whether a bucket policy allows public access: an Allow to everyone (``*``) with no fixed-value condition on a
+    key that limits who it is."""
+    try:
+        parsed = json.loads(policy)
+    except ValueError:
+        return False
+    for stmt in _as_list(parsed.get("Statement", []) if isinstance(parsed, dict) else []):
+        if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+            continue
+        principal = stmt.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, dict) else principal
+        if "*" not in [str(p) for p in _as_list(aws)]:
+            continue
+        condition = stmt.get("Condition") or {}
+        keys = {str(k).lower() for pairs in condition.values() if isinstance(pairs, dict) for k in pairs}
+        if not keys & _LIMITING_KEYS:
+            return True
+    return False
+
+
+def s3_refusal(method: str, path: str, query: str, body: bytes) -> tuple[str, bytes] | None:
+    """PutBucketPolicy on a bucket whose public access block has BlockPublicPolicy: "Setting this element to TRUE
+    causes Amazon S3 to reject calls to PUT Bucket policy if the specified bucket policy allows public access"
+    (botocore's s3 model, PublicAccessBlockConfiguration.BlockPublicPolicy). moto stores any policy. Returns
+    (status, XML body) of S3's AccessDenied, or None to let moto answer."""
+    from urllib.parse import parse_qs
+
+    if method != "PUT" or "policy" not in parse_qs(query, keep_blank_values=True):
+        return None
+    name = path.strip("/").split("/", 1)[0]
+    found = _bucket(name)
+    if found is None or not body:
+        return None
+    block = getattr(found[0], "public_access_block", None)
+    if block is None or not getattr(block, "block_public_policy", False) or not is_public(body):
+        return None
+    xml = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied"
+           b"</Message></Error>")
+    return "403 Forbidden", xml

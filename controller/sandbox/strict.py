@@ -494,6 +494,14 @@ class StrictOrganizations:
             injected = self._take_injected(operation)
             if injected is not None:
                 return _error_response(start_response, injected)
+        if not target and operation is None:  # S3 (REST): BlockPublicPolicy, logging_services.s3_refusal
+            with self.lock:
+                blocked = logging_services.s3_refusal(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
+                                                      environ.get("QUERY_STRING", ""), body)
+            if blocked is not None:
+                start_response(blocked[0], [("Content-Type", "application/xml"),
+                                            ("Content-Length", str(len(blocked[1])))])
+                return [blocked[1]]
         if operation == "AttachRolePolicy" and not target:
             with self.lock:
                 logging_services.provide_managed_policy(body, _caller(environ)[0])

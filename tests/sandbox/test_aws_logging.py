@@ -168,3 +168,21 @@ def test_bucket_names_are_global_and_resources_land_in_the_assumed_account(aws: 
     assert _code(refused) == "BucketAlreadyExists"
     assert BUCKET not in {b["Name"] for b in aws.service_client("s3").list_buckets()["Buckets"]}
     assert BUCKET in {b["Name"] for b in aws.member_client("s3", archive).list_buckets()["Buckets"]}
+
+
+def test_block_public_policy_refuses_a_public_bucket_policy_and_admits_a_scoped_one(aws: AwsSandbox) -> None:
+    org_id = aws.ids["organization_id"]  # type: ignore[index]
+    s3 = aws.service_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    public = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]})
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=public)  # no public access block yet: stored
+    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    with pytest.raises(ClientError) as refused:
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=public)
+    assert _code(refused) == "AccessDenied"
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=_policy(org_id, trail_org=org_id, config_org=org_id))  # not public
+    scoped = json.loads(public)
+    scoped["Statement"][0]["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": org_id}}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(scoped))  # everyone in this organization: not public
