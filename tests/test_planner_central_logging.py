@@ -190,3 +190,28 @@ def test_delete_in_reverse_order_and_never_the_bucket() -> None:
     # A recorder delivering elsewhere was not set up by this object: left alone.
     other = observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R, "mine", True, "their-bucket")})})
     assert not any(isinstance(a, RemoveConfigRecorder) for a in plan_logging_delete(D, other))
+
+
+@pytest.mark.parametrize(("why", "spec", "expected"), [
+    ("complete", {}, None),
+    ("no trusted access for CloudTrail", {"trustedServices": ["config.amazonaws.com"]},
+     "add 'cloudtrail.amazonaws.com' to spec.trustedServices"),
+    ("CloudTrail off: no trusted access needed for it",
+     {"trustedServices": ["config.amazonaws.com"], "centralLogging": {"cloudTrail": {"enabled": False}}}, None),
+    ("the log archive is not Config's delegated administrator", {"delegatedAdministrators": []},
+     "servicePrincipal: config.amazonaws.com} to spec.delegatedAdministrators"),
+    ("consolidated billing only", {"featureSet": "CONSOLIDATED_BILLING", "trustedServices": [],
+                                   "delegatedAdministrators": []}, "spec.centralLogging: needs featureSet ALL"),
+])
+def test_the_organization_refuses_a_central_logging_aws_would_refuse(why: str, spec: dict[str, Any],
+                                                                      expected: str | None) -> None:
+    from controller.api.models import OrganizationSpec
+    from controller.reconciler.organization import OrganizationAdapter
+
+    logging = {"accountRef": {"name": "log-archive"}, "bucketName": "org-logs", **spec.pop("centralLogging", {})}
+    full = {"trustedServices": ["cloudtrail.amazonaws.com", "config.amazonaws.com"],
+            "delegatedAdministrators": [{"accountRef": {"name": "log-archive"},
+                                         "servicePrincipal": "config.amazonaws.com"}],
+            "centralLogging": logging, **spec}
+    refusal = OrganizationAdapter().check("organization", OrganizationSpec.model_validate(full), {})
+    assert (refusal is None) if expected is None else (refusal is not None and expected in refusal), (why, refusal)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import Cluster, Operator, account, condition, free_port, metric, scrape, wait_for
+from tests.e2e.harness import Cluster, Operator, condition, free_port, metric, scrape, wait_for
 from tests.e2e.test_access_role import adopted_account
 from tests.e2e.test_organization import CONFIG, TRAIL, organization, shared_services
 
@@ -118,9 +118,8 @@ def test_report_mode_reports_a_stopped_trail(
 def test_delete_removes_in_reverse_order_and_keeps_the_bucket(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     start_operator(AWSORG_RESYNC_SECONDS="1")
+    dev = adopted_account(aws, "Dev")
     shared = shared_services(cluster)
-    cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
-    dev = str(cluster.wait_ready("awsaccounts", "dev", timeout=30)["status"]["id"])
     cluster.client.apply(organization(**logging_spec(deletionPolicy="Delete")))
     baseline_true(cluster)
     s3 = aws.member_client("s3", shared)
