@@ -245,6 +245,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             fields["trustedServicesOutsideGit"] = sorted(trusted - set(desired.trusted_services))
         fields["baseline"] = self._baseline(ctx, desired)
         logs, want = ctx.gateway.central_logging, desired.logging
+        metrics.TRAIL_LOGGING.clear()  # one Organization: the series of the trail it declares now, or none
         if logs is not None and want is not None:
             if want.trail is not None:
                 trail = logs.known_trail(want.home_region, want.trail)
@@ -333,6 +334,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         return f"bound to organization {resource_id}"
 
     def plan_delete(self, ctx: Context, spec: OrganizationSpec | None, view: ObjectView, retain: bool) -> Plan:
+        if view.name == ORGANIZATION_NAME:
+            metrics.TRAIL_LOGGING.clear()  # no longer watched (retained) or being removed
         if retain or spec is None or view.name != ORGANIZATION_NAME or not (
                 spec.delegated_administrators or spec.central_logging):
             return Plan(resource_id=view.status.get("id"))

@@ -113,6 +113,9 @@ def test_report_mode_reports_a_stopped_trail(
     assert condition(obj, "Baseline")["reason"] == "TrailNotLogging"  # type: ignore[index]
     assert trail(aws)["IsLogging"] is False  # type: ignore[index]  # reported, not put back
     assert metric(scrape(port), "awsorg_trail_logging", trail="org-trail") == 0
+    # A new account's recorder is new work, not a correction: set up under report too.
+    later = adopted_account(aws, "Later")
+    wait_for(lambda: recording(aws, later), timeout=20, what="the new account's recorder")
 
 
 def test_delete_removes_in_reverse_order_and_keeps_the_bucket(
