@@ -62,6 +62,10 @@ EVENTS = Counter(
 RESYNC_FAILURES = Counter(
     "awsorg_resync_failures_total", "Observations of the organization (resyncs) that failed.", registry=REGISTRY,
 )
+TRAIL_LOGGING = Gauge(
+    "awsorg_trail_logging", "The Organization's centralLogging trail: 1 logging, 0 not logging or missing, as last "
+    "seen (after the operator's own corrections). No series: no trail declared.", ["trail"], registry=REGISTRY,
+)
 
 
 def forget(kind: str, name: str) -> None:

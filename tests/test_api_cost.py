@@ -99,3 +99,25 @@ def test_a_tag_change_in_git_is_read_and_applied_at_once(aws: AwsSandbox, big_or
     assert aws.calls == ["ListTagsForResource", "TagResource"]
     tags = aws.client().list_tags_for_resource(ResourceId=acct)["Tags"]
     assert tags == [{"Key": "team", "Value": "new"}]
+
+
+def test_central_logging_reads_each_account_s_config_once_in_10_resyncs_outside_organizations(
+        aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/logging_cost.py, small: a quiet resync reads the trail (2 CloudTrail calls), the bucket (5 S3) and
+    the aggregator (1 Config) every time, and each member account's recorder and channel (2 Config calls per region)
+    once every 10 resyncs; nothing of it goes to AWS Organizations."""
+    from benchmarks.logging_cost import resync_costs
+
+    for key, value in aws.env().items():
+        monkeypatch.setenv(key, value)
+    org = aws.client()
+    ids = [str(org.describe_create_account_status(CreateAccountRequestId=org.create_account(
+        AccountName=f"Member {i}", Email=f"member{i}@example.com")["CreateAccountStatus"]["Id"])[
+        "CreateAccountStatus"]["AccountId"]) for i in range(4)]
+    setup, per_resync = resync_costs(aws, ids[0], 10)
+    assert setup["config"] > 0 and setup["cloudtrail"] == 3  # CreateTrail, StartLogging, DescribeTrails
+    for calls in per_resync:
+        assert calls["cloudtrail"] == 2 and calls["s3"] == 5, calls
+        assert calls["iam"] == calls["sts"] == 0, calls  # credentials cached for the hour; nothing to write
+    assert sum(c["config"] for c in per_resync) == 10 * 1 + 4 * 2  # the aggregator each time, each account once
+    assert len({c["organizations"] for c in per_resync}) == 1  # the same Organizations reads, whatever is due

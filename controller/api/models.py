@@ -231,7 +231,7 @@ class ConfigSettings(_Model):
 
 
 class CentralLogging(_Model):
-    """The log archive: a bucket, the organization trail and AWS Config (not reconciled yet)."""
+    """The log archive: a bucket, the organization trail and AWS Config in every member account."""
 
     account_ref: ObjectRef = Field(description="The log archive AwsAccount (e.g. Shared Services).")
     bucket_name: Annotated[str, StringConstraints(min_length=3, max_length=63, pattern=BUCKET_PATTERN)] = Field(
@@ -277,11 +277,15 @@ class OrganizationSpec(_Model):
     delegated_administrators: list[DelegatedAdministrator] = Field(
         default_factory=list, description="Exactly these delegated administrators for the services named here."
     )
-    central_logging: CentralLogging | None = Field(default=None, description="Not reconciled yet.")
+    central_logging: CentralLogging | None = Field(
+        default=None, description="The log bucket (in accountRef, homeRegion), the organization trail, AWS Config in "
+        "every member account and listed region, and the organization aggregator in the log archive account."
+    )
     access_role: AccessRole | None = Field(default=None, description="Not reconciled yet.")
     deletion_policy: Literal["Retain", "Delete"] = Field(
-        default="Retain", description="Retain (forget), or Delete: deregister the delegated administrators "
-        "declared here (trusted access and policy types are left as they are)."
+        default="Retain", description="Retain (forget), or Delete: remove the aggregator, recorders and trail of "
+        "centralLogging (never the bucket or its objects), then deregister the delegated administrators declared "
+        "here (trusted access and policy types are left as they are)."
     )
     management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
 
@@ -486,6 +490,8 @@ ORGANIZATION = KindInfo(
         _cond_col("Synced"),
         _cond_col("Drifted"),
         _cond_col("Baseline"),
+        {"name": "Trail", "type": "boolean", "jsonPath": ".status.trail.isLogging",
+         "description": "The organization trail is logging."},
         _AGE,
     ],
     root_validations=[

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from botocore import xform_name
 
 from controller import metrics
+from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.errors import AwsError, map_error
 from controller.aws.member import MemberAccounts
 from controller.aws.retry import RetryPolicy, call_with_retries
@@ -43,10 +44,11 @@ class OrganizationsGateway:
 
     def __init__(
         self, client: Any, retry: RetryPolicy | None = None, account_client: Callable[[], Any] | None = None,
-        members: MemberAccounts | None = None,
+        members: MemberAccounts | None = None, central_logging: CentralLoggingGateway | None = None,
     ) -> None:
         self._client = client
         self.members = members  # work inside member accounts (None: not configured, as in a dry run)
+        self.central_logging = central_logging  # CloudTrail, S3 and Config (None: not configured, as in a dry run)
         self._retry = retry or RetryPolicy()
         self._account_client_factory = account_client
         self._account_api: Any = None

@@ -36,6 +36,17 @@ ROLE_DESCRIPTION = "The role engineers assume in this account; managed by awsorg
 Credentials = Mapping[str, str]
 
 
+def mapped_call(operation: str, fn: Callable[[], T], retry: RetryPolicy) -> T:
+    """One AWS call made with a boto3 client: errors mapped to ``AwsError``, transient ones retried."""
+    def once() -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            raise map_error(operation, exc) from exc
+
+    return call_with_retries(once, retry)
+
+
 class AccountNotAccessible(AwsError):
     """AssumeRole into a member account was refused: its role is missing, does not trust the operator, or the
     account is new and AWS has not made its role assumable yet."""
@@ -46,15 +57,18 @@ class MemberAccounts:
 
     def __init__(self, sts: Any, iam_client: Callable[[Credentials], Any], role_name: str = DEFAULT_MEMBER_ROLE,
                  retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time,
-                 partition: str = "aws") -> None:
+                 partition: str = "aws", clients: Callable[[str, Credentials, str], Any] | None = None) -> None:
         self._sts = sts
         self._iam_client = iam_client
+        self._service_client = clients  # (service, credentials, region) -> a client of another service there
         self.role_name = role_name
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._partition = partition
         self._lock = threading.Lock()
         self._clients: dict[str, tuple[Any, float]] = {}  # account -> (IAM client, credentials expire at)
+        self._others: dict[tuple[str, str, str], tuple[Any, float]] = {}  # (account, service, region) -> client
+        self._creds: dict[str, tuple[Credentials, float]] = {}  # account -> (credentials, expire at)
         self._known: dict[str, MemberAccess] = {}  # what each account holds, as last read or written
 
     # ------------------------------------------------------------------------------ plumbing
@@ -62,13 +76,7 @@ class MemberAccounts:
         return f"arn:{self._partition}:iam::{account_id}:role/{self.role_name}"
 
     def _aws(self, operation: str, fn: Callable[[], T]) -> T:
-        def once() -> T:
-            try:
-                return fn()
-            except Exception as exc:
-                raise map_error(operation, exc) from exc
-
-        return call_with_retries(once, self._retry)
+        return mapped_call(operation, fn, self._retry)
 
     def _iam(self, account_id: str) -> Any:
         """An IAM client in the member account (credentials assumed again when near expiry)."""
@@ -77,6 +85,35 @@ class MemberAccounts:
             cached = self._clients.get(account_id)
         if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
             return cached[0]
+        creds, expires_at = self._credentials(account_id)
+        client = self._iam_client(creds)
+        with self._lock:
+            self._clients[account_id] = (client, expires_at)
+        return client
+
+    def client(self, account_id: str, service: str, region: str) -> Any:
+        """A client of ``service`` (s3, config) in the member account and region, with the member role's
+        credentials (one AssumeRole per account and hour, shared with IAM)."""
+        if self._service_client is None:
+            raise AwsError("AssumeRole", "NotConfigured", f"no {service} client for member accounts is configured")
+        key = (account_id, service, region)
+        now = self._clock()
+        with self._lock:
+            cached = self._others.get(key)
+        if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
+            return cached[0]
+        creds, expires_at = self._credentials(account_id)
+        client = self._service_client(service, creds, region)
+        with self._lock:
+            self._others[key] = (client, expires_at)
+        return client
+
+    def _credentials(self, account_id: str) -> tuple[Credentials, float]:
+        now = self._clock()
+        with self._lock:
+            cached = self._creds.get(account_id)
+        if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
+            return cached
         arn = self.role_arn(account_id)
         try:
             creds = self._aws("AssumeRole", lambda: self._sts.assume_role(RoleArn=arn, RoleSessionName=SESSION_NAME))
@@ -87,35 +124,45 @@ class MemberAccounts:
         raw = creds["Credentials"]
         expires = raw["Expiration"]
         expires_at = expires.timestamp() if isinstance(expires, datetime.datetime) else now + 3600.0
-        client = self._iam_client({"aws_access_key_id": raw["AccessKeyId"],
-                                   "aws_secret_access_key": raw["SecretAccessKey"],
-                                   "aws_session_token": raw["SessionToken"]})
+        found: Credentials = {"aws_access_key_id": raw["AccessKeyId"], "aws_secret_access_key": raw["SecretAccessKey"],
+                              "aws_session_token": raw["SessionToken"]}
         with self._lock:
-            self._clients[account_id] = (client, expires_at)
-        return client
+            self._creds[account_id] = (found, expires_at)
+        return found, expires_at
+
+    def call(self, operation: str, fn: Callable[[], T]) -> T:
+        """One call in a member account: errors mapped, transient ones retried."""
+        return self._aws(operation, fn)
 
     def forget(self, account_id: str) -> None:
         """Drop the cached credentials and what is known of the account (it left the organization)."""
         with self._lock:
             self._clients.pop(account_id, None)
+            self._creds.pop(account_id, None)
+            for key in [k for k in self._others if k[0] == account_id]:
+                self._others.pop(key)
             self._known.pop(account_id, None)
 
     # ------------------------------------------------------------------------------ reads
     def read_role(self, account_id: str, role_name: str) -> MemberAccess:
         """The role in the account (GetRole, ListAttachedRolePolicies), or why it could not be read. Never
         raises an AWS error: one account's trouble is that account's (``MemberAccess.error``)."""
-        try:
-            iam = self._iam(account_id)
-            role = self._read(iam, account_id, role_name)
-            found = MemberAccess(account_id, role)
-        except AccountNotAccessible as exc:
-            found = MemberAccess(account_id, error=f"AssumeRole on {self.role_arn(account_id)} was refused "
-                                 f"({exc.code}: {exc.aws_message})", waiting=True)
-        except AwsError as exc:
-            found = MemberAccess(account_id, error=f"{exc.operation}: {exc.code}: {exc.aws_message}")
+        role, error, waiting = self.look(account_id, lambda: self._read(self._iam(account_id), account_id, role_name))
+        found = MemberAccess(account_id, role, error, waiting)
         with self._lock:
             self._known[account_id] = found
         return found
+
+    def look(self, account_id: str, read: Callable[[], T]) -> tuple[T | None, str | None, bool]:
+        """Run reads in a member account: (what they returned, or None and why not, and whether that is a wait
+        because the account's role is not assumable yet). Never raises an AWS error."""
+        try:
+            return read(), None, False
+        except AccountNotAccessible as exc:
+            return None, (f"AssumeRole on {self.role_arn(account_id)} was refused ({exc.code}: "
+                          f"{exc.aws_message})"), True
+        except AwsError as exc:
+            return None, f"{exc.operation}: {exc.code}: {exc.aws_message}", False
 
     def _read(self, iam: Any, account_id: str, role_name: str) -> ObservedRole | None:
         try:

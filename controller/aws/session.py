@@ -59,8 +59,9 @@ def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def _counted_client(service: Literal["organizations", "account", "sqs", "sts"], role_arn: str | None) -> Any:
-    region = _region()
+def _counted_client(service: Literal["organizations", "account", "sqs", "sts", "cloudtrail"], role_arn: str | None,
+                    region: str | None = None) -> Any:
+    region = region or _region()
     session = boto3.session.Session(region_name=region)
     if role_arn:
         session = _assumed_session(role_arn, session)
@@ -84,6 +85,19 @@ def iam_client(credentials: Mapping[str, str]) -> Any:
                                     aws_secret_access_key=credentials["aws_secret_access_key"],
                                     aws_session_token=credentials["aws_session_token"], region_name=_region())
     return _counted(session.client("iam", region_name=_region(), config=_CONFIG), "iam")
+
+
+def member_service_client(service: str, credentials: Mapping[str, str], region: str) -> Any:
+    """A counted client of ``service`` (s3, config, iam) in ``region`` with explicit (assumed) credentials."""
+    session = boto3.session.Session(aws_access_key_id=credentials["aws_access_key_id"],
+                                    aws_secret_access_key=credentials["aws_secret_access_key"],
+                                    aws_session_token=credentials["aws_session_token"], region_name=region)
+    return _counted(session.client(service, region_name=region, config=_CONFIG), service)  # type: ignore[call-overload]
+
+
+def cloudtrail_client(region: str, role_arn: str | None = None) -> Any:
+    """A counted ``cloudtrail`` client in ``region`` (the trail's home region), with the operator's credentials."""
+    return _counted_client("cloudtrail", role_arn, region)
 
 
 def organizations_client(role_arn: str | None = None) -> Any:

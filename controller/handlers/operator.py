@@ -11,10 +11,19 @@ import kopf
 
 from controller import metrics
 from controller.api.models import GROUP, VERSION
+from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.events import EventsQueue
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import MemberAccounts
-from controller.aws.session import account_client, iam_client, organizations_client, sqs_client, sts_client
+from controller.aws.session import (
+    account_client,
+    cloudtrail_client,
+    iam_client,
+    member_service_client,
+    organizations_client,
+    sqs_client,
+    sts_client,
+)
 from controller.handlers import logfilter
 from controller.handlers.cluster import EventPoster
 from controller.handlers.resync import Resync
@@ -202,10 +211,14 @@ def run(settings: Settings, *, peering_name: str | None = None, priority: int = 
     metrics.RESYNC_INTERVAL.set(settings.resync_seconds)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
+    members = MemberAccounts(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name,
+                             clients=member_service_client)
     gateway = OrganizationsGateway(
         organizations_client(settings.assume_role_arn),
         account_client=lambda: account_client(settings.assume_role_arn),
-        members=MemberAccounts(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name),
+        members=members,
+        central_logging=CentralLoggingGateway(members, lambda region: cloudtrail_client(region,
+                                                                                       settings.assume_role_arn)),
     )
     registry = kopf.OperatorRegistry()
     register(registry, settings, gateway)

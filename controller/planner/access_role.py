@@ -17,7 +17,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from controller.planner.actions import (
     Action,
@@ -190,16 +190,32 @@ def plan_account(desired: DesiredAccessRole, access: MemberAccess, *, was_compli
     return AccountPlan(actions=tuple(actions), differences=tuple(diffs))
 
 
+class _Look(Protocol):
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def waiting(self) -> bool: ...
+
+
+def not_reached(account_id: str, what: str, look: _Look | None) -> Verdict | None:
+    """The verdict on one member account when its last look did not reach it (or there was none); None: it did."""
+    if look is None:
+        return Verdict(account_id, "pending", "NotObserved", f"{what} has not been looked at yet")
+    if look.waiting:
+        return Verdict(account_id, "pending", "WaitingForAccountAccess",
+                       f"{look.error}; AWS makes a new account's role assumable a while after CreateAccount: "
+                       "looked at again on every resync")
+    if look.error is not None:
+        return Verdict(account_id, "failed", "BaselineFailed", look.error)
+    return None
+
+
 def verdict(desired: DesiredAccessRole, account_id: str, access: MemberAccess | None) -> Verdict:
     """Where one member account stands, from what was last seen there (after the operator's own writes)."""
-    if access is None:
-        return Verdict(account_id, "pending", "NotObserved", "the access role has not been looked at yet")
-    if access.waiting:
-        return Verdict(account_id, "pending", "WaitingForAccountAccess",
-                       f"{access.error}; AWS makes a new account's role assumable a while after CreateAccount: "
-                       "looked at again on every resync")
-    if access.error is not None:
-        return Verdict(account_id, "failed", "BaselineFailed", access.error)
+    unreached = not_reached(account_id, "the access role", access)
+    if unreached is not None or access is None:
+        return unreached or Verdict(account_id, "pending", "NotObserved", "")
     plan = plan_account(desired, access)
     if not plan.actions:
         return Verdict(account_id, "compliant", "Compliant", f"role {desired.role_name!r} as declared")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 # ------------------------------------------------------------------------------------------ actions
 
@@ -334,6 +334,164 @@ class DetachRolePolicy:
     def describe(self) -> str:
         return f"detach {self.policy_arn} from role {self.role_name!r} in account {self.account_id}"
 
+# Central logging. ``needs_bucket``: skipped when creating the log bucket failed in the same plan (they would fail
+# for the same reason, less clearly).
+
+
+@dataclass(frozen=True)
+class CreateLogBucket:
+    account_id: str
+    region: str
+    bucket: str
+
+    def describe(self) -> str:
+        return f"create log bucket {self.bucket!r} in account {self.account_id} ({self.region})"
+
+
+@dataclass(frozen=True)
+class EncryptLogBucket:
+    account_id: str
+    region: str
+    bucket: str
+    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"turn on default encryption (SSE-S3) of log bucket {self.bucket!r}"
+
+
+@dataclass(frozen=True)
+class BlockLogBucketPublicAccess:
+    account_id: str
+    region: str
+    bucket: str
+    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"block all public access to log bucket {self.bucket!r}"
+
+
+@dataclass(frozen=True)
+class PutLogBucketRetention:
+    account_id: str
+    region: str
+    bucket: str
+    days: int
+    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"expire objects of log bucket {self.bucket!r} after {self.days} days"
+
+
+@dataclass(frozen=True)
+class PutLogBucketPolicy:
+    account_id: str
+    region: str
+    bucket: str
+    policy: str
+    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"set the policy of log bucket {self.bucket!r} (CloudTrail and Config of this organization only)"
+
+
+@dataclass(frozen=True)
+class PutOrganizationTrail:
+    """Create the organization trail, or update it to multi-region, log file validation, into the bucket."""
+
+    region: str
+    name: str
+    bucket: str
+    exists: bool = False
+    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        verb = "update" if self.exists else "create"
+        return f"{verb} organization trail {self.name!r} ({self.region}) into bucket {self.bucket!r}"
+
+
+@dataclass(frozen=True)
+class StartTrailLogging:
+    region: str
+    name: str
+    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"start logging of trail {self.name!r}"
+
+
+@dataclass(frozen=True)
+class StopTrailLogging:
+    region: str
+    name: str
+
+    def describe(self) -> str:
+        return f"stop logging of trail {self.name!r}"
+
+
+@dataclass(frozen=True)
+class DeleteOrganizationTrail:
+    region: str
+    name: str
+
+    def describe(self) -> str:
+        return f"delete organization trail {self.name!r}"
+
+
+@dataclass(frozen=True)
+class PutConfigRecorder:
+    """AWS Config in one member account and region: recorder, delivery channel into the bucket, recording."""
+
+    account_id: str
+    region: str
+    bucket: str
+    recorder: str | None = None  # the recorder there already (AWS allows one per region)
+    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"record AWS Config in account {self.account_id} ({self.region}) into bucket {self.bucket!r}"
+
+
+@dataclass(frozen=True)
+class StartConfigRecorder:
+    account_id: str
+    region: str
+    recorder: str
+
+    def describe(self) -> str:
+        return f"start AWS Config recorder {self.recorder!r} in account {self.account_id} ({self.region})"
+
+
+@dataclass(frozen=True)
+class RemoveConfigRecorder:
+    account_id: str
+    region: str
+    recorder: str
+
+    def describe(self) -> str:
+        return (f"stop and delete AWS Config recorder {self.recorder!r} and its delivery channel in account "
+                f"{self.account_id} ({self.region})")
+
+
+@dataclass(frozen=True)
+class PutOrganizationAggregator:
+    account_id: str
+    region: str
+    name: str
+
+    def describe(self) -> str:
+        return f"create organization aggregator {self.name!r} in account {self.account_id} ({self.region})"
+
+
+@dataclass(frozen=True)
+class DeleteOrganizationAggregator:
+    account_id: str
+    region: str
+    name: str
+
+    def describe(self) -> str:
+        return f"delete organization aggregator {self.name!r} in account {self.account_id} ({self.region})"
+
+
 
 Action = (
     CreateOU
@@ -365,6 +523,20 @@ Action = (
     | UpdateAccessRoleTrust
     | AttachRolePolicy
     | DetachRolePolicy
+    | CreateLogBucket
+    | EncryptLogBucket
+    | BlockLogBucketPublicAccess
+    | PutLogBucketRetention
+    | PutLogBucketPolicy
+    | PutOrganizationTrail
+    | StartTrailLogging
+    | StopTrailLogging
+    | DeleteOrganizationTrail
+    | PutConfigRecorder
+    | StartConfigRecorder
+    | RemoveConfigRecorder
+    | PutOrganizationAggregator
+    | DeleteOrganizationAggregator
 )
 
 
@@ -402,6 +574,7 @@ BlockReason = Literal[
     "ReferenceCycle",
     "WaitingForAllFeatures",
     "WaitingForAccountAccess",
+    "BucketNameTaken",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.

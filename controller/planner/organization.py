@@ -26,6 +26,7 @@ from controller.planner.actions import (
     Plan,
     RegisterDelegatedAdministrator,
 )
+from controller.planner.central_logging import DesiredLogging, ObservedLogging, check_logging, plan_logging
 from controller.state import MemberAccess, ObservedHandshake, OrgSnapshot
 
 ALL = "ALL"
@@ -75,7 +76,7 @@ class DesiredOrganization:
     admins: tuple[DesiredAdmin, ...] = ()
     observe_only: bool = False
     access_role: DesiredAccessRole | None = None
-    central_logging: bool = False  # declared (not reconciled by this version: the Baseline condition says so)
+    logging: DesiredLogging | None = None  # spec.centralLogging, the log archive account resolved
 
     @property
     def admin_principals(self) -> tuple[str, ...]:
@@ -99,6 +100,7 @@ class ObservedOrganization:
     access: Mapping[str, MemberAccess | None] | None = None
     member_role: str = "OrganizationAccountAccessRole"
     compliant_before: frozenset[str] = frozenset()
+    logging: ObservedLogging | None = None  # None: not read (central logging not declared, or not reachable)
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,16 @@ def plan_organization(desired: DesiredOrganization, observed: ObservedOrganizati
 
 
 def _with_access_role(desired: DesiredOrganization, observed: ObservedOrganization, parts: _Parts) -> Plan:
-    """The access role in every member account, after the organization's own settings (it needs none of them)."""
+    """The access role in every member account, after the organization's own settings (it needs none of them);
+    then central logging, which needs trusted access and Config's delegated administrator planned before it."""
     org_id = observed.snapshot.organization_id
     fresh: list[Action] = []
+    if desired.logging is not None:
+        admins = frozenset(a.account_id for a in desired.admins if a.service_principal == "config.amazonaws.com")
+        refusal = check_logging(desired.logging, desired.trusted_services, admins,
+                                observed.snapshot.management_account_id)
+        if refusal is not None:
+            return Plan(blocked=Blocked("InvalidSpec", refusal, retry=False), resource_id=org_id)
     if desired.access_role is not None:
         role = dataclasses.replace(desired.access_role, via_role=observed.member_role)
         refusal = check_access_role(role)
@@ -156,6 +165,13 @@ def _with_access_role(desired: DesiredOrganization, observed: ObservedOrganizati
             parts.actions.extend(account.actions)
             parts.diffs.extend(account.differences)
             fresh.extend(account.fresh)
+    if desired.logging is not None and observed.logging is not None:
+        logging = plan_logging(desired.logging, observed.logging)
+        if logging.blocked is not None:
+            return Plan(blocked=logging.blocked, resource_id=org_id)
+        parts.actions.extend(logging.actions)
+        parts.diffs.extend(logging.differences)
+        fresh.extend(logging.fresh)
     if desired.observe_only:
         return Plan(differences=tuple(parts.diffs), resource_id=org_id)
     return Plan(actions=tuple(parts.actions), differences=tuple(parts.diffs), resource_id=org_id, fresh=tuple(fresh))

@@ -25,7 +25,16 @@ from controller import metrics
 from controller.api import limits
 from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
-from controller.planner.actions import PREREQUISITES, Action, AttachPolicy, Blocked, CreatePolicy, Plan, StatusStep
+from controller.planner.actions import (
+    PREREQUISITES,
+    Action,
+    AttachPolicy,
+    Blocked,
+    CreateLogBucket,
+    CreatePolicy,
+    Plan,
+    StatusStep,
+)
 from controller.reconciler.base import Claim, ObjectView, Outcome, References, claim_owner, now_iso
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
@@ -372,10 +381,12 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
     def _execute(self, st: StatusBuilder, actions: Sequence[Action], resource_id: str | None) -> _Execution:
         """Carry out each action; one that fails is reported and the independent others still run."""
         done = _Execution(resource_id)
-        created_failed = False
+        created_failed = bucket_failed = False
         for action in actions:
             if isinstance(action, AttachPolicy) and action.policy_id is None and created_failed:
                 continue  # needs the policy whose creation failed (already reported)
+            if getattr(action, "needs_bucket", False) and bucket_failed:
+                continue  # needs the log bucket whose creation failed (already reported)
             try:
                 applied = execute(self.gateway, action, done.resource_id)
             except AwsError as exc:
@@ -383,6 +394,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                 failure = explain(action, exc)
                 if failure is not None:
                     created_failed = created_failed or isinstance(action, CreatePolicy)
+                    bucket_failed = bucket_failed or isinstance(action, CreateLogBucket)
                     done.failures.append((action, failure))
                 continue
             done.resource_id = applied.resource_id or done.resource_id

@@ -7,11 +7,12 @@ one or the dry-run recorder of ``awsorg plan``: this code does not know which.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from controller.api import limits
+from controller.aws.central_logging import BucketNameTaken, CentralLoggingGateway
 from controller.aws.errors import AwsError
 from controller.aws.gateway import CreationLimitReached, OrganizationsGateway
 from controller.aws.member import AccountNotAccessible, MemberAccounts
@@ -20,11 +21,15 @@ from controller.planner.actions import (
     Action,
     AttachPolicy,
     AttachRolePolicy,
+    BlockLogBucketPublicAccess,
     CloseAccount,
     CreateAccessRole,
     CreateAccount,
+    CreateLogBucket,
     CreateOU,
     CreatePolicy,
+    DeleteOrganizationAggregator,
+    DeleteOrganizationTrail,
     DeleteOU,
     DeletePolicy,
     DeregisterDelegatedAdministrator,
@@ -34,12 +39,22 @@ from controller.planner.actions import (
     EnableAllFeatures,
     EnablePolicyType,
     EnableServiceAccess,
+    EncryptLogBucket,
     FinalizeAllFeatures,
     MoveAccount,
+    PutConfigRecorder,
+    PutLogBucketPolicy,
+    PutLogBucketRetention,
+    PutOrganizationAggregator,
+    PutOrganizationTrail,
     RegisterDelegatedAdministrator,
     RemoveAccount,
+    RemoveConfigRecorder,
     RenameAccount,
     RenameOU,
+    StartConfigRecorder,
+    StartTrailLogging,
+    StopTrailLogging,
     TagResource,
     UntagResource,
     UpdateAccessRoleTrust,
@@ -75,6 +90,20 @@ EVENT_REASONS: dict[type, str] = {
     UpdateAccessRoleTrust: "AccessRoleTrustPolicyUpdated",
     AttachRolePolicy: "AccessRolePolicyAttached",
     DetachRolePolicy: "AccessRolePolicyDetached",
+    CreateLogBucket: "LogBucketCreated",
+    EncryptLogBucket: "LogBucketEncrypted",
+    BlockLogBucketPublicAccess: "LogBucketPublicAccessBlocked",
+    PutLogBucketRetention: "LogBucketRetentionSet",
+    PutLogBucketPolicy: "LogBucketPolicySet",
+    PutOrganizationTrail: "TrailConfigured",
+    StartTrailLogging: "TrailLoggingStarted",
+    StopTrailLogging: "TrailLoggingStopped",
+    DeleteOrganizationTrail: "TrailDeleted",
+    PutConfigRecorder: "ConfigRecorderConfigured",
+    StartConfigRecorder: "ConfigRecorderStarted",
+    RemoveConfigRecorder: "ConfigRecorderRemoved",
+    PutOrganizationAggregator: "AggregatorCreated",
+    DeleteOrganizationAggregator: "AggregatorDeleted",
 }
 CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"})
 _DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
@@ -171,9 +200,41 @@ def execute(gw: OrganizationsGateway, action: Action, created: str | None = None
         _members(gw, "AttachRolePolicy").attach_policy(action.account_id, action.role_name, action.policy_arn)
     elif isinstance(action, DetachRolePolicy):
         _members(gw, "DetachRolePolicy").detach_policy(action.account_id, action.role_name, action.policy_arn)
-    else:  # StatusStep and anything new: the engine never sends them here
+    elif not _logging(gw, action):  # StatusStep and anything new: the engine never sends them here
         raise TypeError(f"no gateway call for {action!r}")
     return Applied()
+
+
+def _logging(gw: OrganizationsGateway, action: Action) -> bool:
+    """Carry out a central logging action; False: not one."""
+    logs = gw.central_logging
+    if not isinstance(action, CreateLogBucket | EncryptLogBucket | BlockLogBucketPublicAccess | PutLogBucketRetention
+                      | PutLogBucketPolicy | PutOrganizationTrail | StartTrailLogging | StopTrailLogging
+                      | DeleteOrganizationTrail | PutConfigRecorder | StartConfigRecorder | RemoveConfigRecorder
+                      | PutOrganizationAggregator | DeleteOrganizationAggregator):
+        return False
+    if logs is None:
+        raise AwsError(type(action).__name__, "NotConfigured", "no access to CloudTrail, S3 and Config is configured")
+    _LOGGING[type(action)](logs, action)
+    return True
+
+
+_LOGGING: dict[type, Callable[[CentralLoggingGateway, Any], object]] = {
+    CreateLogBucket: lambda g, a: g.create_bucket(a.account_id, a.region, a.bucket),
+    EncryptLogBucket: lambda g, a: g.put_bucket_encryption(a.account_id, a.region, a.bucket),
+    BlockLogBucketPublicAccess: lambda g, a: g.block_public_access(a.account_id, a.region, a.bucket),
+    PutLogBucketRetention: lambda g, a: g.put_retention(a.account_id, a.region, a.bucket, a.days),
+    PutLogBucketPolicy: lambda g, a: g.put_bucket_policy(a.account_id, a.region, a.bucket, a.policy),
+    PutOrganizationTrail: lambda g, a: (g.update_trail if a.exists else g.create_trail)(a.region, a.name, a.bucket),
+    StartTrailLogging: lambda g, a: g.start_logging(a.region, a.name),
+    StopTrailLogging: lambda g, a: g.stop_logging(a.region, a.name),
+    DeleteOrganizationTrail: lambda g, a: g.delete_trail(a.region, a.name),
+    PutConfigRecorder: lambda g, a: g.ensure_recorder(a.account_id, a.region, a.bucket, a.recorder),
+    StartConfigRecorder: lambda g, a: g.start_recorder(a.account_id, a.region, a.recorder),
+    RemoveConfigRecorder: lambda g, a: g.remove_recorder(a.account_id, a.region, a.recorder),
+    PutOrganizationAggregator: lambda g, a: g.put_aggregator(a.account_id, a.region, a.name),
+    DeleteOrganizationAggregator: lambda g, a: g.delete_aggregator(a.account_id, a.region, a.name),
+}
 
 
 def _members(gw: OrganizationsGateway, operation: str) -> MemberAccounts:
@@ -195,6 +256,10 @@ def explain(action: Action, exc: AwsError) -> Failure | None:
                        f"{action.role_name!r} in account {action.account_id} ({exc.code}: {exc.aws_message}); allowed: "
                        f"{PRINCIPALS_ALLOWED}, a role or user only once it exists. Create the principal first or fix "
                        "the list; looked at again on the next resync", retry=False)
+    if isinstance(exc, BucketNameTaken):
+        return Failure("BucketNameTaken", f"spec.centralLogging.bucketName: bucket {getattr(action, 'bucket', '')!r} "
+                       "belongs to another AWS account (S3 bucket names are global across AWS), so it cannot be "
+                       "created in the log archive account; choose another name", retry=False)
     if isinstance(exc, CreationLimitReached):
         return Failure("CreationLimitReached",
                        f"{exc.in_flight} account creations are in progress in the organization and AWS allows "

@@ -1,10 +1,17 @@
 """Organization: the adapter of the reconcile engine for the organization's own settings (one object).
 
 What lives in AWS Organizations itself is reconciled: all features, policy types, trusted access and
-delegated administrators; and ``accessRole``, in every ACTIVE member account (created, adopted, or joined
+delegated administrators; ``accessRole``, in every ACTIVE member account (created, adopted, or joined
 later: every account of the snapshot but the management account), through the role the operator assumes
-there. ``centralLogging`` (S3, CloudTrail, Config) is accepted but not reconciled by this version: the
-``Baseline`` condition says so.
+there; and ``centralLogging``: the log bucket and the organization aggregator in the log archive account (through
+the member role), the organization trail (management account), and AWS Config in every member account and region.
+
+Central logging reads, each time the object is compared: the trail (DescribeTrails, GetTrailStatus: CloudTrail,
+management account), the bucket (ListBuckets and four reads of its policy, encryption, public access block and
+lifecycle) and the aggregator (DescribeConfigurationAggregators) in the log archive account. Each member account's
+AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region) is read on the same
+schedule as its access role: after a spec change, when new or not compliant, otherwise once every 10 resyncs.
+None of these go to AWS Organizations.
 
 Each member account's role is read (AssumeRole once an hour, GetRole, ListAttachedRolePolicies) when the
 spec changed, when the account is new to the operator or not compliant, and otherwise once every 10 resyncs
@@ -22,9 +29,19 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from controller import metrics
 from controller.api.models import ORGANIZATION_NAME, OrganizationSpec
+from controller.aws.errors import AwsError
+from controller.aws.member import AccountNotAccessible
 from controller.planner.access_role import DesiredAccessRole, Verdict, verdict
-from controller.planner.actions import Plan
+from controller.planner.actions import Action, Plan
+from controller.planner.central_logging import (
+    DesiredLogging,
+    ObservedLogging,
+    combine,
+    config_verdict,
+    plan_logging_delete,
+)
 from controller.planner.organization import (
     ALL,
     DesiredAdmin,
@@ -39,7 +56,7 @@ from controller.reconciler.engine import Adapter, Context, Reference
 from controller.reconciler.inventory import TAG_SPREAD
 from controller.reconciler.policy import KIND as POLICY_KIND
 from controller.reconciler.policy import policy_type_of_claim
-from controller.state import MemberAccess, ObservedHandshake, OrgSnapshot
+from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
 
 
 def member_accounts(snapshot: OrgSnapshot) -> list[str]:
@@ -49,6 +66,7 @@ def member_accounts(snapshot: OrgSnapshot) -> list[str]:
 
 KIND = "Organization"
 ROLE_READS = "Organization/accessRole"  # the inventory's key for claiming one read per account and resync
+CONFIG_READS = "Organization/config"
 
 
 class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, ObservedOrganization]):
@@ -56,6 +74,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
     noun = "organization"
     model = OrganizationSpec
     default_deletion = "Retain"
+    _archive_problem: tuple[str, str] | None = None  # why the log archive account could not be read, last look
 
     def check(self, name: str, spec: OrganizationSpec, status: Mapping[str, Any]) -> str | None:
         if name != ORGANIZATION_NAME:
@@ -71,6 +90,26 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 problems.append(f"{', '.join(declared)}: need featureSet ALL (AWS allows them only in an "
                                 "organization with all features)")
         trusted = set(spec.trusted_services)
+        logging = spec.central_logging
+        if logging is not None:
+            if spec.feature_set != ALL:
+                problems.append("spec.centralLogging: needs featureSet ALL (organization trails and aggregators need "
+                                "all features)")
+            if logging.cloud_trail.enabled and "cloudtrail.amazonaws.com" not in trusted:
+                problems.append("spec.centralLogging.cloudTrail: an organization trail needs trusted access for "
+                                "CloudTrail; add 'cloudtrail.amazonaws.com' to spec.trustedServices (or set "
+                                "cloudTrail.enabled: false)")
+            if logging.config.enabled and "config.amazonaws.com" not in trusted:
+                problems.append("spec.centralLogging.config: the organization aggregator needs trusted access for "
+                                "Config; add 'config.amazonaws.com' to spec.trustedServices (or set config.enabled: "
+                                "false)")
+            elif logging.config.enabled and not any(
+                    a.service_principal == "config.amazonaws.com" and a.account_ref is not None
+                    and a.account_ref.name == logging.account_ref.name for a in spec.delegated_administrators):
+                problems.append(f"spec.centralLogging.config: AWS creates an organization aggregator only in the "
+                                f"management account or in Config's delegated administrator; add {{accountRef: "
+                                f"{{name: {logging.account_ref.name}}}, servicePrincipal: config.amazonaws.com}} to "
+                                "spec.delegatedAdministrators")
         for i, admin in enumerate(spec.delegated_administrators):
             unsupported = delegation_problem(admin.service_principal)
             if unsupported is not None:
@@ -82,19 +121,17 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         return f"{KIND} {name!r} is invalid: " + "; ".join(problems) if problems else None
 
     def conditions(self, spec: OrganizationSpec) -> Sequence[tuple[str, bool, str, str]]:
-        if spec.central_logging is not None:
-            also = (" spec.accessRole is reconciled: see status.baseline and each AwsAccount's Baselined condition."
-                    if spec.access_role is not None else "")
-            return [("Baseline", False, "NotReconciled",
-                     "spec.centralLogging is accepted but not reconciled by this version of the operator: no log "
-                     "bucket, organization trail, AWS Config recorder or aggregator is created or checked." + also)]
-        if spec.access_role is None:
+        if spec.access_role is None and spec.central_logging is None:
             return [("Baseline", True, "NothingDeclared", "neither centralLogging nor accessRole is declared")]
-        return ()  # from what the member accounts hold: observed_conditions
+        return ()  # from what the accounts hold: observed_conditions
 
     def references(self, spec: OrganizationSpec) -> Sequence[Reference]:
-        return [Reference("AwsAccount", a.account_ref.name, f"spec.delegatedAdministrators[{i}].accountRef")
+        refs = [Reference("AwsAccount", a.account_ref.name, f"spec.delegatedAdministrators[{i}].accountRef")
                 for i, a in enumerate(spec.delegated_administrators) if a.account_ref is not None]
+        if spec.central_logging is not None:
+            refs.append(Reference("AwsAccount", spec.central_logging.account_ref.name,
+                                  "spec.centralLogging.accountRef"))
+        return refs
 
     def desired(self, name: str, spec: OrganizationSpec, resolved: Mapping[Reference, str]) -> DesiredOrganization:
         by_field = {ref.field: account_id for ref, account_id in resolved.items()}
@@ -113,7 +150,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             access_role=DesiredAccessRole(spec.access_role.role_name, tuple(spec.access_role.trusted_principals),
                                           tuple(spec.access_role.managed_policy_arns))
             if spec.access_role is not None else None,
-            central_logging=spec.central_logging is not None,
+            logging=_desired_logging(spec, by_field.get("spec.centralLogging.accountRef", "")),
         )
 
     def observe(self, ctx: Context, desired: DesiredOrganization, view: ObjectView) -> ObservedOrganization:
@@ -128,7 +165,47 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             return self._with_access(ctx, desired, view, ObservedOrganization(snapshot, handshakes, None, None, needed))
         trusted = ctx.gateway.list_trusted_services()
         admins = {p: ctx.gateway.list_delegated_administrators(p) for p in desired.admin_principals}
-        return self._with_access(ctx, desired, view, ObservedOrganization(snapshot, (), trusted, admins, needed))
+        observed = self._with_access(ctx, desired, view, ObservedOrganization(snapshot, (), trusted, admins, needed))
+        return dataclasses.replace(observed, logging=self._observe_logging(ctx, desired, view, snapshot))
+
+    def _observe_logging(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
+                         snapshot: OrgSnapshot) -> ObservedLogging | None:
+        logs, want = ctx.gateway.central_logging, desired.logging
+        if logs is None or want is None or not want.account_id:
+            return None
+        base = ObservedLogging(snapshot.organization_id, snapshot.management_account_id)
+        trail = logs.read_trail(want.home_region, want.trail) if want.trail is not None else None
+        try:
+            bucket = logs.read_bucket(want.account_id, want.home_region, want.bucket)
+            aggregator = (logs.read_aggregator(want.account_id, want.home_region, want.aggregator)
+                          if want.config_enabled else None)
+        except AccountNotAccessible as exc:
+            self._archive_problem = ("WaitingForAccountAccess", f"AssumeRole into the log archive account "
+                                     f"{want.account_id} was refused ({exc.code}: {exc.aws_message}); AWS makes a new "
+                                     "account's role assumable a while after CreateAccount: looked at again every "
+                                     "resync")
+            return dataclasses.replace(base, trail=trail, archive_waiting=True, archive_error=self._archive_problem[1])
+        except AwsError as exc:
+            self._archive_problem = ("BaselineFailed", f"the log archive account {want.account_id}: {exc.operation}: "
+                                     f"{exc.code}: {exc.aws_message}")
+            return dataclasses.replace(base, trail=trail, archive_error=self._archive_problem[1])
+        self._archive_problem = None
+        config: dict[str, MemberConfig | None] = {}
+        compliant: set[str] = set()
+        if want.config_enabled:
+            everything = view.trigger in ("change", "event") or view.spec_changed
+            epoch = int(ctx.clock() // ctx.settings.resync_seconds)
+            for account_id in member_accounts(snapshot):
+                known = logs.known_config(account_id)
+                if known is not None and config_verdict(want, account_id, known).state == "compliant":
+                    compliant.add(account_id)
+                settled = account_id in compliant
+                due = everything or not settled or (
+                    epoch % TAG_SPREAD == int(account_id) % TAG_SPREAD
+                    and ctx.inventory.claim_tag_read(CONFIG_READS, account_id, epoch))
+                config[account_id] = logs.read_config(account_id, want.regions) if due else known
+        return dataclasses.replace(base, bucket=bucket, trail=trail, aggregator_arn=aggregator, config=config,
+                                   compliant_before=frozenset(compliant))
 
     def _with_access(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
                      observed: ObservedOrganization) -> ObservedOrganization:
@@ -172,6 +249,15 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             fields["trustedServices"] = sorted(trusted)
             fields["trustedServicesOutsideGit"] = sorted(trusted - set(desired.trusted_services))
         fields["baseline"] = self._baseline(ctx, desired)
+        logs, want = ctx.gateway.central_logging, desired.logging
+        metrics.TRAIL_LOGGING.clear()  # one Organization: the series of the trail it declares now, or none
+        if logs is not None and want is not None:
+            if want.trail is not None:
+                trail = logs.known_trail(want.home_region, want.trail)
+                fields["trail"] = {"arn": trail.arn if trail else None, "isLogging": bool(trail and trail.logging)}
+                metrics.TRAIL_LOGGING.labels(trail=want.trail).set(1 if trail and trail.logging else 0)
+            if want.config_enabled:
+                fields["aggregatorArn"] = logs.known_aggregator(want.account_id, want.home_region, want.aggregator)
         fields["delegatedAdministrators"] = [
             {"accountId": account_id, "servicePrincipal": principal}
             for principal in desired.admin_principals
@@ -180,10 +266,24 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         return fields
 
     def _verdicts(self, ctx: Context, desired: DesiredOrganization) -> dict[str, Verdict] | None:
-        members = ctx.gateway.members
-        if desired.access_role is None or members is None or desired.access_role.role_name == members.role_name:
+        """Each member account's baseline: its access role and its AWS Config, whichever are declared."""
+        members, logs = ctx.gateway.members, ctx.gateway.central_logging
+        role = desired.access_role
+        if role is not None and (members is None or role.role_name == members.role_name):
+            role = None
+        want = desired.logging if desired.logging is not None and desired.logging.config_enabled else None
+        if want is not None and logs is None:
+            want = None
+        if role is None and want is None:
             return None
-        return {a: verdict(desired.access_role, a, members.known(a)) for a in member_accounts(ctx.snapshot())}
+        found: dict[str, Verdict] = {}
+        for account_id in member_accounts(ctx.snapshot()):
+            access = verdict(role, account_id, members.known(account_id)) if role is not None and members else None
+            config = config_verdict(want, account_id, logs.known_config(account_id)) if want and logs else None
+            both = combine(access, config)
+            if both is not None:
+                found[account_id] = both
+        return found
 
     def _baseline(self, ctx: Context, desired: DesiredOrganization) -> dict[str, Any] | None:
         """status.baseline (the access role part), and each account's verdict for its AwsAccount's Baselined."""
@@ -200,34 +300,88 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
 
     def observed_conditions(self, ctx: Context, desired: DesiredOrganization,
                             resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:
+        problems = self._logging_problems(ctx, desired)
         verdicts = self._verdicts(ctx, desired)
-        if verdicts is None or desired.central_logging:
-            return ()  # NothingDeclared / NotReconciled: from the spec alone
-        found = list(verdicts.values())
+        if verdicts is None and not problems and desired.logging is None:
+            return ()  # NothingDeclared: from the spec alone
+        found = list((verdicts or {}).values())
         failed = [v for v in found if v.state == "failed"]
         pending = [v for v in found if v.state == "pending"]
+        if problems:
+            return [("Baseline", False, problems[0][0], "; ".join(m for _, m in problems))]
+        what = " and ".join(w for w, on in (("the access role", desired.access_role is not None),
+                                             ("central logging", desired.logging is not None)) if on)
         if not failed and not pending:
-            return [("Baseline", True, "Compliant", f"the access role is as declared in all {len(found)} member "
-                     "accounts")]
+            return [("Baseline", True, "Compliant", f"{what} as declared in all {len(found)} member accounts")]
         shown = "; ".join(f"{v.account_id}: {v.reason}" for v in (failed + pending)[:5])
         reason = "BaselineFailed" if failed else "WaitingForAccountAccess"
         return [("Baseline", False, reason, f"{len(found) - len(failed) - len(pending)} of {len(found)} member "
                  f"accounts compliant, {len(pending)} pending, {len(failed)} failed ({shown}"
                  f"{' ...' if len(failed) + len(pending) > 5 else ''}); see status.baseline")]
 
+    def _logging_problems(self, ctx: Context, desired: DesiredOrganization) -> list[tuple[str, str]]:
+        """What keeps the organization-wide part of central logging from being as declared (reason, message)."""
+        logs, want = ctx.gateway.central_logging, desired.logging
+        if logs is None or want is None:
+            return []
+        problems: list[tuple[str, str]] = [self._archive_problem] if self._archive_problem else []
+        if want.trail is not None:
+            trail = logs.known_trail(want.home_region, want.trail)
+            if trail is None:
+                problems.append(("TrailMissing", f"the organization trail {want.trail!r} does not exist"))
+            elif not trail.logging:
+                problems.append(("TrailNotLogging", f"the organization trail {want.trail!r} is not logging"))
+        if want.config_enabled and logs.known_aggregator(want.account_id, want.home_region, want.aggregator) is None:
+            problems.append(("AggregatorMissing", f"the organization aggregator {want.aggregator!r} does not exist "
+                             f"in the log archive account {want.account_id}"))
+        return problems
+
     def adopted(self, desired: DesiredOrganization, resource_id: str) -> str:
         return f"bound to organization {resource_id}"
 
     def plan_delete(self, ctx: Context, spec: OrganizationSpec | None, view: ObjectView, retain: bool) -> Plan:
-        if retain or spec is None or not spec.delegated_administrators or view.name != ORGANIZATION_NAME:
+        if view.name == ORGANIZATION_NAME:
+            metrics.TRAIL_LOGGING.clear()  # no longer watched (retained) or being removed
+        if retain or spec is None or view.name != ORGANIZATION_NAME or not (
+                spec.delegated_administrators or spec.central_logging):
             return Plan(resource_id=view.status.get("id"))
         resolved: dict[Reference, str] = {}
         for ref in self.references(spec):
             state = ctx.refs.get(ref.kind, ref.name) if ctx.refs else None
             if state is not None and state.id:
                 resolved[ref] = state.id
-        desired = self.desired(view.name, spec, resolved)
-        desired = DesiredOrganization(desired.object_name, admins=tuple(a for a in desired.admins if a.account_id))
+        full = self.desired(view.name, spec, resolved)
+        desired = DesiredOrganization(full.object_name, admins=tuple(a for a in full.admins if a.account_id))
         snapshot = ctx.snapshot()
         admins = {p: ctx.gateway.list_delegated_administrators(p) for p in desired.admin_principals}
-        return plan_organization_delete(desired, ObservedOrganization(snapshot, admins=admins), retain=False)
+        plan = plan_organization_delete(desired, ObservedOrganization(snapshot, admins=admins), retain=False)
+        logging = self._delete_logging(ctx, full, snapshot)
+        # Reverse order: the aggregator, recorders and trail go before Config's delegated administrator.
+        return dataclasses.replace(plan, actions=logging + plan.actions)
+
+    def _delete_logging(self, ctx: Context, desired: DesiredOrganization, snapshot: OrgSnapshot) -> tuple[Action, ...]:
+        logs, want = ctx.gateway.central_logging, desired.logging
+        if logs is None or want is None or not want.account_id:
+            return ()
+        observed = ObservedLogging(snapshot.organization_id, snapshot.management_account_id)
+        trail = logs.read_trail(want.home_region, want.trail) if want.trail is not None else None
+        aggregator = None
+        try:
+            if want.config_enabled:
+                aggregator = logs.read_aggregator(want.account_id, want.home_region, want.aggregator)
+        except AccountNotAccessible:
+            pass  # the log archive account is out of reach: its aggregator stays
+        config = ({a: logs.read_config(a, want.regions) for a in member_accounts(snapshot)} if want.config_enabled
+                  else {})
+        return plan_logging_delete(want, dataclasses.replace(observed, trail=trail, aggregator_arn=aggregator,
+                                                             config=config))
+
+
+def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging | None:
+    logging = spec.central_logging
+    if logging is None:
+        return None
+    regions = tuple(dict.fromkeys(logging.config.regions or [logging.home_region])) if logging.config.enabled else ()
+    return DesiredLogging(account_id, logging.bucket_name, logging.home_region, logging.retention_days,
+                          logging.cloud_trail.trail_name if logging.cloud_trail.enabled else None, regions,
+                          logging.config.aggregator_name)

@@ -58,7 +58,7 @@ from moto.organizations.models import (
 )
 
 from controller.planner import organization as organization_planner
-from controller.sandbox import cloudtrail, iam, sts
+from controller.sandbox import cloudtrail, iam, logging_services, sts
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -519,6 +519,17 @@ class StrictOrganizations:
             injected = self._take_injected(operation)
             if injected is not None:
                 return _error_response(start_response, injected)
+        if not target and operation is None:  # S3 (REST): BlockPublicPolicy, logging_services.s3_refusal
+            with self.lock:
+                blocked = logging_services.s3_refusal(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
+                                                      environ.get("QUERY_STRING", ""), body)
+            if blocked is not None:
+                start_response(blocked[0], [("Content-Type", "application/xml"),
+                                            ("Content-Length", str(len(blocked[1])))])
+                return [blocked[1]]
+        if operation == "AttachRolePolicy" and not target:
+            with self.lock:
+                logging_services.provide_managed_policy(body, _caller(environ)[0])
         if operation == "AssumeRole" and not target:
             refused = sts.refusal(body, _caller(environ)[0], self)
             if refused is not None:
@@ -529,6 +540,15 @@ class StrictOrganizations:
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]
+        if target and not target.startswith(ORGANIZATIONS_TARGET_PREFIX):
+            match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+            with self.lock:  # CloudTrail and Config rules read Organizations' state: logging_services.py
+                denied = logging_services.refusal(target, body, _caller(environ)[0],
+                                                  match.group(2) if match else "us-east-1")
+            if denied is not None:
+                data = denied.body()
+                start_response("400 Bad Request", _headers(len(data)))
+                return [data]
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         answered: dict[str, Any] = {}

@@ -88,6 +88,53 @@ class MemberAccess:
 
 
 @dataclass(frozen=True)
+class ObservedBucket:
+    """The log bucket as the log archive account sees it. ``owned``: it exists in that account; ``taken``: the name
+    belongs to a bucket elsewhere (bucket names are global). The rest is read only when ``owned``."""
+
+    name: str
+    owned: bool = False
+    taken: bool = False
+    policy: str | None = None
+    encrypted: bool = False
+    public_access_blocked: bool = False
+    expiration_days: int | None = None  # the lifecycle rule that expires every object, if any
+
+
+@dataclass(frozen=True)
+class ObservedTrail:
+    """A CloudTrail trail of the management account (DescribeTrails + GetTrailStatus)."""
+
+    name: str
+    arn: str
+    bucket: str
+    multi_region: bool
+    log_file_validation: bool
+    organization: bool
+    logging: bool
+
+
+@dataclass(frozen=True)
+class ObservedRecorder:
+    """AWS Config in one account and region: the recorder (None: none), whether it records, the channel's bucket."""
+
+    region: str
+    recorder: str | None = None
+    recording: bool = False
+    channel_bucket: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """What a look at AWS Config in one member account found, per region; or why it could not look."""
+
+    account_id: str
+    regions: Mapping[str, ObservedRecorder] = field(default_factory=dict)
+    error: str | None = None
+    waiting: bool = False
+
+
+@dataclass(frozen=True)
 class OrgSnapshot:
     """One read of the organization. Methods answer the planner's questions without I/O."""
 

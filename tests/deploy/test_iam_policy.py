@@ -23,6 +23,13 @@ How the operations are derived from controller/aws/**/*.py (kept simple on purpo
   OrganizationAccountAccessRole AWS creates has AdministratorAccess), never to iam-policy.json, and
   docs/operating.md names each of them.
 
+- Central logging (controller/aws/central_logging.py only): a method call named after an operation of botocore's
+  ``cloudtrail`` model -> ``cloudtrail:<Operation>`` (the organization trail lives in the management account: the
+  operator's own credentials). Calls named after operations of the ``s3``, ``config`` and ``iam`` models are made
+  with the member role's credentials in the log archive and member accounts: like IAM above, that role's, named
+  in docs/operating.md. S3's IAM actions are not all named like its operations (Service Authorization Reference,
+  "Actions defined by Amazon S3"): ``S3_ACTIONS`` maps the ones that differ.
+
 All are checked against botocore's service models (shipped with botocore, offline), so a typo in an
 operation name fails too. IAM action names equal API operation names for these services.
 """
@@ -42,6 +49,22 @@ PLUMBING = {"_call": "organizations", "_pages": "organizations", "_call_done_if"
             "_call_account": "account"}
 
 
+S3_ACTIONS = {"ListBuckets": "ListAllMyBuckets", "GetBucketEncryption": "GetEncryptionConfiguration",
+              "PutBucketEncryption": "PutEncryptionConfiguration", "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+              "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+              "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+              "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration"}
+
+
+# Permissions AWS checks on the caller beyond the call's own action. CreateTrail of an organization trail creates
+# CloudTrail's service-linked role in the management account: "This exception is thrown when the IAM identity that is
+# used to create the organization resource lacks one or more required permissions for creating an organization
+# resource in a required service" (CreateTrail's InsufficientDependencyServiceAccessPermissionException, botocore's
+# cloudtrail model; the CloudTrail user guide lists iam:CreateServiceLinkedRole and iam:GetRole for organization
+# trails and delegated administrators). The policy grants them for CloudTrail's service-linked role only.
+IMPLIED = {"cloudtrail:CreateTrail": {"iam:CreateServiceLinkedRole", "iam:GetRole"}}
+
+
 def _operations(service: str) -> set[str]:
     return set(botocore.session.get_session().get_service_model(service).operation_names)
 
@@ -52,6 +75,10 @@ def actions_in_code(member_role: bool = False) -> set[str]:
     sqs_ops = {xform_name(op): op for op in _operations("sqs")}
     sts_ops = {xform_name(op): op for op in _operations("sts")}
     iam_ops = {xform_name(op): op for op in _operations("iam")}
+    trail_ops = {xform_name(op): op for op in _operations("cloudtrail")}
+    logging_ops = {**{xform_name(op): f"config:{op}" for op in _operations("config")},
+                   **{xform_name(op): f"s3:{S3_ACTIONS.get(op, op)}" for op in _operations("s3")},
+                   **{xform_name(op): f"iam:{op}" for op in _operations("iam")}}
     found: set[str] = set()
     through_member_role: set[str] = set()
     for path in sorted((ROOT / "controller" / "aws").rglob("*.py")):
@@ -72,7 +99,13 @@ def actions_in_code(member_role: bool = False) -> set[str]:
                 found.add(f"sts:{sts_ops[name]}")
             elif name in iam_ops and path.name == "member.py":
                 through_member_role.add(f"iam:{iam_ops[name]}")
-    return through_member_role if member_role else found
+            elif name in trail_ops and path.name == "central_logging.py":
+                found.add(f"cloudtrail:{trail_ops[name]}")
+            elif name in logging_ops and path.name == "central_logging.py":
+                through_member_role.add(logging_ops[name])
+    if member_role:
+        return through_member_role
+    return found | {extra for action in found for extra in IMPLIED.get(action, set())}
 
 
 def actions_in_policy() -> set[str]:
@@ -104,7 +137,10 @@ def test_every_operation_exists_in_botocore() -> None:
     known |= {f"sqs:{op}" for op in _operations("sqs")}
     known |= {f"sts:{op}" for op in _operations("sts")}
     known |= {f"iam:{op}" for op in _operations("iam")}
-    unknown = (actions_in_code() | actions_in_code(member_role=True)) - known
+    known |= {f"cloudtrail:{op}" for op in _operations("cloudtrail")}
+    known |= {f"config:{op}" for op in _operations("config")}
+    known |= {f"s3:{S3_ACTIONS.get(op, op)}" for op in _operations("s3")}
+    unknown = (actions_in_code() | actions_in_code(member_role=True)) - known - set().union(*IMPLIED.values())
     assert not unknown, f"not AWS operations (typo?): {sorted(unknown)}"
 
 
@@ -118,7 +154,8 @@ def test_policy_grants_exactly_what_the_code_calls() -> None:
 
 def test_the_member_role_s_calls_are_named_in_the_operating_guide_not_granted_to_the_operator() -> None:
     member = actions_in_code(member_role=True)
-    assert not member & actions_in_policy(), "IAM in member accounts is the member role's, not the operator's"
+    implied = set().union(*IMPLIED.values())  # in the management account, for CloudTrail's service-linked role
+    assert not (member & actions_in_policy()) - implied, "IAM in member accounts is the member role's"
     guide = (ROOT / "docs" / "operating.md").read_text()
     missing = sorted(a for a in member if f"`{a}`" not in guide)
     assert not missing, f"docs/operating.md does not name what the member role must allow: {missing}"

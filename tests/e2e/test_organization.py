@@ -70,19 +70,6 @@ def test_another_name_is_refused(aws: AwsSandbox, cluster: Cluster, operator: Op
     assert "singleton" in str(getattr(info.value, "body", info.value))
 
 
-def test_central_logging_says_it_is_not_reconciled(
-        aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
-    shared_services(cluster)
-    cluster.client.apply(organization(**baseline_spec(
-        centralLogging={"accountRef": {"name": "shared-services"}, "bucketName": "org-logs-example"},
-        accessRole={"roleName": "Engineer", "trustedPrincipals": ["arn:aws:iam::123456789012:root"]})))
-    obj = cluster.wait_ready("organizations", "organization", timeout=30)
-    baseline = condition(obj, "Baseline")
-    assert baseline is not None and baseline["status"] == "False" and baseline["reason"] == "NotReconciled"
-    assert "spec.centralLogging is accepted but not reconciled" in baseline["message"]
-    assert "spec.accessRole is reconciled" in baseline["message"]
-
-
 def test_trusted_access_and_delegated_admin_removed_out_of_band_are_put_back(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     port = free_port()

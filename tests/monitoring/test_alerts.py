@@ -32,6 +32,7 @@ EXPECTED_ALERTS = {
     "AwsOrgAwsThrottling",
     "AwsOrgOperatorDown",
     "AwsOrgNoActiveReplica",
+    "AwsOrgTrailNotLogging",
 }
 
 

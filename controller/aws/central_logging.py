@@ -1,0 +1,362 @@
+"""Central logging: the organization trail (CloudTrail, from the management account), and through the role the
+operator assumes in member accounts, the log bucket and the organization aggregator in the log archive account
+and AWS Config's recorder and delivery channel in every member account and region.
+
+CloudTrail calls are made with the operator's own credentials (deploy/iam-policy.json grants them). S3, AWS
+Config and IAM calls are made with the member role's temporary credentials (``MemberAccounts.client``): they
+belong to that role's policy, and docs/operating.md names each of them.
+
+Every method maps AWS errors (``AwsError``) and retries transient ones; the error codes that mean "already so"
+(a bucket already ours, a trail already there, a recorder already gone) are not errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from controller.aws.errors import AwsError
+from controller.aws.member import MemberAccounts, mapped_call
+from controller.aws.retry import RetryPolicy
+from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
+
+T = TypeVar("T")
+
+CONFIG_PRINCIPAL = "config.amazonaws.com"
+RECORDER_NAME = "default"  # AWS Config's own default names for the one recorder and channel of a region
+CHANNEL_NAME = "default"
+AGGREGATOR_ROLE = "awsorg-config-aggregator"
+AGGREGATOR_POLICY = "arn:aws:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"
+RETENTION_RULE = "awsorg-retention"
+BUCKET_TAKEN_CODES = frozenset({"BucketAlreadyExists"})
+
+
+class BucketNameTaken(AwsError):
+    """The bucket name belongs to a bucket in another AWS account (bucket names are global)."""
+
+
+def recorder_role_arn(account_id: str, partition: str = "aws") -> str:
+    """AWS Config's service-linked role, which the recorder uses (created with CreateServiceLinkedRole)."""
+    return f"arn:{partition}:iam::{account_id}:role/aws-service-role/{CONFIG_PRINCIPAL}/AWSServiceRoleForConfig"
+
+
+class CentralLoggingGateway:
+    """The only way the operator talks to CloudTrail, S3 and AWS Config."""
+
+    def __init__(self, members: MemberAccounts, trails: Callable[[str], Any], retry: RetryPolicy | None = None,
+                 partition: str = "aws") -> None:
+        self.members = members
+        self._trails = trails  # region -> a CloudTrail client with the operator's credentials
+        self._trail_clients: dict[str, Any] = {}
+        self._retry = retry or RetryPolicy()
+        self._partition = partition
+        self._lock = threading.Lock()
+        self._taken: set[str] = set()  # bucket names found to belong to another account
+        self._slr: set[str] = set()  # accounts where Config's service-linked role is known to exist
+        # What was last seen, kept current after the operator's own writes (for status, and for the accounts whose
+        # Config is not read this resync).
+        self._known_trails: dict[tuple[str, str], ObservedTrail | None] = {}
+        self._aggregators: dict[tuple[str, str, str], str | None] = {}
+        self._config: dict[str, MemberConfig] = {}
+
+    # ------------------------------------------------------------------------------ what is known (no call)
+    def known_trail(self, region: str, name: str) -> ObservedTrail | None:
+        with self._lock:
+            return self._known_trails.get((region, name))
+
+    def known_aggregator(self, account_id: str, region: str, name: str) -> str | None:
+        with self._lock:
+            return self._aggregators.get((account_id, region, name))
+
+    def known_config(self, account_id: str) -> MemberConfig | None:
+        with self._lock:
+            return self._config.get(account_id)
+
+    def _set_trail(self, region: str, name: str, fn: Callable[[ObservedTrail | None], ObservedTrail | None]) -> None:
+        with self._lock:
+            self._known_trails[(region, name)] = fn(self._known_trails.get((region, name)))
+
+    def _set_recorder(self, account_id: str, region: str, recorder: ObservedRecorder) -> None:
+        with self._lock:
+            known = self._config.get(account_id)
+            if known is not None and known.error is None:
+                self._config[account_id] = MemberConfig(account_id, {**known.regions, region: recorder})
+
+    # ------------------------------------------------------------------------------ plumbing
+    def _trail_client(self, region: str) -> Any:
+        with self._lock:
+            client = self._trail_clients.get(region)
+            if client is None:
+                client = self._trail_clients[region] = self._trails(region)
+            return client
+
+    def _ct(self, operation: str, fn: Callable[[], T]) -> T:
+        return mapped_call(operation, fn, self._retry)
+
+    def _done_if(self, codes: Iterable[str], call: Callable[[], Any]) -> bool:
+        """A write whose goal may already hold: False when AWS answers one of ``codes``."""
+        try:
+            call()
+        except AwsError as exc:
+            if exc.code not in codes:
+                raise
+            return False
+        return True
+
+    # ------------------------------------------------------------------------------ the trail (management)
+    def read_trail(self, region: str, name: str) -> ObservedTrail | None:
+        ct = self._trail_client(region)
+        found = self._ct("DescribeTrails", lambda: ct.describe_trails(trailNameList=[name],
+                                                                       includeShadowTrails=False))
+        raw = next((t for t in found.get("trailList", []) if t.get("Name") == name), None)
+        if raw is None:
+            self._set_trail(region, name, lambda _: None)
+            return None
+        arn = str(raw["TrailARN"])
+        status = self._ct("GetTrailStatus", lambda: ct.get_trail_status(Name=arn))
+        trail = ObservedTrail(name, arn, str(raw.get("S3BucketName", "")), bool(raw.get("IsMultiRegionTrail")),
+                             bool(raw.get("LogFileValidationEnabled")), bool(raw.get("IsOrganizationTrail")),
+                             bool(status.get("IsLogging")))
+        self._set_trail(region, name, lambda _: trail)
+        return trail
+
+    def _trail_settings(self, name: str, bucket: str) -> dict[str, Any]:
+        return {"Name": name, "S3BucketName": bucket, "IsOrganizationTrail": True, "IsMultiRegionTrail": True,
+                "EnableLogFileValidation": True, "IncludeGlobalServiceEvents": True}
+
+    def create_trail(self, region: str, name: str, bucket: str) -> str:
+        """The organization trail, multi-region, with log file validation (there already: updated to that)."""
+        ct = self._trail_client(region)
+        try:
+            arn = str(self._ct("CreateTrail", lambda: ct.create_trail(**self._trail_settings(name, bucket)))[
+                "TrailARN"])
+            self._set_trail(region, name, lambda _: ObservedTrail(name, arn, bucket, True, True, True, False))
+            return arn
+        except AwsError as exc:
+            if exc.code != "TrailAlreadyExistsException":
+                raise
+        return self.update_trail(region, name, bucket)
+
+    def update_trail(self, region: str, name: str, bucket: str) -> str:
+        ct = self._trail_client(region)
+        arn = str(self._ct("UpdateTrail", lambda: ct.update_trail(**self._trail_settings(name, bucket)))["TrailARN"])
+        self._set_trail(region, name,
+                        lambda t: ObservedTrail(name, arn, bucket, True, True, True, bool(t and t.logging)))
+        return arn
+
+    def start_logging(self, region: str, name: str) -> None:
+        ct = self._trail_client(region)
+        self._ct("StartLogging", lambda: ct.start_logging(Name=name))
+        self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=True) if t else None)
+
+    def stop_logging(self, region: str, name: str) -> bool:
+        ct = self._trail_client(region)
+        done = self._done_if({"TrailNotFoundException"},
+                             lambda: self._ct("StopLogging", lambda: ct.stop_logging(Name=name)))
+        self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=False) if t else None)
+        return done
+
+    def delete_trail(self, region: str, name: str) -> bool:
+        ct = self._trail_client(region)
+        done = self._done_if({"TrailNotFoundException"},
+                             lambda: self._ct("DeleteTrail", lambda: ct.delete_trail(Name=name)))
+        self._set_trail(region, name, lambda _: None)
+        return done
+
+    # ------------------------------------------------------------------------------ the bucket (log archive)
+    def read_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket:
+        s3 = self.members.client(account_id, "s3", region)
+        call = self.members.call
+        owned = name in {b["Name"] for b in call("ListBuckets", lambda: s3.list_buckets()).get("Buckets", [])}
+        if not owned:
+            with self._lock:
+                return ObservedBucket(name, taken=name in self._taken)
+        policy = self._absent({"NoSuchBucketPolicy"}, lambda: call("GetBucketPolicy", lambda: s3.get_bucket_policy(
+            Bucket=name)))
+        encryption = self._absent({"ServerSideEncryptionConfigurationNotFoundError"}, lambda: call(
+            "GetBucketEncryption", lambda: s3.get_bucket_encryption(Bucket=name)))
+        block = self._absent({"NoSuchPublicAccessBlockConfiguration"}, lambda: call(
+            "GetPublicAccessBlock", lambda: s3.get_public_access_block(Bucket=name)))
+        lifecycle = self._absent({"NoSuchLifecycleConfiguration"}, lambda: call(
+            "GetBucketLifecycleConfiguration", lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)))
+        rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        flags = (block or {}).get("PublicAccessBlockConfiguration", {})
+        return ObservedBucket(
+            name, owned=True, policy=(policy or {}).get("Policy"),
+            encrypted=any(r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules),
+            public_access_blocked=all(flags.get(k) is True for k in (
+                "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")),
+            expiration_days=_expiration_days((lifecycle or {}).get("Rules", [])))
+
+    @staticmethod
+    def _absent(codes: set[str], fn: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        try:
+            return fn()
+        except AwsError as exc:
+            if exc.code in codes:
+                return None
+            raise
+
+    def create_bucket(self, account_id: str, region: str, name: str) -> None:
+        """Create the bucket in the log archive account (ours already: fine). Another account's: BucketNameTaken,
+        remembered so that later looks report it without calling."""
+        s3 = self.members.client(account_id, "s3", region)
+        args: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self.members.call("CreateBucket", lambda: s3.create_bucket(**args))
+        except AwsError as exc:
+            if exc.code == "BucketAlreadyOwnedByYou":
+                return
+            if exc.code in BUCKET_TAKEN_CODES:
+                with self._lock:
+                    self._taken.add(name)
+                raise BucketNameTaken(exc.operation, exc.code, exc.aws_message, exc.reason) from exc
+            raise
+
+    def put_bucket_encryption(self, account_id: str, region: str, name: str) -> None:
+        s3 = self.members.client(account_id, "s3", region)
+        self.members.call("PutBucketEncryption", lambda: s3.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}))
+
+    def block_public_access(self, account_id: str, region: str, name: str) -> None:
+        s3 = self.members.client(account_id, "s3", region)
+        self.members.call("PutPublicAccessBlock", lambda: s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                                         "BlockPublicPolicy": True, "RestrictPublicBuckets": True}))
+
+    def put_retention(self, account_id: str, region: str, name: str, days: int) -> None:
+        s3 = self.members.client(account_id, "s3", region)
+        self.members.call("PutBucketLifecycleConfiguration", lambda: s3.put_bucket_lifecycle_configuration(
+            Bucket=name, LifecycleConfiguration={"Rules": [{
+                "ID": RETENTION_RULE, "Status": "Enabled", "Filter": {"Prefix": ""},
+                "Expiration": {"Days": days}, "NoncurrentVersionExpiration": {"NoncurrentDays": days}}]}))
+
+    def put_bucket_policy(self, account_id: str, region: str, name: str, policy: str) -> None:
+        s3 = self.members.client(account_id, "s3", region)
+        self.members.call("PutBucketPolicy", lambda: s3.put_bucket_policy(Bucket=name, Policy=policy))
+
+    # ------------------------------------------------------------------------------ AWS Config (members)
+    def read_config(self, account_id: str, regions: Iterable[str]) -> MemberConfig:
+        """The recorder and delivery channel in each region. Never raises an AWS error: one account's trouble is
+        that account's (``MemberConfig.error``; ``waiting`` while its role is not assumable)."""
+        regions_seen, error, waiting = self.members.look(
+            account_id, lambda: {region: self._read_region(account_id, region) for region in regions})
+        seen = MemberConfig(account_id, regions_seen or {}, error, waiting)
+        with self._lock:
+            self._config[account_id] = seen
+        return seen
+
+    def _read_region(self, account_id: str, region: str) -> ObservedRecorder:
+        config = self.members.client(account_id, "config", region)
+        statuses = self.members.call("DescribeConfigurationRecorderStatus",
+                                     lambda: config.describe_configuration_recorder_status())
+        channels = self.members.call("DescribeDeliveryChannels", lambda: config.describe_delivery_channels())
+        status = next(iter(statuses.get("ConfigurationRecordersStatus", [])), None)
+        channel = next(iter(channels.get("DeliveryChannels", [])), None)
+        return ObservedRecorder(region, status["name"] if status else None, bool(status and status.get("recording")),
+                                channel.get("s3BucketName") if channel else None)
+
+    def ensure_recorder(self, account_id: str, region: str, bucket: str, recorder: str | None) -> None:
+        """Config's service-linked role, a recorder (``recorder``: the one there already), a delivery channel into
+        ``bucket``, and recording started."""
+        if account_id not in self._slr:
+            iam = self.members.client(account_id, "iam", "us-east-1")
+            self._done_if({"InvalidInput"}, lambda: self.members.call(  # "has been taken in this account"
+                "CreateServiceLinkedRole", lambda: iam.create_service_linked_role(AWSServiceName=CONFIG_PRINCIPAL)))
+            with self._lock:
+                self._slr.add(account_id)
+        config = self.members.client(account_id, "config", region)
+        name = recorder or RECORDER_NAME
+        self.members.call("PutConfigurationRecorder", lambda: config.put_configuration_recorder(
+            ConfigurationRecorder={"name": name, "roleARN": recorder_role_arn(account_id, self._partition),
+                                   "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}}))
+        channels = self.members.call("DescribeDeliveryChannels", lambda: config.describe_delivery_channels())
+        channel = next((c["name"] for c in channels.get("DeliveryChannels", [])), CHANNEL_NAME)
+        self.members.call("PutDeliveryChannel", lambda: config.put_delivery_channel(
+            DeliveryChannel={"name": channel, "s3BucketName": bucket}))
+        self.members.call("StartConfigurationRecorder",
+                          lambda: config.start_configuration_recorder(ConfigurationRecorderName=name))
+        self._set_recorder(account_id, region, ObservedRecorder(region, name, True, bucket))
+
+    def start_recorder(self, account_id: str, region: str, recorder: str) -> None:
+        config = self.members.client(account_id, "config", region)
+        self.members.call("StartConfigurationRecorder",
+                          lambda: config.start_configuration_recorder(ConfigurationRecorderName=recorder))
+        known = self.known_config(account_id)
+        was = known.regions.get(region) if known is not None else None
+        self._set_recorder(account_id, region, ObservedRecorder(region, recorder, True, was.channel_bucket if was
+                                                                else None))
+
+    def remove_recorder(self, account_id: str, region: str, recorder: str) -> None:
+        """Stop the recorder, delete the delivery channel, then the recorder (AWS refuses to delete the channel of
+        a recorder that records)."""
+        config = self.members.client(account_id, "config", region)
+        call = self.members.call
+        gone = {"NoSuchConfigurationRecorderException", "NoSuchDeliveryChannelException"}
+        self._done_if(gone, lambda: call("StopConfigurationRecorder", lambda: config.stop_configuration_recorder(
+            ConfigurationRecorderName=recorder)))
+        for channel in call("DescribeDeliveryChannels", lambda: config.describe_delivery_channels()).get(
+                "DeliveryChannels", []):
+            self._delete_channel(config, str(channel["name"]))
+        self._done_if(gone, lambda: call("DeleteConfigurationRecorder", lambda: config.delete_configuration_recorder(
+            ConfigurationRecorderName=recorder)))
+        self._set_recorder(account_id, region, ObservedRecorder(region))
+
+    def _delete_channel(self, config: Any, name: str) -> None:
+        self._done_if({"NoSuchDeliveryChannelException"}, lambda: self.members.call(
+            "DeleteDeliveryChannel", lambda: config.delete_delivery_channel(DeliveryChannelName=name)))
+
+    # ------------------------------------------------------------------------------ the aggregator
+    def read_aggregator(self, account_id: str, region: str, name: str) -> str | None:
+        config = self.members.client(account_id, "config", region)
+        found = self._absent({"NoSuchConfigurationAggregatorException"}, lambda: self.members.call(
+            "DescribeConfigurationAggregators",
+            lambda: config.describe_configuration_aggregators(ConfigurationAggregatorNames=[name])))
+        aggregators = (found or {}).get("ConfigurationAggregators", [])
+        arn = str(aggregators[0]["ConfigurationAggregatorArn"]) if aggregators else None
+        with self._lock:
+            self._aggregators[(account_id, region, name)] = arn
+        return arn
+
+    def put_aggregator(self, account_id: str, region: str, name: str) -> str:
+        """The organization aggregator, with the role Config assumes to read the organization (created with
+        AWSConfigRoleForOrganizations attached, or kept)."""
+        iam = self.members.client(account_id, "iam", "us-east-1")
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": CONFIG_PRINCIPAL}, "Action": "sts:AssumeRole"}]})
+        self._done_if({"EntityAlreadyExists"}, lambda: self.members.call("CreateRole", lambda: iam.create_role(
+            RoleName=AGGREGATOR_ROLE, AssumeRolePolicyDocument=trust)))
+        self.members.call("AttachRolePolicy", lambda: iam.attach_role_policy(RoleName=AGGREGATOR_ROLE,
+                                                                          PolicyArn=AGGREGATOR_POLICY))
+        config = self.members.client(account_id, "config", region)
+        role = f"arn:{self._partition}:iam::{account_id}:role/{AGGREGATOR_ROLE}"
+        answer = self.members.call("PutConfigurationAggregator", lambda: config.put_configuration_aggregator(
+            ConfigurationAggregatorName=name, OrganizationAggregationSource={"RoleArn": role, "AllAwsRegions": True}))
+        arn = str(answer["ConfigurationAggregator"]["ConfigurationAggregatorArn"])
+        with self._lock:
+            self._aggregators[(account_id, region, name)] = arn
+        return arn
+
+    def delete_aggregator(self, account_id: str, region: str, name: str) -> bool:
+        config = self.members.client(account_id, "config", region)
+        done = self._done_if({"NoSuchConfigurationAggregatorException"}, lambda: self.members.call(
+            "DeleteConfigurationAggregator",
+            lambda: config.delete_configuration_aggregator(ConfigurationAggregatorName=name)))
+        with self._lock:
+            self._aggregators[(account_id, region, name)] = None
+        return done
+
+
+def _expiration_days(rules: Iterable[dict[str, Any]]) -> int | None:
+    """The days of an enabled lifecycle rule that expires every object (no prefix, no tag filter)."""
+    for rule in rules:
+        scope = rule.get("Filter", {"Prefix": rule.get("Prefix", "")})
+        if rule.get("Status") == "Enabled" and scope in ({}, {"Prefix": ""}) and rule.get("Expiration", {}).get("Days"):
+            return int(rule["Expiration"]["Days"])
+    return None

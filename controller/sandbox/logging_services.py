@@ -1,0 +1,400 @@
+"""CloudTrail and AWS Config as AWS decides them, where moto 5.2.5 does not: the organization trail and aggregator
+need the organization's consent, and delivery to a log bucket needs that bucket's policy to admit the service.
+
+moto creates an organization trail for any caller, into any existing bucket whatever its policy, and an
+organization aggregator for any caller; it takes any delivery channel bucket ("We are going to assume that the
+bucket has the correct policy attached to it", moto/config/models.py). The sandbox refuses what AWS refuses,
+quoting botocore's service models (``botocore/data/cloudtrail/2013-11-01``, ``config/2014-11-12``), so a test of
+the central logging baseline cannot pass on a bucket policy or an order of steps that AWS would refuse:
+
+* CreateTrail/UpdateTrail with ``IsOrganizationTrail``: "cannot be true unless the call is made on behalf of an
+  Amazon Web Services account that is the management account or delegated administrator account for an
+  organization" (NotOrganizationMasterAccountException); "All features must be enabled in Organizations to
+  support creating an organization trail" (OrganizationNotInAllFeaturesModeException); "thrown when trusted
+  access has not been enabled between CloudTrail and Organizations" (CloudTrailAccessNotEnabledException);
+  and the bucket's policy must let ``cloudtrail.amazonaws.com`` call ``s3:GetBucketAcl`` on the bucket and
+  ``s3:PutObject`` under ``AWSLogs/<management account>/`` and ``AWSLogs/<organization id>/`` ("This exception
+  is thrown when the policy on the S3 bucket is not sufficient": InsufficientS3BucketPolicyException; the
+  CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail", organization trails).
+* PutConfigurationAggregator with an ``OrganizationAggregationSource``: "you must be signed in to the management
+  account or a registered delegated administrator and all the features must be enabled in your organization
+  ... If the caller is a registered delegated administrator, Config calls ListDelegatedAdministrators API to
+  verify whether the caller is a valid delegated administrator" (OrganizationAccessDeniedException,
+  OrganizationAllFeaturesNotEnabledException); the RoleArn must name a role of the caller's account that Config
+  may assume (InvalidRoleException).
+* PutDeliveryChannel: "If you specify a bucket that belongs to another AWS account, that bucket must have
+  policies that grant access permissions to AWS Config" (DeliveryChannel.s3BucketName); otherwise
+  InsufficientDeliveryPolicyException, "Your Amazon S3 bucket policy does not allow Config to write to it". A
+  bucket that does not exist: NoSuchBucketException, "The specified Amazon S3 bucket does not exist".
+
+Bucket policies are evaluated for what the service's delivery request carries: its service principal, the
+action and object ARN, and the context keys ``aws:SourceOrgID``, ``aws:SourceAccount``, ``aws:SourceArn`` and
+``s3:x-amz-acl`` (``bucket-owner-full-control``). An explicit Deny wins; a condition on a key the request does
+not carry does not match (IAM policy reference, "Condition operators": "If the key that you specify in a
+policy condition is not present in the request context, the values do not match").
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Mapping
+from typing import Any
+
+CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+CONFIG_TARGET_PREFIX = "StarlingDoveService."
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+CONFIG = "config.amazonaws.com"
+ACL = "bucket-owner-full-control"
+
+
+class ServiceError(Exception):
+    """An error answered the way the JSON-protocol services (CloudTrail, Config) answer it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    def body(self) -> bytes:
+        return json.dumps({"__type": self.code, "message": self.message}).encode()
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(pattern: str, value: str, *, case: bool = True) -> bool:
+    if not case:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+def _condition_holds(condition: Any, context: Mapping[str, str]) -> bool:
+    if not condition:
+        return True
+    if not isinstance(condition, dict):
+        return False
+    for operator, pairs in condition.items():
+        if not isinstance(pairs, dict):
+            return False
+        op = str(operator).removesuffix("IfExists")
+        for key, wanted in pairs.items():
+            actual = next((v for k, v in context.items() if k.lower() == str(key).lower()), None)
+            if actual is None:
+                if str(operator).endswith("IfExists"):
+                    continue
+                return False
+            values = [str(w) for w in _as_list(wanted)]
+            if op in ("StringEquals", "ArnEquals"):
+                ok = actual in values
+            elif op == "StringEqualsIgnoreCase":
+                ok = actual.lower() in [v.lower() for v in values]
+            elif op in ("StringLike", "ArnLike"):
+                ok = any(_matches(v, actual) for v in values)
+            elif op in ("StringNotEquals", "ArnNotEquals"):
+                ok = actual not in values
+            else:
+                return False  # an operator this sandbox does not evaluate: not admitted (fail closed)
+            if not ok:
+                return False
+    return True
+
+
+def _statement_applies(stmt: Mapping[str, Any], service: str, action: str, resource: str,
+                       context: Mapping[str, str]) -> bool:
+    principal = stmt.get("Principal")
+    if principal != "*":
+        services = principal.get("Service") if isinstance(principal, dict) else None
+        aws = principal.get("AWS") if isinstance(principal, dict) else None
+        if service not in [str(s) for s in _as_list(services)] and "*" not in [str(a) for a in _as_list(aws)]:
+            return False
+    if not any(_matches(str(a), action, case=False) for a in _as_list(stmt.get("Action"))):
+        return False
+    if not any(_matches(str(r), resource) for r in _as_list(stmt.get("Resource"))):
+        return False
+    return _condition_holds(stmt.get("Condition"), context)
+
+
+def policy_admits(policy: str | bytes | None, service: str, action: str, resource: str,
+                  context: Mapping[str, str]) -> bool:
+    """Whether a bucket policy lets ``service`` do ``action`` on ``resource`` with this request context."""
+    if not policy:
+        return False
+    try:
+        parsed = json.loads(policy)
+    except ValueError:
+        return False
+    statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+    applicable = [s for s in _as_list(statements) if isinstance(s, dict)
+                  and _statement_applies(s, service, action, resource, context)]
+    if any(s.get("Effect") == "Deny" for s in applicable):
+        return False
+    return any(s.get("Effect") == "Allow" for s in applicable)
+
+
+# ------------------------------------------------------------------------------------------ moto's state
+
+
+def _organization(account_id: str) -> tuple[Any, str] | None:
+    """(the moto Organizations backend of the account's organization, the management account id)."""
+    from moto.organizations.models import organizations_backends
+
+    owner = organizations_backends.master_accounts.get(account_id)
+    management, partition = owner if owner else (account_id, "aws")
+    backend = organizations_backends[management][partition]
+    return (backend, management) if backend.org is not None else None
+
+
+def _trusted(backend: Any, principal: str) -> bool:
+    return any(s.get("ServicePrincipal") == principal for s in backend.services)
+
+
+def _bucket(name: str) -> tuple[Any, str] | None:
+    """(the bucket, its owning account) wherever it is (bucket names are global)."""
+    from moto.s3.models import s3_backends
+
+    owner = s3_backends.bucket_accounts.get(name)
+    if owner is None:
+        return None
+    partition, account = owner
+    bucket = s3_backends[account][partition].buckets.get(name)
+    return (bucket, account) if bucket is not None else None
+
+
+def _policy_text(bucket: Any) -> str | None:
+    policy = getattr(bucket, "policy", None)
+    if isinstance(policy, bytes):
+        return policy.decode()
+    return str(policy) if policy else None
+
+
+# ------------------------------------------------------------------------------------------ CloudTrail
+
+
+def _check_organization_trail(params: Mapping[str, Any], caller: str, region: str, update: bool) -> None:
+    found = _organization(caller)
+    if found is None or found[1] != caller:
+        raise ServiceError("NotOrganizationMasterAccountException",
+                           f"The request was made by account {caller}, which is not the management account of an "
+                           "organization in AWS Organizations.")
+    backend, management = found
+    if backend.org.feature_set != "ALL":
+        raise ServiceError("OrganizationNotInAllFeaturesModeException",
+                           "All features must be enabled in Organizations to support creating an organization "
+                           "trail.")
+    if not _trusted(backend, CLOUDTRAIL):
+        raise ServiceError("CloudTrailAccessNotEnabledException",
+                           "Trusted access has not been enabled between CloudTrail and Organizations.")
+    name = str(params.get("Name", ""))
+    bucket_name = params.get("S3BucketName")
+    if bucket_name is None and update:
+        from moto.cloudtrail.models import cloudtrail_backends
+
+        trail = cloudtrail_backends[caller][region].trails.get(name.rsplit("/", 1)[-1])
+        bucket_name = trail.bucket_name if trail is not None else None
+    if not bucket_name:
+        return  # moto answers a missing bucket name
+    bucket = _bucket(str(bucket_name))
+    if bucket is None:
+        raise ServiceError("S3BucketDoesNotExistException", f"S3 bucket {bucket_name} does not exist.")
+    trail_arn = f"arn:aws:cloudtrail:{region}:{management}:trail/{name.rsplit('/', 1)[-1]}"
+    context = {"aws:SourceOrgID": backend.org.id, "aws:SourceAccount": management, "aws:SourceArn": trail_arn}
+    prefix = str(params.get("S3KeyPrefix") or "")
+    base = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs"
+    policy = _policy_text(bucket[0])
+    needed = [("s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)] + [
+        ("s3:PutObject", f"{base}/{owner}/example.json.gz", {**context, "s3:x-amz-acl": ACL})
+        for owner in (management, backend.org.id)]
+    if not all(policy_admits(policy, CLOUDTRAIL, action, resource, ctx) for action, resource, ctx in needed):
+        raise ServiceError("InsufficientS3BucketPolicyException",
+                           f"Incorrect S3 bucket policy is detected for bucket: {bucket_name}")
+
+
+def _is_organization_trail(caller: str, region: str, name: str) -> bool:
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    trail = cloudtrail_backends[caller][region].trails.get(name.rsplit("/", 1)[-1])
+    return bool(trail is not None and trail.is_org_trail)
+
+
+# ------------------------------------------------------------------------------------------ Config
+
+
+def _check_organization_aggregator(params: Mapping[str, Any], caller: str) -> None:
+    source = params.get("OrganizationAggregationSource")
+    if not isinstance(source, dict):
+        return
+    found = _organization(caller)
+    if found is None:
+        raise ServiceError("NoAvailableOrganizationException", "Organization is no longer available.")
+    backend, management = found
+    if backend.org.feature_set != "ALL":
+        raise ServiceError("OrganizationAllFeaturesNotEnabledException",
+                           "Config resource cannot be created because your organization does not have all features "
+                           "enabled.")
+    if caller != management:
+        admin = next((a for a in backend.admins if a.account.id == caller), None)
+        if admin is None or CONFIG not in admin.services or not _trusted(backend, CONFIG):
+            raise ServiceError("OrganizationAccessDeniedException",
+                               f"Account {caller} is not a registered delegated administrator for Config "
+                               f"({CONFIG}) in its organization.")
+    role_arn = str(source.get("RoleArn", ""))
+    if not _role_trusts(role_arn, caller, CONFIG):
+        raise ServiceError("InvalidRoleException",
+                           f"The role {role_arn!r} does not exist in account {caller} or does not let {CONFIG} "
+                           "assume it.")
+
+
+def _role_trusts(role_arn: str, account: str, service: str) -> bool:
+    from moto.iam.models import iam_backends
+
+    parts = role_arn.split(":", 5)
+    if len(parts) != 6 or parts[4] != account or not parts[5].startswith("role/"):
+        return False
+    name = parts[5].rsplit("/", 1)[-1]
+    role = next((r for r in iam_backends[account]["global"].roles.values() if r.name == name), None)
+    if role is None:
+        return False
+    try:
+        trust = json.loads(str(role.assume_role_policy_document))
+    except ValueError:
+        return False
+    return any(isinstance(s, dict) and s.get("Effect") == "Allow"
+               and service in [str(p) for p in _as_list((s.get("Principal") or {}).get("Service"))]
+               for s in _as_list(trust.get("Statement", [])))
+
+
+def _check_delivery_channel(params: Mapping[str, Any], caller: str) -> None:
+    channel = params.get("DeliveryChannel")
+    if not isinstance(channel, dict) or not channel.get("s3BucketName"):
+        return  # moto answers these
+    bucket_name = str(channel["s3BucketName"])
+    bucket = _bucket(bucket_name)
+    if bucket is None:
+        raise ServiceError("NoSuchBucketException", "The specified Amazon S3 bucket does not exist.")
+    if bucket[1] == caller:
+        return
+    found = _organization(caller)
+    context = {"aws:SourceAccount": caller, **({"aws:SourceOrgID": found[0].org.id} if found else {})}
+    prefix = str(channel.get("s3KeyPrefix") or "")
+    key = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs/{caller}/Config/example.json.gz"
+    policy = _policy_text(bucket[0])
+    if not (policy_admits(policy, CONFIG, "s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)
+            and policy_admits(policy, CONFIG, "s3:PutObject", key, {**context, "s3:x-amz-acl": ACL})):
+        raise ServiceError("InsufficientDeliveryPolicyException",
+                           "Your Amazon S3 bucket policy does not allow Config to write to it.")
+
+
+# ------------------------------------------------------------------------------------------ the hook
+
+
+def refusal(target: str, body: bytes, caller: str, region: str) -> ServiceError | None:
+    """The error AWS would answer to this CloudTrail or Config request where moto would accept it; None: moto
+    answers. ``caller``: the account moto resolves the request's credentials to; ``region``: its signing region."""
+    if target.startswith(CLOUDTRAIL_TARGET_PREFIX):
+        operation = target.removeprefix(CLOUDTRAIL_TARGET_PREFIX)
+    elif target.startswith(CONFIG_TARGET_PREFIX):
+        operation = target.removeprefix(CONFIG_TARGET_PREFIX)
+    else:
+        return None
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(params, dict):
+        return None
+    try:
+        organization_trail = params.get("IsOrganizationTrail") is True or (
+            operation == "UpdateTrail" and "IsOrganizationTrail" not in params
+            and _is_organization_trail(caller, region, str(params.get("Name", ""))))
+        if operation in ("CreateTrail", "UpdateTrail") and organization_trail:
+            _check_organization_trail(params, caller, region, update=operation == "UpdateTrail")
+        elif operation == "PutConfigurationAggregator":
+            _check_organization_aggregator(params, caller)
+        elif operation == "PutDeliveryChannel":
+            _check_delivery_channel(params, caller)
+    except ServiceError as err:
+        return err
+    return None
+
+
+# ------------------------------------------------------------------------------------------ IAM
+
+
+_MANAGED: dict[str, Any] | None = None
+
+
+def provide_managed_policy(body: bytes, caller: str) -> None:
+    """AWS managed policies (``arn:aws:iam::aws:policy/...``) exist in every account, as in AWS ("AWS managed
+    policies ... are created and administered by AWS", IAM user guide); moto loads them only with
+    MOTO_IAM_LOAD_MANAGED_POLICIES, a thousand per account. Before an AttachRolePolicy of one, the sandbox puts
+    that one policy (moto's copy of AWS's document) into the caller's account."""
+    global _MANAGED
+    from urllib.parse import parse_qs
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    arn = (parse_qs(body.decode("utf-8", "replace")).get("PolicyArn") or [""])[0]
+    if not arn.startswith("arn:aws:iam::aws:policy/"):
+        return
+    if _MANAGED is None:
+        _MANAGED = json.loads(aws_managed_policies_data)
+    name = arn.rsplit("/", 1)[-1]
+    backend = iam_backends[caller]["global"]
+    if name in _MANAGED and arn not in backend.managed_policies:
+        policy = AWSManagedPolicy.from_data(name, caller, "us-east-1", _MANAGED[name])
+        backend.managed_policies[policy.arn] = policy
+
+
+# ------------------------------------------------------------------------------------------ S3
+
+#: Condition keys whose fixed values make a statement with Principal "*" non-public (S3 user guide, "The meaning of
+#: public": a policy is non-public when it grants only to fixed principals or under fixed values of such keys).
+_LIMITING_KEYS = frozenset(k.lower() for k in ("aws:SourceArn", "aws:SourceAccount", "aws:SourceOrgID",
+                                                "aws:SourceOwner", "aws:PrincipalOrgID", "aws:PrincipalAccount",
+                                                "aws:PrincipalArn", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceIp",
+                                                "aws:userid"))
+
+
+def is_public(policy: str | bytes) -> bool:
+    """Whether a bucket policy allows public access: an Allow to everyone (``*``) with no fixed-value condition on a
+    key that limits who it is."""
+    try:
+        parsed = json.loads(policy)
+    except ValueError:
+        return False
+    for stmt in _as_list(parsed.get("Statement", []) if isinstance(parsed, dict) else []):
+        if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+            continue
+        principal = stmt.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, dict) else principal
+        if "*" not in [str(p) for p in _as_list(aws)]:
+            continue
+        condition = stmt.get("Condition") or {}
+        keys = {str(k).lower() for pairs in condition.values() if isinstance(pairs, dict) for k in pairs}
+        if not keys & _LIMITING_KEYS:
+            return True
+    return False
+
+
+def s3_refusal(method: str, path: str, query: str, body: bytes) -> tuple[str, bytes] | None:
+    """PutBucketPolicy on a bucket whose public access block has BlockPublicPolicy: "Setting this element to TRUE
+    causes Amazon S3 to reject calls to PUT Bucket policy if the specified bucket policy allows public access"
+    (botocore's s3 model, PublicAccessBlockConfiguration.BlockPublicPolicy). moto stores any policy. Returns
+    (status, XML body) of S3's AccessDenied, or None to let moto answer."""
+    from urllib.parse import parse_qs
+
+    if method != "PUT" or "policy" not in parse_qs(query, keep_blank_values=True):
+        return None
+    name = path.strip("/").split("/", 1)[0]
+    found = _bucket(name)
+    if found is None or not body:
+        return None
+    block = getattr(found[0], "public_access_block", None)
+    if block is None or not getattr(block, "block_public_policy", False) or not is_public(body):
+        return None
+    xml = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied"
+           b"</Message></Error>")
+    return "403 Forbidden", xml

@@ -1,0 +1,162 @@
+"""The Organization's centralLogging end to end: the real operator (kopf) against the strict sandbox. What AWS holds
+is asserted through boto3: the management account's CloudTrail, and each member account's S3 and Config with
+credentials assumed there."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from controller.sandbox.aws import AwsSandbox
+from tests.e2e.harness import Cluster, Operator, condition, free_port, metric, scrape, wait_for
+from tests.e2e.test_access_role import adopted_account
+from tests.e2e.test_organization import CONFIG, TRAIL, organization, shared_services
+
+pytestmark = pytest.mark.e2e
+BUCKET = "org-logs-e2e"
+R = "us-east-1"
+
+
+def logging_spec(**extra: Any) -> dict[str, Any]:
+    return dict(trustedServices=[TRAIL, CONFIG],
+                delegatedAdministrators=[{"accountRef": {"name": "shared-services"}, "servicePrincipal": CONFIG}],
+                centralLogging={"accountRef": {"name": "shared-services"}, "bucketName": BUCKET, "retentionDays": 400,
+                                "cloudTrail": {"trailName": "org-trail"}, "config": {"aggregatorName": "org-agg"}},
+                **extra)
+
+
+def trail(aws: AwsSandbox) -> dict[str, Any] | None:
+    ct = aws.service_client("cloudtrail")
+    found = ct.describe_trails(trailNameList=["org-trail"])["trailList"]
+    if not found:
+        return None
+    return {**found[0], "IsLogging": ct.get_trail_status(Name="org-trail")["IsLogging"]}
+
+
+def recording(aws: AwsSandbox, account_id: str) -> bool:
+    config = aws.member_client("config", account_id)
+    status = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    channels = config.describe_delivery_channels()["DeliveryChannels"]
+    return bool(status and status[0]["recording"] and channels and channels[0]["s3BucketName"] == BUCKET)
+
+
+def baseline_true(cluster: Cluster) -> dict[str, Any]:
+    return wait_for(lambda: o if (c := condition(o := cluster.get("organizations", "organization"), "Baseline"))
+                    and c["status"] == "True" else None, timeout=45, what="Baseline True")
+
+
+def test_the_baseline_from_nothing_and_the_trail_put_back(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    port = free_port()
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_METRICS_PORT=str(port))
+    legacy = adopted_account(aws, "Legacy")  # no object declares it, no baseline yet: it gets its recorder
+    shared = shared_services(cluster)
+    cluster.client.apply(organization(**logging_spec()))
+    obj = baseline_true(cluster)
+
+    s3 = aws.member_client("s3", shared)
+    assert BUCKET in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert rules[0]["Expiration"]["Days"] == 400
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert {s["Principal"]["Service"] for s in policy["Statement"]} == {TRAIL, CONFIG}
+    found = trail(aws)
+    assert found is not None and found["IsLogging"] and found["IsOrganizationTrail"] and found["IsMultiRegionTrail"]
+    assert found["LogFileValidationEnabled"] and found["S3BucketName"] == BUCKET
+    assert recording(aws, legacy) and recording(aws, shared)
+    aggregators = aws.member_client("config", shared).describe_configuration_aggregators()["ConfigurationAggregators"]
+    assert [a["ConfigurationAggregatorName"] for a in aggregators] == ["org-agg"]
+
+    status = obj["status"]
+    assert status["trail"] == {"arn": found["TrailARN"], "isLogging": True}
+    assert status["aggregatorArn"] == aggregators[0]["ConfigurationAggregatorArn"]
+    assert status["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": [],
+                                  "baselinedAccounts": sorted([legacy, shared])}
+    assert condition(obj, "Ready")["status"] == "True"  # type: ignore[index]
+
+    # The trail stopped behind the operator's back: started again within a resync or so.
+    aws.service_client("cloudtrail").stop_logging(Name="org-trail")
+    wait_for(lambda: (trail(aws) or {}).get("IsLogging"), timeout=15, what="the trail logging again")
+    wait_for(lambda: metric(scrape(port), "awsorg_drift_corrected_total", kind="Organization") >= 1, timeout=5,
+             what="the correction counted")  # counted when the reconcile that started it ends
+    assert metric(scrape(port), "awsorg_trail_logging", trail="org-trail") == 1
+
+    # The bucket policy widened (CloudTrail of any account may write; not "public", so the public access block
+    # lets it through, as in AWS): put back at the next resync.
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": TRAIL}, "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    wait_for(lambda: json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"]) == policy, timeout=15,
+             what="the bucket policy put back")
+    # A recorder stopped in a compliant account: read once every 10 resyncs, so started again within about 10 s.
+    aws.member_client("config", legacy).stop_configuration_recorder(ConfigurationRecorderName="default")
+    wait_for(lambda: recording(aws, legacy), timeout=25, what="the recorder started again")
+
+
+def test_report_mode_reports_a_stopped_trail(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    port = free_port()
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report", AWSORG_METRICS_PORT=str(port))
+    shared_services(cluster)
+    cluster.client.apply(organization(**logging_spec()))
+    baseline_true(cluster)
+    aws.service_client("cloudtrail").stop_logging(Name="org-trail")
+    obj = cluster.wait_reason("organizations", "organization", "Drifted", "DriftDetected", timeout=15)
+    assert [d["field"] for d in obj["status"]["drift"]] == ["centralLogging.trail.isLogging"]
+    obj = wait_for(lambda: o if (o := cluster.get("organizations", "organization"))["status"]["trail"]["isLogging"]
+                   is False else None, timeout=10, what="status.trail.isLogging false")
+    assert condition(obj, "Ready")["status"] == "False"  # type: ignore[index]
+    assert condition(obj, "Baseline")["reason"] == "TrailNotLogging"  # type: ignore[index]
+    assert trail(aws)["IsLogging"] is False  # type: ignore[index]  # reported, not put back
+    assert metric(scrape(port), "awsorg_trail_logging", trail="org-trail") == 0
+    # A new account's recorder is new work, not a correction: set up under report too.
+    later = adopted_account(aws, "Later")
+    wait_for(lambda: recording(aws, later), timeout=20, what="the new account's recorder")
+
+
+def test_delete_removes_in_reverse_order_and_keeps_the_bucket(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    start_operator(AWSORG_RESYNC_SECONDS="1")
+    dev = adopted_account(aws, "Dev")
+    shared = shared_services(cluster)
+    cluster.client.apply(organization(**logging_spec(deletionPolicy="Delete")))
+    baseline_true(cluster)
+    s3 = aws.member_client("s3", shared)
+    s3.put_object(Bucket=BUCKET, Key="AWSLogs/evidence.json", Body=b"{}")
+    aws.reset_calls()
+
+    cluster.client.delete("organizations", "organization")
+    cluster.wait_gone("organizations", "organization", timeout=30)
+    writes = [c for c in aws.calls if c in ("DeleteConfigurationAggregator", "DeleteConfigurationRecorder",
+                                            "StopLogging", "DeleteTrail", "DeregisterDelegatedAdministrator")]
+    assert writes == ["DeleteConfigurationAggregator", "DeleteConfigurationRecorder", "DeleteConfigurationRecorder",
+                      "StopLogging", "DeleteTrail", "DeregisterDelegatedAdministrator"]
+    assert trail(aws) is None and not recording(aws, dev)
+    assert aws.member_client("config", shared).describe_configuration_aggregators()["ConfigurationAggregators"] == []
+    assert s3.get_object(Bucket=BUCKET, Key="AWSLogs/evidence.json")["Body"].read() == b"{}"  # logs are evidence
+    assert "DeleteBucket" not in aws.calls and "DeleteObject" not in aws.calls
+
+
+def test_a_bucket_name_taken_elsewhere_is_a_clear_reason_not_a_retry_loop(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    port = free_port()
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_METRICS_PORT=str(port))
+    aws.service_client("s3").create_bucket(Bucket=BUCKET)  # someone else's (here: the management account's)
+    shared_services(cluster)
+    cluster.client.apply(organization(**logging_spec()))
+    obj = cluster.wait_reason("organizations", "organization", "Synced", "BucketNameTaken", timeout=30)
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert "spec.centralLogging.bucketName" in message and "choose another name" in message
+    assert trail(aws) is None  # nothing built on a bucket that is not ours
+    wait_for(lambda: metric(scrape(port), "awsorg_aws_api_calls_total", operation="CreateBucket", outcome="error"),
+             timeout=5, what="the refused CreateBucket counted")
+    attempts = metric(scrape(port), "awsorg_aws_api_calls_total", operation="CreateBucket", outcome="error")
+    time.sleep(3)  # three resyncs
+    assert metric(scrape(port), "awsorg_aws_api_calls_total", operation="CreateBucket", outcome="error") == attempts
+    synced = condition(cluster.get("organizations", "organization"), "Synced")
+    assert synced is not None and synced["reason"] == "BucketNameTaken"

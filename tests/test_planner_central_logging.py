@@ -1,0 +1,217 @@
+"""The central logging planner, table-driven: each case says why its answer is right."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from controller.planner.access_role import Verdict
+from controller.planner.actions import (
+    DeleteOrganizationAggregator,
+    DeleteOrganizationTrail,
+    PutConfigRecorder,
+    RemoveConfigRecorder,
+    StopTrailLogging,
+)
+from controller.planner.central_logging import (
+    DesiredLogging,
+    ObservedLogging,
+    bucket_policy,
+    check_logging,
+    combine,
+    config_verdict,
+    plan_logging,
+    plan_logging_delete,
+    policy_text,
+)
+from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
+
+ORG, MGMT, ARCHIVE, DEV = "o-abcdef1234", "123456789012", "210987654321", "333344445555"
+R = "us-east-1"
+D = DesiredLogging(ARCHIVE, "org-logs", R, 365, "org-trail", (R,), "org-agg")
+POLICY = policy_text(bucket_policy(D, ORG, MGMT))
+GOOD_BUCKET = ObservedBucket("org-logs", owned=True, policy=POLICY, encrypted=True, public_access_blocked=True,
+                             expiration_days=365)
+GOOD_TRAIL = ObservedTrail("org-trail", f"arn:aws:cloudtrail:{R}:{MGMT}:trail/org-trail", "org-logs", True, True, True,
+                           True)
+AGG = f"arn:aws:config:{R}:{ARCHIVE}:config-aggregator/config-aggregator-x"
+RECORDING = MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "org-logs")})
+
+
+def observed(**over: Any) -> ObservedLogging:
+    base: dict[str, Any] = dict(organization_id=ORG, management_id=MGMT, bucket=GOOD_BUCKET, trail=GOOD_TRAIL,
+                                aggregator_arn=AGG, config={DEV: RECORDING}, compliant_before=frozenset({DEV}))
+    return ObservedLogging(**{**base, **over})
+
+
+def kinds(actions: Any) -> list[str]:
+    return [type(a).__name__ for a in actions]
+
+
+CASES = [
+    ("nothing yet: bucket (with its settings and policy) before the trail, recorders, then the aggregator",
+     observed(bucket=ObservedBucket("org-logs"), trail=None, aggregator_arn=None,
+              config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R)})}, compliant_before=frozenset()),
+     ["CreateLogBucket", "EncryptLogBucket", "BlockLogBucketPublicAccess", "PutLogBucketRetention",
+      "PutLogBucketPolicy", "PutOrganizationTrail", "StartTrailLogging", "PutConfigRecorder",
+      "PutOrganizationAggregator"]),
+    ("all as declared: nothing to do", observed(), []),
+    ("the trail stopped behind the operator's back: started again",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "logging": False})), ["StartTrailLogging"]),
+    ("the trail deleted: created and started",
+     observed(trail=None), ["PutOrganizationTrail", "StartTrailLogging"]),
+    ("the trail turned single-region: updated",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "multi_region": False})), ["PutOrganizationTrail"]),
+    ("the bucket policy widened: put back",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": json.dumps(
+         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                  "Resource": "arn:aws:s3:::org-logs/*"}]})})),
+     ["PutLogBucketPolicy"]),
+    ("the same policy with another Sid and single-item lists: no change (compared by meaning)",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": POLICY.replace(
+         '"Sid":"AWSCloudTrailWrite"', '"Sid":"Other"').replace('"Action":"s3:PutObject"',
+                                                                 '"Action":["s3:PutObject"]')})), []),
+    ("encryption, public access block and retention lost: each put back",
+     observed(bucket=ObservedBucket("org-logs", owned=True, policy=POLICY)),
+     ["EncryptLogBucket", "BlockLogBucketPublicAccess", "PutLogBucketRetention"]),
+    ("a recorder stopped: started (not recreated)",
+     observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs")})}),
+     ["StartConfigRecorder"]),
+    ("a delivery channel into another bucket: pointed back",
+     observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "elsewhere")})}),
+     ["PutConfigRecorder"]),
+    ("an account whose role is not assumable yet: a wait, no action",
+     observed(config={DEV: MemberConfig(DEV, error="AssumeRole refused", waiting=True)}), []),
+    ("an account not looked at yet: no action", observed(config={DEV: None}), []),
+    ("the log archive account not reachable: nothing planned (the bucket comes first)",
+     observed(bucket=None, trail=None, aggregator_arn=None), []),
+    ("the aggregator deleted: created again", observed(aggregator_arn=None), ["PutOrganizationAggregator"]),
+]
+
+
+@pytest.mark.parametrize(("why", "seen", "expected"), CASES, ids=[c[0][:60] for c in CASES])
+def test_plan(why: str, seen: ObservedLogging, expected: list[str]) -> None:
+    plan = plan_logging(D, seen)
+    assert kinds(plan.actions) == expected, why
+    assert plan.blocked is None
+
+
+def test_drift_is_named_by_field() -> None:
+    plan = plan_logging(D, observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "logging": False}),
+                                    config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R, "default", False,
+                                                                                        "org-logs")})}))
+    assert [d.field for d in plan.differences] == ["centralLogging.trail.isLogging", f"config[{DEV}/{R}].recording"]
+    assert plan.fresh == ()  # corrections, not new work: left alone under report
+
+
+def test_a_new_account_s_recorder_is_new_work_not_drift() -> None:
+    plan = plan_logging(D, observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R)})},
+                                    compliant_before=frozenset()))
+    assert kinds(plan.fresh) == ["PutConfigRecorder"] and plan.differences == ()
+
+
+def test_a_recorder_gone_from_a_compliant_account_is_drift() -> None:
+    plan = plan_logging(D, observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R)})}))
+    assert kinds(plan.actions) == ["PutConfigRecorder"] and plan.fresh == ()
+    assert [d.field for d in plan.differences] == [f"config[{DEV}/{R}]"]
+
+
+def test_a_bucket_name_taken_elsewhere_is_a_clear_refusal_not_a_retry() -> None:
+    plan = plan_logging(D, observed(bucket=ObservedBucket("org-logs", taken=True), trail=None))
+    assert plan.blocked is not None and plan.blocked.reason == "BucketNameTaken" and not plan.blocked.retry
+    assert "spec.centralLogging.bucketName" in plan.blocked.message and "another name" in plan.blocked.message
+    assert plan.actions == ()
+
+
+def test_every_region_listed_gets_a_recorder() -> None:
+    two = DesiredLogging(ARCHIVE, "org-logs", R, None, "org-trail", (R, "eu-west-1"), "org-agg")
+    policy = policy_text(bucket_policy(two, ORG, MGMT))
+    plan = plan_logging(two, observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": policy})))
+    assert plan.actions == (PutConfigRecorder(DEV, "eu-west-1", "org-logs", None),)
+
+
+def test_the_policy_admits_cloudtrail_by_the_trail_arn_and_config_by_the_organization() -> None:
+    policy = bucket_policy(D, ORG, MGMT)
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["AWSCloudTrailWrite"]["Condition"]["StringEquals"]["aws:SourceArn"] == (
+        f"arn:aws:cloudtrail:{R}:{MGMT}:trail/org-trail")
+    assert set(by_sid["AWSCloudTrailWrite"]["Resource"]) == {f"arn:aws:s3:::org-logs/AWSLogs/{MGMT}/*",
+                                                             f"arn:aws:s3:::org-logs/AWSLogs/{ORG}/*"}
+    assert by_sid["AWSConfigBucketDelivery"]["Condition"]["StringEquals"]["aws:SourceOrgID"] == ORG
+    assert all(s["Principal"] != "*" and s["Effect"] == "Allow" for s in policy["Statement"])
+    no_trail = bucket_policy(DesiredLogging(ARCHIVE, "org-logs", trail=None, regions=(R,)), ORG, MGMT)
+    assert {s["Sid"] for s in no_trail["Statement"]} == {"AWSConfigBucketPermissionsCheck", "AWSConfigBucketDelivery"}
+
+
+@pytest.mark.parametrize(("why", "trusted", "admins", "account", "expected"), [
+    ("everything in place", ("cloudtrail.amazonaws.com", "config.amazonaws.com"), {ARCHIVE}, ARCHIVE, None),
+    ("no trusted access for CloudTrail", ("config.amazonaws.com",), {ARCHIVE}, ARCHIVE,
+     "trusted access for CloudTrail"),
+    ("no trusted access for Config", ("cloudtrail.amazonaws.com",), {ARCHIVE}, ARCHIVE, "trusted access for Config"),
+    ("the log archive is not Config's delegated administrator", ("cloudtrail.amazonaws.com", "config.amazonaws.com"),
+     set(), ARCHIVE, "spec.delegatedAdministrators"),
+    ("the management account as the log archive", ("cloudtrail.amazonaws.com", "config.amazonaws.com"), {MGMT},
+     MGMT, "is the management account"),
+])
+def test_check(why: str, trusted: tuple[str, ...], admins: set[str], account: str, expected: str | None) -> None:
+    desired = DesiredLogging(account, "org-logs", R, None, "org-trail", (R,), "org-agg")
+    refusal = check_logging(desired, trusted, frozenset(admins), MGMT)
+    assert (refusal is None) if expected is None else (refusal is not None and expected in refusal), why
+
+
+@pytest.mark.parametrize(("why", "found", "state", "reason"), [
+    ("recording into the bucket", RECORDING, "compliant", "Compliant"),
+    ("not looked at yet", None, "pending", "NotObserved"),
+    ("role not assumable yet (a new account)", MemberConfig(DEV, error="refused", waiting=True), "pending",
+     "WaitingForAccountAccess"),
+    ("a read failed", MemberConfig(DEV, error="DescribeDeliveryChannels: AccessDenied"), "failed", "BaselineFailed"),
+    ("stopped", MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs")}), "failed",
+     "RecorderStopped"),
+    ("none", MemberConfig(DEV, {R: ObservedRecorder(R)}), "failed", "RecorderMissing"),
+])
+def test_config_verdict(why: str, found: MemberConfig | None, state: str, reason: str) -> None:
+    got = config_verdict(D, DEV, found)
+    assert (got.state, got.reason) == (state, reason), why
+
+
+def test_combine_takes_the_worse_part() -> None:
+    ok, wait, bad = (Verdict(DEV, "compliant", "Compliant", "a"), Verdict(DEV, "pending", "W", "b"),
+                     Verdict(DEV, "failed", "F", "c"))
+    assert combine(ok, wait) == wait and combine(wait, bad) == bad and combine(None, ok) == ok
+    assert combine(ok, ok).state == "compliant"  # type: ignore[union-attr]
+
+
+def test_delete_in_reverse_order_and_never_the_bucket() -> None:
+    actions = plan_logging_delete(D, observed())
+    assert actions == (DeleteOrganizationAggregator(ARCHIVE, R, "org-agg"), RemoveConfigRecorder(DEV, R, "default"),
+                       StopTrailLogging(R, "org-trail"), DeleteOrganizationTrail(R, "org-trail"))
+    # A recorder delivering elsewhere was not set up by this object: left alone.
+    other = observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R, "mine", True, "their-bucket")})})
+    assert not any(isinstance(a, RemoveConfigRecorder) for a in plan_logging_delete(D, other))
+
+
+@pytest.mark.parametrize(("why", "spec", "expected"), [
+    ("complete", {}, None),
+    ("no trusted access for CloudTrail", {"trustedServices": ["config.amazonaws.com"]},
+     "add 'cloudtrail.amazonaws.com' to spec.trustedServices"),
+    ("CloudTrail off: no trusted access needed for it",
+     {"trustedServices": ["config.amazonaws.com"], "centralLogging": {"cloudTrail": {"enabled": False}}}, None),
+    ("the log archive is not Config's delegated administrator", {"delegatedAdministrators": []},
+     "servicePrincipal: config.amazonaws.com} to spec.delegatedAdministrators"),
+    ("consolidated billing only", {"featureSet": "CONSOLIDATED_BILLING", "trustedServices": [],
+                                   "delegatedAdministrators": []}, "spec.centralLogging: needs featureSet ALL"),
+])
+def test_the_organization_refuses_a_central_logging_aws_would_refuse(why: str, spec: dict[str, Any],
+                                                                      expected: str | None) -> None:
+    from controller.api.models import OrganizationSpec
+    from controller.reconciler.organization import OrganizationAdapter
+
+    logging = {"accountRef": {"name": "log-archive"}, "bucketName": "org-logs", **spec.pop("centralLogging", {})}
+    full = {"trustedServices": ["cloudtrail.amazonaws.com", "config.amazonaws.com"],
+            "delegatedAdministrators": [{"accountRef": {"name": "log-archive"},
+                                         "servicePrincipal": "config.amazonaws.com"}],
+            "centralLogging": logging, **spec}
+    refusal = OrganizationAdapter().check("organization", OrganizationSpec.model_validate(full), {})
+    assert (refusal is None) if expected is None else (refusal is not None and expected in refusal), (why, refusal)
