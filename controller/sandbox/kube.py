@@ -39,7 +39,7 @@ import kmock
 import yaml
 
 from controller.api import schema as structural
-from controller.sandbox import _kube_table
+from controller.sandbox import _kube_table, kube_meta
 
 __all__ = ["KubeEmulator", "KubeSandbox", "ResourceDef"]
 
@@ -68,6 +68,10 @@ _SYSTEM_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion", "selfLink")
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+# negotiation.NewUnsupportedMediaTypeError lists them in this order (see KubeEmulator._patch).
+_CR_PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml")
+_BUILTIN_PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
+                        "application/strategic-merge-patch+json", "application/apply-patch+yaml")
 _CRUD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
@@ -96,6 +100,8 @@ class ResourceDef:
     schema: dict[str, Any] | None = None
     printer_columns: list[dict[str, Any]] | None = None
     storage: bool = True
+    custom: bool = False  # served from a CustomResourceDefinition
+    selectable_fields: tuple[str, ...] = ()  # the CRD version's selectableFields, as field selector labels
 
     @property
     def api_version(self) -> str:
@@ -217,36 +223,29 @@ def _labels_match(labels: Mapping[str, str], reqs: list[tuple[str, str, list[str
     return True
 
 
-def _field_value(obj: Mapping[str, Any], path: str) -> Any:
-    value: Any = obj
-    for key in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
+def _field_terms(rdef: ResourceDef, text: str) -> list[tuple[str, bool, str]]:
+    """The fieldSelector's terms; a field the resource does not support is a 400 (see kube_meta)."""
+    try:
+        return kube_meta.field_selector(text, group=rdef.group, kind=rdef.kind, namespaced=rdef.namespaced,
+                                        custom=rdef.custom, selectable=rdef.selectable_fields)
+    except kube_meta.SelectorError as e:
+        raise _error(400, "BadRequest", str(e)) from None
 
 
-def _parse_field_selector(text: str) -> list[tuple[str, bool, str]]:
-    reqs: list[tuple[str, bool, str]] = []
-    for raw in (p.strip() for p in text.split(",")):
-        if not raw:
-            continue
-        if "!=" in raw:
-            k, v = raw.split("!=", 1)
-            reqs.append((k.strip(), False, v.strip()))
-        elif "=" in raw:
-            k, v = raw.replace("==", "=").split("=", 1)
-            reqs.append((k.strip(), True, v.strip()))
-    return reqs
+def _fields_match(rdef: ResourceDef, obj: Mapping[str, Any], terms: list[tuple[str, bool, str]]) -> bool:
+    values = kube_meta.field_values(obj, [t[0] for t in terms], group=rdef.group, kind=rdef.kind)
+    return all((values[label] == expected) == equal for label, equal, expected in terms)
 
 
-def _fields_match(obj: Mapping[str, Any], reqs: list[tuple[str, bool, str]]) -> bool:
-    for path, equal, expected in reqs:
-        value = _field_value(obj, path)
-        actual = "" if value is None else str(value)
-        if (actual == expected) != equal:
-            return False
-    return True
+def _invalid(qualified_kind: str, name: str, causes: list[structural.Cause], *, group: str,
+             kind: str) -> kmock.KubernetesError:
+    """errors.NewInvalid: 422 with each cause, the message "<Kind.group> "<name>" is invalid: <causes>"."""
+    summary = causes[0].message if len(causes) == 1 else "[" + ", ".join(c.message for c in causes) + "]"
+    details: dict[str, Any] = {"name": name, "group": group, "kind": kind,
+                               "causes": [c.as_dict() for c in causes]}
+    if not name:
+        del details["name"]
+    return _error(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {summary}', details)
 
 
 def _without_rv(obj: Mapping[str, Any]) -> Obj:
@@ -275,6 +274,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         self._watchers: dict[StoreKey, set[asyncio.Queue[tuple[str, Obj] | None]]] = (
             collections.defaultdict(set))
         self._history_size = history_size
+        self.bookmark_seconds = kube_meta.BOOKMARK_SECONDS  # tests shorten it
         self._rv = 0
         self._closing = False
         self._request_log: collections.deque[tuple[str, str, int]] = collections.deque(maxlen=2000)
@@ -339,6 +339,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 schema=copy.deepcopy(schema) if schema else None,
                 printer_columns=copy.deepcopy(columns) if columns else None,
                 storage=bool(v.get("storage", len(versions) == 1)),
+                custom=True,
+                selectable_fields=tuple(str(f.get("jsonPath", "")).lstrip(".")
+                                        for f in v.get("selectableFields") or [] if isinstance(f, dict)),
             ))
 
     def _unregister_crd(self, crd: Mapping[str, Any]) -> None:
@@ -626,7 +629,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
         accept = _kube_table.parse_accept(request.headers.get("Accept", request.headers.get("accept", "")))
         name = parsed.name
 
-        if method == "GET" and params.get("watch") in ("true", "1", "True"):
+        watching = method == "GET" and params.get("watch") in ("true", "1", "True")
+        listing = watching or (method == "GET" and name is None)
+        if listing and (causes := kube_meta.list_options_causes(params, watch=watching)):
+            raise _invalid("ListOptions.meta.k8s.io", "", causes, group="meta.k8s.io", kind="ListOptions")
+        if watching:
             return await self._serve_watch_stream(request, rdef, parsed, accept)
         if method == "GET" and name is None:
             return self._respond_list(rdef, parsed.namespace, params, accept)
@@ -705,14 +712,14 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def _select(self, rdef: ResourceDef, namespace: str | None, params: Mapping[str, str]) -> list[Obj]:
         labels = _parse_label_selector(params.get("labelSelector", ""))
-        fields = _parse_field_selector(params.get("fieldSelector", ""))
+        fields = _field_terms(rdef, params.get("fieldSelector", ""))
         result: list[Obj] = []
         for (ns, _), obj in sorted(self._store[rdef.store_key].items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
             if namespace is not None and ns != namespace:
                 continue
             if labels and not _labels_match((obj.get("metadata") or {}).get("labels") or {}, labels):
                 continue
-            if fields and not _fields_match(obj, fields):
+            if fields and not _fields_match(rdef, obj, fields):
                 continue
             result.append(self._present(rdef, obj))
         return result
@@ -774,6 +781,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                       or not all(isinstance(v, str) for v in value.values())):
                 causes.append(structural.Cause("FieldValueTypeInvalid", f"metadata.{field}",
                                                f"Invalid value: {json.dumps(value)}: must be a map of strings"))
+        causes.extend(kube_meta.metadata_causes(meta, None if old is None else old.get("metadata") or {}))
         if rdef.schema is not None:
             pruned = structural.prune(obj, rdef.schema)
             if rdef.has_status:
@@ -795,10 +803,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                          == (subresource == "status")]
             causes.extend(found)
         if causes:
-            summary = causes[0].message if len(causes) == 1 else "[" + ", ".join(c.message for c in causes) + "]"
-            raise _error(422, "Invalid", f'{rdef.group_kind} "{name}" is invalid: {summary}', {
-                "name": name, "group": rdef.group, "kind": rdef.kind,
-                "causes": [c.as_dict() for c in causes]})
+            raise _invalid(rdef.group_kind, name, causes, group=rdef.group, kind=rdef.kind)
         return warnings
 
     def _create(self, rdef: ResourceDef, namespace: str | None, body: Obj, params: Mapping[str, str]) -> Obj:
@@ -819,6 +824,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                                 "namespace sent on the request")
             namespace = namespace or given_ns or "default"
             meta["namespace"] = namespace
+            self._check_namespace(rdef, namespace, str(meta.get("name") or ""))
         else:
             meta.pop("namespace", None)
             namespace = None
@@ -853,6 +859,33 @@ class KubeEmulator(kmock.KubernetesEmulator):
             self._register_crd(obj)
         self._emit(rdef, "ADDED", obj)
         return obj
+
+    def _check_namespace(self, rdef: ResourceDef, namespace: str, name: str) -> None:
+        """Refuse to create an object in a namespace that does not exist, or is being deleted.
+
+        kubernetes plugin/pkg/admission/namespace/lifecycle/admission.go (NamespaceLifecycle, on by default):
+            // refuse to operate on non-existent namespaces
+            if !exists || forceLiveLookup {
+                // as a last resort, make a call directly to storage
+                namespace, err = l.client.CoreV1().Namespaces().Get(context.TODO(), a.GetNamespace(), ...)
+                switch {
+                case errors.IsNotFound(err):
+                    return err                      // namespaces "<ns>" not found
+            ...
+            // ensure that we're not trying to create objects in terminating namespaces
+            if a.GetOperation() == admission.Create {
+                if namespace.Status.Phase != v1.NamespaceTerminating { return nil }
+                err := admission.NewForbidden(a, fmt.Errorf("unable to create new content in namespace %s
+                    because it is being terminated", a.GetNamespace()))
+        """
+        ns = self._store[("", "namespaces")].get((None, namespace))
+        if ns is None:
+            raise _error(404, "NotFound", f'namespaces "{namespace}" not found',
+                         {"name": namespace, "kind": "namespaces"})
+        if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
+            raise _error(403, "Forbidden", f'{rdef.group_resource} "{name}" is forbidden: unable to create new '
+                                           f"content in namespace {namespace} because it is being terminated",
+                         {"name": name, "group": rdef.group, "kind": rdef.plural})
 
     def _conflict(self, rdef: ResourceDef, name: str, why: str = "the object has been modified; please apply "
                   "your changes to the latest version and try again") -> kmock.KubernetesError:
@@ -928,10 +961,24 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if meta.get("name") not in (None, name):
             raise _error(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the "
                                             f"name on the URL ({name})")
+        if not meta.get("resourceVersion") and (rdef.custom or rdef.group == CRD_GROUP):
+            message, details = kube_meta.missing_resource_version(rdef.group_resource, rdef.group, rdef.plural, name)
+            raise _error(422, "Invalid", message, details)
         return self._update(rdef, old, body, subresource, params, str(meta.get("resourceVersion") or "") or None)
 
     def _patch(self, rdef: ResourceDef, namespace: str | None, name: str, subresource: str | None,
                content_type: str, raw: bytes, params: Mapping[str, str]) -> Obj:
+        # apiserver pkg/endpoints/handlers/patch.go refuses a patch type the resource does not list:
+        #     if !sets.NewString(patchTypes...).Has(contentType) {
+        #         scope.err(negotiation.NewUnsupportedMediaTypeError(patchTypes), w, req)
+        # and apiextensions-apiserver pkg/apiserver/customresource_handler.go lists, for custom resources:
+        #     supportedTypes := []string{string(types.JSONPatchType), string(types.MergePatchType),
+        #         string(types.ApplyYAMLPatchType)}
+        # (no strategic merge patch: it needs Go struct tags a CR does not have; built-in kinds have it).
+        accepted = _CR_PATCH_TYPES if rdef.custom else _BUILTIN_PATCH_TYPES
+        if content_type not in accepted:
+            raise _error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                                      f"accepted media types include: {', '.join(accepted)}")
         old = self._get_or_404(rdef, namespace, name)
         try:
             patch = json.loads(raw or b"null")
@@ -962,10 +1009,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             if new_rv and new_rv != old["metadata"].get("resourceVersion"):
                 expected_rv = str(new_rv)
         else:
-            raise _error(415, "UnsupportedMediaType",
-                         f"the body of the request was in an unknown format - accepted media types include: "
-                         f"application/json-patch+json, application/merge-patch+json, "
-                         f"application/strategic-merge-patch+json (got {content_type or 'nothing'})")
+            raise _error(415, "UnsupportedMediaType", "server-side apply is not supported by the sandbox yet")
         return self._update(rdef, old, candidate, subresource, params, expected_rv)
 
     def _after_delete(self, rdef: ResourceDef, obj: Obj) -> None:
@@ -1025,7 +1069,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         raw_request = request._raw_request
         assert raw_request is not None
         labels = _parse_label_selector(params.get("labelSelector", ""))
-        fields = _parse_field_selector(params.get("fieldSelector", ""))
+        fields = _field_terms(rdef, params.get("fieldSelector", ""))
         if parsed.name is not None:
             fields.append(("metadata.name", True, parsed.name))
         namespace = parsed.namespace if rdef.namespaced else None
@@ -1044,7 +1088,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 return False
             if labels and not _labels_match(meta.get("labels") or {}, labels):
                 return False
-            return not fields or _fields_match(obj, fields)
+            return not fields or _fields_match(rdef, obj, fields)
 
         # Compute the initial events and subscribe atomically (no awaits in between).
         initial: list[tuple[str, Obj]] = []
@@ -1083,10 +1127,24 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 await response.write(self._encode_event(rdef, event_type, obj, accept, params))
             loop = asyncio.get_running_loop()
             deadline = None if timeout is None else loop.time() + timeout
+            bookmarks = params.get("allowWatchBookmarks") in ("true", "1", "True")
+            next_bookmark = self._next_bookmark(loop.time(), deadline) if bookmarks else None
             while not self._closing:
-                wait = WATCH_POLL_SECONDS if deadline is None else min(WATCH_POLL_SECONDS, deadline - loop.time())
-                if wait <= 0:
+                now = loop.time()
+                if deadline is not None and now >= deadline:
                     break
+                if next_bookmark is not None and now >= next_bookmark and queue.empty():
+                    bookmark = {"kind": rdef.kind, "apiVersion": rdef.api_version,
+                                "metadata": {"resourceVersion": str(self._rv)}}
+                    await response.write(self._encode_event(rdef, "BOOKMARK", bookmark, accept, params))
+                    next_bookmark = self._next_bookmark(now, deadline)
+                    continue
+                waits = [WATCH_POLL_SECONDS]
+                if deadline is not None:
+                    waits.append(deadline - now)
+                if next_bookmark is not None:
+                    waits.append(next_bookmark - now)
+                wait = max(min(waits), 0.001)
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=wait)
                 except TimeoutError:
@@ -1105,6 +1163,28 @@ class KubeEmulator(kmock.KubernetesEmulator):
         finally:
             self._watchers[rdef.store_key].discard(queue)
         return response
+
+    def _next_bookmark(self, now: float, deadline: float | None) -> float | None:
+        """When a watch that allows bookmarks gets its next one.
+
+        apiserver pkg/storage/cacher/cache_watcher.go (nextBookmarkTime):
+            // We try to send bookmarks:
+            // (a) right before the watcher timeout - for now we simply set it 2s before the deadline
+            // (b) roughly every minute
+            heartbeatTime := now.Add(bookmarkFrequency)
+            if c.deadline.IsZero() { return heartbeatTime, true }
+            if pretimeoutTime := c.deadline.Add(-2 * time.Second); pretimeoutTime.Before(heartbeatTime) {
+                heartbeatTime = pretimeoutTime
+            }
+            if heartbeatTime.Before(now) { return time.Time{}, false }
+        A bookmark carries only the kind and the resourceVersion the watcher has caught up to
+        (metav1.WatchEvent type BOOKMARK); clients resume from it.
+        """
+        heartbeat = now + self.bookmark_seconds
+        if deadline is None:
+            return heartbeat
+        heartbeat = min(heartbeat, deadline - 2.0)
+        return None if heartbeat < now else heartbeat
 
     def _encode_event(self, rdef: ResourceDef, event_type: str, obj: Obj, accept: tuple[str, str] | None,
                       params: Mapping[str, str]) -> bytes:
