@@ -1,11 +1,14 @@
 """A local Kubernetes API server for the sandbox, built on kmock's ``KubernetesEmulator``.
 
 It serves CustomResourceDefinitions (given as ``apiextensions.k8s.io/v1`` dicts), the CRDs
-themselves, and the core ``events`` and ``namespaces`` resources, with the semantics that kopf
-and kubectl rely on: a global ``resourceVersion`` counter, ``generation``, the status
-subresource, merge/JSON patches with optimistic concurrency, finalizers, watches that resume
-from a ``resourceVersion`` (410 Gone when too old), structural-schema pruning, defaulting and
-validation (incl. a subset of CEL rules), and ``meta.k8s.io/v1`` Table output for kubectl.
+themselves, the core ``events`` and ``namespaces`` resources and the schemaless built-in kinds of
+:mod:`controller.sandbox.kube_builtin`, with the semantics that kopf, kubectl and ArgoCD rely on: a
+global ``resourceVersion`` counter, ``generation``, the status subresource, merge/JSON patches with
+optimistic concurrency, server-side apply and ``managedFields`` (:mod:`controller.sandbox.ssa`),
+finalizers, watches that resume from a ``resourceVersion`` (410 Gone when too old) with bookmarks,
+structural-schema pruning, defaulting and validation (incl. a subset of CEL rules), the API server's
+request rules (:mod:`controller.sandbox.kube_meta`: metadata, field selectors, list options,
+namespaces), and ``meta.k8s.io/v1`` Table output for kubectl.
 
 Usage::
 
@@ -39,7 +42,7 @@ import kmock
 import yaml
 
 from controller.api import schema as structural
-from controller.sandbox import _kube_table, kube_meta
+from controller.sandbox import _kube_table, kube_builtin, kube_meta, ssa
 
 __all__ = ["KubeEmulator", "KubeSandbox", "ResourceDef"]
 
@@ -252,7 +255,6 @@ def _without_rv(obj: Mapping[str, Any]) -> Obj:
     clone = dict(obj)
     meta = dict(clone.get("metadata") or {})
     meta.pop("resourceVersion", None)
-    meta.pop("managedFields", None)
     clone["metadata"] = meta
     return clone
 
@@ -301,6 +303,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                    categories=["api-extensions"], subresources=["status"],
                                    printer_columns=[{"name": "Created At", "type": "date", "x-sandbox-raw": True,
                                                      "jsonPath": ".metadata.creationTimestamp"}]))
+        for b in kube_builtin.BUILTIN_KINDS:
+            self._register(ResourceDef(b.group, b.version, b.plural, b.kind, b.kind.lower(), b.namespaced,
+                                       short_names=list(b.short_names), categories=list(b.categories),
+                                       subresources=list(b.subresources)))
         for ns in ("default", "kube-system"):
             self._direct_create("namespaces", {"metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]},
                                                "status": {"phase": "Active"}})
@@ -640,6 +646,18 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if method == "GET" and name is not None:
             obj = self._get_or_404(rdef, parsed.namespace, name)
             return self._respond_obj(rdef, obj, accept, params)
+        content_type = request.headers.get("Content-Type", request.headers.get("content-type", ""))
+        content_type = content_type.split(";")[0].strip()
+        if method in ("POST", "PUT", "PATCH"):
+            if causes := kube_meta.write_options_causes(params, method, content_type):
+                kind = "PatchOptions" if method == "PATCH" else "CreateOptions" if method == "POST" else "UpdateOptions"
+                raise _invalid(f"{kind}.meta.k8s.io", "", causes, group="meta.k8s.io", kind=kind)
+            if not params.get("fieldManager") and content_type != ssa.APPLY:
+                agent = request.headers.get("User-Agent", request.headers.get("user-agent", ""))
+                params = {**params, "fieldManager": kube_meta.manager_from_user_agent(agent)}
+        if method == "PATCH" and name is not None and content_type == ssa.APPLY:
+            obj, created = self._apply(rdef, parsed.namespace, name, parsed.subresource, request.body, params)
+            return self._respond_obj(rdef, obj, None, params, status=201 if created else 200)
         if method == "POST" and name is None:
             obj = self._create(rdef, parsed.namespace, self._json_body(request), params)
             return self._respond_obj(rdef, obj, None, params, status=201)
@@ -647,9 +665,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             obj = self._replace(rdef, parsed.namespace, name, parsed.subresource, self._json_body(request), params)
             return self._respond_obj(rdef, obj, None, params)
         if method == "PATCH" and name is not None:
-            content_type = request.headers.get("Content-Type", request.headers.get("content-type", ""))
-            obj = self._patch(rdef, parsed.namespace, name, parsed.subresource,
-                              content_type.split(";")[0].strip(), request.body, params)
+            obj = self._patch(rdef, parsed.namespace, name, parsed.subresource, content_type, request.body, params)
             return self._respond_obj(rdef, obj, None, params)
         if method == "DELETE" and name is not None and parsed.subresource is None:
             options = request.data if isinstance(request.data, dict) else {}
@@ -806,7 +822,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
             raise _invalid(rdef.group_kind, name, causes, group=rdef.group, kind=rdef.kind)
         return warnings
 
-    def _create(self, rdef: ResourceDef, namespace: str | None, body: Obj, params: Mapping[str, str]) -> Obj:
+    def _create(self, rdef: ResourceDef, namespace: str | None, body: Obj, params: Mapping[str, str], *,
+                managed: list[Obj] | None = None) -> Obj:
         obj = copy.deepcopy(body)
         for field, expected in (("apiVersion", rdef.api_version), ("kind", rdef.kind)):
             given = obj.get(field)
@@ -844,6 +861,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if rdef.plural == "customresourcedefinitions":
             obj["status"] = self._crd_status(obj)
         self._admit(rdef, obj, None, subresource=None, params=params)
+        meta["managedFields"] = managed if managed is not None else ssa.track_update(
+            None, obj, manager=params.get("fieldManager", ""), api_version=rdef.api_version, subresource=None,
+            has_status=rdef.has_status, schema=rdef.schema, now=_now())
+        if not meta["managedFields"]:
+            del meta["managedFields"]
         key = self._key(rdef, namespace, meta["name"])
         if key in self._store[rdef.store_key]:
             raise _error(409, "AlreadyExists", f'{rdef.group_resource} "{meta["name"]}" already exists',
@@ -893,7 +915,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                       {"name": name, "group": rdef.group, "kind": rdef.plural})
 
     def _update(self, rdef: ResourceDef, old: Obj, candidate: Obj, subresource: str | None,
-                params: Mapping[str, str], expected_rv: str | None) -> Obj:
+                params: Mapping[str, str], expected_rv: str | None, *, managed: list[Obj] | None = None) -> Obj:
         old_meta = old["metadata"]
         name = old_meta["name"]
         if expected_rv and expected_rv != old_meta.get("resourceVersion"):
@@ -930,6 +952,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 else:
                     new.pop("status", None)
         self._admit(rdef, new, old, subresource=subresource, params=params)
+        new["metadata"]["managedFields"] = managed if managed is not None else ssa.track_update(
+            old, new, manager=params.get("fieldManager", ""), api_version=rdef.api_version, subresource=subresource,
+            has_status=rdef.has_status, schema=rdef.schema, now=_now())
+        if not new["metadata"]["managedFields"]:
+            del new["metadata"]["managedFields"]
         if _without_rv(new) == _without_rv(old):
             return old  # a no-op write: no new resourceVersion, no watch event (as the API server does)
 
@@ -983,10 +1010,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         try:
             patch = json.loads(raw or b"null")
         except ValueError as e:
-            if content_type == "application/apply-patch+yaml":
-                patch = None
-            else:
-                raise _error(400, "BadRequest", f"error decoding patch: {e}") from None
+            raise _error(400, "BadRequest", f"error decoding patch: {e}") from None
         expected_rv: str | None = None
         if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
             if not isinstance(patch, dict):
@@ -1009,8 +1033,64 @@ class KubeEmulator(kmock.KubernetesEmulator):
             if new_rv and new_rv != old["metadata"].get("resourceVersion"):
                 expected_rv = str(new_rv)
         else:
-            raise _error(415, "UnsupportedMediaType", "server-side apply is not supported by the sandbox yet")
+            raise _error(415, "UnsupportedMediaType", f"{content_type} is served by _apply")
         return self._update(rdef, old, candidate, subresource, params, expected_rv)
+
+    def _apply(self, rdef: ResourceDef, namespace: str | None, name: str, subresource: str | None, raw: bytes,
+               params: Mapping[str, str]) -> tuple[Obj, bool]:
+        """Server-side apply (see ssa.py): (the object, whether it was created).
+
+        apiserver pkg/endpoints/handlers/patch.go: an apply may create the object ("p.forceAllowCreate = true"
+        for types.ApplyPatchType; the answer is then 201), and applyPatcher decodes the body as YAML:
+            if err := yaml.Unmarshal(p.patch, &patchObj.Object); err != nil {
+                return nil, errors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err))
+        apimachinery pkg/util/managedfields/internal/structuredmerge.go (Apply):
+            if patchVersion := patchObj.GetObjectKind().GroupVersionKind().GroupVersion();
+                    patchVersion != f.groupVersion {
+                return nil, nil, errors.NewBadRequest(fmt.Sprintf("Incorrect version specified in apply patch. "+
+                    "Specified patch version: %s, expected: %s", patchVersion, f.groupVersion))
+            if patchObjMeta.GetManagedFields() != nil {
+                return nil, nil, errors.NewBadRequest("metadata.managedFields must be nil")
+        and a conflict is errors.NewApplyConflict(causes, getConflictMessage(conflicts)): 409, reason Conflict.
+        """
+        if rdef.namespaced and namespace is None:
+            raise self._not_found(rdef, name)
+        try:
+            config = yaml.safe_load(raw.decode("utf-8", "replace")) if raw else {}
+        except yaml.YAMLError as e:
+            raise _error(400, "BadRequest", f"error decoding YAML: {e}") from None
+        if not isinstance(config, dict):
+            raise _error(400, "BadRequest", "error decoding YAML: the apply patch must be an object")
+        if config.get("apiVersion") != rdef.api_version:
+            raise _error(400, "BadRequest", "Incorrect version specified in apply patch. Specified patch version: "
+                                            f"{config.get('apiVersion') or ''}, expected: {rdef.api_version}")
+        if config.get("kind") != rdef.kind:
+            raise _error(400, "BadRequest", f"the kind in the data ({config.get('kind') or ''}) does not match the "
+                                            f"expected kind ({rdef.kind})")
+        meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        assert isinstance(meta, dict)
+        if meta.get("managedFields") is not None:
+            raise _error(400, "BadRequest", "metadata.managedFields must be nil")
+        if meta.get("name") not in (None, name):
+            raise _error(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the "
+                                            f"name on the URL ({name})")
+        old = self._store[rdef.store_key].get(self._key(rdef, namespace, name))
+        if old is None and subresource is not None:
+            raise self._not_found(rdef, name)
+        live: Obj = self._present(rdef, old) if old is not None else {
+            "apiVersion": rdef.api_version, "kind": rdef.kind,
+            "metadata": {"name": name, **({"namespace": namespace} if rdef.namespaced else {})}}
+        try:
+            merged, managed = ssa.apply(live, config, manager=params.get("fieldManager", ""),
+                                        force=params.get("force") in ("true", "1", "True"),
+                                        api_version=rdef.api_version, subresource=subresource,
+                                        has_status=rdef.has_status, schema=rdef.schema, now=_now())
+        except ssa.ApplyConflict as e:
+            raise _error(409, "Conflict", str(e), {"causes": e.causes()}) from None
+        if old is None:
+            return self._create(rdef, namespace, merged, params, managed=managed), True
+        expected_rv = str(meta.get("resourceVersion") or "") or None
+        return self._update(rdef, live, merged, subresource, params, expected_rv, managed=managed), False
 
     def _after_delete(self, rdef: ResourceDef, obj: Obj) -> None:
         if rdef.plural == "customresourcedefinitions":
@@ -1210,9 +1290,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _direct_create(self, plural: str, obj: Obj, *, group: str = "", namespace: str | None = None) -> Obj:
         rdef = self.find_def(plural, group)
         status = obj.pop("status", None)
-        created = self._create(rdef, namespace, obj, {})
+        params = {"fieldManager": "awsorg-sandbox"}
+        created = self._create(rdef, namespace, obj, params)
         if status is not None and rdef.plural != "customresourcedefinitions":
-            created = self._update(rdef, created, {"status": status}, "status", {}, None)
+            created = self._update(rdef, created, {"status": status}, "status", params, None)
         return created
 
     def list_objects(self, plural: str, group: str | None = None, namespace: str | None = None) -> list[Obj]:

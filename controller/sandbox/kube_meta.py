@@ -24,7 +24,8 @@ from typing import Any
 from controller.api.schema import Cause
 
 __all__ = ["ANNOTATIONS_MAX_BYTES", "BOOKMARK_SECONDS", "SelectorError", "field_selector", "field_values",
-           "list_options_causes", "metadata_causes", "missing_resource_version"]
+           "list_options_causes", "manager_from_user_agent", "metadata_causes", "missing_resource_version",
+           "write_options_causes"]
 
 # apimachinery pkg/api/validation/objectmeta.go:
 #     const TotalAnnotationSizeLimitB int = 256 * (1 << 10) // 256 kB
@@ -357,3 +358,48 @@ def list_options_causes(params: Mapping[str, str], *, watch: bool) -> list[Cause
         causes.append(Cause("FieldValueForbidden", "sendInitialEvents",
                             "Forbidden: sendInitialEvents is forbidden for list"))
     return causes
+
+
+# --------------------------------------------------------------------------------------------------
+# Create, update and patch options.
+# --------------------------------------------------------------------------------------------------
+
+def write_options_causes(params: Mapping[str, str], method: str, content_type: str) -> list[Cause]:
+    """ValidatePatchOptions / ValidateCreateOptions / ValidateUpdateOptions,
+    apimachinery pkg/apis/meta/v1/validation/validation.go:
+        if patchType != types.ApplyPatchType {
+            if options.Force != nil {
+                allErrs = append(allErrs, field.Forbidden(field.NewPath("force"), "may not be specified for
+                    non-apply patch"))
+        } else {
+            if options.FieldManager == "" {
+                // This field is defaulted to "kubectl" by kubectl, but HAS TO be explicitly set by controllers.
+                allErrs = append(allErrs, field.Required(field.NewPath("fieldManager"), "is required for apply patch"))
+        ... ValidateFieldManager: if len(fieldManager) > FieldManagerMaxLength (128) { field.TooLong(...) }
+        ... ValidateFieldValidation: field.NotSupported(fldPath, fieldValidation, {"Ignore", "Strict", "Warn"})
+    (answered by handlers with errors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "PatchOptions"},
+    "", errs), and CreateOptions/UpdateOptions alike).
+    """
+    causes: list[Cause] = []
+    manager = params.get("fieldManager", "")
+    if method == "PATCH":
+        if content_type != "application/apply-patch+yaml" and "force" in params:
+            causes.append(Cause("FieldValueForbidden", "force", "Forbidden: may not be specified for non-apply patch"))
+        if content_type == "application/apply-patch+yaml" and not manager:
+            causes.append(Cause("FieldValueRequired", "fieldManager", "Required value: is required for apply patch"))
+    if len(manager) > 128:
+        causes.append(Cause("FieldValueTooLong", "fieldManager", "Too long: may not be more than 128 bytes"))
+    directive = params.get("fieldValidation", "")
+    if directive and directive not in ("Ignore", "Strict", "Warn"):
+        causes.append(Cause("FieldValueNotSupported", "fieldValidation",
+                            f'Unsupported value: {json.dumps(directive)}: supported values: "Ignore", "Strict", '
+                            '"Warn"'))
+    return causes
+
+
+def manager_from_user_agent(user_agent: str) -> str:
+    """The field manager of a write that names none: apiserver pkg/endpoints/handlers/rest.go
+        func managerOrUserAgent(manager, userAgent string) string { ... return prefixFromUserAgent(userAgent) }
+        func prefixFromUserAgent(u string) string { return strings.Split(u, "/")[0] }
+    """
+    return user_agent.split("/")[0]
