@@ -7,7 +7,6 @@ watch bookmarks. Each refused request is checked to have changed nothing.
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 import urllib.parse
@@ -19,7 +18,7 @@ import pytest
 from controller.sandbox.kube import KubeSandbox
 from controller.sandbox.kubeclient import KubeClient, KubeError
 from tests.sandbox.conftest import GROUP, PLURAL, widget
-from tests.sandbox.test_kube_api import BASE, raw
+from tests.sandbox.test_kube_api import BASE, raw, watch
 from tests.sandbox.test_kube_kubectl import KUBECTL, make_kubectl
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -253,6 +252,9 @@ def test_namespaced_objects_need_an_existing_namespace(kube_sandbox: KubeSandbox
     assert (status, answer["reason"], answer["message"]) == (404, "NotFound", 'namespaces "nowhere" not found')
     assert answer["details"] == {"name": "nowhere", "kind": "namespaces"}
     assert kube_sandbox.events("nowhere") == []
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "leader"}}
+    status, answer = raw(kube_sandbox.url, "POST", "/apis/coordination.k8s.io/v1/namespaces/nowhere/leases", lease)
+    assert (status, answer["message"]) == (404, 'namespaces "nowhere" not found')
 
     # Once the namespace exists, the same request is fine.
     assert raw(kube_sandbox.url, "POST", "/api/v1/namespaces", {"metadata": {"name": "nowhere"}})[0] == 201
@@ -299,29 +301,10 @@ def test_send_initial_events_needs_resource_version_match(kube_sandbox: KubeSand
     assert get(resourceVersionMatch="NotOlderThan", resourceVersion="0")[0] == 200
 
 
-def read_events(url: str, path: str, params: dict[str, str], *, until: str, timeout: float = 5.0
-                ) -> list[dict[str, Any]]:
-    """Watch until an event of type ``until`` arrives (or the stream ends)."""
-    parsed = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=timeout)
-    conn.request("GET", f"{path}?{urllib.parse.urlencode({'watch': 'true', **params})}")
-    rsp = conn.getresponse()
-    assert rsp.status == 200
-    events: list[dict[str, Any]] = []
-    try:
-        while line := rsp.readline():
-            events.append(json.loads(line))
-            if events[-1]["type"] == until:
-                break
-    finally:
-        conn.close()
-    return events
-
-
 def test_send_initial_events_ends_with_a_bookmark(kube_sandbox: KubeSandbox, kclient: KubeClient) -> None:
     kclient.create(widget("alpha"), PLURAL)
-    events = read_events(kube_sandbox.url, BASE, {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
-                                                  "allowWatchBookmarks": "true"}, until="BOOKMARK")
+    events = watch(kube_sandbox.url, BASE, count=2, sendInitialEvents="true", resourceVersionMatch="NotOlderThan",
+                   allowWatchBookmarks="true")
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
@@ -331,8 +314,7 @@ def test_watch_bookmarks_only_when_allowed(kube_sandbox: KubeSandbox, kclient: K
     created = kclient.create(widget("alpha"), PLURAL)
     since = created["metadata"]["resourceVersion"]
     started = time.monotonic()
-    events = read_events(kube_sandbox.url, BASE, {"resourceVersion": since, "allowWatchBookmarks": "true"},
-                         until="BOOKMARK")
+    events = watch(kube_sandbox.url, BASE, count=1, resourceVersion=since, allowWatchBookmarks="true")
     assert time.monotonic() - started < 2
     assert events == [{"type": "BOOKMARK", "object": {"kind": "Widget", "apiVersion": f"{GROUP}/v1",
                                                       "metadata": {"resourceVersion": since}}}]
@@ -341,11 +323,11 @@ def test_watch_bookmarks_only_when_allowed(kube_sandbox: KubeSandbox, kclient: K
     # timeout, one comes 2 s before the deadline, however long the period (cache_watcher.go).
     kube_sandbox.emulator.bookmark_seconds = 60
     started = time.monotonic()
-    events = read_events(kube_sandbox.url, BASE, {"resourceVersion": since, "timeoutSeconds": "3",
-                                                  "allowWatchBookmarks": "true"}, until="BOOKMARK")
+    events = watch(kube_sandbox.url, BASE, count=1, resourceVersion=since, timeoutSeconds="3",
+                   allowWatchBookmarks="true")
     assert [e["type"] for e in events] == ["BOOKMARK"] and 0.8 < time.monotonic() - started < 2.5
     kube_sandbox.emulator.bookmark_seconds = 0.2
-    events = read_events(kube_sandbox.url, BASE, {"resourceVersion": since, "timeoutSeconds": "1"}, until="BOOKMARK")
+    events = watch(kube_sandbox.url, BASE, count=1, resourceVersion=since, timeoutSeconds="1")
     assert events == []
 
 
