@@ -21,6 +21,7 @@ map keyed by name.
 
 from __future__ import annotations
 
+import collections
 import copy
 import json
 from collections.abc import Iterable, Mapping
@@ -269,12 +270,40 @@ def conflict_message(conflicts: Mapping[str, list[Path]]) -> str:
     return f"Apply failed with {count} conflicts: " + "\n".join(lines)
 
 
+# Stored objects are never changed in place but for fields flatten() leaves out (resourceVersion, generation,
+# managedFields...), so what was computed for one (its fields, its decoded managedFields) holds while it lives:
+# each write then walks only the new object. Entries keep the object alive, so an id is never reused.
+_CACHE: collections.OrderedDict[tuple[Any, ...], tuple[Any, Any]] = collections.OrderedDict()
+_CACHE_SIZE = 512
+
+
+def _cached(key: tuple[Any, ...], owner: Any) -> Any:
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is owner:
+        _CACHE.move_to_end(key)
+        return hit[1]
+    return None
+
+
+def _remember(key: tuple[Any, ...], owner: Any, value: Any) -> Any:
+    _CACHE[key] = (owner, value)
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return value
+
+
 def _managers(obj: Mapping[str, Any]) -> dict[str, tuple[Obj, set[Path]]]:
     entries = (obj.get("metadata") or {}).get("managedFields") or []
+    key = ("managers", id(entries))
+    cached: dict[str, tuple[Obj, set[Path]]] | None = _cached(key, entries) if entries else None
+    if cached is not None:
+        return dict(cached)
     managers: dict[str, tuple[Obj, set[Path]]] = {}
     for entry in entries:
         if isinstance(entry, Mapping):
             managers[_identity(entry)] = (dict(entry), decode_fields(entry.get("fieldsV1") or {}))
+    if entries:
+        _remember(key, entries, dict(managers))
     return managers
 
 
@@ -312,8 +341,14 @@ def _endpoint(has_status: bool, subresource: str | None) -> tuple[Path | None, P
 def _changes(old: Mapping[str, Any], new: Mapping[str, Any], schema: Schema | None, reset: Path | None,
              keep_only: Path | None) -> tuple[set[Path], set[Path]]:
     """typed.Compare: (added or modified paths, removed paths), without ignored fields."""
-    before = flatten(old, schema, reset=reset, keep_only=keep_only, containers=True)
-    after = flatten(new, schema, reset=reset, keep_only=keep_only, containers=True)
+    def flat(obj: Mapping[str, Any]) -> dict[Path, Any]:
+        key = ("flat", id(obj), id(schema), reset, keep_only)
+        found: dict[Path, Any] | None = _cached(key, obj)
+        if found is None:
+            found = _remember(key, obj, flatten(obj, schema, reset=reset, keep_only=keep_only, containers=True))
+        return found
+
+    before, after = flat(old), flat(new)
 
     def same(a: Any, b: Any) -> bool:
         return a is b if (a is _CONTAINER or b is _CONTAINER) else bool(a == b)
