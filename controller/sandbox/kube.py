@@ -1,11 +1,14 @@
 """A local Kubernetes API server for the sandbox, built on kmock's ``KubernetesEmulator``.
 
 It serves CustomResourceDefinitions (given as ``apiextensions.k8s.io/v1`` dicts), the CRDs
-themselves, and the core ``events`` and ``namespaces`` resources, with the semantics that kopf
-and kubectl rely on: a global ``resourceVersion`` counter, ``generation``, the status
-subresource, merge/JSON patches with optimistic concurrency, finalizers, watches that resume
-from a ``resourceVersion`` (410 Gone when too old), structural-schema pruning, defaulting and
-validation (incl. a subset of CEL rules), and ``meta.k8s.io/v1`` Table output for kubectl.
+themselves, the core ``events`` and ``namespaces`` resources and the schemaless built-in kinds of
+:mod:`controller.sandbox.kube_builtin`, with the semantics that kopf, kubectl and ArgoCD rely on: a
+global ``resourceVersion`` counter, ``generation``, the status subresource, merge/JSON patches with
+optimistic concurrency, server-side apply and ``managedFields`` (:mod:`controller.sandbox.ssa`),
+finalizers, watches that resume from a ``resourceVersion`` (410 Gone when too old) with bookmarks,
+structural-schema pruning, defaulting and validation (incl. a subset of CEL rules), the API server's
+request rules (:mod:`controller.sandbox.kube_meta`: metadata, field selectors, list options,
+namespaces), and ``meta.k8s.io/v1`` Table output for kubectl.
 
 Usage::
 
@@ -39,7 +42,7 @@ import kmock
 import yaml
 
 from controller.api import schema as structural
-from controller.sandbox import _kube_events, _kube_table, crd_admission, rbac
+from controller.sandbox import _kube_events, _kube_table, crd_admission, kube_builtin, kube_meta, rbac, ssa
 
 __all__ = ["KubeEmulator", "KubeSandbox", "ResourceDef"]
 
@@ -68,6 +71,10 @@ _SYSTEM_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion", "selfLink")
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+# negotiation.NewUnsupportedMediaTypeError lists them in this order (see KubeEmulator._patch).
+_CR_PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml")
+_BUILTIN_PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
+                        "application/strategic-merge-patch+json", "application/apply-patch+yaml")
 _CRUD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
@@ -96,6 +103,8 @@ class ResourceDef:
     schema: dict[str, Any] | None = None
     printer_columns: list[dict[str, Any]] | None = None
     storage: bool = True
+    custom: bool = False  # served from a CustomResourceDefinition
+    selectable_fields: tuple[str, ...] = ()  # the CRD version's selectableFields, as field selector labels
 
     @property
     def api_version(self) -> str:
@@ -217,43 +226,35 @@ def _labels_match(labels: Mapping[str, str], reqs: list[tuple[str, str, list[str
     return True
 
 
-def _field_value(obj: Mapping[str, Any], path: str) -> Any:
-    value: Any = obj
-    for key in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
+def _field_terms(rdef: ResourceDef, text: str) -> list[tuple[str, bool, str]]:
+    """The fieldSelector's terms; a field the resource does not support is a 400 (see kube_meta)."""
+    try:
+        return kube_meta.field_selector(text, group=rdef.group, kind=rdef.kind, namespaced=rdef.namespaced,
+                                        custom=rdef.custom, selectable=rdef.selectable_fields)
+    except kube_meta.SelectorError as e:
+        raise _error(400, "BadRequest", str(e)) from None
 
 
-def _parse_field_selector(text: str) -> list[tuple[str, bool, str]]:
-    reqs: list[tuple[str, bool, str]] = []
-    for raw in (p.strip() for p in text.split(",")):
-        if not raw:
-            continue
-        if "!=" in raw:
-            k, v = raw.split("!=", 1)
-            reqs.append((k.strip(), False, v.strip()))
-        elif "=" in raw:
-            k, v = raw.replace("==", "=").split("=", 1)
-            reqs.append((k.strip(), True, v.strip()))
-    return reqs
+def _fields_match(rdef: ResourceDef, obj: Mapping[str, Any], terms: list[tuple[str, bool, str]]) -> bool:
+    values = kube_meta.field_values(obj, [t[0] for t in terms], group=rdef.group, kind=rdef.kind)
+    return all((values[label] == expected) == equal for label, equal, expected in terms)
 
 
-def _fields_match(obj: Mapping[str, Any], reqs: list[tuple[str, bool, str]]) -> bool:
-    for path, equal, expected in reqs:
-        value = _field_value(obj, path)
-        actual = "" if value is None else str(value)
-        if (actual == expected) != equal:
-            return False
-    return True
+def _invalid(qualified_kind: str, name: str, causes: list[structural.Cause], *, group: str,
+             kind: str) -> kmock.KubernetesError:
+    """errors.NewInvalid: 422 with each cause, the message "<Kind.group> "<name>" is invalid: <causes>"."""
+    summary = causes[0].message if len(causes) == 1 else "[" + ", ".join(c.message for c in causes) + "]"
+    details: dict[str, Any] = {"name": name, "group": group, "kind": kind,
+                               "causes": [c.as_dict() for c in causes]}
+    if not name:
+        del details["name"]
+    return _error(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {summary}', details)
 
 
 def _without_rv(obj: Mapping[str, Any]) -> Obj:
     clone = dict(obj)
     meta = dict(clone.get("metadata") or {})
     meta.pop("resourceVersion", None)
-    meta.pop("managedFields", None)
     clone["metadata"] = meta
     return clone
 
@@ -275,6 +276,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         self._watchers: dict[StoreKey, set[asyncio.Queue[tuple[str, Obj] | None]]] = (
             collections.defaultdict(set))
         self._history_size = history_size
+        self.bookmark_seconds = kube_meta.BOOKMARK_SECONDS  # tests shorten it
         self._rv = 0
         self._closing = False
         self._request_log: collections.deque[tuple[str, str, int]] = collections.deque(maxlen=2000)
@@ -301,6 +303,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                    categories=["api-extensions"], subresources=["status"],
                                    printer_columns=[{"name": "Created At", "type": "date", "x-sandbox-raw": True,
                                                      "jsonPath": ".metadata.creationTimestamp"}]))
+        for b in kube_builtin.BUILTIN_KINDS:
+            self._register(ResourceDef(b.group, b.version, b.plural, b.kind, b.kind.lower(), b.namespaced,
+                                       short_names=list(b.short_names), categories=list(b.categories),
+                                       subresources=list(b.subresources)))
         # RBAC (controller/sandbox/rbac.py): its kinds are served, the default policy is stored, every request
         # is authenticated and authorized in __call__.
         for spec in rbac.RESOURCES:
@@ -347,6 +353,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 schema=copy.deepcopy(schema) if schema else None,
                 printer_columns=copy.deepcopy(columns) if columns else None,
                 storage=bool(v.get("storage", len(versions) == 1)),
+                custom=True,
+                selectable_fields=tuple(str(f.get("jsonPath", "")).lstrip(".")
+                                        for f in v.get("selectableFields") or [] if isinstance(f, dict)),
             ))
 
     def _unregister_crd(self, crd: Mapping[str, Any]) -> None:
@@ -639,13 +648,29 @@ class KubeEmulator(kmock.KubernetesEmulator):
         accept = _kube_table.parse_accept(request.headers.get("Accept", request.headers.get("accept", "")))
         name = parsed.name
 
-        if method == "GET" and params.get("watch") in ("true", "1", "True"):
+        watching = method == "GET" and params.get("watch") in ("true", "1", "True")
+        listing = watching or (method == "GET" and name is None)
+        if listing and (causes := kube_meta.list_options_causes(params, watch=watching)):
+            raise _invalid("ListOptions.meta.k8s.io", "", causes, group="meta.k8s.io", kind="ListOptions")
+        if watching:
             return await self._serve_watch_stream(request, rdef, parsed, accept)
         if method == "GET" and name is None:
             return self._respond_list(rdef, parsed.namespace, params, accept)
         if method == "GET" and name is not None:
             obj = self._get_or_404(rdef, parsed.namespace, name)
             return self._respond_obj(rdef, obj, accept, params)
+        content_type = request.headers.get("Content-Type", request.headers.get("content-type", ""))
+        content_type = content_type.split(";")[0].strip()
+        if method in ("POST", "PUT", "PATCH"):
+            if causes := kube_meta.write_options_causes(params, method, content_type):
+                kind = "PatchOptions" if method == "PATCH" else "CreateOptions" if method == "POST" else "UpdateOptions"
+                raise _invalid(f"{kind}.meta.k8s.io", "", causes, group="meta.k8s.io", kind=kind)
+            if not params.get("fieldManager") and content_type != ssa.APPLY:
+                agent = request.headers.get("User-Agent", request.headers.get("user-agent", ""))
+                params = {**params, "fieldManager": kube_meta.manager_from_user_agent(agent)}
+        if method == "PATCH" and name is not None and content_type == ssa.APPLY:
+            obj, created = self._apply(rdef, parsed.namespace, name, parsed.subresource, request.body, params)
+            return self._respond_obj(rdef, obj, None, params, status=201 if created else 200)
         if method == "POST" and name is None:
             obj = self._create(rdef, parsed.namespace, self._json_body(request), params)
             return self._respond_obj(rdef, obj, None, params, status=201)
@@ -653,9 +678,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             obj = self._replace(rdef, parsed.namespace, name, parsed.subresource, self._json_body(request), params)
             return self._respond_obj(rdef, obj, None, params)
         if method == "PATCH" and name is not None:
-            content_type = request.headers.get("Content-Type", request.headers.get("content-type", ""))
-            obj = self._patch(rdef, parsed.namespace, name, parsed.subresource,
-                              content_type.split(";")[0].strip(), request.body, params)
+            obj = self._patch(rdef, parsed.namespace, name, parsed.subresource, content_type, request.body, params)
             return self._respond_obj(rdef, obj, None, params)
         if method == "DELETE" and name is not None and parsed.subresource is None:
             options = request.data if isinstance(request.data, dict) else {}
@@ -718,14 +741,14 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def _select(self, rdef: ResourceDef, namespace: str | None, params: Mapping[str, str]) -> list[Obj]:
         labels = _parse_label_selector(params.get("labelSelector", ""))
-        fields = _parse_field_selector(params.get("fieldSelector", ""))
+        fields = _field_terms(rdef, params.get("fieldSelector", ""))
         result: list[Obj] = []
         for (ns, _), obj in sorted(self._store[rdef.store_key].items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
             if namespace is not None and ns != namespace:
                 continue
             if labels and not _labels_match((obj.get("metadata") or {}).get("labels") or {}, labels):
                 continue
-            if fields and not _fields_match(obj, fields):
+            if fields and not _fields_match(rdef, obj, fields):
                 continue
             result.append(self._present(rdef, obj))
         return result
@@ -789,6 +812,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                       or not all(isinstance(v, str) for v in value.values())):
                 causes.append(structural.Cause("FieldValueTypeInvalid", f"metadata.{field}",
                                                f"Invalid value: {json.dumps(value)}: must be a map of strings"))
+        causes.extend(kube_meta.metadata_causes(meta, None if old is None else old.get("metadata") or {}))
         if rdef.plural == "customresourcedefinitions" and subresource != "status":
             causes.extend(crd_admission.validate_crd(obj, old))  # as apiextensions-apiserver admits a CRD
         if rdef.schema is not None:
@@ -814,13 +838,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if rdef.group == "" and rdef.plural == "events":
             causes.extend(_kube_events.validate(obj))
         if causes:
-            summary = causes[0].message if len(causes) == 1 else "[" + ", ".join(c.message for c in causes) + "]"
-            raise _error(422, "Invalid", f'{rdef.group_kind} "{name}" is invalid: {summary}', {
-                "name": name, "group": rdef.group, "kind": rdef.kind,
-                "causes": [c.as_dict() for c in causes]})
+            raise _invalid(rdef.group_kind, name, causes, group=rdef.group, kind=rdef.kind)
         return warnings
 
-    def _create(self, rdef: ResourceDef, namespace: str | None, body: Obj, params: Mapping[str, str]) -> Obj:
+    def _create(self, rdef: ResourceDef, namespace: str | None, body: Obj, params: Mapping[str, str], *,
+                managed: list[Obj] | None = None) -> Obj:
         obj = copy.deepcopy(body)
         for field, expected in (("apiVersion", rdef.api_version), ("kind", rdef.kind)):
             given = obj.get(field)
@@ -838,6 +860,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                                                 "namespace sent on the request")
             namespace = namespace or given_ns or "default"
             meta["namespace"] = namespace
+            self._check_namespace(rdef, namespace, str(meta.get("name") or ""))
         else:
             meta.pop("namespace", None)
             namespace = None
@@ -857,6 +880,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if rdef.plural == "customresourcedefinitions":
             obj["status"] = self._crd_status(obj)
         self._admit(rdef, obj, None, subresource=None, params=params)
+        meta["managedFields"] = managed if managed is not None else ssa.track_update(
+            None, obj, manager=params.get("fieldManager", ""), api_version=rdef.api_version, subresource=None,
+            has_status=rdef.has_status, schema=rdef.schema, now=_now())
+        if not meta["managedFields"]:
+            del meta["managedFields"]
         key = self._key(rdef, namespace, meta["name"])
         if key in self._store[rdef.store_key]:
             raise _error(409, "AlreadyExists", f'{rdef.group_resource} "{meta["name"]}" already exists',
@@ -873,13 +901,40 @@ class KubeEmulator(kmock.KubernetesEmulator):
         self._emit(rdef, "ADDED", obj)
         return obj
 
+    def _check_namespace(self, rdef: ResourceDef, namespace: str, name: str) -> None:
+        """Refuse to create an object in a namespace that does not exist, or is being deleted.
+
+        kubernetes plugin/pkg/admission/namespace/lifecycle/admission.go (NamespaceLifecycle, on by default):
+            // refuse to operate on non-existent namespaces
+            if !exists || forceLiveLookup {
+                // as a last resort, make a call directly to storage
+                namespace, err = l.client.CoreV1().Namespaces().Get(context.TODO(), a.GetNamespace(), ...)
+                switch {
+                case errors.IsNotFound(err):
+                    return err                      // namespaces "<ns>" not found
+            ...
+            // ensure that we're not trying to create objects in terminating namespaces
+            if a.GetOperation() == admission.Create {
+                if namespace.Status.Phase != v1.NamespaceTerminating { return nil }
+                err := admission.NewForbidden(a, fmt.Errorf("unable to create new content in namespace %s
+                    because it is being terminated", a.GetNamespace()))
+        """
+        ns = self._store[("", "namespaces")].get((None, namespace))
+        if ns is None:
+            raise _error(404, "NotFound", f'namespaces "{namespace}" not found',
+                         {"name": namespace, "kind": "namespaces"})
+        if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
+            raise _error(403, "Forbidden", f'{rdef.group_resource} "{name}" is forbidden: unable to create new '
+                                           f"content in namespace {namespace} because it is being terminated",
+                         {"name": name, "group": rdef.group, "kind": rdef.plural})
+
     def _conflict(self, rdef: ResourceDef, name: str, why: str = "the object has been modified; please apply "
                   "your changes to the latest version and try again") -> kmock.KubernetesError:
         return _error(409, "Conflict", f'Operation cannot be fulfilled on {rdef.group_resource} "{name}": {why}',
                       {"name": name, "group": rdef.group, "kind": rdef.plural})
 
     def _update(self, rdef: ResourceDef, old: Obj, candidate: Obj, subresource: str | None,
-                params: Mapping[str, str], expected_rv: str | None) -> Obj:
+                params: Mapping[str, str], expected_rv: str | None, *, managed: list[Obj] | None = None) -> Obj:
         old_meta = old["metadata"]
         name = old_meta["name"]
         if expected_rv and expected_rv != old_meta.get("resourceVersion"):
@@ -916,6 +971,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 else:
                     new.pop("status", None)
         self._admit(rdef, new, old, subresource=subresource, params=params)
+        new["metadata"]["managedFields"] = managed if managed is not None else ssa.track_update(
+            old, new, manager=params.get("fieldManager", ""), api_version=rdef.api_version, subresource=subresource,
+            has_status=rdef.has_status, schema=rdef.schema, now=_now())
+        if not new["metadata"]["managedFields"]:
+            del new["metadata"]["managedFields"]
         if _without_rv(new) == _without_rv(old):
             return old  # a no-op write: no new resourceVersion, no watch event (as the API server does)
 
@@ -947,18 +1007,29 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if meta.get("name") not in (None, name):
             raise _error(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the "
                                             f"name on the URL ({name})")
+        if not meta.get("resourceVersion") and (rdef.custom or rdef.group == CRD_GROUP):
+            message, details = kube_meta.missing_resource_version(rdef.group_resource, rdef.group, rdef.plural, name)
+            raise _error(422, "Invalid", message, details)
         return self._update(rdef, old, body, subresource, params, str(meta.get("resourceVersion") or "") or None)
 
     def _patch(self, rdef: ResourceDef, namespace: str | None, name: str, subresource: str | None,
                content_type: str, raw: bytes, params: Mapping[str, str]) -> Obj:
+        # apiserver pkg/endpoints/handlers/patch.go refuses a patch type the resource does not list:
+        #     if !sets.NewString(patchTypes...).Has(contentType) {
+        #         scope.err(negotiation.NewUnsupportedMediaTypeError(patchTypes), w, req)
+        # and apiextensions-apiserver pkg/apiserver/customresource_handler.go lists, for custom resources:
+        #     supportedTypes := []string{string(types.JSONPatchType), string(types.MergePatchType),
+        #         string(types.ApplyYAMLPatchType)}
+        # (no strategic merge patch: it needs Go struct tags a CR does not have; built-in kinds have it).
+        accepted = _CR_PATCH_TYPES if rdef.custom else _BUILTIN_PATCH_TYPES
+        if content_type not in accepted:
+            raise _error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                                      f"accepted media types include: {', '.join(accepted)}")
         old = self._get_or_404(rdef, namespace, name)
         try:
             patch = json.loads(raw or b"null")
         except ValueError as e:
-            if content_type == "application/apply-patch+yaml":
-                patch = None
-            else:
-                raise _error(400, "BadRequest", f"error decoding patch: {e}") from None
+            raise _error(400, "BadRequest", f"error decoding patch: {e}") from None
         expected_rv: str | None = None
         if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
             if not isinstance(patch, dict):
@@ -981,11 +1052,64 @@ class KubeEmulator(kmock.KubernetesEmulator):
             if new_rv and new_rv != old["metadata"].get("resourceVersion"):
                 expected_rv = str(new_rv)
         else:
-            raise _error(415, "UnsupportedMediaType",
-                         f"the body of the request was in an unknown format - accepted media types include: "
-                         f"application/json-patch+json, application/merge-patch+json, "
-                         f"application/strategic-merge-patch+json (got {content_type or 'nothing'})")
+            raise _error(415, "UnsupportedMediaType", f"{content_type} is served by _apply")
         return self._update(rdef, old, candidate, subresource, params, expected_rv)
+
+    def _apply(self, rdef: ResourceDef, namespace: str | None, name: str, subresource: str | None, raw: bytes,
+               params: Mapping[str, str]) -> tuple[Obj, bool]:
+        """Server-side apply (see ssa.py): (the object, whether it was created).
+
+        apiserver pkg/endpoints/handlers/patch.go: an apply may create the object ("p.forceAllowCreate = true"
+        for types.ApplyPatchType; the answer is then 201), and applyPatcher decodes the body as YAML:
+            if err := yaml.Unmarshal(p.patch, &patchObj.Object); err != nil {
+                return nil, errors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err))
+        apimachinery pkg/util/managedfields/internal/structuredmerge.go (Apply):
+            if patchVersion := patchObj.GetObjectKind().GroupVersionKind().GroupVersion();
+                    patchVersion != f.groupVersion {
+                return nil, nil, errors.NewBadRequest(fmt.Sprintf("Incorrect version specified in apply patch. "+
+                    "Specified patch version: %s, expected: %s", patchVersion, f.groupVersion))
+            if patchObjMeta.GetManagedFields() != nil {
+                return nil, nil, errors.NewBadRequest("metadata.managedFields must be nil")
+        and a conflict is errors.NewApplyConflict(causes, getConflictMessage(conflicts)): 409, reason Conflict.
+        """
+        if rdef.namespaced and namespace is None:
+            raise self._not_found(rdef, name)
+        try:
+            config = yaml.safe_load(raw.decode("utf-8", "replace")) if raw else {}
+        except yaml.YAMLError as e:
+            raise _error(400, "BadRequest", f"error decoding YAML: {e}") from None
+        if not isinstance(config, dict):
+            raise _error(400, "BadRequest", "error decoding YAML: the apply patch must be an object")
+        if config.get("apiVersion") != rdef.api_version:
+            raise _error(400, "BadRequest", "Incorrect version specified in apply patch. Specified patch version: "
+                                            f"{config.get('apiVersion') or ''}, expected: {rdef.api_version}")
+        if config.get("kind") != rdef.kind:
+            raise _error(400, "BadRequest", f"the kind in the data ({config.get('kind') or ''}) does not match the "
+                                            f"expected kind ({rdef.kind})")
+        meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        assert isinstance(meta, dict)
+        if meta.get("managedFields") is not None:
+            raise _error(400, "BadRequest", "metadata.managedFields must be nil")
+        if meta.get("name") not in (None, name):
+            raise _error(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the "
+                                            f"name on the URL ({name})")
+        old = self._store[rdef.store_key].get(self._key(rdef, namespace, name))
+        if old is None and subresource is not None:
+            raise self._not_found(rdef, name)
+        live: Obj = self._present(rdef, old) if old is not None else {
+            "apiVersion": rdef.api_version, "kind": rdef.kind,
+            "metadata": {"name": name, **({"namespace": namespace} if rdef.namespaced else {})}}
+        try:
+            merged, managed = ssa.apply(live, config, manager=params.get("fieldManager", ""),
+                                        force=params.get("force") in ("true", "1", "True"),
+                                        api_version=rdef.api_version, subresource=subresource,
+                                        has_status=rdef.has_status, schema=rdef.schema, now=_now())
+        except ssa.ApplyConflict as e:
+            raise _error(409, "Conflict", str(e), {"causes": e.causes()}) from None
+        if old is None:
+            return self._create(rdef, namespace, merged, params, managed=managed), True
+        expected_rv = str(meta.get("resourceVersion") or "") or None
+        return self._update(rdef, live, merged, subresource, params, expected_rv, managed=managed), False
 
     def _after_delete(self, rdef: ResourceDef, obj: Obj) -> None:
         if rdef.plural == "customresourcedefinitions":
@@ -1044,7 +1168,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         raw_request = request._raw_request
         assert raw_request is not None
         labels = _parse_label_selector(params.get("labelSelector", ""))
-        fields = _parse_field_selector(params.get("fieldSelector", ""))
+        fields = _field_terms(rdef, params.get("fieldSelector", ""))
         if parsed.name is not None:
             fields.append(("metadata.name", True, parsed.name))
         namespace = parsed.namespace if rdef.namespaced else None
@@ -1063,7 +1187,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 return False
             if labels and not _labels_match(meta.get("labels") or {}, labels):
                 return False
-            return not fields or _fields_match(obj, fields)
+            return not fields or _fields_match(rdef, obj, fields)
 
         # Compute the initial events and subscribe atomically (no awaits in between).
         initial: list[tuple[str, Obj]] = []
@@ -1102,10 +1226,24 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 await response.write(self._encode_event(rdef, event_type, obj, accept, params))
             loop = asyncio.get_running_loop()
             deadline = None if timeout is None else loop.time() + timeout
+            bookmarks = params.get("allowWatchBookmarks") in ("true", "1", "True")
+            next_bookmark = self._next_bookmark(loop.time(), deadline) if bookmarks else None
             while not self._closing:
-                wait = WATCH_POLL_SECONDS if deadline is None else min(WATCH_POLL_SECONDS, deadline - loop.time())
-                if wait <= 0:
+                now = loop.time()
+                if deadline is not None and now >= deadline:
                     break
+                if next_bookmark is not None and now >= next_bookmark and queue.empty():
+                    bookmark = {"kind": rdef.kind, "apiVersion": rdef.api_version,
+                                "metadata": {"resourceVersion": str(self._rv)}}
+                    await response.write(self._encode_event(rdef, "BOOKMARK", bookmark, accept, params))
+                    next_bookmark = self._next_bookmark(now, deadline)
+                    continue
+                waits = [WATCH_POLL_SECONDS]
+                if deadline is not None:
+                    waits.append(deadline - now)
+                if next_bookmark is not None:
+                    waits.append(next_bookmark - now)
+                wait = max(min(waits), 0.001)
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=wait)
                 except TimeoutError:
@@ -1124,6 +1262,28 @@ class KubeEmulator(kmock.KubernetesEmulator):
         finally:
             self._watchers[rdef.store_key].discard(queue)
         return response
+
+    def _next_bookmark(self, now: float, deadline: float | None) -> float | None:
+        """When a watch that allows bookmarks gets its next one.
+
+        apiserver pkg/storage/cacher/cache_watcher.go (nextBookmarkTime):
+            // We try to send bookmarks:
+            // (a) right before the watcher timeout - for now we simply set it 2s before the deadline
+            // (b) roughly every minute
+            heartbeatTime := now.Add(bookmarkFrequency)
+            if c.deadline.IsZero() { return heartbeatTime, true }
+            if pretimeoutTime := c.deadline.Add(-2 * time.Second); pretimeoutTime.Before(heartbeatTime) {
+                heartbeatTime = pretimeoutTime
+            }
+            if heartbeatTime.Before(now) { return time.Time{}, false }
+        A bookmark carries only the kind and the resourceVersion the watcher has caught up to
+        (metav1.WatchEvent type BOOKMARK); clients resume from it.
+        """
+        heartbeat = now + self.bookmark_seconds
+        if deadline is None:
+            return heartbeat
+        heartbeat = min(heartbeat, deadline - 2.0)
+        return None if heartbeat < now else heartbeat
 
     def _encode_event(self, rdef: ResourceDef, event_type: str, obj: Obj, accept: tuple[str, str] | None,
                       params: Mapping[str, str]) -> bytes:
@@ -1149,9 +1309,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _direct_create(self, plural: str, obj: Obj, *, group: str = "", namespace: str | None = None) -> Obj:
         rdef = self.find_def(plural, group)
         status = obj.pop("status", None)
-        created = self._create(rdef, namespace, obj, {})
+        params = {"fieldManager": "awsorg-sandbox"}
+        created = self._create(rdef, namespace, obj, params)
         if status is not None and rdef.plural != "customresourcedefinitions":
-            created = self._update(rdef, created, {"status": status}, "status", {}, None)
+            created = self._update(rdef, created, {"status": status}, "status", params, None)
         return created
 
     def list_objects(self, plural: str, group: str | None = None, namespace: str | None = None) -> list[Obj]:

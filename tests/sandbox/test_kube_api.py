@@ -170,9 +170,11 @@ def test_json_patch_with_resource_version_test(kube_sandbox: KubeSandbox, kclien
                   {"op": "add", "path": "/status", "value": {"phase": "Created"}}]
     assert kclient.json_patch(PLURAL, "alpha", status_ops, subresource="status")["status"] == {"phase": "Created"}
 
+    # Server-side apply needs a field manager (tests/sandbox/test_kube_apply.py covers apply itself).
     status, body = raw(kube_sandbox.url, "PATCH", f"{BASE}/alpha", b"{}",
                        content_type="application/apply-patch+yaml")
-    assert status == 415 and body["reason"] == "UnsupportedMediaType"
+    assert status == 422 and body["message"] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+                                                 "Required value: is required for apply patch")
 
 
 def test_replace_and_merge_patch_with_stale_resource_version_conflict(kclient: KubeClient) -> None:
@@ -435,7 +437,8 @@ def test_discovery(kube_sandbox: KubeSandbox) -> None:
     names = {r["name"]: r for r in core["resources"]}
     assert names["events"]["namespaced"] is True and names["namespaces"]["namespaced"] is False
     _, apis = raw(kube_sandbox.url, "GET", "/apis")
-    assert {g["name"] for g in apis["groups"]} == {"apiextensions.k8s.io", "rbac.authorization.k8s.io", GROUP}
+    assert {g["name"] for g in apis["groups"]} == {"apiextensions.k8s.io", "apps", "coordination.k8s.io",
+                                                   "rbac.authorization.k8s.io", GROUP}
     _, gv = raw(kube_sandbox.url, "GET", f"/apis/{GROUP}/{VERSION}")
     resources = {r["name"]: r for r in gv["resources"]}
     assert resources[PLURAL]["kind"] == "Widget" and resources[PLURAL]["namespaced"] is False

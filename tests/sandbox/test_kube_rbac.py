@@ -50,6 +50,7 @@ def robot(kube_sandbox: KubeSandbox, kclient: KubeClient) -> KubeClient:
                   "rules": [rule(["create"], ["events"], groups=("",))]}, "roles", namespace="default")
     admin.create(binding("RoleBinding", "events", "Role", "events", ROBOT, "default"), "rolebindings",
                  namespace="default")
+    admin.request("POST", "/api/v1/namespaces", {"metadata": {"name": "team"}})  # the RoleBinding's namespace
     admin.create(cluster_role("event-reader", rule(["list"], ["events"], groups=("",))), "clusterroles")
     # A RoleBinding without the subject's namespace: "default the namespace to namespace we're working in".
     admin.create(binding("RoleBinding", "read", "ClusterRole", "event-reader",
