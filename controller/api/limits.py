@@ -168,3 +168,20 @@ PATTERN_WORDS = {
     ACCOUNT_NAME_PATTERN: ACCOUNT_NAME_CHARACTERS,
     EMAIL_PATTERN: "an email address like name@example.com",
 }
+
+# Service principals that support a delegated administrator: Organizations user guide, "AWS services that you can
+# use with AWS Organizations" (the "Supports delegated administrator" column); RegisterDelegatedAdministrator: "You
+# can run this action only for Amazon Web Services services that support this feature" (any other principal:
+# InvalidInputException UNRECOGNIZED_SERVICE_PRINCIPAL). The operator's planner and `awsorg validate` read this
+# one; the sandbox keeps its own copy (it plays AWS), compared in tests/sandbox/test_aws_limits.py. moto's own
+# list has six and lacks, e.g., config.amazonaws.com, which AWS Config's aggregators use.
+DELEGATED_ADMIN_PRINCIPALS = frozenset({
+    "access-analyzer.amazonaws.com", "account.amazonaws.com", "auditmanager.amazonaws.com",
+    "backup.amazonaws.com", "cloudtrail.amazonaws.com", "compute-optimizer.amazonaws.com",
+    "config.amazonaws.com", "config-multiaccountsetup.amazonaws.com", "detective.amazonaws.com",
+    "devops-guru.amazonaws.com", "fms.amazonaws.com", "guardduty.amazonaws.com", "health.amazonaws.com",
+    "inspector2.amazonaws.com", "ipam.amazonaws.com", "license-manager.amazonaws.com", "macie.amazonaws.com",
+    "member.org.stacksets.cloudformation.amazonaws.com", "securityhub.amazonaws.com",
+    "securitylake.amazonaws.com", "servicecatalog.amazonaws.com", "ssm.amazonaws.com", "sso.amazonaws.com",
+    "storage-lens.s3.amazonaws.com",
+})

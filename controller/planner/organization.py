@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from controller.api import limits
 from controller.planner.access_role import DesiredAccessRole, check_access_role, plan_account
 from controller.planner.actions import (
     Action,
@@ -31,22 +32,7 @@ from controller.state import MemberAccess, ObservedHandshake, OrgSnapshot
 
 ALL = "ALL"
 
-# Service principals that support a delegated administrator: Organizations user guide, "AWS services that you can
-# use with AWS Organizations" (the "Supports delegated administrator" column); RegisterDelegatedAdministrator: "You
-# can run this action only for Amazon Web Services services that support this feature" (any other principal:
-# InvalidInputException UNRECOGNIZED_SERVICE_PRINCIPAL). One list: the operator's planner, `awsorg validate` and
-# the sandbox (which enforces it as AWS does) all read this one. moto's own list has six and lacks, e.g.,
-# config.amazonaws.com, which AWS Config's aggregators use.
-DELEGATED_ADMIN_PRINCIPALS = frozenset({
-    "access-analyzer.amazonaws.com", "account.amazonaws.com", "auditmanager.amazonaws.com",
-    "backup.amazonaws.com", "cloudtrail.amazonaws.com", "compute-optimizer.amazonaws.com",
-    "config.amazonaws.com", "config-multiaccountsetup.amazonaws.com", "detective.amazonaws.com",
-    "devops-guru.amazonaws.com", "fms.amazonaws.com", "guardduty.amazonaws.com", "health.amazonaws.com",
-    "inspector2.amazonaws.com", "ipam.amazonaws.com", "license-manager.amazonaws.com", "macie.amazonaws.com",
-    "member.org.stacksets.cloudformation.amazonaws.com", "securityhub.amazonaws.com",
-    "securitylake.amazonaws.com", "servicecatalog.amazonaws.com", "ssm.amazonaws.com", "sso.amazonaws.com",
-    "storage-lens.s3.amazonaws.com",
-})
+DELEGATED_ADMIN_PRINCIPALS = limits.DELEGATED_ADMIN_PRINCIPALS
 
 
 def delegation_problem(service_principal: str) -> str | None:

@@ -57,7 +57,6 @@ from moto.organizations.models import (
     organizations_backends,
 )
 
-from controller.planner import organization as organization_planner
 from controller.sandbox import cloudtrail, iam, logging_services, sts
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
@@ -1383,9 +1382,18 @@ def _after_enable_policy_type(mw: StrictOrganizations, ctx: Ctx) -> None:
 # Guide ("Delegated administrator for AWS services that work with Organizations", "AWS services that
 # you can use with AWS Organizations": the "Supports delegated administrator" column).
 
-#: Service principals that support a delegated administrator: the planner's list (one list for the operator,
-#: ``awsorg validate`` and the sandbox), with its source.
-DELEGATED_ADMIN_PRINCIPALS = organization_planner.DELEGATED_ADMIN_PRINCIPALS
+#: Service principals that support a delegated administrator (the sandbox's own copy: it plays AWS; the operator's
+#: is controller/api/limits.py, and tests/sandbox/test_aws_limits.py compares the two).
+DELEGATED_ADMIN_PRINCIPALS = frozenset({
+    "access-analyzer.amazonaws.com", "account.amazonaws.com", "auditmanager.amazonaws.com",
+    "backup.amazonaws.com", "cloudtrail.amazonaws.com", "compute-optimizer.amazonaws.com",
+    "config.amazonaws.com", "config-multiaccountsetup.amazonaws.com", "detective.amazonaws.com",
+    "devops-guru.amazonaws.com", "fms.amazonaws.com", "guardduty.amazonaws.com", "health.amazonaws.com",
+    "inspector2.amazonaws.com", "ipam.amazonaws.com", "license-manager.amazonaws.com", "macie.amazonaws.com",
+    "member.org.stacksets.cloudformation.amazonaws.com", "securityhub.amazonaws.com",
+    "securitylake.amazonaws.com", "servicecatalog.amazonaws.com", "ssm.amazonaws.com", "sso.amazonaws.com",
+    "storage-lens.s3.amazonaws.com",
+})
 
 
 def _require_all_features(backend: Any) -> None:

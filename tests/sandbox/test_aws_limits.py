@@ -46,6 +46,7 @@ def test_the_sandbox_copy_of_the_limits_agrees_with_the_operators() -> None:
     assert strict.NAME_MAX == limits.NAME_MAX and strict.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
     assert all(strict.MAX_ATTACHMENTS_PER_TYPE[t] == limits.MAX_POLICIES_PER_TARGET for t in (SCP, RCP))
     assert {t: strict.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == limits.MAX_DOCUMENT_SIZE
+    assert strict.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
     # The patterns, on the same inputs: the sandbox's own character test against the operator's RE2 pattern.
     from controller.api import patterns
 
