@@ -9,6 +9,7 @@ organization as AWS sees it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -166,6 +167,50 @@ def organization_settings(aws: AwsSandbox, role_name: str | None) -> str:
     return "\n".join(lines)
 
 
+def central_logging(aws: AwsSandbox, spec: dict[str, Any] | None, archive_id: str | None) -> str:
+    """The log archive as AWS reports it: the organization trail (the management account's CloudTrail), the bucket
+    and the aggregator in the log archive account, and AWS Config in each member account (through its role)."""
+    if not spec or not archive_id:
+        return "centralLogging: not declared"
+    org = aws.client()
+    bucket = spec["bucketName"]
+    lines: list[str] = []
+    trail_name = (spec.get("cloudTrail") or {}).get("trailName", "organization-trail")
+    cloudtrail = aws.service_client("cloudtrail")
+    for trail in cloudtrail.describe_trails(trailNameList=[trail_name])["trailList"]:
+        logging = cloudtrail.get_trail_status(Name=trail["TrailARN"])["IsLogging"]
+        lines.append(f"Trail {trail['Name']}: organization trail {trail.get('IsOrganizationTrail')}, multi-region "
+                     f"{trail.get('IsMultiRegionTrail')}, log file validation {trail.get('LogFileValidationEnabled')}, "
+                     f"logging {logging}, into s3://{trail['S3BucketName']}")
+    s3 = aws.member_client("s3", archive_id)
+    if bucket in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        admitted = sorted({str(st.get("Principal", {}).get("Service")) for st in policy["Statement"]})
+        lines.append(f"Bucket {bucket} in {archive_id}: public access blocked {all(block.values())}, encryption "
+                     f"{encryption[0]['ApplyServerSideEncryptionByDefault']['SSEAlgorithm']}, expires after "
+                     f"{rules[0]['Expiration']['Days']} days, policy admits {', '.join(admitted)}")
+    else:
+        lines.append(f"Bucket {bucket} in {archive_id}: missing")
+    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    for acct in sorted(org.list_accounts()["Accounts"], key=lambda a: a["Name"]):
+        if acct["Id"] == management or acct["Status"] != "ACTIVE":
+            continue
+        config = aws.member_client("config", acct["Id"])
+        status = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+        channels = config.describe_delivery_channels()["DeliveryChannels"]
+        lines.append(f"Config in {acct['Name']} ({acct['Id']}): recording {bool(status and status[0]['recording'])}, "
+                     f"delivering to {channels[0]['s3BucketName'] if channels else 'nowhere'}")
+    aggregators = aws.member_client("config", archive_id).describe_configuration_aggregators()
+    for agg in aggregators["ConfigurationAggregators"]:
+        source = agg.get("OrganizationAggregationSource") or {}
+        lines.append(f"Aggregator {agg['ConfigurationAggregatorName']} in {archive_id}: organization-wide "
+                     f"{bool(source.get('AllAwsRegions') or source.get('AwsRegions'))}")
+    return "\n".join(lines)
+
+
 def _baselined(client: KubeClient) -> bool:
     """The Organization's baseline (its access role) is in every member account, if it declares one."""
     for obj in client.list("organizations"):
@@ -292,6 +337,13 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
                   "account)")
             print(organization_settings(aws, next((r for r in roles if r), None)))
             print()
+            for org_obj in client.list("organizations"):
+                logging_spec = (org_obj.get("spec") or {}).get("centralLogging")
+                archive = next((a for a in client.list("awsaccounts") if logging_spec and a["metadata"]["name"] ==
+                                logging_spec["accountRef"]["name"]), None)
+                print("$ aws cloudtrail / s3 / configservice (the organization trail, the log archive, AWS Config)")
+                print(central_logging(aws, logging_spec, ((archive or {}).get("status") or {}).get("id")))
+                print()
             if pending:
                 print(f"awsorg demo: not Ready after {timeout:.0f}s: {', '.join(pending)}; log: {log_path}",
                       file=sys.stderr)

@@ -43,6 +43,18 @@ def test_demo_applies_the_landing_zone_and_everything_is_ready() -> None:
     for name in ("Development", "Production", "Shared Services", "Staging"):
         assert re.search(rf"Role PlatformEngineer in {name} \(\d{{12}}\): trusts arn:aws:iam::123456789012:root; "
                          r"policies arn:aws:iam::aws:policy/ReadOnlyAccess", settings), settings
+    # Steps 6 and 7 from AWS's side: the organization trail logging into the Shared Services bucket, the bucket as
+    # the issue asks, a recorder in every member account, the organization aggregator in Shared Services.
+    logs = out.split("(the organization trail, the log archive, AWS Config)", 1)[1]
+    assert ("Trail organization-trail: organization trail True, multi-region True, log file validation True, "
+            "logging True, into s3://example-org-log-archive") in logs, logs
+    shared = re.search(r"Role PlatformEngineer in Shared Services \((\d{12})\)", settings).group(1)  # type: ignore[union-attr]
+    assert (f"Bucket example-org-log-archive in {shared}: public access blocked True, encryption AES256, expires "
+            "after 365 days, policy admits cloudtrail.amazonaws.com, config.amazonaws.com") in logs, logs
+    for name in ("Development", "Production", "Shared Services", "Staging"):
+        assert re.search(rf"Config in {name} \(\d{{12}}\): recording True, delivering to example-org-log-archive",
+                         logs), logs
+    assert f"Aggregator organization-aggregator in {shared}: organization-wide True" in logs, logs
     # The drift part: an account moved in the console is found (status and metric) and moved back.
     assert re.search(r'awsorg_drift_detected_total\{kind="AwsAccount"\} 0 -> [1-9]', out), out
     assert "status.drift: parentId" in out
