@@ -24,7 +24,7 @@ DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resou
 def gw(aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> OrganizationsGateway:
     for key, value in aws.env().items():
         monkeypatch.setenv(key, value)
-    return OrganizationsGateway(organizations_client(), retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
+    return OrganizationsGateway(organizations_client(), retry=RetryPolicy())  # the operator's: AWS throttles
 
 
 def _policies(snap: OrgSnapshot) -> dict[str, object]:

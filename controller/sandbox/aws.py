@@ -27,6 +27,7 @@ Usage::
 
 from __future__ import annotations
 
+import collections
 import json
 import threading
 from types import TracebackType
@@ -37,6 +38,7 @@ import botocore.session
 from botocore.config import Config
 
 from controller.sandbox.strict import ACCOUNT_API_OPERATIONS, StrictOrganizations
+from controller.sandbox.throttle import DEFAULT_BURST, DEFAULT_RATE, DEFAULT_WRITE_SECONDS
 
 REGION = "us-east-1"
 # The EventBridge rule of docs/operating.md, "Drift in seconds": AWS Organizations' CloudTrail events.
@@ -67,6 +69,10 @@ class AwsSandbox:
     ``create_account_delay``: seconds a CreateAccount request stays IN_PROGRESS.
     ``close_account_delay``: seconds a closed account stays PENDING_CLOSURE before SUSPENDED.
     With 0 (the default) the outcome is visible from the next request on.
+
+    As AWS, the sandbox throttles (``throttle_rate`` requests a second per calling account, bursts of
+    ``throttle_burst``; None: never) and refuses a write while another write to the same entity is in flight
+    (each write in flight for at least ``write_seconds``; None: never): see :mod:`controller.sandbox.throttle`.
     """
 
     def __init__(
@@ -76,6 +82,9 @@ class AwsSandbox:
         port: int = 0,
         create_account_delay: float = 0.0,
         close_account_delay: float = 0.0,
+        throttle_rate: float | None = DEFAULT_RATE,
+        throttle_burst: int = DEFAULT_BURST,
+        write_seconds: float | None = DEFAULT_WRITE_SECONDS,
     ) -> None:
         self._host = host
         self._port = port
@@ -88,6 +97,8 @@ class AwsSandbox:
         self.strict = StrictOrganizations(
             None, create_account_delay=create_account_delay, close_account_delay=close_account_delay
         )
+        self.traffic = self.strict.traffic
+        self.traffic.rate, self.traffic.burst, self.traffic.write_seconds = throttle_rate, throttle_burst, write_seconds
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -267,8 +278,15 @@ class AwsSandbox:
         """Operation names received over HTTP, in order (a copy; retries count once per attempt)."""
         return self.strict.calls
 
+    def answered_calls(self) -> collections.Counter[str]:
+        """:attr:`calls` counted per operation, less those refused with TooManyRequestsException (what the
+        work cost, whatever AWS's throttling added to it)."""
+        return collections.Counter(self.strict.calls) - self.traffic.throttled
+
     def reset_calls(self) -> None:
+        """Empty the call log and the counts of throttled and conflicting calls (:attr:`traffic`)."""
         self.strict.reset_calls()
+        self.traffic.reset_counts()
 
     def inject_error(
         self,
