@@ -92,5 +92,5 @@ def test_concurrent_enables_enable_once(aws: AwsSandbox, gw: OrganizationsGatewa
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: gw.enable_policy_type(root, SCP), range(4)))
     assert sorted(results) == [False, False, False, True]
-    assert aws.calls.count("EnablePolicyType") == 1
+    assert aws.answered_calls()["EnablePolicyType"] == 1
     assert SCP in gw.snapshot().enabled_policy_types

@@ -279,9 +279,10 @@ class AwsSandbox:
         return self.strict.calls
 
     def answered_calls(self) -> collections.Counter[str]:
-        """:attr:`calls` counted per operation, less those refused with TooManyRequestsException (what the
-        work cost, whatever AWS's throttling added to it)."""
-        return collections.Counter(self.strict.calls) - self.traffic.throttled
+        """:attr:`calls` counted per operation, less those refused with TooManyRequestsException or
+        ConcurrentModificationException before any effect (what the work cost, whatever AWS's throttling and
+        concurrency added to it)."""
+        return collections.Counter(self.strict.calls) - self.traffic.throttled - self.traffic.conflicts
 
     def reset_calls(self) -> None:
         """Empty the call log and the counts of throttled and conflicting calls (:attr:`traffic`)."""

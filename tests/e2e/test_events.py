@@ -53,4 +53,4 @@ def test_an_account_moved_behind_the_operators_back_is_put_back_within_seconds(
 
     # The correction is the operator's own write: its event is ignored, not chased in a loop.
     time.sleep(2)
-    assert aws.calls.count("MoveAccount") == 2  # the one behind its back, and the correction
+    assert aws.answered_calls()["MoveAccount"] == 2  # the one behind its back, and the correction
