@@ -52,6 +52,8 @@ def queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
         "Sid": "EventBridgeDelivers", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
         "Action": "sqs:SendMessage", "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
     }]}
+#: Total attempts of :meth:`AwsSandbox.client` and its siblings unless told (botocore's standard mode: 3).
+CLIENT_ATTEMPTS = 10
 ACCESS_KEY_ID = "testing"
 SECRET_ACCESS_KEY = "testing"
 
@@ -157,7 +159,9 @@ class AwsSandbox:
         """A boto3 Organizations client for this sandbox (region us-east-1, dummy credentials).
 
         ``max_attempts``: botocore's total attempts (``1`` disables botocore's own retries, which
-        otherwise retry throttling errors such as an injected TooManyRequestsException)."""
+        otherwise retry throttling errors such as an injected TooManyRequestsException).  By default
+        :data:`CLIENT_ATTEMPTS`: the client stands for a person or other automation, whose calls share the
+        management account's throttle with the operator's and are retried until they go through."""
         return self._client("organizations", max_attempts)
 
     def account_client(self, *, max_attempts: int | None = None) -> Any:
@@ -199,7 +203,7 @@ class AwsSandbox:
                 aws_secret_access_key=SECRET_ACCESS_KEY,
                 region_name=REGION,
             )
-        config = Config(retries={"total_max_attempts": max_attempts}) if max_attempts else None
+        config = Config(retries={"total_max_attempts": max_attempts or CLIENT_ATTEMPTS, "mode": "standard"})
         return self._session.client(service, endpoint_url=self.url, config=config)
 
     def env(self) -> dict[str, str]:
