@@ -256,17 +256,22 @@ def show_drift(aws: AwsSandbox, client: KubeClient, metrics_port: int, timeout: 
     print(f"$ aws organizations move-account --account-id {acct_id} --destination-parent-id "
           f"{target['status']['id']}")
     deadline = time.monotonic() + timeout
-    seen = False
+    seen = shown = False
     while time.monotonic() < deadline:
         detected = _metric(metrics_port, "awsorg_drift_detected_total", kind="AwsAccount")
-        parent = org.list_parents(ChildId=acct_id)["Parents"][0]["Id"]
         obj = client.get("awsaccounts", "staging")
         if detected > before and not seen:
             seen = True
             print(f"awsorg_drift_detected_total{{kind=\"AwsAccount\"}} {before:.0f} -> {detected:.0f}")
-            for item in obj["status"].get("drift", []):
+        # The status is written once the correction is done (later than the metric when AWS throttles it), and
+        # keeps status.drift until the next quiet pass: show it when it comes.
+        drift = obj["status"].get("drift") or []
+        if seen and drift and not shown:
+            shown = True
+            for item in drift:
                 print(f"status.drift: {item['field']}: desired {item.get('desired')}, actual {item.get('actual')}")
-        if seen and parent == home:
+        # AWS is asked only once the drift is shown: the console's calls share the operator's throttle.
+        if shown and org.list_parents(ChildId=acct_id)["Parents"][0]["Id"] == home:
             cond: dict[str, Any] = next((c for c in obj["status"]["conditions"] if c["type"] == "Drifted"), {})
             print(f"Corrected: the account is back in {home}; Drifted={cond.get('status')} ({cond.get('reason')}: "
                   f"{cond.get('message')})")

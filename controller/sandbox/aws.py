@@ -27,6 +27,7 @@ Usage::
 
 from __future__ import annotations
 
+import collections
 import json
 import threading
 import time
@@ -39,6 +40,7 @@ from botocore.config import Config
 
 from controller.sandbox import aws_limits
 from controller.sandbox.strict import ACCOUNT_API_OPERATIONS, StrictOrganizations
+from controller.sandbox.throttle import DEFAULT_BURST, DEFAULT_RATE, DEFAULT_WRITE_SECONDS
 
 REGION = "us-east-1"
 # The EventBridge rule of docs/operating.md, "Drift in seconds": AWS Organizations' CloudTrail events.
@@ -52,6 +54,8 @@ def queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
         "Sid": "EventBridgeDelivers", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
         "Action": "sqs:SendMessage", "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
     }]}
+#: Total attempts of :meth:`AwsSandbox.client` and its siblings unless told (botocore's standard mode: 3).
+CLIENT_ATTEMPTS = 10
 ACCESS_KEY_ID = "testing"
 SECRET_ACCESS_KEY = "testing"
 
@@ -71,6 +75,10 @@ class AwsSandbox:
     ``member_role_delay``: seconds after a CreateAccount request SUCCEEDED during which AssumeRole into the new
     account is refused (AWS: "You might need to wait a few minutes before you can successfully access the account").
     With 0 (the default) the outcome is visible from the next request on.
+
+    As AWS, the sandbox throttles (``throttle_rate`` requests a second per calling account, bursts of
+    ``throttle_burst``; None: never) and refuses a write while another write to the same entity is in flight
+    (each write in flight for at least ``write_seconds``; None: never): see :mod:`controller.sandbox.throttle`.
     """
 
     def __init__(
@@ -81,6 +89,9 @@ class AwsSandbox:
         create_account_delay: float = 0.0,
         close_account_delay: float = 0.0,
         member_role_delay: float = 0.0,
+        throttle_rate: float | None = DEFAULT_RATE,
+        throttle_burst: int = DEFAULT_BURST,
+        write_seconds: float | None = DEFAULT_WRITE_SECONDS,
     ) -> None:
         self._host = host
         self._port = port
@@ -94,6 +105,8 @@ class AwsSandbox:
             None, create_account_delay=create_account_delay, close_account_delay=close_account_delay,
             member_role_delay=member_role_delay,
         )
+        self.traffic = self.strict.traffic
+        self.traffic.rate, self.traffic.burst, self.traffic.write_seconds = throttle_rate, throttle_burst, write_seconds
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -152,7 +165,9 @@ class AwsSandbox:
         """A boto3 Organizations client for this sandbox (region us-east-1, dummy credentials).
 
         ``max_attempts``: botocore's total attempts (``1`` disables botocore's own retries, which
-        otherwise retry throttling errors such as an injected TooManyRequestsException)."""
+        otherwise retry throttling errors such as an injected TooManyRequestsException).  By default
+        :data:`CLIENT_ATTEMPTS`: the client stands for a person or other automation, whose calls share the
+        management account's throttle with the operator's and are retried until they go through."""
         return self._client("organizations", max_attempts)
 
     def account_client(self, *, max_attempts: int | None = None) -> Any:
@@ -194,7 +209,7 @@ class AwsSandbox:
                 aws_secret_access_key=SECRET_ACCESS_KEY,
                 region_name=REGION,
             )
-        config = Config(retries={"total_max_attempts": max_attempts}) if max_attempts else None
+        config = Config(retries={"total_max_attempts": max_attempts or CLIENT_ATTEMPTS, "mode": "standard"})
         return self._session.client(service, endpoint_url=self.url, config=config)
 
     def env(self) -> dict[str, str]:
@@ -303,8 +318,16 @@ class AwsSandbox:
         """Operation names received over HTTP, in order (a copy; retries count once per attempt)."""
         return self.strict.calls
 
+    def answered_calls(self) -> collections.Counter[str]:
+        """:attr:`calls` counted per operation, less those refused with TooManyRequestsException or
+        ConcurrentModificationException before any effect (what the work cost, whatever AWS's throttling and
+        concurrency added to it)."""
+        return collections.Counter(self.strict.calls) - self.traffic.throttled - self.traffic.conflicts
+
     def reset_calls(self) -> None:
+        """Empty the call log and the counts of throttled and conflicting calls (:attr:`traffic`)."""
         self.strict.reset_calls()
+        self.traffic.reset_counts()
 
     def inject_error(
         self,

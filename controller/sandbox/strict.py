@@ -22,8 +22,11 @@ is a WSGI middleware that sits in front of moto's ``DomainDispatcherApplication`
   DescribeAccount and ListAccountsForParent return afterwards.  Their errors have the REST-JSON
   shape: HTTP status, ``x-amzn-ErrorType: <Code>`` and ``{"message": ...}``.
 
-All Organizations (and Account Management) requests are serialised by one lock, so a check and the change it guards are
-atomic even though the HTTP server is threaded.
+Requests are served on many threads at once, as AWS serves them: the throttling and concurrent-modification
+refusals of :mod:`controller.sandbox.throttle` see them overlap.  Only the step that reads and changes moto's
+state -- a rule's check, moto's handling and the post-hooks -- runs under one lock (moto's backends are plain
+lists and dicts, and a rule's check must hold until the change it guards is made), which is held for
+milliseconds; a write's time in flight is spent outside it.
 
 Every rule quotes the AWS API reference wording it follows (from botocore's
 ``botocore/data/organizations/2016-11-28/service-2.json``).
@@ -58,6 +61,7 @@ from moto.organizations.models import (
 )
 
 from controller.sandbox import cloudtrail, iam, logging_services, sts
+from controller.sandbox.throttle import Refused, Traffic
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -401,7 +405,9 @@ class StrictOrganizations:
         self.events_delivered = 0  # CloudTrail events of Organizations writes delivered to SQS queues
         self.create_account_delay = create_account_delay
         self.close_account_delay = close_account_delay
-        self.lock = threading.RLock()  # serialises Organizations requests (and state resets)
+        self.lock = threading.RLock()  # serialises the state step of Organizations requests (and state resets)
+        #: throttling and concurrent-modification refusals (controller.sandbox.throttle)
+        self.traffic = Traffic()
         self._log_lock = threading.Lock()
         self._calls: list[str] = []
         self._injected: dict[str, list[InjectedError]] = {}
@@ -459,6 +465,7 @@ class StrictOrganizations:
             self.handshakes.clear()
         self.clear_injected_errors()
         self.reset_calls()
+        self.traffic.reset()
 
     def advance(self, now: float | None = None) -> None:
         """Complete every asynchronous operation whose deadline has passed."""
@@ -559,11 +566,14 @@ class StrictOrganizations:
             answered["request_id"] = next(v for k, v in headers if k.lower() == "x-amzn-requestid")
             return start_response(status, headers, exc_info)
 
-        with self.lock:
-            result = self._handle_organizations(environ, recording, operation, body)
-            if str(answered.get("status", "")).startswith("2") and cloudtrail.is_write(operation):
-                # CloudTrail records the call and EventBridge delivers it (to the rules' SQS queues).
-                self._emit_event(environ, operation, body, str(answered["request_id"]))
+        try:
+            with self.traffic.request(_caller(environ), operation, _json_params(body)), self.lock:
+                result = self._handle_organizations(environ, recording, operation, body)
+                if str(answered.get("status", "")).startswith("2") and cloudtrail.is_write(operation):
+                    # CloudTrail records the call and EventBridge delivers it (to the rules' SQS queues).
+                    self._emit_event(environ, operation, body, str(answered["request_id"]))
+        except Refused as refused:
+            return _error_response(start_response, OrganizationsError(refused.code, refused.message))
         delay = self._take_response_delay(operation)
         if delay:
             # The request has taken effect; only the answer is late (a slow network, or a client that
@@ -714,6 +724,14 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+def _json_params(body: bytes) -> dict[str, Any]:
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return params if isinstance(params, dict) else {}
 
 
 def _operation_name(environ: dict[str, Any], target: str, body: bytes) -> str | None:

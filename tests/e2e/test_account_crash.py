@@ -28,7 +28,7 @@ def restart_and_check(aws: AwsSandbox, cluster: Cluster, start_operator: Callabl
     matching = accounts_with_email(aws, EMAIL)
     assert len(matching) == 1, f"expected exactly one account with {EMAIL}, got {matching}"
     assert obj["status"]["id"] == matching[0]["Id"]
-    assert aws.calls.count("CreateAccount") == 1
+    assert aws.answered_calls()["CreateAccount"] == 1
 
 
 def test_killed_after_recording_intent_before_calling_create(

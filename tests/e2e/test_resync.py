@@ -66,7 +66,7 @@ def test_drift_is_still_found_for_every_object_after_api_server_faults(
     for name in names:
         cluster.client.apply(orgunit(name, name=name.upper()))
     ids = {name: cluster.wait_ready("orgunits", name, timeout=30)["status"]["id"] for name in names}
-    org = aws.client()
+    org = aws.client(max_attempts=10)  # the console shares the operator's throttle (a resync a second): retry
 
     # FAULT_SECONDS of trouble (20 in the suite; AWSORG_TEST_FAULT_SECONDS=180 for three minutes): most status
     # writes and events answered 500 or 409, watches ended every 2 s; meanwhile the OUs are renamed in the
