@@ -18,6 +18,15 @@ Member accounts (the Organization's access role): :class:`RecordingMembers` read
 operator does (AssumeRole into the account, GetRole, ListAttachedRolePolicies: STS and IAM, never AWS
 Organizations; counted, so the plan can say what it cost) and records the IAM writes. An account the dry run
 creates has no role yet but the one CreateAccount makes: the access role is planned there without a call.
+
+Central logging: :class:`RecordingCentralLogging` is the operator's ``CentralLoggingGateway`` over clients that record
+(:class:`RecordingClient`): CloudTrail, S3, AWS Config and IAM reads (List/Describe/Get) go to AWS, once per dry
+run for the trail, the bucket, the aggregator and each account's Config, and are counted; every write (CreateTrail,
+CreateBucket, PutBucketPolicy, PutConfigurationRecorder, PutConfigurationAggregator, the deletes...) is recorded with
+its arguments and answered as AWS would, never sent. The gateway's own bookkeeping after a write (the trail, the
+recorders, the aggregator) is what the next round sees; the bucket's is applied here. A log archive or member
+account the dry run creates has nothing yet: no bucket, recorder or aggregator, planned without a call.
+What the dry run cannot know: that a bucket name is taken by another AWS account (CreateBucket would say so).
 """
 
 from __future__ import annotations
@@ -26,18 +35,22 @@ import dataclasses
 import datetime
 import functools
 import itertools
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
+from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import MemberAccounts
 from controller.state import (
     CreateAccountRequest,
     MemberAccess,
+    MemberConfig,
     ObservedAccount,
+    ObservedBucket,
     ObservedHandshake,
     ObservedPolicy,
     ObservedRole,
+    ObservedTrail,
     OrgSnapshot,
 )
 
@@ -45,10 +58,60 @@ NEW = "new~"
 DEFAULT_POLICIES = {"SERVICE_CONTROL_POLICY": ("p-FullAWSAccess", "FullAWSAccess"),
                     "RESOURCE_CONTROL_POLICY": ("p-RCPFullAWSAccess", "RCPFullAWSAccess")}
 READ_PREFIXES = ("List", "Describe")
+SERVICE_READS = ("List", "Describe", "Get")  # CloudTrail, S3, AWS Config, IAM: GetTrailStatus, GetBucketPolicy, ...
+Record = Callable[[str, dict[str, Any]], None]
+T = TypeVar("T")
 
 
 def is_new(resource_id: str | None) -> bool:
     return bool(resource_id) and NEW in str(resource_id)
+
+
+def _answer(operation: str, kwargs: Mapping[str, Any], account_id: str, region: str) -> dict[str, Any]:
+    """What AWS answers a recorded write of CloudTrail, S3, AWS Config or IAM (only the fields the gateway reads)."""
+    if operation in ("CreateTrail", "UpdateTrail"):
+        return {"TrailARN": f"arn:aws:cloudtrail:{region}:{account_id or NEW}:trail/{kwargs['Name']}"}
+    if operation == "PutConfigurationAggregator":
+        return {"ConfigurationAggregator": {"ConfigurationAggregatorArn": (
+            f"arn:aws:config:{region}:{account_id}:config-aggregator/{NEW}{kwargs['ConfigurationAggregatorName']}")}}
+    return {}
+
+
+class RecordingClient:
+    """A boto3 client whose reads (List/Describe/Get) go to AWS, counted, and whose writes are recorded (operation
+    and arguments) and answered as AWS would, never sent. ``client`` None: an account this dry run creates, where
+    nothing exists yet (a read answers empty, with no call)."""
+
+    def __init__(self, client: Any, record: Record, count: Callable[[str], None], account_id: str,
+                 region: str) -> None:
+        self._client, self._record, self._count = client, record, count
+        self._account_id, self._region = account_id, region
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        operation = "".join(part.title() for part in method.split("_"))
+        if operation.startswith(SERVICE_READS):
+            if self._client is None:
+                return lambda **_: {}
+            real = getattr(self._client, method)
+
+            def read(**kwargs: Any) -> Any:
+                self._count(operation)
+                return real(**kwargs)
+
+            return read
+
+        def write(**kwargs: Any) -> dict[str, Any]:
+            self._record(operation, dict(kwargs))
+            return _answer(operation, kwargs, self._account_id, self._region)
+
+        return write
+
+
+def _counter(calls: dict[str, int]) -> Callable[[str], None]:
+    def count(operation: str) -> None:
+        calls[operation] = calls.get(operation, 0) + 1
+
+    return count
 
 
 class RecordingMembers(MemberAccounts):
@@ -62,9 +125,21 @@ class RecordingMembers(MemberAccounts):
         self.calls: dict[str, int] = {}
         self.accounts_read: set[str] = set()
 
-    def _aws(self, operation: str, fn: Any) -> Any:
+    def _aws(self, operation: str, fn: Any) -> Any:  # AssumeRole and the access role's reads (GetRole, ...)
         self.calls[operation] = self.calls.get(operation, 0) + 1
         return super()._aws(operation, fn)
+
+    def call(self, operation: str, fn: Callable[[], T]) -> T:
+        """A call through a :class:`RecordingClient`, which counts what reaches AWS (a recorded write does not)."""
+        return MemberAccounts._aws(self, operation, fn)
+
+    def record(self, operation: str, kwargs: dict[str, Any]) -> None:
+        self.recorded.append((operation, kwargs))
+
+    def client(self, account_id: str, service: str, region: str) -> Any:
+        """A recording client of ``service`` in the account (an account this dry run creates: no AssumeRole)."""
+        real = None if is_new(account_id) else super().client(account_id, service, region)
+        return RecordingClient(real, self.record, _counter(self.calls), account_id, region)
 
     def read_role(self, account_id: str, role_name: str) -> MemberAccess:
         known = self.known(account_id)
@@ -100,6 +175,88 @@ class RecordingMembers(MemberAccounts):
         self.recorded.append(("DetachRolePolicy", {"AccountId": account_id, "RoleName": role_name,
                                                    "PolicyArn": policy_arn}))
         self._change(account_id, lambda r: dataclasses.replace(r, attached=r.attached - {policy_arn}))
+
+
+class RecordingCentralLogging(CentralLoggingGateway):
+    """``CentralLoggingGateway`` over recording clients; the trail, bucket, aggregator and each account's Config are
+    read once per dry run, then known from the recorded writes."""
+
+    def __init__(self, members: RecordingMembers, trails: Callable[[str], Any], **kwargs: Any) -> None:
+        self.calls: dict[str, int] = {}  # CloudTrail reads (the operator's credentials, management account)
+        super().__init__(members, lambda region: RecordingClient(trails(region), members.record,
+                                                                 _counter(self.calls), "", region), **kwargs)
+        self._read: set[tuple[str, ...]] = set()
+        self._buckets: dict[tuple[str, str, str], ObservedBucket] = {}
+
+    @property
+    def config_accounts_read(self) -> frozenset[str]:
+        """The member accounts whose AWS Config was read (not those the dry run creates)."""
+        return frozenset(k[1] for k in self._read if k[0] == "config" and not is_new(k[1]))
+
+    def _once(self, key: tuple[str, ...], read: Callable[[], T], known: Callable[[], T]) -> T:
+        if key in self._read:
+            return known()
+        found = read()
+        self._read.add(key)
+        return found
+
+    # ------------------------------------------------------------------------------ reads, once per dry run
+    def read_trail(self, region: str, name: str) -> ObservedTrail | None:
+        return self._once(("trail", region, name), lambda: super(RecordingCentralLogging, self).read_trail(
+            region, name), lambda: self.known_trail(region, name))
+
+    def read_aggregator(self, account_id: str, region: str, name: str) -> str | None:
+        def read() -> str | None:
+            if not is_new(account_id):
+                return super(RecordingCentralLogging, self).read_aggregator(account_id, region, name)
+            with self._lock:
+                self._aggregators[(account_id, region, name)] = None
+            return None
+
+        return self._once(("aggregator", account_id, region, name), read,
+                          lambda: self.known_aggregator(account_id, region, name))
+
+    def read_config(self, account_id: str, regions: Iterable[str]) -> MemberConfig:
+        def read() -> MemberConfig:
+            if not is_new(account_id):
+                return super(RecordingCentralLogging, self).read_config(account_id, regions)
+            with self._lock:
+                self._config[account_id] = MemberConfig(account_id, {})
+            return self._config[account_id]
+
+        return self._once(("config", account_id), read, lambda: self.known_config(account_id) or read())
+
+    def read_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket:
+        key = (account_id, region, name)
+        if key not in self._buckets:
+            self._buckets[key] = (ObservedBucket(name) if is_new(account_id)
+                                  else super().read_bucket(account_id, region, name))
+        return self._buckets[key]
+
+    # ------------------------------------------------------------------------------ the bucket's writes, applied
+    def _bucket(self, account_id: str, region: str, name: str, **changes: Any) -> None:
+        key = (account_id, region, name)
+        self._buckets[key] = dataclasses.replace(self._buckets.get(key) or ObservedBucket(name), **changes)
+
+    def create_bucket(self, account_id: str, region: str, name: str) -> None:
+        super().create_bucket(account_id, region, name)
+        self._bucket(account_id, region, name, owned=True)
+
+    def put_bucket_encryption(self, account_id: str, region: str, name: str) -> None:
+        super().put_bucket_encryption(account_id, region, name)
+        self._bucket(account_id, region, name, encrypted=True)
+
+    def block_public_access(self, account_id: str, region: str, name: str) -> None:
+        super().block_public_access(account_id, region, name)
+        self._bucket(account_id, region, name, public_access_blocked=True)
+
+    def put_retention(self, account_id: str, region: str, name: str, days: int) -> None:
+        super().put_retention(account_id, region, name, days)
+        self._bucket(account_id, region, name, expiration_days=days)
+
+    def put_bucket_policy(self, account_id: str, region: str, name: str, policy: str) -> None:
+        super().put_bucket_policy(account_id, region, name, policy)
+        self._bucket(account_id, region, name, policy=policy)
 
 
 class RecordingGateway(OrganizationsGateway):

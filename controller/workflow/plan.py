@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.api.models import API_VERSION
-from controller.aws.dryrun import RecordingGateway, RecordingMembers, is_new
+from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, is_new
 from controller.aws.gateway import OrganizationsGateway
 from controller.planner.actions import (
     WAIT_REASONS,
@@ -56,8 +56,11 @@ NO_BASE = ("without --base or --cluster, objects are matched to AWS as the opera
            "with --base (a directory, or a git revision such as origin/main), or read the cluster with --cluster")
 MEMBERS_NOT_READ = ("spec.accessRole: member accounts were not read (no access to them was configured), so the "
                     "access role's changes are not in this plan")
+LOGGING_NOT_READ = ("spec.centralLogging: the trail, the log bucket and AWS Config were not read (no access to "
+                    "CloudTrail and member accounts was configured), so central logging's changes are not in this plan")
 Objects = dict[str, dict[str, dict[str, Any]]]  # kind -> metadata.name -> object
 Members = Callable[[], RecordingMembers]  # a fresh reader of member accounts for each dry run (None: none)
+Trails = Callable[[str], Any]  # region -> a CloudTrail client with the operator's credentials (None: none)
 
 
 @dataclass(frozen=True)
@@ -192,14 +195,18 @@ def _new_objects(objects: Objects, created: str, bindings: Mapping[tuple[str, st
             for kind in KINDS for name, doc in sorted(objects[kind].items())]
 
 
-def _gateway(client: Any, members: Members | None) -> RecordingGateway:
-    return RecordingGateway(client, members=members() if members is not None else None)
+def _gateway(client: Any, members: Members | None, trails: Trails | None) -> RecordingGateway:
+    """A fresh dry run: the organization, member accounts and central logging each read once in it."""
+    reader = members() if members is not None else None
+    logs = RecordingCentralLogging(reader, trails) if reader is not None and trails is not None else None
+    return RecordingGateway(client, members=reader, central_logging=logs)
 
 
-def _bindings(base: Objects, client: Any, members: Members | None) -> dict[tuple[str, str], dict[str, Any]]:
+def _bindings(base: Objects, client: Any, members: Members | None, trails: Trails | None
+              ) -> dict[tuple[str, str], dict[str, Any]]:
     """What each object of the base is bound to in AWS: the base reconciled in a dry run of its own."""
     store = _Store(_new_objects(base, "0", {}))
-    _converge(store, _gateway(client, members))
+    _converge(store, _gateway(client, members, trails))
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for key, obj in store.objects.items():
         resource_id = obj.status.get("id")
@@ -218,13 +225,14 @@ def _live(cluster: Mapping[str, Sequence[Mapping[str, Any]]]) -> Objects:
 
 def plan_objects(head: Objects, client: Any, base: Objects | None = None,
                  cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                 members: Members | None = None) -> PlanReport:
+                 members: Members | None = None, trails: Trails | None = None) -> PlanReport:
     """The plan of ``head`` against the organization ``client`` reads.
 
     Bindings and what the change removes come from ``cluster`` (the objects there, with the status the
     operator wrote) when given, else from ``base`` (the files before the change, reconciled first).
     ``members``: reads member accounts (the Organization's access role) as the operator does; None: the access
-    role is not planned, and the report says so.
+    role is not planned, and the report says so. ``trails`` (with ``members``): reads the organization trail, so
+    that ``centralLogging`` is planned (the bucket, aggregator and AWS Config through ``members``).
     """
     if cluster is not None:
         before = _live(cluster)
@@ -233,7 +241,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
         created = {(k, n): str(o["metadata"].get("creationTimestamp") or "0") for k in KINDS
                    for n, o in before[k].items()}
     elif base is not None:
-        before, bindings = base, _bindings(base, client, members)
+        before, bindings = base, _bindings(base, client, members, trails)
         created = {(k, n): "0" for k in KINDS for n in base[k]}
     else:
         before, bindings, created = None, {}, {}
@@ -241,7 +249,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
     for obj in objects:
         obj.created = created.get((obj.kind, obj.name), "9")  # new objects are the youngest claimants
     store = _Store(objects)
-    gateway = _gateway(client, members)
+    gateway = _gateway(client, members, trails)
     _converge(store, gateway)
     removed: list[_Object] = []
     if before is not None:
@@ -287,17 +295,28 @@ class _Labels:
 
 
 def _member_notes(objects: Sequence[_Object], gateway: RecordingGateway) -> list[str]:
-    """What planning the access role cost in member accounts, or that it was not planned."""
-    declared = any(o.kind == "Organization" and o.spec.get("accessRole") for o in objects)
-    members = gateway.members
-    if not declared:
-        return []
-    if not isinstance(members, RecordingMembers):
-        return [MEMBERS_NOT_READ]
-    calls = sum(members.calls.values())
-    shown = ", ".join(f"{op} {n}" for op, n in sorted(members.calls.items()))
-    return [f"spec.accessRole: the role was read in {len(members.accounts_read)} member account(s) through "
-            f"{members.role_name}: {calls} STS and IAM calls ({shown or 'none'}), none to AWS Organizations"]
+    """What planning the access role and central logging cost in reads (writes are recorded, never sent), or that
+    they were not planned."""
+    specs = [o.spec for o in objects if o.kind == "Organization"]
+    role, logging = any(s.get("accessRole") for s in specs), any(s.get("centralLogging") for s in specs)
+    members, logs = gateway.members, gateway.central_logging
+    missing = [note for note, declared, reader in ((MEMBERS_NOT_READ, role, members), (LOGGING_NOT_READ, logging, logs))
+               if declared and reader is None]
+    if missing or not (role or logging) or not isinstance(members, RecordingMembers):
+        return missing
+    fields, what, calls = [], [], dict(members.calls)
+    if role:
+        fields.append("spec.accessRole")
+        what.append(f"the access role in {len(members.accounts_read)} member account(s)")
+    if logging and isinstance(logs, RecordingCentralLogging):
+        fields.append("spec.centralLogging")
+        what.append(f"the trail, the log bucket, the aggregator and AWS Config in {len(logs.config_accounts_read)} "
+                    "member account(s)")
+        for operation, n in logs.calls.items():
+            calls[operation] = calls.get(operation, 0) + n
+    shown = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
+    return [f"{', '.join(fields)}: read {' and '.join(what)} through {members.role_name}: {sum(calls.values())} calls "
+            f"to STS, IAM, S3, AWS Config and CloudTrail ({shown or 'none'}), none to AWS Organizations; no write"]
 
 
 def _policy_words(kind: str, spec: Mapping[str, Any]) -> str:
@@ -420,8 +439,8 @@ FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json
 
 def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None = None,
                cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-               members: Members | None = None) -> PlanReport:
-    return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members)
+               members: Members | None = None, trails: Trails | None = None) -> PlanReport:
+    return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members, trails)
 
 
 def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str,
@@ -430,13 +449,19 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
 
     Exit 0: no refusals; 2: some changes would be refused (invalid files included); 1: the tool failed
     (settings, reading AWS). Only List/Describe calls are made (the operator's credentials and
-    AWS_ENDPOINT_URL), and for an Organization's accessRole the reads of each member account's role
-    (AssumeRole, GetRole, ListAttachedRolePolicies), counted in a note.
+    AWS_ENDPOINT_URL), and for an Organization's accessRole and centralLogging the reads of each member account's
+    role, bucket and AWS Config (AssumeRole, then List/Describe/Get) and of the trail, counted in a note.
     """
     import sys
 
     from controller.aws.errors import AwsError
-    from controller.aws.session import iam_client, organizations_client, sts_client
+    from controller.aws.session import (
+        cloudtrail_client,
+        iam_client,
+        member_service_client,
+        organizations_client,
+        sts_client,
+    )
     from controller.settings import SettingsError
     from controller.workflow.validate import format_text as format_findings
     from controller.workflow.validate import validate_paths
@@ -448,9 +473,13 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
     try:
         settings = Settings.from_env()
         def members() -> RecordingMembers:
-            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name)
+            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name,
+                                    clients=member_service_client)
 
-        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base, cluster, members)
+        def trails(region: str) -> Any:
+            return cloudtrail_client(region, settings.assume_role_arn)
+
+        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base, cluster, members, trails)
     except SettingsError as exc:
         print(f"awsorg plan: {exc}", file=sys.stderr)
         return 1

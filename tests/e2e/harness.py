@@ -168,13 +168,20 @@ class Cluster:
 
 
 def member_reader(aws: AwsSandbox) -> Callable[[], RecordingMembers]:
-    """What ``awsorg plan`` reads member accounts with (the Organization's access role), against the sandbox."""
+    """What ``awsorg plan`` reads member accounts with (the access role; S3, AWS Config and IAM for central logging),
+    against the sandbox."""
     import boto3
 
-    def iam(credentials: Any) -> Any:
-        return boto3.session.Session(**credentials, region_name="us-east-1").client("iam", endpoint_url=aws.url)
+    def client(service: str, credentials: Any, region: str) -> Any:
+        return boto3.session.Session(**credentials, region_name=region).client(service, endpoint_url=aws.url)
 
-    return lambda: RecordingMembers(aws.service_client("sts"), iam)
+    return lambda: RecordingMembers(aws.service_client("sts"), lambda c: client("iam", c, "us-east-1"),
+                                    clients=client)
+
+
+def plan_readers(aws: AwsSandbox) -> dict[str, Any]:
+    """``plan_paths``' readers of member accounts and CloudTrail, as ``awsorg plan`` has them, against the sandbox."""
+    return {"members": member_reader(aws), "trails": lambda region: aws.service_client("cloudtrail")}
 
 
 def free_port() -> int:

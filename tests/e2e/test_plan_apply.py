@@ -16,7 +16,7 @@ from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
 from controller.workflow.plan import plan_paths
-from tests.e2e.harness import Cluster, Operator, member_reader, wait_for
+from tests.e2e.harness import Cluster, Operator, plan_readers, wait_for
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -25,9 +25,13 @@ EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster,
                                   start_operator: Callable[..., Operator]) -> None:
     start_operator(AWSORG_RESYNC_SECONDS="1")  # accounts created after the Organization get its role on a resync
-    members = member_reader(aws)
-    before = plan_paths([EXAMPLES], aws.client(), members=members)
+    readers = plan_readers(aws)
+    aws.reset_calls()
+    before = plan_paths([EXAMPLES], aws.client(), **readers)
     assert before.changes and not before.problems
+    # The plan wrote nothing (CloudTrail, S3 and AWS Config included): its writes were recorded, never sent.
+    assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
+    assert "DescribeTrails" in aws.calls  # central logging was read, not skipped
 
     objects = [d for f in sorted(EXAMPLES.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
     for obj in objects:
@@ -57,7 +61,7 @@ def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster,
     enabled = [e for e in events if e.get("reason") == "PolicyTypeEnabled"]
     assert len(enabled) == sum(1 for c in before.changes if c.reason == "PolicyTypeEnabled") == 1
 
-    after = plan_paths([EXAMPLES], aws.client(), members=members)
+    after = plan_paths([EXAMPLES], aws.client(), **readers)
     assert after.empty, [*after.changes, *after.problems]
     assert after.unchanged == len(objects)
 
@@ -92,9 +96,10 @@ def test_plan_reads_bindings_and_removals_from_the_cluster(aws: AwsSandbox, kube
     assert ("OrgUnit", "production", "Renamed") in changes  # bound through its status: renamed, not created
     assert ("ServiceControlPolicy", "deny-unapproved-regions", "Deleted") in changes  # removed from the files
     assert not any(r == "Created" for _, _, r in changes)
-    # The only note: what reading the access role in the member accounts cost (no write anywhere).
-    assert [n.split(":")[0] for n in report["notes"]] == ["spec.accessRole"], report["notes"]
-    assert "in 4 member account(s)" in report["notes"][0]
+    # The only note: what reading the access role and central logging cost (no write anywhere).
+    assert [n.split(":")[0] for n in report["notes"]] == ["spec.accessRole, spec.centralLogging"], report["notes"]
+    assert "the access role in 4 member account(s)" in report["notes"][0]
+    assert "AWS Config in 4 member account(s)" in report["notes"][0]
     assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
 
     assert main(["plan", str(tmp_path / "head.yaml"), "--output", "json"]) == 0  # blind: says so

@@ -22,7 +22,7 @@ from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeError
 from controller.workflow.plan import NO_BASE, PlanReport, plan_paths
-from tests.e2e.harness import API, Cluster, Operator, condition, member_reader, wait_for
+from tests.e2e.harness import API, Cluster, Operator, condition, plan_readers, wait_for
 
 pytestmark = pytest.mark.e2e
 # What the operator reports as events when it acts (or deliberately does not) on AWS.
@@ -60,6 +60,16 @@ class Case:
 
 def org(**spec: Any) -> dict[str, Any]:
     return {"apiVersion": API, "kind": "Organization", "metadata": {"name": "organization"}, "spec": spec}
+
+
+TRUSTED_LOGGING = {"trustedServices": ["cloudtrail.amazonaws.com", "config.amazonaws.com"],
+                   "delegatedAdministrators": [{"accountRef": {"name": "shared"},
+                                                "servicePrincipal": "config.amazonaws.com"}]}
+
+
+def logging(**spec: Any) -> dict[str, Any]:
+    """spec.centralLogging with Shared Services ('shared') as the log archive."""
+    return {"accountRef": {"name": "shared"}, "bucketName": "plan-table-logs", **spec}
 
 
 ENGINEER = {"roleName": "Engineer", "trustedPrincipals": ["arn:aws:iam::123456789012:root"],
@@ -144,6 +154,20 @@ CASES = {
                          "managedPolicyArns": ["arn:aws:iam::aws:policy/SecurityAudit"]})],
         {"AccessRoleTrustPolicyUpdated", "AccessRolePolicyAttached", "AccessRolePolicyDetached"},
         setup=_member_and_user),
+    "central-logging-added": Case(
+        "centralLogging added to an Organization: the bucket, its settings and policy, the organization trail "
+        "logging, AWS Config in every member account and the aggregator, in that order",
+        [acct("shared"), org(**TRUSTED_LOGGING)],
+        [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=365))],
+        {"LogBucketCreated", "LogBucketEncrypted", "LogBucketPublicAccessBlocked", "LogBucketRetentionSet",
+         "LogBucketPolicySet", "TrailConfigured", "TrailLoggingStarted", "ConfigRecorderConfigured",
+         "AggregatorCreated"}),
+    "retention-changed": Case(
+        "centralLogging.retentionDays changed: only the bucket's lifecycle is put (the trail, recorders and "
+        "aggregator, read from AWS, are as declared)",
+        [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=365))],
+        [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=90))],
+        {"LogBucketRetentionSet"}),
 }
 
 
@@ -217,9 +241,9 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
 
     base_dir, head_dir = _write(tmp_path / "base", case.base), _write(tmp_path / "head", case.head)
     aws.reset_calls()
-    members = member_reader(aws)
-    plan = plan_paths([head_dir], aws.client(), base=[base_dir], members=members)
-    blind = plan_paths([head_dir], aws.client(), members=members)
+    readers = plan_readers(aws)
+    plan = plan_paths([head_dir], aws.client(), base=[base_dir], **readers)
+    blind = plan_paths([head_dir], aws.client(), **readers)
     # The plan never writes: it reads the organization, and the access role in member accounts.
     assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
     assert case.expect <= {c.reason for c in [*plan.changes, *plan.problems]}, (case.why, plan)
@@ -263,7 +287,7 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
         got = cluster.get(PLURALS[kind], name)
         assert condition(got, "Synced")["reason"] == reason  # type: ignore[index]
 
-    after = plan_paths([head_dir], aws.client(), base=[head_dir], members=members)
+    after = plan_paths([head_dir], aws.client(), base=[head_dir], **readers)
     assert not after.changes, after.changes
     assert _refused(after) == refusals
     for change in plan.changes:
