@@ -68,9 +68,9 @@ def test_drift_is_still_found_for_every_object_after_api_server_faults(
     ids = {name: cluster.wait_ready("orgunits", name, timeout=30)["status"]["id"] for name in names}
     org = aws.client(max_attempts=10)  # the console shares the operator's throttle (a resync a second): retry
 
-    # FAULT_SECONDS of trouble (8 in the suite: four rounds; AWSORG_TEST_FAULT_SECONDS=180 for three minutes): most status
-    # writes and events answered 500 or 409, watches ended every 2 s; meanwhile the OUs are renamed in the
-    # console, so that the operator has status to write (and fails to) for every object.
+    # FAULT_SECONDS of trouble (8 in the suite: four rounds; AWSORG_TEST_FAULT_SECONDS=180 for three minutes):
+    # most status writes and events answered 500 or 409, watches ended every 2 s; meanwhile the OUs are renamed in
+    # the console, so that the operator has status to write (and fails to) for every object.
     kube.call(lambda emu: emu.inject_faults(methods=("PATCH", "POST", "PUT"), statuses=(500, 409), ratio=0.8))
     try:
         deadline = time.monotonic() + FAULT_SECONDS
