@@ -12,6 +12,7 @@ The shape is crossplane-runtime's managed reconciler, with our pure planner in t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -38,7 +39,7 @@ from controller.planner.actions import (
 from controller.reconciler.base import Claim, ObjectView, Outcome, References, claim_owner, now_iso
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
-from controller.reconciler.status import Failure, StatusBuilder
+from controller.reconciler.status import Failure, StatusBuilder, same_status
 from controller.settings import Settings
 from controller.state import OrgSnapshot
 
@@ -237,6 +238,12 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
     def _run(self, view: ObjectView, fn: Callable[[ObjectView, StatusBuilder], Outcome]) -> Outcome:
         started = time.monotonic()
         with self._lock(view.name), self._serial if self.adapter.serialized else contextlib.nullcontext():
+            latest = self.latest.get(view.name)
+            if latest is not None and not same_status(latest, view.status):
+                # The object was read before this process's last status for it reached the API (a resync or an
+                # event that waited on this lock while a reconcile finished): that status is the newer one. Acting
+                # on the older would take the spec for not yet applied, and correct drift under `report`.
+                view = dataclasses.replace(view, status=latest)
             st = StatusBuilder(self.kind, view, self.settings)
             checked = True
             try:
