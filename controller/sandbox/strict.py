@@ -100,6 +100,8 @@ DEFAULT_POLICY_FOR_TYPE = {
 #: Policy types whose documents use the IAM policy grammar.
 IAM_GRAMMAR_TYPES = frozenset({"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"})
 
+#: How long after a write's answer its CloudTrail record reaches the EventBridge rules' queues.
+EVENT_DELIVERY_SECONDS = 0.1
 NAME_MAX = 128  # OrganizationalUnitName, PolicyName: "max": 128 (CreateAccount's AccountName is 50: aws_limits.py)
 EMAIL_MAX = 64  # Email: "max": 64
 DESCRIPTION_MAX = 512  # PolicyDescription: "max": 512
@@ -590,7 +592,15 @@ class StrictOrganizations:
         match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         event = cloudtrail.organizations_event(operation, params if isinstance(params, dict) else {}, request_id,
                                                account_id, match.group(1) if match else "")
-        self.events_delivered += cloudtrail.deliver(event, account_id)
+        # EventBridge delivers CloudTrail's record of a call after the call has answered (best effort, "typically
+        # within seconds"), never before: a caller always holds the RequestId before its own event can arrive.
+        timer = threading.Timer(EVENT_DELIVERY_SECONDS, self._deliver, args=(event, account_id))
+        timer.daemon = True
+        timer.start()
+
+    def _deliver(self, event: dict[str, Any], account_id: str) -> None:
+        with self.lock:
+            self.events_delivered += cloudtrail.deliver(event, account_id)
 
     def inject_response_delay(self, operation: str, seconds: float, *, times: int = 1) -> None:
         """Carry out the next ``times`` calls of ``operation`` at once but answer them ``seconds`` late."""

@@ -12,8 +12,9 @@ from controller.sandbox.aws import EVENT_PATTERN, AwsSandbox
 
 
 def _messages(aws: AwsSandbox, url: str) -> list[dict[str, Any]]:
+    """What the queue holds once EventBridge has delivered (a moment after the call answered: long-poll 1 s)."""
     sqs = aws.service_client("sqs")
-    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     return [json.loads(m["Body"]) for m in got]
 
 
