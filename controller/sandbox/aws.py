@@ -289,6 +289,7 @@ class AwsSandbox:
         org = self.client()
         described = org.create_organization(FeatureSet="ALL")["Organization"]
         root_id = org.list_roots()["Roots"][0]["Id"]
+        self.strict.flush_events()  # the organization's own creation is delivered before anyone listens
         self.reset_calls()
         self.ids = {
             "root_id": root_id,

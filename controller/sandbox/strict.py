@@ -405,6 +405,8 @@ class StrictOrganizations:
         self.app = app
         self.member_role_delay = member_role_delay  # see controller.sandbox.sts: a new account's role, assumable later
         self.events_delivered = 0  # CloudTrail events of Organizations writes delivered to SQS queues
+        self._deliveries: set[threading.Timer] = set()  # events on their way (EVENT_DELIVERY_SECONDS)
+        self._world = 0  # bumped by reset_state: an event of the world before a reset is never delivered
         self.create_account_delay = create_account_delay
         self.close_account_delay = close_account_delay
         self.lock = threading.RLock()  # serialises the state step of Organizations requests (and state resets)
@@ -458,8 +460,10 @@ class StrictOrganizations:
             self._delays.clear()
 
     def reset_state(self) -> None:
-        """Forget create-account requests, pending closures, injected errors and the call log."""
+        """Forget create-account requests, pending closures, events on their way, injected errors and the call
+        log."""
         with self.lock:
+            self._world += 1
             self.create_requests.clear()
             self.pending_closures.clear()
             self.standalone_account_names.clear()
@@ -594,13 +598,29 @@ class StrictOrganizations:
                                                account_id, match.group(1) if match else "")
         # EventBridge delivers CloudTrail's record of a call after the call has answered (best effort, "typically
         # within seconds"), never before: a caller always holds the RequestId before its own event can arrive.
-        timer = threading.Timer(EVENT_DELIVERY_SECONDS, self._deliver, args=(event, account_id))
+        timer = threading.Timer(EVENT_DELIVERY_SECONDS, lambda: self._deliver(timer, world, event, account_id))
         timer.daemon = True
+        with self._log_lock:
+            world = self._world
+            self._deliveries.add(timer)
         timer.start()
 
-    def _deliver(self, event: dict[str, Any], account_id: str) -> None:
+    def _deliver(self, timer: threading.Timer, world: int, event: dict[str, Any], account_id: str) -> None:
         with self.lock:
-            self.events_delivered += cloudtrail.deliver(event, account_id)
+            if world == self._world:
+                self.events_delivered += cloudtrail.deliver(event, account_id)
+            with self._log_lock:
+                self._deliveries.discard(timer)
+
+    def flush_events(self, timeout: float = 5.0) -> None:
+        """Wait until every event on its way has been delivered (or dropped by a reset)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._log_lock:
+                pending = list(self._deliveries)
+            if not pending:
+                return
+            pending[0].join(max(0.0, deadline - time.monotonic()))
 
     def inject_response_delay(self, operation: str, seconds: float, *, times: int = 1) -> None:
         """Carry out the next ``times`` calls of ``operation`` at once but answer them ``seconds`` late."""
