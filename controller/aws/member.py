@@ -66,8 +66,8 @@ class MemberAccounts:
         self._clock = clock
         self._partition = partition
         self._lock = threading.Lock()
-        self._clients: dict[str, tuple[Any, float]] = {}  # account -> (IAM client, credentials expire at)
-        self._others: dict[tuple[str, str, str], tuple[Any, float]] = {}  # (account, service, region) -> client
+        # (account, service, region) -> (client, its credentials expire at); IAM's region is ""
+        self._clients: dict[tuple[str, str, str], tuple[Any, float]] = {}
         self._creds: dict[str, tuple[Credentials, float]] = {}  # account -> (credentials, expire at)
         self._known: dict[str, MemberAccess] = {}  # what each account holds, as last read or written
 
@@ -80,32 +80,27 @@ class MemberAccounts:
 
     def _iam(self, account_id: str) -> Any:
         """An IAM client in the member account (credentials assumed again when near expiry)."""
-        now = self._clock()
-        with self._lock:
-            cached = self._clients.get(account_id)
-        if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
-            return cached[0]
-        creds, expires_at = self._credentials(account_id)
-        client = self._iam_client(creds)
-        with self._lock:
-            self._clients[account_id] = (client, expires_at)
-        return client
+        return self._cached((account_id, "iam", ""), self._iam_client)
 
     def client(self, account_id: str, service: str, region: str) -> Any:
         """A client of ``service`` (s3, config) in the member account and region, with the member role's
         credentials (one AssumeRole per account and hour, shared with IAM)."""
         if self._service_client is None:
             raise AwsError("AssumeRole", "NotConfigured", f"no {service} client for member accounts is configured")
-        key = (account_id, service, region)
+        make = self._service_client
+        return self._cached((account_id, service, region), lambda creds: make(service, creds, region))
+
+    def _cached(self, key: tuple[str, str, str], make: Callable[[Credentials], Any]) -> Any:
+        """The client for ``key`` made with the account's assumed credentials, made again when they near expiry."""
         now = self._clock()
         with self._lock:
-            cached = self._others.get(key)
+            cached = self._clients.get(key)
         if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
             return cached[0]
-        creds, expires_at = self._credentials(account_id)
-        client = self._service_client(service, creds, region)
+        creds, expires_at = self._credentials(key[0])
+        client = make(creds)
         with self._lock:
-            self._others[key] = (client, expires_at)
+            self._clients[key] = (client, expires_at)
         return client
 
     def _credentials(self, account_id: str) -> tuple[Credentials, float]:
@@ -137,10 +132,9 @@ class MemberAccounts:
     def forget(self, account_id: str) -> None:
         """Drop the cached credentials and what is known of the account (it left the organization)."""
         with self._lock:
-            self._clients.pop(account_id, None)
             self._creds.pop(account_id, None)
-            for key in [k for k in self._others if k[0] == account_id]:
-                self._others.pop(key)
+            for key in [k for k in self._clients if k[0] == account_id]:
+                self._clients.pop(key)
             self._known.pop(account_id, None)
 
     # ------------------------------------------------------------------------------ reads

@@ -268,6 +268,7 @@ class AwsSandbox:
         FinalizingOrganizationException meanwhile."""
         with self.strict.lock:
             self.quotas.finalizing_until = time.time() + seconds
+
     @property
     def member_role_delay(self) -> float:
         """Seconds a new account's roles stay unassumable after its CreateAccount SUCCEEDED (settable)."""
