@@ -37,6 +37,7 @@ from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
 from controller.settings import Settings
+from controller.workflow import exits
 from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
@@ -110,7 +111,7 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.errors else 0
+        return exits.REFUSED if self.errors else exits.OK
 
 
 # ------------------------------------------------------------------------------------------------ parsing
