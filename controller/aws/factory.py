@@ -29,7 +29,8 @@ from controller.settings import Settings
 
 
 class Factory:
-    """Builds gateways and clients from one :class:`~controller.settings.Settings`."""
+    """Builds gateways and clients from one :class:`~controller.settings.Settings`, on demand (in the manner of
+    gafaelfawr's ``ComponentFactory``: a ``create_*`` method per component)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -40,42 +41,42 @@ class Factory:
         return cls(Settings.from_env())
 
     # ---------------------------------------------------------------------------- clients
-    def organizations_client(self) -> Any:
+    def create_organizations_client(self) -> Any:
         return organizations_client(self.settings.assume_role_arn)
 
-    def trail_client(self, region: str) -> Any:
+    def create_trail_client(self, region: str) -> Any:
         """CloudTrail in the trail's home region."""
         return cloudtrail_client(region, self.settings.assume_role_arn)
 
     # ---------------------------------------------------------------------------- the operator
-    def members(self) -> MemberAccounts:
+    def create_members(self) -> MemberAccounts:
         """Work inside member accounts: AssumeRole into ``AWSORG_MEMBER_ROLE_NAME``."""
         return MemberAccounts(sts_client(self.settings.assume_role_arn), iam_client, self.settings.member_role_name,
                               clients=member_service_client)
 
-    def gateway(self) -> OrganizationsGateway:
+    def create_gateway(self) -> OrganizationsGateway:
         """The operator's gateway: it writes (Organizations, the Account Management API, member accounts, central
         logging)."""
-        members = self.members()
+        members = self.create_members()
         return OrganizationsGateway(
-            self.organizations_client(),
+            self.create_organizations_client(),
             account_client=lambda: account_client(self.settings.assume_role_arn),
             members=members,
-            central_logging=CentralLoggingGateway(members, self.trail_client),
+            central_logging=CentralLoggingGateway(members, self.create_trail_client),
         )
 
-    def events_queue(self) -> EventsQueue | None:
+    def create_events_queue(self) -> EventsQueue | None:
         """The queue of AWS Organizations events (``AWSORG_EVENTS_QUEUE_URL``), or None when not configured."""
         if not self.settings.events_queue_url:
             return None
         return EventsQueue(sqs_client(self.settings.assume_role_arn), self.settings.events_queue_url)
 
     # ---------------------------------------------------------------------------- awsorg plan and export
-    def recording_members(self) -> RecordingMembers:
+    def create_recording_members(self) -> RecordingMembers:
         """Member accounts for a dry run: reads go to AWS, writes are recorded (``awsorg plan``)."""
         return RecordingMembers(sts_client(self.settings.assume_role_arn), iam_client, self.settings.member_role_name,
                                 clients=member_service_client)
 
-    def reader(self) -> OrganizationsGateway:
+    def create_reader(self) -> OrganizationsGateway:
         """A gateway used only to read the organization (``awsorg export``): no member accounts."""
-        return OrganizationsGateway(self.organizations_client())
+        return OrganizationsGateway(self.create_organizations_client())

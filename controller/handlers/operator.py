@@ -124,7 +124,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: Organiz
         memo.poster = events.start()
         resync = Resync(settings, gateway, inventory, engines, refs.bodies)
         memo.observer = asyncio.get_running_loop().create_task(resync.run_forever())
-        queue = factory.events_queue()
+        queue = factory.create_events_queue()
         if queue is not None:
             memo.events = asyncio.get_running_loop().create_task(resync.run_events(queue))
 
@@ -203,7 +203,7 @@ def run(factory: Factory, *, peering_name: str | None = None, priority: int = 0,
     metrics.RESYNC_INTERVAL.set(settings.resync_seconds)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
-    gateway = factory.gateway()
+    gateway = factory.create_gateway()
     registry = kopf.OperatorRegistry()
     register(registry, factory, gateway)
     asyncio.run(

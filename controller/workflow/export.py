@@ -295,7 +295,7 @@ def export_command(out: Path | None, factory: Factory) -> int:
     from controller.workflow.validate import format_text, validate_texts
 
     try:
-        export = export_organization(factory.reader())
+        export = export_organization(factory.create_reader())
     except AwsError as exc:
         print(f"awsorg export: reading the organization failed: {exc}", file=sys.stderr)
         return exits.FAILED

@@ -466,8 +466,8 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         sys.stderr.write("awsorg plan: the files are invalid; `awsorg validate` says:\n" + format_findings(report))
         return exits.REFUSED
     try:
-        result = plan_paths(paths, factory.organizations_client(), base, cluster, factory.recording_members,
-                            factory.trail_client)
+        result = plan_paths(paths, factory.create_organizations_client(), base, cluster,
+                            factory.create_recording_members, factory.create_trail_client)
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
         return exits.FAILED
