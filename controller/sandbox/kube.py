@@ -13,7 +13,8 @@ namespaces), and ``meta.k8s.io/v1`` Table output for kubectl.
 :class:`KubeEmulator` is assembled from its parts, each a class of its own module: storage (the served resources,
 the objects and the reads: :mod:`~controller.sandbox.kube_storage`), watch (history and watch streams:
 :mod:`~controller.sandbox.kube_watch`), admission (what a write must pass: :mod:`~controller.sandbox.kube_admission`),
-apply (the writes: :mod:`~controller.sandbox.kube_apply`) and routing (HTTP, discovery, OpenAPI, faults:
+apply (the writes: :mod:`~controller.sandbox.kube_apply`), a CRD's deletion as apiextensions-apiserver does
+it (:mod:`~controller.sandbox.kube_crd_finalizer`) and routing (HTTP, discovery, OpenAPI, faults:
 :mod:`~controller.sandbox.kube_routing`); here it registers the built-in kinds and stores the default objects.
 
 Usage::

@@ -302,18 +302,25 @@ class KubeApply(KubeAdmission, KubeWatch):
             self._unregister_crd(obj)
             spec = obj.get("spec") or {}
             key = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
-            self._store.pop(key, None)  # the API server deletes all objects of a deleted CRD
+            # Its finalizer (kube_crd_finalizer.py) has deleted its objects; any left (the finalizer removed by
+            # hand) are dropped here, where a real API server would keep them in etcd.
+            self._store.pop(key, None)
 
-    def _delete(self, rdef: ResourceDef, namespace: str | None, name: str, options: Mapping[str, Any],
-                params: Mapping[str, str]) -> Obj:
-        old = self._get_or_404(rdef, namespace, name)
-        meta = old["metadata"]
+    def _check_preconditions(self, rdef: ResourceDef, name: str, meta: Mapping[str, Any],
+                             options: Mapping[str, Any]) -> None:
+        """A delete's ``preconditions`` (uid, resourceVersion): 409 when the object is not the one meant."""
         preconditions = options.get("preconditions") or {}
         if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
             raise self._conflict(rdef, name, f"Precondition failed: UID in precondition: {preconditions['uid']}, "
                                              f"UID in object meta: {meta.get('uid')}")
         if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != meta.get("resourceVersion"):
             raise self._conflict(rdef, name)
+
+    def _delete(self, rdef: ResourceDef, namespace: str | None, name: str, options: Mapping[str, Any],
+                params: Mapping[str, str]) -> Obj:
+        old = self._get_or_404(rdef, namespace, name)
+        meta = old["metadata"]
+        self._check_preconditions(rdef, name, meta, options)
         dry_run = bool(params.get("dryRun") or options.get("dryRun"))
         key = self._key(rdef, namespace, name)
         if meta.get("finalizers"):

@@ -1,7 +1,8 @@
 """The sandbox API server's routing: HTTP requests to the parts that serve them.
 
 Authentication and authorization (:mod:`controller.sandbox.rbac`), discovery and OpenAPI, the request's verb
-and options to a read, a write (:class:`controller.sandbox.kube_apply.KubeApply`) or a watch, responses as
+and options to a read, a write (:class:`controller.sandbox.kube_apply.KubeApply`; a CRD's deletion:
+:mod:`controller.sandbox.kube_crd_finalizer`) or a watch, responses as
 objects, lists, ``meta.k8s.io/v1`` Tables or partial metadata, errors as ``Status``, and the faults tests inject;
 the outermost part of :class:`controller.sandbox.kube.KubeEmulator`.
 """
@@ -23,7 +24,7 @@ import yaml
 
 from controller.sandbox import _kube_table, kube_meta, ssa
 from controller.sandbox.kube_admission import _invalid
-from controller.sandbox.kube_apply import KubeApply
+from controller.sandbox.kube_crd_finalizer import KubeCrdFinalizer
 from controller.sandbox.kube_storage import DEFAULT_HISTORY_SIZE, Obj, ResourceDef, _error, _parse_path, _Path
 from controller.sandbox.rbac import Rbac
 
@@ -42,7 +43,7 @@ SERVER_VERSION = {
 }
 
 
-class KubeRouting(KubeApply):
+class KubeRouting(KubeCrdFinalizer):
     """Requests to reads, writes and watches; discovery; injected faults."""
 
     rbac: Rbac  # set by KubeEmulator (its default policy is stored through the writes)
@@ -328,6 +329,7 @@ class KubeRouting(KubeApply):
             obj, created = self._apply(rdef, parsed.namespace, name, parsed.subresource, request.body, params)
             return self._respond_obj(rdef, obj, None, params, status=201 if created else 200)
         if method == "POST" and name is None:
+            self.refuse_create_while_terminating(rdef)
             obj = self._create(rdef, parsed.namespace, self._json_body(request), params)
             return self._respond_obj(rdef, obj, None, params, status=201)
         if method == "PUT" and name is not None:
