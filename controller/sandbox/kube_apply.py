@@ -18,7 +18,7 @@ import yaml
 
 from controller.sandbox import kube_meta, ssa
 from controller.sandbox.kube_admission import KubeAdmission
-from controller.sandbox.kube_storage import CRD_GROUP, Obj, ResourceDef, _error, _now
+from controller.sandbox.kube_storage import CRD_GROUP, Obj, ObjKey, ResourceDef, _error, _now
 from controller.sandbox.kube_watch import KubeWatch
 
 _SYSTEM_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
@@ -173,7 +173,12 @@ class KubeApply(KubeAdmission, KubeWatch):
         if params.get("dryRun"):
             return new
         new["metadata"]["resourceVersion"] = self._next_rv()
-        key = self._key(rdef, old_meta.get("namespace"), name)
+        self._put(rdef, self._key(rdef, old_meta.get("namespace"), name), new)
+        return new
+
+    def _put(self, rdef: ResourceDef, key: ObjKey, new: Obj) -> None:
+        """Store an update (its resourceVersion set), or delete the object once it is being deleted and has no
+        finalizer left; the watches hear of it."""
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             del self._store[rdef.store_key][key]
             self._after_delete(rdef, new)
@@ -183,7 +188,6 @@ class KubeApply(KubeAdmission, KubeWatch):
             if rdef.plural == "customresourcedefinitions":
                 self._register_crd(new)
             self._emit(rdef, "MODIFIED", new)
-        return new
 
     def _replace(self, rdef: ResourceDef, namespace: str | None, name: str, subresource: str | None,
                  body: Obj, params: Mapping[str, str]) -> Obj:

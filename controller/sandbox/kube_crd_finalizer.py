@@ -172,16 +172,8 @@ class KubeCrdFinalizer(KubeApply):
 
     def _write_crd(self, new: Obj) -> Obj:
         """Store the CRD's new state (the controller's UpdateStatus): deleted once it has no finalizer left."""
-        rdef = self.find_def(CRDS, CRD_GROUP)
-        key = (None, new["metadata"]["name"])
         new["metadata"]["resourceVersion"] = self._next_rv()
-        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
-            del self._store[rdef.store_key][key]
-            self._after_delete(rdef, new)
-            self._emit(rdef, "DELETED", new)
-        else:
-            self._store[rdef.store_key][key] = new
-            self._emit(rdef, "MODIFIED", new)
+        self._put(self.find_def(CRDS, CRD_GROUP), (None, new["metadata"]["name"]), new)
         return new
 
     def _instances(self, crd: Obj) -> tuple[ResourceDef | None, list[Obj]]:
