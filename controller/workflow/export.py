@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from controller.planner.organization import ALL, DELEGATED_ADMIN_PRINCIPALS
 from controller.planner.tags import is_aws_reserved
 from controller.settings import Settings, SettingsError
 from controller.state import OrgSnapshot
+from controller.workflow import safeyaml
 
 __all__ = ["Export", "export_command", "export_organization", "k8s_name", "render", "write_files"]
 
@@ -48,7 +50,8 @@ _MAX_NAME = 63
 def k8s_name(text: str, fallback: str) -> str:
     """A DNS-1123 label from an AWS name: ``Non-Production`` -> ``non-production``, ``Shared Services`` ->
     ``shared-services``; ``fallback`` when nothing usable is left."""
-    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))  # É -> E
+    name = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
     return name[:_MAX_NAME].strip("-") or fallback
 
 
@@ -248,8 +251,19 @@ def _export_policies(
 # ------------------------------------------------------------------------------------------------ output
 
 
+class _Dumper(yaml.SafeDumper):
+    """Quotes every string that kubectl (go-yaml v2: ``049474891394`` is a number, ``yes`` and ``on`` booleans)
+    or YAML 1.1 (PyYAML: ``12:30`` a number) would read as anything but that string."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and implicit[0] and tag == "tag:yaml.org,2002:str":
+            return safeyaml.go_tag(value)
+        return tag
+
+
 def _render_one(obj: Mapping[str, Any]) -> str:
-    text = yaml.safe_dump(dict(obj), sort_keys=False, width=120, allow_unicode=True)
+    text = yaml.dump(dict(obj), Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
     if obj["metadata"]["annotations"].get(MANAGEMENT_ACCOUNT) == "true":
         text = ("# The management account: it is the organization itself and can be neither removed nor closed\n"
                 "# through the organization; deletionPolicy Retain keeps it that way.\n") + text

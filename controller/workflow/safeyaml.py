@@ -45,6 +45,7 @@ __all__ = [
     "check_aliases",
     "documents",
     "go_scalar",
+    "go_tag",
     "safe_load_all",
 ]
 
@@ -185,6 +186,11 @@ def go_scalar(text: str, tag: str | None = None) -> tuple[str, Any]:
     if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
         value = float(value)  # a uint64 past int64: the API server's JSON decoding reads it as a float64
     return rtag, _json_number(value) if isinstance(value, float) and math.isfinite(value) else value
+
+
+def go_tag(text: str) -> str:
+    """The tag go-yaml v2 gives ``text`` as a plain scalar (``tag:yaml.org,2002:str`` when it stays a string)."""
+    return _go_resolve(text, None)[0]
 
 
 def _go_value(text: str, tag: str | None) -> tuple[str, Any]:
