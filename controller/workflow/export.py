@@ -251,19 +251,8 @@ def _export_policies(
 # ------------------------------------------------------------------------------------------------ output
 
 
-class _Dumper(yaml.SafeDumper):
-    """Quotes every string that kubectl (go-yaml v2: ``049474891394`` is a number, ``yes`` and ``on`` booleans)
-    or YAML 1.1 (PyYAML: ``12:30`` a number) would read as anything but that string."""
-
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-        if kind is yaml.ScalarNode and implicit[0] and tag == "tag:yaml.org,2002:str":
-            return safeyaml.go_tag(value)
-        return tag
-
-
 def _render_one(obj: Mapping[str, Any]) -> str:
-    text = yaml.dump(dict(obj), Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
+    text = yaml.dump(dict(obj), Dumper=safeyaml.GoDumper, sort_keys=False, width=120, allow_unicode=True)
     if obj["metadata"]["annotations"].get(MANAGEMENT_ACCOUNT) == "true":
         text = ("# The management account: it is the organization itself and can be neither removed nor closed\n"
                 "# through the organization; deletionPolicy Retain keeps it that way.\n") + text

@@ -40,10 +40,12 @@ __all__ = [
     "ALIAS_RATIO_RANGE_HIGH",
     "ALIAS_RATIO_RANGE_LOW",
     "ExcessiveAliasing",
+    "GoDumper",
     "GoLoader",
     "allowed_alias_ratio",
     "check_aliases",
     "documents",
+    "dump_all",
     "go_scalar",
     "go_tag",
     "safe_load_all",
@@ -333,6 +335,23 @@ GoLoader.yaml_constructors = {
     "tag:yaml.org,2002:seq": yaml.SafeLoader.construct_yaml_seq,
 }
 GoLoader.yaml_multi_constructors = {"": GoLoader.construct_go_unknown}
+
+
+class GoDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper that quotes every string kubectl (go-yaml v2: ``049474891394`` is a number, ``yes`` and
+    ``y`` booleans) or YAML 1.1 (PyYAML: ``12:30`` a number) would read as anything but that string."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and implicit[0] and tag == _STR:
+            return go_tag(value)
+        return tag
+
+
+def dump_all(documents: Any, **options: Any) -> str:
+    """``yaml.safe_dump_all`` whose output kubectl reads back as the same data (:class:`GoDumper`)."""
+    text: str = yaml.dump_all(documents, Dumper=GoDumper, allow_unicode=True, **options)
+    return text
 
 
 def documents(text: str) -> Iterator[tuple[yaml.Node, Any, ExcessiveAliasing | None]]:
