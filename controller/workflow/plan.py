@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -479,6 +480,24 @@ def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None =
     return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members, trails)
 
 
+PLAN_MEMBER_ROLE = "AWSORG_PLAN_MEMBER_ROLE_NAME"
+
+
+def plan_member_role_name(default: str) -> str:
+    """The role ``awsorg plan`` assumes in member accounts: ``AWSORG_PLAN_MEMBER_ROLE_NAME`` (a read-only role, its
+    policy deploy/plan-member-policy.json: a plan only reads there), else the operator's (``default``)."""
+    from controller.api import limits
+    from controller.settings import SettingsError
+
+    raw = os.environ.get(PLAN_MEMBER_ROLE, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(limits.ROLE_NAME_PATTERN, raw):
+        raise SettingsError(f"{PLAN_MEMBER_ROLE}={raw!r}: expected an IAM role name ({limits.NAME_CHARACTERS}, at "
+                            f"most {limits.ROLE_NAME_MAX})")
+    return raw
+
+
 def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str,
                  cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, notes: Sequence[str] = ()) -> int:
     """``awsorg plan``: validate offline first (a plan of invalid YAML means nothing), then plan read-only.
@@ -510,8 +529,10 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         return 2
     try:
         settings = Settings.from_env()
+        member_role = plan_member_role_name(settings.member_role_name)
+
         def members() -> RecordingMembers:
-            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name,
+            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, member_role,
                                     clients=member_service_client)
 
         def trails(region: str) -> Any:
