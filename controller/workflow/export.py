@@ -10,7 +10,12 @@ object says what the organization has today: its feature set, the policy types e
 with trusted access and their delegated administrators (as ``accountRef`` to the exported accounts), read with
 ListAWSServiceAccessForOrganization and ListDelegatedAdministrators (one call per trusted service that supports a
 delegated administrator).  ``accessRole`` is not exported: which role in the member accounts is "the" access role
-is a decision, not a fact AWS holds.
+is a decision, not a fact AWS holds; nor, yet, is ``centralLogging``.
+
+The YAML is written for kubectl (:class:`~controller.workflow.safeyaml.GoDumper`): every string go-yaml or YAML 1.1
+would read as something else is quoted (``accountId: '049474891394'``: unquoted, kubectl sends a number), unicode
+is written as it is, and names keep AWS's spelling in ``spec`` while object names transliterate it (``Données`` ->
+``donnees``).
 """
 
 from __future__ import annotations
