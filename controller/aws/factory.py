@@ -72,10 +72,11 @@ class Factory:
         return EventsQueue(sqs_client(self.settings.assume_role_arn), self.settings.events_queue_url)
 
     # ---------------------------------------------------------------------------- awsorg plan and export
-    def create_recording_members(self) -> RecordingMembers:
-        """Member accounts for a dry run: reads go to AWS, writes are recorded (``awsorg plan``)."""
-        return RecordingMembers(sts_client(self.settings.assume_role_arn), iam_client, self.settings.member_role_name,
-                                clients=member_service_client)
+    def create_recording_members(self, role_name: str | None = None) -> RecordingMembers:
+        """Member accounts for a dry run: reads go to AWS, writes are recorded (``awsorg plan``); ``role_name``:
+        the role assumed there (default: the operator's)."""
+        return RecordingMembers(sts_client(self.settings.assume_role_arn), iam_client,
+                                role_name or self.settings.member_role_name, clients=member_service_client)
 
     def create_reader(self) -> OrganizationsGateway:
         """A gateway used only to read the organization (``awsorg export``): no member accounts."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import kopf
 
+from controller.kube import api as kube
 from controller.kube.api import ClusterUnreachable, KubeApi
 
 
@@ -19,3 +20,8 @@ def login() -> kopf.ConnectionInfo:
 def kube_api() -> KubeApi:
     """A session to the API server with kopf's login (read again for every session)."""
     return KubeApi(login)
+
+
+def crd_deleting(plural: str) -> bool:
+    """:func:`controller.kube.api.crd_deleting` with kopf's login."""
+    return kube.crd_deleting(plural, login)

@@ -14,7 +14,7 @@ from controller.api.models import GROUP, VERSION
 from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
 from controller.handlers import logfilter
-from controller.handlers.cluster import kube_api
+from controller.handlers.cluster import crd_deleting, kube_api
 from controller.handlers.resync import Resync
 from controller.kube.api import EventPoster
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
@@ -177,6 +177,12 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
 
     @kopf.on.delete(*resource, registry=registry, id="delete")
     def on_delete(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
+        if crd_deleting(PLURALS[kind]):  # an uninstall, not Git: release the finalizer, change nothing in AWS
+            log.info("%s %s: its CRD is being deleted; finalizer released, AWS untouched", kind,
+                     body["metadata"]["name"])
+            events.post(body, "Normal", "Released", f"The CustomResourceDefinition {PLURALS[kind]}.{GROUP} is being "
+                        "deleted: the finalizer is released and nothing in AWS is changed")
+            return
         refs.refresh(kwargs)
         outcome = engine.delete(_view(kind, body, retry, "delete"))
         if not outcome.done:
