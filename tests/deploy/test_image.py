@@ -297,3 +297,50 @@ def test_install_steps_give_a_working_awsorg(wheel: Path, tmp_path: Path) -> Non
     committed = {p.name for p in (ROOT / "crds").glob("*.yaml")}
     assert {f"{c['spec']['group']}_{c['spec']['names']['plural']}.yaml" for c in crds} == committed
 
+
+
+# --------------------------------------------------------------------------------------------- image build
+
+BUILDAH = shutil.which("buildah")
+
+
+@pytest.mark.skipif(BUILDAH is None, reason="buildah is not installed (apt-get install buildah): no image build")
+@pytest.mark.skipif(os.environ.get("AWSORG_TEST_IMAGE_BUILD") != "1",
+                    reason="the image build pulls the base image and installs from PyPI (minutes, network): "
+                           "set AWSORG_TEST_IMAGE_BUILD=1 to run it (kept out of `make test`)")
+def test_the_image_builds_and_runs_as_its_non_root_user(tmp_path: Path) -> None:
+    """buildah, daemonless (vfs storage, chroot isolation): build the Dockerfile, then run ``awsorg --version`` and
+    ``awsorg crds`` in the image as its USER. AWSORG_TEST_BASE_IMAGE replaces the pinned base (a local mirror)."""
+    import json
+    import tomllib
+
+    storage = ["--storage-driver", "vfs", "--root", str(tmp_path / "storage"), "--runroot", str(tmp_path / "run")]
+    tag = "localhost/awsorg-operator:test"
+    build = [BUILDAH, *storage, "build", "--isolation", "chroot", "-t", tag]
+    if os.environ.get("AWSORG_TEST_BASE_IMAGE"):
+        build += ["--build-arg", f"PYTHON_IMAGE={os.environ['AWSORG_TEST_BASE_IMAGE']}"]
+    result = subprocess.run([*build, str(ROOT)], capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    config = json.loads(subprocess.run([BUILDAH, *storage, "inspect", "--type", "image", tag], capture_output=True,
+                                       text=True, check=True, timeout=60).stdout)["OCIv1"]["config"]
+    assert config["User"] == "65532:65532"
+    assert config["Entrypoint"] == ["awsorg", "run"]
+    container = subprocess.run([BUILDAH, *storage, "from", tag], capture_output=True, text=True, check=True,
+                               timeout=60).stdout.strip()
+
+    def run(*args: str) -> str:
+        out = subprocess.run([BUILDAH, *storage, "run", "--isolation", "chroot", container, "--", *args],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert run("awsorg", "--version").strip() == f"awsorg {version}"
+    kinds = sorted(c["spec"]["names"]["kind"] for c in yaml.safe_load_all(run("awsorg", "crds")) if c)
+    assert kinds == ["AwsAccount", "OrgUnit", "Organization", "ServiceControlPolicy"]
+    assert run("id", "-u").strip() == "65532"
+    frozen = run("/opt/awsorg/bin/pip", "list", "--format=json")
+    installed = {_normalized(p["name"]): p["version"] for p in json.loads(frozen)}
+    for name, (pinned, _) in _lock("requirements.lock").items():
+        assert installed.get(name) == pinned, f"the image has {name} {installed.get(name)}, the lock {pinned}"
+    assert not set(installed) & SANDBOX and "setuptools" not in installed
