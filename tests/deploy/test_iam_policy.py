@@ -342,3 +342,29 @@ def test_irsa_trust_policy_admits_the_operator_s_service_account_only() -> None:
     # straight into the management account; see docs/operating.md for a cluster elsewhere).
     role_arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
     assert role_arn.split(":")[4] == account
+
+
+# ------------------------------------------------------------------------------------------ the plan's roles
+
+PLAN_POLICY = ROOT / "deploy" / "plan-policy.json"
+PLAN_MEMBER_POLICY = ROOT / "deploy" / "plan-member-role-policy.json"
+PLAN_ROLE = "AwsOrgPlanReadOnly"  # the read-only member role `awsorg plan` assumes (docs/operating.md)
+READS = ("Describe", "List", "Get")
+
+
+def test_plan_policies_grant_exactly_the_reads_the_code_makes() -> None:
+    """`awsorg plan` is the engine's dry run through the same gateway: it makes the operator's reads and no write.
+    Its management-account policy is the reads of iam-policy.json and AssumeRole into the read-only member role
+    (never the operator's); that role's policy is the member role's reads."""
+    reads = {a for a in actions_in_code() if a.split(":")[1].startswith(READS) and not a.startswith("iam:")}
+    assert actions_in_policy(PLAN_POLICY) == reads | {"sts:AssumeRole"}
+    member_reads = {a for a in actions_in_code(member_role=True) if a.split(":")[1].startswith(READS)}
+    assert member_reads >= {"iam:GetRole", "iam:ListAttachedRolePolicies", "config:DescribeDeliveryChannels"}
+    assert actions_in_policy(PLAN_MEMBER_POLICY) == member_reads
+    statement = _one(PLAN_POLICY, "sts:AssumeRole")
+    assert _resources(statement) == [f"arn:aws:iam::*:role/{PLAN_ROLE}"]
+    assert _values(statement, "StringEquals", "aws:ResourceOrgID") == {"${aws:PrincipalOrgID}"}
+    settings = (ROOT / "controller" / "settings.py").read_text()
+    named = re.search(r"\"AWSORG_PLAN_MEMBER_ROLE_NAME\", \"([\w+=,.@-]+)\"", settings)
+    if named:  # once plan has a setting of its own, its default is the role the policy names
+        assert named.group(1) == PLAN_ROLE
