@@ -2,9 +2,10 @@
 #
 # Build: buildah build -t awsorg-operator:$(version) .  (or docker build; the release workflow,
 # docs/examples/release-workflow.yaml, builds, scans and pushes it). The version is pyproject.toml's.
-# The install steps below are exercised without an image by tests/deploy/test_image.py (the locked
-# requirements' hashes, the wheel build, install into a fresh virtualenv, `awsorg --version`, `awsorg crds`);
-# hadolint lints this file there too, and AWSORG_TEST_IMAGE_BUILD=1 builds it with buildah.
+# The install steps below are exercised without an image by tests/deploy/test_image.py (the lock's pins against
+# the tested virtualenv, the wheel build, install into a fresh virtualenv, `awsorg --version`, `awsorg crds`);
+# hadolint lints this file there too. AWSORG_TEST_NETWORK=1 checks the lock's hashes against PyPI and
+# AWSORG_TEST_IMAGE_BUILD=1 builds and runs the image with buildah (both need the network).
 
 # The base image by digest (the python:3.11.13-slim-bookworm index, all platforms): a re-pushed tag cannot
 # change what is built. To move it: resolve the new tag's digest (`crane digest python:<tag>`, `skopeo
