@@ -347,8 +347,8 @@ def test_irsa_trust_policy_admits_the_operator_s_service_account_only() -> None:
 # ------------------------------------------------------------------------------------------ the plan's roles
 
 PLAN_POLICY = ROOT / "deploy" / "plan-policy.json"
-PLAN_MEMBER_POLICY = ROOT / "deploy" / "plan-member-role-policy.json"
-PLAN_ROLE = "AwsOrgPlanReadOnly"  # the read-only member role `awsorg plan` assumes (docs/operating.md)
+PLAN_MEMBER_POLICY = ROOT / "deploy" / "plan-member-policy.json"  # AWSORG_PLAN_MEMBER_ROLE_NAME's policy
+PLAN_ROLE = "AwsorgPlanReadOnly"  # that role, as docs/examples/github-workflow.yaml names it
 READS = ("Describe", "List", "Get")
 
 
@@ -364,7 +364,5 @@ def test_plan_policies_grant_exactly_the_reads_the_code_makes() -> None:
     statement = _one(PLAN_POLICY, "sts:AssumeRole")
     assert _resources(statement) == [f"arn:aws:iam::*:role/{PLAN_ROLE}"]
     assert _values(statement, "StringEquals", "aws:ResourceOrgID") == {"${aws:PrincipalOrgID}"}
-    settings = (ROOT / "controller" / "settings.py").read_text()
-    named = re.search(r"\"AWSORG_PLAN_MEMBER_ROLE_NAME\", \"([\w+=,.@-]+)\"", settings)
-    if named:  # once plan has a setting of its own, its default is the role the policy names
-        assert named.group(1) == PLAN_ROLE
+    workflow = (ROOT / "docs" / "examples" / "github-workflow.yaml").read_text()
+    assert f"role/{PLAN_ROLE}" in workflow and "deploy/plan-policy.json" in workflow

@@ -116,7 +116,7 @@ def test_the_release_workflow_checks_the_tag_scans_before_pushing_and_reads_the_
 
 @pytest.mark.parametrize("path", ["deploy/iam-policy.json", "deploy/member-role-policy.json",
                                   "deploy/irsa-trust-policy.json", "deploy/plan-policy.json",
-                                  "deploy/plan-member-role-policy.json"])
+                                  "deploy/plan-member-policy.json"])
 def test_the_policies_a_release_ships_are_json_aws_reads(path: str) -> None:
     import json
 
