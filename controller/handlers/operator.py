@@ -41,7 +41,8 @@ PREFIX = GROUP  # annotations and the finalizer live under our API group
 
 
 class IndexReferences:
-    """References and claims resolved from kopf's in-memory indexes (no API calls)."""
+    """References and claims resolved from kopf's in-memory indexes (no API calls): each object's ``IndexEntry``
+    (``Adapter.index``), its ``RefState`` and ``Claim`` held as they are."""
 
     def __init__(self) -> None:
         self.indexes: dict[str, Any] = {}
@@ -55,7 +56,8 @@ class IndexReferences:
     def get(self, kind: str, name: str) -> RefState:
         index = self.indexes.get(f"{kind}/refs")
         for value in (index or {}).get(name, []):
-            return value  # type: ignore[no-any-return]  # the RefState of the object's IndexEntry, kept as it is
+            if isinstance(value, RefState):  # the object's IndexEntry.ref, kept as it is
+                return value
         return RefState(exists=False)
 
     def bodies(self, kind: str) -> dict[str, Any]:
