@@ -11,6 +11,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from controller.api.models import Condition
+
 Trigger = Literal["change", "resume", "resync", "event", "delete"]
 
 
@@ -185,14 +187,9 @@ class Conditions:
         value = "True" if status else "False"
         old = self._by_type.get(type_)
         transition = old["lastTransitionTime"] if old and old.get("status") == value else now_iso()
-        self._by_type[type_] = {
-            "type": type_,
-            "status": value,
-            "reason": reason,
-            "message": message,
-            "lastTransitionTime": transition,
-            "observedGeneration": self._generation,
-        }
+        self._by_type[type_] = Condition(type=type_, status=value, reason=reason, message=message,
+                                         last_transition_time=transition,
+                                         observed_generation=self._generation).model_dump(by_alias=True)
 
     def get(self, type_: str) -> dict[str, Any] | None:
         return self._by_type.get(type_)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from controller import metrics
-from controller.api.models import AwsAccountStatus
+from controller.api.models import AwsAccountStatus, DriftItem
 from controller.aws.errors import AwsError, TransientAwsError
 from controller.planner.actions import WAIT_REASONS, Action, Blocked, Difference, Plan
 from controller.reconciler.base import Conditions, Event, ObjectView, Outcome, describe_validation_error, now_iso
@@ -222,8 +222,8 @@ class StatusBuilder:
         return plan.actions
 
     def _set_drift(self, differences: list[Difference], *, as_drift: bool) -> None:
-        self.status["drift"] = [_pruned({"field": d.field, "desired": d.desired, "actual": d.actual})
-                                for d in differences]
+        self.status["drift"] = [DriftItem(field=d.field, desired=d.desired, actual=d.actual).model_dump(
+            by_alias=True, exclude_none=True) for d in differences]
         self.drift_found = differences if as_drift else []
         if as_drift and differences:
             was = self.conditions.get("Drifted")
