@@ -347,3 +347,32 @@ def test_account_baselined_from_the_board(published: dict[str, Verdict] | None, 
     report = account_report(A, board)
     assert (list(report.conditions), list(report.stale)) == (conditions, stale), reason
     assert fields_of(report.status)["id"] == A
+
+
+class _NoRefs:
+    def get(self, kind: str, name: str) -> Any:
+        from controller.reconciler.base import RefState
+
+        return RefState(exists=False)
+
+    def claims(self, kind: str, key: str) -> list[Any]:
+        return []
+
+    def claim_keys(self, kind: str) -> list[str]:
+        return []
+
+
+@pytest.mark.parametrize(("name", "left", "reason"), [
+    ("organization", {}, "the publisher deleted: its verdicts hold no more, so every account's Baselined goes"),
+    ("second", {A: "compliant"}, "another object's deletion (a refused second Organization) withdraws nothing"),
+])
+def test_a_deleted_publisher_withdraws_what_it_published(name: str, left: dict[str, str], reason: str) -> None:
+    from controller.reconciler.engine import Engine
+
+    board = Board()
+    board.publish(BASELINE, "Organization/organization", "AwsAccount", {A: Verdict(A, "compliant", "Compliant")})
+    engine = Engine(OrganizationAdapter(), None, _NoRefs(), board=board)  # type: ignore[arg-type]
+    # An invalid spec was never acted on: deleting it calls no AWS (the gateway is never reached).
+    outcome = engine.delete(ObjectView("Organization", name, 1, {"unknownField": 1}, {"id": "o-x"}, trigger="delete"))
+    assert outcome.done
+    assert {a: v.state for a, v in (board.read(BASELINE) or {}).items()} == left, reason
