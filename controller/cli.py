@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from controller.api import crds as crdgen
+from controller.api import limits
 from controller.settings import Settings, SettingsError
 
 SANDBOX_EXTRA = "awsorg-operator[sandbox]"
@@ -66,7 +69,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_export.add_argument("--out", type=Path, default=None,
                           help="write one file per kind into this directory (default: stdout)")
 
+    for sub_parser in (p_run, p_validate, p_plan):
+        sub_parser.add_argument(
+            "--limits", metavar="NAME=N,...", default=None,
+            help="AWS quotas this organization has (raised, or changed by AWS), overriding AWSORG_LIMITS and AWS's "
+            f"current figures; names: {', '.join(limits.limit_names())} (defaults: {limits.Limits().describe()})")
+
     args = parser.parse_args(argv)
+    if args.command in ("run", "validate", "plan"):
+        from controller.settings import limits_from
+
+        try:
+            configured = limits_from(os.environ.get(limits.LIMITS_SETTING))
+            if args.limits is not None:
+                configured = limits_from(args.limits, "--limits")
+        except SettingsError as exc:
+            print(f"awsorg: {exc}", file=sys.stderr)
+            return 2
+        limits.use(configured)
     if args.command == "crds":
         return _crds(args.out)
     if args.command == "validate":
@@ -108,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return export_command(args.out)
     if args.command == "run":
         try:
-            settings = Settings.from_env()
+            settings = dataclasses.replace(Settings.from_env(), aws_limits=limits.active())
         except SettingsError as exc:
             print(f"awsorg: {exc}", file=sys.stderr)
             return 2

@@ -73,6 +73,35 @@ CASES: dict[str, list[tuple[Any, Any, bool, str]]] = {
 }
 
 
+# The email rules (CreateAccount's, controller.api.limits.EMAIL_CEL_RULES) and the control-character rule on names.
+CASES.update({
+    "self.matches('^[\\\\x00-\\\\x7f]*$')": [
+        ("a@example.com", ABSENT, True, "ASCII"), ("é@example.com", ABSENT, False, "not 7-bit ASCII")],
+    "self.matches('^[^@]*@[^@]*$')": [
+        ("a@example.com", ABSENT, True, "one @"), ("a@b@example.com", ABSENT, False, "two"),
+        ("example.com", ABSENT, False, "none")],
+    "self.matches('^[^\\\\x00-\\\\x20\\\\x7f\"\\'()<>\\\\[\\\\]:;,\\\\\\\\|%&@]+@')": [
+        ("john.doe+x@example.com", ABSENT, True, "dots and plus are fine"),
+        ("john(doe)@example.com", ABSENT, False, "("), ("jo hn@example.com", ABSENT, False, "a space"),
+        ("a\\b@example.com", ABSENT, False, "a backslash"), ("a%b@example.com", ABSENT, False, "%"),
+        ("@example.com", ABSENT, False, "an empty local part")],
+    "!self.startsWith('.')": [("a.b@example.com", ABSENT, True, "a dot inside"),
+                              (".ab@example.com", ABSENT, False, "a leading dot")],
+    "self.matches('@[a-zA-Z0-9.-]*$')": [("a@ex-ample.co.uk", ABSENT, True, "letters, digits, - and ."),
+                                        ("a@exa_mple.com", ABSENT, False, "an underscore")],
+    "!self.matches('@[-.]') && !self.matches('[-.]$')": [
+        ("a@example.com", ABSENT, True, "letters at both ends"), ("a@-example.com", ABSENT, False, "a leading -"),
+        ("a@example.com.", ABSENT, False, "a trailing dot")],
+    "self.matches('@[^@]*[.]')": [("a@example.com", ABSENT, True, "a dot"),
+                                  ("a@localhost", ABSENT, False, "no dot in the domain"),
+                                  ("a.b@localhost", ABSENT, False, "a dot in the local part only")],
+    "!self.matches('[\\\\x00-\\\\x1f\\\\x7f-\\\\x9f]')": [
+        ("Team A", ABSENT, True, "a space is not a control character"), ("Équipe", ABSENT, True, "letters"),
+        ("Team\nA", ABSENT, False, "a newline"), ("a\x07", ABSENT, False, "a bell"),
+        ("a\x00", ABSENT, False, "a NUL"), ("a\x85", ABSENT, False, "NEL (C1)")],
+})
+
+
 def _rules(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for rule in node.get("x-kubernetes-validations") or []:

@@ -48,7 +48,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str]] = {
                                    limits.ACCOUNT_NAME_CHARACTERS),
     "account name of 51": (account("long-name", accountName="n" * 51), "spec.accountName", "1 to 50 characters"),
     "email without a dot in the domain": (account("localhost", email="aws-dev@localhost"), "spec.email",
-                                          "name@example.com"),
+                                          "the domain must contain at least one dot"),
     "email of 65": (account("long-email", email="e" * 53 + "@example.com"), "spec.email", "6 to 64 characters"),
     "RCP with NotAction": (rcp("not-action", Action=None, NotAction="s3:GetObject"),
                            "spec.document.Statement[0].NotAction", "not supported in a resource control policy"),

@@ -113,22 +113,23 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_size_limit_gives_the_size_and_the_limit() -> None:
-    big = doc(deny(Action=[f"s3:Action{i:04d}" for i in range(400)]))
+    big = doc(deny(Action=[f"s3:Action{i:04d}" for i in range(800)]))
     size = len(minify(big))
-    assert size > 5120
+    assert size > 10240
     [problem] = validate_document(SCP, big)
     assert problem.startswith("spec.document: ")
-    assert f"{size:,} characters" in problem and "5,120" in problem
+    assert f"{size:,} characters" in problem and "10,240" in problem and "scp-characters" in problem
     with pytest.raises(OrganizationsError, match="maximum size"):
         check_policy_document(SCP, minify(big))
 
 
 def test_size_at_the_limit_is_accepted() -> None:
     base = doc(deny(Sid=""))
-    pad = 5120 - len(minify(base))
+    pad = 10240 - len(minify(base))
     exact = doc(deny(Sid="x" * pad))
-    assert len(minify(exact)) == 5120
+    assert len(minify(exact)) == 10240
     assert validate_document(SCP, exact) == []
+    assert validate_document(SCP, doc(deny(Sid="x" * (pad + 1)))) != []
 
 
 def test_minify_keeps_key_order_and_has_no_whitespace() -> None:

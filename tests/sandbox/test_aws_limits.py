@@ -44,8 +44,10 @@ def test_the_sandbox_copy_of_the_limits_agrees_with_the_operators() -> None:
     assert strict.MAX_OU_DEPTH == limits.MAX_OU_DEPTH
     assert strict.MAX_CREATE_ACCOUNT_IN_PROGRESS == limits.MAX_CREATIONS_IN_FLIGHT
     assert strict.NAME_MAX == limits.NAME_MAX and strict.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
-    assert all(strict.MAX_ATTACHMENTS_PER_TYPE[t] == limits.MAX_POLICIES_PER_TARGET for t in (SCP, RCP))
-    assert {t: strict.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == limits.MAX_DOCUMENT_SIZE
+    assert aws_limits.POLICIES_PER_TARGET == limits.MAX_POLICIES_PER_TYPE == {SCP: 10, RCP: 5}
+    assert aws_limits.POLICY_SIZE == limits.MAX_DOCUMENT_SIZE == {SCP: 10240, RCP: 5120}
+    assert {t: strict.MAX_ATTACHMENTS_PER_TYPE[t] for t in (SCP, RCP)} == aws_limits.POLICIES_PER_TARGET
+    assert {t: strict.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == aws_limits.POLICY_SIZE
     assert strict.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
     # The patterns, on the same inputs: the sandbox's own character test against the operator's RE2 pattern.
     from controller.api import patterns

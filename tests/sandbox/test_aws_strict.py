@@ -556,13 +556,14 @@ def test_malformed_rcp_is_refused(org: Any) -> None:
     org.create_policy(Name="r", Description="", Type=RCP, Content=good)
 
 
-def test_policy_larger_than_5120_characters_is_refused(org: Any, plain: Any) -> None:
+def test_policy_larger_than_10240_characters_is_refused(org: Any, plain: Any) -> None:
+    """AWS "What's New" 2026-05-15: 10,240 characters per SCP (was 5,120)."""
     statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
     base = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    exactly = base[:-2] + " " * (5120 - len(base)) + base[-2:]  # whitespace counts, as submitted
-    assert len(exactly) == 5120
+    exactly = base[:-2] + " " * (10240 - len(base)) + base[-2:]  # whitespace counts, as submitted
+    assert len(exactly) == 10240
     new_scp(org, "at-limit", exactly)
-    too_big = base[:-2] + " " * (5121 - len(base)) + base[-2:]
+    too_big = base[:-2] + " " * (10241 - len(base)) + base[-2:]
     refused(
         lambda: org.create_policy(Name="big", Description="", Type=SCP, Content=too_big),
         "ConstraintViolationException",
