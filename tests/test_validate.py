@@ -139,7 +139,7 @@ def test_each_mistake_is_one_finding_that_says_what_is_allowed(mistakes: Path) -
     found = _findings(report)
     assert set(found) == EXPECTED
     assert report.exit_code == 1
-    assert report.objects == 34  # our kinds only: the ConfigMap and the other group's OrgUnit are ignored
+    assert report.objects == 39  # our kinds only: the ConfigMap and the other group's OrgUnit are ignored
     for f in report.findings:
         what, sep, allowed = f.message.partition("; allowed: ")
         assert sep and what.strip() and allowed.strip(), f.message
@@ -198,7 +198,7 @@ def test_cli_text_output_and_exit_code(mistakes: Path, capsys: pytest.CaptureFix
         assert m, line
         pairs.add((m["object"], m["field"]))
     assert pairs == EXPECTED
-    assert lines[-1] == f"awsorg validate: {len(EXPECTED)} errors in 34 objects in 3 files"
+    assert lines[-1] == f"awsorg validate: {len(EXPECTED)} errors in 39 objects in 3 files"
 
 
 def test_json_output(mistakes: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -578,19 +578,20 @@ def test_policy_larger_than_10240_characters_is_refused(org: Any, plain: Any) ->
     plain.create_policy(Name="big", Description="", Type=SCP, Content=too_big)
 
 
-def test_a_sixth_scp_on_a_target_is_refused(org: Any, plain: Any, root_id: str) -> None:
+def test_an_eleventh_scp_on_a_target_is_refused(org: Any, plain: Any, root_id: str) -> None:
+    """AWS "What's New" 2026-05-15: 10 SCPs per root, OU or account (was 5)."""
     org.enable_policy_type(RootId=root_id, PolicyType=SCP)
     ou = new_ou(org, root_id, "ou")
-    for i in range(4):  # FullAWSAccess + 4 = 5
+    for i in range(9):  # FullAWSAccess + 9 = 10
         org.attach_policy(PolicyId=new_scp(org, f"p{i}"), TargetId=ou)
-    sixth = new_scp(org, "p5")
+    eleventh = new_scp(org, "p10")
     refused(
-        lambda: org.attach_policy(PolicyId=sixth, TargetId=ou),
+        lambda: org.attach_policy(PolicyId=eleventh, TargetId=ou),
         "ConstraintViolationException",
         "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
     )
-    plain.attach_policy(PolicyId=sixth, TargetId=ou)
-    assert len(attached(org, ou)) == 6
+    plain.attach_policy(PolicyId=eleventh, TargetId=ou)
+    assert len(attached(org, ou)) == 11
 
 
 def test_detaching_the_last_scp_is_refused(org: Any, plain: Any, root_id: str) -> None:
