@@ -8,7 +8,10 @@ its AWS source:
   pinned version): ``"shapes"`` give ``min``/``max``/``pattern`` of each parameter;
 * the quotas: Organizations User Guide, "Quotas and service limits for AWS Organizations"
   (``orgs_reference_limits``), re-read 2026-12-07 (the stored copy the search tool serves), and AWS "What's New",
-  2026-05-15, "AWS Organizations increased SCP quotas", which that copy predates;
+  2026-05-15, "AWS Organizations increased SCP quotas", which that copy predates.  Re-checked 2026-12-07: the
+  accounts quota and the policy sizes and attachments (below); the rows for concurrent creations (5), OU depth (5),
+  tags per resource (50) and the minimum age to remove an account (7 days) are not in the excerpts the search tool
+  holds and stay as read before, each with its quote;
 * RCPs: Organizations User Guide, "RCP syntax" (``orgs_manage_policies_rcps_syntax``) and "Resource control
   policies (RCPs)", "List of AWS services that support RCPs".
 
@@ -189,7 +192,8 @@ def email_refusal(email: str) -> tuple[str, str] | None:
             f"without whitespace or {' '.join(EMAIL_LOCAL_FORBIDDEN)} not starting with a dot, a domain of letters, "
             f"digits, - and . with a dot, not starting or ending with - or .): {EMAIL_WHY}")
 #: Quotas: "Default maximum number of accounts: 10 - The default maximum number of accounts allowed in an
-#: organization. This quota is adjustable, and you can use the Service Quotas console" (management account only).
+#: organization. This quota is adjustable, and you can use the Service Quotas console" (management account only;
+#: re-read 2026-12-07: "Limit increases can be granted up to 10,000 accounts"). Default of the ``accounts`` limit.
 DEFAULT_MAX_ACCOUNTS = 10
 RAISE_ACCOUNT_QUOTA = ("ask for more in the Service Quotas console of the management account (AWS Organizations, "
                        "\"Default maximum number of accounts\", region us-east-1)")

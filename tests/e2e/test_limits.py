@@ -133,7 +133,7 @@ def test_a_refused_new_attachment_of_a_policy_is_not_drift(
     enable_scps(aws)
     org = aws.client()
     full = org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Full")["OrganizationalUnit"]["Id"]
-    for i in range(1, 5):  # with FullAWSAccess: five
+    for i in range(1, 10):  # with FullAWSAccess: ten
         pid = org.create_policy(Name=f"legacy-{i}", Description="", Type=SCP,
                                 Content=str(DENY_S3).replace("'", '"'))["Policy"]["PolicySummary"]["Id"]
         org.attach_policy(PolicyId=pid, TargetId=full)
