@@ -13,9 +13,9 @@ the Organizations User Guide's "Quotas and service limits" and "RCP syntax" page
 New" 2026-05-15 "AWS Organizations increased SCP quotas", IAM's "JSON policy elements: Sid".
 
 The SCP/RCP attachment and size quotas are :class:`Quotas` settings (AWS's current figures by default; a test
-lowers one to play an organization whose quota is below what the operator was told): until strict.py's split by
-service lands, its AttachPolicy rule and document check keep their own tables, which this module sets to the
-same current figures at import and refuses beyond the settings first.
+lowers one to play an organization whose quota is below what the operator was told): the AttachPolicy rule
+(organizations/policies.py) and the document check (organizations/policy_grammar.py) keep their own tables, which
+this module sets to the same current figures at import and refuses beyond the settings first.
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.sandbox import strict
-from controller.sandbox.strict import (
+from controller.sandbox.organizations import policies, policy_grammar
+from controller.sandbox.organizations.base import (
     CreateAccountRequest,
     Ctx,
     OrganizationsError,
-    StrictOrganizations,
     _constraint,
     _find_account,
     _find_policy,
@@ -45,6 +44,7 @@ from controller.sandbox.strict import (
     check,
     create_account_outcome,
 )
+from controller.sandbox.strict import StrictOrganizations
 
 # --------------------------------------------------------------------------------------------------
 # The sandbox's copy of the limits
@@ -79,8 +79,8 @@ EMAIL_DOMAIN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ
 #: ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED / POLICY_CONTENT_LIMIT_EXCEEDED beyond.
 POLICIES_PER_TARGET = {"SERVICE_CONTROL_POLICY": 10, "RESOURCE_CONTROL_POLICY": 5}
 POLICY_SIZE = {"SERVICE_CONTROL_POLICY": 10240, "RESOURCE_CONTROL_POLICY": 5120}
-strict.MAX_ATTACHMENTS_PER_TYPE.update(POLICIES_PER_TARGET)
-strict.MAX_POLICY_SIZE.update(POLICY_SIZE)
+policies.MAX_ATTACHMENTS_PER_TYPE.update(POLICIES_PER_TARGET)
+policy_grammar.MAX_POLICY_SIZE.update(POLICY_SIZE)
 #: IAM, "JSON policy elements: Sid": "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters
 #: (a-z), and numbers (0-9)."
 SID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from controller.api import limits
-from controller.sandbox import aws_limits, strict
+from controller.sandbox import aws_limits
 from controller.sandbox.aws import AwsSandbox
+from controller.sandbox.organizations import accounts, base, policies, policy_grammar, settings, units
 from tests.sandbox.test_aws_strict import refused
 
 RCP = "RESOURCE_CONTROL_POLICY"
@@ -41,14 +42,14 @@ def test_the_sandbox_copy_of_the_limits_agrees_with_the_operators() -> None:
     assert aws_limits.MIN_DAYS_BEFORE_REMOVAL == limits.MIN_DAYS_BEFORE_REMOVAL
     assert aws_limits.RCP_SERVICES == limits.RCP_SERVICES
     assert set(aws_limits.RCP_UNSUPPORTED_ELEMENTS).isdisjoint(limits.RCP_STATEMENT_ELEMENTS)
-    assert strict.MAX_OU_DEPTH == limits.MAX_OU_DEPTH
-    assert strict.MAX_CREATE_ACCOUNT_IN_PROGRESS == limits.MAX_CREATIONS_IN_FLIGHT
-    assert strict.NAME_MAX == limits.NAME_MAX and strict.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
+    assert units.MAX_OU_DEPTH == limits.MAX_OU_DEPTH
+    assert accounts.MAX_CREATE_ACCOUNT_IN_PROGRESS == limits.MAX_CREATIONS_IN_FLIGHT
+    assert base.NAME_MAX == limits.NAME_MAX and policies.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
     assert aws_limits.POLICIES_PER_TARGET == limits.MAX_POLICIES_PER_TYPE == {SCP: 10, RCP: 5}
     assert aws_limits.POLICY_SIZE == limits.MAX_DOCUMENT_SIZE == {SCP: 10240, RCP: 5120}
-    assert {t: strict.MAX_ATTACHMENTS_PER_TYPE[t] for t in (SCP, RCP)} == aws_limits.POLICIES_PER_TARGET
-    assert {t: strict.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == aws_limits.POLICY_SIZE
-    assert strict.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
+    assert {t: policies.MAX_ATTACHMENTS_PER_TYPE[t] for t in (SCP, RCP)} == aws_limits.POLICIES_PER_TARGET
+    assert {t: policy_grammar.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == aws_limits.POLICY_SIZE
+    assert settings.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
     # The patterns, on the same inputs: the sandbox's own character test against the operator's RE2 pattern.
     from controller.api import patterns
 
