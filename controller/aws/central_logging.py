@@ -21,6 +21,24 @@ from typing import Any, TypeVar
 from controller.aws.errors import AwsError
 from controller.aws.member import MemberAccounts, mapped_call
 from controller.aws.retry import RetryPolicy
+from controller.aws.writes import write
+from controller.planner.actions import (
+    Blocked,
+    BlockLogBucketPublicAccess,
+    CreateLogBucket,
+    DeleteOrganizationAggregator,
+    DeleteOrganizationTrail,
+    EncryptLogBucket,
+    PutConfigRecorder,
+    PutLogBucketPolicy,
+    PutLogBucketRetention,
+    PutOrganizationAggregator,
+    PutOrganizationTrail,
+    RemoveConfigRecorder,
+    StartConfigRecorder,
+    StartTrailLogging,
+    StopTrailLogging,
+)
 from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
 
 T = TypeVar("T")
@@ -127,6 +145,8 @@ class CentralLoggingGateway:
         return {"Name": name, "S3BucketName": bucket, "IsOrganizationTrail": True, "IsMultiRegionTrail": True,
                 "EnableLogFileValidation": True, "IncludeGlobalServiceEvents": True}
 
+    @write(PutOrganizationTrail, "TrailConfigured",
+           lambda gw, a, _: (gw.update_trail if a.exists else gw.create_trail)(a.region, a.name, a.bucket))
     def create_trail(self, region: str, name: str, bucket: str) -> str:
         """The organization trail, multi-region, with log file validation (there already: updated to that)."""
         ct = self._trail_client(region)
@@ -147,11 +167,13 @@ class CentralLoggingGateway:
                         lambda t: ObservedTrail(name, arn, bucket, True, True, True, bool(t and t.logging)))
         return arn
 
+    @write(StartTrailLogging, "TrailLoggingStarted", lambda gw, a, _: gw.start_logging(a.region, a.name))
     def start_logging(self, region: str, name: str) -> None:
         ct = self._trail_client(region)
         self._ct("StartLogging", lambda: ct.start_logging(Name=name))
         self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=True) if t else None)
 
+    @write(StopTrailLogging, "TrailLoggingStopped", lambda gw, a, _: gw.stop_logging(a.region, a.name))
     def stop_logging(self, region: str, name: str) -> bool:
         ct = self._trail_client(region)
         done = self._done_if({"TrailNotFoundException"},
@@ -159,6 +181,7 @@ class CentralLoggingGateway:
         self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=False) if t else None)
         return done
 
+    @write(DeleteOrganizationTrail, "TrailDeleted", lambda gw, a, _: gw.delete_trail(a.region, a.name))
     def delete_trail(self, region: str, name: str) -> bool:
         ct = self._trail_client(region)
         done = self._done_if({"TrailNotFoundException"},
@@ -200,6 +223,11 @@ class CentralLoggingGateway:
                 return None
             raise
 
+    @write(CreateLogBucket, "LogBucketCreated", lambda gw, a, _: gw.create_bucket(a.account_id, a.region, a.bucket),
+           explain=lambda a, exc: Blocked(
+               "BucketNameTaken", f"spec.centralLogging.bucketName: bucket {a.bucket!r} belongs to another AWS "
+               "account (S3 bucket names are global across AWS), so it cannot be created in the log archive account; "
+               "choose another name", retry=False) if isinstance(exc, BucketNameTaken) else None)
     def create_bucket(self, account_id: str, region: str, name: str) -> None:
         """Create the bucket in the log archive account (ours already: fine). Another account's: BucketNameTaken,
         remembered so that later looks report it without calling."""
@@ -218,18 +246,24 @@ class CentralLoggingGateway:
                 raise BucketNameTaken(exc.operation, exc.code, exc.aws_message, exc.reason) from exc
             raise
 
+    @write(EncryptLogBucket, "LogBucketEncrypted",
+           lambda gw, a, _: gw.put_bucket_encryption(a.account_id, a.region, a.bucket))
     def put_bucket_encryption(self, account_id: str, region: str, name: str) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutBucketEncryption", lambda: s3.put_bucket_encryption(
             Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
                 {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}))
 
+    @write(BlockLogBucketPublicAccess, "LogBucketPublicAccessBlocked",
+           lambda gw, a, _: gw.block_public_access(a.account_id, a.region, a.bucket))
     def block_public_access(self, account_id: str, region: str, name: str) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutPublicAccessBlock", lambda: s3.put_public_access_block(
             Bucket=name, PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                                          "BlockPublicPolicy": True, "RestrictPublicBuckets": True}))
 
+    @write(PutLogBucketRetention, "LogBucketRetentionSet",
+           lambda gw, a, _: gw.put_retention(a.account_id, a.region, a.bucket, a.days))
     def put_retention(self, account_id: str, region: str, name: str, days: int) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutBucketLifecycleConfiguration", lambda: s3.put_bucket_lifecycle_configuration(
@@ -237,6 +271,8 @@ class CentralLoggingGateway:
                 "ID": RETENTION_RULE, "Status": "Enabled", "Filter": {"Prefix": ""},
                 "Expiration": {"Days": days}, "NoncurrentVersionExpiration": {"NoncurrentDays": days}}]}))
 
+    @write(PutLogBucketPolicy, "LogBucketPolicySet",
+           lambda gw, a, _: gw.put_bucket_policy(a.account_id, a.region, a.bucket, a.policy))
     def put_bucket_policy(self, account_id: str, region: str, name: str, policy: str) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutBucketPolicy", lambda: s3.put_bucket_policy(Bucket=name, Policy=policy))
@@ -262,6 +298,8 @@ class CentralLoggingGateway:
         return ObservedRecorder(region, status["name"] if status else None, bool(status and status.get("recording")),
                                 channel.get("s3BucketName") if channel else None)
 
+    @write(PutConfigRecorder, "ConfigRecorderConfigured",
+           lambda gw, a, _: gw.ensure_recorder(a.account_id, a.region, a.bucket, a.recorder))
     def ensure_recorder(self, account_id: str, region: str, bucket: str, recorder: str | None) -> None:
         """Config's service-linked role, a recorder (``recorder``: the one there already), a delivery channel into
         ``bucket``, and recording started."""
@@ -284,6 +322,8 @@ class CentralLoggingGateway:
                           lambda: config.start_configuration_recorder(ConfigurationRecorderName=name))
         self._set_recorder(account_id, region, ObservedRecorder(region, name, True, bucket))
 
+    @write(StartConfigRecorder, "ConfigRecorderStarted",
+           lambda gw, a, _: gw.start_recorder(a.account_id, a.region, a.recorder))
     def start_recorder(self, account_id: str, region: str, recorder: str) -> None:
         config = self.members.client(account_id, "config", region)
         self.members.call("StartConfigurationRecorder",
@@ -293,6 +333,8 @@ class CentralLoggingGateway:
         self._set_recorder(account_id, region, ObservedRecorder(region, recorder, True, was.channel_bucket if was
                                                                 else None))
 
+    @write(RemoveConfigRecorder, "ConfigRecorderRemoved",
+           lambda gw, a, _: gw.remove_recorder(a.account_id, a.region, a.recorder))
     def remove_recorder(self, account_id: str, region: str, recorder: str) -> None:
         """Stop the recorder, delete the delivery channel, then the recorder (AWS refuses to delete the channel of
         a recorder that records)."""
@@ -324,6 +366,8 @@ class CentralLoggingGateway:
             self._aggregators[(account_id, region, name)] = arn
         return arn
 
+    @write(PutOrganizationAggregator, "AggregatorCreated",
+           lambda gw, a, _: gw.put_aggregator(a.account_id, a.region, a.name))
     def put_aggregator(self, account_id: str, region: str, name: str) -> str:
         """The organization aggregator, with the role Config assumes to read the organization (created with
         AWSConfigRoleForOrganizations attached, or kept)."""
@@ -343,6 +387,8 @@ class CentralLoggingGateway:
             self._aggregators[(account_id, region, name)] = arn
         return arn
 
+    @write(DeleteOrganizationAggregator, "AggregatorDeleted",
+           lambda gw, a, _: gw.delete_aggregator(a.account_id, a.region, a.name))
     def delete_aggregator(self, account_id: str, region: str, name: str) -> bool:
         config = self.members.client(account_id, "config", region)
         done = self._done_if({"NoSuchConfigurationAggregatorException"}, lambda: self.members.call(

@@ -311,13 +311,13 @@ class RecordingGateway(OrganizationsGateway):
             self._enable(kwargs["PolicyType"])
         if operation == "DisablePolicyType":  # AWS detaches (here: forgets) every policy of the type
             ptype = kwargs["PolicyType"]
-            self._update(lambda s: dataclasses.replace(
+            self.update_snapshot(lambda s: dataclasses.replace(
                 s, enabled_policy_types=s.enabled_policy_types - {ptype},
                 policies={k: p for k, p in s.policies.items() if p.type != ptype}))
         if operation == "EnableAllFeatures":
             return {"Handshake": {"Id": self._new_id("h-")}}
         if operation == "AcceptHandshake":
-            self._update(lambda s: dataclasses.replace(s, feature_set="ALL"))
+            self.update_snapshot(lambda s: dataclasses.replace(s, feature_set="ALL"))
         return {}
 
     # ---------------------------------------------------------------------------- the one read
@@ -341,7 +341,7 @@ class RecordingGateway(OrganizationsGateway):
             s = s.with_policy_types({*s.enabled_policy_types, policy_type})
             return s.with_policy(ObservedPolicy(policy_id, NEW, name, "", policy_type, True, None, everything))
 
-        self._update(apply)
+        self.update_snapshot(apply)
 
     def enable_policy_type(self, root_id: str, policy_type: str) -> bool:
         if policy_type in self.snapshot().enabled_policy_types:
@@ -356,7 +356,7 @@ class RecordingGateway(OrganizationsGateway):
         super().refresh_target_policies(target_id, policy_type)
         for operation, args in self.recorded:  # the recorded attachments and detachments stand
             if operation in ("AttachPolicy", "DetachPolicy") and args["TargetId"] == target_id:
-                self._update(functools.partial(_target, policy_id=args["PolicyId"], target_id=target_id,
+                self.update_snapshot(functools.partial(_target, policy_id=args["PolicyId"], target_id=target_id,
                                                attached=operation == "AttachPolicy"))
 
     # ---------------------------------------------------------------------------- the organization's settings
@@ -425,7 +425,7 @@ class RecordingGateway(OrganizationsGateway):
         if account_id not in created:
             return super().describe_account(account_id)
         account = created[account_id]
-        self._update(lambda s: s.with_account(account))
+        self.update_snapshot(lambda s: s.with_account(account))
         return account
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.reconciler.execute import EVENT_REASONS
+from controller.aws.writes import registrations
 from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeError
@@ -26,7 +26,7 @@ from tests.e2e.harness import API, Cluster, Operator, condition, plan_readers, w
 
 pytestmark = pytest.mark.e2e
 # What the operator reports as events when it acts (or deliberately does not) on AWS.
-ACTED = set(EVENT_REASONS.values()) | {"Adopted", "Retained"}
+ACTED = {w.reason for w in registrations()} | {"Adopted", "Retained"}
 
 DENY = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}
 DENY2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": ["s3:DeleteBucket", "ec2:*"],
