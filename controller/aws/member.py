@@ -191,6 +191,11 @@ class MemberAccounts:
         with self._lock:
             return self._known.get(account_id)
 
+    def remember(self, access: MemberAccess) -> None:
+        """Hold this as what the account holds (the dry run: what a recorded write leaves)."""
+        with self._lock:
+            self._known[access.account_id] = access
+
     # ------------------------------------------------------------------------------ writes
     @write(CreateAccessRole, "AccessRoleCreated", lambda gw, a, _: gw.create_role(a.account_id, a.role_name,
                                                                                    a.trust_policy),
