@@ -79,6 +79,7 @@ class CentralLoggingGateway:
         self._known_trails: dict[tuple[str, str], ObservedTrail | None] = {}
         self._aggregators: dict[tuple[str, str, str], str | None] = {}
         self._config: dict[str, MemberConfig] = {}
+        self._buckets: dict[tuple[str, str, str], ObservedBucket] = {}
 
     # ------------------------------------------------------------------------------ what is known (no call)
     def known_trail(self, region: str, name: str) -> ObservedTrail | None:
@@ -92,6 +93,16 @@ class CentralLoggingGateway:
     def known_config(self, account_id: str) -> MemberConfig | None:
         with self._lock:
             return self._config.get(account_id)
+
+    def known_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket | None:
+        with self._lock:
+            return self._buckets.get((account_id, region, name))
+
+    def _set_bucket(self, account_id: str, region: str, name: str, **changes: Any) -> None:
+        """What a write to the bucket leaves, over what was last seen of it."""
+        with self._lock:
+            key = (account_id, region, name)
+            self._buckets[key] = dataclasses.replace(self._buckets.get(key) or ObservedBucket(name), **changes)
 
     def _set_trail(self, region: str, name: str, fn: Callable[[ObservedTrail | None], ObservedTrail | None]) -> None:
         with self._lock:
@@ -196,7 +207,8 @@ class CentralLoggingGateway:
         owned = name in {b["Name"] for b in call("ListBuckets", lambda: s3.list_buckets()).get("Buckets", [])}
         if not owned:
             with self._lock:
-                return ObservedBucket(name, taken=name in self._taken)
+                found = self._buckets[(account_id, region, name)] = ObservedBucket(name, taken=name in self._taken)
+            return found
         policy = self._absent({"NoSuchBucketPolicy"}, lambda: call("GetBucketPolicy", lambda: s3.get_bucket_policy(
             Bucket=name)))
         encryption = self._absent({"ServerSideEncryptionConfigurationNotFoundError"}, lambda: call(
@@ -207,12 +219,15 @@ class CentralLoggingGateway:
             "GetBucketLifecycleConfiguration", lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)))
         rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
         flags = (block or {}).get("PublicAccessBlockConfiguration", {})
-        return ObservedBucket(
+        bucket = ObservedBucket(
             name, owned=True, policy=(policy or {}).get("Policy"),
             encrypted=any(r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules),
             public_access_blocked=all(flags.get(k) is True for k in (
                 "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")),
             expiration_days=_expiration_days((lifecycle or {}).get("Rules", [])))
+        with self._lock:
+            self._buckets[(account_id, region, name)] = bucket
+        return bucket
 
     @staticmethod
     def _absent(codes: set[str], fn: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
@@ -238,13 +253,13 @@ class CentralLoggingGateway:
         try:
             self.members.call("CreateBucket", lambda: s3.create_bucket(**args))
         except AwsError as exc:
-            if exc.code == "BucketAlreadyOwnedByYou":
-                return
             if exc.code in BUCKET_TAKEN_CODES:
                 with self._lock:
                     self._taken.add(name)
                 raise BucketNameTaken(exc.operation, exc.code, exc.aws_message, exc.reason) from exc
-            raise
+            if exc.code != "BucketAlreadyOwnedByYou":
+                raise
+        self._set_bucket(account_id, region, name, owned=True)
 
     @write(EncryptLogBucket, "LogBucketEncrypted",
            lambda gw, a, _: gw.put_bucket_encryption(a.account_id, a.region, a.bucket))
@@ -253,6 +268,7 @@ class CentralLoggingGateway:
         self.members.call("PutBucketEncryption", lambda: s3.put_bucket_encryption(
             Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
                 {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}))
+        self._set_bucket(account_id, region, name, encrypted=True)
 
     @write(BlockLogBucketPublicAccess, "LogBucketPublicAccessBlocked",
            lambda gw, a, _: gw.block_public_access(a.account_id, a.region, a.bucket))
@@ -261,6 +277,7 @@ class CentralLoggingGateway:
         self.members.call("PutPublicAccessBlock", lambda: s3.put_public_access_block(
             Bucket=name, PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                                          "BlockPublicPolicy": True, "RestrictPublicBuckets": True}))
+        self._set_bucket(account_id, region, name, public_access_blocked=True)
 
     @write(PutLogBucketRetention, "LogBucketRetentionSet",
            lambda gw, a, _: gw.put_retention(a.account_id, a.region, a.bucket, a.days))
@@ -270,12 +287,14 @@ class CentralLoggingGateway:
             Bucket=name, LifecycleConfiguration={"Rules": [{
                 "ID": RETENTION_RULE, "Status": "Enabled", "Filter": {"Prefix": ""},
                 "Expiration": {"Days": days}, "NoncurrentVersionExpiration": {"NoncurrentDays": days}}]}))
+        self._set_bucket(account_id, region, name, expiration_days=days)
 
     @write(PutLogBucketPolicy, "LogBucketPolicySet",
            lambda gw, a, _: gw.put_bucket_policy(a.account_id, a.region, a.bucket, a.policy))
     def put_bucket_policy(self, account_id: str, region: str, name: str, policy: str) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutBucketPolicy", lambda: s3.put_bucket_policy(Bucket=name, Policy=policy))
+        self._set_bucket(account_id, region, name, policy=policy)
 
     # ------------------------------------------------------------------------------ AWS Config (members)
     def read_config(self, account_id: str, regions: Iterable[str]) -> MemberConfig:

@@ -20,15 +20,16 @@ Resources created in the dry run get ids no AWS resource has (``ou-new~1``), nev
 Member accounts (the Organization's access role): :class:`RecordingMembers` reads each account's role as the
 operator does (AssumeRole into the account, GetRole, ListAttachedRolePolicies: STS and IAM, never AWS
 Organizations; counted, so the plan can say what it cost) and records the IAM writes (its own four methods: an
-account the dry run creates cannot be assumed; what they leave goes through ``MemberAccounts.remember``). An account the dry run
-creates has no role yet but the one CreateAccount makes: the access role is planned there without a call.
+account the dry run creates cannot be assumed; what they leave goes through ``MemberAccounts.remember``). An
+account the dry run creates has no role yet but the one CreateAccount makes: the access role is planned there
+without a call.
 
 Central logging: :class:`RecordingCentralLogging` is the operator's ``CentralLoggingGateway`` over clients that record
 (:class:`RecordingClient`): CloudTrail, S3, AWS Config and IAM reads (List/Describe/Get) go to AWS, once per dry
 run for the trail, the bucket, the aggregator and each account's Config, and are counted; every write (CreateTrail,
 CreateBucket, PutBucketPolicy, PutConfigurationRecorder, PutConfigurationAggregator, the deletes...) is recorded with
 its arguments and answered as AWS would, never sent. The gateway's own bookkeeping after a write (the trail, the
-recorders, the aggregator) is what the next round sees; the bucket's is applied here. A log archive or member
+recorders, the aggregator, the bucket) is what the next round sees. A log archive or member
 account the dry run creates has nothing yet: no bucket, recorder or aggregator, planned without a call.
 What the dry run cannot know: that a bucket name is taken by another AWS account (CreateBucket would say so).
 """
@@ -193,7 +194,6 @@ class RecordingCentralLogging(CentralLoggingGateway):
         super().__init__(members, lambda region: RecordingClient(trails(region), members.record,
                                                                  _counter(self.calls), "", region), **kwargs)
         self._read: set[tuple[str, ...]] = set()
-        self._buckets: dict[tuple[str, str, str], ObservedBucket] = {}
 
     @property
     def config_accounts_read(self) -> frozenset[str]:
@@ -224,36 +224,11 @@ class RecordingCentralLogging(CentralLoggingGateway):
         return self._once(("config", account_id), read, lambda: self.known_config(account_id) or read())
 
     def read_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket:
-        key = (account_id, region, name)
-        if key not in self._buckets:
-            self._buckets[key] = (ObservedBucket(name) if is_new(account_id)
-                                  else super().read_bucket(account_id, region, name))
-        return self._buckets[key]
+        def read() -> ObservedBucket:
+            return super(RecordingCentralLogging, self).read_bucket(account_id, region, name)
 
-    # ------------------------------------------------------------------------------ the bucket's writes, applied
-    def _bucket(self, account_id: str, region: str, name: str, **changes: Any) -> None:
-        key = (account_id, region, name)
-        self._buckets[key] = dataclasses.replace(self._buckets.get(key) or ObservedBucket(name), **changes)
-
-    def create_bucket(self, account_id: str, region: str, name: str) -> None:
-        super().create_bucket(account_id, region, name)
-        self._bucket(account_id, region, name, owned=True)
-
-    def put_bucket_encryption(self, account_id: str, region: str, name: str) -> None:
-        super().put_bucket_encryption(account_id, region, name)
-        self._bucket(account_id, region, name, encrypted=True)
-
-    def block_public_access(self, account_id: str, region: str, name: str) -> None:
-        super().block_public_access(account_id, region, name)
-        self._bucket(account_id, region, name, public_access_blocked=True)
-
-    def put_retention(self, account_id: str, region: str, name: str, days: int) -> None:
-        super().put_retention(account_id, region, name, days)
-        self._bucket(account_id, region, name, expiration_days=days)
-
-    def put_bucket_policy(self, account_id: str, region: str, name: str, policy: str) -> None:
-        super().put_bucket_policy(account_id, region, name, policy)
-        self._bucket(account_id, region, name, policy=policy)
+        return self._once(("bucket", account_id, region, name), read,
+                          lambda: self.known_bucket(account_id, region, name) or ObservedBucket(name))
 
 
 class RecordingGateway(OrganizationsGateway):
