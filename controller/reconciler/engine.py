@@ -316,6 +316,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         done = self._execute(st, actions, plan.resource_id)
         if plan.adopted and done.resource_id:
             st.event("Normal", "Adopted", a.adopted(desired, done.resource_id))
+        elif plan.created and done.resource_id:  # what its own creation request made (an account): bound once
+            st.event("Normal", "CreationSucceeded", f"created {a.noun} {done.resource_id}")
         fields = a.status(self.ctx, desired, done.resource_id)
         for type_, ok, cond_reason, message in a.observed_conditions(self.ctx, desired, done.resource_id):
             st.conditions.set(type_, ok, cond_reason, message)

@@ -109,6 +109,8 @@ CASES = {
     "move-account": Case("an account moved to another OU",
                          [ou("a"), ou("b"), acct("dev", orgUnitRef={"name": "a"})],
                          [ou("a"), ou("b"), acct("dev", orgUnitRef={"name": "b"})], {"Moved"}),
+    "new-account": Case("a new account is created, then moved into its OU; it is not also reported adopted",
+                        [ou("a")], [ou("a"), acct("dev", orgUnitRef={"name": "a"})], {"CreateAccountStarted", "Moved"}),
     "email-change": Case("an email change is refused (immutable), nothing created",
                          [acct("dev")], [acct("dev", email="dev-new@example.com")], {"InvalidSpec"},
                          api_refuses=True),
@@ -247,6 +249,8 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
     # The plan never writes: it reads the organization, and the access role in member accounts.
     assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
     assert case.expect <= {c.reason for c in [*plan.changes, *plan.problems]}, (case.why, plan)
+    created = {(c.kind, c.name) for c in plan.changes if c.symbol == "+"}
+    assert not [c for c in plan.changes if c.reason == "Adopted" and (c.kind, c.name) in created], plan.changes
 
     # Without a base, the plan says what it cannot know, and shows nothing the operator would not do: its
     # changes are those of the plan with the base, except for objects whose creation it flags as possibly a
