@@ -38,6 +38,7 @@ from controller.planner.actions import (
     StartConfigRecorder,
     StartTrailLogging,
     StopTrailLogging,
+    VersionLogBucket,
 )
 from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
 
@@ -217,6 +218,7 @@ class CentralLoggingGateway:
             "GetPublicAccessBlock", lambda: s3.get_public_access_block(Bucket=name)))
         lifecycle = self._absent({"NoSuchLifecycleConfiguration"}, lambda: call(
             "GetBucketLifecycleConfiguration", lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)))
+        versioning = call("GetBucketVersioning", lambda: s3.get_bucket_versioning(Bucket=name))
         rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
         flags = (block or {}).get("PublicAccessBlockConfiguration", {})
         bucket = ObservedBucket(
@@ -224,7 +226,8 @@ class CentralLoggingGateway:
             encrypted=any(r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules),
             public_access_blocked=all(flags.get(k) is True for k in (
                 "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")),
-            expiration_days=_expiration_days((lifecycle or {}).get("Rules", [])))
+            expiration_days=_expiration_days((lifecycle or {}).get("Rules", [])),
+            versioned=versioning.get("Status") == "Enabled")
         with self._lock:
             self._buckets[(account_id, region, name)] = bucket
         return bucket
@@ -269,6 +272,14 @@ class CentralLoggingGateway:
             Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
                 {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}))
         self._set_bucket(account_id, region, name, encrypted=True)
+
+    @write(VersionLogBucket, "LogBucketVersioned",
+           lambda gw, a, _: gw.put_bucket_versioning(a.account_id, a.region, a.bucket))
+    def put_bucket_versioning(self, account_id: str, region: str, name: str) -> None:
+        s3 = self.members.client(account_id, "s3", region)
+        self.members.call("PutBucketVersioning", lambda: s3.put_bucket_versioning(
+            Bucket=name, VersioningConfiguration={"Status": "Enabled"}))
+        self._set_bucket(account_id, region, name, versioned=True)
 
     @write(BlockLogBucketPublicAccess, "LogBucketPublicAccessBlocked",
            lambda gw, a, _: gw.block_public_access(a.account_id, a.region, a.bucket))

@@ -391,6 +391,19 @@ class EncryptLogBucket(_AfterBucket):
 
 
 @dataclass(frozen=True)
+class VersionLogBucket(_AfterBucket):
+    """Versioning on the log bucket: a log file overwritten or deleted stays as a noncurrent version (audit
+    evidence; the retention rule expires those too)."""
+
+    account_id: str
+    region: str
+    bucket: str
+
+    def describe(self) -> str:
+        return f"turn on versioning of log bucket {self.bucket!r}"
+
+
+@dataclass(frozen=True)
 class BlockLogBucketPublicAccess(_AfterBucket):
     account_id: str
     region: str

@@ -161,9 +161,9 @@ CASES = {
         "logging, AWS Config in every member account and the aggregator, in that order",
         [acct("shared"), org(**TRUSTED_LOGGING)],
         [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=365))],
-        {"LogBucketCreated", "LogBucketEncrypted", "LogBucketPublicAccessBlocked", "LogBucketRetentionSet",
-         "LogBucketPolicySet", "TrailConfigured", "TrailLoggingStarted", "ConfigRecorderConfigured",
-         "AggregatorCreated"}),
+        {"LogBucketCreated", "LogBucketEncrypted", "LogBucketVersioned", "LogBucketPublicAccessBlocked",
+         "LogBucketRetentionSet", "LogBucketPolicySet", "TrailConfigured", "TrailLoggingStarted",
+         "ConfigRecorderConfigured", "AggregatorCreated"}),
     "retention-changed": Case(
         "centralLogging.retentionDays changed: only the bucket's lifecycle is put (the trail, recorders and "
         "aggregator, read from AWS, are as declared)",
