@@ -40,6 +40,19 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _count(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number from {minimum} to {maximum}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name}={raw!r}: must be from {minimum} to {maximum}")
+    return value
+
+
 def _role_name(name: str, default: str) -> str:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -68,6 +81,11 @@ class Settings:
     events_queue_url: str | None = None
     # The role the operator assumes in every member account (the one AWS Organizations creates there).
     member_role_name: str = "OrganizationAccountAccessRole"
+    # Member accounts worked on at once (the Organization's baseline: reads and writes), 1-64. Each member account
+    # has IAM and Config quotas of its own; only AssumeRole is the management account's (paced by sts_rate).
+    member_concurrency: int = 16
+    # AssumeRole calls a second at most (the management account's STS quota, shared with everything else there).
+    sts_rate: float = 20.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -92,6 +110,8 @@ class Settings:
             peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
             events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
             member_role_name=_role_name("AWSORG_MEMBER_ROLE_NAME", "OrganizationAccountAccessRole"),
+            member_concurrency=_count("AWSORG_MEMBER_CONCURRENCY", 16, 1, 64),
+            sts_rate=_float("AWSORG_STS_RATE", 20.0, minimum=0.1),
         )
 
     def backoff(self, retry: int) -> float:

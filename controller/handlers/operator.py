@@ -13,6 +13,7 @@ from controller import metrics
 from controller.api.models import GROUP, VERSION
 from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.events import EventsQueue
+from controller.aws.fanout import MemberWork
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import MemberAccounts
 from controller.aws.session import (
@@ -212,7 +213,8 @@ def run(settings: Settings, *, peering_name: str | None = None, priority: int = 
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
     members = MemberAccounts(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name,
-                             clients=member_service_client)
+                             clients=member_service_client, work=MemberWork(settings.member_concurrency),
+                             sts_rate=settings.sts_rate)
     gateway = OrganizationsGateway(
         organizations_client(settings.assume_role_arn),
         account_client=lambda: account_client(settings.assume_role_arn),

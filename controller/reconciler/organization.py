@@ -195,6 +195,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         if want.config_enabled:
             everything = view.trigger in ("change", "event") or view.spec_changed
             epoch = int(ctx.clock() // ctx.settings.resync_seconds)
+            due_ids: list[str] = []
             for account_id in member_accounts(snapshot):
                 known = logs.known_config(account_id)
                 if known is not None and config_verdict(want, account_id, known).state == "compliant":
@@ -203,7 +204,10 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 due = everything or not settled or (
                     epoch % TAG_SPREAD == int(account_id) % TAG_SPREAD
                     and ctx.inventory.claim_tag_read(CONFIG_READS, account_id, epoch))
-                config[account_id] = logs.read_config(account_id, want.regions) if due else known
+                config[account_id] = known
+                if due:
+                    due_ids.append(account_id)
+            config.update(logs.read_configs(due_ids, want.regions))  # many accounts at once (controller.aws.fanout)
         return dataclasses.replace(base, bucket=bucket, trail=trail, aggregator_arn=aggregator, config=config,
                                    compliant_before=frozenset(compliant))
 
@@ -221,6 +225,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         # it wrote says. A role gone from one of them is drift; from any other account, new work.
         ctx.inventory.remember_baselined((view.status.get("baseline") or {}).get("baselinedAccounts") or ())
         compliant.update(ctx.inventory.baselined())
+        due_ids: list[str] = []
         for account_id in member_accounts(observed.snapshot):
             known = members.known(account_id)
             settled = known is not None and verdict(role, account_id, known).state == "compliant"
@@ -229,7 +234,10 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 and ctx.inventory.claim_tag_read(ROLE_READS, account_id, epoch))
             if role.role_name == members.role_name:
                 due = False  # refused by the plan; never read or touched
-            access[account_id] = members.read_role(account_id, role.role_name) if due else known
+            access[account_id] = known
+            if due:
+                due_ids.append(account_id)
+        access.update(members.read_roles(due_ids, role.role_name))  # many accounts at once (controller.aws.fanout)
         return dataclasses.replace(observed, access=access, member_role=members.role_name,
                                    compliant_before=frozenset(compliant))
 
@@ -371,8 +379,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 aggregator = logs.read_aggregator(want.account_id, want.home_region, want.aggregator)
         except AccountNotAccessible:
             pass  # the log archive account is out of reach: its aggregator stays
-        config = ({a: logs.read_config(a, want.regions) for a in member_accounts(snapshot)} if want.config_enabled
-                  else {})
+        config = dict(logs.read_configs(member_accounts(snapshot), want.regions)) if want.config_enabled else {}
         return plan_logging_delete(want, dataclasses.replace(observed, trail=trail, aggregator_arn=aggregator,
                                                              config=config))
 
