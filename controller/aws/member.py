@@ -84,8 +84,8 @@ class Pace:
                 now = self._clock()
                 self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - 1e-9:  # (a float's rounding must not leave it waiting forever)
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return
                 pause = (1.0 - self._tokens) / self.rate
             self._sleep(pause)
