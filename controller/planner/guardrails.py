@@ -1,0 +1,194 @@
+"""The administrator's policy applied to what an object asks (pure: the spec and what is known of the organization).
+
+``refusals`` answers, for one object's spec, every rule of the administrator's policy (``controller.api.guardrails``)
+that it breaks, each naming the rule, the field and what is allowed. The operator refuses such an object before any
+AWS call (``Synced=False``, reason ``ForbiddenByPolicy``); ``awsorg validate --policy`` and ``awsorg plan --policy``
+report the same refusals before merge. What cannot be known offline (whether an account belongs to the organization)
+is given as ``Facts``; a fact that is unknown (None) skips the rule that needs it, and ``unchecked`` says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from controller.api.guardrails import ORGANIZATION, REASON, OperatorPolicy, matches
+from controller.api.models import AwsAccountSpec, OrganizationSpec, OrgUnitSpec, ServiceControlPolicySpec
+
+__all__ = ["REASON", "Facts", "Refusal", "refusals", "unchecked"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    rule: str  # the policy's field, as the administrator writes it: accessRole.allowedPrincipals
+    field: str  # the object's field: spec.accessRole.trustedPrincipals[0]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} (administrator's policy: {self.rule})"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the checks need to know beyond the spec. None: not known here (validate, offline)."""
+
+    management_account_id: str | None = None
+    organization_accounts: frozenset[str] | None = None  # every account id in the organization
+    delegated_administrators: frozenset[str] = frozenset()  # account ids registered for any service
+    log_archive_account_id: str | None = None
+    member_role_name: str = "OrganizationAccountAccessRole"
+    # An AwsAccount's metadata.name -> its account id (from its status or spec), when known.
+    account_ids: Mapping[str, str] = field(default_factory=dict)
+
+
+def _list(values: tuple[str, ...]) -> str:
+    return ", ".join(values) if values else "none"
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
+def _organization(spec: OrganizationSpec, policy: OperatorPolicy, facts: Facts) -> list[Refusal]:
+    found: list[Refusal] = []
+    role = spec.access_role
+    if role is not None:
+        never = (*policy.access_role.never_adopt, facts.member_role_name)
+        if matches(role.role_name, never):
+            found.append(Refusal("accessRole.neverAdopt", "spec.accessRole.roleName",
+                                 f"role {role.role_name!r} belongs to another controller of the accounts (or is the "
+                                 f"operator's own member role) and is never adopted; not allowed: {_list(never)}"))
+        allowed = policy.access_role.allowed_principals
+        explicit = tuple(p for p in allowed if p != ORGANIZATION)
+        for i, principal in enumerate(role.trusted_principals):
+            if matches(principal, explicit):
+                continue
+            account = _account_of(principal)
+            if ORGANIZATION in allowed:
+                known = facts.organization_accounts
+                if known is None:
+                    continue  # not known offline: the operator and plan check it against the organization
+                if account in known or account == facts.management_account_id:
+                    continue
+                what = f"account {account} is not in this organization"
+            else:
+                what = "it matches none of the allowed patterns"
+            found.append(Refusal("accessRole.allowedPrincipals", f"spec.accessRole.trustedPrincipals[{i}]",
+                                 f"{principal!r} may not be trusted: {what}; allowed: {_list(allowed)}"))
+        for i, arn in enumerate(role.managed_policy_arns):
+            if not matches(arn, policy.access_role.allowed_managed_policies):
+                found.append(Refusal("accessRole.allowedManagedPolicies", f"spec.accessRole.managedPolicyArns[{i}]",
+                                     f"{arn!r} may not be attached; allowed: "
+                                     f"{_list(policy.access_role.allowed_managed_policies)}"))
+    services = policy.services
+    for i, principal in enumerate(spec.trusted_services):
+        if not matches(principal, services.allowed_trusted_services):
+            found.append(Refusal("services.allowedTrustedServices", f"spec.trustedServices[{i}]",
+                                 f"trusted access for {principal!r} is not allowed; allowed: "
+                                 f"{_list(services.allowed_trusted_services)}"))
+    named: dict[str, set[str]] = {}
+    for i, admin in enumerate(spec.delegated_administrators):
+        where = f"spec.delegatedAdministrators[{i}]"
+        service = admin.service_principal
+        holder: str | None = admin.account_id or (
+            facts.account_ids.get(admin.account_ref.name) if admin.account_ref else None)
+        if holder:
+            named.setdefault(service, set()).add(holder)
+        if matches(service, services.forbidden_delegations):
+            found.append(Refusal("services.forbiddenDelegations", f"{where}.servicePrincipal",
+                                 f"no account may be delegated administrator of {service!r} (it could change other "
+                                 f"accounts' settings); forbidden: {_list(services.forbidden_delegations)}"))
+            continue
+        if services.delegated_administrators is not None and holder is not None:
+            allowed_accounts = tuple(a for pattern, accounts in services.delegated_administrators.items()
+                                     if matches(service, (pattern,)) for a in accounts)
+            if holder not in allowed_accounts:
+                found.append(Refusal("services.delegatedAdministrators", where,
+                                     f"account {holder} may not be delegated administrator of {service!r}; allowed: "
+                                     f"{_list(allowed_accounts)}"))
+    for service, accounts in services.protected_delegations.items():
+        if service not in named:
+            continue  # the spec names no administrator of this service: it leaves that service's ones alone
+        for account in accounts:
+            if account not in named[service]:
+                found.append(Refusal("services.protectedDelegations", "spec.delegatedAdministrators",
+                                     f"account {account} is the protected delegated administrator of {service!r} "
+                                     "and would be deregistered (the list means exactly these); add it to the list"))
+    logging = spec.central_logging
+    rules = policy.central_logging
+    if logging is not None:
+        archive = facts.account_ids.get(logging.account_ref.name)
+        if rules.log_archive_account_id and archive is not None and archive != rules.log_archive_account_id:
+            found.append(Refusal("centralLogging.logArchiveAccountId", "spec.centralLogging.accountRef",
+                                 f"the log archive must be account {rules.log_archive_account_id}, not {archive}"))
+        minimum = rules.minimum_retention_days
+        if minimum is not None and logging.retention_days is not None and logging.retention_days < minimum:
+            found.append(Refusal("centralLogging.minimumRetentionDays", "spec.centralLogging.retentionDays",
+                                 f"{logging.retention_days} days is below the minimum of {minimum} (the bucket's "
+                                 "lifecycle would expire logs already written)"))
+    if spec.deletion_policy not in policy.deletion.organization:
+        found.append(_deletion("deletion.organization", spec.deletion_policy, policy.deletion.organization))
+    return found
+
+
+def _deletion(rule: str, value: str, allowed: tuple[str, ...]) -> Refusal:
+    return Refusal(rule, "spec.deletionPolicy", f"{value!r} is not allowed; allowed: {_list(allowed)}")
+
+
+def _account(name: str, spec: AwsAccountSpec, account_id: str | None, policy: OperatorPolicy,
+             facts: Facts) -> list[Refusal]:
+    found: list[Refusal] = []
+    if spec.deletion_policy not in policy.deletion.aws_account:
+        found.append(_deletion("deletion.awsAccount", spec.deletion_policy, policy.deletion.aws_account))
+    account = spec.account_id or account_id
+    if spec.deletion_policy in ("Close", "RemoveFromOrganization") and account:
+        why = None
+        if account == facts.management_account_id:
+            why = "it is the management account"
+        elif account == facts.log_archive_account_id or account == policy.central_logging.log_archive_account_id:
+            why = "it is the log archive (closing it destroys the evidence)"
+        elif account in facts.delegated_administrators:
+            why = "it is a delegated administrator"
+        elif account in policy.protected.accounts:
+            why = "it is protected by the administrator's policy"
+        if why:
+            found.append(Refusal("deletion.awsAccount", "spec.deletionPolicy",
+                                 f"{spec.deletion_policy} is never allowed for account {account}: {why}; use Retain"))
+    allowed = policy.accounts.allowed_org_units
+    if allowed is not None:
+        place = spec.org_unit_ref.name if spec.org_unit_ref else (spec.parent_id or "root")
+        if place not in allowed and not (place.startswith("r-") and "root" in allowed):
+            field_name = "spec.orgUnitRef" if spec.org_unit_ref else "spec.parentId"
+            found.append(Refusal("accounts.allowedOrgUnits", field_name,
+                                 f"account {name!r} may not be placed in {place!r}; allowed: {_list(allowed)}"))
+    return found
+
+
+def refusals(name: str, spec: BaseModel, resource_id: str | None, policy: OperatorPolicy,
+             facts: Facts) -> list[Refusal]:
+    """Every rule of ``policy`` the object breaks (empty: allowed). ``resource_id``: its AWS id, when bound."""
+    if isinstance(spec, OrganizationSpec):
+        return _organization(spec, policy, facts)
+    if isinstance(spec, AwsAccountSpec):
+        return _account(name, spec, resource_id, policy, facts)
+    if isinstance(spec, OrgUnitSpec):
+        ok = policy.deletion.org_unit
+        return [] if spec.deletion_policy in ok else [_deletion("deletion.orgUnit", spec.deletion_policy, ok)]
+    if isinstance(spec, ServiceControlPolicySpec):
+        ok = policy.deletion.service_control_policy
+        return [] if spec.deletion_policy in ok else [
+            _deletion("deletion.serviceControlPolicy", spec.deletion_policy, ok)]
+    return []
+
+
+def unchecked(spec: BaseModel, policy: OperatorPolicy, facts: Facts) -> list[str]:
+    """The rules skipped for want of a fact (validate says them, so nobody reads silence as approval)."""
+    notes = []
+    if (isinstance(spec, OrganizationSpec) and spec.access_role is not None
+            and ORGANIZATION in policy.access_role.allowed_principals and facts.organization_accounts is None):
+        notes.append("accessRole.allowedPrincipals: whether each trusted principal's account is in the organization "
+                     "is checked by the operator and by awsorg plan, which read the organization")
+    return notes
