@@ -169,5 +169,5 @@ def test_concurrency_is_a_bounded_setting(monkeypatch: pytest.MonkeyPatch) -> No
     assert Settings.from_env().member_concurrency == 4
     for bad in ("0", "65", "many"):
         monkeypatch.setenv("AWSORG_MEMBER_CONCURRENCY", bad)
-        with pytest.raises(SettingsError, match="AWSORG_MEMBER_CONCURRENCY.*1 to 64"):
+        with pytest.raises(SettingsError, match=r"AWSORG_MEMBER_CONCURRENCY.*1 to 64"):
             Settings.from_env()
