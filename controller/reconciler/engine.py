@@ -30,21 +30,14 @@ from controller.planner.actions import (
     PREREQUISITES,
     Action,
     AttachPolicy,
-    AttachRolePolicy,
     Blocked,
-    CreateAccessRole,
     CreateLogBucket,
     CreatePolicy,
-    DetachRolePolicy,
     Plan,
-    PutConfigRecorder,
-    RemoveConfigRecorder,
-    StartConfigRecorder,
     StatusStep,
-    UpdateAccessRoleTrust,
 )
 from controller.reconciler.base import Claim, ObjectView, Outcome, References, claim_owner, now_iso
-from controller.reconciler.execute import Applied, event_reason, execute, explain
+from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
 from controller.reconciler.status import Failure, StatusBuilder, same_status
 from controller.settings import Settings
@@ -56,10 +49,6 @@ SpecT = TypeVar("SpecT", bound=BaseModel)
 DesiredT = TypeVar("DesiredT")
 ObservedT = TypeVar("ObservedT")
 STEP = 0.1  # look again this soon after a status-only step (intent recorded, request bound)
-# Actions in one member account with its own credentials: a run of them is carried out for many accounts at once
-# (MemberAccounts.each), each account's in order.
-PER_ACCOUNT = (CreateAccessRole, UpdateAccessRoleTrust, AttachRolePolicy, DetachRolePolicy, PutConfigRecorder,
-               StartConfigRecorder, RemoveConfigRecorder)
 
 
 @dataclass(frozen=True)
@@ -400,18 +389,13 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         """Carry out each action; one that fails is reported and the independent others still run."""
         done = _Execution(resource_id)
         created_failed = bucket_failed = False
-        ahead: dict[int, Applied | AwsError] = {}  # member-account actions carried out already, by position
-        for i, action in enumerate(actions):
+        for action in actions:
             if isinstance(action, AttachPolicy) and action.policy_id is None and created_failed:
                 continue  # needs the policy whose creation failed (already reported)
             if getattr(action, "needs_bucket", False) and bucket_failed:
                 continue  # needs the log bucket whose creation failed (already reported)
-            if isinstance(action, PER_ACCOUNT) and i not in ahead:
-                ahead.update(self._in_member_accounts(actions, i, bucket_failed))
             try:
-                applied = ahead.pop(i) if i in ahead else execute(self.gateway, action, done.resource_id)
-                if isinstance(applied, AwsError):
-                    raise applied
+                applied = execute(self.gateway, action, done.resource_id)
             except AwsError as exc:
                 self.gateway.invalidate()
                 failure = explain(action, exc)
@@ -429,31 +413,6 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
             st.event("Normal", event_reason(action), message)
             done.wait = applied.wait or done.wait
         return done
-
-    def _in_member_accounts(self, actions: Sequence[Action], start: int,
-                            bucket_failed: bool) -> dict[int, Applied | AwsError]:
-        """The run of member-account actions from ``start``, carried out for many accounts at once (each account's
-        in order): what each did or the AWS error it met, by position. Reported by ``_execute`` in plan order."""
-        by_account: dict[str, list[int]] = {}
-        for i in range(start, len(actions)):
-            action = actions[i]
-            if not isinstance(action, PER_ACCOUNT):
-                break
-            if not (getattr(action, "needs_bucket", False) and bucket_failed):
-                by_account.setdefault(action.account_id, []).append(i)
-
-        def work(account_id: str) -> dict[int, Applied | AwsError]:
-            out: dict[int, Applied | AwsError] = {}
-            for i in by_account[account_id]:
-                try:
-                    out[i] = execute(self.gateway, actions[i])
-                except AwsError as exc:
-                    out[i] = exc
-            return out
-
-        members = self.gateway.members
-        found = members.each(by_account, work) if members is not None else {a: work(a) for a in by_account}
-        return {i: result for out in found.values() for i, result in out.items()}
 
     # ------------------------------------------------------------------------------- delete
     def _delete(self, view: ObjectView, st: StatusBuilder) -> Outcome:
