@@ -81,7 +81,7 @@ class Settings:
     events_queue_url: str | None = None
     # The role the operator assumes in every member account (the one AWS Organizations creates there).
     member_role_name: str = "OrganizationAccountAccessRole"
-    # Member accounts worked on at once (the Organization's baseline: reads and writes), 1-64. Each member account
+    # Member accounts read at once (the Organization's baseline; its writes go one after the other), 1-64. Each account
     # has IAM and Config quotas of its own; only AssumeRole is the management account's (paced by sts_rate).
     member_concurrency: int = 16
     # AssumeRole calls a second at most (the management account's STS quota, shared with everything else there).

@@ -6,8 +6,10 @@ account the role belongs to), so the work of different accounts does not compete
 done one account after the other takes half an hour, done 16 at a time a few minutes. :class:`MemberWork` runs one
 function per account on at most ``concurrency`` threads (``AWSORG_MEMBER_CONCURRENCY``); each account's own calls
 stay in order in one thread, each call retried with its own backoff there (``RetryPolicy``), so a throttled, slow
-or failing account occupies one thread and the others go on. The only call that goes to the management account,
-STS AssumeRole, is paced by ``MemberAccounts`` (``AWSORG_STS_RATE``), once per account and hour.
+or failing account occupies one thread and the others go on. The Organization adapter reads through it
+(``MemberAccounts.read_roles``, ``CentralLoggingGateway.read_configs``); the engine's writes do not use it yet.
+The only call that goes to the management account, STS AssumeRole, is paced by ``MemberAccounts``
+(``AWSORG_STS_RATE``), once per account and hour.
 
 This is the one place where member-account work is spread: a later version could hand each replica the accounts
 of its shard here (``map`` is given every account and returns every account's result), without the adapters
