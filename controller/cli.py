@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from controller import __version__
 from controller.api import crds as crdgen
 from controller.settings import Settings, SettingsError
 
@@ -18,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="awsorg", description="awsorg-operator: Git as the source of truth for an AWS Organization."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_run = sub.add_parser("run", help="run the operator against the current kubeconfig and AWS credentials")
