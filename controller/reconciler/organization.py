@@ -51,6 +51,7 @@ from controller.planner.organization import (
     plan_organization,
     plan_organization_delete,
 )
+from controller.planner.scp_effects import with_names
 from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import Adapter, Context, Reference
 from controller.reconciler.inventory import TAG_SPREAD
@@ -281,6 +282,9 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             access = verdict(role, account_id, members.known(account_id)) if role is not None and members else None
             config = config_verdict(want, account_id, logs.known_config(account_id)) if want and logs else None
             both = combine(access, config)
+            if both is not None and both.reason == "BlockedByPolicy":  # the policy's object by name, if one is
+                both = dataclasses.replace(both, message=with_names(both.message, lambda pid: next(
+                    (n for k, n in sorted(ctx.inventory.bound_to(frozenset({pid}))) if k == POLICY_KIND), None)))
             if both is not None:
                 found[account_id] = both
         return found
@@ -313,8 +317,11 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                              ("central logging", desired.logging is not None)) if on)
         if not failed and not pending:
             return [("Baseline", True, "Compliant", f"{what} as declared in all {len(found)} member accounts")]
-        shown = "; ".join(f"{v.account_id}: {v.reason}" for v in (failed + pending)[:5])
+        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason ==
+                                                             "BlockedByPolicy" else "") for v in (failed + pending)[:5])
         reason = "BaselineFailed" if failed else "WaitingForAccountAccess"
+        if failed and all(v.reason == "BlockedByPolicy" for v in failed):
+            reason = "BlockedByPolicy"  # an SCP/RCP denies the operator's calls: changing the policy is the cure
         return [("Baseline", False, reason, f"{len(found) - len(failed) - len(pending)} of {len(found)} member "
                  f"accounts compliant, {len(pending)} pending, {len(failed)} failed ({shown}"
                  f"{' ...' if len(failed) + len(pending) > 5 else ''}); see status.baseline")]
