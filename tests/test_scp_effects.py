@@ -121,3 +121,18 @@ def test_validate_warns_when_the_examples_config_is_asked_for_in_a_denied_region
     [warning] = report.findings
     assert warning.severity == "warning" and warning.name == "deny-unapproved-regions"
     assert "in ap-south-1" in warning.message and "BlockedByPolicy" in warning.message
+
+
+def test_a_write_an_scp_denies_is_blocked_by_policy_not_an_error_retried_fast() -> None:
+    from controller.aws.errors import AwsError
+    from controller.planner.actions import StartConfigRecorder
+    from controller.reconciler.execute import explain
+
+    action = StartConfigRecorder(ACCOUNT, "ap-south-1", "default")
+    denied = AwsError("StartConfigurationRecorder", "AccessDeniedException", BLOG.split("AccessDenied: ", 1)[1])
+    failure = explain(action, denied)
+    assert failure is not None and failure.reason == "BlockedByPolicy" and failure.slow
+    assert failure.message.startswith(f"start AWS Config recorder 'default' in account {ACCOUNT} (ap-south-1): the "
+                                      "service control policy p-2kgnabcd denies iam:ListRoles")
+    other = explain(action, AwsError("StartConfigurationRecorder", "AccessDeniedException", "not authorized"))
+    assert other is None or other.reason != "BlockedByPolicy"

@@ -60,6 +60,7 @@ from controller.planner.actions import (
     UpdateAccessRoleTrust,
     UpdatePolicy,
 )
+from controller.planner.scp_effects import blocked_message
 from controller.reconciler.status import Failure
 
 # The event reason of each AWS write, whatever the kind that makes it.
@@ -243,11 +244,22 @@ def _members(gw: OrganizationsGateway, operation: str) -> MemberAccounts:
     return gw.members
 
 
+def blocked_by_policy(action: Action, exc: AwsError) -> Failure | None:
+    """A write in a member account an SCP/RCP denied: BlockedByPolicy (a person must change the policy: looked at
+    again at the resync interval, not backed off)."""
+    account_id = getattr(action, "account_id", "") or ""
+    message = blocked_message(account_id, f"{exc.operation}: {exc.code}: {exc.aws_message}")
+    return None if message is None else Failure("BlockedByPolicy", f"{action.describe()}: {message}", slow=True)
+
+
 def explain(action: Action, exc: AwsError) -> Failure | None:
     """The failure a person reads for a failed action; None when the error means it is done already."""
     if isinstance(exc, AccountNotAccessible):
         return Failure("WaitingForAccountAccess", f"{action.describe()}: the role the operator assumes there is "
                        f"not assumable ({exc.code}: {exc.aws_message}); tried again on the next resync")
+    blocked = blocked_by_policy(action, exc)
+    if blocked is not None:
+        return blocked
     if isinstance(action, CreateAccessRole | UpdateAccessRoleTrust) and exc.code == "MalformedPolicyDocument":
         # IAM resolves every role and user principal when it stores a trust policy: one that is malformed or names
         # a role or user that does not exist (yet) is refused. The spec must change (or the principal be created):
