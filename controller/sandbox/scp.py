@@ -315,8 +315,8 @@ def _policy_arn(policy: Any) -> str | None:
         return None
 
 
-def _principal(access_key: str) -> tuple[str, str, str] | None:
-    """(account, aws:PrincipalArn, the caller's ARN) of an access key moto issued; None for one it did not."""
+def _principal(access_key: str) -> tuple[str, str, str]:
+    """(account, aws:PrincipalArn, the caller's ARN) of an access key."""
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
@@ -333,7 +333,12 @@ def _principal(access_key: str) -> tuple[str, str, str] | None:
         user = getattr(key, "user_name", None)
         arn = f"arn:aws:iam::{account_id}:user/{user}" if user else f"arn:aws:iam::{account_id}:root"
         return account_id, arn, arn
-    return None
+    # Not a key moto issued (the sandbox's management credentials, "testing"): moto takes it for its default
+    # account, and so does the sandbox, known by that account's root (it names no user).
+    from moto.iam.models import get_account_id_from
+
+    account_id = str(get_account_id_from(access_key))
+    return account_id, f"arn:aws:iam::{account_id}:root", f"arn:aws:iam::{account_id}:root"
 
 
 def _service_linked(principal_arn: str) -> bool:
@@ -412,10 +417,7 @@ def request_of(environ: Mapping[str, Any], body: bytes) -> tuple[Request, str] |
     if match is None:
         return None
     access_key, region, service = match.groups()
-    who = _principal(access_key)
-    if who is None:
-        return None
-    account, principal_arn, caller_arn = who
+    account, principal_arn, caller_arn = _principal(access_key)
     method = str(environ.get("REQUEST_METHOD", "")).upper()
     path, query = str(environ.get("PATH_INFO", "")), str(environ.get("QUERY_STRING", ""))
     target = str(environ.get("HTTP_X_AMZ_TARGET", ""))

@@ -254,3 +254,30 @@ def test_service_linked_roles_are_exempt() -> None:
     slr = "arn:aws:iam::222233334444:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
     assert scp._service_linked(slr)
     assert not scp._service_linked(ROLE)
+
+
+def test_an_rcp_on_the_member_account_governs_assumerole_into_it(aws: AwsSandbox) -> None:
+    """RCPs apply to requests on a member account's resources whoever makes them (the management account too)."""
+    org = aws.client()
+    root = org.list_roots()["Roots"][0]["Id"]
+    request = org.create_account(AccountName="Member", Email="member@example.com")["CreateAccountStatus"]
+    account = org.describe_create_account_status(CreateAccountRequestId=request["Id"])["CreateAccountStatus"][
+        "AccountId"]
+    org.enable_policy_type(RootId=root, PolicyType="RESOURCE_CONTROL_POLICY")
+    aws.member_client("iam", account)  # RCPFullAWSAccess everywhere: admitted
+    outsiders_only = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-someoneelse"}}}]}
+    policy = org.create_policy(Name="sts-perimeter", Description="", Type="RESOURCE_CONTROL_POLICY",
+                               Content=json.dumps(outsiders_only))["Policy"]["PolicySummary"]
+    org.attach_policy(PolicyId=policy["Id"], TargetId=account)
+    with pytest.raises(ClientError) as refused:
+        aws.member_client("iam", account)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert refused.value.response["Error"]["Message"].endswith(
+        f"with an explicit deny in a resource control policy: {policy['Arn']}")
+    perimeter = {"Version": "2012-10-17", "Statement": [{
+        **outsiders_only["Statement"][0],  # type: ignore[index]
+        "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": aws.ids["organization_id"]}}}]}
+    org.update_policy(PolicyId=policy["Id"], Content=json.dumps(perimeter))
+    aws.member_client("iam", account)  # the organization's own principals pass the perimeter
