@@ -16,8 +16,9 @@ from controller.workflow.validate import validate_paths
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ACCOUNT = "222233334444"
 # AWS Security Blog, "Enhanced access denied error messages with policy ARNs" (2025), the enhanced form:
-BLOG = ("ListRoles: AccessDenied: User: arn:aws:iam::123456789012:user/Matt is not authorized to perform: iam:ListRoles "
-        "on resource: arn:aws:iam::123456789012:role/* with an explicit deny in a service control policy: "
+BLOG = ("ListRoles: AccessDenied: User: arn:aws:iam::123456789012:user/Matt is not authorized to perform: "
+        "iam:ListRoles on resource: arn:aws:iam::123456789012:role/* with an explicit deny in a service control "
+        "policy: "
         "arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd")
 
 
