@@ -134,3 +134,14 @@ def test_plan_base_can_be_a_git_revision(aws: AwsSandbox, gateway: Any, tmp_path
     assert [(c["name"], c["reason"]) for c in report["changes"]] == [("sandbox", "Renamed")]
     assert main(["plan", "lz", "--base", "no-such-revision"]) == 2  # the tool could not run (as validate)
     assert "neither a file or directory nor a revision" in capsys.readouterr().err
+
+
+def test_plan_warns_when_a_declared_scp_would_deny_the_baseline(aws: AwsSandbox, gateway: Any, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    org = tmp_path / "examples" / "00-organization.yaml"
+    org.write_text(org.read_text().replace("regions: [us-east-1]", "regions: [us-east-1, ap-south-1]"))
+    main(["plan", str(tmp_path / "examples")])
+    out = capsys.readouterr().out
+    assert "validate warns: ServiceControlPolicy/deny-unapproved-regions spec.document:" in out
+    assert "in ap-south-1" in out and "aws:PrincipalArn" in out

@@ -175,7 +175,8 @@ class MemberAccounts:
         try:
             creds = self._aws("AssumeRole", lambda: self._sts.assume_role(RoleArn=arn, RoleSessionName=SESSION_NAME))
         except AwsError as exc:
-            if exc.code in ("AccessDenied", "AccessDeniedException"):
+            # An RCP on the account denying sts:AssumeRole is no wait: the policy must change (BlockedByPolicy).
+            if exc.code in ("AccessDenied", "AccessDeniedException") and " control policy" not in exc.aws_message:
                 raise AccountNotAccessible(exc.operation, exc.code, exc.aws_message, exc.reason) from exc
             raise
         raw = creds["Credentials"]

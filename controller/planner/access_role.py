@@ -27,6 +27,7 @@ from controller.planner.actions import (
     Difference,
     UpdateAccessRoleTrust,
 )
+from controller.planner.scp_effects import blocked_message
 from controller.state import MemberAccess
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -207,6 +208,9 @@ def not_reached(account_id: str, what: str, look: _Look | None) -> Verdict | Non
                        f"{look.error}; AWS makes a new account's role assumable a while after CreateAccount: "
                        "looked at again on every resync")
     if look.error is not None:
+        blocked = blocked_message(account_id, look.error)  # an SCP/RCP denied the operator's call there
+        if blocked is not None:
+            return Verdict(account_id, "failed", "BlockedByPolicy", blocked)
         return Verdict(account_id, "failed", "BaselineFailed", look.error)
     return None
 

@@ -24,6 +24,7 @@ from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import AccountNotAccessible
 from controller.aws.writes import Applied, registration
 from controller.planner.actions import Action
+from controller.planner.scp_effects import blocked_message
 from controller.reconciler.status import Failure
 
 __all__ = ["Applied", "event_reason", "execute", "explain"]
@@ -41,11 +42,22 @@ def execute(gw: OrganizationsGateway, action: Action, created: str | None = None
     return write.yields(action, result)
 
 
+def blocked_by_policy(action: Action, exc: AwsError) -> Failure | None:
+    """A write in a member account an SCP/RCP denied: BlockedByPolicy (a person must change the policy: looked at
+    again at the resync interval, not backed off)."""
+    account_id = getattr(action, "account_id", "") or ""
+    message = blocked_message(account_id, f"{exc.operation}: {exc.code}: {exc.aws_message}")
+    return None if message is None else Failure("BlockedByPolicy", f"{action.describe()}: {message}", slow=True)
+
+
 def explain(action: Action, exc: AwsError) -> Failure | None:
     """The failure a person reads for a failed action; None when the error means it is done already."""
     if isinstance(exc, AccountNotAccessible):
         return Failure("WaitingForAccountAccess", f"{action.describe()}: the role the operator assumes there is "
                        f"not assumable ({exc.code}: {exc.aws_message}); tried again on the next resync")
+    blocked = blocked_by_policy(action, exc)
+    if blocked is not None:
+        return blocked
     write = registration(action)
     if exc.code in write.done_codes:
         return None

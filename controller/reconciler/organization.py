@@ -63,6 +63,7 @@ from controller.planner.organization import (
     plan_organization,
     plan_organization_delete,
 )
+from controller.planner.scp_effects import with_names
 from controller.reconciler.account import BASELINE
 from controller.reconciler.account import KIND as ACCOUNT_KIND
 from controller.reconciler.base import ObjectView
@@ -70,6 +71,12 @@ from controller.reconciler.engine import Adapter, Cond, Context, Done, Reference
 from controller.reconciler.policy import KIND as POLICY_KIND
 from controller.reconciler.status import binding_of
 from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
+
+
+def _policy_names(ctx: Context) -> dict[str, str]:
+    """AWS policy id -> the ServiceControlPolicy object bound to it (from the inventory: no AWS call)."""
+    return {pid: name for pid in sorted(ctx.inventory.declared_ids(POLICY_KIND))
+            for kind, name in sorted(ctx.inventory.bound_to(frozenset({pid}))) if kind == POLICY_KIND}
 
 
 def member_accounts(snapshot: OrgSnapshot) -> list[str]:
@@ -97,6 +104,8 @@ class ObservedOrganizationState:
 
     org: ObservedOrganization
     baselined: frozenset[str] = frozenset()
+    #: the declared ServiceControlPolicy objects by AWS id, to name the one a BlockedByPolicy verdict quotes
+    policy_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, ObservedOrganizationState]):
@@ -195,13 +204,13 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                    for h in ctx.gateway.list_handshakes(action))
             org = self._with_access(ctx, desired, view, baselined,
                                     ObservedOrganization(snapshot, handshakes, None, None, needed))
-            return ObservedOrganizationState(org, baselined)
+            return ObservedOrganizationState(org, baselined, _policy_names(ctx))
         trusted = ctx.gateway.list_trusted_services()
         admins = {p: ctx.gateway.list_delegated_administrators(p) for p in desired.admin_principals}
         org = self._with_access(ctx, desired, view, baselined,
                                 ObservedOrganization(snapshot, (), trusted, admins, needed))
         org = dataclasses.replace(org, logging=self._observe_logging(ctx, desired, view, snapshot))
-        return ObservedOrganizationState(org, baselined)
+        return ObservedOrganizationState(org, baselined, _policy_names(ctx))
 
     def _observe_logging(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
                          snapshot: OrgSnapshot) -> ObservedLogging | None:
@@ -337,6 +346,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             config = (config_verdict(want, account_id, org.logging.config.get(account_id))
                       if want is not None and org.logging is not None else None)
             both = combine(access, config)
+            if both is not None and both.reason == "BlockedByPolicy":  # the policy's object by name, if one is
+                both = dataclasses.replace(both, message=with_names(both.message, observed.policy_names.get))
             if both is not None:
                 found[account_id] = both
         return found
@@ -369,8 +380,11 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                              ("central logging", desired.logging is not None)) if on)
         if not failed and not pending:
             return [("Baseline", True, "Compliant", f"{what} as declared in all {len(found)} member accounts")]
-        shown = "; ".join(f"{v.account_id}: {v.reason}" for v in (failed + pending)[:5])
+        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason ==
+                                                             "BlockedByPolicy" else "") for v in (failed + pending)[:5])
         reason = "BaselineFailed" if failed else "WaitingForAccountAccess"
+        if failed and all(v.reason == "BlockedByPolicy" for v in failed):
+            reason = "BlockedByPolicy"  # an SCP/RCP denies the operator's calls: changing the policy is the cure
         return [("Baseline", False, reason, f"{len(found) - len(failed) - len(pending)} of {len(found)} member "
                  f"accounts compliant, {len(pending)} pending, {len(failed)} failed ({shown}"
                  f"{' ...' if len(failed) + len(pending) > 5 else ''}); see status.baseline")]

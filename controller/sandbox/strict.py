@@ -23,6 +23,8 @@ is a WSGI middleware that sits in front of moto's ``DomainDispatcherApplication`
   signed for ``account``; moto 5.2.5 does not implement that service), are answered entirely by
   :mod:`controller.sandbox.account_api` from moto's Organizations state; their errors have the REST-JSON
   shape: HTTP status, ``x-amzn-ErrorType: <Code>`` and ``{"message": ...}``;
+* every request made with a member account's credentials is first authorized against the SCPs (and, for a
+  member account's S3 and STS resources, the RCPs) on the account's path, as AWS does: :mod:`~controller.sandbox.scp`;
 * other services' refusals come from :mod:`~controller.sandbox.sts`, :mod:`~controller.sandbox.iam` and
   :mod:`~controller.sandbox.logging_services`.
 
@@ -57,7 +59,7 @@ from urllib.parse import parse_qs
 
 from moto.organizations.models import organizations_backends
 
-from controller.sandbox import cloudtrail, iam, logging_services, sts
+from controller.sandbox import cloudtrail, iam, logging_services, scp, sts
 from controller.sandbox.account_api import (
     ACCOUNT_API_HANDLERS,
     ACCOUNT_API_PATHS,
@@ -228,6 +230,10 @@ class StrictOrganizations:
             if injected is not None:
                 return _rest_json_error_response(start_response, injected)
             with self.lock:
+                denied_by_policy = scp.refusal(environ, body)
+                if denied_by_policy is not None:
+                    start_response(denied_by_policy[0], denied_by_policy[1])
+                    return [denied_by_policy[2]]
                 return self._handle_account_api(environ, start_response, account_operation, body)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = _operation_name(environ, target, body)
@@ -237,6 +243,11 @@ class StrictOrganizations:
             injected = self._take_injected(operation)
             if injected is not None:
                 return _error_response(start_response, injected)
+        with self.lock:  # the SCPs and RCPs on the caller's (and the resource's) path: controller.sandbox.scp
+            denied_by_policy = scp.refusal(environ, body)
+        if denied_by_policy is not None:
+            start_response(denied_by_policy[0], denied_by_policy[1])
+            return [denied_by_policy[2]]
         if not target and operation is None:  # S3 (REST): BlockPublicPolicy, logging_services.s3_refusal
             with self.lock:
                 blocked = logging_services.s3_refusal(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),

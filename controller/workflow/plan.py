@@ -512,6 +512,7 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
         return exits.FAILED
-    result.notes[:0] = notes  # where the base came from, first
+    warned = [f"validate warns: {f.object} {f.field}: {f.message}" for f in report.findings if f.severity != "error"]
+    result.notes[:0] = [*notes, *warned]  # where the base came from, first; then validate's warnings (SCPs...)
     sys.stdout.write(FORMATS[output](result))
     return result.exit_code

@@ -31,7 +31,7 @@ from controller.api.models import (
     TAG_KEY_RULES,
     TARGET_ID_PATTERN,
 )
-from controller.planner import claims, policy_document
+from controller.planner import claims, policy_document, scp_effects
 from controller.planner.access_role import PRINCIPALS_ALLOWED, principal_problem, role_name_problem
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
@@ -565,6 +565,7 @@ class _Checker:
         self._policies_per_target()
         self._policy_documents()
         self._organization()
+        self._scp_effects()
 
     # -- duplicates: which of two objects is to blame --------------------------------------------
     def _duplicates(self, objects: Iterable[_Object], key: Callable[[_Object], Hashable | None],
@@ -682,6 +683,21 @@ class _Checker:
                 self.add(org, f"spec.accessRole.trustedPrincipals[{i}]",
                          f"{principal!r} is not a principal IAM accepts in a trust policy (IAM answers "
                          "MalformedPolicyDocument: Invalid principal in policy)", PRINCIPALS_ALLOWED)
+
+    def _scp_effects(self) -> None:
+        """Warnings: a declared SCP that would deny the Organization's own baseline in member accounts (the
+        planner's reading: :func:`controller.planner.scp_effects.spec_warnings`)."""
+        orgs = self.of_kind("Organization")
+        if not orgs:
+            return
+        member_role = os.environ.get("AWSORG_MEMBER_ROLE_NAME", "").strip() or Settings.member_role_name
+        policies = {p.name: p for p in self.of_kind("ServiceControlPolicy") if self._policy_type(p) == SCP}
+        found = scp_effects.spec_warnings(orgs[0].spec, {n: p.spec for n, p in policies.items()},
+                                          {o.name: o.spec for o in self.of_kind("AwsAccount")},
+                                          {o.name: o.spec for o in self.of_kind("OrgUnit")}, member_role)
+        for warning in found:
+            problem, _, cure = warning.message.partition(" To let it through, ")
+            self.add(policies[warning.policy], "spec.document", problem.rstrip("."), cure, WARNING)
 
     def _parent_field(self, ou: _Object) -> str:
         return "spec.parentId" if _str(ou.spec.get("parentId")) else "spec.parentRef.name"
