@@ -68,6 +68,9 @@ class Settings:
     events_queue_url: str | None = None
     # The role the operator assumes in every member account (the one AWS Organizations creates there).
     member_role_name: str = "OrganizationAccountAccessRole"
+    # How long an action AWS refuses because the operator's own IAM or S3 policy write is not seen yet keeps waiting
+    # (WaitingForPropagation) before the refusal is an error: controller.reconciler.propagation.
+    propagation_seconds: float = 120.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -92,6 +95,7 @@ class Settings:
             peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
             events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
             member_role_name=_role_name("AWSORG_MEMBER_ROLE_NAME", "OrganizationAccountAccessRole"),
+            propagation_seconds=_float("AWSORG_PROPAGATION_SECONDS", 120.0, minimum=0.0),
         )
 
     def backoff(self, retry: int) -> float:

@@ -575,11 +575,13 @@ BlockReason = Literal[
     "WaitingForAllFeatures",
     "WaitingForAccountAccess",
     "BucketNameTaken",
+    "WaitingForPropagation",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
 WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached",
-                                                  "WaitingForAllFeatures", "WaitingForAccountAccess"})
+                                                  "WaitingForAllFeatures", "WaitingForAccountAccess",
+                                                  "WaitingForPropagation"})
 # Actions that change what the rest of a plan depends on: the engine observes again after them and plans anew.
 PREREQUISITES: tuple[type, ...] = (EnablePolicyType, FinalizeAllFeatures)
 

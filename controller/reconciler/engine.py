@@ -39,6 +39,7 @@ from controller.planner.actions import (
 from controller.reconciler.base import Claim, ObjectView, Outcome, References, claim_owner, now_iso
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
+from controller.reconciler.propagation import PropagationWaits
 from controller.reconciler.status import Failure, StatusBuilder, same_status
 from controller.settings import Settings
 from controller.state import OrgSnapshot
@@ -211,6 +212,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         self.kind = adapter.kind
         self.refs = refs
         self.settings = settings or Settings()
+        self.propagation = PropagationWaits(self.settings.propagation_seconds)
         self.inventory = inventory or Inventory()
         self.ctx = Context(gateway, self.settings, self.inventory, clock, refs)
         self._locks: dict[str, threading.Lock] = {}
@@ -398,12 +400,13 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                 applied = execute(self.gateway, action, done.resource_id)
             except AwsError as exc:
                 self.gateway.invalidate()
-                failure = explain(action, exc)
+                failure = self.propagation.explain(action, exc) or explain(action, exc)
                 if failure is not None:
                     created_failed = created_failed or isinstance(action, CreatePolicy)
                     bucket_failed = bucket_failed or isinstance(action, CreateLogBucket)
                     done.failures.append((action, failure))
                 continue
+            self.propagation.done(action)
             done.resource_id = applied.resource_id or done.resource_id
             st.status.update(applied.status)
             if not applied.happened:
