@@ -126,7 +126,8 @@ def _too_many_policies(account: str, role_name: str, arn: str) -> tuple[str, byt
     attached = getattr(role, "managed_policies", None) or {}
     if role is None or arn in attached or len(attached) < MANAGED_POLICIES_PER_ROLE:
         return None
-    return _error("409 Conflict", "LimitExceeded", f"Cannot exceed quota for PoliciesPerRole: {MANAGED_POLICIES_PER_ROLE}")
+    return _error("409 Conflict", "LimitExceeded",
+                  f"Cannot exceed quota for PoliciesPerRole: {MANAGED_POLICIES_PER_ROLE}")
 
 
 def service_linked_role_name(service: str, suffix: str = "") -> str:
@@ -189,7 +190,8 @@ def refusal(operation: str, params: dict[str, list[str]]) -> tuple[str, bytes] |
         except ValueError:
             return None
     if len("".join(document.split())) > TRUST_POLICY_LENGTH:
-        return _error("409 Conflict", "LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_LENGTH}")
+        return _error("409 Conflict", "LimitExceeded",
+                      f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_LENGTH}")
     bad = next((p for p in _aws_principals(policy) if invalid_principal(p)), None)
     if bad is None:
         return None
