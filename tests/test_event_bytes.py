@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from controller.api import crds as crdgen
-from controller.handlers.cluster import EVENT_MESSAGE_BYTES, KubeApi, cut_bytes
+from controller.handlers.cluster import kube_api
+from controller.kube.api import EVENT_MESSAGE_BYTES, cut_bytes
 from controller.sandbox.kube import KubeSandbox
 
 
@@ -33,7 +34,7 @@ def test_a_long_multibyte_message_is_posted_cut(tmp_path: Path, monkeypatch: pyt
         involved = {"apiVersion": "awsorg.io/v1alpha1", "kind": "OrgUnit", "metadata": {"name": "ou", "uid": "u-1"}}
 
         async def post() -> None:
-            async with KubeApi() as api:
+            async with kube_api() as api:
                 await api.post_event(involved, "Warning", "AwsError", "Überprüfung fehlgeschlagen: " + "ü" * 1000)
 
         asyncio.run(post())

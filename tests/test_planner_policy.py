@@ -150,8 +150,6 @@ CASES = [
     Case("an account target", d(ACCT.id), snap(FULL),
          actions=[CreatePolicy("deny-root", "", SCP, CONTENT, {}),
                   AttachPolicy(None, "deny-root", ACCT.id, f"account 'Dev' ({ACCT.id})")]),
-    Case("a reference not ready: wait, touch nothing", d(waiting_for="OrgUnit 'production'"), snap(FULL),
-         blocked="WaitingForReference", message="OrgUnit 'production'"),
     Case("the recorded policy was deleted in AWS: recreate it and say it was missing",
          d(PROD.id), snap(FULL), known_id=MINE,
          actions=[CreatePolicy("deny-root", "", SCP, CONTENT, {}), AttachPolicy(None, "deny-root", PROD.id, P_LABEL)],

@@ -1,1 +1,2 @@
-"""kopf handlers: the only code importing kopf. Thin wrappers around the reconcilers."""
+"""kopf handlers: the only code importing kopf (kopf's login included, handed to ``controller.kube``). Thin
+wrappers around the reconcile engine."""

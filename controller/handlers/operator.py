@@ -11,22 +11,12 @@ import kopf
 
 from controller import metrics
 from controller.api.models import GROUP, VERSION
-from controller.aws.central_logging import CentralLoggingGateway
-from controller.aws.events import EventsQueue
+from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
-from controller.aws.member import MemberAccounts
-from controller.aws.session import (
-    account_client,
-    cloudtrail_client,
-    iam_client,
-    member_service_client,
-    organizations_client,
-    sqs_client,
-    sts_client,
-)
 from controller.handlers import logfilter
-from controller.handlers.cluster import EventPoster, crd_deleting
+from controller.handlers.cluster import crd_deleting, kube_api
 from controller.handlers.resync import Resync
+from controller.kube.api import EventPoster
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
 from controller.reconciler.engine import Engine, index_entry
 from controller.reconciler.inventory import Inventory
@@ -94,12 +84,13 @@ def _look_again(outcome: Outcome, body: Any, delay: float) -> None:
     raise kopf.TemporaryError(_synced_message(outcome), delay=delay)
 
 
-def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: OrganizationsGateway) -> None:
+def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: OrganizationsGateway) -> None:
     """Register every handler on ``registry`` (a fresh one per operator, so tests can run several)."""
+    settings = factory.settings
     peering_lifetime = settings.peering_lifetime_seconds  # ``configure`` below gets kopf's own ``settings``
     refs = IndexReferences()
     inventory = Inventory()
-    events = EventPoster()
+    events = EventPoster(kube_api)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -133,8 +124,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         memo.poster = events.start()
         resync = Resync(settings, gateway, inventory, engines, refs.bodies)
         memo.observer = asyncio.get_running_loop().create_task(resync.run_forever())
-        if settings.events_queue_url:
-            queue = EventsQueue(sqs_client(settings.assume_role_arn), settings.events_queue_url)
+        queue = factory.create_events_queue()
+        if queue is not None:
             memo.events = asyncio.get_running_loop().create_task(resync.run_events(queue))
 
     @kopf.on.cleanup(registry=registry)
@@ -208,26 +199,19 @@ def _synced_message(outcome: Outcome) -> str:
     return "retrying"
 
 
-def run(settings: Settings, *, peering_name: str | None = None, priority: int = 0, verbose: bool = False,
+def run(factory: Factory, *, peering_name: str | None = None, priority: int = 0, verbose: bool = False,
         liveness_endpoint: str | None = None, metrics_addr: str = "0.0.0.0") -> None:
     """Run the operator until interrupted."""
+    settings = factory.settings
     kopf.configure(verbose=verbose, log_prefix=True)
     logfilter.install()
     logfilter.install_peering_state(peering=peering_name is not None)
     metrics.RESYNC_INTERVAL.set(settings.resync_seconds)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
-    members = MemberAccounts(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name,
-                             clients=member_service_client)
-    gateway = OrganizationsGateway(
-        organizations_client(settings.assume_role_arn),
-        account_client=lambda: account_client(settings.assume_role_arn),
-        members=members,
-        central_logging=CentralLoggingGateway(members, lambda region: cloudtrail_client(region,
-                                                                                       settings.assume_role_arn)),
-    )
+    gateway = factory.create_gateway()
     registry = kopf.OperatorRegistry()
-    register(registry, settings, gateway)
+    register(registry, factory, gateway)
     asyncio.run(
         kopf.operator(
             registry=registry,

@@ -26,7 +26,8 @@ from controller import metrics
 from controller.aws.events import EventsQueue, OrganizationsEvent
 from controller.aws.gateway import OrganizationsGateway
 from controller.handlers import logfilter
-from controller.handlers.cluster import KubeApi
+from controller.handlers.cluster import kube_api
+from controller.kube.api import KubeApi
 from controller.reconciler.base import ObjectView, Trigger
 from controller.reconciler.engine import Engine
 from controller.reconciler.inventory import Inventory
@@ -78,7 +79,7 @@ def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
 class Resync:
     def __init__(self, settings: Settings, gateway: OrganizationsGateway, inventory: Inventory,
                  engines: Mapping[str, Engine[Any, Any, Any]], bodies: Bodies,
-                 api: Callable[[], KubeApi] = KubeApi) -> None:
+                 api: Callable[[], KubeApi] = kube_api) -> None:
         self.settings = settings
         self.gateway = gateway
         self.inventory = inventory

@@ -54,8 +54,7 @@ class DesiredAccount:
     object_name: str
     account_name: str
     email: str
-    parent_id: str | None
-    waiting_for: str | None = None
+    parent_id: str | None  # resolved by the engine, which waits for an OrgUnit that is not Ready yet; None: the root
     role_name: str = "OrganizationAccountAccessRole"
     iam_user_access_to_billing: str = "ALLOW"
     account_id: str | None = None
@@ -86,30 +85,15 @@ def plan_account(
     snapshot: OrgSnapshot,
     record: AccountRecord,
     creation: CreationView = CreationView(),
-    email_owner: str | None = None,
     actual_tags: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Plan one AwsAccount. ``email_owner``: another object that already claims this email."""
-    if desired.waiting_for is not None:
-        return Plan(
-            blocked=Blocked("WaitingForReference", f"waiting for OrgUnit {desired.waiting_for!r} to be Ready"),
-            resource_id=record.id,
-        )
+    """Plan one AwsAccount (the engine has resolved its references and refused a second claim of its email)."""
     parent_id = desired.parent_id or snapshot.root_id
     if not snapshot.exists(parent_id):
         return Plan(
             blocked=Blocked("ParentNotFound", f"spec.parentId: parent {parent_id} does not exist in the organization"),
             resource_id=record.id,
         )
-    if email_owner is not None and record.id is None:
-        return Plan(
-            blocked=Blocked(
-                "DuplicateEmail",
-                f"spec.email: {desired.email} is already declared by AwsAccount {email_owner!r}; one account per "
-                "email, so this object is not acted on",
-            )
-        )
-
     account, adopted, early = _bound_account(desired, snapshot, record, creation)
     if early is not None:
         return early

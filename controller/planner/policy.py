@@ -50,8 +50,8 @@ class PolicyTarget:
 class DesiredPolicy:
     """The spec, references resolved by the caller. ``content``: the minified document.
 
-    ``root``: attach to the organization root (its id comes from the snapshot).
-    ``waiting_for``: a referenced object is not ready yet ("OrgUnit 'production'").
+    ``root``: attach to the organization root (its id comes from the snapshot). The engine waits for a
+    referenced object that is not Ready yet.
     """
 
     object_name: str
@@ -61,7 +61,6 @@ class DesiredPolicy:
     description: str = ""
     root: bool = False
     targets: tuple[PolicyTarget, ...] = ()
-    waiting_for: str | None = None
     tags: Mapping[str, str] | None = None
     observe_only: bool = False
 
@@ -101,11 +100,6 @@ def plan_policy(
     actual_tags: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan one policy. ``known_id``: the id in status; ``actual_tags``: None when not read this time."""
-    if desired.waiting_for is not None:
-        return Plan(
-            blocked=Blocked("WaitingForReference", f"waiting for {desired.waiting_for} to be Ready"),
-            resource_id=known_id,
-        )
     if desired.type not in snapshot.enabled_policy_types:
         if desired.observe_only:
             return Plan(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.api.models import AwsAccountSpec
+from controller.planner import claims
 from controller.planner.account import (
     AccountRecord,
     CreationView,
@@ -68,7 +69,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         return [Reference("OrgUnit", spec.org_unit_ref.name, "spec.orgUnitRef")] if spec.org_unit_ref else []
 
     def claim_key(self, name: str, spec: AwsAccountSpec) -> str:
-        return spec.email.lower()
+        return claims.account_key(spec.email)
 
     def claim_refused(self, name: str, spec: AwsAccountSpec, owner: str) -> Blocked:
         return Blocked("DuplicateEmail", f"spec.email: {spec.email} is already declared by AwsAccount {owner!r}; one "
@@ -107,7 +108,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         return ObservedAccountState(snapshot, record, creation, tags)
 
     def plan(self, desired: DesiredAccount, observed: ObservedAccountState) -> Plan:
-        return plan_account(desired, observed.snapshot, observed.record, observed.creation, None, observed.tags)
+        return plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags)
 
     def status(self, ctx: Context, desired: DesiredAccount, resource_id: str | None) -> dict[str, Any]:
         if resource_id is None:

@@ -9,6 +9,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from controller.planner.claims import Claim as Claim  # re-exported: the engine's claim rules are the planner's
+from controller.planner.claims import claim_owner as claim_owner
+
 Trigger = Literal["change", "resume", "resync", "event", "delete"]
 
 
@@ -74,18 +77,6 @@ class RefState:
     refs: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class Claim:
-    """An object that declares an AWS resource (an email, a policy name, an OU name under a parent), and how
-    far it got in binding to it."""
-
-    name: str
-    id: str | None = None
-    request_id: str | None = None
-    creating: bool = False
-    created: str = ""
-
-
 class References(Protocol):
     """What the other objects of this API say: their ids (references) and what they declare (claims)."""
 
@@ -96,27 +87,6 @@ class References(Protocol):
     def claim_keys(self, kind: str) -> list[str]:
         """What the objects of a kind declare (their claim keys), e.g. ``SERVICE_CONTROL_POLICY/deny-root``."""
         ...
-
-
-def claim_owner(me: Claim, others: list[Claim]) -> str | None:
-    """Which other object owns what both declare, if not this one: the one bound to the AWS resource first,
-    then one already creating it, then the oldest (creationTimestamp, name). Two objects bound to one
-    resource (adopted before this rule): the older keeps it."""
-    others = [o for o in others if o.name != me.name]
-    if me.id:
-        same = sorted((o.created, o.name) for o in others if o.id == me.id and (o.created, o.name) < (me.created,
-                                                                                                     me.name))
-        return same[0][1] if same else None
-    bound = sorted(o.name for o in others if o.id)
-    if bound:
-        return bound[0]
-    if me.request_id or me.creating:
-        return None
-    creating = sorted(o.name for o in others if o.request_id or o.creating)
-    if creating:
-        return creating[0]
-    older = sorted((o.created, o.name) for o in others if (o.created, o.name) < (me.created, me.name))
-    return older[0][1] if older else None
 
 
 class Conditions:

@@ -36,6 +36,7 @@ from controller.planner.actions import (
     Plan,
     StatusStep,
 )
+from controller.planner.claims import find_cycle
 from controller.reconciler.base import Claim, ObjectView, Outcome, References, claim_owner, now_iso
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
@@ -360,20 +361,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
     def _cycle(self, name: str, first: Reference) -> list[tuple[str, str]]:
         """The chain of references from this object back to itself through ``first``, if there is one."""
-        me = (self.kind, name)
-        chain = [me, (first.kind, first.name)]
-        seen = {me}
-        stack = [(first.kind, first.name, chain)]
-        while stack:
-            kind, ref_name, path = stack.pop()
-            if (kind, ref_name) == me:
-                return path
-            if (kind, ref_name) in seen:
-                continue
-            seen.add((kind, ref_name))
-            for ref_kind, next_name in self.refs.get(kind, ref_name).refs:
-                stack.append((ref_kind, next_name, [*path, (ref_kind, next_name)]))
-        return []
+        return find_cycle((self.kind, name), (first.kind, first.name), lambda key: self.refs.get(*key).refs)
 
     def _claimed(self, view: ObjectView, spec: SpecT) -> Blocked | None:
         """Two objects declaring one AWS resource: the second is refused (one rule for every kind)."""

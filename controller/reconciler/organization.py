@@ -42,6 +42,7 @@ from controller.planner.central_logging import (
     config_verdict,
     plan_logging_delete,
 )
+from controller.planner.claims import policy_type_of_key
 from controller.planner.organization import (
     ALL,
     DesiredAdmin,
@@ -55,7 +56,6 @@ from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import Adapter, Context, Reference
 from controller.reconciler.inventory import TAG_SPREAD
 from controller.reconciler.policy import KIND as POLICY_KIND
-from controller.reconciler.policy import policy_type_of_claim
 from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
 
 
@@ -155,7 +155,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
 
     def observe(self, ctx: Context, desired: DesiredOrganization, view: ObjectView) -> ObservedOrganization:
         snapshot = ctx.snapshot()
-        needed = frozenset(policy_type_of_claim(k) for k in ctx.refs.claim_keys(POLICY_KIND)) if ctx.refs else (
+        needed = frozenset(policy_type_of_key(k) for k in ctx.refs.claim_keys(POLICY_KIND)) if ctx.refs else (
             frozenset())
         if snapshot.feature_set != ALL:
             handshakes: tuple[ObservedHandshake, ...] = ()

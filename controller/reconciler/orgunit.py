@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.api.models import OrgUnitSpec
+from controller.planner import claims
 from controller.planner.actions import Blocked, Plan
 from controller.planner.orgunit import DesiredOU, plan_orgunit, plan_orgunit_delete
 from controller.reconciler.base import ObjectView
@@ -33,12 +34,11 @@ class OrgUnitAdapter(Adapter[OrgUnitSpec, DesiredOU, ObservedOUState]):
         return [Reference(KIND, spec.parent_ref.name, "spec.parentRef")] if spec.parent_ref else []
 
     def claim_key(self, name: str, spec: OrgUnitSpec) -> str:
-        """OU names are unique under one parent in AWS."""
-        parent = f"ref:{spec.parent_ref.name}" if spec.parent_ref else (spec.parent_id or "root")
-        return f"{parent}/{spec.name or name}"
+        return claims.orgunit_key(spec.name or name, spec.parent_ref.name if spec.parent_ref else None,
+                                  spec.parent_id)
 
     def claim_refused(self, name: str, spec: OrgUnitSpec, owner: str) -> Blocked:
-        parent = f"OrgUnit {spec.parent_ref.name!r}" if spec.parent_ref else (spec.parent_id or "the root")
+        parent = claims.orgunit_parent(spec.parent_ref.name if spec.parent_ref else None, spec.parent_id)[1]
         return Blocked("DuplicateName", f"spec.name: an OU named {spec.name or name!r} under {parent} is already "
                        f"declared by OrgUnit {owner!r}; OU names are unique under a parent, so this object is not "
                        "acted on. Give it another spec.name, or delete it")

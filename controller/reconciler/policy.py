@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.api.models import ServiceControlPolicySpec
+from controller.planner import claims
 from controller.planner.actions import Blocked, Plan
 from controller.planner.policy import (
     DesiredPolicy,
@@ -27,11 +28,6 @@ from controller.reconciler.engine import Adapter, Context, Reference
 from controller.state import OrgSnapshot
 
 KIND = "ServiceControlPolicy"
-
-
-def policy_type_of_claim(key: str) -> str:
-    """The policy type a ServiceControlPolicy object declares, from its claim key (``TYPE/name``)."""
-    return key.split("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -65,8 +61,7 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
                        for i, r in enumerate(spec.targets.account_refs)]
 
     def claim_key(self, name: str, spec: ServiceControlPolicySpec) -> str:
-        """Policy names are unique per type in AWS."""
-        return f"{spec.type}/{spec.name or name}"  # policy_type_of_claim reads the type back
+        return claims.policy_key(spec.type, spec.name or name)
 
     def claim_refused(self, name: str, spec: ServiceControlPolicySpec, owner: str) -> Blocked:
         return Blocked("DuplicateName", f"spec.name: {spec.type} {spec.name or name!r} is already declared by {KIND} "

@@ -28,6 +28,7 @@ from typing import Any
 
 from controller.api.models import API_VERSION
 from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, is_new
+from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
 from controller.planner.actions import (
     WAIT_REASONS,
@@ -47,7 +48,7 @@ from controller.reconciler.inventory import Inventory
 from controller.reconciler.kinds import ADAPTERS, PLURALS
 from controller.settings import Settings
 from controller.state import OrgSnapshot
-from controller.workflow import safeyaml, sources
+from controller.workflow import exits, safeyaml, sources
 from controller.workflow.escape import markdown_text, plain
 
 KINDS = tuple(ADAPTERS)
@@ -89,8 +90,9 @@ class PlanReport:
 
     @property
     def exit_code(self) -> int:
-        """0: the plan holds no refusal; 2: some changes would be refused (1 is the tool failing)."""
-        return 2 if self.problems else 0
+        """:data:`~controller.workflow.exits.OK`: the plan holds no refusal; ``REFUSED``: some changes would be
+        refused."""
+        return exits.REFUSED if self.problems else exits.OK
 
     def count(self, symbol: str) -> int:
         return sum(1 for c in self.changes if c.symbol == symbol)
@@ -498,25 +500,19 @@ def plan_member_role_name(default: str) -> str:
     return raw
 
 
-def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str,
+def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str, factory: Factory,
                  cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, notes: Sequence[str] = ()) -> int:
     """``awsorg plan``: validate offline first (a plan of invalid YAML means nothing), then plan read-only.
 
-    Exit 0: no refusals; 2: some changes would be refused (invalid files included); 1: the tool failed
-    (settings, reading AWS). Only List/Describe calls are made (the operator's credentials and
-    AWS_ENDPOINT_URL), and for an Organization's accessRole and centralLogging the reads of each member account's
-    role, bucket and AWS Config (AssumeRole, then List/Describe/Get) and of the trail, counted in a note.
+    Exit codes: :mod:`controller.workflow.exits` (``REFUSED``: some changes would be refused, invalid files
+    included; ``FAILED``: reading AWS failed). Only List/Describe calls are made (the operator's credentials and
+    AWS_ENDPOINT_URL, from ``factory``), and for an Organization's accessRole and centralLogging the reads of each
+    member account's role, bucket and AWS Config (AssumeRole, then List/Describe/Get) and of the trail, counted in
+    a note.
     """
     import sys
 
     from controller.aws.errors import AwsError
-    from controller.aws.session import (
-        cloudtrail_client,
-        iam_client,
-        member_service_client,
-        organizations_client,
-        sts_client,
-    )
     from controller.settings import SettingsError
     from controller.workflow.validate import format_text as format_findings
     from controller.workflow.validate import validate_paths
@@ -526,25 +522,18 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         sys.stderr.write("awsorg plan: the files are invalid; `awsorg validate` says:\n" + format_findings(report))
         if output == "markdown":  # the comment says why there is no plan, finding by finding
             sys.stdout.write(format_invalid_markdown(report.findings))
-        return 2
+        return exits.REFUSED
     try:
-        settings = Settings.from_env()
-        member_role = plan_member_role_name(settings.member_role_name)
-
-        def members() -> RecordingMembers:
-            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, member_role,
-                                    clients=member_service_client)
-
-        def trails(region: str) -> Any:
-            return cloudtrail_client(region, settings.assume_role_arn)
-
-        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base, cluster, members, trails)
+        member_role = plan_member_role_name(factory.settings.member_role_name)
     except SettingsError as exc:
         print(f"awsorg plan: {exc}", file=sys.stderr)
-        return 1
+        return exits.FAILED
+    try:
+        result = plan_paths(paths, factory.create_organizations_client(), base, cluster,
+                            lambda: factory.create_recording_members(member_role), factory.create_trail_client)
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
-        return 1
+        return exits.FAILED
     result.notes[:0] = notes  # where the base came from, first
     sys.stdout.write(FORMATS[output](result))
     return result.exit_code
