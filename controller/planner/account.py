@@ -190,7 +190,7 @@ def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan
         "ACCOUNT_LIMIT_EXCEEDED": "the organization has reached its quota of accounts (AWS's \"Default maximum "
         f"number of accounts\", {limits.DEFAULT_MAX_ACCOUNTS} unless raised; closed accounts count until AWS "
         f"closes them for good); {limits.RAISE_ACCOUNT_QUOTA}",
-        "INVALID_EMAIL": "AWS does not accept spec.email",
+        "INVALID_EMAIL": f"AWS does not accept spec.email ({'; '.join(limits.EMAIL_RULE_WORDS.values())})",
         "INVALID_ADDRESS": "the management account's address is invalid",
         "GOVCLOUD_ACCOUNT_ALREADY_EXISTS": "a GovCloud account already exists for this email",
     }.get(reason, "see the AWS Organizations documentation for this FailureReason")

@@ -272,6 +272,10 @@ def explain(action: Action, exc: AwsError) -> Failure | None:
                        "resync", slow=True)
     if isinstance(action, CloseAccount) and exc.code == "AccountAlreadyClosedException":
         return None
+    hint = limits.refusal_hint(exc.reason, getattr(action, "policy_type", None)) if (
+        exc.code == "ConstraintViolationException") else None
+    if hint is not None:
+        return Failure("LimitExceeded", f"{action.describe()}: AWS refuses ({exc.reason}: {exc.aws_message}); {hint}")
     if isinstance(action, CloseAccount) and exc.code == "ConstraintViolationException" and (
             exc.reason in CLOSE_QUOTA_REASONS):
         return Failure("LimitExceeded", f"AWS's account closure quota is reached ({exc.reason}); closing "
