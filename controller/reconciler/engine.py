@@ -69,12 +69,8 @@ from controller.reconciler.base import (
 )
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
-<<<<<<< HEAD
 from controller.reconciler.propagation import PropagationWaits
-from controller.reconciler.status import Failure, StatusBuilder, same_status
-=======
 from controller.reconciler.status import Failure, StatusBuilder, binding_of, fields_of, same_status
->>>>>>> main
 from controller.settings import Settings
 from controller.state import OrgSnapshot
 
