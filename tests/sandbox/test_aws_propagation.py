@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from controller.sandbox.aws import AwsSandbox
 from tests.sandbox.test_aws_logging import BUCKET, _aggregator, _code, _new_account, _policy, _recorder, _trail
 
-DELAY = 1.0
+DELAY = 2.0  # long enough for the next call on a loaded machine
 CONFIG_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
@@ -87,10 +87,12 @@ def test_the_aggregator_right_after_its_role_s_create_role_is_refused(aws: AwsSa
     org = aws.client()
     org.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
     org.register_delegated_administrator(AccountId=archive, ServicePrincipal="config.amazonaws.com")
+    iam, config = aws.member_client("iam", archive), aws.member_client("config", archive)
     aws.propagation_delay = DELAY
-    aws.member_client("iam", archive).create_role(RoleName="ConfigAggregator", AssumeRolePolicyDocument=CONFIG_TRUST)
+    iam.create_role(RoleName="ConfigAggregator", AssumeRolePolicyDocument=CONFIG_TRUST)
     with pytest.raises(ClientError) as refused:
-        _aggregator(aws, archive, "ConfigAggregator")
+        config.put_configuration_aggregator(ConfigurationAggregatorName="org", OrganizationAggregationSource={
+            "RoleArn": f"arn:aws:iam::{archive}:role/ConfigAggregator", "AllAwsRegions": True})
     assert _code(refused) == "InvalidRoleException"
     time.sleep(DELAY + 0.2)
     assert _aggregator(aws, archive, "ConfigAggregator")["ConfigurationAggregator"]["ConfigurationAggregatorArn"]
