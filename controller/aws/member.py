@@ -25,6 +25,15 @@ from typing import Any, TypeVar
 
 from controller.aws.errors import AwsError, map_error
 from controller.aws.retry import RetryPolicy, call_with_retries
+from controller.aws.writes import write
+from controller.planner.access_role import PRINCIPALS_ALLOWED
+from controller.planner.actions import (
+    AttachRolePolicy,
+    Blocked,
+    CreateAccessRole,
+    DetachRolePolicy,
+    UpdateAccessRoleTrust,
+)
 from controller.state import MemberAccess, ObservedRole
 
 T = TypeVar("T")
@@ -182,7 +191,15 @@ class MemberAccounts:
         with self._lock:
             return self._known.get(account_id)
 
+    def remember(self, access: MemberAccess) -> None:
+        """Hold this as what the account holds (the dry run: what a recorded write leaves)."""
+        with self._lock:
+            self._known[access.account_id] = access
+
     # ------------------------------------------------------------------------------ writes
+    @write(CreateAccessRole, "AccessRoleCreated", lambda gw, a, _: gw.create_role(a.account_id, a.role_name,
+                                                                                   a.trust_policy),
+           explain=lambda a, exc: _trust_refused(a.account_id, a.role_name, exc))
     def create_role(self, account_id: str, role_name: str, trust_policy: str) -> None:
         """Create the role (already there: fine; the next look compares it)."""
         iam = self._iam(account_id)
@@ -197,6 +214,9 @@ class MemberAccounts:
             return
         self._set(account_id, ObservedRole(account_id, role_name, raw["Arn"], trust_policy))
 
+    @write(UpdateAccessRoleTrust, "AccessRoleTrustPolicyUpdated",
+           lambda gw, a, _: gw.update_trust_policy(a.account_id, a.role_name, a.trust_policy),
+           explain=lambda a, exc: _trust_refused(a.account_id, a.role_name, exc))
     def update_trust_policy(self, account_id: str, role_name: str, trust_policy: str) -> None:
         iam = self._iam(account_id)
         try:
@@ -207,12 +227,16 @@ class MemberAccounts:
             raise
         self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, trust_policy, r.attached))
 
+    @write(AttachRolePolicy, "AccessRolePolicyAttached",
+           lambda gw, a, _: gw.attach_policy(a.account_id, a.role_name, a.policy_arn))
     def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
         iam = self._iam(account_id)
         self._aws("AttachRolePolicy", lambda: iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
         self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, r.trust_policy,
                                                         r.attached | {policy_arn}))
 
+    @write(DetachRolePolicy, "AccessRolePolicyDetached",
+           lambda gw, a, _: gw.detach_policy(a.account_id, a.role_name, a.policy_arn))
     def detach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
         """Detach (not attached: fine, that is what was asked)."""
         iam = self._iam(account_id)
@@ -241,3 +265,15 @@ class MemberAccounts:
             if known is not None and known.role is not None:
                 self._known[account_id] = MemberAccess(account_id, fn(known.role))
 
+
+
+def _trust_refused(account_id: str, role_name: str, exc: AwsError) -> Blocked | None:
+    """IAM resolves every role and user principal when it stores a trust policy: one that is malformed or names a
+    role or user that does not exist (yet) is refused. The spec must change (or the principal be created): not
+    retried at the backoff's rate; the next resync looks again."""
+    if exc.code != "MalformedPolicyDocument":
+        return None
+    return Blocked("InvalidSpec", f"spec.accessRole.trustedPrincipals: IAM refused the trust policy of role "
+                   f"{role_name!r} in account {account_id} ({exc.code}: {exc.aws_message}); allowed: "
+                   f"{PRINCIPALS_ALLOWED}, a role or user only once it exists. Create the principal first or fix the "
+                   "list; looked at again on the next resync", retry=False)

@@ -22,7 +22,7 @@ from controller.planner.account import (
     plan_account,
     plan_account_delete,
 )
-from controller.planner.actions import Blocked, Plan
+from controller.planner.actions import Blocked, Plan, duplicate_email
 from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import TAGS, Adapter, Context, Done, Reference, Report
 from controller.reconciler.status import binding_of
@@ -82,8 +82,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         return claims.account_key(spec.email)
 
     def claim_refused(self, name: str, spec: AwsAccountSpec, owner: str) -> Blocked:
-        return Blocked("DuplicateEmail", f"spec.email: {spec.email} is already declared by AwsAccount {owner!r}; one "
-                       "account per email, so this object is not acted on")
+        return duplicate_email(spec.email, owner)
 
     def desired(self, name: str, spec: AwsAccountSpec, resolved: Mapping[Reference, str]) -> DesiredAccount:
         return DesiredAccount(

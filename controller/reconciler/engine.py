@@ -45,16 +45,7 @@ from controller import metrics
 from controller.api import limits
 from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
-from controller.planner.actions import (
-    PREREQUISITES,
-    Action,
-    AttachPolicy,
-    Blocked,
-    CreateLogBucket,
-    CreatePolicy,
-    Plan,
-    StatusStep,
-)
+from controller.planner.actions import Action, Blocked, Plan, StatusStep
 from controller.planner.claims import find_cycle
 from controller.reconciler.base import (
     Board,
@@ -278,7 +269,7 @@ class _Execution:
     resource_id: str | None
     applied: list[Action] = field(default_factory=list)
     failures: list[tuple[Action, Failure]] = field(default_factory=list)
-    wait: Failure | None = None
+    wait: Blocked | None = None
 
 
 def tag_refusal(kind: str, name: str, tags: Mapping[str, str] | None) -> str | None:
@@ -389,12 +380,12 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         observed = a.observe(self.ctx, desired, view)
         plan = a.plan(desired, observed)
         for prerequisite in range(3):
-            if not any(isinstance(action, PREREQUISITES) for action in plan.actions):
+            if not any(action.prerequisite for action in plan.actions):
                 break
             if prerequisite == 2:  # carried out twice and AWS still does not show it: look again later
                 return st.refused(Blocked("PolicyTypeNotEnabled", "; ".join(
                     f"{a.describe()}: asked, and AWS does not show it done yet; waiting for AWS"
-                    for a in plan.actions if isinstance(a, PREREQUISITES))))
+                    for a in plan.actions if a.prerequisite)))
             # Enabling a policy type attaches AWS's default policy everywhere: plan the rest from a new look.
             allowed = st.filter_drift(plan)
             if not allowed:
@@ -420,6 +411,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         done = self._execute(st, actions, plan.resource_id)
         if plan.adopted and done.resource_id:
             st.event("Normal", "Adopted", a.adopted(desired, done.resource_id))
+        elif plan.created and done.resource_id:  # what its own creation request made (an account): bound once
+            st.event("Normal", "CreationSucceeded", f"created {a.noun} {done.resource_id}")
         report = self._report(view, desired, observed, Done(done.resource_id, tuple(done.applied)))
         fields = fields_of(report.status)
         for type_, ok, cond_reason, message in report.conditions:
@@ -484,20 +477,17 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
     def _execute(self, st: StatusBuilder, actions: Sequence[Action], resource_id: str | None) -> _Execution:
         """Carry out each action; one that fails is reported and the independent others still run."""
         done = _Execution(resource_id)
-        created_failed = bucket_failed = False
+        failed: set[type[Action]] = set()
         for action in actions:
-            if isinstance(action, AttachPolicy) and action.policy_id is None and created_failed:
-                continue  # needs the policy whose creation failed (already reported)
-            if getattr(action, "needs_bucket", False) and bucket_failed:
-                continue  # needs the log bucket whose creation failed (already reported)
+            if action.depends_on() in failed:
+                continue  # needs what an earlier action failed to make (the new policy, the log bucket): reported
             try:
                 applied = execute(self.gateway, action, done.resource_id)
             except AwsError as exc:
                 self.gateway.invalidate()
                 failure = self.propagation.explain(action, exc) or explain(action, exc)
                 if failure is not None:
-                    created_failed = created_failed or isinstance(action, CreatePolicy)
-                    bucket_failed = bucket_failed or isinstance(action, CreateLogBucket)
+                    failed.add(type(action))
                     done.failures.append((action, failure))
                 continue
             self.propagation.done(action)

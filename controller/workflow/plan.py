@@ -30,17 +30,8 @@ from controller.api.models import API_VERSION
 from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, is_new
 from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
-from controller.planner.actions import (
-    WAIT_REASONS,
-    Action,
-    CreateAccount,
-    CreateOU,
-    CreatePolicy,
-    DeleteOU,
-    DeletePolicy,
-    StatusStep,
-    UpdatePolicy,
-)
+from controller.aws.writes import registered, registration
+from controller.planner.actions import WAIT_REASONS, Action
 from controller.reconciler.base import Board, Claim, Event, IndexEntry, ObjectView, Outcome, RefState
 from controller.reconciler.execute import event_reason
 from controller.reconciler.kinds import ADAPTERS, PLURALS, engines
@@ -329,11 +320,8 @@ def _document_diff(old: str | None, new: str) -> str:
 
 
 def _symbol(action: Action, deleting: bool) -> str:
-    if isinstance(action, (CreateOU, CreateAccount, CreatePolicy)):
-        return "+"
-    if deleting or isinstance(action, (DeleteOU, DeletePolicy)):
-        return "-"
-    return "~"
+    symbol = registration(action).symbol
+    return "-" if deleting and symbol != "+" else symbol
 
 
 def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: RecordingGateway,
@@ -347,14 +335,14 @@ def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: Rec
     for obj in [*objects, *removed]:
         deleting = obj in removed
         words = _policy_words(obj.kind, obj.spec)
-        writes = [a for a in obj.applied if not isinstance(a, StatusStep)]
+        writes = [a for a in obj.applied if registered(a)]  # not the status-only steps
         for action in writes:
-            detail = ""
-            if isinstance(action, UpdatePolicy) and action.content is not None and initial is not None:
-                old = initial.policies.get(action.policy_id)
-                detail = _document_diff(old.content if old else None, action.content)
+            detail, write = "", registration(action)
+            documents = write.document(action, initial) if write.document is not None and initial is not None else None
+            if documents is not None:
+                detail = _document_diff(*documents)
             text = label(action.describe())
-            if isinstance(action, CreateOU | CreatePolicy) and not have_base:
+            if write.by_name and not have_base:
                 text += " (without --base, a rename looks the same: see the note)"
             report.changes.append(Change(obj.kind, obj.name, _symbol(action, deleting), text, words, detail,
                                          event_reason(action)))
