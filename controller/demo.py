@@ -53,8 +53,12 @@ def is_ready(obj: dict[str, Any]) -> bool:
 
 
 @contextlib.contextmanager
-def sandbox(create_account_delay: float = 1.0) -> Iterator[tuple[AwsSandbox, KubeSandbox, Path]]:
+def sandbox(create_account_delay: float = 1.0,
+            propagation_delay: float = 2.0) -> Iterator[tuple[AwsSandbox, KubeSandbox, Path]]:
+    """The demo's AWS plays AWS's delays: account creation, and IAM and S3 policy changes seen seconds late by STS,
+    CloudTrail and Config (controller.sandbox.propagation), which the operator waits out."""
     aws = AwsSandbox(create_account_delay=create_account_delay)
+    aws.propagation_delay = propagation_delay
     aws.start()
     kube = KubeSandbox(crdgen.all_crds())
     kube.start()

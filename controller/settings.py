@@ -89,6 +89,9 @@ class Settings:
     events_queue_url: str | None = None
     # The role the operator assumes in every member account (the one AWS Organizations creates there).
     member_role_name: str = "OrganizationAccountAccessRole"
+    # How long an action AWS refuses because the operator's own IAM or S3 policy write is not seen yet keeps waiting
+    # (WaitingForPropagation) before the refusal is an error: controller.reconciler.propagation.
+    propagation_seconds: float = 120.0
     # AWS's quotas that an organization can have raised or that AWS changes (AWSORG_LIMITS, `--limits`):
     # AWS's current figures unless set; validate and plan read the same (controller.api.limits.Limits).
     aws_limits: limits.Limits = field(default_factory=limits.Limits)
@@ -121,6 +124,7 @@ class Settings:
             peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
             events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
             member_role_name=_role_name("AWSORG_MEMBER_ROLE_NAME", "OrganizationAccountAccessRole"),
+            propagation_seconds=_float("AWSORG_PROPAGATION_SECONDS", 120.0, minimum=0.0),
             aws_limits=limits_from(os.environ.get(limits.LIMITS_SETTING)),
             member_concurrency=_count("AWSORG_MEMBER_CONCURRENCY", 16, 1, 64),
             sts_rate=_float("AWSORG_STS_RATE", 20.0, minimum=0.1),

@@ -26,6 +26,7 @@ def aws(aws_sandbox: AwsSandbox) -> Iterator[AwsSandbox]:
     aws_sandbox.close_account_delay = 0.0
     aws_sandbox.quotas.defaults()  # AWS's: 10 accounts, its closure quota, policy types enabled at once
     aws_sandbox.member_role_delay = 0.0
+    aws_sandbox.propagation_delay = 0.0
     traffic = aws_sandbox.traffic
     traffic.rate, traffic.burst, traffic.write_seconds = DEFAULT_RATE, DEFAULT_BURST, DEFAULT_WRITE_SECONDS
     aws_sandbox.reset()

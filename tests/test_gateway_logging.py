@@ -80,3 +80,20 @@ def test_a_bucket_name_taken_elsewhere_is_remembered(aws: AwsSandbox, gateway: C
 def test_a_new_account_not_assumable_yet_is_a_wait(aws: AwsSandbox, gateway: CentralLoggingGateway) -> None:
     found = gateway.read_config("999988887777", [R])  # no such account: AssumeRole refused
     assert found.waiting and found.error is not None and "AssumeRole" in found.error
+
+
+def test_an_account_that_has_config_s_service_linked_role_already_gets_its_recorder(
+        aws: AwsSandbox, gateway: CentralLoggingGateway) -> None:
+    """The common case in a real organization: AWS Config was turned on there before (by a person, Control Tower):
+    CreateServiceLinkedRole answers InvalidInput ("has been taken in this account"), which means done."""
+    archive, dev = new_account(aws, "Archive"), new_account(aws, "Dev")
+    desired = DesiredLogging(archive, "org-logs-gw", R, 30, "org-trail", (R,), "org-agg")
+    gateway.create_bucket(archive, R, "org-logs-gw")
+    policy = policy_text(bucket_policy(desired, aws.ids["organization_id"], "123456789012"))  # type: ignore[index]
+    gateway.put_bucket_policy(archive, R, "org-logs-gw", policy)
+    aws.member_client("iam", dev).create_service_linked_role(AWSServiceName="config.amazonaws.com")
+    aws.reset_calls()
+    gateway.ensure_recorder(dev, R, "org-logs-gw", None)
+    assert "CreateServiceLinkedRole" in aws.calls  # asked, refused as AWS refuses, taken as done
+    seen = gateway.read_config(dev, [R]).regions[R]
+    assert (seen.recorder, seen.recording, seen.channel_bucket) == ("default", True, "org-logs-gw")

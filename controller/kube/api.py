@@ -149,12 +149,23 @@ class KubeApi:
             "metadata": {"namespace": EVENTS_NAMESPACE, "generateName": "awsorg-event-"},
             "involvedObject": {"apiVersion": involved.get("apiVersion"), "kind": involved.get("kind"),
                                "name": meta.get("name"), "uid": meta.get("uid")},
-            "type": type_, "reason": reason, "message": message[:1024], "action": reason,
+            "type": type_, "reason": reason, "message": cut_bytes(message, EVENT_MESSAGE_BYTES), "action": reason,
             "reportingComponent": "awsorg-operator", "reportingInstance": "awsorg-operator",
             "source": {"component": "awsorg-operator"}, "firstTimestamp": now, "lastTimestamp": now,
             "eventTime": now, "count": 1,
         }
         await self._request("POST", f"/api/v1/namespaces/{EVENTS_NAMESPACE}/events", event)
+
+
+#: Kubernetes' limit on an event's message (pkg/apis/core/validation/events.go, NoteLengthLimit = 1024, checked with
+#: Go's len(), which counts bytes: 1,024 bytes, so 341 characters of a script of three-byte UTF-8 letters).
+EVENT_MESSAGE_BYTES = 1024
+
+
+def cut_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, never inside a character."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
 async def _read(plurals: Iterable[str], login: Login) -> dict[str, list[dict[str, Any]]]:

@@ -568,11 +568,13 @@ BlockReason = Literal[
     "WaitingForAccountAccess",
     "BucketNameTaken",
     "CannotLeaveOrganization",
+    "WaitingForPropagation",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
 WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached",
-                                                  "WaitingForAllFeatures", "WaitingForAccountAccess"})
+                                                  "WaitingForAllFeatures", "WaitingForAccountAccess",
+                                                  "WaitingForPropagation"})
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from controller.reconciler.base import (
 )
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
+from controller.reconciler.propagation import PropagationWaits
 from controller.reconciler.status import Failure, StatusBuilder, binding_of, fields_of, same_status
 from controller.settings import Settings
 from controller.state import OrgSnapshot
@@ -291,6 +292,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         self.kind = adapter.kind
         self.refs = refs
         self.settings = settings or Settings()
+        self.propagation = PropagationWaits(self.settings.propagation_seconds)
         self.inventory = inventory or Inventory()
         self.board = board or Board()  # shared by the engines of every kind: facts one publishes, another reads
         self.ctx = Context(gateway, self.settings, self.inventory, clock, refs, self.board, adapter.kind)
@@ -483,11 +485,12 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                 applied = execute(self.gateway, action, done.resource_id)
             except AwsError as exc:
                 self.gateway.invalidate()
-                failure = explain(action, exc)
+                failure = self.propagation.explain(action, exc) or explain(action, exc)
                 if failure is not None:
                     failed.add(type(action))
                     done.failures.append((action, failure))
                 continue
+            self.propagation.done(action)
             done.resource_id = applied.resource_id or done.resource_id
             st.status.update(applied.status)
             if not applied.happened:

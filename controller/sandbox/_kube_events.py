@@ -28,7 +28,8 @@ of a cluster-scoped object may live:
     }
 
 with ``ReportingInstanceLengthLimit = 128``, ``ActionLengthLimit = 128``, ``ReasonLengthLimit = 128``,
-``NoteLengthLimit = 1024``. (``reportingController`` is the core/v1 JSON field ``reportingComponent``.)
+``NoteLengthLimit = 1024``, each checked with Go's ``len()``, which counts bytes (a message of 513 two-byte
+letters is too long). (``reportingController`` is the core/v1 JSON field ``reportingComponent``.)
 """
 
 from __future__ import annotations
@@ -96,6 +97,6 @@ def validate(event: Mapping[str, Any]) -> list[structural.Cause]:
             causes.append(_required(field))
         if len(value) > limit:
             causes.append(_invalid(field, "", f"can have at most {limit} characters"))
-    if len(str(event.get("message") or "")) > NOTE_LIMIT:
+    if len(str(event.get("message") or "").encode("utf-8")) > NOTE_LIMIT:  # Go's len(string): bytes, not runes
         causes.append(_invalid("message", "", f"can have at most {NOTE_LIMIT} characters"))
     return causes

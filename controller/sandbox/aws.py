@@ -75,6 +75,7 @@ class AwsSandbox:
     ``close_account_delay``: seconds a closed account stays PENDING_CLOSURE before SUSPENDED.
     ``member_role_delay``: seconds after a CreateAccount request SUCCEEDED during which AssumeRole into the new
     account is refused (AWS: "You might need to wait a few minutes before you can successfully access the account").
+    ``propagation_delay``: seconds an IAM or S3 policy change takes to be seen by STS, CloudTrail and Config.
     With 0 (the default) the outcome is visible from the next request on.
 
     As AWS, the sandbox throttles (``throttle_rate`` requests a second per calling account, bursts of
@@ -278,6 +279,16 @@ class AwsSandbox:
     @member_role_delay.setter
     def member_role_delay(self, seconds: float) -> None:
         self.strict.member_role_delay = seconds
+
+    @property
+    def propagation_delay(self) -> float:
+        """Seconds after an IAM or S3 policy write during which STS, CloudTrail and Config still see what was there
+        before it (settable; 0: seen at once): :mod:`controller.sandbox.propagation`."""
+        return self.strict.propagation.delay
+
+    @propagation_delay.setter
+    def propagation_delay(self, seconds: float) -> None:
+        self.strict.propagation.delay = seconds
 
     # -- state ---------------------------------------------------------------------------------------
 

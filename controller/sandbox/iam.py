@@ -12,6 +12,19 @@ CreateRole and UpdateAssumeRolePolicy answer 400 ``MalformedPolicyDocument`` wit
 ``Invalid principal in policy: "AWS":"<the principal>"``.  moto stores any string. The sandbox refuses as IAM does,
 so the operator's handling of the refusal is tested against IAM's answer.  (Accounts are not checked for existence:
 the sandbox knows only the organization's.)
+
+IAM's quotas on a role, which moto does not apply (IAM user guide, "IAM and AWS STS quotas", read 2026-12-07):
+"Managed policies attached to an IAM role: 10" (the default; adjustable) and "Role trust policy length: 2,048
+characters", where "IAM doesn't count white space when calculating the size of a policy against these limits".
+Beyond them IAM answers 409 ``LimitExceeded`` ("Cannot exceed quota for PoliciesPerRole: 10", "Cannot exceed quota
+for ACLSizePerRole: 2048"). The sandbox's figures are its own copy (:data:`MANAGED_POLICIES_PER_ROLE`,
+:data:`TRUST_POLICY_LENGTH`), not the operator's.
+
+CreateServiceLinkedRole for a role the account has already answers 400 ``InvalidInput`` ("Service role name
+AWSServiceRoleForConfig has been taken in this account, please try a different suffix."), where moto answers
+``EntityAlreadyExists``; and the role is named as AWS names it (AWS Config developer guide, "Using Service-Linked
+Roles for AWS Config": "AWS Config uses the service-linked role named AWSServiceRoleForConfig"; CloudTrail user
+guide: "AWSServiceRoleForCloudTrail"), where moto writes ``AWSServiceRoleForconfig``.
 """
 
 from __future__ import annotations
@@ -26,7 +39,12 @@ from urllib.parse import parse_qs, unquote
 #: The IAM operations that take a trust policy, and the parameter that carries it.
 TRUST_POLICY_PARAMETER = {"CreateRole": "AssumeRolePolicyDocument", "UpdateAssumeRolePolicy": "PolicyDocument"}
 #: The IAM operations the sandbox looks at before moto answers (:func:`before`).
-OPERATIONS = frozenset({*TRUST_POLICY_PARAMETER, "AttachRolePolicy"})
+OPERATIONS = frozenset({*TRUST_POLICY_PARAMETER, "AttachRolePolicy", "CreateServiceLinkedRole"})
+#: IAM's default quota of managed policies attached to a role, and its trust policy length (white space not counted).
+MANAGED_POLICIES_PER_ROLE = 10  # IAM user guide, "IAM and AWS STS quotas" (2026-12-07)
+TRUST_POLICY_LENGTH = 2048  # the same page (2026-12-07)
+#: The part of a service-linked role's name after AWSServiceRoleFor, as AWS spells it (moto: the principal's label).
+SERVICE_LINKED_ROLE_SUFFIX = {"config": "Config", "cloudtrail": "CloudTrail", "organizations": "Organizations"}
 _AWS_MANAGED: dict[str, Any] | None = None  # moto's copy of the AWS managed policies, by name (parsed once)
 _ARN = re.compile(r"^arn:aws(-[a-z]+)*:(iam|sts)::(\d{12}):(.+)$")
 _NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
@@ -81,9 +99,61 @@ def before(operation: str, body: bytes, caller_account: str) -> tuple[str, bytes
     """Called for :data:`OPERATIONS` before moto answers: IAM's refusal as (status, XML body), or None."""
     params = parse_qs(body.decode("utf-8", "replace"))
     if operation == "AttachRolePolicy":
-        _aws_managed_policy(caller_account, (params.get("PolicyArn") or [""])[0])
-        return None
+        arn = (params.get("PolicyArn") or [""])[0]
+        _aws_managed_policy(caller_account, arn)
+        return _too_many_policies(caller_account, (params.get("RoleName") or [""])[0], arn)
+    if operation == "CreateServiceLinkedRole":
+        return _service_linked_role_taken(caller_account, (params.get("AWSServiceName") or [""])[0],
+                                          (params.get("CustomSuffix") or [""])[0])
     return refusal(operation, params)
+
+
+def _error(status: str, code: str, message: str) -> tuple[str, bytes]:
+    xml = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+           f"<Code>{code}</Code><Message>{_escape(message)}</Message></Error>"
+           f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
+    return status, xml.encode()
+
+
+def _role(account: str, name: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return next((r for r in iam_backends[account]["global"].roles.values() if r.name == name), None)
+
+
+def _too_many_policies(account: str, role_name: str, arn: str) -> tuple[str, bytes] | None:
+    role = _role(account, role_name)
+    attached = getattr(role, "managed_policies", None) or {}
+    if role is None or arn in attached or len(attached) < MANAGED_POLICIES_PER_ROLE:
+        return None
+    return _error("409 Conflict", "LimitExceeded",
+                  f"Cannot exceed quota for PoliciesPerRole: {MANAGED_POLICIES_PER_ROLE}")
+
+
+def service_linked_role_name(service: str, suffix: str = "") -> str:
+    """The name AWS gives the service-linked role of ``service`` (e.g. AWSServiceRoleForConfig)."""
+    label = service.split(".")[0]
+    name = "AWSServiceRoleFor" + SERVICE_LINKED_ROLE_SUFFIX.get(label, label)
+    return f"{name}_{suffix}" if suffix else name
+
+
+def _service_linked_role_taken(account: str, service: str, suffix: str) -> tuple[str, bytes] | None:
+    name = service_linked_role_name(service, suffix)
+    if _role(account, name) is None:
+        return None
+    return _error("400 Bad Request", "InvalidInput",
+                  f"Service role name {name} has been taken in this account, please try a different suffix.")
+
+
+def _install_service_names() -> None:
+    """moto names a service-linked role from its SERVICE_NAME_CONVERSION table: AWS's spellings added to it."""
+    from moto.iam import models
+
+    for label, spelt in SERVICE_LINKED_ROLE_SUFFIX.items():
+        models.SERVICE_NAME_CONVERSION.setdefault(label, spelt)
+
+
+_install_service_names()
 
 
 def _aws_managed_policy(account: str, arn: str) -> None:
@@ -119,6 +189,9 @@ def refusal(operation: str, params: dict[str, list[str]]) -> tuple[str, bytes] |
             policy = json.loads(unquote(document))
         except ValueError:
             return None
+    if len("".join(document.split())) > TRUST_POLICY_LENGTH:
+        return _error("409 Conflict", "LimitExceeded",
+                      f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_LENGTH}")
     bad = next((p for p in _aws_principals(policy) if invalid_principal(p)), None)
     if bad is None:
         return None

@@ -32,6 +32,11 @@ action and object ARN, and the context keys ``aws:SourceOrgID``, ``aws:SourceAcc
 ``s3:x-amz-acl`` (``bucket-owner-full-control``). An explicit Deny wins; a condition on a key the request does
 not carry does not match (IAM policy reference, "Condition operators": "If the key that you specify in a
 policy condition is not present in the request context, the values do not match").
+
+What CloudTrail and Config evaluate is the bucket policy and role they see, which after a fresh write is the
+previous one for a while (:mod:`controller.sandbox.propagation`): CreateTrail right after PutBucketPolicy answers
+InsufficientS3BucketPolicyException, PutDeliveryChannel InsufficientDeliveryPolicyException, the aggregator right
+after its role's CreateRole InvalidRoleException, as in AWS.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ import fnmatch
 import json
 from collections.abc import Mapping
 from typing import Any
+
+from controller.sandbox.propagation import Propagation
 
 CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 CONFIG_TARGET_PREFIX = "StarlingDoveService."
@@ -172,7 +179,8 @@ def _policy_text(bucket: Any) -> str | None:
 # ------------------------------------------------------------------------------------------ CloudTrail
 
 
-def _check_organization_trail(params: Mapping[str, Any], caller: str, region: str, update: bool) -> None:
+def _check_organization_trail(params: Mapping[str, Any], caller: str, region: str, update: bool,
+                              seen: Propagation) -> None:
     found = _organization(caller)
     if found is None or found[1] != caller:
         raise ServiceError("NotOrganizationMasterAccountException",
@@ -202,7 +210,7 @@ def _check_organization_trail(params: Mapping[str, Any], caller: str, region: st
     context = {"aws:SourceOrgID": backend.org.id, "aws:SourceAccount": management, "aws:SourceArn": trail_arn}
     prefix = str(params.get("S3KeyPrefix") or "")
     base = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs"
-    policy = _policy_text(bucket[0])
+    policy = seen.bucket_policy(str(bucket_name), _policy_text(bucket[0]))
     needed = [("s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)] + [
         ("s3:PutObject", f"{base}/{owner}/example.json.gz", {**context, "s3:x-amz-acl": ACL})
         for owner in (management, backend.org.id)]
@@ -221,7 +229,7 @@ def _is_organization_trail(caller: str, region: str, name: str) -> bool:
 # ------------------------------------------------------------------------------------------ Config
 
 
-def _check_organization_aggregator(params: Mapping[str, Any], caller: str) -> None:
+def _check_organization_aggregator(params: Mapping[str, Any], caller: str, seen: Propagation) -> None:
     source = params.get("OrganizationAggregationSource")
     if not isinstance(source, dict):
         return
@@ -240,13 +248,13 @@ def _check_organization_aggregator(params: Mapping[str, Any], caller: str) -> No
                                f"Account {caller} is not a registered delegated administrator for Config "
                                f"({CONFIG}) in its organization.")
     role_arn = str(source.get("RoleArn", ""))
-    if not _role_trusts(role_arn, caller, CONFIG):
+    if not _role_trusts(role_arn, caller, CONFIG, seen):
         raise ServiceError("InvalidRoleException",
                            f"The role {role_arn!r} does not exist in account {caller} or does not let {CONFIG} "
                            "assume it.")
 
 
-def _role_trusts(role_arn: str, account: str, service: str) -> bool:
+def _role_trusts(role_arn: str, account: str, service: str, seen: Propagation) -> bool:
     from moto.iam.models import iam_backends
 
     parts = role_arn.split(":", 5)
@@ -254,10 +262,11 @@ def _role_trusts(role_arn: str, account: str, service: str) -> bool:
         return False
     name = parts[5].rsplit("/", 1)[-1]
     role = next((r for r in iam_backends[account]["global"].roles.values() if r.name == name), None)
-    if role is None:
+    document = seen.trust_policy(account, name, str(role.assume_role_policy_document)) if role is not None else None
+    if document is None:
         return False
     try:
-        trust = json.loads(str(role.assume_role_policy_document))
+        trust = json.loads(document)
     except ValueError:
         return False
     return any(isinstance(s, dict) and s.get("Effect") == "Allow"
@@ -265,7 +274,7 @@ def _role_trusts(role_arn: str, account: str, service: str) -> bool:
                for s in _as_list(trust.get("Statement", [])))
 
 
-def _check_delivery_channel(params: Mapping[str, Any], caller: str) -> None:
+def _check_delivery_channel(params: Mapping[str, Any], caller: str, seen: Propagation) -> None:
     channel = params.get("DeliveryChannel")
     if not isinstance(channel, dict) or not channel.get("s3BucketName"):
         return  # moto answers these
@@ -279,7 +288,7 @@ def _check_delivery_channel(params: Mapping[str, Any], caller: str) -> None:
     context = {"aws:SourceAccount": caller, **({"aws:SourceOrgID": found[0].org.id} if found else {})}
     prefix = str(channel.get("s3KeyPrefix") or "")
     key = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs/{caller}/Config/example.json.gz"
-    policy = _policy_text(bucket[0])
+    policy = seen.bucket_policy(bucket_name, _policy_text(bucket[0]))
     if not (policy_admits(policy, CONFIG, "s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)
             and policy_admits(policy, CONFIG, "s3:PutObject", key, {**context, "s3:x-amz-acl": ACL})):
         raise ServiceError("InsufficientDeliveryPolicyException",
@@ -289,9 +298,11 @@ def _check_delivery_channel(params: Mapping[str, Any], caller: str) -> None:
 # ------------------------------------------------------------------------------------------ the hook
 
 
-def refusal(target: str, body: bytes, caller: str, region: str) -> ServiceError | None:
+def refusal(target: str, body: bytes, caller: str, region: str, seen: Propagation | None = None) -> ServiceError | None:
     """The error AWS would answer to this CloudTrail or Config request where moto would accept it; None: moto
-    answers. ``caller``: the account moto resolves the request's credentials to; ``region``: its signing region."""
+    answers. ``caller``: the account moto resolves the request's credentials to; ``region``: its signing region;
+    ``seen``: the policy changes still propagating (None: none)."""
+    seen = seen or Propagation()
     if target.startswith(CLOUDTRAIL_TARGET_PREFIX):
         operation = target.removeprefix(CLOUDTRAIL_TARGET_PREFIX)
     elif target.startswith(CONFIG_TARGET_PREFIX):
@@ -309,11 +320,11 @@ def refusal(target: str, body: bytes, caller: str, region: str) -> ServiceError 
             operation == "UpdateTrail" and "IsOrganizationTrail" not in params
             and _is_organization_trail(caller, region, str(params.get("Name", ""))))
         if operation in ("CreateTrail", "UpdateTrail") and organization_trail:
-            _check_organization_trail(params, caller, region, update=operation == "UpdateTrail")
+            _check_organization_trail(params, caller, region, update=operation == "UpdateTrail", seen=seen)
         elif operation == "PutConfigurationAggregator":
-            _check_organization_aggregator(params, caller)
+            _check_organization_aggregator(params, caller, seen)
         elif operation == "PutDeliveryChannel":
-            _check_delivery_channel(params, caller)
+            _check_delivery_channel(params, caller, seen)
     except ServiceError as err:
         return err
     return None

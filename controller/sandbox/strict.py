@@ -78,6 +78,7 @@ from controller.sandbox.organizations.base import (
     _find_account,
     normalize_policy_attachments,
 )
+from controller.sandbox.propagation import Propagation
 from controller.sandbox.throttle import Refused, Traffic
 
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
@@ -112,6 +113,7 @@ class StrictOrganizations:
                  member_role_delay: float = 0.0):
         self.app = app
         self.member_role_delay = member_role_delay  # see controller.sandbox.sts: a new account's role, assumable later
+        self.propagation = Propagation()  # IAM and S3 policy changes seen late by STS, CloudTrail, Config
         self.events_delivered = 0  # CloudTrail events of Organizations writes delivered to SQS queues
         self._deliveries: set[threading.Timer] = set()  # events on their way (EVENT_DELIVERY_SECONDS)
         self._world = 0  # bumped by reset_state: an event of the world before a reset is never delivered
@@ -180,6 +182,7 @@ class StrictOrganizations:
         self.clear_injected_errors()
         self.reset_calls()
         self.traffic.reset()
+        self.propagation.reset()
 
     def advance(self, now: float | None = None) -> None:
         """Complete every asynchronous operation whose deadline has passed."""
@@ -273,13 +276,14 @@ class StrictOrganizations:
             match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
             with self.lock:  # CloudTrail and Config rules read Organizations' state: logging_services.py
                 denied = logging_services.refusal(target, body, _caller(environ)[0],
-                                                  match.group(2) if match else "us-east-1")
+                                                  match.group(2) if match else "us-east-1", self.propagation)
             if denied is not None:
                 data = denied.body()
                 start_response("400 Bad Request", _headers(len(data)))
                 return [data]
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return self.propagation.forward(self.app, environ, start_response, None if target else operation, body,
+                                            _caller(environ)[0])
         answered: dict[str, Any] = {}
 
         def recording(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

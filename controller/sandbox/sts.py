@@ -13,6 +13,10 @@ still be in progress. You might need to wait a few minutes before you can succes
 sandbox plays that with ``member_role_delay`` (an :class:`~controller.sandbox.aws.AwsSandbox` setting, 0 by
 default): for that many seconds after its CreateAccount request SUCCEEDED, AssumeRole on any role of the account
 is refused with the same AccessDenied.
+
+A role just created, or whose trust policy was just changed, is seen by STS late (IAM's eventual consistency,
+:mod:`controller.sandbox.propagation`): during the sandbox's ``propagation_delay`` STS decides on the trust policy
+it still sees (none for a new role: AccessDenied).
 """
 
 from __future__ import annotations
@@ -74,7 +78,10 @@ def refusal(body: bytes, caller_account: str, strict: Any = None) -> tuple[str, 
         role = next((r for r in iam_backends[parts[4]]["global"].roles.values() if r.name == name), None)
     if role is not None and strict is not None and initializing(strict, parts[4]):
         role = None  # the account is still initializing: refused the same way
-    if role is not None and admits(str(role.assume_role_policy_document), caller_account):
+    trust = str(role.assume_role_policy_document) if role is not None else None
+    if role is not None and strict is not None and getattr(strict, "propagation", None) is not None:
+        trust = strict.propagation.trust_policy(parts[4], role.name, trust)
+    if trust is not None and admits(trust, caller_account):
         return None
     message = (f"User: arn:aws:iam::{caller_account}:root is not authorized to perform: sts:AssumeRole on "
                f"resource: {role_arn}")

@@ -75,3 +75,61 @@ def test_aws_managed_policies_are_attachable_in_every_account(aws: AwsSandbox) -
     with pytest.raises(ClientError) as refused:
         iam.attach_role_policy(RoleName="Engineer", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere")
     assert refused.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def _iam_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def test_a_role_takes_ten_managed_policies(aws: AwsSandbox) -> None:
+    """IAM user guide, "IAM and AWS STS quotas": managed policies attached to a role, 10 by default."""
+    iam = aws.service_client("iam")
+    iam.create_role(RoleName="Busy", AssumeRolePolicyDocument=trust(MGMT))
+    arns = []
+    for n in range(11):
+        doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                                  "Resource": "*"}]})
+        arns.append(iam.create_policy(PolicyName=f"p{n}", PolicyDocument=doc)["Policy"]["Arn"])
+    for arn in arns[:10]:
+        iam.attach_role_policy(RoleName="Busy", PolicyArn=arn)
+    iam.attach_role_policy(RoleName="Busy", PolicyArn=arns[0])  # attached already: not one more
+    with pytest.raises(ClientError) as refused:
+        iam.attach_role_policy(RoleName="Busy", PolicyArn=arns[10])
+    assert _iam_code(refused) == "LimitExceeded"
+    assert "PoliciesPerRole: 10" in refused.value.response["Error"]["Message"]
+    assert len(iam.list_attached_role_policies(RoleName="Busy")["AttachedPolicies"]) == 10
+
+
+def test_a_trust_policy_takes_2048_characters_white_space_not_counted(aws: AwsSandbox) -> None:
+    iam = aws.service_client("iam")
+    base = json.loads(trust(MGMT))
+
+    def sized(length: int) -> str:
+        doc = dict(base, Id="")
+        doc["Id"] = "x" * (length - len(json.dumps(doc, separators=(",", ":"))))
+        text = json.dumps(doc, separators=(",", ":"))
+        assert len(text) == length
+        return text
+
+    iam.create_role(RoleName="Exact", AssumeRolePolicyDocument=sized(2048))
+    iam.create_role(RoleName="Spaced", AssumeRolePolicyDocument=json.dumps(json.loads(sized(2048)), indent=8))
+    with pytest.raises(ClientError) as refused:
+        iam.create_role(RoleName="Long", AssumeRolePolicyDocument=sized(2049))
+    assert _iam_code(refused) == "LimitExceeded" and "ACLSizePerRole: 2048" in refused.value.response["Error"][
+        "Message"]
+    with pytest.raises(ClientError) as refused:
+        iam.update_assume_role_policy(RoleName="Exact", PolicyDocument=sized(2049))
+    assert _iam_code(refused) == "LimitExceeded"
+
+
+def test_create_service_linked_role_names_it_as_aws_and_answers_invalid_input_when_it_exists(
+        aws: AwsSandbox) -> None:
+    iam = aws.service_client("iam")
+    role = iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForConfig"
+    assert role["Path"] == "/aws-service-role/config.amazonaws.com/"
+    with pytest.raises(ClientError) as refused:
+        iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")
+    assert _iam_code(refused) == "InvalidInput"
+    assert refused.value.response["Error"]["Message"] == (
+        "Service role name AWSServiceRoleForConfig has been taken in this account, please try a different suffix.")

@@ -59,8 +59,10 @@ def test_accepted(kube_sandbox: KubeSandbox, body: dict[str, Any]) -> None:
     (event("default", new=True, reason="x" * 129), 'reason: Invalid value: "": can have at most 128 characters'),
     (event("default", new=True, message="x" * 1025),
      'message: Invalid value: "": can have at most 1024 characters'),
+    (event("default", new=True, message="é" * 513),  # 513 characters, 1,026 bytes: Go's len() counts bytes
+     'message: Invalid value: "": can have at most 1024 characters'),
 ], ids=["old-cluster-other-ns", "old-ns-mismatch", "new-cluster-other-ns", "no-controller", "bad-controller",
-        "no-action", "long-reason", "long-message"])
+        "no-action", "long-reason", "long-message", "long-message-in-bytes"])
 def test_refused_with_the_servers_message(kube_sandbox: KubeSandbox, body: dict[str, Any], message: str) -> None:
     KubeClient(kube_sandbox.url, group="", version="v1").create(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, "namespaces")
