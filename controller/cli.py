@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from controller import __version__
 from controller.api import crds as crdgen
 from controller.settings import Settings, SettingsError
 
@@ -18,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="awsorg", description="awsorg-operator: Git as the source of truth for an AWS Organization."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_run = sub.add_parser("run", help="run the operator against the current kubeconfig and AWS credentials")
@@ -94,11 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ClusterUnreachable as exc:
                 print(f"awsorg plan: reading the cluster failed: {exc}", file=sys.stderr)
                 return 1
-        from controller.workflow.sources import SourceError, base_paths
+        from controller.workflow.sources import SourceError, base_paths, default_base
 
         try:
+            notes = []
+            if not args.base and not args.cluster and (found := default_base(args.paths)) is not None:
+                args.base = [found[0]]  # the plain command shows a rename as a rename
+                notes.append(f"--base {found[0][:12]} ({found[1]}) was taken: no --base or --cluster was given")
             with base_paths(args.base, args.paths) as base:
-                return plan_command(args.paths, base if args.base else None, args.output, cluster)
+                return plan_command(args.paths, base if args.base else None, args.output, cluster, notes=notes)
         except SourceError as exc:
             print(f"awsorg plan: {exc}", file=sys.stderr)
             return 1

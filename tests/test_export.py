@@ -13,6 +13,9 @@ import yaml
 from controller.cli import main
 from controller.sandbox.aws import AwsSandbox
 from controller.workflow.export import _Named, _names, k8s_name
+from tests.sandbox.test_kube_kubectl import KUBECTL
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DENY_ROOT = {
     "Version": "2012-10-17",
@@ -190,7 +193,7 @@ def test_export_names_are_dns_safe_and_unique(
 @pytest.mark.parametrize(
     ("aws_name", "expected"),
     [("Non-Production", "non-production"), ("Shared Services", "shared-services"), ("--", "ou"),
-     ("A" * 80, "a" * 63), ("team.ops", "team-ops")],
+     ("A" * 80, "a" * 63), ("team.ops", "team-ops"), ("Équipe Sécurité", "equipe-securite"), ("Ørsted", "rsted")],
 )
 def test_k8s_name(aws_name: str, expected: str) -> None:
     assert k8s_name(aws_name, "ou") == expected
@@ -315,3 +318,47 @@ def test_names_do_not_depend_on_the_order_of_the_objects() -> None:
         assert _names(order, repeated) == expected
     # A name given at a shallower level is taken: the deeper object gets its id.
     assert _names(items[4:], repeated, taken={"team"}) == {"ou-a-5": "team-5"}
+
+
+def test_an_export_applies_with_the_real_kubectl_and_plans_empty(
+        aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ids starting with 0 (one AWS account id in ten) and accented names: every string kubectl would read as
+    something else is quoted, names are kept as AWS has them, and the API server admits every object."""
+    org = aws.client()
+    # AWS's account names are ASCII (AccountName: [\\u0020-\\u007E]+); OU names and policy descriptions are any text.
+    org.create_organizational_unit(ParentId=organization["root"], Name="Données")
+    org.create_policy(Name="securite-first", Description="Écrite à la main", Type="SERVICE_CONTROL_POLICY",
+                      Content=json.dumps(DENY_ROOT))
+    out = tmp_path / "export"
+    objects = _export(out, capsys)
+    text = (out / "10-accounts.yaml").read_text(encoding="utf-8")
+    written = (out / "00-orgunits.yaml").read_text(encoding="utf-8") + (out / "20-policies.yaml").read_text("utf-8")
+    assert "name: Données" in written and "Écrite à la main" in written and "\\u" not in written  # as written
+    ids = [o["spec"]["accountId"] for (kind, _), o in objects.items() if kind == "AwsAccount"]
+    for account_id in ids:
+        assert f"accountId: '{account_id}'" in text  # quoted, whatever its first digit
+    assert objects[("OrgUnit", "donnees")]["spec"]["name"] == "Données"
+    assert objects[("ServiceControlPolicy", "securite-first")]["spec"]["description"] == "Écrite à la main"
+    leading_zero = "012345678901"  # what go-yaml makes of such a text unquoted: a number
+    from controller.workflow import safeyaml
+    assert safeyaml.go_tag(leading_zero) != "tag:yaml.org,2002:str"
+    from controller.workflow.export import render
+    rendered = render([{"metadata": {"name": "x", "annotations": {}}, "spec": {"accountId": leading_zero}}])
+    assert next(safeyaml.safe_load_all(rendered))["spec"]["accountId"] == leading_zero
+    if KUBECTL is not None:
+        from controller.sandbox.kube import KubeSandbox
+        from tests.sandbox.test_kube_kubectl import make_kubectl
+
+        crds = [doc for path in sorted((ROOT / "crds").glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]
+        with KubeSandbox(crds) as sandbox:
+            kubectl = make_kubectl(sandbox, tmp_path)
+            applied = kubectl("apply", "-f", str(out))
+            assert applied.stdout.count(" created") == len(objects), applied.stdout
+            stored = json.loads(kubectl("get", "awsaccounts", "-o", "json").stdout)["items"]
+            assert sorted(a["spec"]["accountId"] for a in stored) == sorted(ids)
+            ou = json.loads(kubectl("get", "orgunit", "donnees", "-o", "json").stdout)
+            assert ou["spec"]["name"] == "Données"
+    aws.reset_calls()
+    assert main(["plan", str(out)]) == 0
+    plan = capsys.readouterr().out
+    assert plan.startswith("No changes: AWS matches the files."), plan

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from controller.planner.policy_document import minify, same_content, validate_document
-from controller.sandbox.strict import OrganizationsError, check_policy_document
+from controller.sandbox.organizations.base import OrganizationsError
+from controller.sandbox.organizations.policy_grammar import check_policy_document
 
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"

@@ -35,6 +35,30 @@ _KEEP_SCALARS = {
 }
 
 
+def _with_default(description: str, value: Any) -> str:
+    """The description with the default said in words: `kubectl explain` shows a field's description and enum,
+    never its schema's ``default``."""
+    if isinstance(value, bool):
+        shown = "true" if value else "false"
+    elif value == "":
+        shown = '""'
+    else:
+        shown = str(value)
+    suffix = f"Default: {shown}."
+    if description.endswith(suffix):
+        return description
+    return f"{description} {suffix}" if description else suffix
+
+
+# What the API server's own kinds say of these fields (k8s.io/apimachinery TypeMeta), so that `kubectl explain`
+# shows them for our kinds too. Not metadata: a CRD's schema may say nothing of it but name and generateName
+# (apiextensions-apiserver refuses the CRD otherwise); the server publishes ObjectMeta's own schema for it.
+_API_VERSION = ("APIVersion defines the versioned schema of this representation of an object. Servers should "
+                "convert recognized schemas to the latest internal value, and may reject unrecognized values.")
+_KIND = ("Kind is a string value representing the REST resource this object represents. Servers may infer this "
+         "from the endpoint the client submits requests to. Cannot be updated. In CamelCase.")
+
+
 def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in node:
         name = node["$ref"].rsplit("/", 1)[-1]
@@ -55,6 +79,8 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         for key in ("description", "default", "format"):
             if key in node and node[key] is not None:
                 inner[key] = node[key]
+        if "default" in inner:
+            inner["description"] = _with_default(inner.get("description", ""), inner["default"])
         if "x-kubernetes-validations" in node:
             inner["x-kubernetes-validations"] = node["x-kubernetes-validations"]
         return inner
@@ -65,6 +91,8 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
             if key == "default" and value is None:
                 continue
             out[key] = copy.deepcopy(value)
+    if "default" in out:
+        out["description"] = _with_default(out.get("description", ""), out["default"])
     if node.get("type") == "object":
         props = node.get("properties")
         extra = node.get("additionalProperties")
@@ -123,8 +151,8 @@ def crd(info: KindInfo) -> dict[str, Any]:
                             **({"x-kubernetes-validations": copy.deepcopy(info.root_validations)}
                                if info.root_validations else {}),
                             "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
+                                "apiVersion": {"type": "string", "description": _API_VERSION},
+                                "kind": {"type": "string", "description": _KIND},
                                 "metadata": {"type": "object"},
                                 "spec": spec_schema,
                                 "status": status_schema,

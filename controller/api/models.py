@@ -214,6 +214,8 @@ class DelegatedAdministrator(_Model):
 
 
 class CloudTrailSettings(_Model):
+    """The organization trail, logging into the bucket."""
+
     enabled: bool = Field(default=True, description="An organization trail, multi-region, log file validation.")
     trail_name: Annotated[str, StringConstraints(min_length=3, max_length=128)] = Field(
         default="organization-trail", description="The trail's name."
@@ -221,6 +223,8 @@ class CloudTrailSettings(_Model):
 
 
 class ConfigSettings(_Model):
+    """AWS Config recorders and the organization aggregator."""
+
     enabled: bool = Field(default=True, description="A recorder and delivery channel in every member account.")
     regions: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]] = Field(
         default_factory=list, description="Regions to record in (default: homeRegion)."
@@ -237,19 +241,23 @@ class CentralLogging(_Model):
     bucket_name: Annotated[str, StringConstraints(min_length=3, max_length=63, pattern=BUCKET_PATTERN)] = Field(
         description="The log bucket, in the log archive account."
     )
-    retention_days: Annotated[int, Field(ge=1)] | None = Field(default=None, description="Object lifecycle.")
-    cloud_trail: CloudTrailSettings = Field(default_factory=CloudTrailSettings)
-    config: ConfigSettings = Field(default_factory=ConfigSettings)
+    retention_days: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Days the log objects are kept (a lifecycle rule); absent: kept forever.")
+    cloud_trail: CloudTrailSettings = Field(
+        default_factory=CloudTrailSettings, description="The organization trail, logging into the bucket.")
+    config: ConfigSettings = Field(
+        default_factory=ConfigSettings, description="AWS Config recorders and the organization aggregator.")
     home_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] = Field(
         default="us-east-1", description="Where the bucket, the trail and the aggregator live."
     )
 
 
 class AccessRole(_Model):
-    """The role engineers assume, in every member account (not reconciled yet)."""
+    """The role engineers assume, in every active member account."""
 
     role_name: Annotated[str, StringConstraints(min_length=1, max_length=limits.ROLE_NAME_MAX,
-                                                pattern=limits.ROLE_NAME_PATTERN)]
+                                                pattern=limits.ROLE_NAME_PATTERN)] = Field(
+        description="The IAM role's name in each member account (created, or adopted when it exists).")
     trusted_principals: list[Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:.+$")]] = (
         Field(min_length=1, description="AWS principal ARNs allowed to assume the role.")
     )
@@ -281,7 +289,9 @@ class OrganizationSpec(_Model):
         default=None, description="The log bucket (in accountRef, homeRegion), the organization trail, AWS Config in "
         "every member account and listed region, and the organization aggregator in the log archive account."
     )
-    access_role: AccessRole | None = Field(default=None, description="Not reconciled yet.")
+    access_role: AccessRole | None = Field(
+        default=None, description="A role in every active member account, trusting exactly trustedPrincipals and "
+        "with exactly managedPolicyArns attached. Absent: no role is managed.")
     deletion_policy: Literal["Retain", "Delete"] = Field(
         default="Retain", description="Retain (forget), or Delete: remove the aggregator, recorders and trail of "
         "centralLogging (never the bucket or its objects), then deregister the delegated administrators declared "
@@ -296,76 +306,96 @@ class OrganizationSpec(_Model):
 class Condition(_Model):
     """A Kubernetes-style condition."""
 
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str = ""
-    message: str = ""
+    type: str = Field(description="Ready, Synced, Drifted (and Baseline for the Organization).")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(default="", description="Why, in one CamelCase word (docs/operating.md lists each).")
+    message: str = Field(default="", description="What happened and what to do, for a person.")
     # No default: the API server validates every default against its schema, formats included, and ""
     # is not a date-time (kube-openapi strfmt.IsDateTime), so `default: ''` made every CRD unacceptable.
-    last_transition_time: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
-    observed_generation: int | None = None
+    last_transition_time: str | None = Field(default=None, json_schema_extra={"format": "date-time"},
+                                             description="When status last changed.")
+    observed_generation: int | None = Field(default=None, description="The metadata.generation it describes.")
 
 
 class DriftItem(_Model):
     """One field where AWS was last seen differing from the spec."""
 
-    field: str
-    desired: str | None = None
-    actual: str | None = None
+    field: str = Field(description="The spec field, e.g. spec.parentRef.")
+    desired: str | None = Field(default=None, description="What the spec asks for.")
+    actual: str | None = Field(default=None, description="What AWS had.")
 
 
 class _Status(_Model):
+    """What the operator last saw in AWS and did about it."""
+
     id: str | None = Field(default=None, description="The AWS id.")
     arn: str | None = Field(default=None, description="The AWS ARN.")
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(
+        default=None, description="The metadata.generation the operator last reconciled.")
     last_sync_time: str | None = Field(
         default=None, json_schema_extra={"format": "date-time"},
         description="When the status last changed. A resync that finds nothing new writes nothing; the metric "
         "awsorg_resource_last_checked_timestamp_seconds says when the object was last compared with AWS.",
     )
-    conditions: list[Condition] = Field(default_factory=list)
-    drift: list[DriftItem] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list, description="Ready, Synced and Drifted.")
+    drift: list[DriftItem] = Field(
+        default_factory=list, description="The fields where AWS was last seen differing from the spec.")
 
 
 class OrgUnitStatus(_Status):
-    parent_id: str | None = None
+    """What the operator last saw of the OU in AWS."""
+
+    parent_id: str | None = Field(default=None, description="The parent's AWS id (r-... or ou-...).")
     path: str | None = Field(default=None, description="Path from the root, e.g. Root/Non-Production.")
 
 
 class AwsAccountStatus(_Status):
+    """What the operator last saw of the account in AWS."""
+
     state: str | None = Field(default=None, description="ACTIVE, SUSPENDED, PENDING_CLOSURE, ...")
-    create_account_request_id: str | None = None
+    create_account_request_id: str | None = Field(
+        default=None, description="The CreateAccount request in flight or done (car-...), found again after a "
+        "restart so the account is never created twice.")
     creation_started_at: str | None = Field(
         default=None,
         description="When the operator recorded its intent to create the account (before calling CreateAccount).",
         json_schema_extra={"format": "date-time"},
     )
-    parent_id: str | None = None
-    path: str | None = None
+    parent_id: str | None = Field(default=None, description="The parent's AWS id (r-... or ou-...).")
+    path: str | None = Field(default=None, description="The parent's path from the root, e.g. Root/Workloads.")
     email: str | None = Field(default=None, description="The email the account was created or adopted with.")
 
 
 class ServiceControlPolicyStatus(_Status):
-    attached_target_ids: list[str] = Field(default_factory=list)
+    """What the operator last saw of the policy in AWS."""
+
+    attached_target_ids: list[str] = Field(
+        default_factory=list, description="Where AWS has the policy attached (r-..., ou-..., account ids).")
     document_size: int | None = Field(
         default=None, description=f"Minified JSON size in characters (limit {limits.MAX_DOCUMENT_SIZE[limits.SCP]}).")
 
 
 class TrailStatus(_Model):
-    arn: str | None = None
-    is_logging: bool | None = None
+    """The organization trail, as CloudTrail reports it."""
+
+    arn: str | None = Field(default=None, description="The trail's ARN.")
+    is_logging: bool | None = Field(default=None, description="Whether the trail is logging.")
 
 
 class BaselineFailure(_Model):
-    account: str
-    reason: str
+    """A member account whose baseline could not be set up."""
+
+    account: str = Field(description="The member account's id.")
+    reason: str = Field(description="Why (a condition reason, e.g. AccessDenied).")
 
 
 class BaselineStatus(_Model):
-    accounts: int | None = None
-    compliant: int | None = None
-    pending: int | None = None
-    failed: list[BaselineFailure] = Field(default_factory=list)
+    """The member accounts' baseline (accessRole, AWS Config): how many have it."""
+
+    accounts: int | None = Field(default=None, description="Active member accounts.")
+    compliant: int | None = Field(default=None, description="Member accounts with their whole baseline.")
+    pending: int | None = Field(default=None, description="Member accounts still being set up or waited for.")
+    failed: list[BaselineFailure] = Field(default_factory=list, description="Member accounts that failed, and why.")
     baselined_accounts: list[str] = Field(
         default_factory=list, description="The member accounts that have had their baseline (kept while they are "
         "members): the operator's memory across restarts, so that the access role gone from one of them is drift, "
@@ -373,11 +403,15 @@ class BaselineStatus(_Model):
 
 
 class DelegatedAdministratorStatus(_Model):
-    account_id: str
-    service_principal: str
+    """A delegated administrator, as AWS lists it."""
+
+    account_id: str = Field(description="The member account's id.")
+    service_principal: str = Field(description="The service it administers, e.g. config.amazonaws.com.")
 
 
 class OrganizationStatus(_Status):
+    """What the operator last saw of the organization in AWS."""
+
     feature_set: str | None = Field(default=None, description="ALL or CONSOLIDATED_BILLING, as AWS reports it.")
     enabled_policy_types: list[str] = Field(default_factory=list, description="Enabled on the root.")
     trusted_services: list[str] = Field(default_factory=list, description="Every service with trusted access.")
@@ -388,9 +422,10 @@ class OrganizationStatus(_Status):
         default_factory=list, description="The delegated administrators of the services the spec names."
     )
     all_features_handshake_id: str | None = Field(default=None, description="The open EnableAllFeatures handshake.")
-    trail: TrailStatus | None = None
-    aggregator_arn: str | None = None
-    baseline: BaselineStatus | None = None
+    trail: TrailStatus | None = Field(default=None, description="The organization trail (centralLogging).")
+    aggregator_arn: str | None = Field(default=None, description="The organization aggregator's ARN.")
+    baseline: BaselineStatus | None = Field(
+        default=None, description="The member accounts' baseline (accessRole, centralLogging's AWS Config).")
 
 
 # ----------------------------------------------------------------------------------------- kinds
@@ -417,6 +452,11 @@ def _cond_col(name: str) -> dict[str, Any]:
     }
 
 
+# `kubectl get -o wide` adds the columns of priority 1.
+_REASON = {"name": "Reason", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Synced")].reason',
+           "priority": 1, "description": "Why the object is (not) in sync: the Synced condition's reason."}
+_DELETION = {"name": "Deletion", "type": "string", "jsonPath": ".spec.deletionPolicy", "priority": 1,
+             "description": "What deleting the object does in AWS."}
 _AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 _ID = {"name": "ID", "type": "string", "jsonPath": ".status.id"}
 
@@ -430,9 +470,12 @@ ORG_UNIT = KindInfo(
     printer_columns=[
         _ID,
         {"name": "Path", "type": "string", "jsonPath": ".status.path"},
+        {"name": "Parent", "type": "string", "jsonPath": ".status.parentId", "priority": 1},
         _cond_col("Ready"),
         _cond_col("Synced"),
         _cond_col("Drifted"),
+        _REASON,
+        _DELETION,
         _AGE,
     ],
 )
@@ -446,12 +489,15 @@ AWS_ACCOUNT = KindInfo(
     status=AwsAccountStatus,
     printer_columns=[
         _ID,
+        {"name": "Name", "type": "string", "jsonPath": ".spec.accountName", "priority": 1},
         {"name": "Email", "type": "string", "jsonPath": ".spec.email"},
         {"name": "Parent", "type": "string", "jsonPath": ".status.path"},
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
         _cond_col("Ready"),
         _cond_col("Synced"),
         _cond_col("Drifted"),
+        _REASON,
+        _DELETION,
         _AGE,
     ],
 )
@@ -471,6 +517,8 @@ SERVICE_CONTROL_POLICY = KindInfo(
         _cond_col("Ready"),
         _cond_col("Synced"),
         _cond_col("Drifted"),
+        _REASON,
+        _DELETION,
         _AGE,
     ],
 )
@@ -486,12 +534,14 @@ ORGANIZATION = KindInfo(
         _ID,
         {"name": "Features", "type": "string", "jsonPath": ".status.featureSet"},
         {"name": "Trusted", "type": "string", "jsonPath": ".status.trustedServices", "priority": 1},
+        {"name": "PolicyTypes", "type": "string", "jsonPath": ".status.enabledPolicyTypes", "priority": 1},
         _cond_col("Ready"),
         _cond_col("Synced"),
         _cond_col("Drifted"),
         _cond_col("Baseline"),
         {"name": "Trail", "type": "boolean", "jsonPath": ".status.trail.isLogging",
          "description": "The organization trail is logging."},
+        _REASON,
         _AGE,
     ],
     root_validations=[

@@ -1,7 +1,8 @@
 """The Kubernetes API as the operator reaches it outside kopf's handlers, with kopf's own login.
 
-Used by the resync (status writes and events that no handler makes) and by ``awsorg plan --cluster``
-(the objects and the status the operator wrote: what each is bound to, and which a change removes).
+Used by the resync (status writes and events that no handler makes), by the delete handler (is our CRD being
+deleted: an uninstall) and by ``awsorg plan --cluster`` (the objects and the status the operator wrote: what each
+is bound to, and which a change removes).
 """
 
 from __future__ import annotations
@@ -104,6 +105,13 @@ class KubeApi:
     async def list(self, plural: str) -> list[dict[str, Any]]:
         return list((await self._request("GET", f"/apis/{GROUP}/{VERSION}/{plural}")).get("items") or [])
 
+    async def crd(self, name: str) -> dict[str, Any] | None:
+        """The CustomResourceDefinition ``name``, or None: listed by name (deploy/rbac.yaml grants list, not get)."""
+        found = await self._request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+                                           f"?fieldSelector=metadata.name%3D{name}")
+        items = found.get("items") or []
+        return dict(items[0]) if items else None
+
     async def patch_status(self, plural: str, name: str, status: Mapping[str, Any]) -> None:
         await self._request("PATCH", f"/apis/{GROUP}/{VERSION}/{plural}/{name}/status", {"status": dict(status)},
                             "application/merge-patch+json")
@@ -133,6 +141,22 @@ def read_objects(plurals: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """plural -> the objects in the cluster (spec, status, metadata). Raises ClusterUnreachable."""
     try:
         return asyncio.run(_read(list(plurals)))
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise ClusterUnreachable(str(exc)) from exc
+
+
+async def _crd_deleting(plural: str) -> bool:
+    async with KubeApi() as api:
+        crd = await api.crd(f"{plural}.{GROUP}")
+    return crd is None or bool((crd.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def crd_deleting(plural: str) -> bool:
+    """Whether the CRD of our ``plural`` is being deleted (or gone): an uninstall deleting every object of the kind,
+    which the API server does by normal deletion (apiextensions-apiserver's CRD finalizer), not a change in Git.
+    Raises ClusterUnreachable."""
+    try:
+        return asyncio.run(_crd_deleting(plural))
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise ClusterUnreachable(str(exc)) from exc
 

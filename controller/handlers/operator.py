@@ -25,7 +25,7 @@ from controller.aws.session import (
     sts_client,
 )
 from controller.handlers import logfilter
-from controller.handlers.cluster import EventPoster
+from controller.handlers.cluster import EventPoster, crd_deleting
 from controller.handlers.resync import Resync
 from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
 from controller.reconciler.engine import Engine, index_entry
@@ -186,6 +186,12 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
 
     @kopf.on.delete(*resource, registry=registry, id="delete")
     def on_delete(body: Any, patch: Any, retry: int, **kwargs: Any) -> None:
+        if crd_deleting(PLURALS[kind]):  # an uninstall, not Git: release the finalizer, change nothing in AWS
+            log.info("%s %s: its CRD is being deleted; finalizer released, AWS untouched", kind,
+                     body["metadata"]["name"])
+            events.post(body, "Normal", "Released", f"The CustomResourceDefinition {PLURALS[kind]}.{GROUP} is being "
+                        "deleted: the finalizer is released and nothing in AWS is changed")
+            return
         refs.refresh(kwargs)
         outcome = engine.delete(_view(kind, body, retry, "delete"))
         if not outcome.done:

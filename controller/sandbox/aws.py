@@ -39,7 +39,8 @@ import botocore.session
 from botocore.config import Config
 
 from controller.sandbox import aws_limits
-from controller.sandbox.strict import ACCOUNT_API_OPERATIONS, StrictOrganizations
+from controller.sandbox.account_api import ACCOUNT_API_OPERATIONS
+from controller.sandbox.strict import StrictOrganizations
 from controller.sandbox.throttle import DEFAULT_BURST, DEFAULT_RATE, DEFAULT_WRITE_SECONDS
 
 REGION = "us-east-1"

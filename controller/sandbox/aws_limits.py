@@ -22,11 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.sandbox.strict import (
+from controller.sandbox.organizations.base import (
     CreateAccountRequest,
     Ctx,
     OrganizationsError,
-    StrictOrganizations,
     _constraint,
     _find_account,
     _find_policy,
@@ -38,6 +37,7 @@ from controller.sandbox.strict import (
     check,
     create_account_outcome,
 )
+from controller.sandbox.strict import StrictOrganizations
 
 # --------------------------------------------------------------------------------------------------
 # The sandbox's copy of the limits

@@ -32,4 +32,5 @@ BUILTIN_KINDS: tuple[BuiltinKind, ...] = (
     BuiltinKind("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
     BuiltinKind("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("all",), ("status",)),
     BuiltinKind("coordination.k8s.io", "v1", "leases", "Lease", True),
+    BuiltinKind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, ("netpol",)),
 )

@@ -10,7 +10,12 @@ object says what the organization has today: its feature set, the policy types e
 with trusted access and their delegated administrators (as ``accountRef`` to the exported accounts), read with
 ListAWSServiceAccessForOrganization and ListDelegatedAdministrators (one call per trusted service that supports a
 delegated administrator).  ``accessRole`` is not exported: which role in the member accounts is "the" access role
-is a decision, not a fact AWS holds.
+is a decision, not a fact AWS holds; nor, yet, is ``centralLogging``.
+
+The YAML is written for kubectl (:class:`~controller.workflow.safeyaml.GoDumper`): every string go-yaml or YAML 1.1
+would read as something else is quoted (``accountId: '049474891394'``: unquoted, kubectl sends a number), unicode
+is written as it is, and names keep AWS's spelling in ``spec`` while object names transliterate it (``Données`` ->
+``donnees``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +39,7 @@ from controller.planner.organization import ALL, DELEGATED_ADMIN_PRINCIPALS
 from controller.planner.tags import is_aws_reserved
 from controller.settings import Settings, SettingsError
 from controller.state import OrgSnapshot
+from controller.workflow import safeyaml
 
 __all__ = ["Export", "export_command", "export_organization", "k8s_name", "render", "write_files"]
 
@@ -48,7 +55,8 @@ _MAX_NAME = 63
 def k8s_name(text: str, fallback: str) -> str:
     """A DNS-1123 label from an AWS name: ``Non-Production`` -> ``non-production``, ``Shared Services`` ->
     ``shared-services``; ``fallback`` when nothing usable is left."""
-    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))  # É -> E
+    name = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
     return name[:_MAX_NAME].strip("-") or fallback
 
 
@@ -249,7 +257,7 @@ def _export_policies(
 
 
 def _render_one(obj: Mapping[str, Any]) -> str:
-    text = yaml.safe_dump(dict(obj), sort_keys=False, width=120, allow_unicode=True)
+    text = yaml.dump(dict(obj), Dumper=safeyaml.GoDumper, sort_keys=False, width=120, allow_unicode=True)
     if obj["metadata"]["annotations"].get(MANAGEMENT_ACCOUNT) == "true":
         text = ("# The management account: it is the organization itself and can be neither removed nor closed\n"
                 "# through the organization; deletionPolicy Retain keeps it that way.\n") + text

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ from controller.reconciler.inventory import Inventory
 from controller.reconciler.kinds import ADAPTERS, PLURALS
 from controller.settings import Settings
 from controller.state import OrgSnapshot
-from controller.workflow import safeyaml
+from controller.workflow import safeyaml, sources
+from controller.workflow.escape import markdown_text, plain
 
 KINDS = tuple(ADAPTERS)
 MAX_ROUNDS = 12  # the deepest chain: 5 OU levels, an account created then moved, a type enabled then attached
@@ -92,11 +94,9 @@ def load(paths: Sequence[Path]) -> Objects:
     """kind -> metadata.name -> object, for our kinds in every YAML file under ``paths``."""
     objects: Objects = {k: {} for k in KINDS}
     for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
-        for file in files:
-            if path.is_dir() and any(part.startswith(".") for part in file.parts[len(path.parts):]):
-                continue
-            for doc in safeyaml.safe_load_all(file.read_text(encoding="utf-8")):  # validated first: no bombs
+        root = sources.checkout_root(path)  # as validate reads them: no link out of the checkout, no device, capped
+        for file in sources.yaml_files(path) or []:
+            for doc in safeyaml.safe_load_all(sources.read_text(file, root)):  # validated first: no bombs
                 if isinstance(doc, dict) and doc.get("apiVersion") == API_VERSION and doc.get("kind") in KINDS:
                     objects[doc["kind"]][doc["metadata"]["name"]] = doc
     return objects
@@ -387,12 +387,33 @@ def _summary(report: PlanReport) -> str:
             f"forget{reported}, {len(report.problems)} refused; {report.unchanged} unchanged.")
 
 
+# Every string here may come from the pull request (names, documents) or from AWS (names, tags): escaped so that
+# it shows as written and cannot end a line, a table row or a code block, open an HTML comment or a link.
+def _html(text: str) -> str:
+    """``text`` inside an HTML element of the comment (``<code>``, where Markdown is not read but ``|`` still ends a
+    table cell)."""
+    return plain(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "&#124;")
+
+
+def _code(text: str) -> str:
+    """``text`` as code: a code span for what cannot break one (a kind and a metadata.name as validate admits it),
+    else an HTML ``<code>`` element with everything escaped."""
+    return f"`{text}`" if re.fullmatch(r"[A-Za-z]+/[a-z0-9][a-z0-9.-]{0,252}", text) else f"<code>{_html(text)}</code>"
+
+
+def _fence(detail: str) -> str:
+    """A code fence longer than any run of backticks in ``detail`` (which cannot close it)."""
+    longest = max((len(run) for run in re.findall(r"`+", detail)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def format_text(report: PlanReport) -> str:
     lines = [_summary(report)]
     for change in [*report.changes, *report.problems]:
-        lines.append(f"  {change.symbol} {change.kind}/{change.name}: {change.text}  [{change.policy}]")
-        lines += [f"      {line}" for line in change.detail.splitlines()]
-    lines += [f"Note: {note}" for note in report.notes]
+        lines.append(f"  {change.symbol} {change.kind}/{plain(change.name)}: {plain(change.text)}  "
+                     f"[{plain(change.policy)}]")
+        lines += [f"      {plain(line)}" for line in change.detail.splitlines()]
+    lines += [f"Note: {plain(note)}" for note in report.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -403,13 +424,29 @@ def format_markdown(report: PlanReport) -> str:
         icons = {"+": ":heavy_plus_sign:", "~": ":pencil2:", "-": ":heavy_minus_sign:", "=": ":eyes:",
                  "!": ":no_entry:"}
         for change in [*report.changes, *report.problems]:
-            text = change.text.replace("|", "\\|")
-            lines.append(f"| {icons[change.symbol]} | `{change.kind}/{change.name}` | {text} | {change.policy} |")
+            lines.append(f"| {icons[change.symbol]} | {_code(f'{change.kind}/{change.name}')} | "
+                         f"{markdown_text(change.text)} | {markdown_text(change.policy)} |")
         for change in report.changes:
             if change.detail:
-                lines += ["", f"<details><summary><code>{change.kind}/{change.name}</code>: the document</summary>",
-                          "", "```diff", change.detail, "```", "", "</details>"]
-    lines += [f"\n> **Note:** {note}" for note in report.notes]
+                detail = "\n".join(plain(line) for line in change.detail.splitlines())
+                fence = _fence(detail)
+                lines += ["", f"<details><summary><code>{_html(f'{change.kind}/{change.name}')}</code>: the "
+                          "document</summary>", "", f"{fence}diff", detail, fence, "", "</details>"]
+    lines += [f"\n> **Note:** {markdown_text(note)}" for note in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def format_invalid_markdown(findings: Sequence[Any]) -> str:
+    """The comment for files ``awsorg validate`` refuses (``findings``: its findings): nothing is planned, and each
+    finding has its row, escaped as every string of the plan is."""
+    errors = [f for f in findings if f.severity == "error"]
+    lines = ["### awsorg plan", "", f"The files are invalid ({len(errors)} error{'s' if len(errors) != 1 else ''}): "
+             "nothing was planned. `awsorg validate` says:", "",
+             "| | where | object | field | what is wrong; what is allowed |", "|---|---|---|---|---|"]
+    for f in findings:
+        icon = ":no_entry:" if f.severity == "error" else ":warning:"
+        lines.append(f"| {icon} | {markdown_text(f'{f.file}:{f.line}')} | {markdown_text(f.object)} | "
+                     f"{markdown_text(f.field)} | {markdown_text(f.message)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -431,8 +468,26 @@ def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None =
     return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members, trails)
 
 
+PLAN_MEMBER_ROLE = "AWSORG_PLAN_MEMBER_ROLE_NAME"
+
+
+def plan_member_role_name(default: str) -> str:
+    """The role ``awsorg plan`` assumes in member accounts: ``AWSORG_PLAN_MEMBER_ROLE_NAME`` (a read-only role, its
+    policy deploy/plan-member-policy.json: a plan only reads there), else the operator's (``default``)."""
+    from controller.api import limits
+    from controller.settings import SettingsError
+
+    raw = os.environ.get(PLAN_MEMBER_ROLE, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(limits.ROLE_NAME_PATTERN, raw):
+        raise SettingsError(f"{PLAN_MEMBER_ROLE}={raw!r}: expected an IAM role name ({limits.NAME_CHARACTERS}, at "
+                            f"most {limits.ROLE_NAME_MAX})")
+    return raw
+
+
 def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str,
-                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> int:
+                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, notes: Sequence[str] = ()) -> int:
     """``awsorg plan``: validate offline first (a plan of invalid YAML means nothing), then plan read-only.
 
     Exit 0: no refusals; 2: some changes would be refused (invalid files included); 1: the tool failed
@@ -457,11 +512,15 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
     report = validate_paths(paths)
     if report.errors:
         sys.stderr.write("awsorg plan: the files are invalid; `awsorg validate` says:\n" + format_findings(report))
+        if output == "markdown":  # the comment says why there is no plan, finding by finding
+            sys.stdout.write(format_invalid_markdown(report.findings))
         return 2
     try:
         settings = Settings.from_env()
+        member_role = plan_member_role_name(settings.member_role_name)
+
         def members() -> RecordingMembers:
-            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name,
+            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, member_role,
                                     clients=member_service_client)
 
         def trails(region: str) -> Any:
@@ -474,5 +533,6 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
         return 1
+    result.notes[:0] = notes  # where the base came from, first
     sys.stdout.write(FORMATS[output](result))
     return result.exit_code

@@ -37,6 +37,8 @@ from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
 from controller.settings import Settings
+from controller.workflow import sources
+from controller.workflow.escape import plain
 from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
@@ -224,16 +226,8 @@ def _line_of(node: yaml.Node, path: str) -> int:
 
 def _yaml_files(path: Path) -> list[Path] | None:
     """The ``*.yaml``/``*.yml`` files of a directory (recursively, hidden directories aside), or the file itself;
-    None when ``path`` does not exist."""
-    if path.is_dir():
-        files: list[Path] = []
-        for root, dirs, names in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            files.extend(Path(root) / n for n in sorted(names) if n.endswith(YAML_SUFFIXES))
-        return files
-    if path.is_file():
-        return [path]
-    return None
+    None when ``path`` does not exist (:func:`controller.workflow.sources.yaml_files`)."""
+    return sources.yaml_files(path)
 
 
 def _display(path: Path) -> str:
@@ -263,12 +257,15 @@ def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None) ->
                                     "files or directories that contain them"))
             continue
         files_of.append((path, [_display(f) for f in files]))
+        root = sources.checkout_root(path)
         for file in files:
             display = _display(file)
             if display in texts:
                 continue
             try:
-                texts[display] = file.read_text(encoding="utf-8")
+                texts[display] = sources.read_text(file, root)
+            except sources.UnsafeFile as exc:
+                problems.append(Finding(display, 0, "", "", "", f"refused: {exc.reason}"))
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 "
                                         "text"))
@@ -292,10 +289,11 @@ def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None) ->
 def _read_base(paths: Sequence[Path]) -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for path in paths:
+        root = sources.checkout_root(path)
         for file in _yaml_files(path) or []:
             try:
-                texts.append((_display(file), file.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError):
+                texts.append((_display(file), sources.read_text(file, root)))
+            except (OSError, UnicodeDecodeError, sources.SourceError):
                 continue  # the base's own problems are not this change's
     return texts
 
@@ -863,15 +861,17 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
 
 
 def format_text(report: Report) -> str:
+    """One line per finding, whatever the names, values and file names hold (:func:`~controller.workflow.escape.plain`:
+    a newline in a value shows as ``\\n`` and cannot start a line of its own)."""
     lines = []
     for f in report.findings:
-        parts = [f"{f.file}:{f.line}"]
+        parts = [f"{plain(f.file)}:{f.line}"]
         if f.kind:
-            parts.append(f.object)
+            parts.append(plain(f.object))
         if f.field:
-            parts.append(f.field)
+            parts.append(plain(f.field))
         prefix = "" if f.severity == ERROR else f"{f.severity}: "
-        lines.append(": ".join(parts) + f": {prefix}{f.message}")
+        lines.append(": ".join(parts) + f": {prefix}{plain(f.message)}")
     lines.append(_summary(report))
     return "\n".join(lines) + "\n"
 
@@ -890,11 +890,13 @@ def _summary(report: Report) -> str:
 
 
 def format_json(report: Report) -> str:
-    return json.dumps([f.as_dict() for f in report.findings], indent=2) + "\n"
+    return json.dumps([f.as_dict() for f in report.findings], indent=2, ensure_ascii=False) + "\n"  # é as written
 
 
 def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's escaping of a workflow command's data (``escapeData`` in @actions/core), after every other control
+    character and line separator is made visible and the text is cut (:func:`~controller.workflow.escape.plain`)."""
+    return plain(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(value: str) -> str:
@@ -902,7 +904,8 @@ def _escape_property(value: str) -> str:
 
 
 def format_github(report: Report) -> str:
-    """GitHub Actions workflow commands: one annotation per finding on the file and line, then the summary."""
+    """GitHub Actions workflow commands: one annotation per finding on the file and line, then the summary; every
+    string escaped as GitHub's toolkit escapes it, so that none ends its line or its property."""
     lines = []
     for f in report.findings:
         props = [f"file={_escape_property(f.file)}"]

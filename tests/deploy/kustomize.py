@@ -2,12 +2,16 @@
 
 Supported kustomization fields (anything else raises, so the fallback can never silently diverge):
 
-- ``resources``: YAML files (several documents each) and directories holding a kustomization.yaml;
+- ``resources``: YAML files (several documents each, inside the kustomization's root, as kustomize's default
+  load restrictor demands) and directories holding a kustomization.yaml (anywhere, as in kustomize);
+- ``components``: directories holding a ``kind: Component`` kustomization.yaml with ``resources`` only; their
+  objects join this kustomization's before its own fields below apply to all of them, as in kustomize;
 - ``namespace``: set on every object whose kind is not a built-in cluster-scoped kind (like kustomize,
   which also does not know that custom kinds such as ClusterKopfPeering are cluster-scoped);
 - ``labels``: ``pairs`` added to ``metadata.labels`` (``includeSelectors``/``includeTemplates`` must be
   false); ``commonLabels`` is not supported;
-- ``images``: ``name`` -> ``newName``/``newTag`` on the containers of pod templates;
+- ``images``: ``name`` -> ``newName``/``newTag``/``digest`` (``name:tag@digest``, as kustomize writes it) on the
+  containers of pod templates;
 - ``transformers``: inline ``builtin`` ``PatchTransformer`` documents with a JSON6902 patch
   (ops ``add``/``replace``/``remove``), applied after the fields above, as kustomize does.
 
@@ -23,7 +27,8 @@ from typing import Any
 
 import yaml
 
-SUPPORTED = {"apiVersion", "kind", "resources", "namespace", "labels", "images", "transformers"}
+SUPPORTED = {"apiVersion", "kind", "resources", "components", "namespace", "labels", "images", "transformers"}
+COMPONENT_SUPPORTED = {"apiVersion", "kind", "resources"}
 
 # Built-in cluster-scoped kinds kustomize knows of (those that can appear in deploy/).
 CLUSTER_SCOPED = {
@@ -47,15 +52,15 @@ def render(directory: Path) -> list[Obj]:
     unsupported = set(kust) - SUPPORTED
     if unsupported:
         raise NotImplementedError(f"{kfile}: the Python renderer does not support {sorted(unsupported)}")
-    objects: list[Obj] = []
-    for entry in kust.get("resources", []):
-        path = (directory / entry).resolve()
-        if not path.is_relative_to(directory.resolve()):
-            raise ValueError(f"{kfile}: {entry} is outside the kustomization root (kustomize refuses it)")
-        if path.is_dir():
-            objects.extend(render(path))
-        else:
-            objects.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    if kust.get("kind", "Kustomization") != "Kustomization":
+        raise ValueError(f"{kfile}: a {kust.get('kind')} is not a Kustomization (a Component goes in components:)")
+    objects = _resources(directory, kust)
+    for entry in kust.get("components", []):
+        component = (directory / entry).resolve()
+        ckust = yaml.safe_load((component / "kustomization.yaml").read_text()) or {}
+        if ckust.get("kind") != "Component" or set(ckust) - COMPONENT_SUPPORTED:
+            raise NotImplementedError(f"{component}: a Component with only {sorted(COMPONENT_SUPPORTED)}")
+        objects.extend(_resources(component, ckust))
     namespace = kust.get("namespace")
     for obj in objects:
         if namespace and obj["kind"] not in CLUSTER_SCOPED:
@@ -71,6 +76,19 @@ def render(directory: Path) -> list[Obj]:
     return objects
 
 
+def _resources(directory: Path, kust: Obj) -> list[Obj]:
+    objects: list[Obj] = []
+    for entry in kust.get("resources", []):
+        path = (directory / entry).resolve()
+        if path.is_dir():
+            objects.extend(render(path))
+        elif not path.is_relative_to(directory.resolve()):
+            raise ValueError(f"{directory}: {entry} is outside the kustomization root (kustomize refuses it)")
+        else:
+            objects.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return objects
+
+
 def _set_image(obj: Obj, image: dict[str, str]) -> None:
     pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
     for container in pod.get("containers", []) + pod.get("initContainers", []):
@@ -80,7 +98,7 @@ def _set_image(obj: Obj, image: dict[str, str]) -> None:
             continue
         tag = image.get("newTag") or (ref[len(name) + 1:] if ref != name else "")
         new = image.get("newName", name)
-        container["image"] = f"{new}:{tag}" if tag else new
+        container["image"] = (f"{new}:{tag}" if tag else new) + (f"@{image['digest']}" if image.get("digest") else "")
 
 
 def _transform(objects: list[Obj], config: Obj) -> None:

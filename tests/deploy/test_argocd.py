@@ -174,3 +174,20 @@ def test_operating_guide_documents_the_annotations() -> None:
     for text in ("argocd.argoproj.io/sync-wave", "Prune=false", "Delete=false",
                  "resource.customizations.health"):
         assert text in guide, text
+
+
+def test_the_operators_application_never_prunes_or_deletes_a_crd() -> None:
+    """Deleting a CRD deletes every object of its kind (the API server's CRD finalizer), so neither removing a CRD
+    from Git nor deleting the operator's Application (resources finalizer) may delete one: every CRD of the
+    Application's path carries ArgoCD's Prune=false and Delete=false sync options."""
+    from tests.deploy import kustomize
+
+    app = yaml.safe_load((ARGOCD / "application-operator.yaml").read_text())
+    assert "resources-finalizer.argocd.argoproj.io" in app["metadata"]["finalizers"]  # deletion cascades...
+    crds = [o for o in kustomize.render(ROOT / app["spec"]["source"]["path"])
+            if o["kind"] == "CustomResourceDefinition"]
+    assert {c["metadata"]["name"] for c in crds} >= {f"{p}.{GROUP}" for p in (
+        "orgunits", "awsaccounts", "servicecontrolpolicies", "organizations")}
+    for crd in crds:  # ... except to these
+        options = crd["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-options", "")
+        assert {"Prune=false", "Delete=false"} <= {o.strip() for o in options.split(",")}, crd["metadata"]["name"]

@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 from botocore import xform_name
@@ -69,6 +71,21 @@ def _operations(service: str) -> set[str]:
     return set(botocore.session.get_session().get_service_model(service).operation_names)
 
 
+def _method_references(tree: ast.AST) -> list[tuple[ast.Call, str, ast.expr]]:
+    """(call, method name, receiver) for every ``x.name(...)`` call, and for every ``x.name`` passed as an argument
+    to a call (``functools.partial(iam.list_attached_role_policies, **args)`` calls it later), ``self.`` excluded."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute):
+            found.append((node, node.func.attr, node.func.value))
+        for arg in node.args:
+            if isinstance(arg, ast.Attribute) and not (isinstance(arg.value, ast.Name) and arg.value.id == "self"):
+                found.append((node, arg.attr, arg.value))
+    return found
+
+
 def actions_in_code(member_role: bool = False) -> set[str]:
     """The operator's actions; with ``member_role``, those made through the member accounts' role instead."""
     account_ops = {xform_name(op): op for op in _operations("account")}
@@ -82,11 +99,7 @@ def actions_in_code(member_role: bool = False) -> set[str]:
     found: set[str] = set()
     through_member_role: set[str] = set()
     for path in sorted((ROOT / "controller" / "aws").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-                continue
-            name = node.func.attr
-            receiver = node.func.value
+        for node, name, receiver in _method_references(ast.parse(path.read_text(), filename=str(path))):
             if name in PLUMBING and isinstance(receiver, ast.Name) and receiver.id == "self":
                 first = node.args[0] if node.args else None
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -108,8 +121,8 @@ def actions_in_code(member_role: bool = False) -> set[str]:
     return found | {extra for action in found for extra in IMPLIED.get(action, set())}
 
 
-def actions_in_policy() -> set[str]:
-    policy = json.loads(POLICY.read_text())
+def actions_in_policy(path: Path = POLICY) -> set[str]:
+    policy = json.loads(path.read_text())
     assert policy["Version"] == "2012-10-17"
     granted: set[str] = set()
     for statement in policy["Statement"]:
@@ -159,3 +172,197 @@ def test_the_member_role_s_calls_are_named_in_the_operating_guide_not_granted_to
     guide = (ROOT / "docs" / "operating.md").read_text()
     missing = sorted(a for a in member if f"`{a}`" not in guide)
     assert not missing, f"docs/operating.md does not name what the member role must allow: {missing}"
+
+
+# ------------------------------------------------------------------------------------------ conditions
+
+MEMBER_POLICY = ROOT / "deploy" / "member-role-policy.json"
+TRUST_POLICY = ROOT / "deploy" / "irsa-trust-policy.json"
+
+# Condition keys AWS evaluates for these Organizations actions: Service Authorization Reference, "Actions,
+# resources, and condition keys for AWS Organizations" (docs.aws.amazon.com/service-authorization/latest/reference/
+# list_awsorganizations.html, read 2026-12-07): the Condition keys column names organizations:PolicyType for the
+# policy actions and organizations:ServicePrincipal for trusted access and delegated administrators. The other
+# writes the operator makes (OUs, accounts, tags, handshakes, EnableAllFeatures) have no service-specific key
+# there, only aws:RequestTag/aws:TagKeys/aws:ResourceTag, which do not name what the operator may touch.
+CONDITION_KEYS = {
+    "organizations:AttachPolicy": "organizations:PolicyType",
+    "organizations:CreatePolicy": "organizations:PolicyType",
+    "organizations:DeletePolicy": "organizations:PolicyType",
+    "organizations:DetachPolicy": "organizations:PolicyType",
+    "organizations:UpdatePolicy": "organizations:PolicyType",
+    "organizations:EnablePolicyType": "organizations:PolicyType",
+    "organizations:DisablePolicyType": "organizations:PolicyType",
+    "organizations:EnableAWSServiceAccess": "organizations:ServicePrincipal",
+    "organizations:RegisterDelegatedAdministrator": "organizations:ServicePrincipal",
+    "organizations:DeregisterDelegatedAdministrator": "organizations:ServicePrincipal",
+}
+# CloudTrail actions without resource-level permissions (same reference, "Actions defined by AWS CloudTrail": no
+# resource type for DescribeTrails); every other CloudTrail action the operator makes names the trail.
+CLOUDTRAIL_WITHOUT_RESOURCE = {"cloudtrail:DescribeTrails"}
+# Delegated administration the operator's own role may never register or deregister, whatever Git says: the
+# Account Management service's administrator can change member accounts' root email (issue 19).
+NEVER_DELEGATED = {"account.amazonaws.com"}
+
+
+def _statements(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """action -> the statements granting it."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for statement in json.loads(path.read_text())["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            out.setdefault(action, []).append(statement)
+    return out
+
+
+def _one(path: Path, action: str) -> dict[str, Any]:
+    (statement,) = _statements(path)[action]
+    return statement
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def _values(statement: dict[str, Any], operator: str, key: str) -> set[str]:
+    value = statement.get("Condition", {}).get(operator, {}).get(key)
+    assert value is not None, f"{statement['Sid']}: no {operator} condition on {key}"
+    return set(value) if isinstance(value, list) else {value}
+
+
+def test_assume_role_only_into_the_member_role_in_this_organization() -> None:
+    from controller.aws.member import DEFAULT_MEMBER_ROLE
+
+    statement = _one(POLICY, "sts:AssumeRole")
+    assert _resources(statement) == [f"arn:aws:iam::*:role/{DEFAULT_MEMBER_ROLE}"]
+    # aws:ResourceOrgID is the organization of the account that owns the role: only roles inside the caller's own
+    # organization (IAM User Guide, "AWS global condition context keys").
+    assert _values(statement, "StringEquals", "aws:ResourceOrgID") == {"${aws:PrincipalOrgID}"}
+    deployment = (ROOT / "deploy" / "deployment.yaml").read_text()
+    assert f"value: {DEFAULT_MEMBER_ROLE}" in deployment, "AWSORG_MEMBER_ROLE_NAME and the policy name one role"
+
+
+def test_cloudtrail_writes_only_on_the_declared_trail() -> None:
+    from controller.api.models import CloudTrailSettings
+
+    trail = CloudTrailSettings.model_fields["trail_name"].default
+    ours = {a for a in actions_in_code() if a.startswith("cloudtrail:")}
+    assert ours, "the derivation finds the CloudTrail calls"
+    for action in ours:
+        resources = _resources(_one(POLICY, action))
+        if action in CLOUDTRAIL_WITHOUT_RESOURCE:
+            assert resources == ["*"], action
+        else:
+            assert resources == [f"arn:aws:cloudtrail:*:111111111111:trail/{trail}"], (action, resources)
+
+
+def test_organizations_writes_carry_the_condition_aws_supports() -> None:
+    from typing import get_args
+
+    from controller.api import limits
+    from controller.api.models import POLICY_TYPES, ServiceControlPolicySpec
+
+    written_types = set(get_args(ServiceControlPolicySpec.model_fields["type"].annotation))
+    expected = {
+        "organizations:PolicyType": written_types,
+        "organizations:ServicePrincipal": set(limits.DELEGATED_ADMIN_PRINCIPALS) - NEVER_DELEGATED,
+    }
+    for action, key in CONDITION_KEYS.items():
+        assert action in actions_in_code(), f"{action}: the code no longer calls it; drop it from CONDITION_KEYS"
+        statement = _one(POLICY, action)
+        if action in ("organizations:EnablePolicyType", "organizations:DisablePolicyType"):
+            assert _values(statement, "StringEquals", key) == set(POLICY_TYPES), action  # Organization.policyTypes
+        elif action == "organizations:EnableAWSServiceAccess":
+            # trustedServices is any AWS service principal (no list in the code to bind it to)
+            assert _values(statement, "StringLike", key) == {"*.amazonaws.com"}, action
+        else:
+            assert _values(statement, "StringEquals", key) == expected[key], action
+
+
+def test_a_write_on_every_resource_has_a_condition_or_no_key_to_have() -> None:
+    """A statement granting a write on ``*`` carries a condition, unless AWS offers no key that would narrow it."""
+    reads = ("Describe", "List", "Get", "ReceiveMessage")
+    for action, statements in _statements(POLICY).items():
+        operation = action.split(":")[1]
+        for statement in statements:
+            if operation.startswith(reads) or _resources(statement) != ["*"] or "Condition" in statement:
+                continue
+            assert action.startswith("organizations:") or action == "account:PutAccountName", action
+            assert action not in CONDITION_KEYS, f"{action} on * without its {CONDITION_KEYS.get(action)} condition"
+
+
+def test_member_role_policy_grants_exactly_what_the_member_role_is_used_for() -> None:
+    code, policy = actions_in_code(member_role=True), actions_in_policy(MEMBER_POLICY)
+    assert not code - policy, f"deploy/member-role-policy.json lacks {sorted(code - policy)} (the code calls them)"
+    assert not policy - code, f"deploy/member-role-policy.json grants {sorted(policy - code)}, never called"
+
+
+def test_member_role_policy_names_the_roles_and_the_bucket_it_works_on() -> None:
+    """IAM on the access role and the aggregator's role only, S3 on the log bucket only (the examples' names: an
+    installation puts its own ``accessRole.roleName`` and ``centralLogging.bucketName``, docs/operating.md)."""
+    import yaml
+
+    from controller.aws.central_logging import AGGREGATOR_ROLE, CONFIG_PRINCIPAL
+
+    spec = yaml.safe_load((ROOT / "examples" / "00-organization.yaml").read_text())["spec"]
+    for action in actions_in_code(member_role=True):
+        resources = _resources(_one(MEMBER_POLICY, action))
+        if action == "iam:CreateServiceLinkedRole":
+            statement = _one(MEMBER_POLICY, action)
+            assert _values(statement, "StringEquals", "iam:AWSServiceName") == {CONFIG_PRINCIPAL}
+            assert resources == [f"arn:aws:iam::*:role/aws-service-role/{CONFIG_PRINCIPAL}/AWSServiceRoleForConfig"]
+        elif action.startswith("iam:"):
+            assert set(resources) == {f"arn:aws:iam::*:role/{spec['accessRole']['roleName']}",
+                                      f"arn:aws:iam::*:role/{AGGREGATOR_ROLE}"}, action
+        elif action == "s3:ListAllMyBuckets":
+            assert resources == ["*"]
+        elif action.startswith("s3:"):
+            assert resources == [f"arn:aws:s3:::{spec['centralLogging']['bucketName']}"], action
+
+
+def test_irsa_trust_policy_admits_the_operator_s_service_account_only() -> None:
+    from tests.deploy.kustomize import render
+
+    objects = render(ROOT / "deploy")
+    (sa,) = [o for o in objects if o["kind"] == "ServiceAccount"]
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == sa["metadata"]["name"]
+    policy = json.loads(TRUST_POLICY.read_text())
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    provider = statement["Principal"]["Federated"]
+    account, issuer = re.fullmatch(r"arn:aws:iam::(\d{12}):oidc-provider/(.+)", provider).groups()  # type: ignore
+    conditions = statement["Condition"]["StringEquals"]
+    assert conditions == {
+        f"{issuer}:sub": f"system:serviceaccount:{sa['metadata']['namespace']}:{sa['metadata']['name']}",
+        f"{issuer}:aud": "sts.amazonaws.com",
+    }
+    # The role the ServiceAccount names lives in the account of the cluster's OIDC provider (one account: IRSA
+    # straight into the management account; see docs/operating.md for a cluster elsewhere).
+    role_arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert role_arn.split(":")[4] == account
+
+
+# ------------------------------------------------------------------------------------------ the plan's roles
+
+PLAN_POLICY = ROOT / "deploy" / "plan-policy.json"
+PLAN_MEMBER_POLICY = ROOT / "deploy" / "plan-member-policy.json"  # AWSORG_PLAN_MEMBER_ROLE_NAME's policy
+PLAN_ROLE = "AwsorgPlanReadOnly"  # that role, as docs/examples/github-workflow.yaml names it
+READS = ("Describe", "List", "Get")
+
+
+def test_plan_policies_grant_exactly_the_reads_the_code_makes() -> None:
+    """`awsorg plan` is the engine's dry run through the same gateway: it makes the operator's reads and no write.
+    Its management-account policy is the reads of iam-policy.json and AssumeRole into the read-only member role
+    (never the operator's); that role's policy is the member role's reads."""
+    reads = {a for a in actions_in_code() if a.split(":")[1].startswith(READS) and not a.startswith("iam:")}
+    assert actions_in_policy(PLAN_POLICY) == reads | {"sts:AssumeRole"}
+    member_reads = {a for a in actions_in_code(member_role=True) if a.split(":")[1].startswith(READS)}
+    assert member_reads >= {"iam:GetRole", "iam:ListAttachedRolePolicies", "config:DescribeDeliveryChannels"}
+    assert actions_in_policy(PLAN_MEMBER_POLICY) == member_reads
+    statement = _one(PLAN_POLICY, "sts:AssumeRole")
+    assert _resources(statement) == [f"arn:aws:iam::*:role/{PLAN_ROLE}"]
+    assert _values(statement, "StringEquals", "aws:ResourceOrgID") == {"${aws:PrincipalOrgID}"}
+    workflow = (ROOT / "docs" / "examples" / "github-workflow.yaml").read_text()
+    assert f"role/{PLAN_ROLE}" in workflow and "deploy/plan-policy.json" in workflow

@@ -6,6 +6,7 @@ carries no sandbox: neither requirements.txt nor the wheel's own requirements na
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import shutil
 import subprocess
@@ -65,7 +66,8 @@ def test_runtime_settings_for_a_read_only_non_root_container() -> None:
     args = [a for w, a in instructions if w == "ARG" and a.startswith("PYTHON_IMAGE=")]
     assert args, "the base image is pinned in ARG PYTHON_IMAGE"
     image = args[0].split("=", 1)[1]
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", image), image
+    # By digest: a tag can be re-pushed, a digest names one image (issue 19 item 7).
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", image), image
     froms = [a for w, a in instructions if w == "FROM"]
     assert len(froms) >= 2, "multi-stage: a build stage and a runtime stage"
     final = instructions[max(i for i, (w, _) in enumerate(instructions) if w == "FROM"):]
@@ -76,8 +78,14 @@ def test_runtime_settings_for_a_read_only_non_root_container() -> None:
     assert users and re.fullmatch(r"[1-9]\d*(:[1-9]\d*)?", users[-1]), "a numeric non-root USER"
     entrypoint = [a for w, a in final if w == "ENTRYPOINT"]
     assert entrypoint and yaml.safe_load(entrypoint[-1]) == ["awsorg", "run"]
-    runs = " ".join(a for w, a in instructions if w == "RUN")
-    assert "-r requirements.txt" in runs
+    runs = [a for w, a in instructions if w == "RUN"]
+    installs = [r for r in runs if " install " in f" {r} " and "-r " in r]
+    assert installs, "the Dockerfile installs from requirements files"
+    for run in installs:  # every pip install from a file checks hashes and takes wheels only
+        for command in run.split("&&"):
+            if " install " in command and "-r " in command:
+                assert "--require-hashes" in command and "--only-binary=:all:" in command, command
+    assert any("-r requirements.lock" in r for r in installs) and any("-r requirements-build.lock" in r for r in runs)
 
 
 @pytest.mark.parametrize("name", ["requirements.txt", "requirements-sandbox.txt"])
@@ -100,7 +108,72 @@ def test_the_sandbox_is_not_a_runtime_requirement() -> None:
 def test_build_backend_pin_matches_requirements_dev() -> None:
     pinned = re.search(r"^setuptools==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.M)
     assert pinned, "requirements-dev.txt pins setuptools (the wheel is built with --no-build-isolation)"
-    assert f"setuptools=={pinned.group(1)}" in DOCKERFILE.read_text()
+    assert {name: version for name, (version, _) in _lock("requirements-build.lock").items()} == {
+        "setuptools": pinned.group(1)}
+
+
+def _lock(name: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, sha256 hashes) of a hash-checking requirements file (pip's format, ``\\`` continued)."""
+    text = re.sub(r"\\\n", " ", (ROOT / name).read_text())
+    out: dict[str, tuple[str, list[str]]] = {}
+    for line in text.splitlines():
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split()
+        match = re.fullmatch(r"([a-z0-9][a-z0-9-]*)==([\w.]+)", requirement)
+        assert match, f"{name}: not a pin by normalized name: {requirement}"
+        hashes = [o.removeprefix("--hash=sha256:") for o in options]
+        assert options and all(o.startswith("--hash=sha256:") for o in options), f"{name}: {line}"
+        assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), f"{name}: {line}"
+        assert match.group(1) not in out, f"{name}: {match.group(1)} twice"
+        out[match.group(1)] = (match.group(2), hashes)
+    return out
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_lock_pins_requirements_txt_and_everything_it_needs_with_hashes() -> None:
+    """requirements.lock holds requirements.txt's pins, and every distribution they need (read from the installed
+    distributions' metadata, for Linux and CPython 3.11), each at the version the tests run against, hashed."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    lock = _lock("requirements.lock")
+    for req in _requirements("requirements.txt"):
+        version = next(iter(req.specifier)).version
+        assert lock.get(_normalized(req.name), ("missing",))[0] == version, f"requirements.lock: {req} differs"
+    assert not set(lock) & SANDBOX, "the image's lock holds the sandbox"
+    environment = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+                   "platform_machine": "x86_64", "python_version": "3.11", "python_full_version": "3.11.13",
+                   "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+    for name, (version, _) in lock.items():
+        try:
+            installed = distribution(name)
+        except PackageNotFoundError:
+            pytest.fail(f"requirements.lock pins {name}, which the tests' virtualenv does not have")
+        assert installed.version == version, f"the image gets {name}=={version}, the tests ran {installed.version}"
+        for line in installed.requires or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate(environment):
+                assert _normalized(req.name) in lock, f"{name} needs {req.name}, which requirements.lock lacks"
+
+
+@pytest.mark.skipif(os.environ.get("AWSORG_TEST_NETWORK") != "1",
+                    reason="downloads from PyPI: set AWSORG_TEST_NETWORK=1 to check the lock's hashes")
+@pytest.mark.parametrize("platform", ["x86_64", "aarch64"])
+def test_the_lock_s_hashes_are_pypi_s_wheels(platform: str, tmp_path: Path) -> None:
+    """What the Dockerfile's ``pip install --require-hashes`` gets from PyPI matches the lock, on both platforms."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--isolated", "download", "--quiet", "--require-hashes", "--no-deps",
+         "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+         "--abi", "abi3", "--abi", "none", "--platform", f"manylinux2014_{platform}",
+         "--platform", f"manylinux_2_17_{platform}", "--platform", f"manylinux_2_28_{platform}",
+         "--index-url", "https://pypi.org/simple", "-r", str(ROOT / "requirements.lock"), "-d", str(tmp_path)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(list(tmp_path.glob("*.whl"))) == len(_lock("requirements.lock"))
 
 
 def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
@@ -206,6 +279,10 @@ def test_install_steps_give_a_working_awsorg(wheel: Path, tmp_path: Path) -> Non
         return result.stdout
 
     assert "run" in awsorg("--help")
+    # The version is pyproject.toml's, read from the installed wheel's metadata (controller/__init__.py).
+    import tomllib
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert awsorg("--version").strip() == f"awsorg {version}"
     assert "--peering" in awsorg("run", "--help")
     crds = [d for d in yaml.safe_load_all(awsorg("crds")) if d]
     origin = subprocess.run(
@@ -220,3 +297,50 @@ def test_install_steps_give_a_working_awsorg(wheel: Path, tmp_path: Path) -> Non
     committed = {p.name for p in (ROOT / "crds").glob("*.yaml")}
     assert {f"{c['spec']['group']}_{c['spec']['names']['plural']}.yaml" for c in crds} == committed
 
+
+
+# --------------------------------------------------------------------------------------------- image build
+
+BUILDAH = shutil.which("buildah")
+
+
+@pytest.mark.skipif(BUILDAH is None, reason="buildah is not installed (apt-get install buildah): no image build")
+@pytest.mark.skipif(os.environ.get("AWSORG_TEST_IMAGE_BUILD") != "1",
+                    reason="the image build pulls the base image and installs from PyPI (minutes, network): "
+                           "set AWSORG_TEST_IMAGE_BUILD=1 to run it (kept out of `make test`)")
+def test_the_image_builds_and_runs_as_its_non_root_user(tmp_path: Path) -> None:
+    """buildah, daemonless (vfs storage, chroot isolation): build the Dockerfile, then run ``awsorg --version`` and
+    ``awsorg crds`` in the image as its USER. AWSORG_TEST_BASE_IMAGE replaces the pinned base (a local mirror)."""
+    import json
+    import tomllib
+
+    storage = ["--storage-driver", "vfs", "--root", str(tmp_path / "storage"), "--runroot", str(tmp_path / "run")]
+    tag = "localhost/awsorg-operator:test"
+    build = [BUILDAH, *storage, "build", "--isolation", "chroot", "-t", tag]
+    if os.environ.get("AWSORG_TEST_BASE_IMAGE"):
+        build += ["--build-arg", f"PYTHON_IMAGE={os.environ['AWSORG_TEST_BASE_IMAGE']}"]
+    result = subprocess.run([*build, str(ROOT)], capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    config = json.loads(subprocess.run([BUILDAH, *storage, "inspect", "--type", "image", tag], capture_output=True,
+                                       text=True, check=True, timeout=60).stdout)["OCIv1"]["config"]
+    assert config["User"] == "65532:65532"
+    assert config["Entrypoint"] == ["awsorg", "run"]
+    container = subprocess.run([BUILDAH, *storage, "from", tag], capture_output=True, text=True, check=True,
+                               timeout=60).stdout.strip()
+
+    def run(*args: str) -> str:
+        out = subprocess.run([BUILDAH, *storage, "run", "--isolation", "chroot", container, "--", *args],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert run("awsorg", "--version").strip() == f"awsorg {version}"
+    kinds = sorted(c["spec"]["names"]["kind"] for c in yaml.safe_load_all(run("awsorg", "crds")) if c)
+    assert kinds == ["AwsAccount", "OrgUnit", "Organization", "ServiceControlPolicy"]
+    assert run("id", "-u").strip() == "65532"
+    frozen = run("/opt/awsorg/bin/pip", "list", "--format=json")
+    installed = {_normalized(p["name"]): p["version"] for p in json.loads(frozen)}
+    for name, (pinned, _) in _lock("requirements.lock").items():
+        assert installed.get(name) == pinned, f"the image has {name} {installed.get(name)}, the lock {pinned}"
+    assert not set(installed) & SANDBOX and "setuptools" not in installed

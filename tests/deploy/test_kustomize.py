@@ -34,15 +34,16 @@ PLURALS = ("orgunits", "awsaccounts", "servicecontrolpolicies", "organizations")
 Obj = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def objects() -> list[Obj]:
-    assert (DEPLOY / "monitoring" / "kustomization.yaml").exists() or "monitoring" not in (
-        DEPLOY / "kustomization.yaml"
-    ).read_text(), "deploy/kustomization.yaml references monitoring/, which has no kustomization.yaml"
-    rendered = render(DEPLOY)
+# The base with the optional monitoring component (docs/examples/overlay-monitoring/).
+MONITORED = ROOT / "docs" / "examples" / "overlay-monitoring"
+PROMETHEUS_OPERATOR_GROUP = "monitoring.coreos.com"
+
+
+def _render(directory: Path) -> list[Obj]:
+    rendered = render(directory)
     kubectl = shutil.which("kubectl")
     if kubectl:
-        out = subprocess.run([kubectl, "kustomize", str(DEPLOY)], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         by_kubectl = {key(o): o for o in yaml.safe_load_all(out.stdout) if o}
         by_python = {key(o): o for o in rendered}
@@ -50,6 +51,16 @@ def objects() -> list[Obj]:
         for k, obj in by_kubectl.items():
             assert by_python[k] == obj, f"the Python renderer and kubectl disagree on {k}"
     return rendered
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[Obj]:
+    return _render(DEPLOY)
+
+
+@pytest.fixture(scope="module")
+def monitored() -> list[Obj]:
+    return _render(MONITORED)
 
 
 def one(objects: list[Obj], kind: str, name: str | None = None) -> Obj:
@@ -83,7 +94,14 @@ def test_crd_copies_match_crds_dir() -> None:
 # ------------------------------------------------------------------------------------------ validation
 
 
-def test_every_object_is_valid(objects: list[Obj]) -> None:
+def test_every_object_is_valid(objects: list[Obj], monitored: list[Obj]) -> None:
+    _validate(objects)
+    _validate(monitored)
+    assert {o["kind"] for o in monitored if o["apiVersion"].startswith(PROMETHEUS_OPERATOR_GROUP)} == {
+        "ServiceMonitor", "PrometheusRule"}
+
+
+def _validate(objects: list[Obj]) -> None:
     crds = {(o["spec"]["group"], o["spec"]["names"]["kind"]): o for o in objects
             if o["kind"] == "CustomResourceDefinition"}
     custom = []
@@ -108,7 +126,23 @@ def test_every_object_is_valid(objects: list[Obj]) -> None:
             assert obj["apiVersion"] == "monitoring.coreos.com/v1", f"no schema for {key(obj)}"
             assert obj["kind"] in ("ServiceMonitor", "PrometheusRule"), key(obj)
             assert isinstance(obj.get("spec"), dict), key(obj)
-    assert {o["kind"] for o in custom} >= {"ClusterKopfPeering", "ServiceMonitor"}
+    assert {o["kind"] for o in custom} >= {"ClusterKopfPeering"}
+
+
+def test_the_base_syncs_without_the_prometheus_operator(objects: list[Obj], monitored: list[Obj]) -> None:
+    """No object of the base needs a CRD the base does not bring (ServiceMonitor and PrometheusRule are the
+    optional component's), and the component adds nothing but those two, leaving the base's objects as they are."""
+    brought = {(o["spec"]["group"], o["spec"]["names"]["kind"]) for o in objects
+               if o["kind"] == "CustomResourceDefinition"}
+    for obj in objects:
+        group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
+        if group and "." in group and not group.endswith(".k8s.io"):
+            assert (group, obj["kind"]) in brought, f"{key(obj)} needs a CRD the base does not install"
+    base = {key(o): o for o in objects}
+    added = [o for o in monitored if key(o) not in base]
+    assert sorted(o["kind"] for o in added) == ["PrometheusRule", "ServiceMonitor"]
+    assert all(o["metadata"]["namespace"] == NAMESPACE for o in added)
+    assert {key(o): o for o in monitored if key(o) in base} == base
 
 
 def test_the_validator_rejects_a_typo(objects: list[Obj]) -> None:
@@ -118,9 +152,9 @@ def test_the_validator_rejects_a_typo(objects: list[Obj]) -> None:
         kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
 
 
-def test_namespaced_objects_are_in_the_operator_namespace(objects: list[Obj]) -> None:
+def test_namespaced_objects_are_in_the_operator_namespace(objects: list[Obj], monitored: list[Obj]) -> None:
     one(objects, "Namespace", NAMESPACE)
-    for obj in objects:
+    for obj in monitored:
         if obj["kind"] in ("ServiceAccount", "Deployment", "Service", "ServiceMonitor", "PrometheusRule"):
             assert obj["metadata"].get("namespace") == NAMESPACE, key(obj)
     # but the events Role and its binding: in `default`, where the events of cluster-scoped objects belong.
@@ -166,7 +200,8 @@ def test_resources_requests_and_limits(objects: list[Obj]) -> None:
 def test_image_is_set_by_kustomize(objects: list[Obj]) -> None:
     images = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())["images"]
     (image,) = [i for i in images if i["name"] == "awsorg-operator"]
-    assert container(objects)["image"] == f"{image['newName']}:{image['newTag']}"
+    digest = f"@{image['digest']}" if image.get("digest") else ""  # written by the release workflow
+    assert container(objects)["image"] == f"{image['newName']}:{image['newTag']}{digest}"
 
 
 # ---------------------------------------------------------------------------------------------- RBAC
@@ -264,7 +299,8 @@ def test_env_carries_every_setting_the_operator_reads(objects: list[Obj]) -> Non
     assert env["AWSORG_DRIFT_POLICY"] in ("correct", "report")
 
 
-def test_metrics_service_and_service_monitor(objects: list[Obj]) -> None:
+def test_metrics_service_and_service_monitor(monitored: list[Obj]) -> None:
+    objects = monitored
     service = one(objects, "Service", "awsorg-operator-metrics")
     (port,) = service["spec"]["ports"]
     assert (port["name"], port["port"], port["targetPort"]) == ("metrics", 8000, "metrics")
@@ -276,7 +312,39 @@ def test_metrics_service_and_service_monitor(objects: list[Obj]) -> None:
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
 
 
-def test_prometheus_rule_is_included_when_present(objects: list[Obj]) -> None:
-    if not (DEPLOY / "monitoring" / "prometheusrule.yaml").exists():
-        pytest.skip("deploy/monitoring/prometheusrule.yaml does not exist yet")
-    one(objects, "PrometheusRule")
+def test_the_monitoring_component_holds_the_alert_rules(monitored: list[Obj]) -> None:
+    one(monitored, "PrometheusRule")
+    component = yaml.safe_load((DEPLOY / "monitoring" / "kustomization.yaml").read_text())
+    assert component["kind"] == "Component"
+
+
+# ---------------------------------------------------------------------------------------- network
+
+
+def _peers(rule: Obj, side: str) -> list[Obj]:
+    return rule.get(side, [])
+
+
+def test_network_policy_metrics_from_monitoring_only_out_to_dns_and_443(objects: list[Obj]) -> None:
+    policy = one(objects, "NetworkPolicy", "awsorg-operator")
+    spec = policy["spec"]
+    pod_labels = deployment(objects)["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items(), "it selects the operator's pods"
+    # Every service's pods but ours are untouched: the selector is not empty.
+    assert spec["podSelector"]["matchLabels"]
+    assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
+    (ingress,) = spec["ingress"]
+    assert _peers(ingress, "from") == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}]
+    ports = {p["name"]: p["containerPort"] for p in container(objects)["ports"]}
+    assert [(p["port"], p["protocol"]) for p in ingress["ports"]] == [("metrics", "TCP")]
+    assert ports["metrics"] == int(_args_env(objects)["AWSORG_METRICS_PORT"])
+    dns, https = spec["egress"]
+    assert sorted((p["port"], p["protocol"]) for p in dns["ports"]) == [(53, "TCP"), (53, "UDP")]
+    assert dns["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                          "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+    assert https == {"ports": [{"port": 443, "protocol": "TCP"}]}, "443 anywhere: the API server and AWS"
+
+
+def _args_env(objects: list[Obj]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container(objects)["env"]}

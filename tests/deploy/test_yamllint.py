@@ -14,7 +14,8 @@ CONFIG = ("{extends: default, rules: {line-length: {max: 120}, document-start: d
           "indentation: {indent-sequences: consistent}, comments: {min-spaces-from-content: 1}}}")
 OURS = ["deploy/kustomization.yaml", "deploy/namespace.yaml", "deploy/kopf-peering.yaml",
         "deploy/serviceaccount.yaml", "deploy/rbac.yaml", "deploy/deployment.yaml", "deploy/service.yaml",
-        "deploy/servicemonitor.yaml", "deploy/argocd"]
+        "deploy/networkpolicy.yaml", "deploy/monitoring/kustomization.yaml", "deploy/monitoring/servicemonitor.yaml",
+        "deploy/argocd", "docs/examples/overlay-monitoring", "docs/examples/release-workflow.yaml"]
 
 
 @pytest.mark.skipif(shutil.which("yamllint") is None, reason="yamllint is not installed (apt-get install yamllint)")

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from controller.aws.writes import registrations
 from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeError
+from controller.workflow import safeyaml
 from controller.workflow.plan import NO_BASE, PlanReport, plan_paths
 from tests.e2e.harness import API, Cluster, Operator, condition, plan_readers, wait_for
 
@@ -175,7 +175,7 @@ CASES = {
 
 def _write(directory: Path, objects: list[dict[str, Any]]) -> Path:
     directory.mkdir()
-    (directory / "objects.yaml").write_text(yaml.safe_dump_all(objects) if objects else "")
+    (directory / "objects.yaml").write_text(safeyaml.dump_all(objects) if objects else "")  # "y" quoted
     return directory
 
 

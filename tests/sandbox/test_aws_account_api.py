@@ -2,7 +2,7 @@
 
 moto 5.2.5 has no ``account`` service; the strict layer answers both operations itself, from
 moto's Organizations state, over real HTTP to a boto3 ``account`` client.  AWS rules followed
-(botocore's ``account/2021-02-01/service-2.json``; see ``controller.sandbox.strict`` section D):
+(botocore's ``account/2021-02-01/service-2.json``; see ``controller.sandbox.account_api``):
 
 * both operations document AccessDeniedException, ValidationException, TooManyRequestsException
   and InternalServerException only -- an AccountId the caller may not manage (not a member of its

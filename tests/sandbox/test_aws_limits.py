@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from controller.api import limits
-from controller.sandbox import aws_limits, strict
+from controller.sandbox import aws_limits
 from controller.sandbox.aws import AwsSandbox
+from controller.sandbox.organizations import accounts, base, policies, policy_grammar, settings, units
 from tests.sandbox.test_aws_strict import refused
 
 RCP = "RESOURCE_CONTROL_POLICY"
@@ -41,12 +42,12 @@ def test_the_sandbox_copy_of_the_limits_agrees_with_the_operators() -> None:
     assert aws_limits.MIN_DAYS_BEFORE_REMOVAL == limits.MIN_DAYS_BEFORE_REMOVAL
     assert aws_limits.RCP_SERVICES == limits.RCP_SERVICES
     assert set(aws_limits.RCP_UNSUPPORTED_ELEMENTS).isdisjoint(limits.RCP_STATEMENT_ELEMENTS)
-    assert strict.MAX_OU_DEPTH == limits.MAX_OU_DEPTH
-    assert strict.MAX_CREATE_ACCOUNT_IN_PROGRESS == limits.MAX_CREATIONS_IN_FLIGHT
-    assert strict.NAME_MAX == limits.NAME_MAX and strict.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
-    assert all(strict.MAX_ATTACHMENTS_PER_TYPE[t] == limits.MAX_POLICIES_PER_TARGET for t in (SCP, RCP))
-    assert {t: strict.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == limits.MAX_DOCUMENT_SIZE
-    assert strict.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
+    assert units.MAX_OU_DEPTH == limits.MAX_OU_DEPTH
+    assert accounts.MAX_CREATE_ACCOUNT_IN_PROGRESS == limits.MAX_CREATIONS_IN_FLIGHT
+    assert base.NAME_MAX == limits.NAME_MAX and policies.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
+    assert all(policies.MAX_ATTACHMENTS_PER_TYPE[t] == limits.MAX_POLICIES_PER_TARGET for t in (SCP, RCP))
+    assert {t: policy_grammar.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == limits.MAX_DOCUMENT_SIZE
+    assert settings.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
     # The patterns, on the same inputs: the sandbox's own character test against the operator's RE2 pattern.
     from controller.api import patterns
 

@@ -438,7 +438,7 @@ def test_discovery(kube_sandbox: KubeSandbox) -> None:
     assert names["events"]["namespaced"] is True and names["namespaces"]["namespaced"] is False
     _, apis = raw(kube_sandbox.url, "GET", "/apis")
     assert {g["name"] for g in apis["groups"]} == {"apiextensions.k8s.io", "apps", "coordination.k8s.io",
-                                                   "rbac.authorization.k8s.io", GROUP}
+                                                   "networking.k8s.io", "rbac.authorization.k8s.io", GROUP}
     _, gv = raw(kube_sandbox.url, "GET", f"/apis/{GROUP}/{VERSION}")
     resources = {r["name"]: r for r in gv["resources"]}
     assert resources[PLURAL]["kind"] == "Widget" and resources[PLURAL]["namespaced"] is False

@@ -185,8 +185,8 @@ def test_updates_record_their_manager(kube_sandbox: KubeSandbox) -> None:
 # The README's install path with the real kubectl.
 # ----------------------------------------------------------------------------------------------
 
-# What the Prometheus Operator (kube-prometheus-stack) installs before deploy/ can be applied; a real
-# cluster without it refuses deploy/'s ServiceMonitor and PrometheusRule the same way.
+# What the Prometheus Operator (kube-prometheus-stack) installs before the optional monitoring component
+# (deploy/monitoring/) can be applied; the base (deploy/) needs none of it.
 MONITORING_CRDS = [{
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
     "metadata": {"name": f"{plural}.monitoring.coreos.com"},
@@ -200,7 +200,7 @@ MONITORING_CRDS = [{
 
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 def test_kubectl_server_side_apply_of_the_install_path(tmp_path: Path) -> None:
-    with KubeSandbox(MONITORING_CRDS) as sandbox:
+    with KubeSandbox([]) as sandbox:  # no Prometheus Operator: the base must apply without its CRDs
         kubectl = make_kubectl(sandbox, tmp_path)
         out = kubectl("apply", "--server-side", "-f", str(ROOT / "deploy/crds/")).stdout
         assert out.count("serverside-applied") == 4
@@ -210,7 +210,16 @@ def test_kubectl_server_side_apply_of_the_install_path(tmp_path: Path) -> None:
         out = kubectl("apply", "--server-side", "-k", str(ROOT / "deploy/")).stdout
         assert "deployment.apps/awsorg-operator serverside-applied" in out
         assert "clusterkopfpeering.kopf.dev/awsorg-operator serverside-applied" in out
+        assert "monitoring.coreos.com" not in out
+        # The optional monitoring component, once the Prometheus Operator's CRDs are there.
+        crds = tmp_path / "monitoring-crds.yaml"
+        crds.write_text(yaml.safe_dump_all(MONITORING_CRDS))
+        kubectl("apply", "--server-side", "-f", str(crds))
+        kubectl("wait", "--for", "condition=established", "--timeout=10s", "crd", "--all")
+        out = kubectl("apply", "--server-side", "-k", str(ROOT / "docs/examples/overlay-monitoring")).stdout
         assert "prometheusrule.monitoring.coreos.com/awsorg-operator serverside-applied" in out
+        assert "servicemonitor.monitoring.coreos.com/awsorg-operator serverside-applied" in out
+        assert "deployment.apps/awsorg-operator serverside-applied" in out  # unchanged, applied again
         deployment = yaml.safe_load(kubectl("-n", "awsorg-system", "get", "deploy", "awsorg-operator", "-o",
                                             "yaml", "--show-managed-fields").stdout)
         assert [(e["manager"], e["operation"]) for e in deployment["metadata"]["managedFields"]] == [
