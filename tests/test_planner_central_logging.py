@@ -32,10 +32,14 @@ ORG, MGMT, ARCHIVE, DEV = "o-abcdef1234", "123456789012", "210987654321", "33334
 R = "us-east-1"
 D = DesiredLogging(ARCHIVE, "org-logs", R, 365, "org-trail", (R,), "org-agg")
 POLICY = policy_text(bucket_policy(D, ORG, MGMT))
+OURS = json.dumps({"ID": "awsorg-retention", "Status": "Enabled", "Filter": {"Prefix": ""},
+                   "Expiration": {"Days": 365}, "NoncurrentVersionExpiration": {"NoncurrentDays": 365}})
 GOOD_BUCKET = ObservedBucket("org-logs", owned=True, policy=POLICY, encrypted=True, public_access_blocked=True,
-                             expiration_days=365, versioned=True)
+                             expiration_days=365, versioned=True, lifecycle_rules=(OURS,))
+ALL_MANAGEMENT = json.dumps({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                                                 "DataResources": [], "ExcludeManagementEventSources": []}]})
 GOOD_TRAIL = ObservedTrail("org-trail", f"arn:aws:cloudtrail:{R}:{MGMT}:trail/org-trail", "org-logs", True, True, True,
-                           True)
+                           True, ALL_MANAGEMENT)
 AGG = f"arn:aws:config:{R}:{ARCHIVE}:config-aggregator/config-aggregator-x"
 RECORDING = MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "org-logs")})
 
@@ -130,7 +134,8 @@ def test_a_bucket_name_taken_elsewhere_is_a_clear_refusal_not_a_retry() -> None:
 def test_every_region_listed_gets_a_recorder() -> None:
     two = DesiredLogging(ARCHIVE, "org-logs", R, None, "org-trail", (R, "eu-west-1"), "org-agg")
     policy = policy_text(bucket_policy(two, ORG, MGMT))
-    plan = plan_logging(two, observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": policy})))
+    plan = plan_logging(two, observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": policy,
+                                                             "lifecycle_rules": ()})))
     assert plan.actions == (PutConfigRecorder(DEV, "eu-west-1", "org-logs", None),)
 
 
@@ -142,9 +147,15 @@ def test_the_policy_admits_cloudtrail_by_the_trail_arn_and_config_by_the_organiz
     assert set(by_sid["AWSCloudTrailWrite"]["Resource"]) == {f"arn:aws:s3:::org-logs/AWSLogs/{MGMT}/*",
                                                              f"arn:aws:s3:::org-logs/AWSLogs/{ORG}/*"}
     assert by_sid["AWSConfigBucketDelivery"]["Condition"]["StringEquals"]["aws:SourceOrgID"] == ORG
-    assert all(s["Principal"] != "*" and s["Effect"] == "Allow" for s in policy["Statement"])
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert all(s["Principal"] != "*" for s in allows) and len(allows) == 4
+    # The one Deny: every request without TLS, whoever makes it.
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Principal"] == "*" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Action"] == "s3:*" and set(deny["Resource"]) == {"arn:aws:s3:::org-logs", "arn:aws:s3:::org-logs/*"}
     no_trail = bucket_policy(DesiredLogging(ARCHIVE, "org-logs", trail=None, regions=(R,)), ORG, MGMT)
-    assert {s["Sid"] for s in no_trail["Statement"]} == {"AWSConfigBucketPermissionsCheck", "AWSConfigBucketDelivery"}
+    assert {s["Sid"] for s in no_trail["Statement"]} == {"AWSConfigBucketPermissionsCheck", "AWSConfigBucketDelivery",
+                                                        "DenyInsecureTransport"}
 
 
 @pytest.mark.parametrize(("why", "trusted", "admins", "account", "expected"), [

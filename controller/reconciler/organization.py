@@ -56,6 +56,7 @@ from controller.reconciler.engine import Adapter, Context, Reference
 from controller.reconciler.inventory import TAG_SPREAD
 from controller.reconciler.policy import KIND as POLICY_KIND
 from controller.reconciler.policy import policy_type_of_claim
+from controller.reconciler.status import clipped, first
 from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
 
 
@@ -291,12 +292,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         ctx.inventory.record_baseline(verdicts)
         if verdicts is None:
             return None
-        found = list(verdicts.values())
-        return {"accounts": len(found), "compliant": sum(v.state == "compliant" for v in found),
-                "pending": sum(v.state == "pending" for v in found),
-                "failed": [{"account": v.account_id, "reason": f"{v.reason}: {v.message}"}
-                           for v in found if v.state == "failed"],
-                "baselinedAccounts": sorted(ctx.inventory.baselined() & set(verdicts))}
+        return baseline_status(verdicts, ctx.inventory.baselined())
 
     def observed_conditions(self, ctx: Context, desired: DesiredOrganization,
                             resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:
@@ -377,6 +373,18 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                                              config=config))
 
 
+def baseline_status(verdicts: Mapping[str, Verdict], baselined: frozenset[str]) -> dict[str, Any]:
+    """status.baseline: the counts, the first failed accounts (``failedCount`` says how many), and the accounts that
+    have had their baseline (the operator's memory across restarts: 5,000 account ids are about 75 kB, kept whole)."""
+    found = list(verdicts.values())
+    failed = [v for v in found if v.state == "failed"]
+    return {"accounts": len(found), "compliant": sum(v.state == "compliant" for v in found),
+            "pending": sum(v.state == "pending" for v in found), "failedCount": len(failed),
+            "failed": [{"account": v.account_id, "reason": clipped(f"{v.reason}: {v.message}")}
+                       for v in first(failed)],
+            "baselinedAccounts": sorted(baselined & set(verdicts))}
+
+
 def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging | None:
     logging = spec.central_logging
     if logging is None:
@@ -384,4 +392,6 @@ def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging 
     regions = tuple(dict.fromkeys(logging.config.regions or [logging.home_region])) if logging.config.enabled else ()
     return DesiredLogging(account_id, logging.bucket_name, logging.home_region, logging.retention_days,
                           logging.cloud_trail.trail_name if logging.cloud_trail.enabled else None, regions,
-                          logging.config.aggregator_name)
+                          logging.config.aggregator_name,
+                          (logging.object_lock.mode, logging.object_lock.days) if logging.object_lock else None,
+                          logging.kms_key_arn)
