@@ -80,3 +80,58 @@ def test_a_bucket_name_taken_elsewhere_is_remembered(aws: AwsSandbox, gateway: C
 def test_a_new_account_not_assumable_yet_is_a_wait(aws: AwsSandbox, gateway: CentralLoggingGateway) -> None:
     found = gateway.read_config("999988887777", [R])  # no such account: AssumeRole refused
     assert found.waiting and found.error is not None and "AssumeRole" in found.error
+
+
+def test_evidence_settings_read_back_and_what_s3_and_cloudtrail_refuse(
+        aws: AwsSandbox, gateway: CentralLoggingGateway) -> None:
+    """Object Lock, SSE-KMS, kept lifecycle rules and event selectors land and read back; the sandbox refuses
+    what S3 and CloudTrail refuse (moto takes them)."""
+    from controller.aws.errors import AwsError
+
+    org = aws.client()
+    archive = new_account(aws, "Archive")
+    org.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    desired = DesiredLogging(archive, "org-logs-ev", R, 30, "org-trail", ())
+    gateway.create_bucket(archive, R, "org-logs-ev")
+    s3 = aws.member_client("s3", archive)
+    s3.put_object(Bucket="org-logs-ev", Key="AWSLogs/old.json", Body=b"{}")  # an existing bucket, with logs
+    with pytest.raises(AwsError) as refused:  # S3: versioning first
+        gateway.lock_bucket(archive, R, "org-logs-ev", "COMPLIANCE", 30)
+    assert refused.value.code == "InvalidBucketState"
+    gateway.put_bucket_versioning(archive, R, "org-logs-ev")
+    gateway.lock_bucket(archive, R, "org-logs-ev", "COMPLIANCE", 30)  # S3 allows it on an existing bucket
+    with pytest.raises(Exception, match="InvalidBucketState"):  # and never suspends versioning after
+        s3.put_bucket_versioning(Bucket="org-logs-ev", VersioningConfiguration={"Status": "Suspended"})
+    kms = aws.member_client("kms", archive)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    gateway.put_bucket_encryption(archive, R, "org-logs-ev", key)
+    glacier = {"ID": "to-glacier", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+               "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]}
+    import json
+    gateway.put_retention(archive, R, "org-logs-ev", 30, (json.dumps(glacier),))
+    bucket = gateway.read_bucket(archive, R, "org-logs-ev")
+    assert bucket.object_lock_enabled and bucket.object_lock == ("COMPLIANCE", 30)
+    assert bucket.kms_key == key and bucket.kms_key_policy is not None  # the key is there: its policy is read
+    assert bucket.expiration_days == 30 and len(bucket.lifecycle_rules) == 2
+    assert any(json.loads(r)["ID"] == "to-glacier" for r in bucket.lifecycle_rules)
+    gateway.put_retention(archive, R, "org-logs-ev", None, ())  # nothing left: the configuration deleted
+    assert gateway.read_bucket(archive, R, "org-logs-ev").lifecycle_rules == ()
+
+    policy = policy_text(bucket_policy(desired, aws.ids["organization_id"], "123456789012"))  # type: ignore[index]
+    gateway.put_bucket_policy(archive, R, "org-logs-ev", policy)
+    gateway.create_trail(R, "org-trail", "org-logs-ev")  # the TLS-only Deny does not shut CloudTrail out
+    trail = gateway.read_trail(R, "org-trail")
+    assert trail is not None and json.loads(trail.selectors or "")["EventSelectors"][0]["IncludeManagementEvents"]
+    ct = aws.service_client("cloudtrail")
+    for bad in ({"EventSelectors": [{"ReadWriteType": "All"}] * 6},
+                {"EventSelectors": [{"ReadWriteType": "All", "ExcludeManagementEventSources": ["s3.amazonaws.com"]}]},
+                {"EventSelectors": [{"ReadWriteType": "All"}], "AdvancedEventSelectors": [
+                    {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]}):
+        with pytest.raises(Exception, match="InvalidEventSelectorsException|InvalidParameterCombinationException"):
+            ct.put_event_selectors(TrailName="org-trail", **bad)
+    ct.put_event_selectors(TrailName="org-trail", AdvancedEventSelectors=[
+        {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}])
+    gateway.put_event_selectors(R, "org-trail", json.dumps({"EventSelectors": [{"ReadWriteType": "All",
+                                                                                "IncludeManagementEvents": True}]}))
+    seen = json.loads(gateway.read_trail(R, "org-trail").selectors or "")  # type: ignore[union-attr]
+    assert "AdvancedEventSelectors" not in seen  # basic selectors replace advanced ones, as in CloudTrail
