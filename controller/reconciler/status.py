@@ -233,10 +233,7 @@ class StatusBuilder:
     def _set_drift(self, differences: list[Difference], *, as_drift: bool) -> None:
         self.status["drift"] = [_pruned({"field": d.field, "desired": _clip(d.desired), "actual": _clip(d.actual)})
                                 for d in first(differences)]
-        if differences:
-            self.status["driftCount"] = len(differences)
-        else:
-            self.status.pop("driftCount", None)
+        self.status["driftCount"] = len(differences)  # always there: a merge patch never removes a field
         self.drift_found = differences if as_drift else []
         if as_drift and differences:
             was = self.conditions.get("Drifted")
