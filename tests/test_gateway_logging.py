@@ -120,6 +120,14 @@ def test_evidence_settings_read_back_and_what_s3_and_cloudtrail_refuse(
     policy = policy_text(bucket_policy(desired, aws.ids["organization_id"], "123456789012"))  # type: ignore[index]
     gateway.put_bucket_policy(archive, R, "org-logs-ev", policy)
     gateway.create_trail(R, "org-trail", "org-logs-ev")  # the TLS-only Deny does not shut CloudTrail out
+    gateway.put_bucket_encryption(archive, R, "org-logs-ev")  # SSE-S3 again (moto's SSE-KMS PutObject fails)
+    s3.put_object(Bucket="org-logs-ev", Key="AWSLogs/new.json", Body=b"{}")  # nor a request made over TLS
+    deny_all = json.loads(policy)
+    deny_all["Statement"].append({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                                  "Resource": "arn:aws:s3:::org-logs-ev/*"})  # no condition: denies
+    s3.put_bucket_policy(Bucket="org-logs-ev", Policy=json.dumps(deny_all))
+    with pytest.raises(Exception, match="403"):
+        s3.get_object(Bucket="org-logs-ev", Key="AWSLogs/new.json")
     trail = gateway.read_trail(R, "org-trail")
     assert trail is not None and json.loads(trail.selectors or "")["EventSelectors"][0]["IncludeManagementEvents"]
     ct = aws.service_client("cloudtrail")
@@ -127,7 +135,7 @@ def test_evidence_settings_read_back_and_what_s3_and_cloudtrail_refuse(
                 {"EventSelectors": [{"ReadWriteType": "All", "ExcludeManagementEventSources": ["s3.amazonaws.com"]}]},
                 {"EventSelectors": [{"ReadWriteType": "All"}], "AdvancedEventSelectors": [
                     {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]}):
-        with pytest.raises(Exception, match="InvalidEventSelectorsException|InvalidParameterCombinationException"):
+        with pytest.raises(Exception, match=r"InvalidEventSelectorsException|InvalidParameterCombinationException"):
             ct.put_event_selectors(TrailName="org-trail", **bad)
     ct.put_event_selectors(TrailName="org-trail", AdvancedEventSelectors=[
         {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}])

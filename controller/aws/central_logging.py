@@ -241,7 +241,7 @@ class CentralLoggingGateway:
             "GetObjectLockConfiguration", lambda: s3.get_object_lock_configuration(Bucket=name)))
         rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
         flags = (block or {}).get("PublicAccessBlockConfiguration", {})
-        default = next((r.get("ApplyServerSideEncryptionByDefault", {}) for r in rules), {})
+        default: dict[str, Any] = next((r.get("ApplyServerSideEncryptionByDefault", {}) for r in rules), {})
         kms_key = str(default.get("KMSMasterKeyID")) if default.get("SSEAlgorithm") == "aws:kms" else None
         lock_config = (lock or {}).get("ObjectLockConfiguration", {})
         retention = lock_config.get("Rule", {}).get("DefaultRetention", {})

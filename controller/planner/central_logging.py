@@ -215,7 +215,7 @@ def plan_logging(desired: DesiredLogging, observed: ObservedLogging) -> LoggingP
     if not bucket.owned:
         actions += [CreateLogBucket(*where), EncryptLogBucket(*where, desired.kms_key), VersionLogBucket(*where)]
         if desired.object_lock is not None:
-            actions.append(LockLogBucket(*where, *desired.object_lock))
+            actions.append(LockLogBucket(*where, desired.object_lock[0], desired.object_lock[1]))
         actions.append(BlockLogBucketPublicAccess(*where))
         if desired.retention_days is not None:
             actions.append(PutLogBucketRetention(*where, desired.retention_days))
@@ -252,10 +252,12 @@ def _plan_bucket(desired: DesiredLogging, observed: ObservedLogging, bucket: Obs
     if not bucket.versioned:
         actions.append(VersionLogBucket(*where))
         diffs.append(Difference(f"{prefix}.versioning", "Enabled", None))
-    if desired.object_lock is not None and (not bucket.object_lock_enabled or bucket.object_lock != desired.object_lock):
-        actions.append(LockLogBucket(*where, *desired.object_lock))
-        diffs.append(Difference(f"{prefix}.objectLock", "{} {} days".format(*desired.object_lock),
-                                "{} {} days".format(*bucket.object_lock) if bucket.object_lock else None))
+    lock = desired.object_lock
+    if lock is not None and (not bucket.object_lock_enabled or bucket.object_lock != lock):
+        actions.append(LockLogBucket(*where, lock[0], lock[1]))
+        diffs.append(Difference(f"{prefix}.objectLock", f"{lock[0]} {lock[1]} days",
+                                f"{bucket.object_lock[0]} {bucket.object_lock[1]} days" if bucket.object_lock
+                                else None))
     if not bucket.public_access_blocked:
         actions.append(BlockLogBucketPublicAccess(*where))
         diffs.append(Difference(f"{prefix}.publicAccessBlock", "all blocked", "not all blocked"))
@@ -350,8 +352,9 @@ def sort_lifecycle(days: int | None, rules: tuple[str, ...]) -> tuple[bool, tupl
         sooner = "Date" in expiration or (current is not None and (days is None or int(current) < days)) or (
             noncurrent is not None and (days is None or int(noncurrent) < days))
         if enabled and sooner:
-            dropped.append(f"rule {rule.get('ID', '?')!r} expires logs "
-                           f"{'on ' + str(expiration['Date']) if 'Date' in expiration else 'after ' + str(current or noncurrent) + ' days'}")
+            when = (f"on {expiration['Date']}" if "Date" in expiration
+                    else f"after {current if current is not None else noncurrent} days")
+            dropped.append(f"rule {rule.get('ID', '?')!r} expires logs {when}")
         else:
             kept.append(text)
     return ours, tuple(kept), dropped
@@ -410,8 +413,8 @@ def _plan_trail(desired: DesiredLogging, observed: ObservedLogging, actions: lis
         diffs.append(Difference("centralLogging.trail.isLogging", "true", "false"))
 
 
-MANAGEMENT_SELECTOR = {"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory",
-                                                                       "Equals": ["Management"]}]}
+MANAGEMENT_FIELDS: list[dict[str, Any]] = [{"Field": "eventCategory", "Equals": ["Management"]}]
+MANAGEMENT_SELECTOR: dict[str, Any] = {"Name": "Management events", "FieldSelectors": MANAGEMENT_FIELDS}
 
 
 def management_selectors(found: str | None) -> str | None:
@@ -431,7 +434,7 @@ def management_selectors(found: str | None) -> str | None:
             return any(f.get("Field") == "eventCategory" and "Management" in _items(f.get("Equals"))
                        for f in _items(sel.get("FieldSelectors")) if isinstance(f, Mapping))
 
-        if any(_canonical(list(_items(s.get("FieldSelectors")))) == _canonical(MANAGEMENT_SELECTOR["FieldSelectors"])
+        if any(_canonical({"f": _items(s.get("FieldSelectors"))}) == _canonical({"f": MANAGEMENT_FIELDS})
                for s in advanced):
             return None
         return policy_text({"AdvancedEventSelectors": [s for s in advanced if not management(s)]
@@ -442,7 +445,7 @@ def management_selectors(found: str | None) -> str | None:
         return None
     data = [{**{k: v for k, v in s.items() if k != "ExcludeManagementEventSources"}, "IncludeManagementEvents": False}
             for s in basic if s.get("DataResources")]
-    return policy_text({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}] + data})
+    return policy_text({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}, *data]})
 
 
 def plan_recorders(desired: DesiredLogging, found: MemberConfig) -> tuple[list[Action], list[Difference]]:

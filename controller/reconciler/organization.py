@@ -6,9 +6,10 @@ later: every account of the snapshot but the management account), through the ro
 there; and ``centralLogging``: the log bucket and the organization aggregator in the log archive account (through
 the member role), the organization trail (management account), and AWS Config in every member account and region.
 
-Central logging reads, each time the object is compared: the trail (DescribeTrails, GetTrailStatus: CloudTrail,
-management account), the bucket (ListBuckets and four reads of its policy, encryption, public access block and
-lifecycle) and the aggregator (DescribeConfigurationAggregators) in the log archive account. Each member account's
+Central logging reads, each time the object is compared: the trail (DescribeTrails, GetTrailStatus,
+GetEventSelectors: CloudTrail, management account), the bucket (ListBuckets and reads of its policy, encryption,
+versioning, Object Lock, public access block and lifecycle; GetKeyPolicy for a KMS key there) and the aggregator
+(DescribeConfigurationAggregators) in the log archive account. Each member account's
 AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region) is read on the same
 schedule as its access role: after a spec change, when new or not compliant, otherwise once every 10 resyncs.
 None of these go to AWS Organizations.

@@ -35,10 +35,10 @@ AWS_REASONS = {
 Result = Literal["success", "error", "waiting"]
 
 #: How many items of a list a status keeps (``STATUS_LIST_MAX``: status.drift, status.baseline.failed), and how many
-#: names a condition message or an event lists: the rest are counted, so that a status stays far below the API server's limits at
-#: thousands of accounts. Those limits: a request body of 3 MiB (kube-apiserver, ``MaxRequestBodyBytes``,
-#: k8s.io/apiserver/pkg/server/config.go) and 1.5 MiB per object in etcd (``--max-request-bytes``, etcd's
-#: "System limits"; both read 2026-12-07). A status over them is not recorded at all.
+#: names a condition message or an event lists: the rest are counted, so that a status stays far below the API
+#: server's limits at thousands of accounts. Those limits: a request body of 3 MiB (kube-apiserver,
+#: ``MaxRequestBodyBytes``, k8s.io/apiserver/pkg/server/config.go) and 1.5 MiB per object in etcd
+#: (``--max-request-bytes``, etcd's "System limits"; both read 2026-12-07). A status over them is not recorded.
 MESSAGE_NAMES_MAX = 10
 #: A message kept in a status list item (an AWS error message can be long).
 ITEM_MESSAGE_MAX = 300
@@ -246,9 +246,9 @@ class StatusBuilder:
         self.status.update(fields)
         if self.drift_found and self.drift_corrected:
             metrics.DRIFT_CORRECTED.labels(kind=self.kind).inc()
-            fields = names([d.field for d in self.drift_found])
-            self.event("Normal", "DriftCorrected", f"put AWS back to the spec in: {fields}")
-            self.conditions.set("Drifted", False, "Corrected", f"corrected at {now_iso()}: {fields}")
+            corrected = names([d.field for d in self.drift_found])
+            self.event("Normal", "DriftCorrected", f"put AWS back to the spec in: {corrected}")
+            self.conditions.set("Drifted", False, "Corrected", f"corrected at {now_iso()}: {corrected}")
             self.conditions.set("Ready", True, "Available", "")
         elif self.drift_found:
             shown = names([f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in self.drift_found])

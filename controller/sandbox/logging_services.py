@@ -441,6 +441,41 @@ def is_public(policy: str | bytes) -> bool:
     return False
 
 
+#: What the sandbox's requests carry for a bucket policy's conditions: the sandbox serves plain HTTP in place of
+#: S3's TLS endpoints (boto3 uses HTTPS against AWS), so a request stands for one made over TLS.
+REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def bucket_permission(bucket: Any, action: str, resource: str) -> Any:
+    """moto's check of an object request against the bucket policy (``FakeBucket.get_permission``), with the
+    statements' conditions evaluated: moto's own check ignores them ("Conditions are not taken into account",
+    moto/s3/models.py, put_bucket_policy), so a TLS-only ``Deny`` (``aws:SecureTransport`` ``false``) would deny
+    every request, which S3 does only to a request without TLS. Like moto, statements with ``Principal`` ``*``
+    only; a condition on a key the request does not carry does not match."""
+    from moto.iam.access_control import PermissionResult
+
+    policy = _policy_text(bucket)
+    try:
+        parsed = json.loads(policy) if policy else {}
+    except ValueError:
+        return PermissionResult.NEUTRAL
+    result = PermissionResult.NEUTRAL
+    for stmt in _as_list(parsed.get("Statement", []) if isinstance(parsed, dict) else []):
+        if not isinstance(stmt, dict) or stmt.get("Principal") not in ("*", {"AWS": "*"}):
+            continue
+        if not any(_matches(str(a), action, case=False) for a in _as_list(stmt.get("Action"))):
+            continue
+        if not any(_matches(str(r), resource) for r in _as_list(stmt.get("Resource"))):
+            continue
+        if not _condition_holds(stmt.get("Condition"), REQUEST_CONTEXT):
+            continue
+        if stmt.get("Effect") == "Deny":
+            return PermissionResult.DENIED
+        if stmt.get("Effect") == "Allow":
+            result = PermissionResult.PERMITTED
+    return result
+
+
 def _s3_error(status: str, code: str, message: str) -> tuple[str, bytes]:
     return status, (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
                     "</Error>").encode()
@@ -459,7 +494,7 @@ def _versioning_or_lock(bucket: Any, query: Mapping[str, Any], body: bytes) -> t
     (moto suspends it: InvalidBucketState here); "You can enable Object Lock for new or existing buckets"
     (botocore's s3 model, PutObjectLockConfiguration), versioning on first ("Before you lock any objects, you must
     enable S3 Versioning and Object Lock"), where moto refuses a bucket that holds objects ("Bucket needs to be
-    empty"): the sandbox enables it on moto's bucket itself."""
+    empty"): the sandbox enables it on moto's bucket itself, for every bucket."""
     if "versioning" in query:
         if getattr(bucket, "object_lock_enabled", False) and _xml_text(body, "Status") == "Suspended":
             return _s3_error("409 Conflict", "InvalidBucketState", "An Object Lock configuration is present on this "
@@ -480,12 +515,10 @@ def _versioning_or_lock(bucket: Any, query: Mapping[str, Any], body: bytes) -> t
     if any(v is not None and (not v.isdigit() or int(v) < 1) for v in (days, years)):
         return _s3_error("400 Bad Request", "InvalidArgument", "Default retention period must be a positive integer "
                          "value.")
-    if not bucket.keys.item_size():
-        return None  # moto answers an empty bucket itself
-    bucket.object_lock_enabled = True
-    bucket.default_lock_mode = mode
-    bucket.default_lock_days = int(days) if days else None
-    bucket.default_lock_years = int(years) if years else None
+    bucket.object_lock_enabled = True  # moto's own answer would also leave the unused period None, on which its
+    bucket.default_lock_mode = mode  # PutObject into the bucket fails (FakeBucket.default_retention): 0 there
+    bucket.default_lock_days = int(days) if days else 0
+    bucket.default_lock_years = int(years) if years else 0
     return "200 OK", b""
 
 

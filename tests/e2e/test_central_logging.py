@@ -187,9 +187,9 @@ def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
                  "Condition": {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlass"}}}
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({**policy, "Statement": policy["Statement"] + [hand_deny]}))
     rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
-    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules + [
-        {"ID": "to-glacier", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
-         "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]}]})
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        *rules, {"ID": "to-glacier", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+                 "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]}]})
     writes = metric(scrape(port), "awsorg_aws_api_calls_total", operation="PutBucketPolicy", outcome="success")
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
     ct.put_event_selectors(TrailName="org-trail", EventSelectors=[{"ReadWriteType": "WriteOnly",
@@ -209,9 +209,9 @@ def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
                   outcome="success") == writes  # nothing rewritten
 
     # A rule that would expire the logs sooner is drift: removed, the Glacier rule kept.
-    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": s3.get_bucket_lifecycle_configuration(
-        Bucket=BUCKET)["Rules"] + [{"ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": ""},
-                                   "Expiration": {"Days": 7}}]})
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        *rules, {"ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 7}}]})
     wait_for(lambda: _rule_ids(s3) == {"awsorg-retention", "to-glacier"}, timeout=15,
              what="the 7-day rule removed, the Glacier rule kept")
     obj = cluster.get("organizations", "organization")
