@@ -130,7 +130,7 @@ class AwsSandbox:
 
         from controller.sandbox.logging_services import bucket_permission
 
-        FakeBucket.get_permission = bucket_permission  # type: ignore[method-assign]  # conditions evaluated
+        FakeBucket.get_permission = bucket_permission  # type: ignore[method-assign,assignment]  # conditions
         self.strict.app = DomainDispatcherApplication(create_backend_app)
         # make_server binds and listens before returning, so the URL is usable immediately.
         self._server = make_server(self._host, self._port, self.strict, threaded=True, request_handler=QuietHandler)
