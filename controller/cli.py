@@ -1,8 +1,15 @@
-"""The ``awsorg`` command line: run, demo, crds, validate, export."""
+"""The ``awsorg`` command line: run, demo, crds, validate, plan, export.
+
+The composition root of the commands that reach AWS (run, plan, export): one
+:class:`~controller.aws.factory.Factory` from the settings builds what each needs; every command exits with a
+code of the one table in :mod:`controller.workflow.exits` (shown by ``awsorg --help``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -10,14 +17,17 @@ from pathlib import Path
 
 from controller import __version__
 from controller.api import crds as crdgen
-from controller.settings import Settings, SettingsError
+from controller.api import limits
+from controller.settings import SettingsError
+from controller.workflow import exits
 
 SANDBOX_EXTRA = "awsorg-operator[sandbox]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="awsorg", description="awsorg-operator: Git as the source of truth for an AWS Organization."
+        prog="awsorg", description="awsorg-operator: Git as the source of truth for an AWS Organization.",
+        epilog=exits.describe(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,7 +78,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_export.add_argument("--out", type=Path, default=None,
                           help="write one file per kind into this directory (default: stdout)")
 
+    for sub_parser in (p_run, p_validate, p_plan):
+        sub_parser.add_argument(
+            "--limits", metavar="NAME=N,...", default=None,
+            help="AWS quotas this organization has (raised, or changed by AWS), overriding AWSORG_LIMITS and AWS's "
+            f"current figures; names: {', '.join(limits.limit_names())} (defaults: {limits.Limits().describe()})")
+
     args = parser.parse_args(argv)
+    if args.command in ("run", "validate", "plan"):
+        from controller.settings import limits_from
+
+        try:
+            configured = limits_from(os.environ.get(limits.LIMITS_SETTING))
+            if args.limits is not None:
+                configured = limits_from(args.limits, "--limits")
+        except SettingsError as exc:
+            print(f"awsorg: {exc}", file=sys.stderr)
+            return 2
+        limits.use(configured)
     if args.command == "crds":
         return _crds(args.out)
     if args.command == "validate":
@@ -80,22 +107,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report = validate.validate_paths(args.paths, base=base if args.base else None)
         except SourceError as exc:
             print(f"awsorg validate: {exc}", file=sys.stderr)
-            return 2
+            return exits.FAILED
         sys.stdout.write(validate.FORMATS[args.output](report))
         return report.exit_code
+    if args.command in ("run", "plan", "export"):
+        from controller.aws.factory import Factory
+
+        try:
+            factory = Factory.from_env()
+        except SettingsError as exc:
+            print(f"awsorg{'' if args.command == 'run' else ' ' + args.command}: {exc}", file=sys.stderr)
+            return exits.FAILED
     if args.command == "plan":
         from controller.workflow.plan import plan_command
 
         cluster = None
         if args.cluster:
-            from controller.handlers.cluster import ClusterUnreachable, read_objects
+            from controller.handlers.cluster import login
+            from controller.kube.api import ClusterUnreachable, read_objects
             from controller.reconciler.kinds import PLURALS
 
             try:
-                cluster = read_objects(PLURALS.values())
+                cluster = read_objects(PLURALS.values(), login)
             except ClusterUnreachable as exc:
                 print(f"awsorg plan: reading the cluster failed: {exc}", file=sys.stderr)
-                return 1
+                return exits.FAILED
         from controller.workflow.sources import SourceError, base_paths, default_base
 
         try:
@@ -104,29 +140,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.base = [found[0]]  # the plain command shows a rename as a rename
                 notes.append(f"--base {found[0][:12]} ({found[1]}) was taken: no --base or --cluster was given")
             with base_paths(args.base, args.paths) as base:
-                return plan_command(args.paths, base if args.base else None, args.output, cluster, notes=notes)
+                return plan_command(args.paths, base if args.base else None, args.output, factory, cluster,
+                                    notes=notes)
         except SourceError as exc:
             print(f"awsorg plan: {exc}", file=sys.stderr)
-            return 1
+            return exits.FAILED
     if args.command == "export":
         from controller.workflow.export import export_command
 
-        return export_command(args.out)
+        return export_command(args.out, factory)
     if args.command == "run":
-        try:
-            settings = Settings.from_env()
-        except SettingsError as exc:
-            print(f"awsorg: {exc}", file=sys.stderr)
-            return 2
+        factory = Factory(dataclasses.replace(factory.settings, aws_limits=limits.active()))
         from controller.handlers.operator import run
 
         priority = args.priority
         if priority is None and args.peering:
             # kopf pauses every operator when two peers share a priority; a random one never ties in practice.
             priority = secrets.randbelow(2**31 - 2) + 1
-        run(settings, peering_name=args.peering, priority=priority or 0, liveness_endpoint=args.liveness,
+        run(factory, peering_name=args.peering, priority=priority or 0, liveness_endpoint=args.liveness,
             verbose=args.verbose)
-        return 0
+        return exits.OK
     if args.command == "demo":
         try:
             from controller.demo import demo
@@ -137,10 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The sandbox (moto, kmock, ...) is an extra: the operator's own install does not carry it.
             print(f"awsorg demo: the sandbox is not installed (no module {missing!r}); "
                   f"install it with: pip install '{SANDBOX_EXTRA}'", file=sys.stderr)
-            return 2
+            return exits.FAILED
         return demo(examples=args.examples, serve=args.serve, timeout=args.timeout, drift=not args.no_drift)
     parser.error(f"unknown command {args.command}")
-    return 2
+    return exits.FAILED
 
 
 def _crds(out: Path | None) -> int:

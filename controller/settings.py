@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from controller.api import limits
@@ -50,6 +50,14 @@ def _role_name(name: str, default: str) -> str:
     return raw
 
 
+def limits_from(text: str | None, source: str = limits.LIMITS_SETTING) -> limits.Limits:
+    """``scps-per-target=11,scp-characters=20480``: the figures given, AWS's current quotas for the others."""
+    try:
+        return limits.Limits.parse(text)
+    except ValueError as exc:
+        raise SettingsError(f"{source}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     resync_seconds: float = 300.0
@@ -68,6 +76,9 @@ class Settings:
     events_queue_url: str | None = None
     # The role the operator assumes in every member account (the one AWS Organizations creates there).
     member_role_name: str = "OrganizationAccountAccessRole"
+    # AWS's quotas that an organization can have raised or that AWS changes (AWSORG_LIMITS, `--limits`):
+    # AWS's current figures unless set; validate and plan read the same (controller.api.limits.Limits).
+    aws_limits: limits.Limits = field(default_factory=limits.Limits)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -92,6 +103,7 @@ class Settings:
             peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
             events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
             member_role_name=_role_name("AWSORG_MEMBER_ROLE_NAME", "OrganizationAccountAccessRole"),
+            aws_limits=limits_from(os.environ.get(limits.LIMITS_SETTING)),
         )
 
     def backoff(self, retry: int) -> float:

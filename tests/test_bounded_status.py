@@ -33,7 +33,8 @@ def test_five_thousand_failed_accounts_make_a_small_status() -> None:
              for a in ACCOUNTS]
     st = StatusBuilder("Organization", _organization(), Settings(drift_policy="report"))
     st.filter_drift(Plan(differences=tuple(drift)))
-    outcome = st.synced({"baseline": baseline_status(verdicts, frozenset(ACCOUNTS))})
+    baseline = baseline_status(verdicts, frozenset(ACCOUNTS)).model_dump(by_alias=True, exclude_unset=True)
+    outcome = st.synced({"baseline": baseline})
 
     status = outcome.status
     size = len(json.dumps(status).encode())

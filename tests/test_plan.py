@@ -86,7 +86,7 @@ def test_plan_cli_markdown_and_refusals(aws: AwsSandbox, gateway: Any, tmp_path:
     (tmp_path / "a.yaml").write_text(acct.format(n="first") + "---\n" + acct.format(n="second"))
     assert main(["validate", str(tmp_path)]) == 1  # validate catches it offline already
     capsys.readouterr()
-    assert main(["plan", str(tmp_path)]) == 2  # refused: exit 2, so a workflow can post the plan and then fail
+    assert main(["plan", str(tmp_path)]) == 1  # refused: exit 1 (as validate), so a workflow posts the plan, then fails
     capsys.readouterr()
     assert main(["plan", str(EXAMPLES), "--output", "markdown"]) == 0
     out = capsys.readouterr().out
@@ -132,5 +132,5 @@ def test_plan_base_can_be_a_git_revision(aws: AwsSandbox, gateway: Any, tmp_path
     assert main(["plan", "lz", "--base", "HEAD", "--output", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [(c["name"], c["reason"]) for c in report["changes"]] == [("sandbox", "Renamed")]
-    assert main(["plan", "lz", "--base", "no-such-revision"]) == 1
+    assert main(["plan", "lz", "--base", "no-such-revision"]) == 2  # the tool could not run (as validate)
     assert "neither a file or directory nor a revision" in capsys.readouterr().err

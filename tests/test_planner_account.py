@@ -66,7 +66,6 @@ class Case:
     snapshot: OrgSnapshot
     record: AccountRecord = field(default_factory=AccountRecord)
     creation: CreationView = field(default_factory=CreationView)
-    owner: str | None = None
     tags: dict[str, str] | None = None
     actions: list[object] = field(default_factory=list)
     blocked: str | None = None
@@ -128,8 +127,6 @@ CASES = [
     Case("spec.accountId whose email differs from spec.email: refuse",
          want(account_id=PROD_ACCT.id, email="other@example.com"), snap(PROD_ACCT), blocked="ImmutableField",
          resource_id=PROD_ACCT.id),
-    Case("another object already declares this email: this one does nothing",
-         want(), snap(), owner="prod-original", blocked="DuplicateEmail"),
     Case("orgUnitRef changed: move the account",
          want(parent_id=DEV_OU.id), snap(PROD_ACCT), record=AccountRecord(id=PROD_ACCT.id),
          actions=[MoveAccount(PROD_ACCT.id, PROD.id, DEV_OU.id)], resource_id=PROD_ACCT.id),
@@ -148,24 +145,17 @@ CASES = [
          want(observe_only=True), snap(), blocked="NotFound"),
     Case("Observe: a misplaced account is reported, not moved",
          want(parent_id=DEV_OU.id, observe_only=True), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
-    Case("parent OrgUnit not Ready: wait",
-         want(parent_id=None, waiting_for="production"), snap(), blocked="WaitingForReference"),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.reason for c in CASES])
 def test_plan_account(case: Case) -> None:
-    plan = plan_account(case.desired, case.snapshot, case.record, case.creation, case.owner, case.tags)
+    plan = plan_account(case.desired, case.snapshot, case.record, case.creation, case.tags)
     assert list(plan.actions) == case.actions
     assert (plan.blocked.reason if plan.blocked else None) == case.blocked
     assert plan.resource_id == case.resource_id
     assert plan.adopted == case.adopted
     assert plan.created == case.created
-
-
-def test_duplicate_email_message_names_the_first_object() -> None:
-    plan = plan_account(want(), snap(), AccountRecord(), CreationView(), "prod-original")
-    assert plan.blocked is not None and "prod-original" in plan.blocked.message
 
 
 @pytest.mark.parametrize(

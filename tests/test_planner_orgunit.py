@@ -70,8 +70,6 @@ CASES = [
          actions=[RenameOU(PROD.id, "Prod", "Production")], diff_fields=["name"]),
     Case("the recorded OU was deleted in AWS: recreate it and say it was missing",
          d(), snap(), known_id=PROD.id, actions=[CreateOU(ROOT, "Production", {})], diff_fields=["exists"]),
-    Case("parent reference not Ready: wait, touch nothing",
-         d(waiting_for="non-production"), snap(), blocked="WaitingForReference"),
     Case("raw parentId that does not exist: refuse with the field named",
          d(parent="ou-ab12-99999999"), snap(), blocked="ParentNotFound"),
     Case("parent changed: AWS cannot move an OU, so refuse and touch nothing",

@@ -1,1 +1,2 @@
-"""kopf handlers: the only code importing kopf. Thin wrappers around the reconcilers."""
+"""The kopf side of the operator: the handlers (``operator``), kopf's log filters (``logfilter``) and kopf's login
+handed to ``controller.kube`` (``cluster``). The only code importing kopf; thin wrappers around the reconcile engine."""

@@ -1,4 +1,5 @@
-"""The kopf wiring: the only code importing kopf. Thin: translate kopf kwargs -> reconciler -> patch/events."""
+"""The kopf wiring: with ``cluster`` and ``logfilter``, the only code importing kopf. Thin: kopf kwargs -> the
+engine -> patch/events; the resync loop (``controller.reconciler.resync``) is started here."""
 
 from __future__ import annotations
 
@@ -11,26 +12,16 @@ import kopf
 
 from controller import metrics
 from controller.api.models import GROUP, VERSION
-from controller.aws.central_logging import CentralLoggingGateway
-from controller.aws.events import EventsQueue
+from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
-from controller.aws.member import MemberAccounts
-from controller.aws.session import (
-    account_client,
-    cloudtrail_client,
-    iam_client,
-    member_service_client,
-    organizations_client,
-    sqs_client,
-    sts_client,
-)
 from controller.handlers import logfilter
-from controller.handlers.cluster import EventPoster, crd_deleting
-from controller.handlers.resync import Resync
-from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
-from controller.reconciler.engine import Engine, index_entry
+from controller.handlers.cluster import crd_deleting, kube_api
+from controller.kube.api import EventPoster
+from controller.reconciler.base import Board, Claim, ObjectView, Outcome, RefState, Trigger
+from controller.reconciler.engine import Reconciler
 from controller.reconciler.inventory import Inventory
-from controller.reconciler.kinds import ADAPTERS, PLURALS
+from controller.reconciler.kinds import ADAPTERS, PLURALS, engines
+from controller.reconciler.resync import Resync
 from controller.reconciler.status import same_status
 from controller.settings import Settings
 
@@ -40,7 +31,8 @@ PREFIX = GROUP  # annotations and the finalizer live under our API group
 
 
 class IndexReferences:
-    """References and claims resolved from kopf's in-memory indexes (no API calls)."""
+    """References and claims resolved from kopf's in-memory indexes (no API calls): each object's ``IndexEntry``
+    (``Adapter.index``), its ``RefState`` and ``Claim`` held as they are."""
 
     def __init__(self) -> None:
         self.indexes: dict[str, Any] = {}
@@ -54,8 +46,8 @@ class IndexReferences:
     def get(self, kind: str, name: str) -> RefState:
         index = self.indexes.get(f"{kind}/refs")
         for value in (index or {}).get(name, []):
-            return RefState(exists=True, id=value.get("id"), ready=value.get("ready", False),
-                            deleting=value.get("deleting", False), refs=tuple(tuple(r) for r in value["refs"]))
+            if isinstance(value, RefState):  # the object's IndexEntry.ref, kept as it is
+                return value
         return RefState(exists=False)
 
     def bodies(self, kind: str) -> dict[str, Any]:
@@ -65,7 +57,7 @@ class IndexReferences:
 
     def claims(self, kind: str, key: str) -> list[Claim]:
         index = self.indexes.get(f"{kind}/claims")
-        return [Claim(**value) for value in (index or {}).get(key, [])]
+        return [value for value in (index or {}).get(key, []) if isinstance(value, Claim)]
 
     def claim_keys(self, kind: str) -> list[str]:
         index = self.indexes.get(f"{kind}/claims") or {}
@@ -94,12 +86,14 @@ def _look_again(outcome: Outcome, body: Any, delay: float) -> None:
     raise kopf.TemporaryError(_synced_message(outcome), delay=delay)
 
 
-def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: OrganizationsGateway) -> None:
+def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: OrganizationsGateway) -> None:
     """Register every handler on ``registry`` (a fresh one per operator, so tests can run several)."""
+    settings = factory.settings
     peering_lifetime = settings.peering_lifetime_seconds  # ``configure`` below gets kopf's own ``settings``
     refs = IndexReferences()
     inventory = Inventory()
-    events = EventPoster()
+    board = Board()
+    events = EventPoster(kube_api)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -122,19 +116,19 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
 
-    engines = {kind: Engine(adapter, gateway, refs, settings=settings, inventory=inventory)
-               for kind, adapter in ADAPTERS.items()}
-    for engine in engines.values():
+    kinds = engines(gateway, refs, settings=settings, inventory=inventory, board=board)
+    for engine in kinds.values():
         _register_kind(registry, engine, refs, settings, events)
 
     @kopf.on.startup(registry=registry)
     async def start_observer(memo: Any, **kwargs: Any) -> None:
         refs.refresh(kwargs)  # kopf hands its (live) indexes to startup handlers too
         memo.poster = events.start()
-        resync = Resync(settings, gateway, inventory, engines, refs.bodies)
+        resync = Resync(settings, gateway, inventory, kinds, refs.bodies, api=kube_api,
+                        paused=lambda: logfilter.PEERING.paused, board=board)
         memo.observer = asyncio.get_running_loop().create_task(resync.run_forever())
-        if settings.events_queue_url:
-            queue = EventsQueue(sqs_client(settings.assume_role_arn), settings.events_queue_url)
+        queue = factory.create_events_queue()
+        if queue is not None:
             memo.events = asyncio.get_running_loop().create_task(resync.run_events(queue))
 
     @kopf.on.cleanup(registry=registry)
@@ -144,14 +138,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings, gateway: Organ
                 task.cancel()
 
 
-def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any], refs: IndexReferences,
+def _register_kind(registry: kopf.OperatorRegistry, engine: Reconciler, refs: IndexReferences,
                    settings: Settings, events: EventPoster) -> None:
     kind = engine.kind
+    adapter = ADAPTERS[kind]
     resource = (GROUP, VERSION, PLURALS[kind])
 
     @kopf.index(*resource, id=f"{PLURALS[kind]}_refs", registry=registry)
     def ref_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
-        return {name: index_entry(engine.adapter, name, spec, status, meta)["ref"]}
+        return {name: adapter.index(name, spec, status, meta).ref}
 
     @kopf.index(*resource, id=f"{PLURALS[kind]}_bodies", registry=registry)
     def body_index(name: str, body: Any, **_: Any) -> dict[str, Any]:
@@ -162,8 +157,8 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
 
     @kopf.index(*resource, id=f"{PLURALS[kind]}_claims", registry=registry)
     def claim_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
-        claim = index_entry(engine.adapter, name, spec, status, meta).get("claim")
-        return {claim[0]: claim[1]} if claim else {}
+        entry = adapter.index(name, spec, status, meta)
+        return {entry.claim_key: entry.claim} if entry.claim_key is not None else {}
 
     def reconcile(trigger: Trigger, body: Any, patch: Any, retry: int, kwargs: dict[str, Any]) -> None:
         refs.refresh(kwargs)
@@ -208,26 +203,19 @@ def _synced_message(outcome: Outcome) -> str:
     return "retrying"
 
 
-def run(settings: Settings, *, peering_name: str | None = None, priority: int = 0, verbose: bool = False,
+def run(factory: Factory, *, peering_name: str | None = None, priority: int = 0, verbose: bool = False,
         liveness_endpoint: str | None = None, metrics_addr: str = "0.0.0.0") -> None:
     """Run the operator until interrupted."""
+    settings = factory.settings
     kopf.configure(verbose=verbose, log_prefix=True)
     logfilter.install()
     logfilter.install_peering_state(peering=peering_name is not None)
     metrics.RESYNC_INTERVAL.set(settings.resync_seconds)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, addr=metrics_addr)
-    members = MemberAccounts(sts_client(settings.assume_role_arn), iam_client, settings.member_role_name,
-                             clients=member_service_client)
-    gateway = OrganizationsGateway(
-        organizations_client(settings.assume_role_arn),
-        account_client=lambda: account_client(settings.assume_role_arn),
-        members=members,
-        central_logging=CentralLoggingGateway(members, lambda region: cloudtrail_client(region,
-                                                                                       settings.assume_role_arn)),
-    )
+    gateway = factory.create_gateway()
     registry = kopf.OperatorRegistry()
-    register(registry, settings, gateway)
+    register(registry, factory, gateway)
     asyncio.run(
         kopf.operator(
             registry=registry,

@@ -33,7 +33,6 @@ from controller.planner.actions import (
     RemoveAccount,
     RenameAccount,
     creation_limit_reached,
-    duplicate_email,
 )
 from controller.planner.tags import is_aws_reserved, plan_tags
 from controller.state import CreateAccountRequest, ObservedAccount, OrgSnapshot
@@ -56,8 +55,7 @@ class DesiredAccount:
     object_name: str
     account_name: str
     email: str
-    parent_id: str | None
-    waiting_for: str | None = None
+    parent_id: str | None  # resolved by the engine, which waits for an OrgUnit that is not Ready yet; None: the root
     role_name: str = "OrganizationAccountAccessRole"
     iam_user_access_to_billing: str = "ALLOW"
     account_id: str | None = None
@@ -88,24 +86,15 @@ def plan_account(
     snapshot: OrgSnapshot,
     record: AccountRecord,
     creation: CreationView = CreationView(),
-    email_owner: str | None = None,
     actual_tags: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Plan one AwsAccount. ``email_owner``: another object that already claims this email."""
-    if desired.waiting_for is not None:
-        return Plan(
-            blocked=Blocked("WaitingForReference", f"waiting for OrgUnit {desired.waiting_for!r} to be Ready"),
-            resource_id=record.id,
-        )
+    """Plan one AwsAccount (the engine has resolved its references and refused a second claim of its email)."""
     parent_id = desired.parent_id or snapshot.root_id
     if not snapshot.exists(parent_id):
         return Plan(
             blocked=Blocked("ParentNotFound", f"spec.parentId: parent {parent_id} does not exist in the organization"),
             resource_id=record.id,
         )
-    if email_owner is not None and record.id is None:
-        return Plan(blocked=duplicate_email(desired.email, email_owner))
-
     account, adopted, early = _bound_account(desired, snapshot, record, creation)
     if early is not None:
         return early
@@ -202,7 +191,7 @@ def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan
         "ACCOUNT_LIMIT_EXCEEDED": "the organization has reached its quota of accounts (AWS's \"Default maximum "
         f"number of accounts\", {limits.DEFAULT_MAX_ACCOUNTS} unless raised; closed accounts count until AWS "
         f"closes them for good); {limits.RAISE_ACCOUNT_QUOTA}",
-        "INVALID_EMAIL": "AWS does not accept spec.email",
+        "INVALID_EMAIL": f"AWS does not accept spec.email ({'; '.join(limits.EMAIL_RULE_WORDS.values())})",
         "INVALID_ADDRESS": "the management account's address is invalid",
         "GOVCLOUD_ACCOUNT_ALREADY_EXISTS": "a GovCloud account already exists for this email",
     }.get(reason, "see the AWS Organizations documentation for this FailureReason")

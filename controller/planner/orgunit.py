@@ -20,16 +20,12 @@ def within_depth(levels: int) -> bool:
 
 @dataclass(frozen=True)
 class DesiredOU:
-    """The spec, with the parent reference already resolved by the caller.
-
-    ``parent_id`` None with ``waiting_for`` set: the parent object is not Ready yet.
-    ``parent_id`` None without ``waiting_for``: the root.
-    """
+    """The spec, with the parent reference already resolved by the caller (the engine waits for a parent
+    object that is not Ready yet). ``parent_id`` None: the root."""
 
     object_name: str
     name: str
     parent_id: str | None
-    waiting_for: str | None = None
     tags: Mapping[str, str] | None = None
     observe_only: bool = False
 
@@ -45,11 +41,6 @@ def plan_orgunit(
     ``known_id``: the OU id recorded in status (None before the first successful sync).
     ``actual_tags``: the OU's tags as last read, or None when they were not read this time.
     """
-    if desired.waiting_for is not None:
-        return Plan(
-            blocked=Blocked("WaitingForReference", f"waiting for OrgUnit {desired.waiting_for!r} to be Ready"),
-            resource_id=known_id,
-        )
     parent_id = desired.parent_id or snapshot.root_id
     if not snapshot.exists(parent_id):
         return Plan(

@@ -31,9 +31,10 @@ MAX_POLICIES_PER_TARGET = limits.MAX_POLICIES_PER_TARGET
 TYPE_WORDS = limits.TYPE_WORDS
 
 
-def within_limit(attached: int) -> bool:
-    """Whether AWS allows ``attached`` policies of one type directly on one root, OU or account."""
-    return attached <= MAX_POLICIES_PER_TARGET
+def within_limit(attached: int, policy_type: str = SCP) -> bool:
+    """Whether AWS allows ``attached`` policies of one type directly on one root, OU or account (the configured
+    :class:`~controller.api.limits.Limits`, AWS's current quotas unless set)."""
+    return attached <= limits.active().policies_per_target(policy_type)
 
 _SHOWN = 200  # characters of a policy content shown in status.drift
 
@@ -50,8 +51,8 @@ class PolicyTarget:
 class DesiredPolicy:
     """The spec, references resolved by the caller. ``content``: the minified document.
 
-    ``root``: attach to the organization root (its id comes from the snapshot).
-    ``waiting_for``: a referenced object is not ready yet ("OrgUnit 'production'").
+    ``root``: attach to the organization root (its id comes from the snapshot). The engine waits for a
+    referenced object that is not Ready yet.
     """
 
     object_name: str
@@ -61,7 +62,6 @@ class DesiredPolicy:
     description: str = ""
     root: bool = False
     targets: tuple[PolicyTarget, ...] = ()
-    waiting_for: str | None = None
     tags: Mapping[str, str] | None = None
     observe_only: bool = False
 
@@ -101,11 +101,6 @@ def plan_policy(
     actual_tags: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan one policy. ``known_id``: the id in status; ``actual_tags``: None when not read this time."""
-    if desired.waiting_for is not None:
-        return Plan(
-            blocked=Blocked("WaitingForReference", f"waiting for {desired.waiting_for} to be Ready"),
-            resource_id=known_id,
-        )
     if desired.type not in snapshot.enabled_policy_types:
         if desired.observe_only:
             return Plan(
@@ -207,16 +202,18 @@ def _check_limits(
     full: list[str] = []
     for target_id in to_attach:
         on = [p for p in snapshot.policies_on(target_id, desired.type) if current is None or p.id != current.id]
-        if not within_limit(len(on) + 1):
+        if not within_limit(len(on) + 1, desired.type):
             names = ", ".join(p.name for p in on)
             full.append(f"{describe_target(snapshot, target_id)} already has {len(on)}: {names}")
     if not full:
         return None
     words = TYPE_WORDS.get(desired.type, desired.type)
+    most = limits.active().policies_per_target(desired.type)
     return Blocked(
         "LimitExceeded",
-        f"cannot attach {desired.name!r}: {'; '.join(full)}. AWS allows at most {MAX_POLICIES_PER_TARGET} {words} "
-        "on one target; detach one there (or merge policies) first",
+        f"cannot attach {desired.name!r}: {'; '.join(full)}. AWS allows at most {most} {words} "
+        f"on one target (the limit {limits.policy_limit_name(desired.type, 'count')}); detach one there (or merge "
+        "policies) first",
     )
 
 

@@ -1,13 +1,19 @@
-"""What every kind's reconciler shares: the object view, outcomes, conditions, references."""
+"""What the engine and its adapters share: the object view, outcomes, conditions, references and what one object
+publishes for the others (``Board``)."""
 
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
+
+from controller.api.models import Condition
+from controller.planner.claims import Claim as Claim  # re-exported: the engine's claim rules are the planner's
+from controller.planner.claims import claim_owner as claim_owner
 
 Trigger = Literal["change", "resume", "resync", "event", "delete"]
 
@@ -75,15 +81,14 @@ class RefState:
 
 
 @dataclass(frozen=True)
-class Claim:
-    """An object that declares an AWS resource (an email, a policy name, an OU name under a parent), and how
-    far it got in binding to it."""
+class IndexEntry:
+    """What the other objects need to know about one object, as the kopf indexes and the dry run keep it: its
+    id and references (``ref``), and what it claims (``claim_key`` and ``claim``; None: it claims nothing).
+    The values are kept as they are (typed), so there is nothing to decode."""
 
-    name: str
-    id: str | None = None
-    request_id: str | None = None
-    creating: bool = False
-    created: str = ""
+    ref: RefState
+    claim_key: str | None = None
+    claim: Claim | None = None
 
 
 class References(Protocol):
@@ -98,25 +103,46 @@ class References(Protocol):
         ...
 
 
-def claim_owner(me: Claim, others: list[Claim]) -> str | None:
-    """Which other object owns what both declare, if not this one: the one bound to the AWS resource first,
-    then one already creating it, then the oldest (creationTimestamp, name). Two objects bound to one
-    resource (adopted before this rule): the older keeps it."""
-    others = [o for o in others if o.name != me.name]
-    if me.id:
-        same = sorted((o.created, o.name) for o in others if o.id == me.id and (o.created, o.name) < (me.created,
-                                                                                                     me.name))
-        return same[0][1] if same else None
-    bound = sorted(o.name for o in others if o.id)
-    if bound:
-        return bound[0]
-    if me.request_id or me.creating:
-        return None
-    creating = sorted(o.name for o in others if o.request_id or o.creating)
-    if creating:
-        return creating[0]
-    older = sorted((o.created, o.name) for o in others if (o.created, o.name) < (me.created, me.name))
-    return older[0][1] if older else None
+class Board:
+    """Facts one object publishes for the objects of another kind, keyed by the AWS id those are bound to (the
+    Organization's baseline verdict per member account, for each AwsAccount's ``Baselined`` condition).
+
+    A topic is None until its publisher has spoken since this process started (readers then keep what they
+    have); a publisher that is deleted, or declares nothing, publishes an empty mapping. What changed is kept
+    until the drivers take it (``take_changed``: the objects bound to those ids are compared again)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._topics: dict[str, tuple[str, str, dict[str, Any]]] = {}  # topic -> (publisher, about kind, facts)
+        self._changed: set[tuple[str, str]] = set()
+
+    def publish(self, topic: str, publisher: str, about: str, facts: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
+        """Replace ``topic``'s facts (about objects of kind ``about``); returns the (kind, id) whose fact changed."""
+        with self._lock:
+            old = self._topics.get(topic, ("", about, {}))[2]
+            changed = {(about, i) for i in set(old) | set(facts) if old.get(i) != facts.get(i)}
+            self._topics[topic] = (publisher, about, dict(facts))
+            self._changed |= changed
+            return frozenset(changed)
+
+    def withdraw(self, publisher: str) -> frozenset[tuple[str, str]]:
+        """The publisher is gone: each of its topics says nothing about anyone any more."""
+        with self._lock:
+            topics = [(t, about) for t, (who, about, _) in self._topics.items() if who == publisher]
+        changed: set[tuple[str, str]] = set()
+        for topic, about in topics:
+            changed |= self.publish(topic, publisher, about, {})
+        return frozenset(changed)
+
+    def read(self, topic: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            found = self._topics.get(topic)
+            return None if found is None else found[2]
+
+    def take_changed(self) -> set[tuple[str, str]]:
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            return changed
 
 
 class Conditions:
@@ -130,14 +156,9 @@ class Conditions:
         value = "True" if status else "False"
         old = self._by_type.get(type_)
         transition = old["lastTransitionTime"] if old and old.get("status") == value else now_iso()
-        self._by_type[type_] = {
-            "type": type_,
-            "status": value,
-            "reason": reason,
-            "message": message,
-            "lastTransitionTime": transition,
-            "observedGeneration": self._generation,
-        }
+        self._by_type[type_] = Condition(type=type_, status=value, reason=reason, message=message,
+                                         last_transition_time=transition,
+                                         observed_generation=self._generation).model_dump(by_alias=True)
 
     def get(self, type_: str) -> dict[str, Any] | None:
         return self._by_type.get(type_)

@@ -34,12 +34,12 @@ import yaml
 
 from controller.api.models import API_VERSION, GROUP, ORGANIZATION_NAME
 from controller.aws.errors import AwsError
+from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
 from controller.planner.organization import ALL, DELEGATED_ADMIN_PRINCIPALS
 from controller.planner.tags import is_aws_reserved
-from controller.settings import Settings, SettingsError
 from controller.state import OrgSnapshot
-from controller.workflow import safeyaml
+from controller.workflow import exits, safeyaml
 
 __all__ = ["Export", "export_command", "export_organization", "k8s_name", "render", "write_files"]
 
@@ -295,20 +295,17 @@ def render_all(export: Export) -> str:
     return render(objects, _header(export, "The organizational units, accounts, policies and settings"))
 
 
-def export_command(out: Path | None) -> int:
-    """``awsorg export [--out DIR]``: same credentials and ``AWS_ENDPOINT_URL`` as the operator."""
-    from controller.aws.session import organizations_client
+def export_command(out: Path | None, factory: Factory) -> int:
+    """``awsorg export [--out DIR]``: same credentials and ``AWS_ENDPOINT_URL`` as the operator (``factory``).
+    Exit codes: :mod:`controller.workflow.exits` (an export that ``awsorg validate`` refuses is still ``OK``: the
+    findings are printed, to fix before applying it)."""
     from controller.workflow.validate import format_text, validate_texts
 
     try:
-        settings = Settings.from_env()
-        export = export_organization(OrganizationsGateway(organizations_client(settings.assume_role_arn)))
-    except SettingsError as exc:
-        print(f"awsorg export: {exc}", file=sys.stderr)
-        return 2
+        export = export_organization(factory.create_reader())
     except AwsError as exc:
         print(f"awsorg export: reading the organization failed: {exc}", file=sys.stderr)
-        return 1
+        return exits.FAILED
     if out is None:
         texts = [("<stdout>", render_all(export))]
         sys.stdout.write(texts[0][1])
@@ -327,4 +324,4 @@ def export_command(out: Path | None) -> int:
         print("awsorg export: the export does not pass `awsorg validate` as is; fix these before applying it:",
               file=sys.stderr)
         sys.stderr.write(format_text(report))
-    return 0
+    return exits.OK

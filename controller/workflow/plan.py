@@ -28,17 +28,17 @@ from typing import Any
 
 from controller.api.models import API_VERSION
 from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, is_new
+from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.writes import registered, registration
 from controller.planner.actions import WAIT_REASONS, Action
-from controller.reconciler.base import Claim, Event, ObjectView, Outcome, RefState
-from controller.reconciler.engine import Engine, index_entry
+from controller.reconciler.base import Board, Claim, Event, IndexEntry, ObjectView, Outcome, RefState
 from controller.reconciler.execute import event_reason
-from controller.reconciler.inventory import Inventory
-from controller.reconciler.kinds import ADAPTERS, PLURALS
+from controller.reconciler.kinds import ADAPTERS, PLURALS, engines
+from controller.reconciler.status import BINDING
 from controller.settings import Settings
 from controller.state import OrgSnapshot
-from controller.workflow import safeyaml, sources
+from controller.workflow import exits, safeyaml, sources
 from controller.workflow.escape import markdown_text, plain
 
 KINDS = tuple(ADAPTERS)
@@ -80,8 +80,9 @@ class PlanReport:
 
     @property
     def exit_code(self) -> int:
-        """0: the plan holds no refusal; 2: some changes would be refused (1 is the tool failing)."""
-        return 2 if self.problems else 0
+        """:data:`~controller.workflow.exits.OK`: the plan holds no refusal; ``REFUSED``: some changes would be
+        refused."""
+        return exits.REFUSED if self.problems else exits.OK
 
     def count(self, symbol: str) -> int:
         return sum(1 for c in self.changes if c.symbol == symbol)
@@ -126,36 +127,30 @@ class _Store:
 
     def __init__(self, objects: Iterable[_Object]) -> None:
         self.objects = {(o.kind, o.name): o for o in objects}
-        self._entries: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.board = Board()  # what one object publishes for the others (the Organization's baseline verdicts)
+        self._entries: dict[tuple[str, str], tuple[dict[str, Any], IndexEntry]] = {}
 
-    def _entry(self, obj: _Object) -> dict[str, Any]:
+    def _entry(self, obj: _Object) -> IndexEntry:
         """The object's index entry, computed again only when its status was replaced (as kopf re-indexes an object
         only when it changes): claims look at every object of a kind, so a plan of N objects stays linear."""
         cached = self._entries.get((obj.kind, obj.name))
         if cached is not None and cached[0] is obj.status:
             return cached[1]
-        entry = index_entry(ADAPTERS[obj.kind], obj.name, obj.spec, obj.status, {"creationTimestamp": obj.created})
+        entry = ADAPTERS[obj.kind].index(obj.name, obj.spec, obj.status, {"creationTimestamp": obj.created})
         self._entries[(obj.kind, obj.name)] = (obj.status, entry)
         return entry
 
     def get(self, kind: str, name: str) -> RefState:
         obj = self.objects.get((kind, name))
-        if obj is None:
-            return RefState(exists=False)
-        ref = self._entry(obj)["ref"]
-        return RefState(exists=True, id=ref["id"], ready=ref["ready"], refs=tuple(tuple(r) for r in ref["refs"]))
+        return RefState(exists=False) if obj is None else self._entry(obj).ref
 
     def claims(self, kind: str, key: str) -> list[Claim]:
-        found = []
-        for obj in self.objects.values():
-            claim = self._entry(obj).get("claim") if obj.kind == kind else None
-            if claim and claim[0] == key:
-                found.append(Claim(**claim[1]))
-        return found
+        entries = (self._entry(obj) for obj in self.objects.values() if obj.kind == kind)
+        return [e.claim for e in entries if e.claim is not None and e.claim_key == key]
 
     def claim_keys(self, kind: str) -> list[str]:
-        keys = (self._entry(obj).get("claim") for obj in self.objects.values() if obj.kind == kind)
-        return sorted({claim[0] for claim in keys if claim})
+        entries = (self._entry(obj) for obj in self.objects.values() if obj.kind == kind)
+        return sorted({e.claim_key for e in entries if e.claim_key is not None})
 
 
 def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,14 +159,12 @@ def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
 
 def _converge(store: _Store, gateway: OrganizationsGateway) -> None:
     """Reconcile every object in rounds, as the operator would, until a round changes nothing."""
-    settings = Settings(wait_seconds=0.1)
-    engines = {kind: Engine(adapter, gateway, store, settings=settings, inventory=Inventory())
-               for kind, adapter in ADAPTERS.items()}
+    kinds = engines(gateway, store, settings=Settings(wait_seconds=0.1), board=store.board)
     order = sorted(store.objects.values(), key=lambda o: (KINDS.index(o.kind), o.name))
     for _ in range(MAX_ROUNDS):
         progressed = False
         for obj in order:
-            outcome = engines[obj.kind].reconcile(obj.view())
+            outcome = kinds[obj.kind].reconcile(obj.view())
             progressed |= bool(outcome.applied) or _settled(outcome.status) != _settled(obj.status)
             obj.status, obj.outcome = outcome.status, outcome
             obj.applied += outcome.applied
@@ -206,7 +199,6 @@ def _bindings(base: Objects, client: Any, members: Members | None, trails: Trail
     return found
 
 
-BINDING = ("id", "email", "createAccountRequestId", "creationStartedAt")  # what status says an object is bound to
 
 
 def _live(cluster: Mapping[str, Sequence[Mapping[str, Any]]]) -> Objects:
@@ -245,9 +237,9 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
     removed: list[_Object] = []
     if before is not None:
         removed = [o for o in _new_objects(before, "0", bindings) if (o.kind, o.name) not in store.objects]
-        engines = {kind: Engine(adapter, gateway, store, inventory=Inventory()) for kind, adapter in ADAPTERS.items()}
+        kinds = engines(gateway, store, board=store.board)
         for obj in sorted(removed, key=lambda o: (-KINDS.index(o.kind), o.name)):
-            obj.outcome = engines[obj.kind].delete(obj.view())
+            obj.outcome = kinds[obj.kind].delete(obj.view())
             obj.applied = list(obj.outcome.applied)
     return _report(objects, removed, gateway, before is not None)
 
@@ -486,25 +478,19 @@ def plan_member_role_name(default: str) -> str:
     return raw
 
 
-def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str,
+def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str, factory: Factory,
                  cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, notes: Sequence[str] = ()) -> int:
     """``awsorg plan``: validate offline first (a plan of invalid YAML means nothing), then plan read-only.
 
-    Exit 0: no refusals; 2: some changes would be refused (invalid files included); 1: the tool failed
-    (settings, reading AWS). Only List/Describe calls are made (the operator's credentials and
-    AWS_ENDPOINT_URL), and for an Organization's accessRole and centralLogging the reads of each member account's
-    role, bucket and AWS Config (AssumeRole, then List/Describe/Get) and of the trail, counted in a note.
+    Exit codes: :mod:`controller.workflow.exits` (``REFUSED``: some changes would be refused, invalid files
+    included; ``FAILED``: reading AWS failed). Only List/Describe calls are made (the operator's credentials and
+    AWS_ENDPOINT_URL, from ``factory``), and for an Organization's accessRole and centralLogging the reads of each
+    member account's role, bucket and AWS Config (AssumeRole, then List/Describe/Get) and of the trail, counted in
+    a note.
     """
     import sys
 
     from controller.aws.errors import AwsError
-    from controller.aws.session import (
-        cloudtrail_client,
-        iam_client,
-        member_service_client,
-        organizations_client,
-        sts_client,
-    )
     from controller.settings import SettingsError
     from controller.workflow.validate import format_text as format_findings
     from controller.workflow.validate import validate_paths
@@ -514,25 +500,18 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         sys.stderr.write("awsorg plan: the files are invalid; `awsorg validate` says:\n" + format_findings(report))
         if output == "markdown":  # the comment says why there is no plan, finding by finding
             sys.stdout.write(format_invalid_markdown(report.findings))
-        return 2
+        return exits.REFUSED
     try:
-        settings = Settings.from_env()
-        member_role = plan_member_role_name(settings.member_role_name)
-
-        def members() -> RecordingMembers:
-            return RecordingMembers(sts_client(settings.assume_role_arn), iam_client, member_role,
-                                    clients=member_service_client)
-
-        def trails(region: str) -> Any:
-            return cloudtrail_client(region, settings.assume_role_arn)
-
-        result = plan_paths(paths, organizations_client(settings.assume_role_arn), base, cluster, members, trails)
+        member_role = plan_member_role_name(factory.settings.member_role_name)
     except SettingsError as exc:
         print(f"awsorg plan: {exc}", file=sys.stderr)
-        return 1
+        return exits.FAILED
+    try:
+        result = plan_paths(paths, factory.create_organizations_client(), base, cluster,
+                            lambda: factory.create_recording_members(member_role), factory.create_trail_client)
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
-        return 1
+        return exits.FAILED
     result.notes[:0] = notes  # where the base came from, first
     sys.stdout.write(FORMATS[output](result))
     return result.exit_code

@@ -23,6 +23,7 @@ from controller.api import limits, validation
 from controller.api.models import (
     ACCOUNT_ID_PATTERN,
     API_VERSION,
+    EMAIL_RULE_MESSAGES,
     GROUP,
     K8S_NAME_PATTERN,
     KINDS_BY_KIND,
@@ -30,14 +31,14 @@ from controller.api.models import (
     TAG_KEY_RULES,
     TARGET_ID_PATTERN,
 )
-from controller.planner import policy_document
+from controller.planner import claims, policy_document
 from controller.planner.access_role import PRINCIPALS_ALLOWED, principal_problem, role_name_problem
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
 from controller.settings import Settings
-from controller.workflow import sources
+from controller.workflow import exits, sources
 from controller.workflow.escape import plain
 from controller.workflow.safeyaml import documents as safe_documents
 
@@ -112,7 +113,7 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.errors else 0
+        return exits.REFUSED if self.errors else exits.OK
 
 
 # ------------------------------------------------------------------------------------------------ parsing
@@ -401,6 +402,15 @@ def _describe(schema: Mapping[str, Any] | None) -> str:
     return ", ".join(parts) or "a value of the documented shape"
 
 
+def _value_at(data: Any, field_path: str) -> Any:
+    for token in validation.path_tokens(field_path):
+        try:
+            data = data[token]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def _rules(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for rule in schema.get("x-kubernetes-validations") or []:
         if isinstance(rule, Mapping) and isinstance(rule.get("rule"), str):
@@ -481,9 +491,19 @@ class _Checker:
                      if parent else "apiVersion, kind, metadata, spec")
         rules = dict((message, rule) for rule, message in _rules(validation.crd_schema(kind)) if message)
         tag_key_messages = {message for _, message in TAG_KEY_RULES}
+        email_messages = set(EMAIL_RULE_MESSAGES.values())
         for cause in admission.causes:
             if cause.field.endswith("tags") and any(cause.detail.endswith(f": {m}") for m in tag_key_messages):
                 continue  # reported key by key by _tags, in the same words
+            if cause.field == "spec.email" and any(cause.detail.endswith(f": {m}") for m in email_messages):
+                continue  # reported once by _email, naming each rule broken and the character
+            if cause.detail.endswith(f": {limits.CONTROL_CHARACTERS_MESSAGE}"):
+                value = _value_at(admission.obj, cause.field)
+                problem = limits.control_character_problem(value) if isinstance(value, str) else None
+                self.add(obj, cause.field, problem or limits.CONTROL_CHARACTERS_MESSAGE,
+                         "text without control characters: they break every log line, event and terminal that "
+                         "shows it")
+                continue
             found = next(((m, r) for m, r in rules.items() if cause.detail.endswith(f": {m}")), None)
             if found is not None:
                 self.add(obj, cause.field, f"violates the rule {found[1]!r}", found[0])
@@ -494,6 +514,16 @@ class _Checker:
                 problem = cause.detail.split(": supported values:", 1)[0]
                 self.add(obj, cause.field, problem, _describe(validation.schema_at(kind, cause.field)))
         self._tags(obj)
+        self._email(obj)
+
+    def _email(self, obj: _Object) -> None:
+        """CreateAccount's email rules (the CRD's rules say the same, one message each), named with the character;
+        a length the schema already refused is not looked at again."""
+        email = obj.spec.get("email") if obj.kind == "AwsAccount" else None
+        if isinstance(email, str) and limits.EMAIL_MIN <= len(email) <= limits.EMAIL_MAX:
+            refusal = limits.email_refusal(email)
+            if refusal is not None:
+                self.add(obj, "spec.email", *refusal)
 
     def _metadata(self, obj: _Object, meta: Any) -> None:
         allowed = ("a lower-case RFC 1123 subdomain: lower-case letters, digits, '-' and '.', starting and ending "
@@ -537,38 +567,35 @@ class _Checker:
         self._organization()
 
     # -- duplicates: which of two objects is to blame --------------------------------------------
-    def _blame(self, first: _Object, second: _Object, same: Callable[[_Object, _Object], bool]
-               ) -> tuple[_Object, _Object]:
-        """Of two objects that collide, ``(the one kept, the one blamed)``: the later one in the files is
-        blamed, unless the base shows that the earlier one is what the change introduced and the later one
-        is not.  ``same(old, new)``: the base's object of that kind and name already had what collides."""
-        base = self.base
-        if base is None:
-            return first, second
-
-        def introduced(obj: _Object) -> bool:
-            return not any(same(old, obj) for old in base.get((obj.kind, obj.name), ()))
-
-        if introduced(first) and not introduced(second):
-            return second, first
-        return first, second
-
     def _duplicates(self, objects: Iterable[_Object], key: Callable[[_Object], Hashable | None],
                     same: Callable[[_Object, _Object], bool] | None = None) -> Iterator[tuple[_Object, _Object]]:
-        """``(kept, blamed)`` for every object whose ``key`` another object already has.  Without ``same``,
-        a base object is "the same" when it has the same key."""
+        """``(kept, blamed)`` for every object whose ``key`` another object also has, the owner chosen by the
+        engine's rule (:func:`~controller.planner.claims.claim_owner`: the oldest object keeps the resource).
+
+        Offline, no object is bound or creating, and "oldest" is the order in which they would be created: the
+        objects the base already has (``--base``; "the same" by ``same(old, new)``, else by an equal key) before
+        the ones the change introduces, each group in the order of the files (as ``kubectl apply`` creates them).
+        So the finding lands on a line of the diff.
+        """
         same = same or (lambda old, new: key(old) == key(new))
-        seen: dict[Hashable, _Object] = {}
+        base = self.base
+
+        def introduced(obj: _Object) -> bool:
+            return base is None or not any(same(old, obj) for old in base.get((obj.kind, obj.name), ()))
+
+        groups: dict[Hashable, list[_Object]] = {}
         for obj in objects:
             value = key(obj)
-            if value is None:
+            if value is not None:
+                groups.setdefault(value, []).append(obj)
+        for group in groups.values():
+            if len(group) < 2:
                 continue
-            first = seen.setdefault(value, obj)
-            if first is obj:
-                continue
-            kept, blamed = self._blame(first, obj, same)
-            seen[value] = kept
-            yield kept, blamed
+            held = [claims.Claim(str(i), created=f"{int(introduced(obj))}:{i:09d}") for i, obj in enumerate(group)]
+            for claim, obj in zip(held, group, strict=True):
+                owner = claims.claim_owner(claim, held)
+                if owner is not None:
+                    yield group[int(owner)], obj
 
     def _unique_object_names(self) -> None:
         blamed_ids: set[int] = set()
@@ -663,14 +690,18 @@ class _Checker:
         ous = {o.name: o for o in self.of_kind("OrgUnit")}
         parent = {name: _ref(o.spec, "parentRef") for name, o in ous.items()}
         in_cycle: set[str] = set()
+
+        def refs_of(key: claims.ObjectKey) -> list[claims.ObjectKey]:
+            up = parent.get(key[1]) if key[0] == "OrgUnit" else None
+            return [("OrgUnit", up)] if up is not None else []
+
         for start in sorted(ous):
-            path: list[str] = []
-            current: str | None = start
-            while current is not None and current in ous and current not in path and current not in in_cycle:
-                path.append(current)
-                current = parent[current]
-            if current is not None and current in path:
-                cycle = path[path.index(current):]
+            up = parent[start]
+            if start in in_cycle or up is None:
+                continue
+            chain = claims.find_cycle(("OrgUnit", start), ("OrgUnit", up), refs_of)  # the engine's rule
+            if chain:
+                cycle = [name for _, name in chain[:-1]]
                 in_cycle.update(cycle)
                 first = min(cycle)
                 loop = cycle[cycle.index(first):] + cycle[: cycle.index(first)] + [first]
@@ -714,21 +745,15 @@ class _Checker:
                      f"at most {MAX_OU_DEPTH} levels of OUs below the root (an AWS limit)")
 
     def _ou_parent(self, ou: _Object) -> tuple[str, str]:
-        """The parent of an OrgUnit as a key, and in words."""
-        ref = _ref(ou.spec, "parentRef")
-        parent_id = _str(ou.spec.get("parentId"))
-        if ref is not None:
-            return f"ref:{ref}", f"OrgUnit {ref!r}"
-        if parent_id is not None and not parent_id.startswith("r-"):
-            return f"id:{parent_id}", parent_id
-        return "root", "the root"
+        """The parent of an OrgUnit as a key, and in words (the engine's claim rule)."""
+        return claims.orgunit_parent(_ref(ou.spec, "parentRef"), _str(ou.spec.get("parentId")))
 
     def _ou_aws_name(self, ou: _Object) -> str:
         return _str(ou.spec.get("name")) or ou.name
 
     def _unique_ou_names(self) -> None:
         def key(ou: _Object) -> Hashable:
-            return self._ou_parent(ou)[0], self._ou_aws_name(ou)
+            return claims.orgunit_key(self._ou_aws_name(ou), _ref(ou.spec, "parentRef"), _str(ou.spec.get("parentId")))
 
         for kept, ou in self._duplicates(self.of_kind("OrgUnit"), key):
             field_path = "spec.name" if _str(ou.raw_spec.get("name")) else "metadata.name"
@@ -743,7 +768,7 @@ class _Checker:
 
         def email(acct: _Object) -> str | None:
             value = _str(acct.spec.get("email"))
-            return value.lower() if value is not None else None
+            return claims.account_key(value) if value is not None else None
 
         for kept, acct in self._duplicates(accounts, email):
             self.add(acct, "spec.email",
@@ -759,24 +784,26 @@ class _Checker:
         """More member accounts than AWS's default quota allows (with the management account): a warning, since
         the organization's quota may have been raised, which only AWS knows."""
         accounts = self.of_kind("AwsAccount")
-        members = limits.DEFAULT_MAX_ACCOUNTS - 1
+        quota = limits.active().accounts
+        members = quota - 1
         if len(accounts) > members:
             self.add(accounts[members], "metadata.name",
                      f"{len(accounts)} AwsAccounts and the management account are more than AWS's default quota of "
-                     f"{limits.DEFAULT_MAX_ACCOUNTS} accounts per organization (CreateAccount would end FAILED with "
+                     f"{quota} accounts per organization (CreateAccount would end FAILED with "
                      "ACCOUNT_LIMIT_EXCEEDED)",
-                     f"at most {members} member accounts unless the quota was raised: {limits.RAISE_ACCOUNT_QUOTA}",
+                     f"at most {members} member accounts unless the quota was raised: {limits.RAISE_ACCOUNT_QUOTA}; "
+                     f"once raised, say so with {limits.setting('accounts', quota + 1)}",
                      WARNING)
 
     def _policy_type(self, pol: _Object) -> str:
         return _str(pol.spec.get("type")) or SCP
 
     def _unique_policy_names(self) -> None:
-        def key(pol: _Object) -> tuple[str, str]:
-            return self._policy_type(pol), _str(pol.spec.get("name")) or pol.name
+        def key(pol: _Object) -> str:
+            return claims.policy_key(self._policy_type(pol), _str(pol.spec.get("name")) or pol.name)
 
         for kept, pol in self._duplicates(self.of_kind("ServiceControlPolicy"), key):
-            ptype, aws_name = key(pol)
+            ptype, aws_name = self._policy_type(pol), _str(pol.spec.get("name")) or pol.name
             field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
             self.add(pol, field_path,
                      f"ServiceControlPolicy {kept.name!r} ({kept.where}) already has the AWS name "
@@ -814,18 +841,20 @@ class _Checker:
                     per_target.setdefault((policy_type, key), []).append((pol, field_path))
                     descriptions.setdefault(key, description)
         for (policy_type, key), attached in per_target.items():
-            if within_limit(len(attached)):
+            if within_limit(len(attached), policy_type):
                 continue
-            pol, field_path = attached[MAX_POLICIES_PER_TARGET]
+            most = limits.active().policies_per_target(policy_type)
+            pol, field_path = attached[most]
             names = ", ".join(p.name for p, _ in attached)
             words = TYPE_WORDS.get(policy_type, policy_type)
             hint = ""
             if policy_type == SCP:
                 hint = (" Hint: AWS also attaches FullAWSAccess to every target once SCPs are enabled and it counts "
-                        f"against the same limit: with {MAX_POLICIES_PER_TARGET} declared policies, FullAWSAccess "
+                        f"against the same limit: with {most} declared policies, FullAWSAccess "
                         f"must be detached from {descriptions[key]}")
             self.add(pol, field_path, f"{descriptions[key]} would have {len(attached)} {words} ({names})",
-                     f"at most {MAX_POLICIES_PER_TARGET} {words} per target (an AWS limit).{hint}")
+                     f"at most {most} {words} per target (an AWS limit; the setting "
+                     f"{limits.policy_limit_name(policy_type, 'count')}).{hint}")
 
     def _policy_documents(self) -> None:
         for pol in self.of_kind("ServiceControlPolicy"):
@@ -842,7 +871,7 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
     The rules (IAM policy grammar for SCPs and RCPs, the size of the minified JSON) are
     ``controller.planner.policy_document``'s, the same the operator applies before calling AWS.
     """
-    limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type)
+    limit = limits.active().document_size(policy_type)
     size = f" of at most {limit:,} characters as minified JSON" if limit is not None else ""
     if policy_type == policy_document.RCP:
         statement = (f"Deny statements of {', '.join(limits.RCP_STATEMENT_ELEMENTS)}, Principal \"*\", actions of "
