@@ -72,10 +72,10 @@ def clipped(text: str, limit: int = ITEM_MESSAGE_MAX) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def names(items: Sequence[str], limit: int = MESSAGE_NAMES_MAX, sep: str = ", ") -> str:
-    """Items joined for a message: the first ``limit`` (each clipped), then how many more."""
+def names(items: Sequence[str], limit: int = MESSAGE_NAMES_MAX, sep: str = ", ", clip: int = ITEM_MESSAGE_MAX) -> str:
+    """Items joined for a message: the first ``limit`` (each clipped at ``clip``), then how many more."""
     more = len(items) - limit
-    return sep.join(clipped(i) for i in items[:limit]) + (f"{sep}and {more} more" if more > 0 else "")
+    return sep.join(clipped(i, clip) for i in items[:limit]) + (f"{sep}and {more} more" if more > 0 else "")
 
 
 def _pruned(value: Any) -> Any:
@@ -223,7 +223,7 @@ class StatusBuilder:
     def failed_actions(self, failures: Sequence[tuple[Action, Failure]]) -> Outcome:
         """Some actions of the plan failed (each named in the message); the others were carried out."""
         reason = failures[0][1].reason
-        message = names([f.message for _, f in failures], sep="; ")
+        message = names([f.message for _, f in failures], sep="; ", clip=4_000)  # a whole message: what to do
         if all(f.reason in WAIT_REASONS for _, f in failures):
             return self.fail(reason, message, self.settings.wait_seconds, "waiting", "Normal")
         requeue = self.settings.backoff(self.obj.retry) if any(f.retry for _, f in failures) else None
