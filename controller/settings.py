@@ -40,6 +40,19 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _count(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number from {minimum} to {maximum}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name}={raw!r}: must be from {minimum} to {maximum}")
+    return value
+
+
 def _role_name(name: str, default: str) -> str:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -79,6 +92,11 @@ class Settings:
     # AWS's quotas that an organization can have raised or that AWS changes (AWSORG_LIMITS, `--limits`):
     # AWS's current figures unless set; validate and plan read the same (controller.api.limits.Limits).
     aws_limits: limits.Limits = field(default_factory=limits.Limits)
+    # Member accounts read at once (the Organization's baseline; its writes go one after the other), 1-64. Each account
+    # has IAM and Config quotas of its own; only AssumeRole is the management account's (paced by sts_rate).
+    member_concurrency: int = 16
+    # AssumeRole calls a second at most (the management account's STS quota, shared with everything else there).
+    sts_rate: float = 20.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -104,6 +122,8 @@ class Settings:
             events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
             member_role_name=_role_name("AWSORG_MEMBER_ROLE_NAME", "OrganizationAccountAccessRole"),
             aws_limits=limits_from(os.environ.get(limits.LIMITS_SETTING)),
+            member_concurrency=_count("AWSORG_MEMBER_CONCURRENCY", 16, 1, 64),
+            sts_rate=_float("AWSORG_STS_RATE", 20.0, minimum=0.1),
         )
 
     def backoff(self, retry: int) -> float:

@@ -388,6 +388,11 @@ class CentralLoggingGateway:
             self._config[account_id] = seen
         return seen
 
+    def read_configs(self, account_ids: Iterable[str], regions: Iterable[str]) -> dict[str, MemberConfig]:
+        """``read_config`` in many accounts at once (``MemberAccounts.each``): every account's answer."""
+        wanted = tuple(regions)
+        return self.members.each(account_ids, lambda account_id: self.read_config(account_id, wanted))
+
     def _read_region(self, account_id: str, region: str) -> ObservedRecorder:
         config = self.members.client(account_id, "config", region)
         statuses = self.members.call("DescribeConfigurationRecorderStatus",

@@ -49,11 +49,11 @@ def explain(action: Action, exc: AwsError) -> Failure | None:
     write = registration(action)
     if exc.code in write.done_codes:
         return None
+    found = write.explain(action, exc) if write.explain is not None else None
+    if found is not None:
+        return Failure(found.reason, found.message, found.retry, found.slow)
     hint = limits.refusal_hint(exc.reason, getattr(action, "policy_type", None)) if (
         exc.code == "ConstraintViolationException") else None
     if hint is not None:
         return Failure("LimitExceeded", f"{action.describe()}: AWS refuses ({exc.reason}: {exc.aws_message}); {hint}")
-    found = write.explain(action, exc) if write.explain is not None else None
-    if found is not None:
-        return Failure(found.reason, found.message, found.retry, found.slow)
     return Failure.of(exc)

@@ -226,12 +226,15 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         config: dict[str, MemberConfig | None] = {}
         compliant: set[str] = set()
         if want.config_enabled:
+            due_ids: list[str] = []
             for account_id in member_accounts(snapshot):
                 known = logs.known_config(account_id)
                 if known is not None and config_verdict(want, account_id, known).state == "compliant":
                     compliant.add(account_id)
-                due = ctx.due(CONFIG_READS, account_id, view, settled=account_id in compliant)
-                config[account_id] = logs.read_config(account_id, want.regions) if due else known
+                if ctx.due(CONFIG_READS, account_id, view, settled=account_id in compliant):
+                    due_ids.append(account_id)
+                config[account_id] = known
+            config.update(logs.read_configs(due_ids, want.regions))  # many accounts at once (controller.aws.fanout)
         return dataclasses.replace(base, bucket=bucket, trail=trail, aggregator_arn=aggregator, config=config,
                                    compliant_before=frozenset(compliant))
 
@@ -242,12 +245,15 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         if role is None or members is None:
             return observed
         access: dict[str, MemberAccess | None] = {}
+        due_ids: list[str] = []
         for account_id in member_accounts(observed.snapshot):
             known = members.known(account_id)
             settled = known is not None and verdict(role, account_id, known).state == "compliant"
             # the operator's own role is refused by the plan; never read or touched
-            due = role.role_name != members.role_name and ctx.due(ROLE_READS, account_id, view, settled=settled)
-            access[account_id] = members.read_role(account_id, role.role_name) if due else known
+            if role.role_name != members.role_name and ctx.due(ROLE_READS, account_id, view, settled=settled):
+                due_ids.append(account_id)
+            access[account_id] = known
+        access.update(members.read_roles(due_ids, role.role_name))  # many accounts at once (controller.aws.fanout)
         # A role gone from an account that has had its baseline is drift; from any other account, new work.
         return dataclasses.replace(observed, access=access, member_role=members.role_name,
                                    compliant_before=baselined)
@@ -413,8 +419,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 aggregator = logs.read_aggregator(want.account_id, want.home_region, want.aggregator)
         except AccountNotAccessible:
             pass  # the log archive account is out of reach: its aggregator stays
-        config = ({a: logs.read_config(a, want.regions) for a in member_accounts(snapshot)} if want.config_enabled
-                  else {})
+        config = dict(logs.read_configs(member_accounts(snapshot), want.regions)) if want.config_enabled else {}
         return plan_logging_delete(want, dataclasses.replace(observed, trail=trail, aggregator_arn=aggregator,
                                                              config=config))
 
