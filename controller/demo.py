@@ -192,7 +192,8 @@ def central_logging(aws: AwsSandbox, spec: dict[str, Any] | None, archive_id: st
         rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
         encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-        admitted = sorted({str(st.get("Principal", {}).get("Service")) for st in policy["Statement"]})
+        admitted = sorted({str(st.get("Principal", {}).get("Service")) for st in policy["Statement"]
+                           if st.get("Effect") == "Allow"})
         lines.append(f"Bucket {bucket} in {archive_id}: public access blocked {all(block.values())}, encryption "
                      f"{encryption[0]['ApplyServerSideEncryptionByDefault']['SSEAlgorithm']}, expires after "
                      f"{rules[0]['Expiration']['Days']} days, policy admits {', '.join(admitted)}")

@@ -97,3 +97,66 @@ def test_an_account_that_has_config_s_service_linked_role_already_gets_its_recor
     assert "CreateServiceLinkedRole" in aws.calls  # asked, refused as AWS refuses, taken as done
     seen = gateway.read_config(dev, [R]).regions[R]
     assert (seen.recorder, seen.recording, seen.channel_bucket) == ("default", True, "org-logs-gw")
+
+
+def test_evidence_settings_read_back_and_what_s3_and_cloudtrail_refuse(
+        aws: AwsSandbox, gateway: CentralLoggingGateway) -> None:
+    """Object Lock, SSE-KMS, kept lifecycle rules and event selectors land and read back; the sandbox refuses
+    what S3 and CloudTrail refuse (moto takes them)."""
+    from controller.aws.errors import AwsError
+
+    org = aws.client()
+    archive = new_account(aws, "Archive")
+    org.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    desired = DesiredLogging(archive, "org-logs-ev", R, 30, "org-trail", ())
+    gateway.create_bucket(archive, R, "org-logs-ev")
+    s3 = aws.member_client("s3", archive)
+    s3.put_object(Bucket="org-logs-ev", Key="AWSLogs/old.json", Body=b"{}")  # an existing bucket, with logs
+    with pytest.raises(AwsError) as refused:  # S3: versioning first
+        gateway.lock_bucket(archive, R, "org-logs-ev", "COMPLIANCE", 30)
+    assert refused.value.code == "InvalidBucketState"
+    gateway.put_bucket_versioning(archive, R, "org-logs-ev")
+    gateway.lock_bucket(archive, R, "org-logs-ev", "COMPLIANCE", 30)  # S3 allows it on an existing bucket
+    with pytest.raises(Exception, match="InvalidBucketState"):  # and never suspends versioning after
+        s3.put_bucket_versioning(Bucket="org-logs-ev", VersioningConfiguration={"Status": "Suspended"})
+    kms = aws.member_client("kms", archive)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    gateway.put_bucket_encryption(archive, R, "org-logs-ev", key)
+    glacier = {"ID": "to-glacier", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+               "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]}
+    import json
+    gateway.put_retention(archive, R, "org-logs-ev", 30, (json.dumps(glacier),))
+    bucket = gateway.read_bucket(archive, R, "org-logs-ev")
+    assert bucket.object_lock_enabled and bucket.object_lock == ("COMPLIANCE", 30)
+    assert bucket.kms_key == key and bucket.kms_key_policy is not None  # the key is there: its policy is read
+    assert bucket.expiration_days == 30 and len(bucket.lifecycle_rules) == 2
+    assert any(json.loads(r)["ID"] == "to-glacier" for r in bucket.lifecycle_rules)
+    gateway.put_retention(archive, R, "org-logs-ev", None, ())  # nothing left: the configuration deleted
+    assert gateway.read_bucket(archive, R, "org-logs-ev").lifecycle_rules == ()
+
+    policy = policy_text(bucket_policy(desired, aws.ids["organization_id"], "123456789012"))  # type: ignore[index]
+    gateway.put_bucket_policy(archive, R, "org-logs-ev", policy)
+    gateway.create_trail(R, "org-trail", "org-logs-ev")  # the TLS-only Deny does not shut CloudTrail out
+    gateway.put_bucket_encryption(archive, R, "org-logs-ev")  # SSE-S3 again (moto's SSE-KMS PutObject fails)
+    s3.put_object(Bucket="org-logs-ev", Key="AWSLogs/new.json", Body=b"{}")  # nor a request made over TLS
+    deny_all = json.loads(policy)
+    deny_all["Statement"].append({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                                  "Resource": "arn:aws:s3:::org-logs-ev/*"})  # no condition: denies
+    s3.put_bucket_policy(Bucket="org-logs-ev", Policy=json.dumps(deny_all))
+    with pytest.raises(Exception, match="403"):
+        s3.get_object(Bucket="org-logs-ev", Key="AWSLogs/new.json")
+    trail = gateway.read_trail(R, "org-trail")
+    assert trail is not None and json.loads(trail.selectors or "")["EventSelectors"][0]["IncludeManagementEvents"]
+    ct = aws.service_client("cloudtrail")
+    for bad in ({"EventSelectors": [{"ReadWriteType": "All"}] * 6},
+                {"EventSelectors": [{"ReadWriteType": "All", "ExcludeManagementEventSources": ["s3.amazonaws.com"]}]},
+                {"EventSelectors": [{"ReadWriteType": "All"}], "AdvancedEventSelectors": [
+                    {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]}):
+        with pytest.raises(Exception, match=r"InvalidEventSelectorsException|InvalidParameterCombinationException"):
+            ct.put_event_selectors(TrailName="org-trail", **bad)
+    ct.put_event_selectors(TrailName="org-trail", AdvancedEventSelectors=[
+        {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}])
+    gateway.put_event_selectors(R, "org-trail", json.dumps({"EventSelectors": [{"ReadWriteType": "All",
+                                                                                "IncludeManagementEvents": True}]}))
+    seen = json.loads(gateway.read_trail(R, "org-trail").selectors or "")  # type: ignore[union-attr]
+    assert "AdvancedEventSelectors" not in seen  # basic selectors replace advanced ones, as in CloudTrail

@@ -12,7 +12,12 @@ from controller.planner.actions import (
     DeleteOrganizationAggregator,
     DeleteOrganizationTrail,
     PutConfigRecorder,
+    PutLogBucketPolicy,
+    PutLogBucketRetention,
+    PutOrganizationTrail,
+    PutTrailEventSelectors,
     RemoveConfigRecorder,
+    StartTrailLogging,
     StopTrailLogging,
 )
 from controller.planner.central_logging import (
@@ -32,12 +37,34 @@ ORG, MGMT, ARCHIVE, DEV = "o-abcdef1234", "123456789012", "210987654321", "33334
 R = "us-east-1"
 D = DesiredLogging(ARCHIVE, "org-logs", R, 365, "org-trail", (R,), "org-agg")
 POLICY = policy_text(bucket_policy(D, ORG, MGMT))
+OURS = json.dumps({"ID": "awsorg-retention", "Status": "Enabled", "Filter": {"Prefix": ""},
+                   "Expiration": {"Days": 365}, "NoncurrentVersionExpiration": {"NoncurrentDays": 365}})
 GOOD_BUCKET = ObservedBucket("org-logs", owned=True, policy=POLICY, encrypted=True, public_access_blocked=True,
-                             expiration_days=365, versioned=True)
+                             expiration_days=365, versioned=True, lifecycle_rules=(OURS,))
+ALL_MANAGEMENT = json.dumps({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                                                 "DataResources": [], "ExcludeManagementEventSources": []}]})
 GOOD_TRAIL = ObservedTrail("org-trail", f"arn:aws:cloudtrail:{R}:{MGMT}:trail/org-trail", "org-logs", True, True, True,
-                           True)
+                           True, ALL_MANAGEMENT)
 AGG = f"arn:aws:config:{R}:{ARCHIVE}:config-aggregator/config-aggregator-x"
 RECORDING = MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "org-logs")})
+
+
+HAND_DENY = {"Sid": "SecurityTeamDenyDelete", "Effect": "Deny", "Principal": "*",
+             "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration"],
+             "Resource": ["arn:aws:s3:::org-logs", "arn:aws:s3:::org-logs/*"],
+             "Condition": {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlass"}}}
+HAND_ALLOW = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject",
+              "Resource": "arn:aws:s3:::org-logs/*"}
+GLACIER = json.dumps({"ID": "to-glacier", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+                      "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]})
+SHORT = json.dumps({"ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+                    "Expiration": {"Days": 7}})
+S3_DATA = {"Name": "s3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                            {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}
+
+
+def with_statements(*extra: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": json.loads(POLICY)["Statement"] + list(extra)})
 
 
 def observed(**over: Any) -> ObservedLogging:
@@ -78,6 +105,46 @@ CASES = [
      ["EncryptLogBucket", "BlockLogBucketPublicAccess", "PutLogBucketRetention"]),
     ("versioning never turned on, or suspended, on a bucket that is otherwise as declared: turned on",
      observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "versioned": False})), ["VersionLogBucket"]),
+    ("a Deny statement added by hand (stricter): left alone",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": with_statements(HAND_DENY)})), []),
+    ("an Allow statement added by hand (wider): the policy put back, without it",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": with_statements(HAND_ALLOW)})),
+     ["PutLogBucketPolicy"]),
+    ("a Deny added by hand that shuts CloudTrail out without a condition: removed (the trail needs the writes)",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": with_statements(
+         {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::org-logs/*"})})),
+     ["PutLogBucketPolicy"]),
+    ("the TLS-only statement removed by hand: put back",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": json.dumps({"Version": "2012-10-17",
+         "Statement": [s for s in json.loads(POLICY)["Statement"] if s["Effect"] == "Allow"]})})),
+     ["PutLogBucketPolicy"]),
+    ("a lifecycle rule added by hand that expires nothing sooner (a transition to Glacier): left alone",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "lifecycle_rules": (OURS, GLACIER)})), []),
+    ("a lifecycle rule added by hand that expires logs after 7 days: removed (evidence the spec keeps 365 days)",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "lifecycle_rules": (OURS, GLACIER, SHORT)})),
+     ["PutLogBucketRetention"]),
+    ("versioning suspended by hand: turned on again",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "versioned": False})), ["VersionLogBucket"]),
+    ("the trail's management events narrowed to write-only: put back",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "selectors": json.dumps({"EventSelectors": [
+         {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}]})})), ["PutTrailEventSelectors"]),
+    ("the trail's management events turned off: put back",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "selectors": json.dumps({"EventSelectors": [
+         {"ReadWriteType": "All", "IncludeManagementEvents": False}]})})), ["PutTrailEventSelectors"]),
+    ("KMS events excluded from the trail: put back",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "selectors": json.dumps({"EventSelectors": [
+         {"ReadWriteType": "All", "IncludeManagementEvents": True,
+          "ExcludeManagementEventSources": ["kms.amazonaws.com"]}]})})), ["PutTrailEventSelectors"]),
+    ("advanced selectors with all management events and data events added: left alone",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "selectors": json.dumps({"AdvancedEventSelectors": [
+         {"Name": "m", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}, S3_DATA]})})), []),
+    ("advanced selectors with management read-only events only: put back",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "selectors": json.dumps({"AdvancedEventSelectors": [
+         {"Name": "m", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]},
+                                          {"Field": "readOnly", "Equals": ["true"]}]}]})})),
+     ["PutTrailEventSelectors"]),
+    ("the trail's selectors not read (a dry run's own trail): nothing planned for them",
+     observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "selectors": None})), []),
     ("a recorder stopped: started (not recreated)",
      observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs")})}),
      ["StartConfigRecorder"]),
@@ -130,7 +197,8 @@ def test_a_bucket_name_taken_elsewhere_is_a_clear_refusal_not_a_retry() -> None:
 def test_every_region_listed_gets_a_recorder() -> None:
     two = DesiredLogging(ARCHIVE, "org-logs", R, None, "org-trail", (R, "eu-west-1"), "org-agg")
     policy = policy_text(bucket_policy(two, ORG, MGMT))
-    plan = plan_logging(two, observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": policy})))
+    plan = plan_logging(two, observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": policy,
+                                                             "lifecycle_rules": ()})))
     assert plan.actions == (PutConfigRecorder(DEV, "eu-west-1", "org-logs", None),)
 
 
@@ -142,9 +210,15 @@ def test_the_policy_admits_cloudtrail_by_the_trail_arn_and_config_by_the_organiz
     assert set(by_sid["AWSCloudTrailWrite"]["Resource"]) == {f"arn:aws:s3:::org-logs/AWSLogs/{MGMT}/*",
                                                              f"arn:aws:s3:::org-logs/AWSLogs/{ORG}/*"}
     assert by_sid["AWSConfigBucketDelivery"]["Condition"]["StringEquals"]["aws:SourceOrgID"] == ORG
-    assert all(s["Principal"] != "*" and s["Effect"] == "Allow" for s in policy["Statement"])
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert all(s["Principal"] != "*" for s in allows) and len(allows) == 4
+    # The one Deny: every request without TLS, whoever makes it.
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Principal"] == "*" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Action"] == "s3:*" and set(deny["Resource"]) == {"arn:aws:s3:::org-logs", "arn:aws:s3:::org-logs/*"}
     no_trail = bucket_policy(DesiredLogging(ARCHIVE, "org-logs", trail=None, regions=(R,)), ORG, MGMT)
-    assert {s["Sid"] for s in no_trail["Statement"]} == {"AWSConfigBucketPermissionsCheck", "AWSConfigBucketDelivery"}
+    assert {s["Sid"] for s in no_trail["Statement"]} == {"AWSConfigBucketPermissionsCheck", "AWSConfigBucketDelivery",
+                                                        "DenyInsecureTransport"}
 
 
 @pytest.mark.parametrize(("why", "trusted", "admins", "account", "expected"), [
@@ -217,3 +291,95 @@ def test_the_organization_refuses_a_central_logging_aws_would_refuse(why: str, s
             "centralLogging": logging, **spec}
     refusal = OrganizationAdapter().check("organization", OrganizationSpec.model_validate(full), {})
     assert (refusal is None) if expected is None else (refusal is not None and expected in refusal), (why, refusal)
+
+
+def test_what_is_put_back_keeps_what_was_added_by_hand_and_safe() -> None:
+    """The corrective writes carry the hand-added Deny and the kept lifecycle rule; the wider ones go."""
+    bucket = ObservedBucket(**{**GOOD_BUCKET.__dict__, "policy": with_statements(HAND_DENY, HAND_ALLOW),
+                               "lifecycle_rules": (GLACIER, SHORT)})
+    plan = plan_logging(D, observed(bucket=bucket))
+    retention = next(a for a in plan.actions if isinstance(a, PutLogBucketRetention))
+    assert (retention.days, retention.kept) == (365, (GLACIER,))
+    policy = json.loads(next(a for a in plan.actions if isinstance(a, PutLogBucketPolicy)).policy)
+    assert HAND_DENY in policy["Statement"] and HAND_ALLOW not in policy["Statement"]
+    assert [d.field for d in plan.differences] == ["centralLogging.bucket.retentionDays",
+                                                   "centralLogging.bucket.policy"]
+    assert "'cleanup' expires logs after 7 days" in plan.differences[0].actual  # type: ignore[operator]
+
+
+def test_without_retention_days_no_rule_may_expire_logs() -> None:
+    """retentionDays absent means kept forever: a rule expiring logs is removed, the rest kept; none left: the
+    lifecycle configuration is deleted."""
+    forever = DesiredLogging(ARCHIVE, "org-logs", R, None, "org-trail", (R,), "org-agg")
+    bucket = ObservedBucket(**{**GOOD_BUCKET.__dict__, "lifecycle_rules": (OURS, GLACIER)})
+    (action,) = plan_logging(forever, observed(bucket=bucket)).actions
+    assert action == PutLogBucketRetention(ARCHIVE, R, "org-logs", None, (GLACIER,))
+    clean = ObservedBucket(**{**GOOD_BUCKET.__dict__, "lifecycle_rules": (GLACIER,)})
+    assert plan_logging(forever, observed(bucket=clean)).actions == ()
+
+
+def test_narrowed_selectors_are_put_back_with_the_data_events_there() -> None:
+    basic = json.dumps({"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True,
+                                            "DataResources": [{"Type": "AWS::S3::Object",
+                                                               "Values": ["arn:aws:s3"]}]}]})
+    plan = plan_logging(D, observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__, "selectors": basic})))
+    (action,) = plan.actions
+    assert isinstance(action, PutTrailEventSelectors)
+    assert json.loads(action.selectors) == {"EventSelectors": [
+        {"ReadWriteType": "All", "IncludeManagementEvents": True},
+        {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": False,
+         "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]}
+    advanced = json.dumps({"AdvancedEventSelectors": [
+        {"Name": "m", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]},
+                                         {"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]}]}, S3_DATA]})
+    (action,) = plan_logging(D, observed(trail=ObservedTrail(**{**GOOD_TRAIL.__dict__,
+                                                                "selectors": advanced}))).actions
+    assert json.loads(action.selectors)["AdvancedEventSelectors"] == [  # type: ignore[attr-defined]
+        S3_DATA, {"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory",
+                                                                   "Equals": ["Management"]}]}]
+
+
+LOCKED = DesiredLogging(ARCHIVE, "org-logs", R, 365, "org-trail", (R,), "org-agg", ("COMPLIANCE", 365))
+KEY = f"arn:aws:kms:{R}:{ARCHIVE}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KMS = DesiredLogging(ARCHIVE, "org-logs", R, 365, "org-trail", (R,), "org-agg", None, KEY)
+
+
+@pytest.mark.parametrize(("why", "desired", "bucket", "expected"), [
+    ("a new bucket with Object Lock: locked after versioning (S3 refuses Object Lock without it)", LOCKED,
+     ObservedBucket("org-logs"), ["CreateLogBucket", "EncryptLogBucket", "VersionLogBucket", "LockLogBucket",
+                                  "BlockLogBucketPublicAccess", "PutLogBucketRetention", "PutLogBucketPolicy"]),
+    ("an existing bucket gets Object Lock (S3 allows it since 2023)", LOCKED, GOOD_BUCKET, ["LockLogBucket"]),
+    ("locked as declared: nothing", LOCKED, ObservedBucket(**{**GOOD_BUCKET.__dict__, "object_lock_enabled": True,
+                                                               "object_lock": ("COMPLIANCE", 365)}), []),
+    ("the default retention shortened by hand: put back", LOCKED, ObservedBucket(
+        **{**GOOD_BUCKET.__dict__, "object_lock_enabled": True, "object_lock": ("GOVERNANCE", 1)}), ["LockLogBucket"]),
+    ("Object Lock not asked for, enabled by hand: left alone (stricter)", D, ObservedBucket(
+        **{**GOOD_BUCKET.__dict__, "object_lock_enabled": True, "object_lock": ("COMPLIANCE", 30)}), []),
+    ("SSE-KMS asked for on an SSE-S3 bucket: encrypted with the key", KMS, GOOD_BUCKET, ["EncryptLogBucket"]),
+    ("SSE-KMS with the key: nothing", KMS, ObservedBucket(**{**GOOD_BUCKET.__dict__, "kms_key": KEY}), []),
+    ("SSE-KMS turned back to SSE-S3 by hand: put back", KMS, GOOD_BUCKET, ["EncryptLogBucket"]),
+])
+def test_object_lock_and_kms(why: str, desired: DesiredLogging, bucket: ObservedBucket, expected: list[str]) -> None:
+    policy = policy_text(bucket_policy(desired, ORG, MGMT))
+    seen = bucket if not bucket.owned else ObservedBucket(**{**bucket.__dict__, "policy": policy})
+    plan = plan_logging(desired, observed(bucket=seen, trail=GOOD_TRAIL))
+    assert kinds(a for a in plan.actions if not isinstance(a, PutOrganizationTrail | StartTrailLogging)) == (
+        expected), why
+
+
+def test_a_kms_key_whose_policy_shuts_out_cloudtrail_is_a_clear_refusal() -> None:
+    config_only = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ARCHIVE}:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}]}
+    bucket = ObservedBucket(**{**GOOD_BUCKET.__dict__, "kms_key": KEY, "kms_key_policy": json.dumps(config_only)})
+    plan = plan_logging(KMS, observed(bucket=bucket))
+    assert plan.blocked is not None and plan.blocked.reason == "KmsKeyPolicyInsufficient" and plan.actions == ()
+    assert "spec.centralLogging.kmsKeyArn" in plan.blocked.message
+    assert "kms:GenerateDataKey for cloudtrail.amazonaws.com" in plan.blocked.message
+    good = {**config_only, "Statement": config_only["Statement"] + [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*",
+         "Resource": "*"}]}
+    fixed = ObservedBucket(**{**bucket.__dict__, "kms_key_policy": json.dumps(good)})
+    assert plan_logging(KMS, observed(bucket=fixed)).blocked is None

@@ -215,6 +215,9 @@ ServicePrincipal = Annotated[str, StringConstraints(min_length=1, max_length=lim
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$"
 MANAGED_POLICY_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$"
 ORGANIZATION_NAME = "organization"  # the one Organization object's metadata.name
+#: How many items a list in a status keeps (status.drift, status.baseline.failed); the rest are counted, so that a
+#: status stays far below the API server's limits at thousands of accounts (controller/reconciler/status.py).
+STATUS_LIST_MAX = 50
 
 
 class DelegatedAdministrator(_Model):
@@ -261,6 +264,17 @@ class ConfigSettings(_Model):
     )
 
 
+class ObjectLock(_Model):
+    """Object Lock on the log bucket: each new log version locked for ``days`` (S3's default retention)."""
+
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        description="COMPLIANCE: no one, the root user included, can delete or overwrite a locked version before "
+        "its retention ends; GOVERNANCE: users with s3:BypassGovernanceRetention can.")
+    # S3 API reference, DefaultRetention (PutObjectLockConfiguration): Days "must be a positive integer"; the
+    # retention period can be at most 100 years (S3 user guide, "Configuring S3 Object Lock"); read 2026-12-07.
+    days: Annotated[int, Field(ge=1, le=36500)] = Field(description="Days each new version is locked (1 to 36500).")
+
+
 class CentralLogging(_Model):
     """The log archive: a bucket, the organization trail and AWS Config in every member account."""
 
@@ -277,6 +291,13 @@ class CentralLogging(_Model):
     home_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] = Field(
         default="us-east-1", description="Where the bucket, the trail and the aggregator live."
     )
+    object_lock: ObjectLock | None = Field(
+        default=None, description="Object Lock with a default retention (S3 enables it on an existing bucket; once "
+        "enabled it cannot be turned off). Absent: not enabled by the operator, left as it is.")
+    kms_key_arn: Annotated[str, StringConstraints(
+        pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key/[a-zA-Z0-9-]{1,64}$")] | None = Field(
+        default=None, description="Default encryption SSE-KMS with this KMS key (a key ARN, in homeRegion); its key "
+        "policy must let CloudTrail and Config use it (docs/operating.md). Absent: SSE-S3.")
 
 
 class AccessRole(_Model):
@@ -366,7 +387,10 @@ class _Status(_Model):
     )
     conditions: list[Condition] = Field(default_factory=list, description="Ready, Synced and Drifted.")
     drift: list[DriftItem] = Field(
-        default_factory=list, description="The fields where AWS was last seen differing from the spec.")
+        default_factory=list, max_length=STATUS_LIST_MAX,
+        description=f"The fields where AWS was last seen differing from the spec (the first {STATUS_LIST_MAX}).")
+    drift_count: int | None = Field(
+        default=None, description="How many fields differ (status.drift shows the first ones).")
 
 
 class OrgUnitStatus(_Status):
@@ -422,7 +446,10 @@ class BaselineStatus(_Model):
     accounts: int | None = Field(default=None, description="Active member accounts.")
     compliant: int | None = Field(default=None, description="Member accounts with their whole baseline.")
     pending: int | None = Field(default=None, description="Member accounts still being set up or waited for.")
-    failed: list[BaselineFailure] = Field(default_factory=list, description="Member accounts that failed, and why.")
+    failed: list[BaselineFailure] = Field(
+        default_factory=list, max_length=STATUS_LIST_MAX,
+        description=f"Member accounts that failed, and why (the first {STATUS_LIST_MAX}; failedCount: all).")
+    failed_count: int | None = Field(default=None, description="Member accounts that failed.")
     baselined_accounts: list[str] = Field(
         default_factory=list, description="The member accounts that have had their baseline (kept while they are "
         "members): the operator's memory across restarts, so that the access role gone from one of them is drift, "

@@ -29,11 +29,13 @@ from controller.planner.actions import (
     DeleteOrganizationAggregator,
     DeleteOrganizationTrail,
     EncryptLogBucket,
+    LockLogBucket,
     PutConfigRecorder,
     PutLogBucketPolicy,
     PutLogBucketRetention,
     PutOrganizationAggregator,
     PutOrganizationTrail,
+    PutTrailEventSelectors,
     RemoveConfigRecorder,
     StartConfigRecorder,
     StartTrailLogging,
@@ -51,6 +53,10 @@ AGGREGATOR_ROLE = "awsorg-config-aggregator"
 AGGREGATOR_POLICY = "arn:aws:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"
 RETENTION_RULE = "awsorg-retention"
 BUCKET_TAKEN_CODES = frozenset({"BucketAlreadyExists"})
+#: What CloudTrail gives a new trail: "By default, trails created without specific event selectors are configured to
+#: log all read and write management events, and no data events" (CloudTrail API reference, PutEventSelectors).
+DEFAULT_SELECTOR = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
+                    "ExcludeManagementEventSources": []}
 
 
 class BucketNameTaken(AwsError):
@@ -147,9 +153,12 @@ class CentralLoggingGateway:
             return None
         arn = str(raw["TrailARN"])
         status = self._ct("GetTrailStatus", lambda: ct.get_trail_status(Name=arn))
+        found_selectors = self._ct("GetEventSelectors", lambda: ct.get_event_selectors(TrailName=arn))
+        selectors = {k: found_selectors[k] for k in ("EventSelectors", "AdvancedEventSelectors")
+                     if found_selectors.get(k)}
         trail = ObservedTrail(name, arn, str(raw.get("S3BucketName", "")), bool(raw.get("IsMultiRegionTrail")),
                              bool(raw.get("LogFileValidationEnabled")), bool(raw.get("IsOrganizationTrail")),
-                             bool(status.get("IsLogging")))
+                             bool(status.get("IsLogging")), json.dumps(selectors, sort_keys=True, default=str))
         self._set_trail(region, name, lambda _: trail)
         return trail
 
@@ -165,7 +174,8 @@ class CentralLoggingGateway:
         try:
             arn = str(self._ct("CreateTrail", lambda: ct.create_trail(**self._trail_settings(name, bucket)))[
                 "TrailARN"])
-            self._set_trail(region, name, lambda _: ObservedTrail(name, arn, bucket, True, True, True, False))
+            self._set_trail(region, name, lambda _: ObservedTrail(name, arn, bucket, True, True, True, False,
+                                                                  json.dumps({"EventSelectors": [DEFAULT_SELECTOR]})))
             return arn
         except AwsError as exc:
             if exc.code != "TrailAlreadyExistsException":
@@ -175,9 +185,17 @@ class CentralLoggingGateway:
     def update_trail(self, region: str, name: str, bucket: str) -> str:
         ct = self._trail_client(region)
         arn = str(self._ct("UpdateTrail", lambda: ct.update_trail(**self._trail_settings(name, bucket)))["TrailARN"])
-        self._set_trail(region, name,
-                        lambda t: ObservedTrail(name, arn, bucket, True, True, True, bool(t and t.logging)))
+        self._set_trail(region, name, lambda t: ObservedTrail(name, arn, bucket, True, True, True,
+                                                              bool(t and t.logging), t.selectors if t else None))
         return arn
+
+    @write(PutTrailEventSelectors, "TrailEventSelectorsSet",
+           lambda gw, a, _: gw.put_event_selectors(a.region, a.name, a.selectors))
+    def put_event_selectors(self, region: str, name: str, selectors: str) -> None:
+        """The trail's event selectors (``selectors``: the PutEventSelectors arguments as JSON, basic or advanced)."""
+        ct = self._trail_client(region)
+        self._ct("PutEventSelectors", lambda: ct.put_event_selectors(TrailName=name, **json.loads(selectors)))
+        self._set_trail(region, name, lambda t: dataclasses.replace(t, selectors=selectors) if t else None)
 
     @write(StartTrailLogging, "TrailLoggingStarted", lambda gw, a, _: gw.start_logging(a.region, a.name))
     def start_logging(self, region: str, name: str) -> None:
@@ -219,18 +237,45 @@ class CentralLoggingGateway:
         lifecycle = self._absent({"NoSuchLifecycleConfiguration"}, lambda: call(
             "GetBucketLifecycleConfiguration", lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)))
         versioning = call("GetBucketVersioning", lambda: s3.get_bucket_versioning(Bucket=name))
+        lock = self._absent({"ObjectLockConfigurationNotFoundError"}, lambda: call(
+            "GetObjectLockConfiguration", lambda: s3.get_object_lock_configuration(Bucket=name)))
         rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
         flags = (block or {}).get("PublicAccessBlockConfiguration", {})
+        default: dict[str, Any] = next((r.get("ApplyServerSideEncryptionByDefault", {}) for r in rules), {})
+        kms_key = str(default.get("KMSMasterKeyID")) if default.get("SSEAlgorithm") == "aws:kms" else None
+        lock_config = (lock or {}).get("ObjectLockConfiguration", {})
+        retention = lock_config.get("Rule", {}).get("DefaultRetention", {})
         bucket = ObservedBucket(
             name, owned=True, policy=(policy or {}).get("Policy"),
             encrypted=any(r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules),
             public_access_blocked=all(flags.get(k) is True for k in (
                 "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")),
             expiration_days=_expiration_days((lifecycle or {}).get("Rules", [])),
-            versioned=versioning.get("Status") == "Enabled")
+            versioned=versioning.get("Status") == "Enabled",
+            lifecycle_rules=tuple(json.dumps(r, sort_keys=True, default=str) for r in (lifecycle or {}).get(
+                "Rules", [])),
+            kms_key=kms_key,
+            object_lock=(str(retention["Mode"]), int(retention["Days"])) if retention.get("Days") else None,
+            object_lock_enabled=lock_config.get("ObjectLockEnabled") == "Enabled",
+            kms_key_policy=self._key_policy(account_id, kms_key))
         with self._lock:
             self._buckets[(account_id, region, name)] = bucket
         return bucket
+
+    def _key_policy(self, account_id: str, key_arn: str | None) -> str | None:
+        """The KMS key's policy when the key is in the log archive account (GetKeyPolicy is not cross-account) and
+        the member role may read it; None otherwise (not checked)."""
+        parts = (key_arn or "").split(":")
+        if len(parts) != 6 or parts[4] != account_id:
+            return None
+        kms = self.members.client(account_id, "kms", parts[3])
+        try:
+            answer = self.members.call("GetKeyPolicy", lambda: kms.get_key_policy(KeyId=key_arn, PolicyName="default"))
+        except AwsError as exc:
+            if exc.code in {"AccessDeniedException", "NotFoundException"}:
+                return None
+            raise
+        return str(answer.get("Policy") or "") or None
 
     @staticmethod
     def _absent(codes: set[str], fn: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
@@ -265,13 +310,29 @@ class CentralLoggingGateway:
         self._set_bucket(account_id, region, name, owned=True)
 
     @write(EncryptLogBucket, "LogBucketEncrypted",
-           lambda gw, a, _: gw.put_bucket_encryption(a.account_id, a.region, a.bucket))
-    def put_bucket_encryption(self, account_id: str, region: str, name: str) -> None:
+           lambda gw, a, _: gw.put_bucket_encryption(a.account_id, a.region, a.bucket, a.kms_key))
+    def put_bucket_encryption(self, account_id: str, region: str, name: str, kms_key: str | None = None) -> None:
+        """Default encryption: SSE-S3, or SSE-KMS with ``kms_key`` and an S3 Bucket Key (fewer KMS requests)."""
         s3 = self.members.client(account_id, "s3", region)
+        rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        if kms_key is not None:
+            rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key},
+                    "BucketKeyEnabled": True}
         self.members.call("PutBucketEncryption", lambda: s3.put_bucket_encryption(
-            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}))
-        self._set_bucket(account_id, region, name, encrypted=True)
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]}))
+        self._set_bucket(account_id, region, name, encrypted=True, kms_key=kms_key)
+
+    @write(LockLogBucket, "LogBucketLocked",
+           lambda gw, a, _: gw.lock_bucket(a.account_id, a.region, a.bucket, a.mode, a.days))
+    def lock_bucket(self, account_id: str, region: str, name: str, mode: str, days: int) -> None:
+        """Object Lock with a default retention. S3 enables it on an existing bucket whose versioning is on ("You
+        can enable S3 Object Lock for new or existing general purpose buckets", S3 user guide, "Configuring S3
+        Object Lock"); it cannot be turned off afterwards."""
+        s3 = self.members.client(account_id, "s3", region)
+        self.members.call("PutObjectLockConfiguration", lambda: s3.put_object_lock_configuration(
+            Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {
+                "DefaultRetention": {"Mode": mode, "Days": days}}}))
+        self._set_bucket(account_id, region, name, object_lock=(mode, days), object_lock_enabled=True)
 
     @write(VersionLogBucket, "LogBucketVersioned",
            lambda gw, a, _: gw.put_bucket_versioning(a.account_id, a.region, a.bucket))
@@ -291,14 +352,23 @@ class CentralLoggingGateway:
         self._set_bucket(account_id, region, name, public_access_blocked=True)
 
     @write(PutLogBucketRetention, "LogBucketRetentionSet",
-           lambda gw, a, _: gw.put_retention(a.account_id, a.region, a.bucket, a.days))
-    def put_retention(self, account_id: str, region: str, name: str, days: int) -> None:
+           lambda gw, a, _: gw.put_retention(a.account_id, a.region, a.bucket, a.days, a.kept))
+    def put_retention(self, account_id: str, region: str, name: str, days: int | None,
+                      kept: tuple[str, ...] = ()) -> None:
+        """The lifecycle: the operator's rule (``days``; None: none) and the rules ``kept`` (JSON, as read). Nothing
+        left: the lifecycle configuration deleted (S3 refuses an empty one)."""
         s3 = self.members.client(account_id, "s3", region)
-        self.members.call("PutBucketLifecycleConfiguration", lambda: s3.put_bucket_lifecycle_configuration(
-            Bucket=name, LifecycleConfiguration={"Rules": [{
-                "ID": RETENTION_RULE, "Status": "Enabled", "Filter": {"Prefix": ""},
-                "Expiration": {"Days": days}, "NoncurrentVersionExpiration": {"NoncurrentDays": days}}]}))
-        self._set_bucket(account_id, region, name, expiration_days=days)
+        rules = [json.loads(r) for r in kept if json.loads(r).get("ID") != RETENTION_RULE]
+        if days is not None:
+            rules.insert(0, {"ID": RETENTION_RULE, "Status": "Enabled", "Filter": {"Prefix": ""},
+                             "Expiration": {"Days": days}, "NoncurrentVersionExpiration": {"NoncurrentDays": days}})
+        if rules:
+            self.members.call("PutBucketLifecycleConfiguration", lambda: s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": rules}))
+        else:
+            self.members.call("DeleteBucketLifecycle", lambda: s3.delete_bucket_lifecycle(Bucket=name))
+        self._set_bucket(account_id, region, name, expiration_days=days,
+                         lifecycle_rules=tuple(json.dumps(r, sort_keys=True, default=str) for r in rules))
 
     @write(PutLogBucketPolicy, "LogBucketPolicySet",
            lambda gw, a, _: gw.put_bucket_policy(a.account_id, a.region, a.bucket, a.policy))

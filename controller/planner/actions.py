@@ -385,9 +385,11 @@ class EncryptLogBucket(_AfterBucket):
     account_id: str
     region: str
     bucket: str
+    kms_key: str | None = None  # SSE-KMS with this key (and an S3 Bucket Key); None: SSE-S3
 
     def describe(self) -> str:
-        return f"turn on default encryption (SSE-S3) of log bucket {self.bucket!r}"
+        how = f"SSE-KMS, key {self.kms_key}" if self.kms_key else "SSE-S3"
+        return f"turn on default encryption ({how}) of log bucket {self.bucket!r}"
 
 
 @dataclass(frozen=True)
@@ -415,13 +417,36 @@ class BlockLogBucketPublicAccess(_AfterBucket):
 
 @dataclass(frozen=True)
 class PutLogBucketRetention(_AfterBucket):
+    """The lifecycle of the log bucket: the operator's rule (objects and noncurrent versions expired after ``days``;
+    None: no rule, logs kept forever) and ``kept``, the rules added by hand that keep logs at least as long (JSON).
+    Neither: the lifecycle configuration deleted."""
+
     account_id: str
     region: str
     bucket: str
+    days: int | None
+    kept: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        keep = f", keeping {len(self.kept)} rule(s) added by hand" if self.kept else ""
+        if self.days is None:
+            return f"remove the lifecycle rules of log bucket {self.bucket!r} that expire logs{keep}"
+        return f"expire objects of log bucket {self.bucket!r} after {self.days} days{keep}"
+
+
+@dataclass(frozen=True)
+class LockLogBucket(_AfterBucket):
+    """Object Lock on the log bucket with a default retention (S3 needs versioning on first; once enabled, Object
+    Lock cannot be turned off)."""
+
+    account_id: str
+    region: str
+    bucket: str
+    mode: str
     days: int
 
     def describe(self) -> str:
-        return f"expire objects of log bucket {self.bucket!r} after {self.days} days"
+        return f"lock objects of log bucket {self.bucket!r} ({self.mode}, {self.days} days by default)"
 
 
 @dataclass(frozen=True)
@@ -456,6 +481,19 @@ class StartTrailLogging(_AfterBucket):
 
     def describe(self) -> str:
         return f"start logging of trail {self.name!r}"
+
+
+@dataclass(frozen=True)
+class PutTrailEventSelectors(_AfterBucket):
+    """The trail's event selectors with management events read and write, no excluded source (``selectors``: JSON
+    of the PutEventSelectors arguments, the data event selectors there kept)."""
+
+    region: str
+    name: str
+    selectors: str
+
+    def describe(self) -> str:
+        return f"log all management events (read and write, no source excluded) on trail {self.name!r}"
 
 
 @dataclass(frozen=True)
@@ -567,6 +605,7 @@ BlockReason = Literal[
     "WaitingForAllFeatures",
     "WaitingForAccountAccess",
     "BucketNameTaken",
+    "KmsKeyPolicyInsufficient",
     "CannotLeaveOrganization",
     "WaitingForPropagation",
 ]

@@ -3,12 +3,14 @@
 Order as a person would do it by hand (after the organization's own settings: trusted access for CloudTrail and
 Config and Config's delegated administrator come first in the Organization's plan):
 
-1. the bucket in the log archive account and home region: created, encrypted (SSE-S3), versioned (an overwritten
-   or deleted log stays as a noncurrent version), public access blocked,
-   objects expired after ``retentionDays``, and a policy that admits CloudTrail and Config of this organization
-   only (CloudTrail by the trail's ARN, ``aws:SourceArn``; Config by ``aws:SourceOrgID``);
-2. the organization trail from the management account: multi-region, log file validation, logging started
-   (AWS refuses it without the bucket policy: InsufficientS3BucketPolicyException);
+1. the bucket in the log archive account and home region: created, encrypted (SSE-S3, or SSE-KMS with
+   ``kmsKeyArn``), versioned (an overwritten or deleted log stays as a noncurrent version), Object Lock with
+   ``objectLock``'s default retention, public access blocked, objects expired after ``retentionDays``, and a
+   policy that admits CloudTrail and Config of this organization only (CloudTrail by the trail's ARN,
+   ``aws:SourceArn``; Config by ``aws:SourceOrgID``) and denies every request without TLS;
+2. the organization trail from the management account: multi-region, log file validation, all management events
+   (read and write, no source excluded), logging started (AWS refuses it without the bucket policy:
+   InsufficientS3BucketPolicyException);
 3. AWS Config in every reachable member account and listed region: a recorder and a delivery channel into the
    bucket, recording (AWS refuses the channel without the bucket policy: InsufficientDeliveryPolicyException). An
    account whose role is not assumable yet (a new account) waits: no action, a pending verdict;
@@ -16,10 +18,17 @@ Config and Config's delegated administrator come first in the Organization's pla
 
 A bucket, trail, aggregator or recorder that differs after it was once as declared is drift; one missing from
 an account never compliant is new work (``Plan.fresh``), carried out under ``AWSORG_DRIFT_POLICY=report`` too.
+
+What is added by hand and only makes the evidence safer is left alone: an extra ``Deny`` statement of the bucket
+policy (unless it denies CloudTrail or Config the writes they need, unconditionally), a lifecycle rule that
+expires nothing before ``retentionDays`` (a transition, an abort of incomplete uploads), data event selectors of
+the trail. An extra ``Allow`` statement, a rule that expires logs sooner (or at all, without ``retentionDays``)
+and narrowed management events are drift, put back.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,11 +44,13 @@ from controller.planner.actions import (
     DeleteOrganizationTrail,
     Difference,
     EncryptLogBucket,
+    LockLogBucket,
     PutConfigRecorder,
     PutLogBucketPolicy,
     PutLogBucketRetention,
     PutOrganizationAggregator,
     PutOrganizationTrail,
+    PutTrailEventSelectors,
     RemoveConfigRecorder,
     StartConfigRecorder,
     StartTrailLogging,
@@ -63,6 +74,8 @@ class DesiredLogging:
     trail: str | None = "organization-trail"  # None: cloudTrail.enabled false
     regions: tuple[str, ...] = ()  # empty: config.enabled false
     aggregator: str = "organization-aggregator"
+    object_lock: tuple[str, int] | None = None  # (GOVERNANCE or COMPLIANCE, days); None: not asked for
+    kms_key: str | None = None  # SSE-KMS with this key ARN; None: SSE-S3
 
     @property
     def config_enabled(self) -> bool:
@@ -104,7 +117,9 @@ def bucket_policy(desired: DesiredLogging, organization_id: str, management_id: 
     """The log bucket's policy: CloudTrail for this organization's trail (aws:SourceArn), AWS Config of this
     organization's accounts (aws:SourceOrgID); nobody else. The statements follow the CloudTrail user guide
     ("Amazon S3 bucket policy for CloudTrail", organization trails) and the AWS Config developer guide
-    ("Permissions for the Amazon S3 Bucket for the AWS Config Delivery Channel")."""
+    ("Permissions for the Amazon S3 Bucket for the AWS Config Delivery Channel"); the TLS-only statement, the S3
+    user guide ("Security best practices for Amazon S3": "explicitly deny access to HTTP requests ... using the
+    aws:SecureTransport condition")."""
     bucket = f"arn:aws:s3:::{desired.bucket}"
     acl = {"s3:x-amz-acl": "bucket-owner-full-control"}
     statements: list[dict[str, Any]] = []
@@ -118,6 +133,8 @@ def bucket_policy(desired: DesiredLogging, organization_id: str, management_id: 
                                                    f"{bucket}/AWSLogs/{organization_id}/*"],
              "Condition": {"StringEquals": {**acl, **source}}},
         ]
+    statements.append({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                       "Resource": [bucket, f"{bucket}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
     if desired.config_enabled:
         org = {"aws:SourceOrgID": organization_id}
         statements += [
@@ -153,14 +170,19 @@ def policy_text(policy: Mapping[str, Any]) -> str:
     return json.dumps(policy, separators=(",", ":"))
 
 
+# A log archive apart from the management account does not, alone, keep the evidence from the management account's
+# administrators: they can assume a role in every member account (OrganizationAccountAccessRole, the operator's own
+# member role) and empty the bucket from there. What keeps the logs is versioning, the TLS-only policy and, above
+# all, Object Lock in COMPLIANCE mode (no one, the root user included, can delete a locked version before its
+# retention ends); the administrator's policy file (docs/operating.md) bounds what a merge may change.
 def check_logging(desired: DesiredLogging, trusted_services: tuple[str, ...], admin_accounts: frozenset[str],
                   management_id: str) -> str | None:
     """A refusal (InvalidSpec) beyond the schema, or None."""
     problems = []
     if desired.account_id == management_id:
         problems.append(f"spec.centralLogging.accountRef: {management_id} is the management account; the log "
-                        "archive is a member account (e.g. Shared Services), so that the management account's "
-                        "administrators cannot erase the evidence")
+                        "archive is a member account (e.g. Shared Services), apart from the account whose actions "
+                        "it records")
     if desired.trail is not None and CLOUDTRAIL not in trusted_services:
         problems.append(f"spec.centralLogging.cloudTrail: an organization trail needs trusted access for CloudTrail; "
                         f"add {CLOUDTRAIL!r} to spec.trustedServices (or set cloudTrail.enabled: false)")
@@ -181,6 +203,9 @@ def plan_logging(desired: DesiredLogging, observed: ObservedLogging) -> LoggingP
     bucket = observed.bucket
     if bucket is None:  # the log archive account is not reachable yet: nothing can be set up
         return LoggingPlan()
+    key_problem = kms_key_problem(desired, observed.management_id, bucket.kms_key_policy)
+    if key_problem is not None:
+        return LoggingPlan(blocked=Blocked("KmsKeyPolicyInsufficient", key_problem, retry=True, slow=True))
     if bucket.taken and not bucket.owned:
         return LoggingPlan(blocked=Blocked(
             "BucketNameTaken", f"spec.centralLogging.bucketName: bucket {desired.bucket!r} belongs to another AWS "
@@ -188,8 +213,10 @@ def plan_logging(desired: DesiredLogging, observed: ObservedLogging) -> LoggingP
             f"{desired.account_id}; choose another name", retry=False))
     where = (desired.account_id, desired.home_region, desired.bucket)
     if not bucket.owned:
-        actions += [CreateLogBucket(*where), EncryptLogBucket(*where), VersionLogBucket(*where),
-                    BlockLogBucketPublicAccess(*where)]
+        actions += [CreateLogBucket(*where), EncryptLogBucket(*where, desired.kms_key), VersionLogBucket(*where)]
+        if desired.object_lock is not None:
+            actions.append(LockLogBucket(*where, desired.object_lock[0], desired.object_lock[1]))
+        actions.append(BlockLogBucketPublicAccess(*where))
         if desired.retention_days is not None:
             actions.append(PutLogBucketRetention(*where, desired.retention_days))
         actions.append(PutLogBucketPolicy(*where, policy_text(bucket_policy(desired, observed.organization_id,
@@ -217,23 +244,146 @@ def _plan_bucket(desired: DesiredLogging, observed: ObservedLogging, bucket: Obs
                  diffs: list[Difference]) -> None:
     where = (desired.account_id, desired.home_region, desired.bucket)
     prefix = "centralLogging.bucket"
-    if not bucket.encrypted:
-        actions.append(EncryptLogBucket(*where))
-        diffs.append(Difference(f"{prefix}.encryption", "AES256", None))
+    if not bucket.encrypted or bucket.kms_key != desired.kms_key:
+        actions.append(EncryptLogBucket(*where, desired.kms_key))
+        diffs.append(Difference(f"{prefix}.encryption", f"aws:kms {desired.kms_key}" if desired.kms_key else "AES256",
+                                None if not bucket.encrypted else (f"aws:kms {bucket.kms_key}" if bucket.kms_key
+                                                                   else "AES256")))
     if not bucket.versioned:
         actions.append(VersionLogBucket(*where))
         diffs.append(Difference(f"{prefix}.versioning", "Enabled", None))
+    lock = desired.object_lock
+    if lock is not None and (not bucket.object_lock_enabled or bucket.object_lock != lock):
+        actions.append(LockLogBucket(*where, lock[0], lock[1]))
+        diffs.append(Difference(f"{prefix}.objectLock", f"{lock[0]} {lock[1]} days",
+                                f"{bucket.object_lock[0]} {bucket.object_lock[1]} days" if bucket.object_lock
+                                else None))
     if not bucket.public_access_blocked:
         actions.append(BlockLogBucketPublicAccess(*where))
         diffs.append(Difference(f"{prefix}.publicAccessBlock", "all blocked", "not all blocked"))
-    if desired.retention_days is not None and bucket.expiration_days != desired.retention_days:
-        actions.append(PutLogBucketRetention(*where, desired.retention_days))
-        diffs.append(Difference(f"{prefix}.retentionDays", str(desired.retention_days),
-                                str(bucket.expiration_days) if bucket.expiration_days is not None else None))
-    wanted = bucket_policy(desired, observed.organization_id, observed.management_id)
-    if _canonical(bucket.policy) != _canonical(wanted):
+    ours, kept, dropped = sort_lifecycle(desired.retention_days, bucket.lifecycle_rules)
+    if (desired.retention_days is not None and not ours) or dropped:
+        actions.append(PutLogBucketRetention(*where, desired.retention_days, kept))
+        shown = [str(desired.retention_days) if desired.retention_days is not None else "kept forever"]
+        diffs.append(Difference(f"{prefix}.retentionDays", shown[0], "; ".join(dropped) if dropped else
+                                (str(bucket.expiration_days) if bucket.expiration_days is not None else None)))
+    wanted, extra = merged_policy(desired, observed.organization_id, observed.management_id, bucket.policy)
+    if extra:
         actions.append(PutLogBucketPolicy(*where, policy_text(wanted)))
         diffs.append(Difference(f"{prefix}.policy", policy_text(wanted), bucket.policy))
+
+
+def merged_policy(desired: DesiredLogging, organization_id: str, management_id: str,
+                  found: str | None) -> tuple[dict[str, Any], bool]:
+    """The policy to hold: the operator's statements and the ``Deny`` statements added by hand (unless one denies
+    CloudTrail or Config what they need without a condition). True when ``found`` differs from it (a statement of
+    the operator's missing, an extra ``Allow``, a ``Deny`` in the way)."""
+    wanted = bucket_policy(desired, organization_id, management_id)
+    required = [_canonical(s) for s in wanted["Statement"]]
+    try:
+        parsed = json.loads(found) if found else None
+    except ValueError:
+        parsed = None
+    statements = parsed.get("Statement") if isinstance(parsed, dict) else None
+    if not isinstance(statements, list):
+        statements = [statements] if isinstance(statements, dict) else []
+    kept: list[Any] = []
+    differs = not isinstance(parsed, dict) or parsed.get("Version") != "2012-10-17"
+    matched = []
+    for stmt in statements:
+        canon = _canonical(stmt)
+        if canon in required:
+            matched.append(canon)
+        elif isinstance(stmt, dict) and stmt.get("Effect") == "Deny" and not _denies_delivery(stmt, desired):
+            kept.append(stmt)
+        else:
+            differs = True
+    if any(r not in matched for r in required):
+        differs = True
+    return {"Version": "2012-10-17", "Statement": wanted["Statement"] + kept}, differs
+
+
+def _denies_delivery(stmt: Mapping[str, Any], desired: DesiredLogging) -> bool:
+    """An unconditional Deny that covers what CloudTrail or Config write to the bucket (s3:PutObject,
+    s3:GetBucketAcl) for everyone or for one of them."""
+    if stmt.get("Condition") or "NotPrincipal" in stmt or "NotAction" in stmt or "NotResource" in stmt:
+        return "NotAction" in stmt or "NotResource" in stmt  # those cover nearly everything: not trusted
+    principal = stmt.get("Principal")
+    services = principal.get("Service") if isinstance(principal, Mapping) else None
+    aws = principal.get("AWS") if isinstance(principal, Mapping) else principal
+    who = {str(p) for p in _items(services)} | {str(p) for p in _items(aws)}
+    if not who & {"*", CLOUDTRAIL, CONFIG}:
+        return False
+    bucket = f"arn:aws:s3:::{desired.bucket}"
+    needed = [("s3:putobject", f"{bucket}/AWSLogs/x"), ("s3:getbucketacl", bucket)]
+    return any(any(fnmatch.fnmatchcase(action, str(a).lower()) for a in _items(stmt.get("Action")))
+               and any(fnmatch.fnmatchcase(resource, str(r)) for r in _items(stmt.get("Resource")))
+               for action, resource in needed)
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def sort_lifecycle(days: int | None, rules: tuple[str, ...]) -> tuple[bool, tuple[str, ...], list[str]]:
+    """(the operator's rule is there, the rules added by hand that are kept, what the dropped ones do). The
+    operator's rule expires every object and noncurrent version after ``days``. A rule added by hand is kept
+    unless it expires objects or noncurrent versions sooner than that (with ``days`` None: at all), which would
+    erase evidence the spec keeps; a disabled rule is kept (it does nothing)."""
+    ours = False
+    kept: list[str] = []
+    dropped: list[str] = []
+    for text in rules:
+        try:
+            rule = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(rule, dict):
+            continue
+        expiration = rule.get("Expiration") or {}
+        noncurrent = (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays")
+        scope = rule.get("Filter", {"Prefix": rule.get("Prefix", "")})
+        enabled = rule.get("Status") == "Enabled"
+        if (days is not None and not ours and enabled and scope in ({}, {"Prefix": ""})
+                and expiration == {"Days": days} and noncurrent == days):
+            ours = True
+            continue
+        current = expiration.get("Days")
+        sooner = "Date" in expiration or (current is not None and (days is None or int(current) < days)) or (
+            noncurrent is not None and (days is None or int(noncurrent) < days))
+        if enabled and sooner:
+            when = (f"on {expiration['Date']}" if "Date" in expiration
+                    else f"after {current if current is not None else noncurrent} days")
+            dropped.append(f"rule {rule.get('ID', '?')!r} expires logs {when}")
+        else:
+            kept.append(text)
+    return ours, tuple(kept), dropped
+
+
+def kms_key_problem(desired: DesiredLogging, management_id: str, key_policy: str | None) -> str | None:
+    """What the KMS key's policy lacks for CloudTrail and Config to write SSE-KMS objects into the bucket (None:
+    nothing, or the policy could not be read). docs/operating.md shows the statements."""
+    if desired.kms_key is None or key_policy is None:
+        return None
+    try:
+        parsed = json.loads(key_policy)
+    except ValueError:
+        return None
+    statements = [s for s in _items(parsed.get("Statement")) if isinstance(s, Mapping) and s.get("Effect") == "Allow"]
+    needed = ([(CLOUDTRAIL, "kms:GenerateDataKey")] if desired.trail is not None else []) + (
+        [(CONFIG, "kms:GenerateDataKey"), (CONFIG, "kms:Decrypt")] if desired.config_enabled else [])
+    missing = []
+    for service, action in needed:
+        if not any(service in [str(p) for p in _items((s.get("Principal") or {}).get("Service")
+                                                      if isinstance(s.get("Principal"), Mapping) else None)]
+                   and any(fnmatch.fnmatchcase(action.lower(), str(a).lower()) for a in _items(s.get("Action")))
+                   for s in statements):
+            missing.append(f"{action} for {service}")
+    if not missing:
+        return None
+    return (f"spec.centralLogging.kmsKeyArn: the policy of key {desired.kms_key} does not allow "
+            f"{', '.join(missing)}; without it CloudTrail and Config cannot write encrypted logs into the bucket "
+            "(add the statements shown in docs/operating.md, \"The log bucket's KMS key\")")
 
 
 def _plan_trail(desired: DesiredLogging, observed: ObservedLogging, actions: list[Action],
@@ -253,9 +403,49 @@ def _plan_trail(desired: DesiredLogging, observed: ObservedLogging, actions: lis
         actions.append(PutOrganizationTrail(desired.home_region, desired.trail, desired.bucket, exists=True))
         diffs.append(Difference("centralLogging.trail.settings", "organization, multi-region, log file validation, "
                                 f"bucket {desired.bucket}", f"differs in {', '.join(wrong)}"))
+    selectors = management_selectors(trail.selectors)
+    if selectors is not None:
+        actions.append(PutTrailEventSelectors(desired.home_region, desired.trail, selectors))
+        diffs.append(Difference("centralLogging.trail.eventSelectors", "management events, read and write, no "
+                                "source excluded", trail.selectors))
     if not trail.logging:
         actions.append(StartTrailLogging(desired.home_region, desired.trail))
         diffs.append(Difference("centralLogging.trail.isLogging", "true", "false"))
+
+
+MANAGEMENT_FIELDS: list[dict[str, Any]] = [{"Field": "eventCategory", "Equals": ["Management"]}]
+MANAGEMENT_SELECTOR: dict[str, Any] = {"Name": "Management events", "FieldSelectors": MANAGEMENT_FIELDS}
+
+
+def management_selectors(found: str | None) -> str | None:
+    """None when the trail's event selectors (GetEventSelectors, as JSON) log every management event, read and
+    write, no source excluded; otherwise the PutEventSelectors arguments (JSON) that do, keeping the data event
+    selectors there. Basic selectors: one with IncludeManagementEvents, ReadWriteType All and no
+    ExcludeManagementEventSources. Advanced: one whose only field selector is eventCategory = Management."""
+    if found is None:
+        return None
+    try:
+        seen = json.loads(found)
+    except ValueError:
+        seen = {}
+    advanced = [s for s in _items(seen.get("AdvancedEventSelectors")) if isinstance(s, dict)]
+    if advanced:
+        def management(sel: Mapping[str, Any]) -> bool:
+            return any(f.get("Field") == "eventCategory" and "Management" in _items(f.get("Equals"))
+                       for f in _items(sel.get("FieldSelectors")) if isinstance(f, Mapping))
+
+        if any(_canonical({"f": _items(s.get("FieldSelectors"))}) == _canonical({"f": MANAGEMENT_FIELDS})
+               for s in advanced):
+            return None
+        return policy_text({"AdvancedEventSelectors": [s for s in advanced if not management(s)]
+                            + [MANAGEMENT_SELECTOR]})
+    basic = [s for s in _items(seen.get("EventSelectors")) if isinstance(s, dict)]
+    if any(s.get("IncludeManagementEvents") is True and s.get("ReadWriteType", "All") == "All"
+           and not s.get("ExcludeManagementEventSources") for s in basic):
+        return None
+    data = [{**{k: v for k, v in s.items() if k != "ExcludeManagementEventSources"}, "IncludeManagementEvents": False}
+            for s in basic if s.get("DataResources")]
+    return policy_text({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}, *data]})
 
 
 def plan_recorders(desired: DesiredLogging, found: MemberConfig) -> tuple[list[Action], list[Difference]]:

@@ -6,9 +6,10 @@ later: every account of the snapshot but the management account), through the ro
 there; and ``centralLogging``: the log bucket and the organization aggregator in the log archive account (through
 the member role), the organization trail (management account), and AWS Config in every member account and region.
 
-Central logging reads, each time the object is compared: the trail (DescribeTrails, GetTrailStatus: CloudTrail,
-management account), the bucket (ListBuckets and four reads of its policy, encryption, public access block and
-lifecycle) and the aggregator (DescribeConfigurationAggregators) in the log archive account. Each member account's
+Central logging reads, each time the object is compared: the trail (DescribeTrails, GetTrailStatus,
+GetEventSelectors: CloudTrail, management account), the bucket (ListBuckets and reads of its policy, encryption,
+versioning, Object Lock, public access block and lifecycle; GetKeyPolicy for a KMS key there) and the aggregator
+(DescribeConfigurationAggregators) in the log archive account. Each member account's
 AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region) is read on the same
 schedule as its access role: after a spec change, when new or not compliant, otherwise once every 10 resyncs.
 None of these go to AWS Organizations.
@@ -69,7 +70,7 @@ from controller.reconciler.account import KIND as ACCOUNT_KIND
 from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import Adapter, Cond, Context, Done, Reference, Report
 from controller.reconciler.policy import KIND as POLICY_KIND
-from controller.reconciler.status import binding_of
+from controller.reconciler.status import binding_of, clipped, first
 from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
 
 
@@ -358,13 +359,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         verdict)."""
         if verdicts is None:
             return None
-        found = list(verdicts.values())
-        baselined = {a for a in before if a in verdicts} | {a for a, v in verdicts.items() if v.state == "compliant"}
-        return BaselineStatus(accounts=len(found), compliant=sum(v.state == "compliant" for v in found),
-                              pending=sum(v.state == "pending" for v in found),
-                              failed=[BaselineFailure(account=v.account_id, reason=f"{v.reason}: {v.message}")
-                                      for v in found if v.state == "failed"],
-                              baselined_accounts=sorted(baselined))
+        return baseline_status(verdicts, before)
 
     def _conditions(self, desired: DesiredOrganization, observed: ObservedOrganizationState,
                     verdicts: Mapping[str, Verdict] | None) -> list[Cond]:
@@ -443,6 +438,20 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                                              config=config))
 
 
+def baseline_status(verdicts: Mapping[str, Verdict], before: frozenset[str]) -> BaselineStatus:
+    """status.baseline: the counts, the first failed accounts (``failedCount`` says how many), and the accounts that
+    have had their baseline (kept while they have a verdict: the operator's memory across restarts; 5,000 account
+    ids are about 80 kB, kept whole)."""
+    found = list(verdicts.values())
+    failed = [v for v in found if v.state == "failed"]
+    baselined = {a for a in before if a in verdicts} | {a for a, v in verdicts.items() if v.state == "compliant"}
+    return BaselineStatus(accounts=len(found), compliant=sum(v.state == "compliant" for v in found),
+                          pending=sum(v.state == "pending" for v in found), failed_count=len(failed),
+                          failed=[BaselineFailure(account=v.account_id, reason=clipped(f"{v.reason}: {v.message}"))
+                                  for v in first(failed)],
+                          baselined_accounts=sorted(baselined))
+
+
 def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging | None:
     logging = spec.central_logging
     if logging is None:
@@ -450,4 +459,6 @@ def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging 
     regions = tuple(dict.fromkeys(logging.config.regions or [logging.home_region])) if logging.config.enabled else ()
     return DesiredLogging(account_id, logging.bucket_name, logging.home_region, logging.retention_days,
                           logging.cloud_trail.trail_name if logging.cloud_trail.enabled else None, regions,
-                          logging.config.aggregator_name)
+                          logging.config.aggregator_name,
+                          (logging.object_lock.mode, logging.object_lock.days) if logging.object_lock else None,
+                          logging.kms_key_arn)

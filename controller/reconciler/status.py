@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from controller import metrics
-from controller.api.models import AwsAccountStatus, DriftItem
+from controller.api.models import STATUS_LIST_MAX, AwsAccountStatus, DriftItem
 from controller.aws.errors import AwsError, TransientAwsError
 from controller.planner.actions import WAIT_REASONS, Action, Blocked, Difference, Plan
 from controller.reconciler.base import Conditions, Event, ObjectView, Outcome, describe_validation_error, now_iso
@@ -53,6 +53,30 @@ def fields_of(model: BaseModel | None) -> dict[str, Any]:
     """The status fields a typed status model sets, by their Kubernetes names (a field set to None: removed)."""
     return {} if model is None else model.model_dump(by_alias=True, exclude_unset=True)
 
+#: How many items of a list a status keeps (``STATUS_LIST_MAX``: status.drift, status.baseline.failed), and how many
+#: names a condition message or an event lists: the rest are counted, so that a status stays far below the API
+#: server's limits at thousands of accounts. Those limits: a request body of 3 MiB (kube-apiserver,
+#: ``MaxRequestBodyBytes``, k8s.io/apiserver/pkg/server/config.go) and 1.5 MiB per object in etcd
+#: (``--max-request-bytes``, etcd's "System limits"; both read 2026-12-07). A status over them is not recorded.
+MESSAGE_NAMES_MAX = 10
+#: A message kept in a status list item (an AWS error message can be long).
+ITEM_MESSAGE_MAX = 300
+
+
+def first(items: Sequence[Any], limit: int = STATUS_LIST_MAX) -> list[Any]:
+    """The first ``limit`` items (the rest are counted where they are shown)."""
+    return list(items[:limit])
+
+
+def clipped(text: str, limit: int = ITEM_MESSAGE_MAX) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def names(items: Sequence[str], limit: int = MESSAGE_NAMES_MAX, sep: str = ", ", clip: int = ITEM_MESSAGE_MAX) -> str:
+    """Items joined for a message: the first ``limit`` (each clipped at ``clip``), then how many more."""
+    more = len(items) - limit
+    return sep.join(clipped(i, clip) for i in items[:limit]) + (f"{sep}and {more} more" if more > 0 else "")
+
 
 def _pruned(value: Any) -> Any:
     """What the API server stores of a value: nulls pruned from objects, at every depth."""
@@ -61,6 +85,10 @@ def _pruned(value: Any) -> Any:
     if isinstance(value, list):
         return [_pruned(v) for v in value]
     return value
+
+
+def _clip(value: str | None) -> str | None:
+    return None if value is None else clipped(value, 2 * ITEM_MESSAGE_MAX)  # a policy document is a value
 
 
 def same_status(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -166,7 +194,7 @@ class StatusBuilder:
             as_drift = blocked.reason != "ImmutableField" and self.spec_applied
             self._set_drift(list(plan.differences), as_drift=as_drift)
             if as_drift:
-                fields = ", ".join(f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in plan.differences)
+                fields = names([f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in plan.differences])
                 self.conditions.set("Drifted", True, "DriftDetected", f"AWS differs from the spec: {fields}")
         return self.refused(blocked)
 
@@ -195,7 +223,7 @@ class StatusBuilder:
     def failed_actions(self, failures: Sequence[tuple[Action, Failure]]) -> Outcome:
         """Some actions of the plan failed (each named in the message); the others were carried out."""
         reason = failures[0][1].reason
-        message = "; ".join(f.message for _, f in failures)
+        message = names([f.message for _, f in failures], sep="; ", clip=4_000)  # a whole message: what to do
         if all(f.reason in WAIT_REASONS for _, f in failures):
             return self.fail(reason, message, self.settings.wait_seconds, "waiting", "Normal")
         requeue = self.settings.backoff(self.obj.retry) if any(f.retry for _, f in failures) else None
@@ -222,26 +250,27 @@ class StatusBuilder:
         return plan.actions
 
     def _set_drift(self, differences: list[Difference], *, as_drift: bool) -> None:
-        self.status["drift"] = [DriftItem(field=d.field, desired=d.desired, actual=d.actual).model_dump(
-            by_alias=True, exclude_none=True) for d in differences]
+        self.status["drift"] = [DriftItem(field=d.field, desired=_clip(d.desired), actual=_clip(d.actual)).model_dump(
+            by_alias=True, exclude_none=True) for d in first(differences)]
+        self.status["driftCount"] = len(differences)  # always there: a merge patch never removes a field
         self.drift_found = differences if as_drift else []
         if as_drift and differences:
             was = self.conditions.get("Drifted")
             if not was or was.get("status") != "True":
                 metrics.DRIFT_DETECTED.labels(kind=self.kind).inc()
-                fields = ", ".join(d.field for d in differences)
+                fields = names([d.field for d in differences])
                 self.event("Warning", "DriftDetected", f"AWS differs from the spec in: {fields}")
 
     def synced(self, fields: dict[str, Any]) -> Outcome:
         self.status.update(fields)
         if self.drift_found and self.drift_corrected:
             metrics.DRIFT_CORRECTED.labels(kind=self.kind).inc()
-            names = ", ".join(d.field for d in self.drift_found)
-            self.event("Normal", "DriftCorrected", f"put AWS back to the spec in: {names}")
-            self.conditions.set("Drifted", False, "Corrected", f"corrected at {now_iso()}: {names}")
+            corrected = names([d.field for d in self.drift_found])
+            self.event("Normal", "DriftCorrected", f"put AWS back to the spec in: {corrected}")
+            self.conditions.set("Drifted", False, "Corrected", f"corrected at {now_iso()}: {corrected}")
             self.conditions.set("Ready", True, "Available", "")
         elif self.drift_found:
-            shown = ", ".join(f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in self.drift_found)
+            shown = names([f"{d.field} (desired {d.desired!r}, actual {d.actual!r})" for d in self.drift_found])
             why = "managementPolicy Observe" if self.observe_only else "AWSORG_DRIFT_POLICY=report"
             self.conditions.set("Drifted", True, "DriftDetected", f"AWS differs from the spec ({why}): {shown}")
             self.conditions.set("Ready", False, "Drifted", f"AWS differs from the spec in {len(self.drift_found)} "

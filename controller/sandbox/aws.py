@@ -127,6 +127,11 @@ class AwsSandbox:
             def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request is noise
                 pass
 
+        from moto.s3.models import FakeBucket
+
+        from controller.sandbox.logging_services import bucket_permission
+
+        FakeBucket.get_permission = bucket_permission  # type: ignore[method-assign,assignment]  # conditions
         self.strict.app = DomainDispatcherApplication(create_backend_app)
         # make_server binds and listens before returning, so the URL is usable immediately.
         self._server = make_server(self._host, self._port, self.strict, threaded=True, request_handler=QuietHandler)

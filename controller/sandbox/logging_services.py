@@ -27,9 +27,16 @@ the central logging baseline cannot pass on a bucket policy or an order of steps
   InsufficientDeliveryPolicyException, "Your Amazon S3 bucket policy does not allow Config to write to it". A
   bucket that does not exist: NoSuchBucketException, "The specified Amazon S3 bucket does not exist".
 
+* PutEventSelectors: basic or advanced selectors, not both, at most five, only KMS and RDS Data API events
+  excluded (``_event_selectors``); GetEventSelectors of a new trail answers CloudTrail's default (all management
+  events), where moto answers none.
+* S3 versioning and Object Lock (``_versioning_or_lock``): versioning is never suspended on a bucket with Object
+  Lock; Object Lock is enabled on an existing bucket (with objects too) once its versioning is on.
+
 Bucket policies are evaluated for what the service's delivery request carries: its service principal, the
-action and object ARN, and the context keys ``aws:SourceOrgID``, ``aws:SourceAccount``, ``aws:SourceArn`` and
-``s3:x-amz-acl`` (``bucket-owner-full-control``). An explicit Deny wins; a condition on a key the request does
+action and object ARN, and the context keys ``aws:SourceOrgID``, ``aws:SourceAccount``, ``aws:SourceArn``,
+``aws:SecureTransport`` (``true``: services deliver over TLS) and ``s3:x-amz-acl`` (``bucket-owner-full-control``).
+An explicit Deny wins; a condition on a key the request does
 not carry does not match (IAM policy reference, "Condition operators": "If the key that you specify in a
 policy condition is not present in the request context, the values do not match").
 
@@ -101,6 +108,8 @@ def _condition_holds(condition: Any, context: Mapping[str, str]) -> bool:
                 ok = any(_matches(v, actual) for v in values)
             elif op in ("StringNotEquals", "ArnNotEquals"):
                 ok = actual not in values
+            elif op == "Bool":
+                ok = actual.lower() in [v.lower() for v in values]
             else:
                 return False  # an operator this sandbox does not evaluate: not admitted (fail closed)
             if not ok:
@@ -207,7 +216,8 @@ def _check_organization_trail(params: Mapping[str, Any], caller: str, region: st
     if bucket is None:
         raise ServiceError("S3BucketDoesNotExistException", f"S3 bucket {bucket_name} does not exist.")
     trail_arn = f"arn:aws:cloudtrail:{region}:{management}:trail/{name.rsplit('/', 1)[-1]}"
-    context = {"aws:SourceOrgID": backend.org.id, "aws:SourceAccount": management, "aws:SourceArn": trail_arn}
+    context = {"aws:SourceOrgID": backend.org.id, "aws:SourceAccount": management, "aws:SourceArn": trail_arn,
+               "aws:SecureTransport": "true"}
     prefix = str(params.get("S3KeyPrefix") or "")
     base = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs"
     policy = seen.bucket_policy(str(bucket_name), _policy_text(bucket[0]))
@@ -224,6 +234,55 @@ def _is_organization_trail(caller: str, region: str, name: str) -> bool:
 
     trail = cloudtrail_backends[caller][region].trails.get(name.rsplit("/", 1)[-1])
     return bool(trail is not None and trail.is_org_trail)
+
+
+#: "In this release, the list can be empty (disables the filter), or it can filter out Key Management Service or
+#: Amazon RDS Data API events" (botocore's cloudtrail model, EventSelector.ExcludeManagementEventSources).
+EXCLUDABLE_SOURCES = frozenset({"kms.amazonaws.com", "rdsdata.amazonaws.com"})
+#: "You can configure up to five event selectors for a trail" (PutEventSelectorsRequest.EventSelectors).
+MAX_EVENT_SELECTORS = 5
+#: "By default, trails created without specific event selectors are configured to log all read and write management
+#: events, and no data events" (PutEventSelectors); moto gives a new trail none.
+DEFAULT_SELECTOR = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
+                    "ExcludeManagementEventSources": []}
+
+
+def _trail(caller: str, region: str, name: str) -> Any:
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    return cloudtrail_backends[caller][region].trails.get(name.rsplit("/", 1)[-1])
+
+
+def _event_selectors(operation: str, params: Mapping[str, Any], caller: str, region: str) -> None:
+    """PutEventSelectors as CloudTrail takes it: "You can use either AdvancedEventSelectors or EventSelectors, but
+    not both"; at most five selectors; only KMS and RDS Data API may be excluded (InvalidEventSelectorsException,
+    "called with a number of event selectors ... that is not valid"). Either kind replaces the other ("If you
+    apply EventSelectors to a trail, any existing AdvancedEventSelectors are overwritten"): moto keeps the
+    advanced ones. GetEventSelectors of a trail never given selectors answers CloudTrail's default."""
+    trail = _trail(caller, region, str(params.get("TrailName", "")))
+    if trail is None:
+        return  # moto answers TrailNotFoundException
+    if operation == "GetEventSelectors":
+        if not trail.event_selectors and not trail.advanced_event_selectors:
+            trail.event_selectors = [dict(DEFAULT_SELECTOR)]
+        return
+    basic, advanced = params.get("EventSelectors"), params.get("AdvancedEventSelectors")
+    if basic is not None and advanced is not None:
+        raise ServiceError("InvalidParameterCombinationException",
+                           "You can use either AdvancedEventSelectors or EventSelectors, but not both.")
+    if basic is not None:
+        if not isinstance(basic, list) or not 1 <= len(basic) <= MAX_EVENT_SELECTORS:
+            raise ServiceError("InvalidEventSelectorsException",
+                               f"A trail can have 1 to {MAX_EVENT_SELECTORS} event selectors.")
+        for selector in basic:
+            excluded = set((selector or {}).get("ExcludeManagementEventSources") or [])
+            if excluded - EXCLUDABLE_SOURCES:
+                raise ServiceError("InvalidEventSelectorsException",
+                                   f"ExcludeManagementEventSources can contain only {sorted(EXCLUDABLE_SOURCES)}; "
+                                   f"got {sorted(excluded - EXCLUDABLE_SOURCES)}.")
+        trail.advanced_event_selectors = []
+    elif not advanced:
+        raise ServiceError("InvalidEventSelectorsException", "Specify EventSelectors or AdvancedEventSelectors.")
 
 
 # ------------------------------------------------------------------------------------------ Config
@@ -285,7 +344,8 @@ def _check_delivery_channel(params: Mapping[str, Any], caller: str, seen: Propag
     if bucket[1] == caller:
         return
     found = _organization(caller)
-    context = {"aws:SourceAccount": caller, **({"aws:SourceOrgID": found[0].org.id} if found else {})}
+    context = {"aws:SourceAccount": caller, "aws:SecureTransport": "true",
+               **({"aws:SourceOrgID": found[0].org.id} if found else {})}
     prefix = str(channel.get("s3KeyPrefix") or "")
     key = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs/{caller}/Config/example.json.gz"
     policy = seen.bucket_policy(bucket_name, _policy_text(bucket[0]))
@@ -321,6 +381,8 @@ def refusal(target: str, body: bytes, caller: str, region: str, seen: Propagatio
             and _is_organization_trail(caller, region, str(params.get("Name", ""))))
         if operation in ("CreateTrail", "UpdateTrail") and organization_trail:
             _check_organization_trail(params, caller, region, update=operation == "UpdateTrail", seen=seen)
+        elif operation in ("PutEventSelectors", "GetEventSelectors"):
+            _event_selectors(operation, params, caller, region)
         elif operation == "PutConfigurationAggregator":
             _check_organization_aggregator(params, caller, seen)
         elif operation == "PutDeliveryChannel":
@@ -390,22 +452,105 @@ def is_public(policy: str | bytes) -> bool:
     return False
 
 
+#: What the sandbox's requests carry for a bucket policy's conditions: the sandbox serves plain HTTP in place of
+#: S3's TLS endpoints (boto3 uses HTTPS against AWS), so a request stands for one made over TLS.
+REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def bucket_permission(bucket: Any, action: str, resource: str) -> Any:
+    """moto's check of an object request against the bucket policy (``FakeBucket.get_permission``), with the
+    statements' conditions evaluated: moto's own check ignores them ("Conditions are not taken into account",
+    moto/s3/models.py, put_bucket_policy), so a TLS-only ``Deny`` (``aws:SecureTransport`` ``false``) would deny
+    every request, which S3 does only to a request without TLS. Like moto, statements with ``Principal`` ``*``
+    only; a condition on a key the request does not carry does not match."""
+    from moto.iam.access_control import PermissionResult
+
+    policy = _policy_text(bucket)
+    try:
+        parsed = json.loads(policy) if policy else {}
+    except ValueError:
+        return PermissionResult.NEUTRAL
+    result = PermissionResult.NEUTRAL
+    for stmt in _as_list(parsed.get("Statement", []) if isinstance(parsed, dict) else []):
+        if not isinstance(stmt, dict) or stmt.get("Principal") not in ("*", {"AWS": "*"}):
+            continue
+        if not any(_matches(str(a), action, case=False) for a in _as_list(stmt.get("Action"))):
+            continue
+        if not any(_matches(str(r), resource) for r in _as_list(stmt.get("Resource"))):
+            continue
+        if not _condition_holds(stmt.get("Condition"), REQUEST_CONTEXT):
+            continue
+        if stmt.get("Effect") == "Deny":
+            return PermissionResult.DENIED
+        if stmt.get("Effect") == "Allow":
+            result = PermissionResult.PERMITTED
+    return result
+
+
+def _s3_error(status: str, code: str, message: str) -> tuple[str, bytes]:
+    return status, (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+                    "</Error>").encode()
+
+
+def _xml_text(body: bytes, tag: str) -> str | None:
+    import re
+
+    found = re.search(rf"<{tag}>([^<]*)</{tag}>".encode(), body)
+    return found.group(1).decode() if found else None
+
+
+def _versioning_or_lock(bucket: Any, query: Mapping[str, Any], body: bytes) -> tuple[str, bytes] | None:
+    """Versioning and Object Lock as S3 decides them (S3 user guide, "Configuring S3 Object Lock", read 2026-12-07):
+    "After you enable Object Lock on a bucket, you can't disable Object Lock or suspend versioning for that bucket"
+    (moto suspends it: InvalidBucketState here); "You can enable Object Lock for new or existing buckets"
+    (botocore's s3 model, PutObjectLockConfiguration), versioning on first ("Before you lock any objects, you must
+    enable S3 Versioning and Object Lock"), where moto refuses a bucket that holds objects ("Bucket needs to be
+    empty"): the sandbox enables it on moto's bucket itself, for every bucket."""
+    if "versioning" in query:
+        if getattr(bucket, "object_lock_enabled", False) and _xml_text(body, "Status") == "Suspended":
+            return _s3_error("409 Conflict", "InvalidBucketState", "An Object Lock configuration is present on this "
+                             "bucket, so the versioning state cannot be changed.")
+        return None
+    if "object-lock" not in query:
+        return None
+    if getattr(bucket, "versioning_status", None) != "Enabled":
+        return _s3_error("409 Conflict", "InvalidBucketState",
+                         "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+    if _xml_text(body, "ObjectLockEnabled") != "Enabled":
+        return _s3_error("400 Bad Request", "MalformedXML", "The XML you provided was not well-formed or did not "
+                         "validate against our published schema")
+    mode, days, years = _xml_text(body, "Mode"), _xml_text(body, "Days"), _xml_text(body, "Years")
+    if (mode is None) != (days is None and years is None) or (days is not None and years is not None):
+        return _s3_error("400 Bad Request", "MalformedXML", "The DefaultRetention settings require both a mode and "
+                         "a period, Days or Years")
+    if any(v is not None and (not v.isdigit() or int(v) < 1) for v in (days, years)):
+        return _s3_error("400 Bad Request", "InvalidArgument", "Default retention period must be a positive integer "
+                         "value.")
+    bucket.object_lock_enabled = True  # moto's own answer would also leave the unused period None, on which its
+    bucket.default_lock_mode = mode  # PutObject into the bucket fails (FakeBucket.default_retention): 0 there
+    bucket.default_lock_days = int(days) if days else 0
+    bucket.default_lock_years = int(years) if years else 0
+    return "200 OK", b""
+
+
 def s3_refusal(method: str, path: str, query: str, body: bytes) -> tuple[str, bytes] | None:
     """PutBucketPolicy on a bucket whose public access block has BlockPublicPolicy: "Setting this element to TRUE
     causes Amazon S3 to reject calls to PUT Bucket policy if the specified bucket policy allows public access"
-    (botocore's s3 model, PublicAccessBlockConfiguration.BlockPublicPolicy). moto stores any policy. Returns
-    (status, XML body) of S3's AccessDenied, or None to let moto answer."""
+    (botocore's s3 model, PublicAccessBlockConfiguration.BlockPublicPolicy). moto stores any policy. Versioning
+    and Object Lock: ``_versioning_or_lock``. Returns (status, XML body) of S3's answer, or None to let moto
+    answer."""
     from urllib.parse import parse_qs
 
-    if method != "PUT" or "policy" not in parse_qs(query, keep_blank_values=True):
+    parsed = parse_qs(query, keep_blank_values=True)
+    if method != "PUT":
         return None
     name = path.strip("/").split("/", 1)[0]
     found = _bucket(name)
-    if found is None or not body:
+    if found is not None and ("versioning" in parsed or "object-lock" in parsed):
+        return _versioning_or_lock(found[0], parsed, body)
+    if "policy" not in parsed or found is None or not body:
         return None
     block = getattr(found[0], "public_access_block", None)
     if block is None or not getattr(block, "block_public_policy", False) or not is_public(body):
         return None
-    xml = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied"
-           b"</Message></Error>")
-    return "403 Forbidden", xml
+    return _s3_error("403 Forbidden", "AccessDenied", "Access Denied")

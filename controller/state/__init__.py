@@ -100,6 +100,11 @@ class ObservedBucket:
     public_access_blocked: bool = False
     expiration_days: int | None = None  # the lifecycle rule that expires every object, if any
     versioned: bool = False  # versioning Enabled (not Suspended, never set)
+    lifecycle_rules: tuple[str, ...] = ()  # each lifecycle rule, as JSON (GetBucketLifecycleConfiguration)
+    kms_key: str | None = None  # the default encryption's KMS key when SSE-KMS
+    object_lock: tuple[str, int] | None = None  # the default retention of Object Lock (mode, days), if enabled
+    object_lock_enabled: bool = False
+    kms_key_policy: str | None = None  # the KMS key's policy, when the operator can read it (the key is there)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class ObservedTrail:
     log_file_validation: bool
     organization: bool
     logging: bool
+    selectors: str | None = None  # GetEventSelectors' answer as JSON (None: not read)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ How the operations are derived from controller/aws/**/*.py (kept simple on purpo
 
 - Central logging (controller/aws/central_logging.py only): a method call named after an operation of botocore's
   ``cloudtrail`` model -> ``cloudtrail:<Operation>`` (the organization trail lives in the management account: the
-  operator's own credentials). Calls named after operations of the ``s3``, ``config`` and ``iam`` models are made
+  operator's own credentials). Calls named after operations of the ``s3``, ``config``, ``iam`` and ``kms`` (the log
+  bucket's key policy) models are made
   with the member role's credentials in the log archive and member accounts: like IAM above, that role's, named
   in docs/operating.md. S3's IAM actions are not all named like its operations (Service Authorization Reference,
   "Actions defined by Amazon S3"): ``S3_ACTIONS`` maps the ones that differ.
@@ -55,7 +56,10 @@ S3_ACTIONS = {"ListBuckets": "ListAllMyBuckets", "GetBucketEncryption": "GetEncr
               "PutBucketEncryption": "PutEncryptionConfiguration", "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
               "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
               "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
-              "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration"}
+              "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
+              "DeleteBucketLifecycle": "PutLifecycleConfiguration",
+              "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration",
+              "PutObjectLockConfiguration": "PutBucketObjectLockConfiguration"}
 
 
 # Permissions AWS checks on the caller beyond the call's own action. CreateTrail of an organization trail creates
@@ -95,7 +99,8 @@ def actions_in_code(member_role: bool = False) -> set[str]:
     trail_ops = {xform_name(op): op for op in _operations("cloudtrail")}
     logging_ops = {**{xform_name(op): f"config:{op}" for op in _operations("config")},
                    **{xform_name(op): f"s3:{S3_ACTIONS.get(op, op)}" for op in _operations("s3")},
-                   **{xform_name(op): f"iam:{op}" for op in _operations("iam")}}
+                   **{xform_name(op): f"iam:{op}" for op in _operations("iam")},
+                   **{xform_name(op): f"kms:{op}" for op in _operations("kms")}}
     found: set[str] = set()
     through_member_role: set[str] = set()
     for path in sorted((ROOT / "controller" / "aws").rglob("*.py")):
@@ -152,6 +157,7 @@ def test_every_operation_exists_in_botocore() -> None:
     known |= {f"iam:{op}" for op in _operations("iam")}
     known |= {f"cloudtrail:{op}" for op in _operations("cloudtrail")}
     known |= {f"config:{op}" for op in _operations("config")}
+    known |= {f"kms:{op}" for op in _operations("kms")}
     known |= {f"s3:{S3_ACTIONS.get(op, op)}" for op in _operations("s3")}
     unknown = (actions_in_code() | actions_in_code(member_role=True)) - known - set().union(*IMPLIED.values())
     assert not unknown, f"not AWS operations (typo?): {sorted(unknown)}"

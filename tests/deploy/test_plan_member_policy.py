@@ -22,7 +22,7 @@ from tests.deploy.test_iam_policy import S3_ACTIONS, _operations
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "deploy" / "plan-member-policy.json"
 READS = re.compile(r"^(Get|List|Describe|Head)")
-SERVICES = {"member.py": ("iam",), "central_logging.py": ("s3", "config", "iam")}
+SERVICES = {"member.py": ("iam",), "central_logging.py": ("s3", "config", "iam", "kms")}
 
 
 def reads_through_the_member_role() -> set[str]:

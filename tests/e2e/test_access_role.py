@@ -62,7 +62,7 @@ def test_every_member_account_gets_the_role_and_a_new_one_too(
     obj = wait_for(lambda: o if condition(o := cluster.get("organizations", "organization"), "Baseline")
                    and condition(o, "Baseline")["status"] == "True" else None, timeout=30,  # type: ignore[index]
                    what="Baseline True")
-    assert obj["status"]["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": [],
+    assert obj["status"]["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": [], "failedCount": 0,
                                          "baselinedAccounts": sorted([outside, dev])}
     for account_id in (outside, dev):
         assert principals(aws, account_id) == {MGMT_ROOT, OPS}

@@ -64,7 +64,10 @@ def test_the_baseline_from_nothing_and_the_trail_put_back(
     rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
     assert rules[0]["Expiration"]["Days"] == 400
     policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
-    assert {s["Principal"]["Service"] for s in policy["Statement"]} == {TRAIL, CONFIG}
+    assert {s["Principal"]["Service"] for s in policy["Statement"] if s["Effect"] == "Allow"} == {TRAIL, CONFIG}
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]  # requests without TLS, from anyone
+    assert deny["Principal"] == "*" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     found = trail(aws)
     assert found is not None and found["IsLogging"] and found["IsOrganizationTrail"] and found["IsMultiRegionTrail"]
     assert found["LogFileValidationEnabled"] and found["S3BucketName"] == BUCKET
@@ -75,7 +78,7 @@ def test_the_baseline_from_nothing_and_the_trail_put_back(
     status = obj["status"]
     assert status["trail"] == {"arn": found["TrailARN"], "isLogging": True}
     assert status["aggregatorArn"] == aggregators[0]["ConfigurationAggregatorArn"]
-    assert status["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": [],
+    assert status["baseline"] == {"accounts": 2, "compliant": 2, "pending": 0, "failed": [], "failedCount": 0,
                                   "baselinedAccounts": sorted([legacy, shared])}
     assert condition(obj, "Ready")["status"] == "True"  # type: ignore[index]
 
@@ -160,3 +163,56 @@ def test_a_bucket_name_taken_elsewhere_is_a_clear_reason_not_a_retry_loop(
     assert metric(scrape(port), "awsorg_aws_api_calls_total", operation="CreateBucket", outcome="error") == attempts
     synced = condition(cluster.get("organizations", "organization"), "Synced")
     assert synced is not None and synced["reason"] == "BucketNameTaken"
+
+
+def _rule_ids(s3: Any) -> set[str]:
+    return {r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+
+
+def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    port = free_port()
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_METRICS_PORT=str(port))
+    shared = shared_services(cluster)
+    cluster.client.apply(organization(**logging_spec()))
+    baseline_true(cluster)
+    s3, ct = aws.member_client("s3", shared), aws.service_client("cloudtrail")
+
+    # The security team adds, by hand, a Deny (no one but BreakGlass deletes a log) and a stricter lifecycle rule
+    # (logs to Glacier after 90 days; nothing expires sooner); someone else suspends versioning and narrows the
+    # trail to write-only management events.
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    hand_deny = {"Sid": "SecurityTeamNoDelete", "Effect": "Deny", "Principal": "*",
+                 "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Resource": f"arn:aws:s3:::{BUCKET}/*",
+                 "Condition": {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlass"}}}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({**policy, "Statement": policy["Statement"] + [hand_deny]}))
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        *rules, {"ID": "to-glacier", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+                 "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]}]})
+    writes = metric(scrape(port), "awsorg_aws_api_calls_total", operation="PutBucketPolicy", outcome="success")
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    ct.put_event_selectors(TrailName="org-trail", EventSelectors=[{"ReadWriteType": "WriteOnly",
+                                                                   "IncludeManagementEvents": True}])
+
+    wait_for(lambda: s3.get_bucket_versioning(Bucket=BUCKET).get("Status") == "Enabled", timeout=15,
+             what="versioning turned on again")
+    wait_for(lambda: ct.get_event_selectors(TrailName="org-trail")["EventSelectors"][0]["ReadWriteType"] == "All",
+             timeout=15, what="the trail's management events put back to read and write")
+    selectors = ct.get_event_selectors(TrailName="org-trail")["EventSelectors"]
+    assert [(s["ReadWriteType"], s["IncludeManagementEvents"]) for s in selectors] == [("All", True)]
+    time.sleep(3)  # three more resyncs
+    kept = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert hand_deny in kept and len(kept) == len(policy["Statement"]) + 1  # the Deny survives the resyncs
+    assert _rule_ids(s3) == {"awsorg-retention", "to-glacier"}  # and the stricter rule
+    assert metric(scrape(port), "awsorg_aws_api_calls_total", operation="PutBucketPolicy",
+                  outcome="success") == writes  # nothing rewritten
+
+    # A rule that would expire the logs sooner is drift: removed, the Glacier rule kept.
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        *rules, {"ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 7}}]})
+    wait_for(lambda: _rule_ids(s3) == {"awsorg-retention", "to-glacier"}, timeout=15,
+             what="the 7-day rule removed, the Glacier rule kept")
+    obj = cluster.get("organizations", "organization")
+    assert condition(obj, "Drifted")["reason"] == "Corrected"  # type: ignore[index]
