@@ -8,6 +8,8 @@ code of the one table in :mod:`controller.workflow.exits` (shown by ``awsorg --h
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from controller import __version__
 from controller.api import crds as crdgen
+from controller.api import limits
 from controller.settings import SettingsError
 from controller.workflow import exits
 
@@ -75,7 +78,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_export.add_argument("--out", type=Path, default=None,
                           help="write one file per kind into this directory (default: stdout)")
 
+    for sub_parser in (p_run, p_validate, p_plan):
+        sub_parser.add_argument(
+            "--limits", metavar="NAME=N,...", default=None,
+            help="AWS quotas this organization has (raised, or changed by AWS), overriding AWSORG_LIMITS and AWS's "
+            f"current figures; names: {', '.join(limits.limit_names())} (defaults: {limits.Limits().describe()})")
+
     args = parser.parse_args(argv)
+    if args.command in ("run", "validate", "plan"):
+        from controller.settings import limits_from
+
+        try:
+            configured = limits_from(os.environ.get(limits.LIMITS_SETTING))
+            if args.limits is not None:
+                configured = limits_from(args.limits, "--limits")
+        except SettingsError as exc:
+            print(f"awsorg: {exc}", file=sys.stderr)
+            return 2
+        limits.use(configured)
     if args.command == "crds":
         return _crds(args.out)
     if args.command == "validate":
@@ -130,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return export_command(args.out, factory)
     if args.command == "run":
+        factory = Factory(dataclasses.replace(factory.settings, aws_limits=limits.active()))
         from controller.handlers.operator import run
 
         priority = args.priority

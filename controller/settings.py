@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from controller.api import limits
@@ -40,6 +40,19 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _count(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number from {minimum} to {maximum}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name}={raw!r}: must be from {minimum} to {maximum}")
+    return value
+
+
 def _role_name(name: str, default: str) -> str:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -48,6 +61,14 @@ def _role_name(name: str, default: str) -> str:
         raise SettingsError(f"{name}={raw!r}: expected an IAM role name ({limits.NAME_CHARACTERS}, at most "
                             f"{limits.ROLE_NAME_MAX})")
     return raw
+
+
+def limits_from(text: str | None, source: str = limits.LIMITS_SETTING) -> limits.Limits:
+    """``scps-per-target=11,scp-characters=20480``: the figures given, AWS's current quotas for the others."""
+    try:
+        return limits.Limits.parse(text)
+    except ValueError as exc:
+        raise SettingsError(f"{source}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,14 @@ class Settings:
     events_queue_url: str | None = None
     # The role the operator assumes in every member account (the one AWS Organizations creates there).
     member_role_name: str = "OrganizationAccountAccessRole"
+    # AWS's quotas that an organization can have raised or that AWS changes (AWSORG_LIMITS, `--limits`):
+    # AWS's current figures unless set; validate and plan read the same (controller.api.limits.Limits).
+    aws_limits: limits.Limits = field(default_factory=limits.Limits)
+    # Member accounts read at once (the Organization's baseline; its writes go one after the other), 1-64. Each account
+    # has IAM and Config quotas of its own; only AssumeRole is the management account's (paced by sts_rate).
+    member_concurrency: int = 16
+    # AssumeRole calls a second at most (the management account's STS quota, shared with everything else there).
+    sts_rate: float = 20.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -92,6 +121,9 @@ class Settings:
             peering_lifetime_seconds=_int("AWSORG_PEERING_LIFETIME_SECONDS", 60, minimum=2),
             events_queue_url=os.environ.get("AWSORG_EVENTS_QUEUE_URL") or None,
             member_role_name=_role_name("AWSORG_MEMBER_ROLE_NAME", "OrganizationAccountAccessRole"),
+            aws_limits=limits_from(os.environ.get(limits.LIMITS_SETTING)),
+            member_concurrency=_count("AWSORG_MEMBER_CONCURRENCY", 16, 1, 64),
+            sts_rate=_float("AWSORG_STS_RATE", 20.0, minimum=0.1),
         )
 
     def backoff(self, retry: int) -> float:

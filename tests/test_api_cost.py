@@ -130,7 +130,7 @@ def test_central_logging_reads_each_account_s_config_once_in_10_resyncs_outside_
     setup, per_resync = resync_costs(aws, ids[0], 10)
     assert setup["config"] > 0 and setup["cloudtrail"] == 3  # CreateTrail, StartLogging, DescribeTrails
     for calls in per_resync:
-        assert calls["cloudtrail"] == 2 and calls["s3"] == 5, calls
+        assert calls["cloudtrail"] == 2 and calls["s3"] == 6, calls
         assert calls["iam"] == calls["sts"] == 0, calls  # credentials cached for the hour; nothing to write
     assert sum(c["config"] for c in per_resync) == 10 * 1 + 4 * 2  # the aggregator each time, each account once
     assert len({c["organizations"] for c in per_resync}) == 1  # the same Organizations reads, whatever is due

@@ -37,6 +37,8 @@ def test_the_baseline_in_aws_s_order_reads_back(aws: AwsSandbox, gateway: Centra
     gateway.create_bucket(archive, R, "org-logs-gw")
     gateway.create_bucket(archive, R, "org-logs-gw")  # ours already: fine
     gateway.put_bucket_encryption(archive, R, "org-logs-gw")
+    assert gateway.read_bucket(archive, R, "org-logs-gw").versioned is False
+    gateway.put_bucket_versioning(archive, R, "org-logs-gw")
     gateway.block_public_access(archive, R, "org-logs-gw")
     gateway.put_retention(archive, R, "org-logs-gw", 30)
     policy = policy_text(bucket_policy(desired, aws.ids["organization_id"], "123456789012"))  # type: ignore[index]
@@ -44,6 +46,7 @@ def test_the_baseline_in_aws_s_order_reads_back(aws: AwsSandbox, gateway: Centra
     bucket = gateway.read_bucket(archive, R, "org-logs-gw")
     assert (bucket.owned, bucket.encrypted, bucket.public_access_blocked, bucket.expiration_days) == (True, True,
                                                                                                      True, 30)
+    assert bucket.versioned  # read back from AWS (GetBucketVersioning), not from what the gateway remembers
 
     arn = gateway.create_trail(R, "org-trail", "org-logs-gw")
     gateway.start_logging(R, "org-trail")

@@ -135,3 +135,39 @@ def test_the_member_role_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWSORG_MEMBER_ROLE_NAME", "not a role/name")
     with pytest.raises(SettingsError, match="AWSORG_MEMBER_ROLE_NAME"):
         Settings.from_env()
+
+
+def test_many_accounts_at_once_each_call_signed_as_its_own_account(env: AwsSandbox) -> None:
+    """One shared IAM client serves every account (controller.aws.session); calls made for eight accounts on four
+    threads at once land each in its own account, never in another's."""
+    from controller.aws.fanout import MemberWork
+
+    env.quotas.max_accounts = 20
+    accounts = [new_account(env, f"Many{i}") for i in range(8)]
+    members = MemberAccounts(sts_client(), iam_client, retry=FAST, work=MemberWork(4))
+    members.each(accounts, lambda a: members.create_role(a, f"Only-{a}", trust("arn:aws:iam::123456789012:root")))
+    found = members.read_roles(accounts, "OrganizationAccountAccessRole")
+    assert all(access.role is not None and access.role.account_id == a for a, access in found.items())
+    for account_id in accounts:
+        names = {r["RoleName"] for r in iam_in(env, account_id).list_roles()["Roles"]}
+        assert f"Only-{account_id}" in names
+        assert not {n for n in names if n.startswith("Only-")} - {f"Only-{account_id}"}, (account_id, names)
+
+
+def test_a_shared_member_client_refuses_a_call_not_bound_to_an_account(env: AwsSandbox) -> None:
+    from controller.aws.session import shared_member_client
+
+    with pytest.raises(RuntimeError, match="outside a MemberClient binding"):
+        shared_member_client("iam", "us-east-1").list_roles()
+
+
+def test_concurrency_is_a_bounded_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from controller.settings import Settings, SettingsError
+
+    assert (Settings.from_env().member_concurrency, Settings.from_env().sts_rate) == (16, 20.0)
+    monkeypatch.setenv("AWSORG_MEMBER_CONCURRENCY", "4")
+    assert Settings.from_env().member_concurrency == 4
+    for bad in ("0", "65", "many"):
+        monkeypatch.setenv("AWSORG_MEMBER_CONCURRENCY", bad)
+        with pytest.raises(SettingsError, match=r"AWSORG_MEMBER_CONCURRENCY.*1 to 64"):
+            Settings.from_env()

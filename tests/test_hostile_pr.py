@@ -23,6 +23,8 @@ from controller.workflow.escape import markdown_text, plain
 from controller.workflow.sources import MAX_FILE_BYTES
 
 HOSTILE_NAME = "Prod\n<!-- | `x` [l](http://e.test) @team"
+# A name AWS and the operator accept (no control character) that is still hostile to Markdown.
+VALID_HOSTILE_NAME = "Prod <!-- | `x` [l](http://e.test) @team"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -84,7 +86,8 @@ def checkout(tmp_path: Path, aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -
 def _hostile(repo: Path, tmp_path: Path, invalid: bool) -> None:
     lz = repo / "lz"
     (lz / "sandbox.yaml").unlink()
-    (lz / "hostile.yaml").write_text(_ou("hostile", HOSTILE_NAME) + "---\n" + _ou("zeta", "Zeta"))
+    name = HOSTILE_NAME if invalid else VALID_HOSTILE_NAME
+    (lz / "hostile.yaml").write_text(_ou("hostile", name) + "---\n" + _ou("zeta", "Zeta"))
     _bare_repository(lz, tmp_path / "fsmonitor-ran", tmp_path / "decoy")  # lz/HEAD, lz/objects/, lz/refs/, lz/config
     if invalid:
         os.symlink("/dev/zero", lz / "zero.yaml")
@@ -126,6 +129,7 @@ def test_a_hostile_pull_request_gets_a_complete_plan_comment_within_seconds(
     assert all(len(row) == 5 for row in rows.values()), rows  # no cell split, no row hidden
     assert "symbolic link to a file outside the checkout" in rows["lz/zero.yaml"][4]
     assert "FIFO" in rows["lz/fifo.yaml"][4]
+    assert "control characters" in rows["lz/hostile.yaml"][4]  # the newline in the OU's name, on one row
     assert f"more than the {MAX_FILE_BYTES:,} read".replace(",", ",") in rows["lz/big.yaml"][4]
     assert "Too long" in rows["lz/account.yaml"][4] and len(rows["lz/account.yaml"][4]) < 5_000  # cut, and said so
     assert not (tmp_path / "fsmonitor-ran").exists()  # no command of the pull request's bare repository ran
@@ -155,15 +159,15 @@ def test_a_hostile_name_and_a_bare_repository_in_the_pull_request(
     # The plain command took the merge base with origin/main: Sandbox's removal shows; the decoy's base would not.
     assert objects == ["`OrgUnit/hostile`", "`OrgUnit/zeta`", "`OrgUnit/sandbox`"], out
     assert all(len(row) == 4 for row in rows), rows
-    assert rows[0][2] == markdown_text(f"create OU '{HOSTILE_NAME}' under Root"), rows[0]
-    assert "Prod\\\\n&lt;\\!--" in rows[0][2] and "\\`x\\`" in rows[0][2] and "\\|" in rows[0][2]
+    assert rows[0][2] == markdown_text(f"create OU '{VALID_HOSTILE_NAME}' under Root"), rows[0]
+    assert "Prod &lt;\\!--" in rows[0][2] and "\\`x\\`" in rows[0][2] and "\\|" in rows[0][2]
     assert "@\u2060team" in rows[0][2]
     assert "the merge base of HEAD with origin/main" in out
     assert not (tmp_path / "fsmonitor-ran").exists()
 
     assert main(["plan", "lz"]) == 0
     text = capsys.readouterr().out
-    assert f"create OU {plain(repr(HOSTILE_NAME))[1:-1]!s}"[:10] in text
+    assert f"create OU {plain(repr(VALID_HOSTILE_NAME))[1:-1]!s}"[:10] in text
     assert all(not line.startswith("<!--") for line in text.splitlines())
 
     # --base origin/main: the checkout's revision, although lz/ looks like a bare repository with a main branch.

@@ -48,7 +48,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str]] = {
                                    limits.ACCOUNT_NAME_CHARACTERS),
     "account name of 51": (account("long-name", accountName="n" * 51), "spec.accountName", "1 to 50 characters"),
     "email without a dot in the domain": (account("localhost", email="aws-dev@localhost"), "spec.email",
-                                          "name@example.com"),
+                                          "the domain must contain at least one dot"),
     "email of 65": (account("long-email", email="e" * 53 + "@example.com"), "spec.email", "6 to 64 characters"),
     "RCP with NotAction": (rcp("not-action", Action=None, NotAction="s3:GetObject"),
                            "spec.document.Statement[0].NotAction", "not supported in a resource control policy"),
@@ -128,3 +128,61 @@ def test_more_accounts_than_awss_default_quota_is_a_warning(tmp_path: Path) -> N
     assert f"{limits.DEFAULT_MAX_ACCOUNTS} accounts per organization" in warning.message
     (tmp_path / "lz.yaml").write_text(yaml.safe_dump_all([account(f"acct-{i}") for i in range(members)]))
     assert validate_paths([tmp_path]).findings == []
+
+
+# ------------------------------------------------------------------------------ the configurable limits
+
+def _scps_on_one_ou(tmp_path: Path, count: int) -> Path:
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}
+    docs = [ou("team")] + [{"apiVersion": "awsorg.gitops.dev/v1alpha1", "kind": "ServiceControlPolicy",
+                            "metadata": {"name": f"g{i}"},
+                            "spec": {"document": deny, "targets": {"orgUnitRefs": [{"name": "team"}]}}}
+                           for i in range(count)]
+    (tmp_path / "lz.yaml").write_text(yaml.safe_dump_all(docs))
+    return tmp_path
+
+
+def test_limits_parse_and_refuse_nonsense() -> None:
+    assert limits.Limits.parse(None) == limits.Limits() == limits.Limits(10, 5, 10240, 5120, 10)
+    assert limits.Limits.parse("scps-per-target=12, rcp-characters=6000").scps_per_target == 12
+    for bad, words in (("scps=3", "NAME one of scps-per-target"), ("accounts=many", "a whole number"),
+                       ("accounts=0", "at least 1"), ("accounts", "NAME=N")):
+        with pytest.raises(ValueError, match=words):
+            limits.Limits.parse(bad)
+
+
+@pytest.mark.parametrize(("argv", "env", "code"), [
+    ([], None, 0),  # ten SCPs: FullAWSAccess is not declared here, AWS's ten allow them
+    (["--limits", "scps-per-target=5"], None, 1),  # an organization told it has five
+    ([], "scps-per-target=5", 1),  # the same from the environment, shared with the operator
+    (["--limits", "scps-per-target=10"], "scps-per-target=5", 0),  # the flag wins
+    (["--limits", "scps=5"], None, 2),
+])
+def test_validate_reads_the_same_limits_as_the_operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                        env: str | None, code: int) -> None:
+    from controller.cli import main
+
+    if env is not None:
+        monkeypatch.setenv(limits.LIMITS_SETTING, env)
+    else:
+        monkeypatch.delenv(limits.LIMITS_SETTING, raising=False)
+    try:
+        assert main(["validate", *argv, str(_scps_on_one_ou(tmp_path, 10))]) == code
+    finally:
+        limits.use(limits.Limits())
+    out = capsys.readouterr()
+    if code == 1:
+        assert "at most 5 service control policies" in out.out and "scps-per-target" in out.out
+    if code == 2:
+        assert "--limits" in out.err and "scps-per-target" in out.err
+
+
+def test_an_aws_refusal_beyond_the_limits_names_the_setting() -> None:
+    hint = limits.refusal_hint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", limits.SCP)
+    assert hint is not None and "--limits scps-per-target=9" in hint and limits.LIMITS_SETTING in hint
+    hint = limits.refusal_hint("POLICY_CONTENT_LIMIT_EXCEEDED", limits.RCP)
+    assert hint is not None and "rcp-characters=5119" in hint
+    both = limits.refusal_hint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+    assert both is not None and "scps-per-target" in both and "rcps-per-target" in both
+    assert limits.refusal_hint("ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED") is None

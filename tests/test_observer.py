@@ -11,8 +11,8 @@ import pytest
 
 from controller import metrics
 from controller.aws.gateway import OrganizationsGateway
-from controller.handlers.resync import Resync, observe_once
 from controller.reconciler.inventory import Inventory
+from controller.reconciler.resync import Resync, observe_once
 from controller.settings import Settings
 from controller.state import OrgSnapshot
 

@@ -71,6 +71,7 @@ class Case:
     blocked: str | None = None
     resource_id: str | None = None
     adopted: bool = False
+    created: bool = False  # bound to what its own CreateAccount request made: its events say created, not adopted
 
 
 INTENT = AccountRecord(intent_at=NOW)
@@ -108,6 +109,17 @@ CASES = [
          want(email="PROD@example.com"), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
     Case("an intent recorded but the account already exists (crash after SUCCEEDED): adopt by email",
          want(), snap(PROD_ACCT), record=INTENT, resource_id=PROD_ACCT.id, adopted=True),
+    Case("its own request SUCCEEDED and the account is read: bound as created, not adopted",
+         want(), snap(PROD_ACCT), record=AccountRecord(request_id="car-1", intent_at=NOW),
+         creation=CreationView(request=req("SUCCEEDED", account_id=PROD_ACCT.id)), resource_id=PROD_ACCT.id,
+         created=True),
+    Case("its own request recorded, the account already in the snapshot (not described): created",
+         want(), snap(PROD_ACCT), record=AccountRecord(request_id="car-1", intent_at=NOW), resource_id=PROD_ACCT.id,
+         created=True),
+    Case("its request made another account than the one with this email: that one is adopted",
+         want(), snap(PROD_ACCT), record=AccountRecord(request_id="car-1", intent_at=NOW),
+         creation=CreationView(request=req("SUCCEEDED", account_id="999999999999")), resource_id=PROD_ACCT.id,
+         adopted=True),
     Case("spec.accountId adopts that account",
          want(account_id=PROD_ACCT.id), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
     Case("spec.accountId not in the organization: refuse, never create",
@@ -143,6 +155,7 @@ def test_plan_account(case: Case) -> None:
     assert (plan.blocked.reason if plan.blocked else None) == case.blocked
     assert plan.resource_id == case.resource_id
     assert plan.adopted == case.adopted
+    assert plan.created == case.created
 
 
 @pytest.mark.parametrize(

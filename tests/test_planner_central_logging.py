@@ -33,7 +33,7 @@ R = "us-east-1"
 D = DesiredLogging(ARCHIVE, "org-logs", R, 365, "org-trail", (R,), "org-agg")
 POLICY = policy_text(bucket_policy(D, ORG, MGMT))
 GOOD_BUCKET = ObservedBucket("org-logs", owned=True, policy=POLICY, encrypted=True, public_access_blocked=True,
-                             expiration_days=365)
+                             expiration_days=365, versioned=True)
 GOOD_TRAIL = ObservedTrail("org-trail", f"arn:aws:cloudtrail:{R}:{MGMT}:trail/org-trail", "org-logs", True, True, True,
                            True)
 AGG = f"arn:aws:config:{R}:{ARCHIVE}:config-aggregator/config-aggregator-x"
@@ -54,7 +54,7 @@ CASES = [
     ("nothing yet: bucket (with its settings and policy) before the trail, recorders, then the aggregator",
      observed(bucket=ObservedBucket("org-logs"), trail=None, aggregator_arn=None,
               config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R)})}, compliant_before=frozenset()),
-     ["CreateLogBucket", "EncryptLogBucket", "BlockLogBucketPublicAccess", "PutLogBucketRetention",
+     ["CreateLogBucket", "EncryptLogBucket", "VersionLogBucket", "BlockLogBucketPublicAccess", "PutLogBucketRetention",
       "PutLogBucketPolicy", "PutOrganizationTrail", "StartTrailLogging", "PutConfigRecorder",
       "PutOrganizationAggregator"]),
     ("all as declared: nothing to do", observed(), []),
@@ -74,8 +74,10 @@ CASES = [
          '"Sid":"AWSCloudTrailWrite"', '"Sid":"Other"').replace('"Action":"s3:PutObject"',
                                                                  '"Action":["s3:PutObject"]')})), []),
     ("encryption, public access block and retention lost: each put back",
-     observed(bucket=ObservedBucket("org-logs", owned=True, policy=POLICY)),
+     observed(bucket=ObservedBucket("org-logs", owned=True, policy=POLICY, versioned=True)),
      ["EncryptLogBucket", "BlockLogBucketPublicAccess", "PutLogBucketRetention"]),
+    ("versioning never turned on, or suspended, on a bucket that is otherwise as declared: turned on",
+     observed(bucket=ObservedBucket(**{**GOOD_BUCKET.__dict__, "versioned": False})), ["VersionLogBucket"]),
     ("a recorder stopped: started (not recreated)",
      observed(config={DEV: MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs")})}),
      ["StartConfigRecorder"]),

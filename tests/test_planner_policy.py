@@ -26,6 +26,7 @@ RCP = "RESOURCE_CONTROL_POLICY"
 CONTENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
 # The same policy as AWS may hold it: other key order and whitespace.
 CONTENT_REORDERED = '{"Statement": [{"Resource": "*", "Action": "*", "Effect": "Deny"}], "Version": "2012-10-17"}'
+RCP_CONTENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}'
 OTHER_CONTENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}'
 
 PROD = ObservedOU("ou-ab12-11111111", "arn:ou/prod", "Production", ROOT)
@@ -64,7 +65,7 @@ def d(*targets: str, root: bool = False, name: str = "deny-root", **kw: object) 
     )
 
 
-FIVE_ON_PROD = [pol(f"p-other000{i}", f"other-{i}", {PROD.id}) for i in range(1, 5)]  # + FullAWSAccess = 5
+FULL_PROD = [pol(f"p-other000{i}", f"other-{i}", {PROD.id}) for i in range(1, 10)]  # + FullAWSAccess = 10
 
 
 @dataclass
@@ -134,15 +135,19 @@ CASES = [
                                                                       types=(RCP,)),
          known_id=MINE, resource_id=MINE, actions=[DetachPolicy(MINE, "deny-root", PROD.id, P_LABEL)],
          diff_fields=["targets"]),
-    Case("a sixth SCP on a target is refused before anything is created, listing the five",
-         d(PROD.id), snap(FULL, *FIVE_ON_PROD), blocked="LimitExceeded",
-         message=f"{P_LABEL} already has 5: FullAWSAccess, other-1, other-2, other-3, other-4"),
+    Case("an eleventh SCP on a target is refused before anything is created, listing the ten",
+         d(PROD.id), snap(FULL, *FULL_PROD), blocked="LimitExceeded",
+         message=f"{P_LABEL} already has 10: FullAWSAccess, " + ", ".join(f"other-{i}" for i in range(1, 10))),
+    Case("a sixth RCP on a target is refused: RCPs stay at 5",
+         d(PROD.id, type=RCP, content=RCP_CONTENT),
+         snap(FULL, *[pol(f"p-rcp{i}", f"rcp-{i}", {PROD.id}, ptype=RCP) for i in range(5)], types=(SCP, RCP)),
+         blocked="LimitExceeded", message="at most 5 resource control policies"),
     Case("the limit counts per type: five RCPs do not stop an SCP",
          d(PROD.id), snap(FULL, *[pol(f"p-rcp{i}", f"rcp-{i}", {PROD.id}, ptype=RCP) for i in range(5)],
                           types=(SCP, RCP)),
          actions=[CreatePolicy("deny-root", "", SCP, CONTENT, {}), AttachPolicy(None, "deny-root", PROD.id, P_LABEL)]),
     Case("already attached where the target is full: nothing to attach, nothing refused",
-         d(PROD.id), snap(FULL, *FIVE_ON_PROD[:3], pol(MINE, "deny-root", {PROD.id})), known_id=MINE,
+         d(PROD.id), snap(FULL, *FULL_PROD[:8], pol(MINE, "deny-root", {PROD.id})), known_id=MINE,
          resource_id=MINE),
     Case("raw id that is not in the organization: a clear refusal naming the field",
          d("ou-ab12-99999999"), snap(FULL), blocked="TargetNotFound",

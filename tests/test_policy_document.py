@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from controller.planner.policy_document import minify, same_content, validate_document
+from controller.sandbox import aws_limits
 from controller.sandbox.organizations.base import OrganizationsError
 from controller.sandbox.organizations.policy_grammar import check_policy_document
 
@@ -40,6 +41,25 @@ VALID = [
     ("IfExists, ForAnyValue: and boolean values are IAM condition syntax", SCP,
      doc(deny(Condition={"ForAnyValue:StringNotEqualsIfExists": {"aws:RequestedRegion": ["eu-west-1"]},
                          "Bool": {"aws:SecureTransport": False}, "Null": {"aws:TokenIssueTime": "true"}}))),
+    # AWS Security Blog, "AWS Organizations service control policy now supports full IAM language" (2025):
+    # "conditions, individual resource ARNs, and the NotAction element with Allow statements", "wildcards at the
+    # beginning or middle of Action element strings", "the NotResource element" (in Allow and Deny).
+    ("full IAM language: an Allow with a Condition", SCP,
+     doc({"Effect": "Allow", "Action": "ec2:*", "Resource": "*",
+          "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}}})),
+    ("full IAM language: an Allow of individual resource ARNs", SCP,
+     doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::logs/*", "arn:aws:s3:::audit/*"]})),
+    ("full IAM language: NotAction in an Allow", SCP, doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})),
+    ("full IAM language: wildcards at the beginning and in the middle of an action", SCP,
+     doc({"Effect": "Allow", "Action": ["ec2:*Instances", "s3:Get*Tagging", "iam:*Role*"], "Resource": "*"})),
+    ("full IAM language: NotResource in an Allow", SCP,
+     doc({"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*"})),
+    ("full IAM language: NotResource in a Deny", SCP,
+     doc({"Effect": "Deny", "Action": "s3:*", "NotResource": ["arn:aws:s3:::shared", "arn:aws:s3:::shared/*"]})),
+    ("a Sid of letters and digits (IAM: \"ASCII uppercase letters (A-Z), lowercase letters (a-z), and numbers\")",
+     SCP, doc(deny(Sid="DenyRoot2"))),
+    ("an RCP with NotResource (RCP syntax: NotResource is supported)", RCP,
+     doc({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "NotResource": "arn:aws:s3:::public/*"})),
     ("an RCP: Deny, with Principal and Resource", RCP,
      doc({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
           "Condition": {"Bool": {"aws:SecureTransport": "false"}}})),
@@ -67,6 +87,18 @@ INVALID = [
     ("an empty Action list", SCP, doc(deny(Action=[])), "spec.document.Statement[0].Action: must not be an empty"),
     ("Resource must be strings", SCP, doc(deny(Resource=5)), "spec.document.Statement[0].Resource: must be a non"),
     ("Sid must be a string", SCP, doc(deny(Sid=1)), "spec.document.Statement[0].Sid: must be a string"),
+    ("IAM's Sid: letters and digits only, no dash", SCP, doc(deny(Sid="deny-root")),
+     "spec.document.Statement[0].Sid: may contain only letters A-Z and a-z and digits 0-9"),
+    ("IAM's Sid: no spaces", SCP, doc(deny(Sid="Deny root")), "spec.document.Statement[0].Sid: may contain only"),
+    ("RCP syntax: NotAction is not supported", RCP,
+     doc({"Effect": "Deny", "Principal": "*", "NotAction": "s3:GetObject", "Resource": "*"}),
+     "spec.document.Statement[0].NotAction: not supported in a resource control policy"),
+    ("RCP syntax: Principal \"Only * is supported\"", RCP,
+     doc({"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "s3:*",
+          "Resource": "*"}), "spec.document.Statement[0].Principal: must be"),
+    ("SCP syntax: an SCP has no Principal, not even in an Allow", SCP,
+     doc({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}),
+     "spec.document.Statement[0].Principal: not allowed"),
     ("SCPs have no Principal", SCP, doc(deny(Principal="*")), "spec.document.Statement[0].Principal: not allowed"),
     ("Condition must be a map of operator -> map", SCP, doc(deny(Condition=["x"])),
      "spec.document.Statement[0].Condition: must be an object"),
@@ -104,6 +136,8 @@ def test_invalid_documents_name_the_field(reason: str, ptype: str, document: dic
         return  # stricter than the sandbox (AWS's IAM grammar checks these too)
     with pytest.raises(OrganizationsError):
         check_policy_document(ptype, content)
+        if ptype == RCP:
+            aws_limits.check_rcp(content)  # the sandbox's RCP elements and services (a check before the rule)
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -114,22 +148,23 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_size_limit_gives_the_size_and_the_limit() -> None:
-    big = doc(deny(Action=[f"s3:Action{i:04d}" for i in range(400)]))
+    big = doc(deny(Action=[f"s3:Action{i:04d}" for i in range(800)]))
     size = len(minify(big))
-    assert size > 5120
+    assert size > 10240
     [problem] = validate_document(SCP, big)
     assert problem.startswith("spec.document: ")
-    assert f"{size:,} characters" in problem and "5,120" in problem
+    assert f"{size:,} characters" in problem and "10,240" in problem and "scp-characters" in problem
     with pytest.raises(OrganizationsError, match="maximum size"):
         check_policy_document(SCP, minify(big))
 
 
 def test_size_at_the_limit_is_accepted() -> None:
     base = doc(deny(Sid=""))
-    pad = 5120 - len(minify(base))
+    pad = 10240 - len(minify(base))
     exact = doc(deny(Sid="x" * pad))
-    assert len(minify(exact)) == 5120
+    assert len(minify(exact)) == 10240
     assert validate_document(SCP, exact) == []
+    assert validate_document(SCP, doc(deny(Sid="x" * (pad + 1)))) != []
 
 
 def test_minify_keeps_key_order_and_has_no_whitespace() -> None:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
+from controller.api import limits
 from controller.cli import main
 from controller.planner.orgunit import MAX_OU_DEPTH, DesiredOU, plan_orgunit
-from controller.planner.policy import MAX_POLICIES_PER_TARGET, DesiredPolicy, PolicyTarget, plan_policy
+from controller.planner.policy import DesiredPolicy, PolicyTarget, plan_policy
 from controller.state import ObservedOU, ObservedPolicy, OrgSnapshot
 from controller.workflow.safeyaml import allowed_alias_ratio
 from controller.workflow.validate import Finding, Report, format_github, validate_paths
@@ -72,8 +73,8 @@ ACCOUNTS = docs(
     obj("AwsAccount", "copy", {"accountName": "Copy", "email": "GOOD@example.com"}),
 )
 POLICIES = docs(
-    # six SCPs on one OrgUnit: the sixth is one too many
-    *(scp(f"scp-{i}", {"orgUnitRefs": [{"name": "level-1"}]}) for i in range(1, 7)),
+    # eleven SCPs on one OrgUnit: the eleventh is one too many (10 since 2026-05-15)
+    *(scp(f"scp-{i}", {"orgUnitRefs": [{"name": "level-1"}]}) for i in range(1, 12)),
     # targets that do not exist
     scp("stray", {"orgUnitRefs": [{"name": "missing-ou"}], "accountRefs": [{"name": "missing-account"}]}),
     # the same AWS name for one type; the same name for another type is fine
@@ -105,7 +106,7 @@ EXPECTED = {
     ("AwsAccount/no-name", "spec.accountName"),
     ("AwsAccount/lost", "spec.orgUnitRef.name"),
     ("AwsAccount/copy", "spec.email"),
-    ("ServiceControlPolicy/scp-6", "spec.targets.orgUnitRefs[0].name"),
+    ("ServiceControlPolicy/scp-11", "spec.targets.orgUnitRefs[0].name"),
     ("ServiceControlPolicy/stray", "spec.targets.orgUnitRefs[0].name"),
     ("ServiceControlPolicy/stray", "spec.targets.accountRefs[0].name"),
     ("ServiceControlPolicy/second", "spec.name"),
@@ -138,7 +139,7 @@ def test_each_mistake_is_one_finding_that_says_what_is_allowed(mistakes: Path) -
     found = _findings(report)
     assert set(found) == EXPECTED
     assert report.exit_code == 1
-    assert report.objects == 34  # our kinds only: the ConfigMap and the other group's OrgUnit are ignored
+    assert report.objects == 39  # our kinds only: the ConfigMap and the other group's OrgUnit are ignored
     for f in report.findings:
         what, sep, allowed = f.message.partition("; allowed: ")
         assert sep and what.strip() and allowed.strip(), f.message
@@ -163,8 +164,9 @@ def test_each_mistake_is_one_finding_that_says_what_is_allowed(mistakes: Path) -
     assert "required" in message("AwsAccount/no-name", "spec.accountName")
     assert "good" in message("AwsAccount/copy", "spec.email") and "case-insensitive" in message(
         "AwsAccount/copy", "spec.email")
-    too_many = message("ServiceControlPolicy/scp-6", "spec.targets.orgUnitRefs[0].name")
-    assert "6 service control policies" in too_many and "at most 5" in too_many and "FullAWSAccess" in too_many
+    too_many = message("ServiceControlPolicy/scp-11", "spec.targets.orgUnitRefs[0].name")
+    assert "11 service control policies" in too_many and "at most 10" in too_many and "FullAWSAccess" in too_many
+    assert "scps-per-target" in too_many
     assert "DuplicatePolicyException" in message("ServiceControlPolicy/second", "spec.name")
     assert "Allow or Deny" in message("ServiceControlPolicy/bad-document", "spec.document.Statement[0].Effect")
     assert "OrgUnit, AwsAccount, ServiceControlPolicy" in message("Widget/w", "kind")
@@ -196,7 +198,7 @@ def test_cli_text_output_and_exit_code(mistakes: Path, capsys: pytest.CaptureFix
         assert m, line
         pairs.add((m["object"], m["field"]))
     assert pairs == EXPECTED
-    assert lines[-1] == f"awsorg validate: {len(EXPECTED)} errors in 34 objects in 3 files"
+    assert lines[-1] == f"awsorg validate: {len(EXPECTED)} errors in 39 objects in 3 files"
 
 
 def test_json_output(mistakes: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -260,7 +262,7 @@ def test_other_checks(tmp_path: Path) -> None:
         obj("AwsAccount", "two", {"accountName": "Two", "email": "two@example.com", "accountId": "111111111111"}),
         obj("OrgUnit", "deep", {"parentId": "ou-abcd-12345678"}),
         obj("ServiceControlPolicy", "huge", {"document": {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Deny", "Action": [f"s3:Action{i:04d}" for i in range(400)], "Resource": "*"}]}}),
+            {"Effect": "Deny", "Action": [f"s3:Action{i:04d}" for i in range(800)], "Resource": "*"}]}}),
     ))
     found = _findings(validate_paths([tmp_path]))
     assert set(found) == {
@@ -271,7 +273,7 @@ def test_other_checks(tmp_path: Path) -> None:
         ("AwsAccount/two", "spec.accountId"),
         ("ServiceControlPolicy/huge", "spec.document"),
     }
-    assert "5,120" in found[("ServiceControlPolicy/huge", "spec.document")].message
+    assert "10,240" in found[("ServiceControlPolicy/huge", "spec.document")].message
     assert "v1alpha1" in found[("OrgUnit/old", "apiVersion")].message
 
 
@@ -623,7 +625,7 @@ def _policies_on_one_ou(policy_type: str, count: int, first: int = 0) -> list[st
 
 
 @pytest.mark.parametrize("policy_type", list(TYPES))
-@pytest.mark.parametrize("count", [4, 5, 6, 7])
+@pytest.mark.parametrize("count", [4, 5, 6, 9, 10, 11])
 def test_validate_and_the_planner_agree_on_policies_per_target(policy_type: str, count: int, tmp_path: Path) -> None:
     """validate applies the planner's rule (controller.planner.policy.within_limit) to what the files declare."""
     (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou(policy_type, count)))
@@ -637,7 +639,7 @@ def test_validate_and_the_planner_agree_on_policies_per_target(policy_type: str,
                             targets=(PolicyTarget(ou.id, "spec.targets.orgUnitRefs[0]"),))
     planned = plan_policy(desired, snapshot, None)
     refused = planned.blocked is not None and planned.blocked.reason == "LimitExceeded"
-    assert bool(offline) == refused == (count > MAX_POLICIES_PER_TARGET), (offline, planned)
+    assert bool(offline) == refused == (count > limits.MAX_POLICIES_PER_TYPE[policy_type]), (offline, planned)
     assert len(offline) <= 1
 
 

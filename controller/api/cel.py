@@ -1,257 +1,182 @@
-"""A small evaluator for the subset of CEL used in CRD ``x-kubernetes-validations`` rules.
+"""CRD ``x-kubernetes-validations`` rules, compiled and evaluated by cel-python (``celpy``, pinned in
+requirements.txt), a maintained implementation of the Common Expression Language.
 
-Supported: ``self``/``oldSelf``, field access (``self.a.b``), indexing (``self.a[0]``,
-``self.m['k']``), literals (int, float, string, bool, null, lists), ``! - * / % + -``,
-comparisons (``== != < <= > >= in``), ``&& ||``, the ternary ``? :``,
-``has(self.x)``, ``size(x)``/``x.size()``, ``x.startsWith()``/``endsWith()``/``contains()``/
-``matches()``, ``x.all(v, pred)``, ``x.exists(v, pred)``, ``x.exists_one(v, pred)``,
-``int()``/``string()``/``type()``-free conversions ``int(x)``, ``string(x)``.
+This module is only the seam the API server's rules need around the library, shared by ``awsorg validate``
+(:mod:`controller.api.schema`) and the sandbox's API server (:mod:`controller.sandbox.crd_admission`):
 
-Anything else raises :class:`UnsupportedRule` at parse time, so the caller skips the rule.
-Evaluation errors (missing keys, wrong types) raise :class:`RuleError`, which the API
-server reports as a validation failure, as the real one does.
+* the Kubernetes environment: ``self`` (and ``oldSelf`` in a transition rule) bound to the JSON value, as
+  ``apiextensions-apiserver`` binds them;
+* a compile step that refuses, as the API server's compiler does, a function that neither CEL's standard
+  library (as cel-python has it) nor the Kubernetes libraries define, and a function of the Kubernetes
+  libraries that cel-python lacks (:data:`K8S_ONLY_FUNCTIONS`): such a rule raises :class:`UnsupportedRule`
+  instead of failing each evaluation (celpy resolves functions only when it evaluates).  None of the CRDs'
+  rules uses one today (``tests/test_cel_rules.py`` runs each of them); a rule that starts to must bring
+  that function here, tested, first;
+* :attr:`CompiledRule.ast`, the parse tree in the small tuple form the sandbox's schema-driven type check
+  walks (declared fields, the result type).
+
+Evaluation errors (a missing key, no such overload) raise :class:`RuleError`, which the API server reports as
+a validation failure, as the real one does.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controller.api import patterns
+if TYPE_CHECKING:  # celpy (and lark) take ~2 s to import and build their parser: only when a rule is compiled
+    import celpy
+    import lark
 
-__all__ = ["CompiledRule", "RuleError", "UnsupportedRule", "compile_rule"]
+__all__ = ["K8S_ONLY_FUNCTIONS", "CompiledRule", "Node", "RuleError", "UnsupportedRule", "compile_rule"]
 
 
 class UnsupportedRule(Exception):
-    """The rule uses syntax this evaluator does not understand."""
+    """The rule does not compile: a syntax error, or a function no CEL library here defines."""
 
 
 class RuleError(Exception):
     """The rule could not be evaluated on this value (e.g. ``no such key: x``)."""
 
 
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<float>\d+\.\d+(?:[eE][+-]?\d+)?)
-  | (?P<int>\d+)u?
-  | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>==|!=|<=|>=|&&|\|\||[-+*/%!<>?:().,\[\]{}])
-    """,
-    re.VERBOSE,
-)
+#: CEL's macros (the parser's, in cel-go): ``has()`` and the comprehensions.
+MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter"})
+
+#: Functions of the Kubernetes CEL libraries (k8s.io/apiserver/pkg/cel/library and the cel-go extensions the
+#: API server enables: strings, lists, regex, URLs, IPs and CIDRs, quantities, semver, format) that
+#: cel-python 0.5 does not have.  A rule calling one is refused at compile time (see the module docstring).
+K8S_ONLY_FUNCTIONS = frozenset({
+    # ext.Strings (cel-go), version 2 as the API server enables it
+    "charAt", "indexOf", "lastIndexOf", "lowerAscii", "upperAscii", "replace", "split", "substring", "trim",
+    "join", "reverse", "quote", "format",
+    # library.Lists
+    "isSorted", "sum", "min", "max",
+    # library.Regex
+    "find", "findAll",
+    # library.URLs, IPs, CIDRs, Quantity, SemVer, Authz, Sets
+    "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery",
+    "ip", "isIP", "cidr", "isCIDR", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast",
+    "isLinkLocalUnicast", "isGlobalUnicast", "containsIP", "containsCIDR", "masked", "prefixLength",
+    "quantity", "isQuantity", "isInteger", "asInteger", "asApproximateFloat", "sign", "add", "sub",
+    "isGreaterThan", "isLessThan", "compareTo", "semver", "isSemver", "major", "minor", "patch",
+})
 
 
-@dataclass(frozen=True)
-class _Tok:
-    kind: str
-    value: Any
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
-        if m is None:
-            raise UnsupportedRule(f"cannot tokenize at {text[pos:]!r}")
-        pos = m.end()
-        kind = m.lastgroup
-        raw = m.group(kind or "")
-        if kind == "ws":
-            continue
-        if kind == "float":
-            tokens.append(_Tok("lit", float(raw)))
-        elif kind == "int":
-            tokens.append(_Tok("lit", int(raw.rstrip("u"))))
-        elif kind == "str":
-            body = raw[1:-1]
-            tokens.append(_Tok("lit", body.encode("utf-8").decode("unicode_escape")
-                               if "\\" in body else body))
-        elif kind == "ident":
-            if raw in ("true", "false"):
-                tokens.append(_Tok("lit", raw == "true"))
-            elif raw == "null":
-                tokens.append(_Tok("lit", None))
-            elif raw == "in":
-                tokens.append(_Tok("op", "in"))
-            else:
-                tokens.append(_Tok("ident", raw))
-        else:
-            tokens.append(_Tok("op", raw))
-    tokens.append(_Tok("eof", None))
-    return tokens
-
-
-# The AST is made of tuples: (node_kind, *args).
+# The parse tree as the sandbox's type check reads it: tuples (node_kind, *args), kinds "lit", "var", "field",
+# "index", "has", "macro", "not", "neg", "and", "or", "bin", "if", "list", "call", "method", and "dyn" for a
+# construct the type check does not look into (a map literal, map()/filter()).
 Node = tuple[Any, ...]
-_MACROS = {"all", "exists", "exists_one"}
-_METHODS = {"size", "startsWith", "endsWith", "contains", "matches"}
-_FUNCTIONS = {"size", "int", "string", "double"}
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
+@functools.cache
+def _environment() -> celpy.Environment:
+    import sys
 
-    def peek(self) -> _Tok:
-        return self.tokens[self.pos]
+    import celpy
 
-    def next(self) -> _Tok:
-        tok = self.tokens[self.pos]
-        self.pos += 1
-        return tok
+    limit = sys.getrecursionlimit()
+    try:
+        return celpy.Environment()
+    finally:  # celpy raises the interpreter's recursion limit to 2,500 for all the process: not ours to change
+        sys.setrecursionlimit(limit)
 
-    def accept(self, op: str) -> bool:
-        tok = self.peek()
-        if tok.kind == "op" and tok.value == op:
-            self.pos += 1
-            return True
-        return False
 
-    def expect(self, op: str) -> None:
-        if not self.accept(op):
-            raise UnsupportedRule(f"expected {op!r}, got {self.peek().value!r}")
+@functools.cache
+def _library_functions() -> frozenset[str]:
+    import celpy.evaluation
 
-    def parse(self) -> Node:
-        node = self.ternary()
-        if self.peek().kind != "eof":
-            raise UnsupportedRule(f"unexpected trailing token {self.peek().value!r}")
-        return node
+    return frozenset(celpy.evaluation.base_functions)
 
-    def ternary(self) -> Node:
-        cond = self.or_()
-        if self.accept("?"):
-            a = self.ternary()
-            self.expect(":")
-            b = self.ternary()
-            return ("if", cond, a, b)
-        return cond
 
-    def or_(self) -> Node:
-        node = self.and_()
-        while self.accept("||"):
-            node = ("or", node, self.and_())
-        return node
+_RELATIONS = {"relation_lt": "<", "relation_le": "<=", "relation_gt": ">", "relation_ge": ">=",
+              "relation_eq": "==", "relation_ne": "!=", "relation_in": "in"}
+_ARITHMETIC = {"addition_add": "+", "addition_sub": "-", "multiplication_mul": "*", "multiplication_div": "/",
+               "multiplication_mod": "%"}
 
-    def and_(self) -> Node:
-        node = self.rel()
-        while self.accept("&&"):
-            node = ("and", node, self.rel())
-        return node
 
-    def rel(self) -> Node:
-        node = self.add()
-        while True:
-            tok = self.peek()
-            if tok.kind == "op" and tok.value in ("==", "!=", "<", "<=", ">", ">=", "in"):
-                self.pos += 1
-                node = ("bin", tok.value, node, self.add())
-            else:
-                return node
+def _children(tree: lark.Tree[Any]) -> list[Any]:
+    return [c for c in tree.children if c is not None]
 
-    def add(self) -> Node:
-        node = self.mul()
-        while True:
-            tok = self.peek()
-            if tok.kind == "op" and tok.value in ("+", "-"):
-                self.pos += 1
-                node = ("bin", tok.value, node, self.mul())
-            else:
-                return node
 
-    def mul(self) -> Node:
-        node = self.unary()
-        while True:
-            tok = self.peek()
-            if tok.kind == "op" and tok.value in ("*", "/", "%"):
-                self.pos += 1
-                node = ("bin", tok.value, node, self.unary())
-            else:
-                return node
+def _literal(token: Any) -> Any:
+    """A value of the literal's type (the type check needs its type only)."""
+    kind = getattr(token, "type", "")
+    if kind == "BOOL_LIT":
+        return str(token) == "true"
+    return {"INT_LIT": 0, "UINT_LIT": 0, "FLOAT_LIT": 0.0, "STRING_LIT": "", "MLSTRING_LIT": "",
+            "BYTES_LIT": b"", "NULL_LIT": None}.get(kind)
 
-    def unary(self) -> Node:
-        if self.accept("!"):
-            return ("not", self.unary())
-        if self.accept("-"):
-            return ("neg", self.unary())
-        return self.member()
 
-    def member(self) -> Node:
-        node = self.primary()
-        while True:
-            if self.accept("."):
-                tok = self.next()
-                if tok.kind != "ident":
-                    raise UnsupportedRule(f"expected a field name, got {tok.value!r}")
-                if self.accept("("):
-                    name = tok.value
-                    if name in _MACROS:
-                        var = self.next()
-                        if var.kind != "ident":
-                            raise UnsupportedRule("macro variable expected")
-                        self.expect(",")
-                        body = self.ternary()
-                        self.expect(")")
-                        node = ("macro", name, node, var.value, body)
-                    elif name in _METHODS:
-                        args = self.args()
-                        node = ("method", name, node, args)
-                    else:
-                        raise UnsupportedRule(f"unsupported method {name}()")
-                else:
-                    node = ("field", node, tok.value)
-            elif self.accept("["):
-                index = self.ternary()
-                self.expect("]")
-                node = ("index", node, index)
-            else:
-                return node
+def _function(name: str) -> None:
+    if name in K8S_ONLY_FUNCTIONS:
+        raise UnsupportedRule(f"undeclared reference to '{name}' (a Kubernetes CEL library function that "
+                              "cel-python lacks: provide it in controller/api/cel.py first)")
+    if name not in MACROS and name not in _library_functions():
+        raise UnsupportedRule(f"undeclared reference to '{name}' (in container '')")
 
-    def args(self) -> list[Node]:
-        args: list[Node] = []
-        if self.accept(")"):
-            return args
-        while True:
-            args.append(self.ternary())
-            if self.accept(")"):
-                return args
-            self.expect(",")
 
-    def primary(self) -> Node:
-        tok = self.next()
-        if tok.kind == "lit":
-            return ("lit", tok.value)
-        if tok.kind == "op" and tok.value == "(":
-            node = self.ternary()
-            self.expect(")")
-            return node
-        if tok.kind == "op" and tok.value == "[":
-            items: list[Node] = []
-            if not self.accept("]"):
-                while True:
-                    items.append(self.ternary())
-                    if self.accept("]"):
-                        break
-                    self.expect(",")
-            return ("list", items)
-        if tok.kind == "ident":
-            if self.accept("("):
-                if tok.value == "has":
-                    arg = self.ternary()
-                    self.expect(")")
-                    if arg[0] != "field":
-                        raise UnsupportedRule("has() needs a field selection")
-                    return ("has", arg)
-                if tok.value in _FUNCTIONS:
-                    return ("call", tok.value, self.args())
-                raise UnsupportedRule(f"unsupported function {tok.value}()")
-            return ("var", tok.value)
-        raise UnsupportedRule(f"unexpected token {tok.value!r}")
+def _node(tree: Any) -> Node:  # one case per grammar rule of celpy's cel.lark
+    import lark
+
+    if not isinstance(tree, lark.Tree):
+        raise UnsupportedRule(f"unexpected token {tree!r}")
+    kind, children = str(tree.data), _children(tree)
+    if kind == "expr":
+        if len(children) == 3:
+            return ("if", _node(children[0]), _node(children[1]), _node(children[2]))
+        return _node(children[0])
+    if kind in ("conditionalor", "conditionaland"):
+        if len(children) == 2:
+            return ("or" if kind == "conditionalor" else "and", _node(children[0]), _node(children[1]))
+        return _node(children[0])
+    if kind in ("relation", "addition", "multiplication"):
+        if len(children) == 2:
+            op_tree = children[0]
+            op = _RELATIONS.get(str(op_tree.data)) or _ARITHMETIC[str(op_tree.data)]
+            return ("bin", op, _node(_children(op_tree)[0]), _node(children[1]))
+        return _node(children[0])
+    if kind == "unary":
+        if len(children) == 2:
+            return ("not" if str(children[0].data) == "unary_not" else "neg", _node(children[1]))
+        return _node(children[0])
+    if kind in ("member", "primary", "paren_expr"):
+        return _node(children[0])
+    if kind == "member_dot":
+        return ("field", _node(children[0]), str(children[1]))
+    if kind == "member_index":
+        return ("index", _node(children[0]), _node(children[1]))
+    if kind == "member_dot_arg":
+        target, name = children[0], str(children[1])
+        args = _children(children[2]) if len(children) > 2 else []
+        _function(name)
+        if name in ("all", "exists", "exists_one") and len(args) == 2:
+            var = _node(args[0])
+            if var[0] != "var":
+                raise UnsupportedRule(f"argument is not an identifier: {name}()")
+            return ("macro", name, _node(target), var[1], _node(args[1]))
+        if name in ("map", "filter"):
+            return ("dyn", _node(target), *(_node(a) for a in args[1:]))
+        return ("method", name, _node(target), [_node(a) for a in args])
+    if kind == "ident_arg":
+        name = str(children[0])
+        args = _children(children[1]) if len(children) > 1 else []
+        _function(name)
+        if name == "has":
+            arg = _node(args[0]) if len(args) == 1 else None
+            if arg is None or arg[0] != "field":
+                raise UnsupportedRule("invalid argument to has() macro")
+            return ("has", arg)
+        return ("call", name, [_node(a) for a in args])
+    if kind == "ident":
+        return ("var", str(children[0]))
+    if kind == "literal":
+        return ("lit", _literal(children[0]))
+    if kind == "list_lit":
+        return ("list", [_node(a) for a in _children(children[0])] if children else [])
+    if kind == "map_lit":
+        return ("dyn",)
+    raise UnsupportedRule(f"unsupported syntax: {kind}")
 
 
 def _uses_var(node: Any, name: str) -> bool:
@@ -264,209 +189,54 @@ def _uses_var(node: Any, name: str) -> bool:
     return False
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null_type"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, Mapping):
-        return "map"
-    return type(value).__name__
-
-
-def _eq(a: Any, b: Any) -> bool:
-    # CEL has no bool/int coercion; heterogeneous numbers compare by value.
-    if isinstance(a, bool) != isinstance(b, bool):
-        return False
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_eq(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_eq(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
-def _size(value: Any) -> int:
-    if isinstance(value, (str, list, Mapping, bytes)):
-        return len(value)
-    raise RuleError(f"no such overload: size({_type_name(value)})")
-
-
-def _evaluate(node: Node, env: Mapping[str, Any]) -> Any:
-    kind = node[0]
-    if kind == "lit":
-        return node[1]
-    if kind == "var":
-        if node[1] not in env:
-            raise RuleError(f"undeclared reference to '{node[1]}'")
-        return env[node[1]]
-    if kind == "list":
-        return [_evaluate(item, env) for item in node[1]]
-    if kind == "field":
-        base = _evaluate(node[1], env)
-        if not isinstance(base, Mapping):
-            raise RuleError(f"no such key: {node[2]}")
-        if node[2] not in base:
-            raise RuleError(f"no such key: {node[2]}")
-        return base[node[2]]
-    if kind == "index":
-        base = _evaluate(node[1], env)
-        index = _evaluate(node[2], env)
-        try:
-            return base[index]
-        except (KeyError, IndexError, TypeError):
-            raise RuleError(f"no such key: {index}") from None
-    if kind == "has":
-        base = _evaluate(node[1][1], env)
-        return isinstance(base, Mapping) and node[1][2] in base
-    if kind == "not":
-        value = _evaluate(node[1], env)
-        if not isinstance(value, bool):
-            raise RuleError(f"no such overload: !{_type_name(value)}")
-        return not value
-    if kind == "neg":
-        value = _evaluate(node[1], env)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RuleError(f"no such overload: -{_type_name(value)}")
-        return -value
-    if kind == "and":
-        left = _evaluate(node[1], env)
-        if left is False:
-            return False
-        return _evaluate(node[2], env) is True and left is True
-    if kind == "or":
-        left = _evaluate(node[1], env)
-        if left is True:
-            return True
-        return _evaluate(node[2], env) is True
-    if kind == "if":
-        return _evaluate(node[2] if _evaluate(node[1], env) is True else node[3], env)
-    if kind == "bin":
-        return _binary(node[1], _evaluate(node[2], env), _evaluate(node[3], env))
-    if kind == "call":
-        args = [_evaluate(arg, env) for arg in node[2]]
-        return _call(node[1], args)
-    if kind == "method":
-        target = _evaluate(node[2], env)
-        args = [_evaluate(arg, env) for arg in node[3]]
-        return _method(node[1], target, args)
-    if kind == "macro":
-        target = _evaluate(node[2], env)
-        items = list(target.keys()) if isinstance(target, Mapping) else target
-        if not isinstance(items, list):
-            raise RuleError(f"no such overload: {node[1]}({_type_name(target)})")
-        results = [_evaluate(node[4], {**env, node[3]: item}) is True for item in items]
-        if node[1] == "all":
-            return all(results)
-        if node[1] == "exists":
-            return any(results)
-        return sum(results) == 1
-    raise UnsupportedRule(f"unknown node {kind}")  # pragma: no cover
-
-
-def _binary(op: str, a: Any, b: Any) -> Any:
-    if op == "==":
-        return _eq(a, b)
-    if op == "!=":
-        return not _eq(a, b)
-    if op == "in":
-        if isinstance(b, list):
-            return any(_eq(a, item) for item in b)
-        if isinstance(b, Mapping):
-            return a in b
-        raise RuleError(f"no such overload: {_type_name(a)} in {_type_name(b)}")
-    numeric = (isinstance(a, (int, float)) and isinstance(b, (int, float))
-               and not isinstance(a, bool) and not isinstance(b, bool))
-    same = type(a) is type(b) and isinstance(a, (str, bool, list))
-    if op in ("<", "<=", ">", ">="):
-        if not (numeric or (same and not isinstance(a, list))):
-            raise RuleError(f"no such overload: {_type_name(a)} {op} {_type_name(b)}")
-        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-    if op == "+" and (numeric or same):
-        return a + b
-    if numeric:
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op in ("/", "%"):
-            if b == 0:
-                raise RuleError("division by zero")
-            if isinstance(a, int) and isinstance(b, int):
-                quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
-                return quotient if op == "/" else a - b * quotient
-            return a / b if op == "/" else a % b
-    raise RuleError(f"no such overload: {_type_name(a)} {op} {_type_name(b)}")
-
-
-def _call(name: str, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise RuleError(f"no such overload: {name} with {len(args)} arguments")
-    value = args[0]
-    if name == "size":
-        return _size(value)
-    try:
-        if name == "int":
-            return int(value)
-        if name == "double":
-            return float(value)
-    except (TypeError, ValueError):
-        raise RuleError(f"cannot convert {value!r} to {name}") from None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-_STRING_METHODS: dict[str, Callable[[str, str], bool]] = {
-    "startsWith": str.startswith,
-    "endsWith": str.endswith,
-    "contains": lambda s, sub: sub in s,
-    "matches": lambda s, pattern: patterns.search(pattern, s),  # RE2: \p{L} and the like too
-}
-
-
-def _method(name: str, target: Any, args: list[Any]) -> Any:
-    if name == "size" and not args:
-        return _size(target)
-    fn = _STRING_METHODS.get(name)
-    if fn is not None and isinstance(target, str) and len(args) == 1 and isinstance(args[0], str):
-        return fn(target, args[0])
-    raise RuleError(f"no such overload: {_type_name(target)}.{name}()")
+def _message(error: Any) -> str:
+    """celpy's error as the API server words it where the two differ (``no such key: x``)."""
+    args = getattr(error, "args", ())
+    text = str(args[0]) if args else str(error)
+    prefix = "no such member in mapping: "
+    if text.startswith(prefix):
+        return "no such key: " + text.removeprefix(prefix).strip("'")
+    return text
 
 
 @dataclass(frozen=True)
 class CompiledRule:
-    """A parsed rule; ``is_transition`` tells whether it refers to ``oldSelf``."""
+    """A compiled rule; ``is_transition`` tells whether it refers to ``oldSelf``."""
 
     text: str
     ast: Node
     is_transition: bool
+    program: Any  # celpy.Runner
 
     def evaluate(self, value: Any, old_value: Any = None) -> bool:
-        env: dict[str, Any] = {"self": value}
-        if self.is_transition:
-            env["oldSelf"] = old_value
-        result = _evaluate(self.ast, env)
-        if not isinstance(result, bool):
+        from celpy import adapter, celtypes, evaluation
+
+        try:
+            activation: dict[str, Any] = {"self": adapter.json_to_cel(value)}
+            if self.is_transition:
+                activation["oldSelf"] = adapter.json_to_cel(old_value)
+        except ValueError as e:
+            raise RuleError(f"cannot bind the value to CEL: {e}") from None
+        try:
+            result = self.program.evaluate(activation)
+        except evaluation.CELEvalError as e:
+            raise RuleError(_message(e)) from None
+        if isinstance(result, evaluation.CELEvalError):
+            raise RuleError(_message(result))
+        if not isinstance(result, celtypes.BoolType):
             raise RuleError(f"rule did not evaluate to a bool: {result!r}")
-        return result
+        return bool(result)
 
 
-_CACHE: dict[str, CompiledRule] = {}
-
-
+@functools.lru_cache(maxsize=1024)
 def compile_rule(text: str) -> CompiledRule:
-    """Parse a rule (cached). Raises :class:`UnsupportedRule` for syntax beyond the subset."""
-    cached = _CACHE.get(text)
-    if cached is None:
-        ast = _Parser(text).parse()
-        cached = CompiledRule(text=text, ast=ast, is_transition=_uses_var(ast, "oldSelf"))
-        _CACHE[text] = cached
-    return cached
+    """Compile a rule (cached). Raises :class:`UnsupportedRule` when it does not compile."""
+    from celpy import celparser
+
+    env = _environment()
+    try:
+        tree = env.compile(text)
+    except celparser.CELParseError as e:
+        raise UnsupportedRule(f"Syntax error: {e.args[0] if e.args else e}") from None
+    ast = _node(tree)
+    return CompiledRule(text=text, ast=ast, is_transition=_uses_var(ast, "oldSelf"), program=env.program(tree))

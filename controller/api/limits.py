@@ -7,18 +7,34 @@ its AWS source:
 * the model: botocore ``botocore/data/organizations/2016-11-28/service-2.json`` (botocore 1.44.8, the
   pinned version): ``"shapes"`` give ``min``/``max``/``pattern`` of each parameter;
 * the quotas: Organizations User Guide, "Quotas and service limits for AWS Organizations"
-  (``orgs_reference_limits``);
+  (``orgs_reference_limits``), re-read 2026-12-07 (the stored copy the search tool serves), and AWS "What's New",
+  2026-05-15, "AWS Organizations increased SCP quotas", which that copy predates.  Re-checked 2026-12-07: the
+  accounts quota and the policy sizes and attachments (below); the rows for concurrent creations (5), OU depth (5),
+  tags per resource (50) and the minimum age to remove an account (7 days) are not in the excerpts the search tool
+  holds and stay as read before, each with its quote;
 * RCPs: Organizations User Guide, "RCP syntax" (``orgs_manage_policies_rcps_syntax``) and "Resource control
   policies (RCPs)", "List of AWS services that support RCPs".
 
 The sandbox (:mod:`controller.sandbox.aws_limits`) keeps its own copy on purpose: it plays AWS, and a
 mistake made here must not cancel itself out there.  ``tests/sandbox/test_aws_limits.py`` compares the two.
 
+Figures an organization can have raised (the accounts quota) or that AWS changes (the SCP and RCP quotas) are
+defaults of :class:`Limits`, an operator setting (``--limits`` / ``AWSORG_LIMITS``, :mod:`controller.settings`)
+that ``awsorg validate``, ``awsorg plan`` and the operator share through :func:`active`; when AWS refuses what the
+configured limits allowed, :func:`refusal_hint` names the setting to change.  The others are AWS's fixed rules.
+
+A pattern is never evaluated on input longer than its length limit (:func:`email_problems`, :func:`name_problems`
+check the length first): Python's ``re`` backtracks, and AWS's email pattern took ~8 s on 32,000 characters.
+
 Patterns are RE2 syntax (what the Kubernetes API server and AWS document); ``\\p{L}``-style classes are
 understood by :func:`controller.api.patterns.compile` for the Python side.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, fields
 
 from controller.api import patterns
 
@@ -60,7 +76,7 @@ def tag_key_problems(key: str) -> list[str]:
     problems = []
     if not TAG_KEY_MIN <= len(key) <= TAG_KEY_MAX:
         problems.append(TAG_KEY_LENGTH_MESSAGE)
-    if not patterns.search(TAG_PATTERN, key):
+    elif not patterns.search(TAG_PATTERN, key):  # no pattern past the length limit
         problems.append(TAG_KEY_PATTERN_MESSAGE)
     if is_reserved_tag_key(key):
         problems.append(TAG_KEY_RESERVED_MESSAGE)
@@ -83,12 +99,101 @@ ACCOUNT_NAME_MAX = 50
 ACCOUNT_NAME_PATTERN = r"^[ -~]+$"
 ACCOUNT_NAME_CHARACTERS = ("printable ASCII characters (letters A-Z and a-z, digits, spaces and punctuation; no "
                            "accents, no emoji)")
-#: Email: ``"max": 64, "min": 6, "pattern": "[^\\s@]+@[^\\s@]+\\.[^\\s@]+"``
+#: Email: ``"max": 64, "min": 6, "pattern": "[^\\s@]+@[^\\s@]+\\.[^\\s@]+"``; CreateAccount's documentation of
+#: Email (botocore 1.44.8) adds "The rules for a valid email address" (:data:`EMAIL_RULES`), which the model's
+#: pattern does not enforce: AWS takes ``john(doe)@exa_mple.com`` and the request ends FAILED (INVALID_EMAIL) or,
+#: worse, the account exists with an address nobody can receive mail at.
 EMAIL_MIN = 6
 EMAIL_MAX = 64
-EMAIL_PATTERN = r"^[^\s@]+@[^\s@]+\.[^\s@]+$"
+#: The rules, as one RE2/Python pattern for the CRD (linear: no nested or adjacent ambiguous repetition; and only
+#: ever evaluated on at most EMAIL_MAX characters): a local part of 7-bit ASCII without whitespace, @ or any of
+#: ``" ' ( ) < > [ ] : ; , \ | % &``, not starting with a dot; one @; a domain of ``[a-zA-Z0-9.-]`` with a dot,
+#: not starting or ending with ``-`` or ``.``.
+EMAIL_LOCAL_CHARACTERS = "!#$*+\\-./0-9=?A-Z^_`a-z{}~"
+EMAIL_PATTERN = (f"^[{EMAIL_LOCAL_CHARACTERS.replace('.', '')}][{EMAIL_LOCAL_CHARACTERS}]*"
+                 "@[a-zA-Z0-9][a-zA-Z0-9-]*\\.[a-zA-Z0-9.-]*[a-zA-Z0-9]$")
+EMAIL_LOCAL_FORBIDDEN = "\"'()<>[]:;,\\|%&"
+#: CreateAccount, Email: "You can't access the root user of the account or remove an account that was created with
+#: an invalid email address."
+EMAIL_WHY = ("AWS: an account created with an invalid email address can never have its root user accessed nor be "
+             "removed from the organization")
+#: (rule name, the rule in CreateAccount's words) for each rule; the CRD's CEL rules carry the same messages.
+EMAIL_RULES = (
+    ("length", f"must be {EMAIL_MIN} to {EMAIL_MAX} characters long"),
+    ("ascii", "must be 7-bit ASCII characters only"),
+    ("one-at", "must contain exactly one @, which separates the local part from the domain"),
+    ("local-characters", "the local part (before the @) must not be empty nor contain whitespace or any of "
+                         + " ".join(EMAIL_LOCAL_FORBIDDEN)),
+    ("local-dot", "the local part must not begin with a dot"),
+    ("domain-characters", "the domain (after the @) may contain only the letters a-z and A-Z, digits, - and ."),
+    ("domain-ends", "the domain must not begin or end with - or ."),
+    ("domain-dot", "the domain must contain at least one dot"),
+)
+EMAIL_RULE_WORDS = dict(EMAIL_RULES)
+#: The same rules as the CRD's CEL rules on spec.email (RE2 ``matches()``, cheap: the field has maxLength 64), the
+#: length being the schema's minLength/maxLength.  Written apart from :func:`email_problems` on purpose: the
+#: table test in tests/test_email_rules.py holds both to the same hand-written verdicts.
+EMAIL_CEL_RULES = (
+    ("self.matches('^[\\\\x00-\\\\x7f]*$')", "ascii"),
+    ("self.matches('^[^@]*@[^@]*$')", "one-at"),
+    ("self.matches('^[^\\\\x00-\\\\x20\\\\x7f\"\\'()<>\\\\[\\\\]:;,\\\\\\\\|%&@]+@')", "local-characters"),
+    ("!self.startsWith('.')", "local-dot"),
+    ("self.matches('@[a-zA-Z0-9.-]*$')", "domain-characters"),
+    ("!self.matches('@[-.]') && !self.matches('[-.]$')", "domain-ends"),
+    ("self.matches('@[^@]*[.]')", "domain-dot"),
+)
+
+
+def _at(text: str, index: int) -> str:
+    return f"{text[index]!r} (U+{ord(text[index]):04X}) at position {index + 1}"
+
+
+def email_problems(email: str) -> list[str]:
+    """Each of CreateAccount's email rules the address breaks, naming the character and where; [] when valid.
+
+    The length is checked first and alone: nothing else looks at an address longer than AWS allows."""
+    if not EMAIL_MIN <= len(email) <= EMAIL_MAX:
+        return [f"{EMAIL_RULE_WORDS['length']}, got {len(email)}"]
+    problems: list[str] = []
+    wide = next((i for i, c in enumerate(email) if ord(c) > 0x7F), None)
+    if wide is not None:
+        problems.append(f"{EMAIL_RULE_WORDS['ascii']}: {_at(email, wide)}")
+    ats = email.count("@")
+    if ats != 1:
+        problems.append(f"{EMAIL_RULE_WORDS['one-at']}, found {ats}")
+        return problems
+    local, _, domain = email.partition("@")
+    bad_local = next((i for i, c in enumerate(local) if c.isspace() or c in EMAIL_LOCAL_FORBIDDEN
+                      or unicodedata.category(c) == "Cc"), None)
+    if not local:
+        problems.append(f"{EMAIL_RULE_WORDS['local-characters']}: it is empty")
+    elif bad_local is not None:
+        problems.append(f"{EMAIL_RULE_WORDS['local-characters']}: {_at(email, bad_local)}")
+    if local.startswith("."):
+        problems.append(EMAIL_RULE_WORDS["local-dot"])
+    offset = len(local) + 1
+    bad_domain = next((i for i, c in enumerate(domain) if not (c.isascii() and (c.isalnum() or c in "-."))), None)
+    if bad_domain is not None:
+        problems.append(f"{EMAIL_RULE_WORDS['domain-characters']}: {_at(email, offset + bad_domain)}")
+    if not domain or domain[0] in "-." or domain[-1] in "-.":
+        problems.append(EMAIL_RULE_WORDS["domain-ends"])
+    if "." not in domain:
+        problems.append(EMAIL_RULE_WORDS["domain-dot"])
+    return problems
+
+
+def email_refusal(email: str) -> tuple[str, str] | None:
+    """``(what is wrong, what is allowed and why)`` for an email CreateAccount must not be given; None if valid."""
+    problems = email_problems(email)
+    if not problems:
+        return None
+    return (f"the email {email[:EMAIL_MAX + 8]!r} breaks CreateAccount's rules: " + "; ".join(problems),
+            f"an email address valid by CreateAccount's rules (6 to 64 characters of 7-bit ASCII, one @, a local part "
+            f"without whitespace or {' '.join(EMAIL_LOCAL_FORBIDDEN)} not starting with a dot, a domain of letters, "
+            f"digits, - and . with a dot, not starting or ending with - or .): {EMAIL_WHY}")
 #: Quotas: "Default maximum number of accounts: 10 - The default maximum number of accounts allowed in an
-#: organization. This quota is adjustable, and you can use the Service Quotas console" (management account only).
+#: organization. This quota is adjustable, and you can use the Service Quotas console" (management account only;
+#: re-read 2026-12-07: "Limit increases can be granted up to 10,000 accounts"). Default of the ``accounts`` limit.
 DEFAULT_MAX_ACCOUNTS = 10
 RAISE_ACCOUNT_QUOTA = ("ask for more in the Service Quotas console of the management account (AWS Organizations, "
                        "\"Default maximum number of accounts\", region us-east-1)")
@@ -120,8 +225,28 @@ REMOVAL_GUIDE = ("Organizations user guide, \"Removing a member account from you
 
 # --------------------------------------------------------------------------------------------- OUs and names
 
-#: OrganizationalUnitName, PolicyName: ``"max": 128, "min": 1``
+#: OrganizationalUnitName, PolicyName: ``"max": 128, "min": 1, "pattern": "[\\s\\S]*"``: AWS takes any character,
+#: control characters included; the operator refuses those (below) in every name it sends to AWS or prints.
 NAME_MAX = 128
+
+#: Control characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: a NUL, a bell, a newline, a tab...) in a
+#: name break every log line, event, table and terminal that shows it; refused in every name the operator sends
+#: to AWS or prints (OU, account and policy names, policy descriptions), before any AWS call.  The CRDs carry the
+#: same rule (:data:`NO_CONTROL_CHARACTERS_RULE`).
+CONTROL_CHARACTERS_MESSAGE = "must not contain control characters (a newline, a tab, a NUL, ...)"
+NO_CONTROL_CHARACTERS_RULE = "!self.matches('[\\\\x00-\\\\x1f\\\\x7f-\\\\x9f]')"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def control_character_problem(text: str, max_length: int | None = None) -> str | None:
+    """Which control character ``text`` holds and where (the first), or None.  Past ``max_length`` nothing is
+    searched (the length check answers first)."""
+    if max_length is not None and len(text) > max_length:
+        return None
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    return f"{CONTROL_CHARACTERS_MESSAGE}: found {_at(text, found.start())}"
 #: PolicyDescription: ``"max": 512``
 POLICY_DESCRIPTION_MAX = 512
 #: CreateOrganizationalUnit: "You can nest OUs up to five levels deep."
@@ -131,12 +256,18 @@ MAX_OU_DEPTH = 5
 
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
-#: Quotas, "Maximum size of a policy document": "Service control policies: 5,120 characters; Resource control
-#: policies: 5,120 characters" (the document as sent: the operator sends it minified).
-MAX_DOCUMENT_SIZE = {SCP: 5120, RCP: 5120}
-#: Quotas, "Maximum number of policies of a type attached directly to a root, OU or account": SCPs 5, RCPs 5;
-#: ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED beyond.
-MAX_POLICIES_PER_TARGET = 5
+#: "Maximum size of a policy document": SCPs 10,240 characters since 2026-05-15 (AWS "What's New", "AWS
+#: Organizations increased SCP quotas": 10 SCPs per root, OU or account, was 5, and 10,240 characters, was 5,120,
+#: automatically in every partition; read 2026-12-07); RCPs 5,120 characters (quotas page, "Resource control
+#: policies: 5,120 characters", read 2026-12-07: the change names SCPs only).  Counted on the document as sent
+#: (the operator sends it minified); ConstraintViolationException POLICY_CONTENT_LIMIT_EXCEEDED beyond.
+#: Defaults of the ``scp-characters``/``rcp-characters`` limits (:class:`Limits`).
+MAX_DOCUMENT_SIZE = {SCP: 10240, RCP: 5120}
+#: "Maximum number of policies of a type attached directly to a root, OU or account": SCPs 10 since 2026-05-15 (the
+#: same "What's New"), RCPs 5 (quotas page, read 2026-12-07); ConstraintViolationException
+#: MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED beyond.  Defaults of ``scps-per-target``/``rcps-per-target``.
+MAX_POLICIES_PER_TYPE = {SCP: 10, RCP: 5}
+MAX_POLICIES_PER_TARGET = MAX_POLICIES_PER_TYPE[SCP]
 TYPE_WORDS = {SCP: "service control policies", RCP: "resource control policies"}
 #: RCP syntax, "Elements summary": Version, Statement, Sid, Effect ("The effect of Allow is only supported for
 #: the RCPFullAWSAccess policy"), Principal ("Only "*" is supported"), Action, Resource, Condition; NotAction
@@ -166,7 +297,7 @@ PATTERN_WORDS = {
     NAME_PATTERN: NAME_CHARACTERS,
     TAG_PATTERN: TAG_CHARACTERS,
     ACCOUNT_NAME_PATTERN: ACCOUNT_NAME_CHARACTERS,
-    EMAIL_PATTERN: "an email address like name@example.com",
+    EMAIL_PATTERN: "an email address valid by CreateAccount's rules, like name@example.com",
 }
 
 # Service principals that support a delegated administrator: Organizations user guide, "AWS services that you can
@@ -185,3 +316,96 @@ DELEGATED_ADMIN_PRINCIPALS = frozenset({
     "securitylake.amazonaws.com", "servicecatalog.amazonaws.com", "ssm.amazonaws.com", "sso.amazonaws.com",
     "storage-lens.s3.amazonaws.com",
 })
+
+
+# --------------------------------------------------------------------------------------------- settings
+
+#: The figures an organization can have raised, or that AWS changes: ``--limits NAME=N,...`` or ``AWSORG_LIMITS``.
+LIMITS_SETTING = "AWSORG_LIMITS"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The operator's figures for AWS's adjustable or changing quotas, AWS's defaults unless configured; one value
+    shared by ``awsorg validate``, ``awsorg plan`` and the operator (:func:`use` at their start, :func:`active`)."""
+
+    scps_per_target: int = MAX_POLICIES_PER_TYPE[SCP]
+    rcps_per_target: int = MAX_POLICIES_PER_TYPE[RCP]
+    scp_characters: int = MAX_DOCUMENT_SIZE[SCP]
+    rcp_characters: int = MAX_DOCUMENT_SIZE[RCP]
+    accounts: int = DEFAULT_MAX_ACCOUNTS
+
+    def policies_per_target(self, policy_type: str) -> int:
+        return self.rcps_per_target if policy_type == RCP else self.scps_per_target
+
+    def document_size(self, policy_type: str) -> int | None:
+        return {SCP: self.scp_characters, RCP: self.rcp_characters}.get(policy_type)
+
+    @classmethod
+    def parse(cls, text: str | None) -> Limits:
+        """``scps-per-target=11,scp-characters=20480`` (names: :func:`limit_names`); ValueError naming the problem."""
+        values: dict[str, int] = {}
+        for item in (text or "").replace(";", ",").split(","):
+            if not item.strip():
+                continue
+            name, sep, raw = item.partition("=")
+            key = name.strip().replace("-", "_")
+            if not sep or key not in {f.name for f in fields(cls)}:
+                raise ValueError(f"{item.strip()!r}: expected NAME=N with NAME one of {', '.join(limit_names())}")
+            try:
+                value = int(raw.strip())
+            except ValueError:
+                raise ValueError(f"{item.strip()!r}: expected a whole number") from None
+            if value < 1:
+                raise ValueError(f"{item.strip()!r}: must be at least 1")
+            values[key] = value
+        return cls(**values)
+
+    def describe(self) -> str:
+        return ",".join(f"{f.name.replace('_', '-')}={getattr(self, f.name)}" for f in fields(self))
+
+
+def limit_names() -> list[str]:
+    return [f.name.replace("_", "-") for f in fields(Limits)]
+
+
+def setting(name: str, value: int) -> str:
+    """How a person changes one limit, in every message that depends on it."""
+    return f"--limits {name}={value} (or {LIMITS_SETTING}={name}={value})"
+
+
+_ACTIVE: list[Limits] = [Limits()]
+
+
+def use(configured: Limits) -> None:
+    """Set the limits of this process (the composition roots: ``awsorg run``, ``validate``, ``plan``)."""
+    _ACTIVE[0] = configured
+
+
+def active() -> Limits:
+    return _ACTIVE[0]
+
+
+def policy_limit_name(policy_type: str, what: str) -> str:
+    prefix = "rcp" if policy_type == RCP else "scp"
+    return f"{prefix}s-per-target" if what == "count" else f"{prefix}-characters"
+
+
+def refusal_hint(reason: str | None, policy_type: str | None = None) -> str | None:
+    """When AWS refuses what the configured limits allowed: which setting to change; None for other refusals.
+    ``policy_type`` None (an attachment does not carry it): both types' settings are named."""
+    configured = active()
+    if reason == "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED":
+        what = "count"
+    elif reason == "POLICY_CONTENT_LIMIT_EXCEEDED":
+        what = "size"
+    else:
+        return None
+
+    def one(kind: str) -> str:
+        value = configured.policies_per_target(kind) if what == "count" else configured.document_size(kind) or 0
+        return setting(policy_limit_name(kind, what), value - 1)
+
+    settings = one(policy_type) if policy_type else f"{one(SCP)} for SCPs, {one(RCP)} for RCPs"
+    return ("the operator's limits allowed it but this organization's quota is lower: set the limit to the quota "
+            f"AWS applies to it, e.g. {settings} or lower, so that validate and plan refuse it before any AWS call")

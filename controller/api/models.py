@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from controller.api import limits
@@ -43,6 +43,33 @@ TAG_KEY_RULES = (
 )
 Tags = Annotated[dict[TagKey, TagValue], Field(max_length=limits.MAX_TAGS, json_schema_extra={
     "x-kubernetes-validations": [{"rule": rule, "message": message} for rule, message in TAG_KEY_RULES]})]
+
+
+
+def _no_control_characters(value: str) -> str:
+    problem = limits.control_character_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _valid_email(value: str) -> str:
+    refusal = limits.email_refusal(value)
+    if refusal is not None:
+        raise ValueError(f"{refusal[0]} ({limits.EMAIL_WHY})")
+    return value
+
+
+#: A name or text the operator sends to AWS and prints: no control characters (limits.CONTROL_CHARACTERS_MESSAGE).
+_NO_CONTROL = [AfterValidator(_no_control_characters), Field(json_schema_extra={"x-kubernetes-validations": [
+    {"rule": limits.NO_CONTROL_CHARACTERS_RULE, "message": limits.CONTROL_CHARACTERS_MESSAGE}]})]
+#: CreateAccount's email rules (limits.EMAIL_RULES): the length as minLength/maxLength, each other rule a CEL rule
+#: whose message names it; the operator applies limits.email_problems (the same rules, written apart).
+EMAIL_RULE_MESSAGES = {name: f"{words} ({limits.EMAIL_WHY})" for name, words in limits.EMAIL_RULE_WORDS.items()}
+EMAIL_VALIDATIONS: Any = [{"rule": "self == oldSelf", "message": "email is immutable"}] + [
+    {"rule": rule, "message": EMAIL_RULE_MESSAGES[name]} for rule, name in limits.EMAIL_CEL_RULES]
+Email = Annotated[str, StringConstraints(min_length=limits.EMAIL_MIN, max_length=limits.EMAIL_MAX),
+                  AfterValidator(_valid_email)]
 
 ManagementPolicy = Literal["Manage", "Observe"]
 
@@ -81,7 +108,7 @@ class OrgUnitSpec(_Model):
         }
     )
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX)] | None = Field(
+    name: Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX), *_NO_CONTROL] | None = Field(
         default=None, description="The OU's name in AWS; defaults to metadata.name."
     )
     parent_ref: ObjectRef | None = Field(default=None, description="Parent OrgUnit by metadata.name.")
@@ -119,11 +146,11 @@ class AwsAccountSpec(_Model):
     )] = Field(
         description="The account's name in AWS."
     )
-    email: Annotated[str, StringConstraints(min_length=limits.EMAIL_MIN, max_length=limits.EMAIL_MAX,
-                                            pattern=EMAIL_PATTERN)] = Field(
-        description="The account's root user email; immutable once created.",
+    email: Email = Field(
+        description="The account's root user email; immutable once created. CreateAccount's rules for a valid "
+                    "email apply: an account created with an invalid one can never be recovered.",
         json_schema_extra={
-            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "email is immutable"}]
+            "x-kubernetes-validations": EMAIL_VALIDATIONS
         },
     )
     org_unit_ref: ObjectRef | None = Field(default=None, description="Parent OrgUnit by metadata.name.")
@@ -164,7 +191,7 @@ class ServiceControlPolicySpec(_Model):
                                            pattern=limits.NAME_PATTERN)] | None = (
         Field(default=None, description="The policy's name in AWS; defaults to metadata.name.")
     )
-    description: Annotated[str, StringConstraints(max_length=limits.POLICY_DESCRIPTION_MAX)] = Field(
+    description: Annotated[str, StringConstraints(max_length=limits.POLICY_DESCRIPTION_MAX), *_NO_CONTROL] = Field(
         default="", description="Description.")
     type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] = Field(
         default="SERVICE_CONTROL_POLICY", description="The policy type."

@@ -267,7 +267,8 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[Cause],
                                 f"Invalid value: {_fmt(value)}: {where} in body should be at least "
                                 f"{min_length} chars long"))
         pattern = schema.get("pattern")
-        if pattern is not None:
+        # No pattern on a value past its length limit (Python's re backtracks; the length already refuses it).
+        if pattern is not None and (max_length is None or len(value) <= max_length):
             try:
                 matched = patterns.search(pattern, value)
             except re.error:

@@ -21,6 +21,25 @@ from typing import Any, TypeVar
 from controller.aws.errors import AwsError
 from controller.aws.member import MemberAccounts, mapped_call
 from controller.aws.retry import RetryPolicy
+from controller.aws.writes import write
+from controller.planner.actions import (
+    Blocked,
+    BlockLogBucketPublicAccess,
+    CreateLogBucket,
+    DeleteOrganizationAggregator,
+    DeleteOrganizationTrail,
+    EncryptLogBucket,
+    PutConfigRecorder,
+    PutLogBucketPolicy,
+    PutLogBucketRetention,
+    PutOrganizationAggregator,
+    PutOrganizationTrail,
+    RemoveConfigRecorder,
+    StartConfigRecorder,
+    StartTrailLogging,
+    StopTrailLogging,
+    VersionLogBucket,
+)
 from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
 
 T = TypeVar("T")
@@ -61,6 +80,7 @@ class CentralLoggingGateway:
         self._known_trails: dict[tuple[str, str], ObservedTrail | None] = {}
         self._aggregators: dict[tuple[str, str, str], str | None] = {}
         self._config: dict[str, MemberConfig] = {}
+        self._buckets: dict[tuple[str, str, str], ObservedBucket] = {}
 
     # ------------------------------------------------------------------------------ what is known (no call)
     def known_trail(self, region: str, name: str) -> ObservedTrail | None:
@@ -74,6 +94,16 @@ class CentralLoggingGateway:
     def known_config(self, account_id: str) -> MemberConfig | None:
         with self._lock:
             return self._config.get(account_id)
+
+    def known_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket | None:
+        with self._lock:
+            return self._buckets.get((account_id, region, name))
+
+    def _set_bucket(self, account_id: str, region: str, name: str, **changes: Any) -> None:
+        """What a write to the bucket leaves, over what was last seen of it."""
+        with self._lock:
+            key = (account_id, region, name)
+            self._buckets[key] = dataclasses.replace(self._buckets.get(key) or ObservedBucket(name), **changes)
 
     def _set_trail(self, region: str, name: str, fn: Callable[[ObservedTrail | None], ObservedTrail | None]) -> None:
         with self._lock:
@@ -127,6 +157,8 @@ class CentralLoggingGateway:
         return {"Name": name, "S3BucketName": bucket, "IsOrganizationTrail": True, "IsMultiRegionTrail": True,
                 "EnableLogFileValidation": True, "IncludeGlobalServiceEvents": True}
 
+    @write(PutOrganizationTrail, "TrailConfigured",
+           lambda gw, a, _: (gw.update_trail if a.exists else gw.create_trail)(a.region, a.name, a.bucket))
     def create_trail(self, region: str, name: str, bucket: str) -> str:
         """The organization trail, multi-region, with log file validation (there already: updated to that)."""
         ct = self._trail_client(region)
@@ -147,11 +179,13 @@ class CentralLoggingGateway:
                         lambda t: ObservedTrail(name, arn, bucket, True, True, True, bool(t and t.logging)))
         return arn
 
+    @write(StartTrailLogging, "TrailLoggingStarted", lambda gw, a, _: gw.start_logging(a.region, a.name))
     def start_logging(self, region: str, name: str) -> None:
         ct = self._trail_client(region)
         self._ct("StartLogging", lambda: ct.start_logging(Name=name))
         self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=True) if t else None)
 
+    @write(StopTrailLogging, "TrailLoggingStopped", lambda gw, a, _: gw.stop_logging(a.region, a.name))
     def stop_logging(self, region: str, name: str) -> bool:
         ct = self._trail_client(region)
         done = self._done_if({"TrailNotFoundException"},
@@ -159,6 +193,7 @@ class CentralLoggingGateway:
         self._set_trail(region, name, lambda t: dataclasses.replace(t, logging=False) if t else None)
         return done
 
+    @write(DeleteOrganizationTrail, "TrailDeleted", lambda gw, a, _: gw.delete_trail(a.region, a.name))
     def delete_trail(self, region: str, name: str) -> bool:
         ct = self._trail_client(region)
         done = self._done_if({"TrailNotFoundException"},
@@ -173,7 +208,8 @@ class CentralLoggingGateway:
         owned = name in {b["Name"] for b in call("ListBuckets", lambda: s3.list_buckets()).get("Buckets", [])}
         if not owned:
             with self._lock:
-                return ObservedBucket(name, taken=name in self._taken)
+                found = self._buckets[(account_id, region, name)] = ObservedBucket(name, taken=name in self._taken)
+            return found
         policy = self._absent({"NoSuchBucketPolicy"}, lambda: call("GetBucketPolicy", lambda: s3.get_bucket_policy(
             Bucket=name)))
         encryption = self._absent({"ServerSideEncryptionConfigurationNotFoundError"}, lambda: call(
@@ -182,14 +218,19 @@ class CentralLoggingGateway:
             "GetPublicAccessBlock", lambda: s3.get_public_access_block(Bucket=name)))
         lifecycle = self._absent({"NoSuchLifecycleConfiguration"}, lambda: call(
             "GetBucketLifecycleConfiguration", lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)))
+        versioning = call("GetBucketVersioning", lambda: s3.get_bucket_versioning(Bucket=name))
         rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
         flags = (block or {}).get("PublicAccessBlockConfiguration", {})
-        return ObservedBucket(
+        bucket = ObservedBucket(
             name, owned=True, policy=(policy or {}).get("Policy"),
             encrypted=any(r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules),
             public_access_blocked=all(flags.get(k) is True for k in (
                 "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")),
-            expiration_days=_expiration_days((lifecycle or {}).get("Rules", [])))
+            expiration_days=_expiration_days((lifecycle or {}).get("Rules", [])),
+            versioned=versioning.get("Status") == "Enabled")
+        with self._lock:
+            self._buckets[(account_id, region, name)] = bucket
+        return bucket
 
     @staticmethod
     def _absent(codes: set[str], fn: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
@@ -200,6 +241,11 @@ class CentralLoggingGateway:
                 return None
             raise
 
+    @write(CreateLogBucket, "LogBucketCreated", lambda gw, a, _: gw.create_bucket(a.account_id, a.region, a.bucket),
+           explain=lambda a, exc: Blocked(
+               "BucketNameTaken", f"spec.centralLogging.bucketName: bucket {a.bucket!r} belongs to another AWS "
+               "account (S3 bucket names are global across AWS), so it cannot be created in the log archive account; "
+               "choose another name", retry=False) if isinstance(exc, BucketNameTaken) else None)
     def create_bucket(self, account_id: str, region: str, name: str) -> None:
         """Create the bucket in the log archive account (ours already: fine). Another account's: BucketNameTaken,
         remembered so that later looks report it without calling."""
@@ -210,36 +256,56 @@ class CentralLoggingGateway:
         try:
             self.members.call("CreateBucket", lambda: s3.create_bucket(**args))
         except AwsError as exc:
-            if exc.code == "BucketAlreadyOwnedByYou":
-                return
             if exc.code in BUCKET_TAKEN_CODES:
                 with self._lock:
                     self._taken.add(name)
                 raise BucketNameTaken(exc.operation, exc.code, exc.aws_message, exc.reason) from exc
-            raise
+            if exc.code != "BucketAlreadyOwnedByYou":
+                raise
+        self._set_bucket(account_id, region, name, owned=True)
 
+    @write(EncryptLogBucket, "LogBucketEncrypted",
+           lambda gw, a, _: gw.put_bucket_encryption(a.account_id, a.region, a.bucket))
     def put_bucket_encryption(self, account_id: str, region: str, name: str) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutBucketEncryption", lambda: s3.put_bucket_encryption(
             Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
                 {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}))
+        self._set_bucket(account_id, region, name, encrypted=True)
 
+    @write(VersionLogBucket, "LogBucketVersioned",
+           lambda gw, a, _: gw.put_bucket_versioning(a.account_id, a.region, a.bucket))
+    def put_bucket_versioning(self, account_id: str, region: str, name: str) -> None:
+        s3 = self.members.client(account_id, "s3", region)
+        self.members.call("PutBucketVersioning", lambda: s3.put_bucket_versioning(
+            Bucket=name, VersioningConfiguration={"Status": "Enabled"}))
+        self._set_bucket(account_id, region, name, versioned=True)
+
+    @write(BlockLogBucketPublicAccess, "LogBucketPublicAccessBlocked",
+           lambda gw, a, _: gw.block_public_access(a.account_id, a.region, a.bucket))
     def block_public_access(self, account_id: str, region: str, name: str) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutPublicAccessBlock", lambda: s3.put_public_access_block(
             Bucket=name, PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                                          "BlockPublicPolicy": True, "RestrictPublicBuckets": True}))
+        self._set_bucket(account_id, region, name, public_access_blocked=True)
 
+    @write(PutLogBucketRetention, "LogBucketRetentionSet",
+           lambda gw, a, _: gw.put_retention(a.account_id, a.region, a.bucket, a.days))
     def put_retention(self, account_id: str, region: str, name: str, days: int) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutBucketLifecycleConfiguration", lambda: s3.put_bucket_lifecycle_configuration(
             Bucket=name, LifecycleConfiguration={"Rules": [{
                 "ID": RETENTION_RULE, "Status": "Enabled", "Filter": {"Prefix": ""},
                 "Expiration": {"Days": days}, "NoncurrentVersionExpiration": {"NoncurrentDays": days}}]}))
+        self._set_bucket(account_id, region, name, expiration_days=days)
 
+    @write(PutLogBucketPolicy, "LogBucketPolicySet",
+           lambda gw, a, _: gw.put_bucket_policy(a.account_id, a.region, a.bucket, a.policy))
     def put_bucket_policy(self, account_id: str, region: str, name: str, policy: str) -> None:
         s3 = self.members.client(account_id, "s3", region)
         self.members.call("PutBucketPolicy", lambda: s3.put_bucket_policy(Bucket=name, Policy=policy))
+        self._set_bucket(account_id, region, name, policy=policy)
 
     # ------------------------------------------------------------------------------ AWS Config (members)
     def read_config(self, account_id: str, regions: Iterable[str]) -> MemberConfig:
@@ -252,6 +318,11 @@ class CentralLoggingGateway:
             self._config[account_id] = seen
         return seen
 
+    def read_configs(self, account_ids: Iterable[str], regions: Iterable[str]) -> dict[str, MemberConfig]:
+        """``read_config`` in many accounts at once (``MemberAccounts.each``): every account's answer."""
+        wanted = tuple(regions)
+        return self.members.each(account_ids, lambda account_id: self.read_config(account_id, wanted))
+
     def _read_region(self, account_id: str, region: str) -> ObservedRecorder:
         config = self.members.client(account_id, "config", region)
         statuses = self.members.call("DescribeConfigurationRecorderStatus",
@@ -262,6 +333,8 @@ class CentralLoggingGateway:
         return ObservedRecorder(region, status["name"] if status else None, bool(status and status.get("recording")),
                                 channel.get("s3BucketName") if channel else None)
 
+    @write(PutConfigRecorder, "ConfigRecorderConfigured",
+           lambda gw, a, _: gw.ensure_recorder(a.account_id, a.region, a.bucket, a.recorder))
     def ensure_recorder(self, account_id: str, region: str, bucket: str, recorder: str | None) -> None:
         """Config's service-linked role, a recorder (``recorder``: the one there already), a delivery channel into
         ``bucket``, and recording started."""
@@ -284,6 +357,8 @@ class CentralLoggingGateway:
                           lambda: config.start_configuration_recorder(ConfigurationRecorderName=name))
         self._set_recorder(account_id, region, ObservedRecorder(region, name, True, bucket))
 
+    @write(StartConfigRecorder, "ConfigRecorderStarted",
+           lambda gw, a, _: gw.start_recorder(a.account_id, a.region, a.recorder))
     def start_recorder(self, account_id: str, region: str, recorder: str) -> None:
         config = self.members.client(account_id, "config", region)
         self.members.call("StartConfigurationRecorder",
@@ -293,6 +368,8 @@ class CentralLoggingGateway:
         self._set_recorder(account_id, region, ObservedRecorder(region, recorder, True, was.channel_bucket if was
                                                                 else None))
 
+    @write(RemoveConfigRecorder, "ConfigRecorderRemoved",
+           lambda gw, a, _: gw.remove_recorder(a.account_id, a.region, a.recorder))
     def remove_recorder(self, account_id: str, region: str, recorder: str) -> None:
         """Stop the recorder, delete the delivery channel, then the recorder (AWS refuses to delete the channel of
         a recorder that records)."""
@@ -324,6 +401,8 @@ class CentralLoggingGateway:
             self._aggregators[(account_id, region, name)] = arn
         return arn
 
+    @write(PutOrganizationAggregator, "AggregatorCreated",
+           lambda gw, a, _: gw.put_aggregator(a.account_id, a.region, a.name))
     def put_aggregator(self, account_id: str, region: str, name: str) -> str:
         """The organization aggregator, with the role Config assumes to read the organization (created with
         AWSConfigRoleForOrganizations attached, or kept)."""
@@ -343,6 +422,8 @@ class CentralLoggingGateway:
             self._aggregators[(account_id, region, name)] = arn
         return arn
 
+    @write(DeleteOrganizationAggregator, "AggregatorDeleted",
+           lambda gw, a, _: gw.delete_aggregator(a.account_id, a.region, a.name))
     def delete_aggregator(self, account_id: str, region: str, name: str) -> bool:
         config = self.members.client(account_id, "config", region)
         done = self._done_if({"NoSuchConfigurationAggregatorException"}, lambda: self.members.call(

@@ -1,13 +1,16 @@
 """The dry-run gateway of ``awsorg plan``: reads AWS, records writes instead of making them.
 
-It is the operator's own gateway (the same typed methods, the same snapshot bookkeeping after each
-write), with one difference: a write goes into ``recorded`` and answers what AWS would answer, and its
-effect is applied to the working snapshot, so the rest of the plan sees it as the operator's next
-reconcile would. Only List/Describe calls reach AWS, and the organization is read once.
+It is the operator's own gateway (the same typed methods, reached through the same registrations of
+``controller.aws.writes``, the same snapshot bookkeeping after each write), with one difference: its one
+transport (``_call``) puts a write into ``recorded`` and answers what AWS would answer, and a later read sees
+the recorded writes (trusted access, delegated administrators, the open handshake, the creations in progress),
+so the rest of the plan sees them as the operator's next reconcile would. Only List/Describe calls reach AWS,
+and the organization is read once. What is here is only what AWS itself would do or answer.
 
 What AWS does on its own after a write is stated here, with its source:
 - CreateAccount finishes later and puts the account under the root ("the new account is placed directly
-  under the root", CreateAccount reference); the recorder answers SUCCEEDED at the next look.
+  under the root", CreateAccount reference); the recorder answers SUCCEEDED at the next look, and until then
+  lists the request IN_PROGRESS, so the gateway's creation limit (its count under its lock) holds here too.
 - EnablePolicyType attaches the type's AWS-managed default policy (FullAWSAccess, RCPFullAWSAccess) to the
   root, every OU and every account ("When you enable SCPs, AWS Organizations attaches FullAWSAccess to
   every root, OU and account", Organizations user guide, "Enabling a policy type").
@@ -16,15 +19,17 @@ Resources created in the dry run get ids no AWS resource has (``ou-new~1``), nev
 
 Member accounts (the Organization's access role): :class:`RecordingMembers` reads each account's role as the
 operator does (AssumeRole into the account, GetRole, ListAttachedRolePolicies: STS and IAM, never AWS
-Organizations; counted, so the plan can say what it cost) and records the IAM writes. An account the dry run
-creates has no role yet but the one CreateAccount makes: the access role is planned there without a call.
+Organizations; counted, so the plan can say what it cost) and records the IAM writes (its own four methods: an
+account the dry run creates cannot be assumed; what they leave goes through ``MemberAccounts.remember``). An
+account the dry run creates has no role yet but the one CreateAccount makes: the access role is planned there
+without a call.
 
 Central logging: :class:`RecordingCentralLogging` is the operator's ``CentralLoggingGateway`` over clients that record
 (:class:`RecordingClient`): CloudTrail, S3, AWS Config and IAM reads (List/Describe/Get) go to AWS, once per dry
 run for the trail, the bucket, the aggregator and each account's Config, and are counted; every write (CreateTrail,
 CreateBucket, PutBucketPolicy, PutConfigurationRecorder, PutConfigurationAggregator, the deletes...) is recorded with
 its arguments and answered as AWS would, never sent. The gateway's own bookkeeping after a write (the trail, the
-recorders, the aggregator) is what the next round sees; the bucket's is applied here. A log archive or member
+recorders, the aggregator, the bucket) is what the next round sees. A log archive or member
 account the dry run creates has nothing yet: no bucket, recorder or aggregator, planned without a call.
 What the dry run cannot know: that a bucket name is taken by another AWS account (CreateBucket would say so).
 """
@@ -47,7 +52,6 @@ from controller.state import (
     MemberConfig,
     ObservedAccount,
     ObservedBucket,
-    ObservedHandshake,
     ObservedPolicy,
     ObservedRole,
     ObservedTrail,
@@ -153,28 +157,32 @@ class RecordingMembers(MemberAccounts):
         return super().read_role(account_id, role_name)
 
     def _set_access(self, access: MemberAccess) -> None:
-        with self._lock:
-            self._known[access.account_id] = access
+        self.remember(access)
+
+    def _changed(self, account_id: str, fn: Callable[[ObservedRole], ObservedRole]) -> None:
+        known = self.known(account_id)
+        if known is not None and known.role is not None:
+            self.remember(MemberAccess(account_id, fn(known.role)))
 
     def create_role(self, account_id: str, role_name: str, trust_policy: str) -> None:
         self.recorded.append(("CreateRole", {"AccountId": account_id, "RoleName": role_name,
                                              "AssumeRolePolicyDocument": trust_policy}))
-        self._set(account_id, ObservedRole(account_id, role_name, NEW, trust_policy))
+        self.remember(MemberAccess(account_id, ObservedRole(account_id, role_name, NEW, trust_policy)))
 
     def update_trust_policy(self, account_id: str, role_name: str, trust_policy: str) -> None:
         self.recorded.append(("UpdateAssumeRolePolicy", {"AccountId": account_id, "RoleName": role_name,
                                                          "PolicyDocument": trust_policy}))
-        self._change(account_id, lambda r: dataclasses.replace(r, trust_policy=trust_policy))
+        self._changed(account_id, lambda r: dataclasses.replace(r, trust_policy=trust_policy))
 
     def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
         self.recorded.append(("AttachRolePolicy", {"AccountId": account_id, "RoleName": role_name,
                                                    "PolicyArn": policy_arn}))
-        self._change(account_id, lambda r: dataclasses.replace(r, attached=r.attached | {policy_arn}))
+        self._changed(account_id, lambda r: dataclasses.replace(r, attached=r.attached | {policy_arn}))
 
     def detach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
         self.recorded.append(("DetachRolePolicy", {"AccountId": account_id, "RoleName": role_name,
                                                    "PolicyArn": policy_arn}))
-        self._change(account_id, lambda r: dataclasses.replace(r, attached=r.attached - {policy_arn}))
+        self._changed(account_id, lambda r: dataclasses.replace(r, attached=r.attached - {policy_arn}))
 
 
 class RecordingCentralLogging(CentralLoggingGateway):
@@ -186,7 +194,6 @@ class RecordingCentralLogging(CentralLoggingGateway):
         super().__init__(members, lambda region: RecordingClient(trails(region), members.record,
                                                                  _counter(self.calls), "", region), **kwargs)
         self._read: set[tuple[str, ...]] = set()
-        self._buckets: dict[tuple[str, str, str], ObservedBucket] = {}
 
     @property
     def config_accounts_read(self) -> frozenset[str]:
@@ -206,57 +213,22 @@ class RecordingCentralLogging(CentralLoggingGateway):
             region, name), lambda: self.known_trail(region, name))
 
     def read_aggregator(self, account_id: str, region: str, name: str) -> str | None:
-        def read() -> str | None:
-            if not is_new(account_id):
-                return super(RecordingCentralLogging, self).read_aggregator(account_id, region, name)
-            with self._lock:
-                self._aggregators[(account_id, region, name)] = None
-            return None
-
-        return self._once(("aggregator", account_id, region, name), read,
-                          lambda: self.known_aggregator(account_id, region, name))
+        return self._once(("aggregator", account_id, region, name), lambda: super(
+            RecordingCentralLogging, self).read_aggregator(account_id, region, name),
+            lambda: self.known_aggregator(account_id, region, name))
 
     def read_config(self, account_id: str, regions: Iterable[str]) -> MemberConfig:
         def read() -> MemberConfig:
-            if not is_new(account_id):
-                return super(RecordingCentralLogging, self).read_config(account_id, regions)
-            with self._lock:
-                self._config[account_id] = MemberConfig(account_id, {})
-            return self._config[account_id]
+            return super(RecordingCentralLogging, self).read_config(account_id, regions)
 
         return self._once(("config", account_id), read, lambda: self.known_config(account_id) or read())
 
     def read_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket:
-        key = (account_id, region, name)
-        if key not in self._buckets:
-            self._buckets[key] = (ObservedBucket(name) if is_new(account_id)
-                                  else super().read_bucket(account_id, region, name))
-        return self._buckets[key]
+        def read() -> ObservedBucket:
+            return super(RecordingCentralLogging, self).read_bucket(account_id, region, name)
 
-    # ------------------------------------------------------------------------------ the bucket's writes, applied
-    def _bucket(self, account_id: str, region: str, name: str, **changes: Any) -> None:
-        key = (account_id, region, name)
-        self._buckets[key] = dataclasses.replace(self._buckets.get(key) or ObservedBucket(name), **changes)
-
-    def create_bucket(self, account_id: str, region: str, name: str) -> None:
-        super().create_bucket(account_id, region, name)
-        self._bucket(account_id, region, name, owned=True)
-
-    def put_bucket_encryption(self, account_id: str, region: str, name: str) -> None:
-        super().put_bucket_encryption(account_id, region, name)
-        self._bucket(account_id, region, name, encrypted=True)
-
-    def block_public_access(self, account_id: str, region: str, name: str) -> None:
-        super().block_public_access(account_id, region, name)
-        self._bucket(account_id, region, name, public_access_blocked=True)
-
-    def put_retention(self, account_id: str, region: str, name: str, days: int) -> None:
-        super().put_retention(account_id, region, name, days)
-        self._bucket(account_id, region, name, expiration_days=days)
-
-    def put_bucket_policy(self, account_id: str, region: str, name: str, policy: str) -> None:
-        super().put_bucket_policy(account_id, region, name, policy)
-        self._bucket(account_id, region, name, policy=policy)
+        return self._once(("bucket", account_id, region, name), read,
+                          lambda: self.known_bucket(account_id, region, name) or ObservedBucket(name))
 
 
 class RecordingGateway(OrganizationsGateway):
@@ -270,6 +242,7 @@ class RecordingGateway(OrganizationsGateway):
         self._ids = itertools.count(1)
         self._tags: dict[str, dict[str, str]] = {}
         self._requests: dict[str, tuple[CreateAccountRequest, ObservedAccount]] = {}
+        self._described: set[str] = set()
         self._enabled_here: set[str] = set()
         self.initial: OrgSnapshot | None = None
 
@@ -278,10 +251,42 @@ class RecordingGateway(OrganizationsGateway):
         return f"{prefix}{NEW}{next(self._ids)}"
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """The one transport of the gateway's methods: reads go to AWS (and see the recorded writes), writes are
+        recorded and answered as AWS would answer them."""
         if operation.startswith(READ_PREFIXES):
-            return super()._call(operation, **kwargs)
+            return self._seen(operation, kwargs, super()._call(operation, **kwargs))
         self.recorded.append((operation, dict(kwargs)))
         return self._answer(operation, kwargs)
+
+    def _seen(self, operation: str, kwargs: Mapping[str, Any], page: dict[str, Any]) -> dict[str, Any]:
+        """What AWS would answer a read after the recorded writes (on a list's last page, what they added)."""
+        if page.get("NextToken"):
+            return page
+        if operation == "ListAWSServiceAccessForOrganization":
+            listed = {s["ServicePrincipal"] for s in page.get("EnabledServicePrincipals", [])}
+            added = [{"ServicePrincipal": a["ServicePrincipal"]} for op, a in self.recorded
+                     if op == "EnableAWSServiceAccess" and a["ServicePrincipal"] not in listed]
+            return {**page, "EnabledServicePrincipals": [*page.get("EnabledServicePrincipals", []), *added]}
+        if operation == "ListDelegatedAdministrators":
+            found = {a["Id"] for a in page.get("DelegatedAdministrators", [])}
+            for op, args in self.recorded:
+                if args.get("ServicePrincipal") == kwargs.get("ServicePrincipal"):
+                    if op == "RegisterDelegatedAdministrator":
+                        found.add(args["AccountId"])
+                    elif op == "DeregisterDelegatedAdministrator":
+                        found.discard(args["AccountId"])
+            return {**page, "DelegatedAdministrators": [{"Id": a} for a in sorted(found)]}
+        if operation == "ListHandshakesForOrganization" and kwargs.get("Filter", {}).get(
+                "ActionType") == "ENABLE_ALL_FEATURES" and any(op == "EnableAllFeatures" for op, _ in self.recorded):
+            # a recorded EnableAllFeatures stands as an open handshake (the dry run waits on it, as AWS would)
+            opened = {"Id": f"h-{NEW}", "Action": "ENABLE_ALL_FEATURES", "State": "OPEN"}
+            return {**page, "Handshakes": [*page.get("Handshakes", []), opened]}
+        if operation == "ListCreateAccountStatus" and "IN_PROGRESS" in kwargs.get("States", ["IN_PROGRESS"]):
+            pending = [{"Id": r.id, "State": r.state, "AccountName": r.account_name,
+                        "RequestedTimestamp": r.requested_at} for r, _ in self._requests.values()
+                       if r.id not in self._described]
+            return {**page, "CreateAccountStatuses": [*page.get("CreateAccountStatuses", []), *pending]}
+        return page
 
     def _call_account(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         self.recorded.append((operation, dict(kwargs)))
@@ -311,13 +316,22 @@ class RecordingGateway(OrganizationsGateway):
             self._enable(kwargs["PolicyType"])
         if operation == "DisablePolicyType":  # AWS detaches (here: forgets) every policy of the type
             ptype = kwargs["PolicyType"]
-            self._update(lambda s: dataclasses.replace(
+            self.update_snapshot(lambda s: dataclasses.replace(
                 s, enabled_policy_types=s.enabled_policy_types - {ptype},
                 policies={k: p for k, p in s.policies.items() if p.type != ptype}))
         if operation == "EnableAllFeatures":
             return {"Handshake": {"Id": self._new_id("h-")}}
+        if operation == "CreateAccount":  # finishes later, the account placed directly under the root
+            request = CreateAccountRequest(self._new_id("car-"), "IN_PROGRESS", kwargs["AccountName"],
+                                           requested_at=datetime.datetime.now(datetime.UTC))
+            account_id = self._new_id("")
+            self._tags[account_id] = {t["Key"]: t["Value"] for t in kwargs.get("Tags", [])}
+            self._requests[request.id] = (request, ObservedAccount(account_id, NEW, kwargs["AccountName"],
+                                                                   kwargs["Email"], "ACTIVE", snap.root_id))
+            return {"CreateAccountStatus": {"Id": request.id, "State": request.state, "AccountName":
+                                            request.account_name, "RequestedTimestamp": request.requested_at}}
         if operation == "AcceptHandshake":
-            self._update(lambda s: dataclasses.replace(s, feature_set="ALL"))
+            self.update_snapshot(lambda s: dataclasses.replace(s, feature_set="ALL"))
         return {}
 
     # ---------------------------------------------------------------------------- the one read
@@ -341,7 +355,7 @@ class RecordingGateway(OrganizationsGateway):
             s = s.with_policy_types({*s.enabled_policy_types, policy_type})
             return s.with_policy(ObservedPolicy(policy_id, NEW, name, "", policy_type, True, None, everything))
 
-        self._update(apply)
+        self.update_snapshot(apply)
 
     def enable_policy_type(self, root_id: str, policy_type: str) -> bool:
         if policy_type in self.snapshot().enabled_policy_types:
@@ -356,32 +370,8 @@ class RecordingGateway(OrganizationsGateway):
         super().refresh_target_policies(target_id, policy_type)
         for operation, args in self.recorded:  # the recorded attachments and detachments stand
             if operation in ("AttachPolicy", "DetachPolicy") and args["TargetId"] == target_id:
-                self._update(functools.partial(_target, policy_id=args["PolicyId"], target_id=target_id,
+                self.update_snapshot(functools.partial(_target, policy_id=args["PolicyId"], target_id=target_id,
                                                attached=operation == "AttachPolicy"))
-
-    # ---------------------------------------------------------------------------- the organization's settings
-    def list_trusted_services(self) -> frozenset[str]:
-        enabled = {args["ServicePrincipal"] for op, args in self.recorded if op == "EnableAWSServiceAccess"}
-        self._trusted = super().list_trusted_services() | enabled
-        return self._trusted
-
-    def list_handshakes(self, action: str) -> list[ObservedHandshake]:
-        """A recorded EnableAllFeatures stands as an open handshake (the dry run waits on it, as AWS would)."""
-        found = super().list_handshakes(action)
-        if action == "ENABLE_ALL_FEATURES" and any(op == "EnableAllFeatures" for op, _ in self.recorded):
-            found.append(ObservedHandshake(f"h-{NEW}", action, "OPEN"))
-        return found
-
-    def list_delegated_administrators(self, service_principal: str) -> frozenset[str]:
-        found = set(super().list_delegated_administrators(service_principal))
-        for op, args in self.recorded:
-            if args.get("ServicePrincipal") == service_principal:
-                if op == "RegisterDelegatedAdministrator":
-                    found.add(args["AccountId"])
-                elif op == "DeregisterDelegatedAdministrator":
-                    found.discard(args["AccountId"])
-        self._delegated[service_principal] = frozenset(found)
-        return self._delegated[service_principal]
 
     # ---------------------------------------------------------------------------- tags
     def list_tags(self, resource_id: str) -> dict[str, str]:
@@ -400,32 +390,20 @@ class RecordingGateway(OrganizationsGateway):
         self._tags[resource_id] = {k: v for k, v in current.items() if k not in keys}
 
     # ---------------------------------------------------------------------------- account creation
-    def create_account(self, *, account_name: str, email: str, role_name: str, iam_user_access_to_billing: str,
-                       tags: Mapping[str, str], max_in_flight: int = 5) -> CreateAccountRequest:
-        self.recorded.append(("CreateAccount", {"AccountName": account_name, "Email": email}))
-        request = CreateAccountRequest(self._new_id("car-"), "IN_PROGRESS", account_name,
-                                       requested_at=datetime.datetime.now(datetime.UTC))
-        account_id = self._new_id("")
-        root = self.snapshot().root_id
-        self._tags[account_id] = dict(tags)
-        self._requests[request.id] = (request, ObservedAccount(account_id, NEW, account_name, email, "ACTIVE", root))
-        return request
-
     def describe_create_account_status(self, request_id: str) -> CreateAccountRequest:
+        """A recorded request is SUCCEEDED at the next look (until then, it is in progress in the lists)."""
         if request_id not in self._requests:
             return super().describe_create_account_status(request_id)
         request, account = self._requests[request_id]
+        self._described.add(request_id)
         return dataclasses.replace(request, state="SUCCEEDED", account_id=account.id)
-
-    def list_create_account_status(self, states: tuple[str, ...] = ()) -> list[CreateAccountRequest]:
-        return super().list_create_account_status(states)
 
     def describe_account(self, account_id: str) -> ObservedAccount:
         created = {account.id: account for _, account in self._requests.values()}
         if account_id not in created:
             return super().describe_account(account_id)
         account = created[account_id]
-        self._update(lambda s: s.with_account(account))
+        self.update_snapshot(lambda s: s.with_account(account))
         return account
 
 

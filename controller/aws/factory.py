@@ -14,6 +14,7 @@ from typing import Any
 from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.dryrun import RecordingMembers
 from controller.aws.events import EventsQueue
+from controller.aws.fanout import MemberWork
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import MemberAccounts
 from controller.aws.session import (
@@ -52,7 +53,8 @@ class Factory:
     def create_members(self) -> MemberAccounts:
         """Work inside member accounts: AssumeRole into ``AWSORG_MEMBER_ROLE_NAME``."""
         return MemberAccounts(sts_client(self.settings.assume_role_arn), iam_client, self.settings.member_role_name,
-                              clients=member_service_client)
+                              clients=member_service_client, work=MemberWork(self.settings.member_concurrency),
+                              sts_rate=self.settings.sts_rate)
 
     def create_gateway(self) -> OrganizationsGateway:
         """The operator's gateway: it writes (Organizations, the Account Management API, member accounts, central

@@ -18,10 +18,38 @@ from typing import Any, TypeVar
 from botocore import xform_name
 
 from controller import metrics
+from controller.api import limits
 from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.errors import AwsError, map_error
 from controller.aws.member import MemberAccounts
 from controller.aws.retry import RetryPolicy, call_with_retries
+from controller.aws.writes import NOTHING_DONE, Applied, happened, write
+from controller.planner.actions import (
+    AttachPolicy,
+    Blocked,
+    CloseAccount,
+    CreateAccount,
+    CreateOU,
+    CreatePolicy,
+    DeleteOU,
+    DeletePolicy,
+    DeregisterDelegatedAdministrator,
+    DetachPolicy,
+    DisablePolicyType,
+    EnableAllFeatures,
+    EnablePolicyType,
+    EnableServiceAccess,
+    FinalizeAllFeatures,
+    MoveAccount,
+    RegisterDelegatedAdministrator,
+    RemoveAccount,
+    RenameAccount,
+    RenameOU,
+    TagResource,
+    UntagResource,
+    UpdatePolicy,
+    creation_limit_reached,
+)
 from controller.state import (
     CreateAccountRequest,
     ObservedAccount,
@@ -37,6 +65,10 @@ T = TypeVar("T")
 PAGE = 20  # the largest MaxResults AWS Organizations accepts on its List operations
 READ_PREFIXES = ("List", "Describe")
 OWN_REQUESTS_KEPT = 10_000  # how many of our own writes are remembered, to tell their events from drift
+CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"})
+DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
+NOT_CONFIGURED = {"CentralLoggingGateway": "no access to CloudTrail, S3 and Config is configured",
+                  "MemberAccounts": "no access to member accounts (STS) is configured"}
 
 
 class OrganizationsGateway:
@@ -63,6 +95,15 @@ class OrganizationsGateway:
         self._delegated: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------------------ plumbing
+    def part(self, gateway: str, operation: str) -> Any:
+        """The gateway of that class name this one holds (itself, central logging's, the member accounts'): the one
+        whose registered method carries out a write (``controller.aws.writes``)."""
+        found = {"OrganizationsGateway": self, "CentralLoggingGateway": self.central_logging,
+                 "MemberAccounts": self.members}.get(gateway)
+        if found is None:
+            raise AwsError(operation, "NotConfigured", NOT_CONFIGURED.get(gateway, f"no {gateway} is configured"))
+        return found
+
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """One AWS Organizations operation, errors mapped, transient ones retried."""
         return self._invoke(self._client, operation, kwargs)
@@ -136,7 +177,8 @@ class OrganizationsGateway:
         with self._lock:
             self._snapshot = None
 
-    def _update(self, fn: Callable[[OrgSnapshot], OrgSnapshot]) -> None:
+    def update_snapshot(self, fn: Callable[[OrgSnapshot], OrgSnapshot]) -> None:
+        """Apply a write's effect to the shared snapshot (the dry run's too: what AWS does on its own after one)."""
         with self._lock:
             if self._snapshot is not None:
                 self._snapshot = fn(self._snapshot)
@@ -221,11 +263,11 @@ class OrganizationsGateway:
             return frozenset({account})
         if event_name == "UpdateOrganizationalUnit" and ou in snap.ous:
             raw = self._call("DescribeOrganizationalUnit", OrganizationalUnitId=ou)["OrganizationalUnit"]
-            self._update(lambda s: s.with_ou(dataclasses.replace(s.ous[ou], name=raw["Name"]))
+            self.update_snapshot(lambda s: s.with_ou(dataclasses.replace(s.ous[ou], name=raw["Name"]))
                          if ou in s.ous else s)
             return frozenset({ou})
         if event_name == "DeleteOrganizationalUnit" and ou:
-            self._update(lambda s: s.without_ou(ou))
+            self.update_snapshot(lambda s: s.without_ou(ou))
             return frozenset({ou})
         if event_name in ("UpdatePolicy", "AttachPolicy", "DetachPolicy") and policy in snap.policies:
             old = snap.policies[policy]
@@ -234,10 +276,10 @@ class OrganizationsGateway:
             else:
                 summary = self._call("DescribePolicy", PolicyId=policy)["Policy"]["PolicySummary"]
                 fresh = self._read_policy(summary, old.type)
-                self._update(lambda s: s.with_policy(fresh))
+                self.update_snapshot(lambda s: s.with_policy(fresh))
             return frozenset({policy, target} - {""})
         if event_name == "DeletePolicy" and policy:
-            self._update(lambda s: s.without_policy(policy))
+            self.update_snapshot(lambda s: s.without_policy(policy))
             return frozenset({policy})
         if event_name in ("TagResource", "UntagResource"):
             return frozenset({str(params.get("resourceId") or "")} - {""})  # tags are read when compared
@@ -249,30 +291,36 @@ class OrganizationsGateway:
         tags = self._pages("ListTagsForResource", "Tags", page_size=None, ResourceId=resource_id)
         return {t["Key"]: t["Value"] for t in tags}
 
+    @write(TagResource, "Tagged", lambda gw, a, _: gw.tag_resource(a.resource_id, a.tags))
     def tag_resource(self, resource_id: str, tags: Mapping[str, str]) -> None:
         self._call("TagResource", ResourceId=resource_id, Tags=_tag_list(tags))
 
+    @write(UntagResource, "Untagged", lambda gw, a, _: gw.untag_resource(a.resource_id, a.keys))
     def untag_resource(self, resource_id: str, keys: tuple[str, ...]) -> None:
         self._call("UntagResource", ResourceId=resource_id, TagKeys=list(keys))
 
     # ------------------------------------------------------------------------------ OUs
+    @write(CreateOU, "Created", lambda gw, a, _: gw.create_ou(a.parent_id, a.name, a.tags),
+           yields=lambda a, ou: Applied(ou.id), symbol="+", by_name=True)
     def create_ou(self, parent_id: str, name: str, tags: Mapping[str, str]) -> ObservedOU:
         args: dict[str, Any] = {"ParentId": parent_id, "Name": name}
         if tags:
             args["Tags"] = _tag_list(tags)
         raw = self._call("CreateOrganizationalUnit", **args)["OrganizationalUnit"]
         ou = ObservedOU(raw["Id"], raw["Arn"], raw["Name"], parent_id)
-        self._update(lambda s: s.with_ou(ou))
+        self.update_snapshot(lambda s: s.with_ou(ou))
         return ou
 
+    @write(RenameOU, "Renamed", lambda gw, a, _: gw.rename_ou(a.ou_id, a.name))
     def rename_ou(self, ou_id: str, name: str) -> None:
         raw = self._call("UpdateOrganizationalUnit", OrganizationalUnitId=ou_id, Name=name)["OrganizationalUnit"]
-        self._update(lambda s: s.with_ou(dataclasses.replace(s.ous[ou_id], name=raw["Name"], arn=raw["Arn"]))
+        self.update_snapshot(lambda s: s.with_ou(dataclasses.replace(s.ous[ou_id], name=raw["Name"], arn=raw["Arn"]))
                      if ou_id in s.ous else s)
 
+    @write(DeleteOU, "Deleted", lambda gw, a, _: gw.delete_ou(a.ou_id), symbol="-")
     def delete_ou(self, ou_id: str) -> None:
         self._call("DeleteOrganizationalUnit", OrganizationalUnitId=ou_id)
-        self._update(lambda s: s.without_ou(ou_id))
+        self.update_snapshot(lambda s: s.without_ou(ou_id))
 
     # ------------------------------------------------------------------------------ accounts
     def describe_create_account_status(self, request_id: str) -> CreateAccountRequest:
@@ -283,6 +331,14 @@ class OrganizationsGateway:
         args: dict[str, Any] = {"States": list(states)} if states else {}
         return [_request(r) for r in self._pages("ListCreateAccountStatus", "CreateAccountStatuses", **args)]
 
+    @write(CreateAccount, "CreateAccountStarted", lambda gw, a, _: gw.create_account(
+        account_name=a.account_name, email=a.email, role_name=a.role_name,
+        iam_user_access_to_billing=a.iam_user_access_to_billing, tags=a.tags),
+        yields=lambda a, request: Applied(
+            status={"createAccountRequestId": request.id}, message=f"request {request.id}",
+            wait=Blocked("CreationInProgress", f"CreateAccount request {request.id} is {request.state}")),
+        explain=lambda a, exc: _limit_reached(exc),
+        symbol="+")
     def create_account(
         self,
         *,
@@ -291,7 +347,7 @@ class OrganizationsGateway:
         role_name: str,
         iam_user_access_to_billing: str,
         tags: Mapping[str, str],
-        max_in_flight: int = 5,
+        max_in_flight: int = limits.MAX_CREATIONS_IN_FLIGHT,
     ) -> CreateAccountRequest:
         """Start an account creation, unless ``max_in_flight`` are already in progress.
 
@@ -315,36 +371,58 @@ class OrganizationsGateway:
         raw = self._call("DescribeAccount", AccountId=account_id)["Account"]
         parents = self._call("ListParents", ChildId=account_id)["Parents"]
         account = _account(raw, parents[0]["Id"] if parents else "")
-        self._update(lambda s: s.with_account(account))
+        self.update_snapshot(lambda s: s.with_account(account))
         return account
 
+    @write(MoveAccount, "Moved", lambda gw, a, _: gw.move_account(a.account_id, a.source_parent_id,
+                                                                  a.destination_parent_id))
     def move_account(self, account_id: str, source: str, destination: str) -> None:
         self._call("MoveAccount", AccountId=account_id, SourceParentId=source, DestinationParentId=destination)
-        self._update(
+        self.update_snapshot(
             lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], parent_id=destination))
             if account_id in s.accounts else s
         )
 
+    @write(RenameAccount, "Renamed", lambda gw, a, _: gw.put_account_name(a.account_id, a.name),
+           explain=lambda a, exc: None if exc.transient else Blocked(
+               "InvalidSpec" if exc.code == "ValidationException" else "AccountRenameFailed",
+               f"spec.accountName: could not rename account {a.account_id} to {a.name!r} with the Account Management "
+               f"API ({exc.code}: {exc.aws_message}). Grant account:PutAccountName to the operator's role and enable "
+               "trusted access for the Account Management service, or rename it in the AWS console"))
     def put_account_name(self, account_id: str, name: str) -> None:
         """Rename a member account (the Account Management API, called from the management account)."""
         self._call_account("PutAccountName", AccountId=account_id, AccountName=name)
-        self._update(
+        self.update_snapshot(
             lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], name=name))
             if account_id in s.accounts else s
         )
 
+    @write(CloseAccount, "Closed", lambda gw, a, _: gw.close_account(a.account_id),
+           done_codes=frozenset({"AccountAlreadyClosedException"}),
+           explain=lambda a, exc: Blocked("LimitExceeded", f"AWS's account closure quota is reached ({exc.reason}); "
+                                          f"closing {a.account_id} is retried later")
+           if exc.code == "ConstraintViolationException" and exc.reason in CLOSE_QUOTA_REASONS else None)
     def close_account(self, account_id: str) -> None:
         self._call("CloseAccount", AccountId=account_id)
-        self._update(
+        self.update_snapshot(
             lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], state="PENDING_CLOSURE"))
             if account_id in s.accounts else s
         )
 
+    @write(RemoveAccount, "Removed", lambda gw, a, _: gw.remove_account(a.account_id),
+           explain=lambda a, exc: Blocked(
+               "CannotLeaveOrganization", f"{a.describe()}: AWS refuses ({exc.reason}: {exc.aws_message}); a person "
+               f"must act: {limits.REMOVAL_CONSTRAINTS[exc.reason]} ({limits.REMOVAL_GUIDE}); tried again at each "
+               "resync", slow=True)
+           if exc.code == "ConstraintViolationException" and exc.reason in limits.REMOVAL_CONSTRAINTS else None)
     def remove_account(self, account_id: str) -> None:
         self._call("RemoveAccountFromOrganization", AccountId=account_id)
-        self._update(lambda s: s.without_account(account_id))
+        self.update_snapshot(lambda s: s.without_account(account_id))
 
     # ------------------------------------------------------------------------------ policies
+    @write(EnablePolicyType, "PolicyTypeEnabled", lambda gw, a, _: gw.enable_policy_type(a.root_id, a.policy_type),
+           yields=lambda a, enabled: Applied(message=f"AWS attached {_default_policy(a.policy_type)} to the root and "
+                                             "every OU and account") if enabled else NOTHING_DONE)
     def enable_policy_type(self, root_id: str, policy_type: str) -> bool:
         """Enable a policy type on the root; False when it was already enabled (by a concurrent reconcile).
 
@@ -361,6 +439,9 @@ class OrganizationsGateway:
             self.snapshot()  # re-read under the lock, so the next caller sees the type enabled
             return enabled
 
+    @write(CreatePolicy, "Created", lambda gw, a, _: gw.create_policy(
+        name=a.name, description=a.description, policy_type=a.policy_type, content=a.content, tags=a.tags),
+        yields=lambda a, policy: Applied(policy.id), symbol="+", by_name=True)
     def create_policy(
         self, *, name: str, description: str, policy_type: str, content: str, tags: Mapping[str, str]
     ) -> ObservedPolicy:
@@ -368,9 +449,13 @@ class OrganizationsGateway:
         if tags:
             args["Tags"] = _tag_list(tags)
         policy = _policy(self._call("CreatePolicy", **args)["Policy"], policy_type, frozenset())
-        self._update(lambda s: s.with_policy(policy))
+        self.update_snapshot(lambda s: s.with_policy(policy))
         return policy
 
+    @write(UpdatePolicy, "Updated", lambda gw, a, _: gw.update_policy(a.policy_id, name=a.name,
+                                                                         description=a.description, content=a.content),
+           document=lambda a, snap: None if a.content is None else (
+               (snap.policies[a.policy_id].content if a.policy_id in snap.policies else None), a.content))
     def update_policy(
         self, policy_id: str, *, name: str | None = None, description: str | None = None, content: str | None = None
     ) -> None:
@@ -386,17 +471,19 @@ class OrganizationsGateway:
                 return s
             return s.with_policy(_policy(raw, old.type, old.target_ids))
 
-        self._update(apply)
+        self.update_snapshot(apply)
 
+    @write(AttachPolicy, "Attached", lambda gw, a, created: gw.attach_policy(_policy_id(a, created), a.target_id))
     def attach_policy(self, policy_id: str, target_id: str) -> None:
         """Attach (already attached: fine, that is what was asked)."""
         self._call_done_if("AttachPolicy", "DuplicatePolicyAttachmentException", PolicyId=policy_id, TargetId=target_id)
-        self._update(lambda s: _with_targets(s, policy_id, add=target_id))
+        self.update_snapshot(lambda s: _with_targets(s, policy_id, add=target_id))
 
+    @write(DetachPolicy, "Detached", lambda gw, a, _: gw.detach_policy(a.policy_id, a.target_id))
     def detach_policy(self, policy_id: str, target_id: str) -> None:
         """Detach (not attached: fine, that is what was asked)."""
         self._call_done_if("DetachPolicy", "PolicyNotAttachedException", PolicyId=policy_id, TargetId=target_id)
-        self._update(lambda s: _with_targets(s, policy_id, remove=target_id))
+        self.update_snapshot(lambda s: _with_targets(s, policy_id, remove=target_id))
 
     def refresh_target_policies(self, target_id: str, policy_type: str) -> None:
         """Read which policies of a type are attached to one target now, into the snapshot.
@@ -417,11 +504,12 @@ class OrganizationsGateway:
                     s = s.with_policy(_policy({"PolicySummary": summary}, policy_type, frozenset({target_id})))
             return s
 
-        self._update(apply)
+        self.update_snapshot(apply)
 
+    @write(DeletePolicy, "Deleted", lambda gw, a, _: gw.delete_policy(a.policy_id), symbol="-")
     def delete_policy(self, policy_id: str) -> None:
         self._call("DeletePolicy", PolicyId=policy_id)
-        self._update(lambda s: s.without_policy(policy_id))
+        self.update_snapshot(lambda s: s.without_policy(policy_id))
 
     # ------------------------------------------------------------------------------ the organization's settings
     def list_trusted_services(self) -> frozenset[str]:
@@ -449,6 +537,12 @@ class OrganizationsGateway:
         return [ObservedHandshake(h["Id"], h.get("Action", action), h.get("State", ""))
                 for h in self._pages("ListHandshakesForOrganization", "Handshakes", Filter={"ActionType": action})]
 
+    @write(EnableAllFeatures, "AllFeaturesRequested", lambda gw, a, _: gw.enable_all_features(),
+           # None: started (or finished) already: the next look finds its handshake
+           yields=lambda a, handshake_id: NOTHING_DONE if handshake_id is None else Applied(
+               status={"allFeaturesHandshakeId": handshake_id}, message=f"handshake {handshake_id}",
+               wait=Blocked("WaitingForAllFeatures", f"handshake {handshake_id} sent to the invited member accounts; "
+                            "the operator finalizes it once each has approved")))
     def enable_all_features(self) -> str | None:
         """Start the all-features handshake; its id, or None when AWS says it is started or done already."""
         try:
@@ -461,22 +555,33 @@ class OrganizationsGateway:
             raise
         return str(raw["Id"])
 
+    @write(FinalizeAllFeatures, "AllFeaturesEnabled", lambda gw, a, _: gw.accept_handshake(a.handshake_id),
+           yields=lambda a, _: Applied(status={"allFeaturesHandshakeId": None}))
     def accept_handshake(self, handshake_id: str) -> None:
         """Accept a handshake (the management account's APPROVE_ALL_FEATURES: the feature set changes)."""
         self._call_done_if("AcceptHandshake", "HandshakeAlreadyInStateException", HandshakeId=handshake_id)
         self.invalidate()  # the feature set is part of the snapshot
 
+    @write(DisablePolicyType, "PolicyTypeDisabled", lambda gw, a, _: gw.disable_policy_type(a.root_id,
+                                                                                            a.policy_type))
     def disable_policy_type(self, root_id: str, policy_type: str) -> None:
         """Disable a policy type (AWS detaches every policy of it); not enabled: fine, that is what was asked."""
         self._call_done_if("DisablePolicyType", "PolicyTypeNotEnabledException", RootId=root_id,
                            PolicyType=policy_type)
         self.invalidate()  # the type's policies and their attachments are gone
 
+    @write(EnableServiceAccess, "TrustedAccessEnabled", lambda gw, a, _: gw.enable_service_access(
+        a.service_principal), explain=lambda a, exc: _unknown_principal(exc, a.service_principal, "trusted access",
+                                                                        "spec.trustedServices"))
     def enable_service_access(self, service_principal: str) -> None:
         """Enable trusted access (enabling an enabled service changes nothing, in AWS too)."""
         self._call("EnableAWSServiceAccess", ServicePrincipal=service_principal)
         self._trusted = (self._trusted or frozenset()) | {service_principal}
 
+    @write(RegisterDelegatedAdministrator, "DelegatedAdministratorRegistered",
+           lambda gw, a, _: gw.register_delegated_administrator(a.account_id, a.service_principal), yields=happened,
+           explain=lambda a, exc: _unknown_principal(exc, a.service_principal, "a delegated administrator",
+                                                     "spec.delegatedAdministrators"))
     def register_delegated_administrator(self, account_id: str, service_principal: str) -> bool:
         """Register; False when it already was (AccountAlreadyRegisteredException)."""
         registered = self._call_done_if("RegisterDelegatedAdministrator", "AccountAlreadyRegisteredException",
@@ -484,6 +589,8 @@ class OrganizationsGateway:
         self._delegated[service_principal] = self._delegated.get(service_principal, frozenset()) | {account_id}
         return registered
 
+    @write(DeregisterDelegatedAdministrator, "DelegatedAdministratorDeregistered",
+           lambda gw, a, _: gw.deregister_delegated_administrator(a.account_id, a.service_principal), yields=happened)
     def deregister_delegated_administrator(self, account_id: str, service_principal: str) -> bool:
         """Deregister; False when it was not registered (AccountNotRegisteredException)."""
         deregistered = self._call_done_if("DeregisterDelegatedAdministrator", "AccountNotRegisteredException",
@@ -500,13 +607,37 @@ class OrganizationsGateway:
 
 
 class CreationLimitReached(AwsError):
-    """Our own guard: AWS allows 5 CreateAccount requests in progress at a time."""
+    """Our own guard: AWS allows ``limits.MAX_CREATIONS_IN_FLIGHT`` CreateAccount requests in progress at a time."""
 
     def __init__(self, in_flight: int) -> None:
         super().__init__(
             "CreateAccount", "CreationLimitReached", f"{in_flight} account creations are already in progress"
         )
         self.in_flight = in_flight
+
+
+def _policy_id(action: AttachPolicy, created: str | None) -> str:
+    """The policy an AttachPolicy attaches: its own id, or the one CreatePolicy made earlier in the same plan."""
+    policy_id = action.policy_id or created
+    if policy_id is None:
+        raise ValueError(f"{action.describe()}: the policy was not created")
+    return policy_id
+
+
+def _default_policy(policy_type: str) -> str:
+    return DEFAULT_POLICY.get(policy_type, "its default policy")
+
+
+def _limit_reached(exc: AwsError) -> Blocked | None:
+    return creation_limit_reached(exc.in_flight) if isinstance(exc, CreationLimitReached) else None
+
+
+def _unknown_principal(exc: AwsError, principal: str, what: str, field: str) -> Blocked | None:
+    if exc.code != "InvalidInputException":
+        return None
+    return Blocked("InvalidSpec", f"{field}: AWS does not accept {what} for {principal!r} ({exc.code}: "
+                   f"{exc.aws_message}); check the service principal's spelling and that the service supports it "
+                   "(Organizations user guide, 'AWS services that you can use with AWS Organizations')", retry=False)
 
 
 def _request(raw: Mapping[str, Any]) -> CreateAccountRequest:

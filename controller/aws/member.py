@@ -5,7 +5,13 @@ Every member account AWS Organizations creates has a role the management account
 Organizations user guide); the operator reaches an account by ``sts:AssumeRole`` on
 ``arn:aws:iam::<account>:role/<that role>`` from its own credentials, then calls IAM there with the
 temporary credentials. Credentials are kept per account until five minutes before they expire, so a resync
-costs one AssumeRole per account and hour at most.
+costs one AssumeRole per account and hour at most; AssumeRole calls (the management account's, shared by every
+account) are paced at ``AWSORG_STS_RATE`` a second.
+
+What is kept per account is small and bounded by design: its credentials, and what it was last seen to hold. Clients
+are not kept per account: ``controller.aws.session`` binds one shared client per service and region to an account's
+credentials, and the bindings in use sit in a small cache (:data:`CLIENTS_KEPT`) whatever the organization's size.
+Work in many accounts at once goes through :class:`controller.aws.fanout.MemberWork` (``read_roles``, ``each``).
 
 A new account's role is not assumable at once: AWS answers AssumeRole with AccessDenied for a while after
 CreateAccount finishes. That is a wait (``MemberAccess.waiting``), not a failure.
@@ -20,11 +26,22 @@ import datetime
 import functools
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from controller.aws.errors import AwsError, map_error
+from controller.aws.fanout import MemberWork
 from controller.aws.retry import RetryPolicy, call_with_retries
+from controller.aws.writes import write
+from controller.planner.access_role import PRINCIPALS_ALLOWED
+from controller.planner.actions import (
+    AttachRolePolicy,
+    Blocked,
+    CreateAccessRole,
+    DetachRolePolicy,
+    UpdateAccessRoleTrust,
+)
 from controller.state import MemberAccess, ObservedRole
 
 T = TypeVar("T")
@@ -32,6 +49,15 @@ T = TypeVar("T")
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
 SESSION_NAME = "awsorg-operator"
 REFRESH_BEFORE_SECONDS = 300.0  # credentials are renewed this long before they expire
+#: Client bindings kept (account, service, region): enough for the accounts being worked on at once (up to 64
+#: threads, a few services each); an account's next look binds again (no call: the credentials are cached).
+CLIENTS_KEPT = 256
+#: AssumeRole calls a second, at most (``AWSORG_STS_RATE``). STS throttles each calling account with a token bucket
+#: whose size AWS does not publish ("IAM and AWS STS independently implement a token bucket algorithm for
+#: throttling", AWS Security Blog, "How to monitor and query IAM resources at scale - Part 2", read 2026-12-07), and
+#: every AssumeRole is the management account's: paced here, they stay well below it and leave it to the
+#: operator's other users.
+DEFAULT_STS_RATE = 20.0
 ROLE_DESCRIPTION = "The role engineers assume in this account; managed by awsorg-operator (Organization accessRole)"
 Credentials = Mapping[str, str]
 
@@ -47,6 +73,33 @@ def mapped_call(operation: str, fn: Callable[[], T], retry: RetryPolicy) -> T:
     return call_with_retries(once, retry)
 
 
+class Pace:
+    """At most ``rate`` calls a second across every thread (a burst of one second's worth after a quiet moment)."""
+
+    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rate = rate
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = rate or 0.0
+        self._updated = clock()
+
+    def wait(self) -> None:
+        if not self.rate:
+            return
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1.0 - 1e-9:  # (a float's rounding must not leave it waiting forever)
+                    self._tokens = max(0.0, self._tokens - 1.0)
+                    return
+                pause = (1.0 - self._tokens) / self.rate
+            self._sleep(pause)
+
+
 class AccountNotAccessible(AwsError):
     """AssumeRole into a member account was refused: its role is missing, does not trust the operator, or the
     account is new and AWS has not made its role assumable yet."""
@@ -57,7 +110,8 @@ class MemberAccounts:
 
     def __init__(self, sts: Any, iam_client: Callable[[Credentials], Any], role_name: str = DEFAULT_MEMBER_ROLE,
                  retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time,
-                 partition: str = "aws", clients: Callable[[str, Credentials, str], Any] | None = None) -> None:
+                 partition: str = "aws", clients: Callable[[str, Credentials, str], Any] | None = None,
+                 work: MemberWork | None = None, sts_rate: float | None = DEFAULT_STS_RATE) -> None:
         self._sts = sts
         self._iam_client = iam_client
         self._service_client = clients  # (service, credentials, region) -> a client of another service there
@@ -66,8 +120,11 @@ class MemberAccounts:
         self._clock = clock
         self._partition = partition
         self._lock = threading.Lock()
-        # (account, service, region) -> (client, its credentials expire at); IAM's region is ""
-        self._clients: dict[tuple[str, str, str], tuple[Any, float]] = {}
+        self.work = work or MemberWork(1)  # how many accounts are worked on at once (the operator: its setting)
+        self._pace = Pace(sts_rate)
+        # (account, service, region) -> (client, its credentials expire at), the most recently used last; IAM's
+        # region is "". At most CLIENTS_KEPT, whatever the number of accounts.
+        self._clients: OrderedDict[tuple[str, str, str], tuple[Any, float]] = OrderedDict()
         self._creds: dict[str, tuple[Credentials, float]] = {}  # account -> (credentials, expire at)
         self._known: dict[str, MemberAccess] = {}  # what each account holds, as last read or written
 
@@ -95,12 +152,16 @@ class MemberAccounts:
         now = self._clock()
         with self._lock:
             cached = self._clients.get(key)
+            if cached is not None:
+                self._clients.move_to_end(key)
         if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
             return cached[0]
         creds, expires_at = self._credentials(key[0])
         client = make(creds)
         with self._lock:
             self._clients[key] = (client, expires_at)
+            while len(self._clients) > CLIENTS_KEPT:
+                self._clients.popitem(last=False)
         return client
 
     def _credentials(self, account_id: str) -> tuple[Credentials, float]:
@@ -110,6 +171,7 @@ class MemberAccounts:
         if cached is not None and cached[1] - REFRESH_BEFORE_SECONDS > now:
             return cached
         arn = self.role_arn(account_id)
+        self._pace.wait()
         try:
             creds = self._aws("AssumeRole", lambda: self._sts.assume_role(RoleArn=arn, RoleSessionName=SESSION_NAME))
         except AwsError as exc:
@@ -129,6 +191,10 @@ class MemberAccounts:
         """One call in a member account: errors mapped, transient ones retried."""
         return self._aws(operation, fn)
 
+    def each(self, accounts: Iterable[str], work: Callable[[str], T]) -> dict[str, T]:
+        """``work(account)`` for every account, as many at once as the operator's setting allows (``MemberWork``)."""
+        return self.work.map(accounts, work)
+
     def forget(self, account_id: str) -> None:
         """Drop the cached credentials and what is known of the account (it left the organization)."""
         with self._lock:
@@ -146,6 +212,11 @@ class MemberAccounts:
         with self._lock:
             self._known[account_id] = found
         return found
+
+    def read_roles(self, account_ids: Iterable[str], role_name: str) -> dict[str, MemberAccess]:
+        """``read_role`` in many accounts at once (``MemberWork``): every account's answer, one account's trouble
+        its own."""
+        return self.each(account_ids, lambda account_id: self.read_role(account_id, role_name))
 
     def look(self, account_id: str, read: Callable[[], T]) -> tuple[T | None, str | None, bool]:
         """Run reads in a member account: (what they returned, or None and why not, and whether that is a wait
@@ -182,7 +253,15 @@ class MemberAccounts:
         with self._lock:
             return self._known.get(account_id)
 
+    def remember(self, access: MemberAccess) -> None:
+        """Hold this as what the account holds (the dry run: what a recorded write leaves)."""
+        with self._lock:
+            self._known[access.account_id] = access
+
     # ------------------------------------------------------------------------------ writes
+    @write(CreateAccessRole, "AccessRoleCreated", lambda gw, a, _: gw.create_role(a.account_id, a.role_name,
+                                                                                   a.trust_policy),
+           explain=lambda a, exc: _trust_refused(a.account_id, a.role_name, exc))
     def create_role(self, account_id: str, role_name: str, trust_policy: str) -> None:
         """Create the role (already there: fine; the next look compares it)."""
         iam = self._iam(account_id)
@@ -197,6 +276,9 @@ class MemberAccounts:
             return
         self._set(account_id, ObservedRole(account_id, role_name, raw["Arn"], trust_policy))
 
+    @write(UpdateAccessRoleTrust, "AccessRoleTrustPolicyUpdated",
+           lambda gw, a, _: gw.update_trust_policy(a.account_id, a.role_name, a.trust_policy),
+           explain=lambda a, exc: _trust_refused(a.account_id, a.role_name, exc))
     def update_trust_policy(self, account_id: str, role_name: str, trust_policy: str) -> None:
         iam = self._iam(account_id)
         try:
@@ -207,12 +289,16 @@ class MemberAccounts:
             raise
         self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, trust_policy, r.attached))
 
+    @write(AttachRolePolicy, "AccessRolePolicyAttached",
+           lambda gw, a, _: gw.attach_policy(a.account_id, a.role_name, a.policy_arn))
     def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
         iam = self._iam(account_id)
         self._aws("AttachRolePolicy", lambda: iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
         self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, r.trust_policy,
                                                         r.attached | {policy_arn}))
 
+    @write(DetachRolePolicy, "AccessRolePolicyDetached",
+           lambda gw, a, _: gw.detach_policy(a.account_id, a.role_name, a.policy_arn))
     def detach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
         """Detach (not attached: fine, that is what was asked)."""
         iam = self._iam(account_id)
@@ -241,3 +327,15 @@ class MemberAccounts:
             if known is not None and known.role is not None:
                 self._known[account_id] = MemberAccess(account_id, fn(known.role))
 
+
+
+def _trust_refused(account_id: str, role_name: str, exc: AwsError) -> Blocked | None:
+    """IAM resolves every role and user principal when it stores a trust policy: one that is malformed or names a
+    role or user that does not exist (yet) is refused. The spec must change (or the principal be created): not
+    retried at the backoff's rate; the next resync looks again."""
+    if exc.code != "MalformedPolicyDocument":
+        return None
+    return Blocked("InvalidSpec", f"spec.accessRole.trustedPrincipals: IAM refused the trust policy of role "
+                   f"{role_name!r} in account {account_id} ({exc.code}: {exc.aws_message}); allowed: "
+                   f"{PRINCIPALS_ALLOWED}, a role or user only once it exists. Create the principal first or fix the "
+                   "list; looked at again on the next resync", retry=False)

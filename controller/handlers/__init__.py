@@ -1,2 +1,2 @@
-"""kopf handlers: the only code importing kopf (kopf's login included, handed to ``controller.kube``). Thin
-wrappers around the reconcile engine."""
+"""The kopf side of the operator: the handlers (``operator``), kopf's log filters (``logfilter``) and kopf's login
+handed to ``controller.kube`` (``cluster``). The only code importing kopf; thin wrappers around the reconcile engine."""

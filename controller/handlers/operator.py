@@ -1,4 +1,5 @@
-"""The kopf wiring: the only code importing kopf. Thin: translate kopf kwargs -> reconciler -> patch/events."""
+"""The kopf wiring: with ``cluster`` and ``logfilter``, the only code importing kopf. Thin: kopf kwargs -> the
+engine -> patch/events; the resync loop (``controller.reconciler.resync``) is started here."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
 from controller.handlers import logfilter
 from controller.handlers.cluster import crd_deleting, kube_api
-from controller.handlers.resync import Resync
 from controller.kube.api import EventPoster
-from controller.reconciler.base import Claim, ObjectView, Outcome, RefState, Trigger
-from controller.reconciler.engine import Engine, index_entry
+from controller.reconciler.base import Board, Claim, ObjectView, Outcome, RefState, Trigger
+from controller.reconciler.engine import Reconciler
 from controller.reconciler.inventory import Inventory
-from controller.reconciler.kinds import ADAPTERS, PLURALS
+from controller.reconciler.kinds import ADAPTERS, PLURALS, engines
+from controller.reconciler.resync import Resync
 from controller.reconciler.status import same_status
 from controller.settings import Settings
 
@@ -39,7 +40,8 @@ PREFIX = GROUP  # annotations and the finalizer live under our API group
 
 
 class IndexReferences:
-    """References and claims resolved from kopf's in-memory indexes (no API calls)."""
+    """References and claims resolved from kopf's in-memory indexes (no API calls): each object's ``IndexEntry``
+    (``Adapter.index``), its ``RefState`` and ``Claim`` held as they are."""
 
     def __init__(self) -> None:
         self.indexes: dict[str, Any] = {}
@@ -53,8 +55,8 @@ class IndexReferences:
     def get(self, kind: str, name: str) -> RefState:
         index = self.indexes.get(f"{kind}/refs")
         for value in (index or {}).get(name, []):
-            return RefState(exists=True, id=value.get("id"), ready=value.get("ready", False),
-                            deleting=value.get("deleting", False), refs=tuple(tuple(r) for r in value["refs"]))
+            if isinstance(value, RefState):  # the object's IndexEntry.ref, kept as it is
+                return value
         return RefState(exists=False)
 
     def bodies(self, kind: str) -> dict[str, Any]:
@@ -64,7 +66,7 @@ class IndexReferences:
 
     def claims(self, kind: str, key: str) -> list[Claim]:
         index = self.indexes.get(f"{kind}/claims")
-        return [Claim(**value) for value in (index or {}).get(key, [])]
+        return [value for value in (index or {}).get(key, []) if isinstance(value, Claim)]
 
     def claim_keys(self, kind: str) -> list[str]:
         index = self.indexes.get(f"{kind}/claims") or {}
@@ -135,6 +137,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: Organiz
     peering_lifetime = settings.peering_lifetime_seconds  # ``configure`` below gets kopf's own ``settings``
     refs = IndexReferences()
     inventory = Inventory()
+    board = Board()
     events = EventPoster(kube_api)
 
     @kopf.on.login(registry=registry)
@@ -158,16 +161,16 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: Organiz
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
 
-    engines = {kind: Engine(adapter, gateway, refs, settings=settings, inventory=inventory)
-               for kind, adapter in ADAPTERS.items()}
-    for engine in engines.values():
+    kinds = engines(gateway, refs, settings=settings, inventory=inventory, board=board)
+    for engine in kinds.values():
         _register_kind(registry, engine, refs, settings, events)
 
     @kopf.on.startup(registry=registry)
     async def start_observer(memo: Any, **kwargs: Any) -> None:
         refs.refresh(kwargs)  # kopf hands its (live) indexes to startup handlers too
         memo.poster = events.start()
-        resync = Resync(settings, gateway, inventory, engines, refs.bodies)
+        resync = Resync(settings, gateway, inventory, kinds, refs.bodies, api=kube_api,
+                        paused=lambda: logfilter.PEERING.paused, board=board)
         memo.observer = asyncio.get_running_loop().create_task(resync.run_forever())
         queue = factory.create_events_queue()
         if queue is not None:
@@ -182,14 +185,15 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: Organiz
                 task.cancel()
 
 
-def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any], refs: IndexReferences,
+def _register_kind(registry: kopf.OperatorRegistry, engine: Reconciler, refs: IndexReferences,
                    settings: Settings, events: EventPoster) -> None:
     kind = engine.kind
+    adapter = ADAPTERS[kind]
     resource = (GROUP, VERSION, PLURALS[kind])
 
     @kopf.index(*resource, id=f"{PLURALS[kind]}_refs", registry=registry)
     def ref_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
-        return {name: index_entry(engine.adapter, name, spec, status, meta)["ref"]}
+        return {name: adapter.index(name, spec, status, meta).ref}
 
     @kopf.index(*resource, id=f"{PLURALS[kind]}_bodies", registry=registry)
     def body_index(name: str, body: Any, **_: Any) -> dict[str, Any]:
@@ -200,8 +204,8 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Engine[Any, Any, Any
 
     @kopf.index(*resource, id=f"{PLURALS[kind]}_claims", registry=registry)
     def claim_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
-        claim = index_entry(engine.adapter, name, spec, status, meta).get("claim")
-        return {claim[0]: claim[1]} if claim else {}
+        entry = adapter.index(name, spec, status, meta)
+        return {entry.claim_key: entry.claim} if entry.claim_key is not None else {}
 
     def reconcile(trigger: Trigger, body: Any, patch: Any, retry: int, kwargs: dict[str, Any]) -> None:
         refs.refresh(kwargs)

@@ -13,6 +13,7 @@ object's status, and every step first looks for what an earlier (possibly crashe
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,11 +32,11 @@ from controller.planner.actions import (
     RecordCreationIntent,
     RemoveAccount,
     RenameAccount,
+    creation_limit_reached,
 )
 from controller.planner.tags import is_aws_reserved, plan_tags
 from controller.state import CreateAccountRequest, ObservedAccount, OrgSnapshot
 
-MAX_CREATIONS_IN_FLIGHT = limits.MAX_CREATIONS_IN_FLIGHT
 CLOSED_STATES = frozenset({"SUSPENDED", "PENDING_CLOSURE", "CLOSED"})
 # CreateAccount FailureReasons worth another attempt later (the rest need a person).
 RETRYABLE_FAILURES = frozenset(
@@ -98,7 +99,10 @@ def plan_account(
     if early is not None:
         return early
     assert account is not None
-    return _plan_bound(desired, snapshot, account, parent_id, adopted, actual_tags)
+    plan = _plan_bound(desired, snapshot, account, parent_id, adopted, actual_tags)
+    if record.id is None and record.request_id is not None and not adopted:
+        return dataclasses.replace(plan, created=True)  # the account its own CreateAccount request made
+    return plan
 
 
 def _bound_account(
@@ -131,7 +135,10 @@ def _bound_account(
         return account, True, None
     by_email = snapshot.account_with_email(desired.email)
     if by_email is not None:
-        return by_email, True, None
+        # Found after this object's own CreateAccount request (recorded in status) succeeded: it created it.
+        ours = record.request_id is not None and (creation.request is None
+                                                  or creation.request.account_id == by_email.id)
+        return by_email, not ours, None
 
     # No account yet: the creation state machine.
     if desired.observe_only:
@@ -152,14 +159,8 @@ def _bound_account(
             and (req.requested_at is None or req.requested_at >= earliest)
         ):
             return None, False, Plan(actions=(BindCreateRequest(req.id),))
-    if creation.in_flight >= MAX_CREATIONS_IN_FLIGHT:
-        return None, False, Plan(
-            blocked=Blocked(
-                "CreationLimitReached",
-                f"{creation.in_flight} account creations are in progress in the organization and AWS allows "
-                f"{MAX_CREATIONS_IN_FLIGHT} at a time; this one starts when a slot frees up",
-            )
-        )
+    if creation.in_flight >= limits.MAX_CREATIONS_IN_FLIGHT:
+        return None, False, Plan(blocked=creation_limit_reached(creation.in_flight))
     tags = {k: v for k, v in (desired.tags or {}).items() if not is_aws_reserved(k)}
     return None, False, Plan(
         actions=(
@@ -190,7 +191,7 @@ def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan
         "ACCOUNT_LIMIT_EXCEEDED": "the organization has reached its quota of accounts (AWS's \"Default maximum "
         f"number of accounts\", {limits.DEFAULT_MAX_ACCOUNTS} unless raised; closed accounts count until AWS "
         f"closes them for good); {limits.RAISE_ACCOUNT_QUOTA}",
-        "INVALID_EMAIL": "AWS does not accept spec.email",
+        "INVALID_EMAIL": f"AWS does not accept spec.email ({'; '.join(limits.EMAIL_RULE_WORDS.values())})",
         "INVALID_ADDRESS": "the management account's address is invalid",
         "GOVCLOUD_ACCOUNT_ALREADY_EXISTS": "a GovCloud account already exists for this email",
     }.get(reason, "see the AWS Organizations documentation for this FailureReason")

@@ -1,15 +1,39 @@
-"""What the planner asks for: AWS writes (actions), bindings, differences and blockers. Plain data."""
+"""What the planner asks for: AWS writes (actions), bindings, differences and blockers. Plain data.
+
+An action is a frozen dataclass deriving from :class:`Action`; the gateway method that carries it out registers it
+(``controller.aws.writes``), so adding a write touches this module and that gateway's, nothing else.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from controller.api import limits
+
 # ------------------------------------------------------------------------------------------ actions
 
 
+class Action:
+    """One step of a plan: an AWS write (registered beside its gateway method), or a :class:`StatusStep`.
+
+    ``prerequisite``: it changes what the rest of the plan depends on (AWS attaches a policy type's default policy
+    everywhere, the feature set changes): the engine carries it out, observes again and plans anew.
+    """
+
+    prerequisite: ClassVar[bool] = False
+
+    def depends_on(self) -> type[Action] | None:
+        """An earlier action of the same plan this one needs: skipped when one of that type failed (it would fail
+        for the same reason, less clearly)."""
+        return None
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class CreateOU:
+class CreateOU(Action):
     parent_id: str
     name: str
     tags: dict[str, str] = field(default_factory=dict)
@@ -19,7 +43,7 @@ class CreateOU:
 
 
 @dataclass(frozen=True)
-class RenameOU:
+class RenameOU(Action):
     ou_id: str
     name: str
     old_name: str
@@ -29,7 +53,7 @@ class RenameOU:
 
 
 @dataclass(frozen=True)
-class DeleteOU:
+class DeleteOU(Action):
     ou_id: str
     name: str
 
@@ -38,7 +62,7 @@ class DeleteOU:
 
 
 @dataclass(frozen=True)
-class TagResource:
+class TagResource(Action):
     resource_id: str
     tags: dict[str, str]
 
@@ -47,7 +71,7 @@ class TagResource:
 
 
 @dataclass(frozen=True)
-class UntagResource:
+class UntagResource(Action):
     resource_id: str
     keys: tuple[str, ...]
 
@@ -55,7 +79,7 @@ class UntagResource:
         return f"remove tags {', '.join(self.keys)} from {self.resource_id}"
 
 
-class StatusStep:
+class StatusStep(Action):
     """A step written to the object's status only (no AWS call), persisted before anything else happens.
 
     ``status_update(now)``: the status fields it sets (None removes one). ``pause``: when not None, the
@@ -66,9 +90,6 @@ class StatusStep:
     pause: str | None = None
 
     def status_update(self, now: str) -> dict[str, str | None]:
-        raise NotImplementedError
-
-    def describe(self) -> str:
         raise NotImplementedError
 
 
@@ -115,7 +136,7 @@ class ForgetCreateRequest(StatusStep):
 
 
 @dataclass(frozen=True)
-class CreateAccount:
+class CreateAccount(Action):
     account_name: str
     email: str
     role_name: str
@@ -127,7 +148,7 @@ class CreateAccount:
 
 
 @dataclass(frozen=True)
-class MoveAccount:
+class MoveAccount(Action):
     account_id: str
     source_parent_id: str
     destination_parent_id: str
@@ -137,7 +158,7 @@ class MoveAccount:
 
 
 @dataclass(frozen=True)
-class RenameAccount:
+class RenameAccount(Action):
     account_id: str
     name: str
     old_name: str
@@ -147,7 +168,7 @@ class RenameAccount:
 
 
 @dataclass(frozen=True)
-class CloseAccount:
+class CloseAccount(Action):
     account_id: str
 
     def describe(self) -> str:
@@ -155,7 +176,7 @@ class CloseAccount:
 
 
 @dataclass(frozen=True)
-class RemoveAccount:
+class RemoveAccount(Action):
     account_id: str
 
     def describe(self) -> str:
@@ -163,19 +184,20 @@ class RemoveAccount:
 
 
 @dataclass(frozen=True)
-class EnablePolicyType:
+class EnablePolicyType(Action):
     """A prerequisite: AWS then attaches the type's default policy everywhere, so what follows it is planned
-    from a fresh observation (``PREREQUISITES``)."""
+    from a fresh observation (``prerequisite``)."""
 
     root_id: str
     policy_type: str
+    prerequisite = True
 
     def describe(self) -> str:
         return f"enable {self.policy_type} on {self.root_id}"
 
 
 @dataclass(frozen=True)
-class CreatePolicy:
+class CreatePolicy(Action):
     name: str
     description: str
     policy_type: str
@@ -187,7 +209,7 @@ class CreatePolicy:
 
 
 @dataclass(frozen=True)
-class UpdatePolicy:
+class UpdatePolicy(Action):
     """Change what differs: each of ``name``, ``description``, ``content`` is None when unchanged."""
 
     policy_id: str
@@ -201,7 +223,7 @@ class UpdatePolicy:
 
 
 @dataclass(frozen=True)
-class AttachPolicy:
+class AttachPolicy(Action):
     """``policy_id`` None: the policy created by the same plan."""
 
     policy_id: str | None
@@ -209,12 +231,15 @@ class AttachPolicy:
     target_id: str
     target: str  # how a person knows the target: OU 'Production' (ou-...)
 
+    def depends_on(self) -> type[Action] | None:
+        return CreatePolicy if self.policy_id is None else None
+
     def describe(self) -> str:
         return f"attach policy {self.policy_name!r} to {self.target}"
 
 
 @dataclass(frozen=True)
-class DetachPolicy:
+class DetachPolicy(Action):
     policy_id: str
     policy_name: str
     target_id: str
@@ -225,7 +250,7 @@ class DetachPolicy:
 
 
 @dataclass(frozen=True)
-class DeletePolicy:
+class DeletePolicy(Action):
     policy_id: str
     name: str
 
@@ -234,7 +259,7 @@ class DeletePolicy:
 
 
 @dataclass(frozen=True)
-class EnableAllFeatures:
+class EnableAllFeatures(Action):
     """Start AWS's all-features handshake: invited member accounts approve, then the management account
     finalizes (``FinalizeAllFeatures``); the object waits meanwhile."""
 
@@ -243,19 +268,20 @@ class EnableAllFeatures:
 
 
 @dataclass(frozen=True)
-class FinalizeAllFeatures:
+class FinalizeAllFeatures(Action):
     """Accept the APPROVE_ALL_FEATURES handshake AWS sends the management account once every invited
     member account has approved: the organization then has all features. A prerequisite: the rest is
     planned from a fresh observation."""
 
     handshake_id: str
+    prerequisite = True
 
     def describe(self) -> str:
         return f"finalize all features (accept handshake {self.handshake_id})"
 
 
 @dataclass(frozen=True)
-class DisablePolicyType:
+class DisablePolicyType(Action):
     """AWS detaches every policy of the type when it is disabled: planned only when none is attached."""
 
     root_id: str
@@ -266,7 +292,7 @@ class DisablePolicyType:
 
 
 @dataclass(frozen=True)
-class EnableServiceAccess:
+class EnableServiceAccess(Action):
     service_principal: str
 
     def describe(self) -> str:
@@ -274,7 +300,7 @@ class EnableServiceAccess:
 
 
 @dataclass(frozen=True)
-class RegisterDelegatedAdministrator:
+class RegisterDelegatedAdministrator(Action):
     account_id: str
     service_principal: str
     account: str  # how a person knows it: account 'Shared Services' (1234...)
@@ -284,7 +310,7 @@ class RegisterDelegatedAdministrator:
 
 
 @dataclass(frozen=True)
-class DeregisterDelegatedAdministrator:
+class DeregisterDelegatedAdministrator(Action):
     account_id: str
     service_principal: str
     account: str
@@ -294,7 +320,7 @@ class DeregisterDelegatedAdministrator:
 
 
 @dataclass(frozen=True)
-class CreateAccessRole:
+class CreateAccessRole(Action):
     """Create the access role in a member account (through the role the operator assumes there)."""
 
     account_id: str
@@ -306,7 +332,7 @@ class CreateAccessRole:
 
 
 @dataclass(frozen=True)
-class UpdateAccessRoleTrust:
+class UpdateAccessRoleTrust(Action):
     account_id: str
     role_name: str
     trust_policy: str
@@ -316,7 +342,7 @@ class UpdateAccessRoleTrust:
 
 
 @dataclass(frozen=True)
-class AttachRolePolicy:
+class AttachRolePolicy(Action):
     account_id: str
     role_name: str
     policy_arn: str
@@ -326,7 +352,7 @@ class AttachRolePolicy:
 
 
 @dataclass(frozen=True)
-class DetachRolePolicy:
+class DetachRolePolicy(Action):
     account_id: str
     role_name: str
     policy_arn: str
@@ -334,12 +360,11 @@ class DetachRolePolicy:
     def describe(self) -> str:
         return f"detach {self.policy_arn} from role {self.role_name!r} in account {self.account_id}"
 
-# Central logging. ``needs_bucket``: skipped when creating the log bucket failed in the same plan (they would fail
-# for the same reason, less clearly).
+# Central logging.
 
 
 @dataclass(frozen=True)
-class CreateLogBucket:
+class CreateLogBucket(Action):
     account_id: str
     region: str
     bucket: str
@@ -348,61 +373,76 @@ class CreateLogBucket:
         return f"create log bucket {self.bucket!r} in account {self.account_id} ({self.region})"
 
 
+class _AfterBucket(Action):
+    """Needs the log bucket: skipped when creating it failed in the same plan."""
+
+    def depends_on(self) -> type[Action] | None:
+        return CreateLogBucket
+
+
 @dataclass(frozen=True)
-class EncryptLogBucket:
+class EncryptLogBucket(_AfterBucket):
     account_id: str
     region: str
     bucket: str
-    needs_bucket: ClassVar[bool] = True
 
     def describe(self) -> str:
         return f"turn on default encryption (SSE-S3) of log bucket {self.bucket!r}"
 
 
 @dataclass(frozen=True)
-class BlockLogBucketPublicAccess:
+class VersionLogBucket(_AfterBucket):
+    """Versioning on the log bucket: a log file overwritten or deleted stays as a noncurrent version (audit
+    evidence; the retention rule expires those too)."""
+
     account_id: str
     region: str
     bucket: str
-    needs_bucket: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"turn on versioning of log bucket {self.bucket!r}"
+
+
+@dataclass(frozen=True)
+class BlockLogBucketPublicAccess(_AfterBucket):
+    account_id: str
+    region: str
+    bucket: str
 
     def describe(self) -> str:
         return f"block all public access to log bucket {self.bucket!r}"
 
 
 @dataclass(frozen=True)
-class PutLogBucketRetention:
+class PutLogBucketRetention(_AfterBucket):
     account_id: str
     region: str
     bucket: str
     days: int
-    needs_bucket: ClassVar[bool] = True
 
     def describe(self) -> str:
         return f"expire objects of log bucket {self.bucket!r} after {self.days} days"
 
 
 @dataclass(frozen=True)
-class PutLogBucketPolicy:
+class PutLogBucketPolicy(_AfterBucket):
     account_id: str
     region: str
     bucket: str
     policy: str
-    needs_bucket: ClassVar[bool] = True
 
     def describe(self) -> str:
         return f"set the policy of log bucket {self.bucket!r} (CloudTrail and Config of this organization only)"
 
 
 @dataclass(frozen=True)
-class PutOrganizationTrail:
+class PutOrganizationTrail(_AfterBucket):
     """Create the organization trail, or update it to multi-region, log file validation, into the bucket."""
 
     region: str
     name: str
     bucket: str
     exists: bool = False
-    needs_bucket: ClassVar[bool] = True
 
     def describe(self) -> str:
         verb = "update" if self.exists else "create"
@@ -410,17 +450,16 @@ class PutOrganizationTrail:
 
 
 @dataclass(frozen=True)
-class StartTrailLogging:
+class StartTrailLogging(_AfterBucket):
     region: str
     name: str
-    needs_bucket: ClassVar[bool] = True
 
     def describe(self) -> str:
         return f"start logging of trail {self.name!r}"
 
 
 @dataclass(frozen=True)
-class StopTrailLogging:
+class StopTrailLogging(Action):
     region: str
     name: str
 
@@ -429,7 +468,7 @@ class StopTrailLogging:
 
 
 @dataclass(frozen=True)
-class DeleteOrganizationTrail:
+class DeleteOrganizationTrail(Action):
     region: str
     name: str
 
@@ -438,21 +477,20 @@ class DeleteOrganizationTrail:
 
 
 @dataclass(frozen=True)
-class PutConfigRecorder:
+class PutConfigRecorder(_AfterBucket):
     """AWS Config in one member account and region: recorder, delivery channel into the bucket, recording."""
 
     account_id: str
     region: str
     bucket: str
     recorder: str | None = None  # the recorder there already (AWS allows one per region)
-    needs_bucket: ClassVar[bool] = True
 
     def describe(self) -> str:
         return f"record AWS Config in account {self.account_id} ({self.region}) into bucket {self.bucket!r}"
 
 
 @dataclass(frozen=True)
-class StartConfigRecorder:
+class StartConfigRecorder(Action):
     account_id: str
     region: str
     recorder: str
@@ -462,7 +500,7 @@ class StartConfigRecorder:
 
 
 @dataclass(frozen=True)
-class RemoveConfigRecorder:
+class RemoveConfigRecorder(Action):
     account_id: str
     region: str
     recorder: str
@@ -473,7 +511,7 @@ class RemoveConfigRecorder:
 
 
 @dataclass(frozen=True)
-class PutOrganizationAggregator:
+class PutOrganizationAggregator(Action):
     account_id: str
     region: str
     name: str
@@ -483,7 +521,7 @@ class PutOrganizationAggregator:
 
 
 @dataclass(frozen=True)
-class DeleteOrganizationAggregator:
+class DeleteOrganizationAggregator(Action):
     account_id: str
     region: str
     name: str
@@ -492,52 +530,6 @@ class DeleteOrganizationAggregator:
         return f"delete organization aggregator {self.name!r} in account {self.account_id} ({self.region})"
 
 
-
-Action = (
-    CreateOU
-    | RenameOU
-    | DeleteOU
-    | TagResource
-    | UntagResource
-    | RecordCreationIntent
-    | BindCreateRequest
-    | ForgetCreateRequest
-    | CreateAccount
-    | MoveAccount
-    | RenameAccount
-    | CloseAccount
-    | RemoveAccount
-    | EnablePolicyType
-    | CreatePolicy
-    | UpdatePolicy
-    | AttachPolicy
-    | DetachPolicy
-    | DeletePolicy
-    | EnableAllFeatures
-    | FinalizeAllFeatures
-    | DisablePolicyType
-    | EnableServiceAccess
-    | RegisterDelegatedAdministrator
-    | DeregisterDelegatedAdministrator
-    | CreateAccessRole
-    | UpdateAccessRoleTrust
-    | AttachRolePolicy
-    | DetachRolePolicy
-    | CreateLogBucket
-    | EncryptLogBucket
-    | BlockLogBucketPublicAccess
-    | PutLogBucketRetention
-    | PutLogBucketPolicy
-    | PutOrganizationTrail
-    | StartTrailLogging
-    | StopTrailLogging
-    | DeleteOrganizationTrail
-    | PutConfigRecorder
-    | StartConfigRecorder
-    | RemoveConfigRecorder
-    | PutOrganizationAggregator
-    | DeleteOrganizationAggregator
-)
 
 
 # ------------------------------------------------------------------------------------ plan results
@@ -575,13 +567,12 @@ BlockReason = Literal[
     "WaitingForAllFeatures",
     "WaitingForAccountAccess",
     "BucketNameTaken",
+    "CannotLeaveOrganization",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
 WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached",
                                                   "WaitingForAllFeatures", "WaitingForAccountAccess"})
-# Actions that change what the rest of a plan depends on: the engine observes again after them and plans anew.
-PREREQUISITES: tuple[type, ...] = (EnablePolicyType, FinalizeAllFeatures)
 
 
 @dataclass(frozen=True)
@@ -595,12 +586,25 @@ class Blocked:
     slow: bool = False
 
 
+def creation_limit_reached(in_flight: int) -> Blocked:
+    """The planner's check before CreateAccount and the gateway's guard under its lock say this in one way."""
+    return Blocked("CreationLimitReached", f"{in_flight} account creations are in progress in the organization and "
+                   f"AWS allows {limits.MAX_CREATIONS_IN_FLIGHT} at a time; this one starts when a slot frees up")
+
+
+def duplicate_email(email: str, owner: str) -> Blocked:
+    """A second AwsAccount declaring an email another one already declares."""
+    return Blocked("DuplicateEmail", f"spec.email: {email} is already declared by AwsAccount {owner!r}; one account "
+                   "per email, so this object is not acted on")
+
+
 @dataclass(frozen=True)
 class Plan:
     """Desired spec + observed state -> what to do.
 
     ``resource_id`` is the AWS id the object is (or will be, after ``actions``) bound to;
-    ``adopted`` is true when it was found in AWS rather than previously recorded.
+    ``adopted`` is true when it was found in AWS rather than previously recorded; ``created``, when it was found
+    as what this object's own creation made (a CreateAccount request recorded in its status, now SUCCEEDED).
     ``fresh``: those of ``actions`` that are new work rather than corrections (a new account's baseline), carried
     out under ``AWSORG_DRIFT_POLICY=report`` too (never under ``managementPolicy: Observe``).
     """
@@ -611,6 +615,7 @@ class Plan:
     resource_id: str | None = None
     adopted: bool = False
     fresh: tuple[Action, ...] = ()
+    created: bool = False
 
     @property
     def in_sync(self) -> bool:

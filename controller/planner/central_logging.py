@@ -3,7 +3,8 @@
 Order as a person would do it by hand (after the organization's own settings: trusted access for CloudTrail and
 Config and Config's delegated administrator come first in the Organization's plan):
 
-1. the bucket in the log archive account and home region: created, encrypted (SSE-S3), public access blocked,
+1. the bucket in the log archive account and home region: created, encrypted (SSE-S3), versioned (an overwritten
+   or deleted log stays as a noncurrent version), public access blocked,
    objects expired after ``retentionDays``, and a policy that admits CloudTrail and Config of this organization
    only (CloudTrail by the trail's ARN, ``aws:SourceArn``; Config by ``aws:SourceOrgID``);
 2. the organization trail from the management account: multi-region, log file validation, logging started
@@ -43,6 +44,7 @@ from controller.planner.actions import (
     StartConfigRecorder,
     StartTrailLogging,
     StopTrailLogging,
+    VersionLogBucket,
 )
 from controller.state import MemberConfig, ObservedBucket, ObservedTrail
 
@@ -186,7 +188,8 @@ def plan_logging(desired: DesiredLogging, observed: ObservedLogging) -> LoggingP
             f"{desired.account_id}; choose another name", retry=False))
     where = (desired.account_id, desired.home_region, desired.bucket)
     if not bucket.owned:
-        actions += [CreateLogBucket(*where), EncryptLogBucket(*where), BlockLogBucketPublicAccess(*where)]
+        actions += [CreateLogBucket(*where), EncryptLogBucket(*where), VersionLogBucket(*where),
+                    BlockLogBucketPublicAccess(*where)]
         if desired.retention_days is not None:
             actions.append(PutLogBucketRetention(*where, desired.retention_days))
         actions.append(PutLogBucketPolicy(*where, policy_text(bucket_policy(desired, observed.organization_id,
@@ -217,6 +220,9 @@ def _plan_bucket(desired: DesiredLogging, observed: ObservedLogging, bucket: Obs
     if not bucket.encrypted:
         actions.append(EncryptLogBucket(*where))
         diffs.append(Difference(f"{prefix}.encryption", "AES256", None))
+    if not bucket.versioned:
+        actions.append(VersionLogBucket(*where))
+        diffs.append(Difference(f"{prefix}.versioning", "Enabled", None))
     if not bucket.public_access_blocked:
         actions.append(BlockLogBucketPublicAccess(*where))
         diffs.append(Difference(f"{prefix}.publicAccessBlock", "all blocked", "not all blocked"))

@@ -31,9 +31,10 @@ MAX_POLICIES_PER_TARGET = limits.MAX_POLICIES_PER_TARGET
 TYPE_WORDS = limits.TYPE_WORDS
 
 
-def within_limit(attached: int) -> bool:
-    """Whether AWS allows ``attached`` policies of one type directly on one root, OU or account."""
-    return attached <= MAX_POLICIES_PER_TARGET
+def within_limit(attached: int, policy_type: str = SCP) -> bool:
+    """Whether AWS allows ``attached`` policies of one type directly on one root, OU or account (the configured
+    :class:`~controller.api.limits.Limits`, AWS's current quotas unless set)."""
+    return attached <= limits.active().policies_per_target(policy_type)
 
 _SHOWN = 200  # characters of a policy content shown in status.drift
 
@@ -201,16 +202,18 @@ def _check_limits(
     full: list[str] = []
     for target_id in to_attach:
         on = [p for p in snapshot.policies_on(target_id, desired.type) if current is None or p.id != current.id]
-        if not within_limit(len(on) + 1):
+        if not within_limit(len(on) + 1, desired.type):
             names = ", ".join(p.name for p in on)
             full.append(f"{describe_target(snapshot, target_id)} already has {len(on)}: {names}")
     if not full:
         return None
     words = TYPE_WORDS.get(desired.type, desired.type)
+    most = limits.active().policies_per_target(desired.type)
     return Blocked(
         "LimitExceeded",
-        f"cannot attach {desired.name!r}: {'; '.join(full)}. AWS allows at most {MAX_POLICIES_PER_TARGET} {words} "
-        "on one target; detach one there (or merge policies) first",
+        f"cannot attach {desired.name!r}: {'; '.join(full)}. AWS allows at most {most} {words} "
+        f"on one target (the limit {limits.policy_limit_name(desired.type, 'count')}); detach one there (or merge "
+        "policies) first",
     )
 
 

@@ -1,9 +1,13 @@
 """Policy documents: validated offline, before any AWS call, and sent as minified JSON. Pure.
 
 ``validate_document`` checks the IAM policy grammar AWS applies to service control policies (SCPs) and
-resource control policies (RCPs), the same rules as the strict sandbox's ``check_policy_document``, and
+resource control policies (RCPs): for SCPs the full IAM language since 2025 (AWS Security Blog, "AWS
+Organizations service control policy now supports full IAM language": conditions, individual resource ARNs
+and NotAction in Allow statements, wildcards anywhere in an Action, NotResource in both effects), no
+Principal; for RCPs the "RCP syntax" page's elements (the sandbox plays the same rules with its own copy), and
 names each problem by its path, e.g. ``spec.document.Statement[1].Effect: must be Allow or Deny, got
-"Permit"``.  ``minify`` is what AWS receives; its length counts against AWS's 5,120-character quota.
+"Permit"``.  ``minify`` is what AWS receives; its length counts against AWS's quota (10,240 characters for an
+SCP, 5,120 for an RCP, unless the ``scp-characters``/``rcp-characters`` limits say otherwise).
 Reusable by an offline ``awsorg validate``.
 """
 
@@ -28,6 +32,9 @@ STATEMENT_ELEMENTS = (
 )
 # "service:Action" with * and ? wildcards, or "*" alone (IAM: "Actions must be prefaced by a vendor").
 ACTION_PATTERN = re.compile(r"^(\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$")
+# IAM JSON policy elements, Sid: "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters (a-z),
+# and numbers (0-9)." (SCP and RCP syntax pages: Sid as in IAM.)
+SID_PATTERN = re.compile(r"^[A-Za-z0-9]*$")
 # IAM condition operators; each may end in IfExists (except Null) and start ForAllValues:/ForAnyValue:.
 CONDITION_OPERATORS = frozenset({
     "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
@@ -122,10 +129,11 @@ def validate_document(policy_type: str, document: Any, field: str = "spec.docume
         except (TypeError, ValueError) as exc:
             bad(field, f"cannot be written as JSON ({exc})")
             return problems
-        limit = MAX_DOCUMENT_SIZE.get(policy_type)
+        limit = limits.active().document_size(policy_type)
         if limit is not None and size > limit:
             bad(field, f"the policy is {size:,} characters as minified JSON; AWS allows at most {limit:,} "
-                       f"for a {policy_type} (split it into two policies)")
+                       f"for a {policy_type} (the limit {limits.policy_limit_name(policy_type, 'size')}; split it "
+                       "into two policies)")
     return problems
 
 
@@ -151,6 +159,8 @@ def _check_statement(policy_type: str, stmt: Any, path: str, bad: Any) -> None:
             bad(f"{path}.{key}", f"unknown element; a statement has only {', '.join(STATEMENT_ELEMENTS)}")
     if "Sid" in stmt and not isinstance(stmt["Sid"], str):
         bad(f"{path}.Sid", f"must be a string, got {_kind(stmt['Sid'])}")
+    elif "Sid" in stmt and not SID_PATTERN.match(stmt["Sid"]):
+        bad(f"{path}.Sid", f"may contain only letters A-Z and a-z and digits 0-9 (IAM's Sid), got {_show(stmt['Sid'])}")
 
     effect = stmt.get("Effect")
     if effect is None:

@@ -7,12 +7,13 @@ before the plan is made.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controller.api.models import AwsAccountSpec
+from controller.api.models import AwsAccountSpec, AwsAccountStatus
 from controller.planner import claims
 from controller.planner.account import (
     AccountRecord,
@@ -21,9 +22,10 @@ from controller.planner.account import (
     plan_account,
     plan_account_delete,
 )
-from controller.planner.actions import Blocked, Plan
+from controller.planner.actions import Blocked, Plan, duplicate_email
 from controller.reconciler.base import ObjectView
-from controller.reconciler.engine import Adapter, Context, Reference
+from controller.reconciler.engine import TAGS, Adapter, Context, Done, Reference, Report
+from controller.reconciler.status import binding_of
 from controller.state import OrgSnapshot
 
 KIND = "AwsAccount"
@@ -41,8 +43,12 @@ def _parse_time(value: Any) -> datetime.datetime | None:
 
 def record_of(status: Mapping[str, Any]) -> AccountRecord:
     """What the object's status says about earlier work."""
-    return AccountRecord(id=status.get("id"), request_id=status.get("createAccountRequestId"),
-                         intent_at=_parse_time(status.get("creationStartedAt")))
+    bound = binding_of(status)
+    return AccountRecord(id=bound.id, request_id=bound.create_account_request_id,
+                         intent_at=_parse_time(bound.creation_started_at))
+
+
+BASELINE = "baseline"  # the Organization's topic on the board: member account id -> its baseline verdict
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class ObservedAccountState:
     record: AccountRecord
     creation: CreationView
     tags: Mapping[str, str] | None
+    #: The Organization's baseline verdicts (account id -> Verdict), as published; None: it has not spoken since
+    #: this process started.
+    baseline: Mapping[str, Any] | None = None
 
 
 class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountState]):
@@ -60,8 +69,9 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
     default_deletion = "Retain"
 
     def check(self, name: str, spec: AwsAccountSpec, status: Mapping[str, Any]) -> str | None:
-        known = status.get("email")
-        if known and status.get("id") and str(known).lower() != spec.email.lower():
+        bound = binding_of(status)
+        known = bound.email
+        if known and bound.id and known.lower() != spec.email.lower():
             return f"AwsAccount {name!r}: spec.email is immutable once the account exists (it was {known})"
         return None
 
@@ -72,8 +82,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         return claims.account_key(spec.email)
 
     def claim_refused(self, name: str, spec: AwsAccountSpec, owner: str) -> Blocked:
-        return Blocked("DuplicateEmail", f"spec.email: {spec.email} is already declared by AwsAccount {owner!r}; one "
-                       "account per email, so this object is not acted on")
+        return duplicate_email(spec.email, owner)
 
     def desired(self, name: str, spec: AwsAccountSpec, resolved: Mapping[Reference, str]) -> DesiredAccount:
         return DesiredAccount(
@@ -103,44 +112,41 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
             found = snapshot.account_with_email(desired.email)
             bound = found.id if found else None
         tags = None
-        if desired.tags is not None and bound in snapshot.accounts and ctx.tags_due(KIND, view):
+        if desired.tags is not None and bound in snapshot.accounts and ctx.due(TAGS, view.name, view):
             tags = ctx.gateway.list_tags(bound)  # type: ignore[arg-type]
         return ObservedAccountState(snapshot, record, creation, tags)
 
     def plan(self, desired: DesiredAccount, observed: ObservedAccountState) -> Plan:
         return plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags)
 
-    def status(self, ctx: Context, desired: DesiredAccount, resource_id: str | None) -> dict[str, Any]:
+    def after(self, ctx: Context, desired: DesiredAccount, observed: ObservedAccountState,
+              done: Done) -> ObservedAccountState:
+        return dataclasses.replace(observed, snapshot=ctx.snapshot(), baseline=ctx.board.read(BASELINE))
+
+    def report(self, desired: DesiredAccount, observed: ObservedAccountState, done: Done) -> Report:
+        """The account's fields, and ``Baselined``: the Organization's verdict for this account (its access role
+        and AWS Config), when it has one. The condition goes once the Organization says it has no verdict for this
+        account (accessRole removed, the Organization deleted, the account no longer an ACTIVE member); until the
+        Organization has spoken after a restart, the condition the account has stays."""
+        resource_id = done.resource_id
         if resource_id is None:
-            return {}
-        snapshot = ctx.snapshot()
+            return Report(None, stale=["Baselined"] if observed.baseline is not None else [])
+        snapshot = observed.snapshot
         account = snapshot.accounts.get(resource_id)
-        fields: dict[str, Any] = {"id": resource_id, "email": desired.email}
+        status = AwsAccountStatus(id=resource_id, email=desired.email)
         if account is not None:
-            fields.update(arn=account.arn, state=account.state, parentId=account.parent_id,
-                          path=snapshot.path(account.parent_id) if account.parent_id else None)
-        return fields
-
-    def observed_conditions(self, ctx: Context, desired: DesiredAccount,
-                            resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:
-        """``Baselined``: the Organization's verdict for this account (its access role), when it has one."""
-        found = ctx.inventory.baseline(resource_id) if resource_id else None
-        if found is None:
-            return ()
-        return [("Baselined", found.state == "compliant", found.reason, found.message)]
-
-    def stale_conditions(self, ctx: Context, desired: DesiredAccount, resource_id: str | None) -> Sequence[str]:
-        """``Baselined`` goes once the Organization says it has no verdict for this account (accessRole removed, the
-        Organization deleted, the account no longer an ACTIVE member); until the Organization has spoken after a
-        restart, the condition the account has stays."""
-        if ctx.inventory.baseline_known() and (resource_id is None or ctx.inventory.baseline(resource_id) is None):
-            return ["Baselined"]
-        return ()
+            status.arn, status.state, status.parent_id = account.arn, account.state, account.parent_id
+            status.path = snapshot.path(account.parent_id) if account.parent_id else None
+        found = (observed.baseline or {}).get(resource_id)
+        if found is not None:
+            return Report(status, [("Baselined", found.state == "compliant", found.reason, found.message)])
+        return Report(status, stale=["Baselined"] if observed.baseline is not None else [])
 
     def adopted(self, desired: DesiredAccount, resource_id: str) -> str:
         return f"adopted existing account {resource_id} <{desired.email}>"
 
-    def plan_delete(self, ctx: Context, spec: AwsAccountSpec | None, view: ObjectView, retain: bool) -> Plan:
+    def plan_delete(self, ctx: Context, spec: AwsAccountSpec | None, resolved: Mapping[Reference, str],
+                    view: ObjectView, retain: bool) -> Plan:
         record = record_of(view.status)
         request = None
         if record.id is None and record.request_id:

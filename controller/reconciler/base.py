@@ -1,14 +1,17 @@
-"""What every kind's reconciler shares: the object view, outcomes, conditions, references."""
+"""What the engine and its adapters share: the object view, outcomes, conditions, references and what one object
+publishes for the others (``Board``)."""
 
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from controller.api.models import Condition
 from controller.planner.claims import Claim as Claim  # re-exported: the engine's claim rules are the planner's
 from controller.planner.claims import claim_owner as claim_owner
 
@@ -77,6 +80,17 @@ class RefState:
     refs: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the other objects need to know about one object, as the kopf indexes and the dry run keep it: its
+    id and references (``ref``), and what it claims (``claim_key`` and ``claim``; None: it claims nothing).
+    The values are kept as they are (typed), so there is nothing to decode."""
+
+    ref: RefState
+    claim_key: str | None = None
+    claim: Claim | None = None
+
+
 class References(Protocol):
     """What the other objects of this API say: their ids (references) and what they declare (claims)."""
 
@@ -87,6 +101,48 @@ class References(Protocol):
     def claim_keys(self, kind: str) -> list[str]:
         """What the objects of a kind declare (their claim keys), e.g. ``SERVICE_CONTROL_POLICY/deny-root``."""
         ...
+
+
+class Board:
+    """Facts one object publishes for the objects of another kind, keyed by the AWS id those are bound to (the
+    Organization's baseline verdict per member account, for each AwsAccount's ``Baselined`` condition).
+
+    A topic is None until its publisher has spoken since this process started (readers then keep what they
+    have); a publisher that is deleted, or declares nothing, publishes an empty mapping. What changed is kept
+    until the drivers take it (``take_changed``: the objects bound to those ids are compared again)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._topics: dict[str, tuple[str, str, dict[str, Any]]] = {}  # topic -> (publisher, about kind, facts)
+        self._changed: set[tuple[str, str]] = set()
+
+    def publish(self, topic: str, publisher: str, about: str, facts: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
+        """Replace ``topic``'s facts (about objects of kind ``about``); returns the (kind, id) whose fact changed."""
+        with self._lock:
+            old = self._topics.get(topic, ("", about, {}))[2]
+            changed = {(about, i) for i in set(old) | set(facts) if old.get(i) != facts.get(i)}
+            self._topics[topic] = (publisher, about, dict(facts))
+            self._changed |= changed
+            return frozenset(changed)
+
+    def withdraw(self, publisher: str) -> frozenset[tuple[str, str]]:
+        """The publisher is gone: each of its topics says nothing about anyone any more."""
+        with self._lock:
+            topics = [(t, about) for t, (who, about, _) in self._topics.items() if who == publisher]
+        changed: set[tuple[str, str]] = set()
+        for topic, about in topics:
+            changed |= self.publish(topic, publisher, about, {})
+        return frozenset(changed)
+
+    def read(self, topic: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            found = self._topics.get(topic)
+            return None if found is None else found[2]
+
+    def take_changed(self) -> set[tuple[str, str]]:
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            return changed
 
 
 class Conditions:
@@ -100,14 +156,9 @@ class Conditions:
         value = "True" if status else "False"
         old = self._by_type.get(type_)
         transition = old["lastTransitionTime"] if old and old.get("status") == value else now_iso()
-        self._by_type[type_] = {
-            "type": type_,
-            "status": value,
-            "reason": reason,
-            "message": message,
-            "lastTransitionTime": transition,
-            "observedGeneration": self._generation,
-        }
+        self._by_type[type_] = Condition(type=type_, status=value, reason=reason, message=message,
+                                         last_transition_time=transition,
+                                         observed_generation=self._generation).model_dump(by_alias=True)
 
     def get(self, type_: str) -> dict[str, Any] | None:
         return self._by_type.get(type_)

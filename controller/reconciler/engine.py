@@ -6,7 +6,25 @@ The shape is crossplane-runtime's managed reconciler, with our pure planner in t
     -> observe (every read the plan needs, up front) -> plan (pure, once) -> status-only steps
     -> AWS actions (each failure reported on its own, the independent others still run) -> status
 
-``awsorg plan`` runs this same engine with a gateway that records instead of writing (a dry run).
+``awsorg plan`` runs this same engine with a gateway that records instead of writing (a dry run). Two drivers
+call it: the kopf handlers (``controller.handlers.operator``) and the resync loop (``controller.reconciler.resync``).
+
+The adapter protocol (what a kind supplies; ``Adapter`` below):
+
+- from the spec alone: ``model`` (the pydantic spec), ``check`` (refusals beyond the schema), ``spec_status``,
+  ``conditions``, ``references`` (other objects it needs the ids of), ``claim_key`` (the AWS resource it declares:
+  two objects with one key, the younger is refused) and ``desired`` (the spec with its references resolved);
+- ``observe(ctx, desired, view) -> Observed``: every read the plan needs, up front. Reads spread over resyncs ask
+  ``ctx.due(read, key, view)``, the one rule for them; what other objects published is read from ``ctx.board``;
+- ``plan(desired, observed) -> Plan``: pure (the planner);
+- after the actions: ``after(ctx, desired, observed, done) -> Observed`` brings the observation up to date with
+  what was carried out (``Done``: the resource's id, the actions applied), from the shared snapshot and the readers'
+  caches that each write keeps current, with no AWS call; then ``report(desired, observed, done) -> Report``, pure,
+  builds the status fields (a typed status model of ``controller.api.models``), the kind's own conditions, the
+  conditions that no longer apply, the facts published for other kinds' objects (``Board``) and the gauges whose
+  series it owns. The engine writes them; an adapter writes no metric, no inventory and keeps no state between
+  reconciles (adapters are shared by the operator and ``awsorg plan``);
+- ``plan_delete(ctx, spec, resolved, view, retain)``: what deletion needs, with the references the engine resolved.
 """
 
 from __future__ import annotations
@@ -18,29 +36,31 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from prometheus_client import Gauge
 from pydantic import BaseModel, ValidationError
 
 from controller import metrics
 from controller.api import limits
 from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
-from controller.planner.actions import (
-    PREREQUISITES,
-    Action,
-    AttachPolicy,
-    Blocked,
-    CreateLogBucket,
-    CreatePolicy,
-    Plan,
-    StatusStep,
-)
+from controller.planner.actions import Action, Blocked, Plan, StatusStep
 from controller.planner.claims import find_cycle
-from controller.reconciler.base import Claim, ObjectView, Outcome, References, claim_owner, now_iso
+from controller.reconciler.base import (
+    Board,
+    Claim,
+    IndexEntry,
+    ObjectView,
+    Outcome,
+    References,
+    RefState,
+    claim_owner,
+    now_iso,
+)
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
-from controller.reconciler.status import Failure, StatusBuilder, same_status
+from controller.reconciler.status import Failure, StatusBuilder, binding_of, fields_of, same_status
 from controller.settings import Settings
 from controller.state import OrgSnapshot
 
@@ -61,32 +81,71 @@ class Reference:
     field: str
 
 
+#: Spread reads keyed by a member account's id (its turn: the id modulo TAG_SPREAD); any other read (``TAGS``) is
+#: keyed by an object's name (its turn: its rank among the kind's objects that declare tags).
+TAGS = "tags"
+ACCOUNT_READS = frozenset({"accessRole", "config"})
+
+
 @dataclass
 class Context:
-    """What an adapter may use to observe: the gateway (its shared snapshot), when tags are due, and what the
-    other objects declare (``refs``: their ids and claims, as the engine resolves references from them)."""
+    """What an adapter may use to observe: the gateway (its shared snapshot), when spread reads are due, what the
+    other objects declare (``refs``: their ids and claims, as the engine resolves references from them) and what
+    they published (``board``)."""
 
     gateway: OrganizationsGateway
     settings: Settings
     inventory: Inventory
     clock: Callable[[], float] = time.time
     refs: References | None = None
+    board: Board = field(default_factory=Board)
+    kind: str = ""
 
     def snapshot(self, *, fresh: bool = False) -> OrgSnapshot:
         """The shared snapshot (refreshed every resync by the observer; a reconcile reads the organization
         itself only when the observer has fallen behind), or a fresh read."""
         return self.gateway.snapshot(max_age=0 if fresh else self.settings.resync_seconds * 1.5)
 
-    def tags_due(self, kind: str, view: ObjectView) -> bool:
-        """Whether to read this object's tags from AWS now: always after a spec change or an AWS event about the
-        object; otherwise once every 10 resyncs (an object's turn is its rank among the kind's objects that
-        declare tags)."""
-        if view.trigger in ("change", "event") or view.spec_changed:
+    def due(self, read: str, key: str, view: ObjectView, *, settled: bool = True) -> bool:
+        """Whether to make a spread read now (``read``: ``TAGS`` of the object ``key``, or one of ``ACCOUNT_READS``
+        in the member account ``key``): always after a spec change or an AWS event about the object, and while
+        what was last read is not ``settled`` (not as declared); otherwise once every TAG_SPREAD resyncs, in the
+        key's turn, once per resync (timers may fire more than once per resync)."""
+        if view.trigger in ("change", "event") or view.spec_changed or not settled:
             return True
         epoch = int(self.clock() // self.settings.resync_seconds)
-        if epoch % TAG_SPREAD != self.inventory.tag_bucket(kind, view.name):
+        turn = int(key) % TAG_SPREAD if read in ACCOUNT_READS else self.inventory.tag_bucket(self.kind, key)
+        if epoch % TAG_SPREAD != turn:
             return False
-        return self.inventory.claim_tag_read(kind, view.name, epoch)
+        return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a reconcile carried out: the id of the resource (bound, adopted or created) and the actions applied
+    in AWS, in order (recorded ones, in a dry run)."""
+
+    resource_id: str | None
+    applied: tuple[Action, ...] = ()
+
+
+Cond = tuple[str, bool, str, str]  # a condition of the kind's own: (type, status, reason, message)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an adapter reports after a reconcile's actions (``Adapter.report``); the engine writes all of it.
+
+    ``status``: the kind's status fields (a typed model; only the fields set are written, None removes one).
+    ``conditions``: the kind's own conditions; ``stale``: condition types that no longer apply (removed).
+    ``publish``: topic -> (the kind it is about, AWS id -> fact), for the objects of that kind (``Board``).
+    ``gauges``: each gauge whose whole series the object owns, with its series now (labels -> value)."""
+
+    status: BaseModel | None = None
+    conditions: Sequence[Cond] = ()
+    stale: Sequence[str] = ()
+    publish: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    gauges: Sequence[tuple[Gauge, Mapping[tuple[str, ...], float]]] = ()
 
 
 class Adapter(Generic[SpecT, DesiredT, ObservedT]):
@@ -106,13 +165,12 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
         """A refusal beyond the schema (InvalidSpec), or None."""
         return None
 
-    def spec_status(self, spec: SpecT) -> dict[str, Any]:
+    def spec_status(self, spec: SpecT) -> BaseModel | None:
         """Status fields that follow from the spec alone (shown even when the spec is refused)."""
-        return {}
+        return None
 
-    def conditions(self, spec: SpecT) -> Sequence[tuple[str, bool, str, str]]:
-        """Conditions of the kind's own beyond Ready/Synced/Drifted, from the spec alone: (type, status, reason,
-        message)."""
+    def conditions(self, spec: SpecT) -> Sequence[Cond]:
+        """Conditions of the kind's own beyond Ready/Synced/Drifted, from the spec alone."""
         return ()
 
     def references(self, spec: SpecT) -> Sequence[Reference]:
@@ -141,55 +199,76 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
     def plan(self, desired: DesiredT, observed: ObservedT) -> Plan:
         raise NotImplementedError
 
-    def status(self, ctx: Context, desired: DesiredT, resource_id: str | None) -> dict[str, Any]:
+    def after(self, ctx: Context, desired: DesiredT, observed: ObservedT, done: Done) -> ObservedT:
+        """The observation brought up to date with what ``done`` carried out: from the shared snapshot and the
+        readers' caches, which each write keeps current. No AWS call."""
         raise NotImplementedError
 
-    def observed_conditions(self, ctx: Context, desired: DesiredT,
-                            resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:
-        """Conditions of the kind's own from what was observed (after the actions): (type, status, reason,
-        message)."""
-        return ()
-
-    def stale_conditions(self, ctx: Context, desired: DesiredT, resource_id: str | None) -> Sequence[str]:
-        """Condition types of the kind's own that no longer apply and are removed."""
-        return ()
+    def report(self, desired: DesiredT, observed: ObservedT, done: Done) -> Report:
+        """Status fields, conditions, publications and gauges from what was observed (``after`` the actions)."""
+        raise NotImplementedError
 
     def adopted(self, desired: DesiredT, resource_id: str) -> str:
         return f"adopted existing {self.noun} {resource_id}"
 
     # ---------------------------------------------------------------------------- delete
-    def plan_delete(self, ctx: Context, spec: SpecT | None, view: ObjectView, retain: bool) -> Plan:
-        """Observe what deletion needs and plan it (``retain``: leave the resource in AWS)."""
+    def plan_delete(self, ctx: Context, spec: SpecT | None, resolved: Mapping[Reference, str], view: ObjectView,
+                    retain: bool) -> Plan:
+        """Observe what deletion needs and plan it (``retain``: leave the resource in AWS; ``resolved``: the
+        references whose objects have an id)."""
         raise NotImplementedError
 
+    # ---------------------------------------------------------------------------- for the drivers
+    def index(self, name: str, spec: Mapping[str, Any], status: Mapping[str, Any],
+              meta: Mapping[str, Any]) -> IndexEntry:
+        """What the other objects need to know about one object: its id and references, and what it claims. The
+        kopf indexes and the dry run keep exactly this."""
+        conditions = status.get("conditions") or []
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        bound = binding_of(status)
+        ref = RefState(exists=True, id=bound.id, ready=ready, deleting=bool(meta.get("deletionTimestamp")))
+        try:
+            parsed = self.model.model_validate(dict(spec))
+        except ValidationError:
+            return IndexEntry(ref)
+        ref = dataclasses.replace(ref, refs=tuple((r.kind, r.name) for r in self.references(parsed)))
+        key = self.claim_key(name, parsed)
+        if key is None:
+            return IndexEntry(ref)
+        return IndexEntry(ref, key, Claim(name, bound.id, bound.create_account_request_id,
+                                          bool(bound.creation_started_at), str(meta.get("creationTimestamp") or "")))
 
-def index_entry(adapter: Adapter[Any, Any, Any], name: str, spec: Mapping[str, Any], status: Mapping[str, Any],
-                meta: Mapping[str, Any]) -> dict[str, Any]:
-    """What the other objects need to know about one object: its id and references (``ref``), and what it
-    claims (``claim``: key and value). The kopf indexes and the dry run keep exactly this."""
-    conditions = status.get("conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    entry: dict[str, Any] = {"ref": {"id": status.get("id"), "ready": ready,
-                                     "deleting": bool(meta.get("deletionTimestamp")), "refs": []}}
-    try:
-        parsed = adapter.model.model_validate(dict(spec))
-    except ValidationError:
-        return entry
-    entry["ref"]["refs"] = [[r.kind, r.name] for r in adapter.references(parsed)]
-    key = adapter.claim_key(name, parsed)
-    if key is not None:
-        entry["claim"] = [key, {"name": name, "id": status.get("id"),
-                                "request_id": status.get("createAccountRequestId"),
-                                "creating": bool(status.get("creationStartedAt")),
-                                "created": str(meta.get("creationTimestamp") or "")}]
-    return entry
+
+class KindAdapter(Protocol):
+    """An adapter as the drivers and ``awsorg plan`` see it, whatever its kind's types."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def default_deletion(self) -> str: ...
+
+    def index(self, name: str, spec: Mapping[str, Any], status: Mapping[str, Any],
+              meta: Mapping[str, Any]) -> IndexEntry: ...
+
+
+class Reconciler(Protocol):
+    """An engine as its drivers (the kopf handlers, the resync loop, ``awsorg plan``) see it."""
+
+    kind: str
+    latest: dict[str, dict[str, Any]]
+
+    def reconcile(self, view: ObjectView) -> Outcome: ...
+
+    def delete(self, view: ObjectView) -> Outcome: ...
 
 
 @dataclass
 class _Execution:
     resource_id: str | None
+    applied: list[Action] = field(default_factory=list)
     failures: list[tuple[Action, Failure]] = field(default_factory=list)
-    wait: Failure | None = None
+    wait: Blocked | None = None
 
 
 def tag_refusal(kind: str, name: str, tags: Mapping[str, str] | None) -> str | None:
@@ -207,19 +286,21 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
     def __init__(self, adapter: Adapter[SpecT, DesiredT, ObservedT], gateway: OrganizationsGateway, refs: References,
                  settings: Settings | None = None, inventory: Inventory | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, board: Board | None = None) -> None:
         self.adapter = adapter
         self.kind = adapter.kind
         self.refs = refs
         self.settings = settings or Settings()
         self.inventory = inventory or Inventory()
-        self.ctx = Context(gateway, self.settings, self.inventory, clock, refs)
+        self.board = board or Board()  # shared by the engines of every kind: facts one publishes, another reads
+        self.ctx = Context(gateway, self.settings, self.inventory, clock, refs, self.board, adapter.kind)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._serial = threading.Lock()  # held around each reconcile when the adapter is ``serialized``
         # The status each object's last reconcile produced (the operator's own cache): newer than the API's
         # copy while a write of it is pending or failed.
         self.latest: dict[str, dict[str, Any]] = {}
+        self._gauges: dict[str, tuple[Gauge, ...]] = {}  # the gauges whose series each object's last report owned
 
     @property
     def gateway(self) -> OrganizationsGateway:
@@ -234,6 +315,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         if outcome.done:
             metrics.forget(self.kind, view.name)
             self.inventory.forget(self.kind, view.name)
+            self.board.withdraw(f"{self.kind}/{view.name}")  # what it published holds no more
         return outcome
 
     def _run(self, view: ObjectView, fn: Callable[[ObjectView, StatusBuilder], Outcome]) -> Outcome:
@@ -277,7 +359,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
             spec = a.model.model_validate(dict(view.spec))
         except ValidationError as exc:
             return st.invalid_model(exc)
-        st.status.update(a.spec_status(spec))
+        st.status.update(fields_of(a.spec_status(spec)))
         for type_, ok, cond_reason, message in a.conditions(spec):
             st.conditions.set(type_, ok, cond_reason, message)
         refusal = tag_refusal(self.kind, view.name, getattr(spec, "tags", None)) or a.check(view.name, spec,
@@ -296,16 +378,17 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         observed = a.observe(self.ctx, desired, view)
         plan = a.plan(desired, observed)
         for prerequisite in range(3):
-            if not any(isinstance(action, PREREQUISITES) for action in plan.actions):
+            if not any(action.prerequisite for action in plan.actions):
                 break
             if prerequisite == 2:  # carried out twice and AWS still does not show it: look again later
                 return st.refused(Blocked("PolicyTypeNotEnabled", "; ".join(
                     f"{a.describe()}: asked, and AWS does not show it done yet; waiting for AWS"
-                    for a in plan.actions if isinstance(a, PREREQUISITES))))
+                    for a in plan.actions if a.prerequisite)))
             # Enabling a policy type attaches AWS's default policy everywhere: plan the rest from a new look.
             allowed = st.filter_drift(plan)
             if not allowed:
-                return st.synced(a.status(self.ctx, desired, plan.resource_id))
+                report = self._report(view, desired, observed, Done(plan.resource_id))
+                return st.synced(fields_of(report.status))
             done = self._execute(st, allowed, plan.resource_id)
             if done.failures:
                 return st.failed_actions(done.failures)
@@ -326,10 +409,13 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         done = self._execute(st, actions, plan.resource_id)
         if plan.adopted and done.resource_id:
             st.event("Normal", "Adopted", a.adopted(desired, done.resource_id))
-        fields = a.status(self.ctx, desired, done.resource_id)
-        for type_, ok, cond_reason, message in a.observed_conditions(self.ctx, desired, done.resource_id):
+        elif plan.created and done.resource_id:  # what its own creation request made (an account): bound once
+            st.event("Normal", "CreationSucceeded", f"created {a.noun} {done.resource_id}")
+        report = self._report(view, desired, observed, Done(done.resource_id, tuple(done.applied)))
+        fields = fields_of(report.status)
+        for type_, ok, cond_reason, message in report.conditions:
             st.conditions.set(type_, ok, cond_reason, message)
-        for type_ in a.stale_conditions(self.ctx, desired, done.resource_id):
+        for type_ in report.stale:
             st.conditions.remove(type_)
         if done.failures:
             st.status.update(fields)
@@ -337,6 +423,18 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         if done.wait is not None:
             return st.progress(done.wait.reason, done.wait.message, self.settings.wait_seconds)
         return st.synced(fields)
+
+    def _report(self, view: ObjectView, desired: DesiredT, observed: ObservedT, done: Done) -> Report:
+        """The adapter's report on what it observed after the actions; its publications and gauges written."""
+        report = self.adapter.report(desired, self.adapter.after(self.ctx, desired, observed, done), done)
+        for topic, (about, facts) in report.publish.items():
+            self.board.publish(topic, f"{self.kind}/{view.name}", about, facts)
+        self._gauges[view.name] = tuple(gauge for gauge, _ in report.gauges)
+        for gauge, series in report.gauges:
+            gauge.clear()
+            for labels, value in series.items():
+                gauge.labels(*labels).set(value)
+        return report
 
     def _resolve(self, view: ObjectView, spec: SpecT) -> tuple[dict[Reference, str], Blocked | None]:
         """References -> AWS ids. One not bound yet (or being deleted): wait. A cycle: refuse, naming it."""
@@ -368,28 +466,26 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
             return None
         claims = self.refs.claims(self.kind, key)
         indexed = next((c for c in claims if c.name == view.name), Claim(view.name))
-        me = Claim(view.name, view.status.get("id"), view.status.get("createAccountRequestId"),
-                   bool(view.status.get("creationStartedAt")), indexed.created or view.created)
+        bound = binding_of(view.status)
+        me = Claim(view.name, bound.id, bound.create_account_request_id, bool(bound.creation_started_at),
+                   indexed.created or view.created)
         owner = claim_owner(me, claims)
         return None if owner is None else self.adapter.claim_refused(view.name, spec, owner)
 
     def _execute(self, st: StatusBuilder, actions: Sequence[Action], resource_id: str | None) -> _Execution:
         """Carry out each action; one that fails is reported and the independent others still run."""
         done = _Execution(resource_id)
-        created_failed = bucket_failed = False
+        failed: set[type[Action]] = set()
         for action in actions:
-            if isinstance(action, AttachPolicy) and action.policy_id is None and created_failed:
-                continue  # needs the policy whose creation failed (already reported)
-            if getattr(action, "needs_bucket", False) and bucket_failed:
-                continue  # needs the log bucket whose creation failed (already reported)
+            if action.depends_on() in failed:
+                continue  # needs what an earlier action failed to make (the new policy, the log bucket): reported
             try:
                 applied = execute(self.gateway, action, done.resource_id)
             except AwsError as exc:
                 self.gateway.invalidate()
                 failure = explain(action, exc)
                 if failure is not None:
-                    created_failed = created_failed or isinstance(action, CreatePolicy)
-                    bucket_failed = bucket_failed or isinstance(action, CreateLogBucket)
+                    failed.add(type(action))
                     done.failures.append((action, failure))
                 continue
             done.resource_id = applied.resource_id or done.resource_id
@@ -397,6 +493,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
             if not applied.happened:
                 continue
             st.applied.append(action)
+            done.applied.append(action)
             message = action.describe() + (f": {applied.message}" if applied.message else "")
             st.event("Normal", event_reason(action), message)
             done.wait = applied.wait or done.wait
@@ -405,6 +502,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
     # ------------------------------------------------------------------------------- delete
     def _delete(self, view: ObjectView, st: StatusBuilder) -> Outcome:
         a = self.adapter
+        for gauge in self._gauges.pop(view.name, ()):
+            gauge.clear()  # the object is no longer watched (retained) or being removed
         try:
             spec: SpecT | None = a.model.model_validate(dict(view.spec))
         except ValidationError:
@@ -415,7 +514,9 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                 st.event("Normal", "Retained", f"nothing deleted in AWS: {claimed.message}")
                 return st.deleted()
         retain = spec is None or a.observe_only(spec) or a.deletion_policy(spec) in a.retaining
-        plan = a.plan_delete(self.ctx, spec, view, retain)
+        resolved = {} if spec is None else {ref: state.id for ref in a.references(spec)
+                                             if (state := self.refs.get(ref.kind, ref.name)).id}
+        plan = a.plan_delete(self.ctx, spec, resolved, view, retain)
         if plan.blocked is not None:
             return st.blocked(plan)
         done = self._execute(st, plan.actions, plan.resource_id)

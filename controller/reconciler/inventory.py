@@ -1,4 +1,4 @@
-"""What the operator's objects declare, kept in memory: for unmanaged-resource counts and tag-read spreading.
+"""What the operator's objects declare, kept in memory: for unmanaged-resource counts and spreading reads.
 
 Every reconcile records which AWS id its object is bound to and whether it declares tags; deletion
 forgets it.  After a restart it fills again as kopf resumes every object.
@@ -9,11 +9,9 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from controller import metrics
-from controller.planner.access_role import Verdict
 from controller.state import OrgSnapshot
 
 log = logging.getLogger(__name__)
@@ -38,12 +36,6 @@ class Inventory:
         self._ids: dict[tuple[str, str], str] = {}
         self._tagged: dict[str, list[str]] = {}
         self._tags_read: dict[tuple[str, str], int] = {}
-        # The Organization's baseline per member account (account id -> verdict), for each AwsAccount's Baselined
-        # condition; and the accounts whose verdict changed since the resync last looked.
-        self._baseline: dict[str, Verdict] = {}
-        self._baseline_changed: set[str] = set()
-        self._baseline_known = False  # the Organization has said, since this process started, what it declares
-        self._baselined: set[str] = set()  # member accounts that have had their baseline
 
     def record(self, kind: str, name: str, aws_id: str | None, declares_tags: bool) -> None:
         with self._lock:
@@ -59,58 +51,18 @@ class Inventory:
             elif not declares_tags and present:
                 names.pop(i)
 
-    def record_baseline(self, verdicts: Mapping[str, Verdict] | None) -> None:
-        """The Organization's verdicts for every member account (the whole set: accounts not in it have none);
-        None: it declares no baseline (no accessRole, or the object is gone), so no account has one."""
-        verdicts = verdicts or {}
-        with self._lock:
-            changed = {a for a in set(verdicts) | set(self._baseline) if verdicts.get(a) != self._baseline.get(a)}
-            self._baseline = dict(verdicts)
-            self._baseline_changed |= changed
-            self._baseline_known = True
-            if not verdicts:
-                self._baselined.clear()
-            self._baselined = {a for a in self._baselined if a in verdicts}
-            self._baselined |= {a for a, v in verdicts.items() if v.state == "compliant"}
-
-    def baseline(self, account_id: str) -> Verdict | None:
-        with self._lock:
-            return self._baseline.get(account_id)
-
-    def baseline_known(self) -> bool:
-        """Whether the Organization has recorded its verdicts since this process started (before that, an account
-        without a verdict keeps the Baselined condition it has)."""
-        with self._lock:
-            return self._baseline_known
-
-    def remember_baselined(self, account_ids: Iterable[str]) -> None:
-        """Accounts the Organization's status says have had their baseline (read back after a restart)."""
-        with self._lock:
-            self._baselined.update(account_ids)
-
-    def baselined(self) -> frozenset[str]:
-        with self._lock:
-            return frozenset(self._baselined)
-
-    def take_baseline_changes(self) -> set[str]:
-        """The accounts whose verdict changed since the last call (their AwsAccount objects are compared again)."""
-        with self._lock:
-            changed, self._baseline_changed = self._baseline_changed, set()
-            return changed
-
     def forget(self, kind: str, name: str) -> None:
         self.record(kind, name, None, False)
         with self._lock:
-            self._tags_read.pop((kind, name), None)
-        if kind == KIND_ORGANIZATION:  # deleted: it declares no baseline any more
-            self.record_baseline(None)
+            self._tags_read.pop((f"{kind}/tags", name), None)
 
-    def claim_tag_read(self, kind: str, name: str, epoch: int) -> bool:
-        """True once per object and resync epoch (timers may fire more than once per resync)."""
+    def claim_tag_read(self, read: str, key: str, epoch: int) -> bool:
+        """True once per read (``OrgUnit/tags``, ``Organization/accessRole``...), key and resync epoch (timers may
+        fire more than once per resync)."""
         with self._lock:
-            if self._tags_read.get((kind, name)) == epoch:
+            if self._tags_read.get((read, key)) == epoch:
                 return False
-            self._tags_read[(kind, name)] = epoch
+            self._tags_read[(read, key)] = epoch
             return True
 
     def tag_bucket(self, kind: str, name: str) -> int:

@@ -27,10 +27,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from controller import metrics
-from controller.api.models import ORGANIZATION_NAME, OrganizationSpec
+from controller.api.models import (
+    ORGANIZATION_NAME,
+    BaselineFailure,
+    BaselineStatus,
+    DelegatedAdministratorStatus,
+    OrganizationSpec,
+    OrganizationStatus,
+    TrailStatus,
+)
 from controller.aws.errors import AwsError
 from controller.aws.member import AccountNotAccessible
 from controller.planner.access_role import DesiredAccessRole, Verdict, verdict
@@ -52,10 +63,12 @@ from controller.planner.organization import (
     plan_organization,
     plan_organization_delete,
 )
+from controller.reconciler.account import BASELINE
+from controller.reconciler.account import KIND as ACCOUNT_KIND
 from controller.reconciler.base import ObjectView
-from controller.reconciler.engine import Adapter, Context, Reference
-from controller.reconciler.inventory import TAG_SPREAD
+from controller.reconciler.engine import Adapter, Cond, Context, Done, Reference, Report
 from controller.reconciler.policy import KIND as POLICY_KIND
+from controller.reconciler.status import binding_of
 from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
 
 
@@ -64,17 +77,33 @@ def member_accounts(snapshot: OrgSnapshot) -> list[str]:
     return sorted(a.id for a in snapshot.accounts.values()
                   if a.state == "ACTIVE" and a.id != snapshot.management_account_id)
 
+def baselined_of(status: Mapping[str, Any]) -> list[str]:
+    """status.baseline.baselinedAccounts, read through the typed status model (none when unreadable)."""
+    try:
+        return BaselineStatus.model_validate(status.get("baseline") or {}).baselined_accounts
+    except ValidationError:
+        return []
+
+
 KIND = "Organization"
-ROLE_READS = "Organization/accessRole"  # the inventory's key for claiming one read per account and resync
-CONFIG_READS = "Organization/config"
+ROLE_READS = "accessRole"  # the spread reads of each member account (Context.due)
+CONFIG_READS = "config"
 
 
-class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, ObservedOrganization]):
+@dataclass(frozen=True)
+class ObservedOrganizationState:
+    """The planner's observation, and the member accounts that have had their baseline as the status last written
+    says (the operator's memory across restarts: the access role gone from one of them is drift, not new work)."""
+
+    org: ObservedOrganization
+    baselined: frozenset[str] = frozenset()
+
+
+class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, ObservedOrganizationState]):
     kind = KIND
     noun = "organization"
     model = OrganizationSpec
     default_deletion = "Retain"
-    _archive_problem: tuple[str, str] | None = None  # why the log archive account could not be read, last look
 
     def check(self, name: str, spec: OrganizationSpec, status: Mapping[str, Any]) -> str | None:
         if name != ORGANIZATION_NAME:
@@ -120,7 +149,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                 "a service with trusted access, so add it there")
         return f"{KIND} {name!r} is invalid: " + "; ".join(problems) if problems else None
 
-    def conditions(self, spec: OrganizationSpec) -> Sequence[tuple[str, bool, str, str]]:
+    def conditions(self, spec: OrganizationSpec) -> Sequence[Cond]:
         if spec.access_role is None and spec.central_logging is None:
             return [("Baseline", True, "NothingDeclared", "neither centralLogging nor accessRole is declared")]
         return ()  # from what the accounts hold: observed_conditions
@@ -153,20 +182,26 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             logging=_desired_logging(spec, by_field.get("spec.centralLogging.accountRef", "")),
         )
 
-    def observe(self, ctx: Context, desired: DesiredOrganization, view: ObjectView) -> ObservedOrganization:
+    def observe(self, ctx: Context, desired: DesiredOrganization, view: ObjectView) -> ObservedOrganizationState:
         snapshot = ctx.snapshot()
         needed = frozenset(policy_type_of_key(k) for k in ctx.refs.claim_keys(POLICY_KIND)) if ctx.refs else (
             frozenset())
+        # The accounts that have had their baseline, as the status this process (or the one before) wrote says.
+        baselined = frozenset(baselined_of(view.status))
         if snapshot.feature_set != ALL:
             handshakes: tuple[ObservedHandshake, ...] = ()
             if desired.feature_set == ALL:
                 handshakes = tuple(h for action in ("ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
                                    for h in ctx.gateway.list_handshakes(action))
-            return self._with_access(ctx, desired, view, ObservedOrganization(snapshot, handshakes, None, None, needed))
+            org = self._with_access(ctx, desired, view, baselined,
+                                    ObservedOrganization(snapshot, handshakes, None, None, needed))
+            return ObservedOrganizationState(org, baselined)
         trusted = ctx.gateway.list_trusted_services()
         admins = {p: ctx.gateway.list_delegated_administrators(p) for p in desired.admin_principals}
-        observed = self._with_access(ctx, desired, view, ObservedOrganization(snapshot, (), trusted, admins, needed))
-        return dataclasses.replace(observed, logging=self._observe_logging(ctx, desired, view, snapshot))
+        org = self._with_access(ctx, desired, view, baselined,
+                                ObservedOrganization(snapshot, (), trusted, admins, needed))
+        org = dataclasses.replace(org, logging=self._observe_logging(ctx, desired, view, snapshot))
+        return ObservedOrganizationState(org, baselined)
 
     def _observe_logging(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
                          snapshot: OrgSnapshot) -> ObservedLogging | None:
@@ -180,130 +215,151 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             aggregator = (logs.read_aggregator(want.account_id, want.home_region, want.aggregator)
                           if want.config_enabled else None)
         except AccountNotAccessible as exc:
-            self._archive_problem = ("WaitingForAccountAccess", f"AssumeRole into the log archive account "
-                                     f"{want.account_id} was refused ({exc.code}: {exc.aws_message}); AWS makes a new "
-                                     "account's role assumable a while after CreateAccount: looked at again every "
-                                     "resync")
-            return dataclasses.replace(base, trail=trail, archive_waiting=True, archive_error=self._archive_problem[1])
+            return dataclasses.replace(base, trail=trail, archive_waiting=True, archive_error=(
+                f"AssumeRole into the log archive account {want.account_id} was refused ({exc.code}: "
+                f"{exc.aws_message}); AWS makes a new account's role assumable a while after CreateAccount: looked "
+                "at again every resync"))
         except AwsError as exc:
-            self._archive_problem = ("BaselineFailed", f"the log archive account {want.account_id}: {exc.operation}: "
-                                     f"{exc.code}: {exc.aws_message}")
-            return dataclasses.replace(base, trail=trail, archive_error=self._archive_problem[1])
-        self._archive_problem = None
+            return dataclasses.replace(base, trail=trail, archive_error=(
+                f"the log archive account {want.account_id}: {exc.operation}: {exc.code}: {exc.aws_message}"))
         config: dict[str, MemberConfig | None] = {}
         compliant: set[str] = set()
         if want.config_enabled:
-            everything = view.trigger in ("change", "event") or view.spec_changed
-            epoch = int(ctx.clock() // ctx.settings.resync_seconds)
+            due_ids: list[str] = []
             for account_id in member_accounts(snapshot):
                 known = logs.known_config(account_id)
                 if known is not None and config_verdict(want, account_id, known).state == "compliant":
                     compliant.add(account_id)
-                settled = account_id in compliant
-                due = everything or not settled or (
-                    epoch % TAG_SPREAD == int(account_id) % TAG_SPREAD
-                    and ctx.inventory.claim_tag_read(CONFIG_READS, account_id, epoch))
-                config[account_id] = logs.read_config(account_id, want.regions) if due else known
+                if ctx.due(CONFIG_READS, account_id, view, settled=account_id in compliant):
+                    due_ids.append(account_id)
+                config[account_id] = known
+            config.update(logs.read_configs(due_ids, want.regions))  # many accounts at once (controller.aws.fanout)
         return dataclasses.replace(base, bucket=bucket, trail=trail, aggregator_arn=aggregator, config=config,
                                    compliant_before=frozenset(compliant))
 
-    def _with_access(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
+    def _with_access(self, ctx: Context, desired: DesiredOrganization, view: ObjectView, baselined: frozenset[str],
                      observed: ObservedOrganization) -> ObservedOrganization:
         members = ctx.gateway.members
         role = desired.access_role
         if role is None or members is None:
             return observed
-        everything = view.trigger in ("change", "event") or view.spec_changed
-        epoch = int(ctx.clock() // ctx.settings.resync_seconds)
         access: dict[str, MemberAccess | None] = {}
-        compliant: set[str] = set()
-        # The accounts that have had their baseline: as this process saw them, and (after a restart) as the status
-        # it wrote says. A role gone from one of them is drift; from any other account, new work.
-        ctx.inventory.remember_baselined((view.status.get("baseline") or {}).get("baselinedAccounts") or ())
-        compliant.update(ctx.inventory.baselined())
+        due_ids: list[str] = []
         for account_id in member_accounts(observed.snapshot):
             known = members.known(account_id)
             settled = known is not None and verdict(role, account_id, known).state == "compliant"
-            due = everything or not settled or (
-                epoch % TAG_SPREAD == int(account_id) % TAG_SPREAD
-                and ctx.inventory.claim_tag_read(ROLE_READS, account_id, epoch))
-            if role.role_name == members.role_name:
-                due = False  # refused by the plan; never read or touched
-            access[account_id] = members.read_role(account_id, role.role_name) if due else known
+            # the operator's own role is refused by the plan; never read or touched
+            if role.role_name != members.role_name and ctx.due(ROLE_READS, account_id, view, settled=settled):
+                due_ids.append(account_id)
+            access[account_id] = known
+        access.update(members.read_roles(due_ids, role.role_name))  # many accounts at once (controller.aws.fanout)
+        # A role gone from an account that has had its baseline is drift; from any other account, new work.
         return dataclasses.replace(observed, access=access, member_role=members.role_name,
-                                   compliant_before=frozenset(compliant))
+                                   compliant_before=baselined)
 
-    def plan(self, desired: DesiredOrganization, observed: ObservedOrganization) -> Plan:
-        return plan_organization(desired, observed)
+    def plan(self, desired: DesiredOrganization, observed: ObservedOrganizationState) -> Plan:
+        return plan_organization(desired, observed.org)
 
-    def status(self, ctx: Context, desired: DesiredOrganization, resource_id: str | None) -> dict[str, Any]:
-        snapshot = ctx.snapshot()
-        fields: dict[str, Any] = {"id": snapshot.organization_id, "featureSet": snapshot.feature_set,
-                                  "enabledPolicyTypes": sorted(snapshot.enabled_policy_types)}
-        if snapshot.organization_arn:
-            fields["arn"] = snapshot.organization_arn
-        if snapshot.feature_set == ALL:
-            fields["allFeaturesHandshakeId"] = None
-        trusted = ctx.gateway.known_trusted_services()
-        if trusted is not None:
-            fields["trustedServices"] = sorted(trusted)
-            fields["trustedServicesOutsideGit"] = sorted(trusted - set(desired.trusted_services))
-        fields["baseline"] = self._baseline(ctx, desired)
-        logs, want = ctx.gateway.central_logging, desired.logging
-        metrics.TRAIL_LOGGING.clear()  # one Organization: the series of the trail it declares now, or none
+    def after(self, ctx: Context, desired: DesiredOrganization, observed: ObservedOrganizationState,
+              done: Done) -> ObservedOrganizationState:
+        """What the organization holds after the actions, from the snapshot and the gateways' caches (each write
+        keeps them current): trusted access, the delegated administrators, each member account's role and AWS
+        Config, the trail and the aggregator. Why the log archive account could not be read stays as observed."""
+        gateway, snapshot = ctx.gateway, ctx.snapshot()
+        org = dataclasses.replace(observed.org, snapshot=snapshot, trusted=gateway.known_trusted_services(), admins={
+            p: found for p in desired.admin_principals
+            if (found := gateway.known_delegated_administrators(p)) is not None})
+        members, logs, role, want = gateway.members, gateway.central_logging, desired.access_role, desired.logging
+        accounts = member_accounts(snapshot)
+        if role is not None and members is not None:
+            org = dataclasses.replace(org, access={a: members.known(a) for a in accounts},
+                                      member_role=members.role_name)
+        else:
+            org = dataclasses.replace(org, access=None)
         if logs is not None and want is not None:
-            if want.trail is not None:
-                trail = logs.known_trail(want.home_region, want.trail)
-                fields["trail"] = {"arn": trail.arn if trail else None, "isLogging": bool(trail and trail.logging)}
-                metrics.TRAIL_LOGGING.labels(trail=want.trail).set(1 if trail and trail.logging else 0)
-            if want.config_enabled:
-                fields["aggregatorArn"] = logs.known_aggregator(want.account_id, want.home_region, want.aggregator)
-        fields["delegatedAdministrators"] = [
-            {"accountId": account_id, "servicePrincipal": principal}
-            for principal in desired.admin_principals
-            for account_id in sorted(ctx.gateway.known_delegated_administrators(principal) or ())
-        ]
-        return fields
+            before = observed.org.logging or ObservedLogging(snapshot.organization_id, snapshot.management_account_id)
+            org = dataclasses.replace(org, logging=dataclasses.replace(
+                before, trail=logs.known_trail(want.home_region, want.trail) if want.trail is not None else None,
+                aggregator_arn=logs.known_aggregator(want.account_id, want.home_region, want.aggregator)
+                if want.config_enabled else None,
+                config={a: logs.known_config(a) for a in accounts} if want.config_enabled else {}))
+        else:
+            org = dataclasses.replace(org, logging=None)
+        return dataclasses.replace(observed, org=org)
 
-    def _verdicts(self, ctx: Context, desired: DesiredOrganization) -> dict[str, Verdict] | None:
-        """Each member account's baseline: its access role and its AWS Config, whichever are declared."""
-        members, logs = ctx.gateway.members, ctx.gateway.central_logging
+    def report(self, desired: DesiredOrganization, observed: ObservedOrganizationState, done: Done) -> Report:
+        org, want = observed.org, desired.logging
+        snapshot, logging = org.snapshot, org.logging
+        status = OrganizationStatus(id=snapshot.organization_id, feature_set=snapshot.feature_set,
+                                    enabled_policy_types=sorted(snapshot.enabled_policy_types))
+        if snapshot.organization_arn:
+            status.arn = snapshot.organization_arn
+        if snapshot.feature_set == ALL:
+            status.all_features_handshake_id = None
+        if org.trusted is not None:
+            status.trusted_services = sorted(org.trusted)
+            status.trusted_services_outside_git = sorted(org.trusted - set(desired.trusted_services))
+        verdicts = self._verdicts(desired, observed)
+        status.baseline = self._baseline(verdicts, observed.baselined)
+        series: dict[tuple[str, ...], float] = {}
+        if logging is not None and want is not None:
+            if want.trail is not None:
+                trail = logging.trail
+                status.trail = TrailStatus(arn=trail.arn if trail else None, is_logging=bool(trail and trail.logging))
+                series[(want.trail,)] = 1 if trail and trail.logging else 0
+            if want.config_enabled:
+                status.aggregator_arn = logging.aggregator_arn
+        status.delegated_administrators = [
+            DelegatedAdministratorStatus(account_id=account_id, service_principal=principal)
+            for principal in desired.admin_principals
+            for account_id in sorted((org.admins or {}).get(principal) or ())
+        ]
+        return Report(status, self._conditions(desired, observed, verdicts),
+                      publish={BASELINE: (ACCOUNT_KIND, verdicts or {})},
+                      gauges=[(metrics.TRAIL_LOGGING, series)])  # one Organization: its trail's series, or none
+
+    def _verdicts(self, desired: DesiredOrganization,
+                  observed: ObservedOrganizationState) -> dict[str, Verdict] | None:
+        """Each member account's baseline: its access role and its AWS Config, whichever are declared (and
+        reachable); None: neither is."""
+        org = observed.org
         role = desired.access_role
-        if role is not None and (members is None or role.role_name == members.role_name):
+        if role is not None and (org.access is None or role.role_name == org.member_role):
             role = None
         want = desired.logging if desired.logging is not None and desired.logging.config_enabled else None
-        if want is not None and logs is None:
+        if want is not None and org.logging is None:
             want = None
         if role is None and want is None:
             return None
         found: dict[str, Verdict] = {}
-        for account_id in member_accounts(ctx.snapshot()):
-            access = verdict(role, account_id, members.known(account_id)) if role is not None and members else None
-            config = config_verdict(want, account_id, logs.known_config(account_id)) if want and logs else None
+        for account_id in member_accounts(org.snapshot):
+            access = verdict(role, account_id, (org.access or {}).get(account_id)) if role is not None else None
+            config = (config_verdict(want, account_id, org.logging.config.get(account_id))
+                      if want is not None and org.logging is not None else None)
             both = combine(access, config)
             if both is not None:
                 found[account_id] = both
         return found
 
-    def _baseline(self, ctx: Context, desired: DesiredOrganization) -> dict[str, Any] | None:
-        """status.baseline (the access role part), and each account's verdict for its AwsAccount's Baselined."""
-        verdicts = self._verdicts(ctx, desired)
-        ctx.inventory.record_baseline(verdicts)
+    @staticmethod
+    def _baseline(verdicts: Mapping[str, Verdict] | None, before: frozenset[str]) -> BaselineStatus | None:
+        """status.baseline: the counts, and the accounts that have had their baseline (kept while they have a
+        verdict)."""
         if verdicts is None:
             return None
         found = list(verdicts.values())
-        return {"accounts": len(found), "compliant": sum(v.state == "compliant" for v in found),
-                "pending": sum(v.state == "pending" for v in found),
-                "failed": [{"account": v.account_id, "reason": f"{v.reason}: {v.message}"}
-                           for v in found if v.state == "failed"],
-                "baselinedAccounts": sorted(ctx.inventory.baselined() & set(verdicts))}
+        baselined = {a for a in before if a in verdicts} | {a for a, v in verdicts.items() if v.state == "compliant"}
+        return BaselineStatus(accounts=len(found), compliant=sum(v.state == "compliant" for v in found),
+                              pending=sum(v.state == "pending" for v in found),
+                              failed=[BaselineFailure(account=v.account_id, reason=f"{v.reason}: {v.message}")
+                                      for v in found if v.state == "failed"],
+                              baselined_accounts=sorted(baselined))
 
-    def observed_conditions(self, ctx: Context, desired: DesiredOrganization,
-                            resource_id: str | None) -> Sequence[tuple[str, bool, str, str]]:
-        problems = self._logging_problems(ctx, desired)
-        verdicts = self._verdicts(ctx, desired)
+    def _conditions(self, desired: DesiredOrganization, observed: ObservedOrganizationState,
+                    verdicts: Mapping[str, Verdict] | None) -> list[Cond]:
+        problems = self._logging_problems(desired, observed.org.logging)
         if verdicts is None and not problems and desired.logging is None:
-            return ()  # NothingDeclared: from the spec alone
+            return []  # NothingDeclared: from the spec alone
         found = list((verdicts or {}).values())
         failed = [v for v in found if v.state == "failed"]
         pending = [v for v in found if v.state == "pending"]
@@ -319,19 +375,22 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                  f"accounts compliant, {len(pending)} pending, {len(failed)} failed ({shown}"
                  f"{' ...' if len(failed) + len(pending) > 5 else ''}); see status.baseline")]
 
-    def _logging_problems(self, ctx: Context, desired: DesiredOrganization) -> list[tuple[str, str]]:
+    @staticmethod
+    def _logging_problems(desired: DesiredOrganization, logging: ObservedLogging | None) -> list[tuple[str, str]]:
         """What keeps the organization-wide part of central logging from being as declared (reason, message)."""
-        logs, want = ctx.gateway.central_logging, desired.logging
-        if logs is None or want is None:
+        want = desired.logging
+        if logging is None or want is None:
             return []
-        problems: list[tuple[str, str]] = [self._archive_problem] if self._archive_problem else []
+        problems: list[tuple[str, str]] = []
+        if logging.archive_error is not None:
+            problems.append(("WaitingForAccountAccess" if logging.archive_waiting else "BaselineFailed",
+                             logging.archive_error))
         if want.trail is not None:
-            trail = logs.known_trail(want.home_region, want.trail)
-            if trail is None:
+            if logging.trail is None:
                 problems.append(("TrailMissing", f"the organization trail {want.trail!r} does not exist"))
-            elif not trail.logging:
+            elif not logging.trail.logging:
                 problems.append(("TrailNotLogging", f"the organization trail {want.trail!r} is not logging"))
-        if want.config_enabled and logs.known_aggregator(want.account_id, want.home_region, want.aggregator) is None:
+        if want.config_enabled and logging.aggregator_arn is None:
             problems.append(("AggregatorMissing", f"the organization aggregator {want.aggregator!r} does not exist "
                              f"in the log archive account {want.account_id}"))
         return problems
@@ -339,17 +398,11 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
     def adopted(self, desired: DesiredOrganization, resource_id: str) -> str:
         return f"bound to organization {resource_id}"
 
-    def plan_delete(self, ctx: Context, spec: OrganizationSpec | None, view: ObjectView, retain: bool) -> Plan:
-        if view.name == ORGANIZATION_NAME:
-            metrics.TRAIL_LOGGING.clear()  # no longer watched (retained) or being removed
+    def plan_delete(self, ctx: Context, spec: OrganizationSpec | None, resolved: Mapping[Reference, str],
+                    view: ObjectView, retain: bool) -> Plan:
         if retain or spec is None or view.name != ORGANIZATION_NAME or not (
                 spec.delegated_administrators or spec.central_logging):
-            return Plan(resource_id=view.status.get("id"))
-        resolved: dict[Reference, str] = {}
-        for ref in self.references(spec):
-            state = ctx.refs.get(ref.kind, ref.name) if ctx.refs else None
-            if state is not None and state.id:
-                resolved[ref] = state.id
+            return Plan(resource_id=binding_of(view.status).id)
         full = self.desired(view.name, spec, resolved)
         desired = DesiredOrganization(full.object_name, admins=tuple(a for a in full.admins if a.account_id))
         snapshot = ctx.snapshot()
@@ -371,8 +424,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 aggregator = logs.read_aggregator(want.account_id, want.home_region, want.aggregator)
         except AccountNotAccessible:
             pass  # the log archive account is out of reach: its aggregator stays
-        config = ({a: logs.read_config(a, want.regions) for a in member_accounts(snapshot)} if want.config_enabled
-                  else {})
+        config = dict(logs.read_configs(member_accounts(snapshot), want.regions)) if want.config_enabled else {}
         return plan_logging_delete(want, dataclasses.replace(observed, trail=trail, aggregator_arn=aggregator,
                                                              config=config))
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from controller.api.models import OrgUnitSpec
+from controller.api.models import OrgUnitSpec, OrgUnitStatus
 from controller.planner import claims
 from controller.planner.actions import Blocked, Plan
 from controller.planner.orgunit import DesiredOU, plan_orgunit, plan_orgunit_delete
 from controller.reconciler.base import ObjectView
-from controller.reconciler.engine import Adapter, Context, Reference
+from controller.reconciler.engine import TAGS, Adapter, Context, Done, Reference, Report
+from controller.reconciler.status import binding_of
 from controller.state import OrgSnapshot
 
 KIND = "OrgUnit"
@@ -50,30 +51,34 @@ class OrgUnitAdapter(Adapter[OrgUnitSpec, DesiredOU, ObservedOUState]):
 
     def observe(self, ctx: Context, desired: DesiredOU, view: ObjectView) -> ObservedOUState:
         snapshot = ctx.snapshot()
-        known_id = view.status.get("id")
+        known_id = binding_of(view.status).id
         candidate = known_id if known_id in snapshot.ous else None
         if candidate is None:
             found = snapshot.ou_named(desired.parent_id or snapshot.root_id, desired.name)
             candidate = found.id if found else None
         tags = None
-        if desired.tags is not None and candidate and ctx.tags_due(KIND, view):
+        if desired.tags is not None and candidate and ctx.due(TAGS, view.name, view):
             tags = ctx.gateway.list_tags(candidate)
         return ObservedOUState(snapshot, known_id, tags)
 
     def plan(self, desired: DesiredOU, observed: ObservedOUState) -> Plan:
         return plan_orgunit(desired, observed.snapshot, observed.known_id, observed.tags)
 
-    def status(self, ctx: Context, desired: DesiredOU, resource_id: str | None) -> dict[str, Any]:
-        snapshot = ctx.snapshot()
+    def after(self, ctx: Context, desired: DesiredOU, observed: ObservedOUState, done: Done) -> ObservedOUState:
+        return dataclasses.replace(observed, snapshot=ctx.snapshot())
+
+    def report(self, desired: DesiredOU, observed: ObservedOUState, done: Done) -> Report:
+        snapshot, resource_id = observed.snapshot, done.resource_id
         ou = snapshot.ous.get(resource_id) if resource_id else None
         if ou is None:
-            return {"id": resource_id} if resource_id else {}
-        return {"id": ou.id, "arn": ou.arn, "parentId": ou.parent_id, "path": snapshot.path(ou.id)}
+            return Report(OrgUnitStatus(id=resource_id) if resource_id else None)
+        return Report(OrgUnitStatus(id=ou.id, arn=ou.arn, parent_id=ou.parent_id, path=snapshot.path(ou.id)))
 
     def adopted(self, desired: DesiredOU, resource_id: str) -> str:
         return f"adopted existing OU {desired.name!r} ({resource_id})"
 
-    def plan_delete(self, ctx: Context, spec: OrgUnitSpec | None, view: ObjectView, retain: bool) -> Plan:
-        known_id = view.status.get("id")
+    def plan_delete(self, ctx: Context, spec: OrgUnitSpec | None, resolved: Mapping[Reference, str],
+                    view: ObjectView, retain: bool) -> Plan:
+        known_id = binding_of(view.status).id
         snapshot = ctx.snapshot(fresh=bool(known_id) and not retain)  # what the OU holds now, not as last read
         return plan_orgunit_delete(known_id, snapshot, retain=retain)

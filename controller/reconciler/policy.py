@@ -8,11 +8,12 @@ target), which the shared snapshot does not hold for AWS-managed policies such a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controller.api.models import ServiceControlPolicySpec
+from controller.api.models import ServiceControlPolicySpec, ServiceControlPolicyStatus
 from controller.planner import claims
 from controller.planner.actions import Blocked, Plan
 from controller.planner.policy import (
@@ -24,7 +25,8 @@ from controller.planner.policy import (
 )
 from controller.planner.policy_document import SCP, document_size, minify, validate_document
 from controller.reconciler.base import ObjectView
-from controller.reconciler.engine import Adapter, Context, Reference
+from controller.reconciler.engine import TAGS, Adapter, Context, Done, Reference, Report
+from controller.reconciler.status import binding_of
 from controller.state import OrgSnapshot
 
 KIND = "ServiceControlPolicy"
@@ -48,11 +50,11 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
         problems = validate_document(spec.type, spec.document)
         return f"{KIND} {name!r} is invalid: " + "; ".join(problems) if problems else None
 
-    def spec_status(self, spec: ServiceControlPolicySpec) -> dict[str, Any]:
+    def spec_status(self, spec: ServiceControlPolicySpec) -> ServiceControlPolicyStatus | None:
         try:
-            return {"documentSize": document_size(spec.document)}
+            return ServiceControlPolicyStatus(document_size=document_size(spec.document))
         except (TypeError, ValueError):
-            return {}
+            return None
 
     def references(self, spec: ServiceControlPolicySpec) -> Sequence[Reference]:
         refs = [Reference("OrgUnit", r.name, f"spec.targets.orgUnitRefs[{i}]")
@@ -79,7 +81,7 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
         )
 
     def observe(self, ctx: Context, desired: DesiredPolicy, view: ObjectView) -> ObservedPolicyState:
-        known_id = view.status.get("id")
+        known_id = binding_of(view.status).id
         snapshot = ctx.snapshot()
         if not all(snapshot.target_exists(t.id) for t in desired.targets):
             snapshot = ctx.snapshot(fresh=True)  # a target created since the last read, or really missing
@@ -97,28 +99,34 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
                 ctx.gateway.refresh_target_policies(target_id, desired.type)
             snapshot = ctx.snapshot()
         tags = None
-        if desired.tags is not None and current is not None and not current.aws_managed and ctx.tags_due(KIND, view):
+        if (desired.tags is not None and current is not None and not current.aws_managed
+                and ctx.due(TAGS, view.name, view)):
             tags = ctx.gateway.list_tags(current.id)
         return ObservedPolicyState(snapshot, known_id, tags)
 
     def plan(self, desired: DesiredPolicy, observed: ObservedPolicyState) -> Plan:
         return plan_policy(desired, observed.snapshot, observed.known_id, observed.tags)
 
-    def status(self, ctx: Context, desired: DesiredPolicy, resource_id: str | None) -> dict[str, Any]:
-        fields: dict[str, Any] = {"attachedTargetIds": []}
-        policy = ctx.snapshot().policies.get(resource_id) if resource_id else None
+    def after(self, ctx: Context, desired: DesiredPolicy, observed: ObservedPolicyState,
+              done: Done) -> ObservedPolicyState:
+        return dataclasses.replace(observed, snapshot=ctx.snapshot())
+
+    def report(self, desired: DesiredPolicy, observed: ObservedPolicyState, done: Done) -> Report:
+        resource_id = done.resource_id
+        policy = observed.snapshot.policies.get(resource_id) if resource_id else None
+        status = ServiceControlPolicyStatus(attached_target_ids=[])
         if resource_id:
-            fields["id"] = resource_id
+            status.id = resource_id
         if policy is not None:
-            fields.update(arn=policy.arn, attachedTargetIds=sorted(policy.target_ids))
-        return fields
+            status.arn, status.attached_target_ids = policy.arn, sorted(policy.target_ids)
+        return Report(status)
 
     def adopted(self, desired: DesiredPolicy, resource_id: str) -> str:
         return f"adopted existing {desired.type} {desired.name!r} ({resource_id})"
 
-    def plan_delete(self, ctx: Context, spec: ServiceControlPolicySpec | None, view: ObjectView,
-                    retain: bool) -> Plan:
-        known_id = None if retain else view.status.get("id")
+    def plan_delete(self, ctx: Context, spec: ServiceControlPolicySpec | None, resolved: Mapping[Reference, str],
+                    view: ObjectView, retain: bool) -> Plan:
+        known_id = None if retain else binding_of(view.status).id
         snapshot = ctx.snapshot(fresh=bool(known_id))
         policy = snapshot.policies.get(known_id) if known_id else None
         if policy is not None and policy.type == SCP:
@@ -127,4 +135,4 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
                 ctx.gateway.refresh_target_policies(target_id, policy.type)
             snapshot = ctx.snapshot()
         plan = plan_policy_delete(known_id, snapshot, retain=retain)
-        return plan if known_id else Plan(resource_id=view.status.get("id"))
+        return plan if known_id else Plan(resource_id=binding_of(view.status).id)

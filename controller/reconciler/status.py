@@ -10,7 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel, ValidationError
+
 from controller import metrics
+from controller.api.models import AwsAccountStatus, DriftItem
 from controller.aws.errors import AwsError, TransientAwsError
 from controller.planner.actions import WAIT_REASONS, Action, Blocked, Difference, Plan
 from controller.reconciler.base import Conditions, Event, ObjectView, Outcome, describe_validation_error, now_iso
@@ -32,6 +35,23 @@ AWS_REASONS = {
 }
 
 Result = Literal["success", "error", "waiting"]
+# What status says an object is bound to in AWS (every kind has an id; an account also its creation's steps).
+BINDING = tuple(str(AwsAccountStatus.model_fields[f].alias) for f in (
+    "id", "email", "create_account_request_id", "creation_started_at"))
+
+
+def binding_of(status: Mapping[str, Any]) -> AwsAccountStatus:
+    """The binding fields of a status (``BINDING``), read through the typed status model; a status holding
+    something else there (written by hand) binds nothing."""
+    try:
+        return AwsAccountStatus.model_validate({k: status[k] for k in BINDING if status.get(k) is not None})
+    except ValidationError:
+        return AwsAccountStatus()
+
+
+def fields_of(model: BaseModel | None) -> dict[str, Any]:
+    """The status fields a typed status model sets, by their Kubernetes names (a field set to None: removed)."""
+    return {} if model is None else model.model_dump(by_alias=True, exclude_unset=True)
 
 
 def _pruned(value: Any) -> Any:
@@ -202,8 +222,8 @@ class StatusBuilder:
         return plan.actions
 
     def _set_drift(self, differences: list[Difference], *, as_drift: bool) -> None:
-        self.status["drift"] = [_pruned({"field": d.field, "desired": d.desired, "actual": d.actual})
-                                for d in differences]
+        self.status["drift"] = [DriftItem(field=d.field, desired=d.desired, actual=d.actual).model_dump(
+            by_alias=True, exclude_none=True) for d in differences]
         self.drift_found = differences if as_drift else []
         if as_drift and differences:
             was = self.conditions.get("Drifted")

@@ -9,7 +9,13 @@ This is the sandbox's OWN copy of AWS's limits, written from the same AWS source
 must not cancel itself out here.  ``tests/sandbox/test_aws_limits.py`` compares the two.
 
 Sources (quoted beside each rule): botocore's ``organizations/2016-11-28/service-2.json`` (botocore 1.44.8),
-the Organizations User Guide's "Quotas and service limits" and "RCP syntax" pages.
+the Organizations User Guide's "Quotas and service limits" and "RCP syntax" pages (read 2026-12-07), AWS "What's
+New" 2026-05-15 "AWS Organizations increased SCP quotas", IAM's "JSON policy elements: Sid".
+
+The SCP/RCP attachment and size quotas are :class:`Quotas` settings (AWS's current figures by default; a test
+lowers one to play an organization whose quota is below what the operator was told): the AttachPolicy rule
+(organizations/policies.py) and the document check (organizations/policy_grammar.py) keep their own tables, which
+this module sets to the same current figures at import and refuses beyond the settings first.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.sandbox.organizations import policies, policy_grammar
 from controller.sandbox.organizations.base import (
     CreateAccountRequest,
     Ctx,
@@ -58,6 +65,25 @@ CREATE_ACCOUNT_NAME_MAX = 50
 #: Email ``"max": 64, "min": 6, "pattern": "[^\\s@]+@[^\\s@]+\\.[^\\s@]+"``
 EMAIL_MIN = 6
 EMAIL_MAX = 64
+#: CreateAccount, Email: "The rules for a valid email address: ... All characters must be 7-bit ASCII characters.
+#: There must be one and only one @ symbol ... The local name can't contain any of the following characters:
+#: whitespace, " ' ( ) < > [ ] : ; , \\ | % & - The local name can't begin with a dot (.) - The domain name can
+#: consist of only the characters [a-z],[A-Z],[0-9], hyphen (-), or dot (.) - The domain name can't begin or end
+#: with a hyphen (-) or dot (.) - The domain name must contain at least one dot".  The model's pattern lets such
+#: addresses through; the request then ends FAILED with FailureReason INVALID_EMAIL: "The account could not be
+#: created because the email address you provided is not valid."
+EMAIL_LOCAL_REFUSED = frozenset(' \t\n\r\f\v"\'()<>[]:;,\\|%&')
+EMAIL_DOMAIN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+#: AWS "What's New", 2026-05-15, "AWS Organizations increased SCP quotas": 10 SCPs per root, OU or account and
+#: 10,240 characters per SCP, automatically in every partition.  RCPs: quotas page, 5 per target, 5,120 characters.
+#: ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED / POLICY_CONTENT_LIMIT_EXCEEDED beyond.
+POLICIES_PER_TARGET = {"SERVICE_CONTROL_POLICY": 10, "RESOURCE_CONTROL_POLICY": 5}
+POLICY_SIZE = {"SERVICE_CONTROL_POLICY": 10240, "RESOURCE_CONTROL_POLICY": 5120}
+policies.MAX_ATTACHMENTS_PER_TYPE.update(POLICIES_PER_TARGET)
+policy_grammar.MAX_POLICY_SIZE.update(POLICY_SIZE)
+#: IAM, "JSON policy elements: Sid": "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters
+#: (a-z), and numbers (0-9)."
+SID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 #: Quotas: "Default maximum number of accounts: 10" (adjustable); the CreateAccount request ends FAILED with
 #: FailureReason ACCOUNT_LIMIT_EXCEEDED: "The account couldn't be created because you reached the limit on the
 #: number of accounts in your organization."  Closed accounts count until closed for good.
@@ -108,6 +134,8 @@ class Quotas:
 
     max_accounts: int = DEFAULT_MAX_ACCOUNTS
     close_quota: int | None = None  # None: AWS's figure (see CLOSE_QUOTA_*)
+    policies_per_target: dict[str, int] = field(default_factory=lambda: dict(POLICIES_PER_TARGET))
+    policy_size: dict[str, int] = field(default_factory=lambda: dict(POLICY_SIZE))
     enable_policy_type_delay: float = 0.0  # seconds a type stays PENDING_ENABLE
     #: created accounts are ready to stand alone unless listed in ``standalone`` (what a person did for each)
     standalone_by_default: bool = False
@@ -121,6 +149,7 @@ class Quotas:
         """The settings as AWS has them for a new organization (kept across :meth:`reset` otherwise)."""
         self.max_accounts, self.close_quota, self.enable_policy_type_delay = DEFAULT_MAX_ACCOUNTS, None, 0.0
         self.standalone_by_default = False
+        self.policies_per_target, self.policy_size = dict(POLICIES_PER_TARGET), dict(POLICY_SIZE)
 
     def reset(self) -> None:
         self.standalone.clear()
@@ -230,6 +259,23 @@ def _create_account(mw: StrictOrganizations, ctx: Ctx) -> None:
     check_tags(ctx.params.get("Tags"))
 
 
+def email_valid(email: str) -> bool:
+    """CreateAccount's rules for a valid email address (EMAIL_* above); the length is the model's, checked first."""
+    if not EMAIL_MIN <= len(email) <= EMAIL_MAX or not email.isascii() or email.count("@") != 1:
+        return False
+    local, _, domain = email.partition("@")
+    return (bool(local) and not local.startswith(".") and not any(c in EMAIL_LOCAL_REFUSED or ord(c) < 32
+                                                                  or ord(c) == 127 for c in local)
+            and bool(domain) and all(c in EMAIL_DOMAIN_CHARACTERS for c in domain)
+            and domain[0] not in "-." and domain[-1] not in "-." and "." in domain)
+
+
+@create_account_outcome
+def _invalid_email(mw: StrictOrganizations, backend: Any, req: CreateAccountRequest) -> str | None:
+    email = req.params.get("Email")
+    return "INVALID_EMAIL" if isinstance(email, str) and not email_valid(email) else None
+
+
 @create_account_outcome
 def _account_quota(mw: StrictOrganizations, backend: Any, req: CreateAccountRequest) -> str | None:
     """The accounts-per-organization quota, counted when the request completes (management account included)."""
@@ -324,6 +370,44 @@ def _policy_type(ctx: Ctx) -> str:
 def _rcp_document(mw: StrictOrganizations, ctx: Ctx) -> None:
     if _policy_type(ctx) == "RESOURCE_CONTROL_POLICY" and "Content" in ctx.params:
         check_rcp(ctx.params["Content"])
+
+
+@check("CreatePolicy")
+@check("UpdatePolicy")
+def _policy_size_and_sids(mw: StrictOrganizations, ctx: Ctx) -> None:
+    """The size quota (``Quotas.policy_size``: "You attempted to create a policy that is larger than the maximum
+    size.") and IAM's Sid characters, for SCPs and RCPs."""
+    policy_type, content = _policy_type(ctx), ctx.params.get("Content")
+    if policy_type not in POLICY_SIZE or not isinstance(content, str):
+        return
+    limit = quotas(mw).policy_size.get(policy_type, POLICY_SIZE[policy_type])
+    if len(content) > limit:
+        raise _constraint("POLICY_CONTENT_LIMIT_EXCEEDED",
+                          f"The policy content exceeds the maximum size of {limit} characters for {policy_type}.")
+    try:
+        doc = json.loads(content)
+    except ValueError:
+        return  # the rule's document check answers
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    for stmt in statements if isinstance(statements, list) else [statements]:
+        sid = stmt.get("Sid") if isinstance(stmt, dict) else None
+        if isinstance(sid, str) and not set(sid) <= SID_CHARACTERS:
+            raise _malformed(f"the Sid {sid!r} may contain only letters and digits")
+
+
+@check("AttachPolicy")
+def _attachments(mw: StrictOrganizations, ctx: Ctx) -> None:
+    """``Quotas.policies_per_target``: ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED "You
+    attempted to exceed the number of policies of a certain type that can be attached to an entity at one time."
+    (the rule answers the rest: an unknown policy or target, a type not enabled, a duplicate)."""
+    policy = _find_policy(ctx.backend, str(ctx.params.get("PolicyId", "")))
+    target = _find_target(ctx.backend, str(ctx.params.get("TargetId", "")))
+    if policy is None or target is None or policy in target.attached_policies:
+        return
+    limit = quotas(mw).policies_per_target.get(policy.type)
+    if limit is not None and sum(p.type == policy.type for p in target.attached_policies) >= limit:
+        raise _constraint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", "You attempted to exceed the number of "
+                          "policies of a certain type that can be attached to an entity at one time.")
 
 
 def pending(mw: StrictOrganizations, backend_key: tuple[str, str], policy_type: str) -> bool:

@@ -14,10 +14,10 @@ k8s.io/apiextensions-apiserver, quoted beside it:
 
 Field paths and messages are the server's (``field.Error``: ``<path>: Invalid value: <value>: <detail>``;
 the internal type's field names, so printer columns say ``JSONPath``). Where the sandbox is stricter than
-a real server it says so in the message: a CEL rule beyond the sandbox's CEL subset
-(:mod:`controller.api.cel`) is refused rather than left unenforced, and a printer column whose JSONPath
-does not parse is refused at once (a real server accepts the CRD, then answers every request for its
-objects with 500 "the server could not properly serve the CR columns").
+a real server it says so in the message: a CEL rule cel-python cannot compile (a Kubernetes library
+function it lacks, :data:`controller.api.cel.K8S_ONLY_FUNCTIONS`) is refused rather than left unenforced,
+and a printer column whose JSONPath does not parse is refused at once (a real server accepts the CRD, then
+answers every request for its objects with 500 "the server could not properly serve the CR columns").
 """
 
 from __future__ import annotations
@@ -713,12 +713,11 @@ def _compile(rule: Mapping[str, Any], s: Schema, path: str, is_root: bool, forbi
     try:
         compiled = cel.compile_rule(text)
     except cel.UnsupportedRule as e:
-        # A real server compiles full CEL; the sandbox refuses what its subset cannot compile rather than
-        # skip the rule (a skipped rule is silently not enforced in every test).
+        # A real server compiles full CEL and the Kubernetes libraries; the sandbox refuses what cel-python cannot
+        # compile rather than skip the rule (a skipped rule is silently not enforced in every test).
         return [Cause("FieldValueInvalid", rule_path,
                       f"Invalid value: {value}: compilation failed: ERROR: <input>: {e} (the sandbox compiles "
-                      "the CEL subset of controller/api/cel.py and refuses a rule beyond it rather than not "
-                      "enforce it)")]
+                      "CEL with cel-python and refuses a rule it cannot compile rather than not enforce it)")]
     problem = _TypeCheck(s, is_root).result_problem(compiled.ast)
     if problem is not None:
         return [Cause("FieldValueInvalid", rule_path, f"Invalid value: {value}: {problem}")]

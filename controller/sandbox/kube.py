@@ -6,7 +6,7 @@ themselves, the core ``events`` and ``namespaces`` resources and the schemaless 
 global ``resourceVersion`` counter, ``generation``, the status subresource, merge/JSON patches with
 optimistic concurrency, server-side apply and ``managedFields`` (:mod:`controller.sandbox.ssa`),
 finalizers, watches that resume from a ``resourceVersion`` (410 Gone when too old) with bookmarks,
-structural-schema pruning, defaulting and validation (incl. a subset of CEL rules), the API server's
+structural-schema pruning, defaulting and validation (incl. the CEL rules, by cel-python), the API server's
 request rules (:mod:`controller.sandbox.kube_meta`: metadata, field selectors, list options,
 namespaces), and ``meta.k8s.io/v1`` Table output for kubectl.
 

@@ -99,6 +99,7 @@ class ObservedBucket:
     encrypted: bool = False
     public_access_blocked: bool = False
     expiration_days: int | None = None  # the lifecycle rule that expires every object, if any
+    versioned: bool = False  # versioning Enabled (not Suspended, never set)
 
 
 @dataclass(frozen=True)

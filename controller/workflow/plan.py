@@ -30,22 +30,12 @@ from controller.api.models import API_VERSION
 from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, is_new
 from controller.aws.factory import Factory
 from controller.aws.gateway import OrganizationsGateway
-from controller.planner.actions import (
-    WAIT_REASONS,
-    Action,
-    CreateAccount,
-    CreateOU,
-    CreatePolicy,
-    DeleteOU,
-    DeletePolicy,
-    StatusStep,
-    UpdatePolicy,
-)
-from controller.reconciler.base import Claim, Event, ObjectView, Outcome, RefState
-from controller.reconciler.engine import Engine, index_entry
+from controller.aws.writes import registered, registration
+from controller.planner.actions import WAIT_REASONS, Action
+from controller.reconciler.base import Board, Claim, Event, IndexEntry, ObjectView, Outcome, RefState
 from controller.reconciler.execute import event_reason
-from controller.reconciler.inventory import Inventory
-from controller.reconciler.kinds import ADAPTERS, PLURALS
+from controller.reconciler.kinds import ADAPTERS, PLURALS, engines
+from controller.reconciler.status import BINDING
 from controller.settings import Settings
 from controller.state import OrgSnapshot
 from controller.workflow import exits, safeyaml, sources
@@ -137,36 +127,30 @@ class _Store:
 
     def __init__(self, objects: Iterable[_Object]) -> None:
         self.objects = {(o.kind, o.name): o for o in objects}
-        self._entries: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.board = Board()  # what one object publishes for the others (the Organization's baseline verdicts)
+        self._entries: dict[tuple[str, str], tuple[dict[str, Any], IndexEntry]] = {}
 
-    def _entry(self, obj: _Object) -> dict[str, Any]:
+    def _entry(self, obj: _Object) -> IndexEntry:
         """The object's index entry, computed again only when its status was replaced (as kopf re-indexes an object
         only when it changes): claims look at every object of a kind, so a plan of N objects stays linear."""
         cached = self._entries.get((obj.kind, obj.name))
         if cached is not None and cached[0] is obj.status:
             return cached[1]
-        entry = index_entry(ADAPTERS[obj.kind], obj.name, obj.spec, obj.status, {"creationTimestamp": obj.created})
+        entry = ADAPTERS[obj.kind].index(obj.name, obj.spec, obj.status, {"creationTimestamp": obj.created})
         self._entries[(obj.kind, obj.name)] = (obj.status, entry)
         return entry
 
     def get(self, kind: str, name: str) -> RefState:
         obj = self.objects.get((kind, name))
-        if obj is None:
-            return RefState(exists=False)
-        ref = self._entry(obj)["ref"]
-        return RefState(exists=True, id=ref["id"], ready=ref["ready"], refs=tuple(tuple(r) for r in ref["refs"]))
+        return RefState(exists=False) if obj is None else self._entry(obj).ref
 
     def claims(self, kind: str, key: str) -> list[Claim]:
-        found = []
-        for obj in self.objects.values():
-            claim = self._entry(obj).get("claim") if obj.kind == kind else None
-            if claim and claim[0] == key:
-                found.append(Claim(**claim[1]))
-        return found
+        entries = (self._entry(obj) for obj in self.objects.values() if obj.kind == kind)
+        return [e.claim for e in entries if e.claim is not None and e.claim_key == key]
 
     def claim_keys(self, kind: str) -> list[str]:
-        keys = (self._entry(obj).get("claim") for obj in self.objects.values() if obj.kind == kind)
-        return sorted({claim[0] for claim in keys if claim})
+        entries = (self._entry(obj) for obj in self.objects.values() if obj.kind == kind)
+        return sorted({e.claim_key for e in entries if e.claim_key is not None})
 
 
 def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,14 +159,12 @@ def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
 
 def _converge(store: _Store, gateway: OrganizationsGateway) -> None:
     """Reconcile every object in rounds, as the operator would, until a round changes nothing."""
-    settings = Settings(wait_seconds=0.1)
-    engines = {kind: Engine(adapter, gateway, store, settings=settings, inventory=Inventory())
-               for kind, adapter in ADAPTERS.items()}
+    kinds = engines(gateway, store, settings=Settings(wait_seconds=0.1), board=store.board)
     order = sorted(store.objects.values(), key=lambda o: (KINDS.index(o.kind), o.name))
     for _ in range(MAX_ROUNDS):
         progressed = False
         for obj in order:
-            outcome = engines[obj.kind].reconcile(obj.view())
+            outcome = kinds[obj.kind].reconcile(obj.view())
             progressed |= bool(outcome.applied) or _settled(outcome.status) != _settled(obj.status)
             obj.status, obj.outcome = outcome.status, outcome
             obj.applied += outcome.applied
@@ -217,7 +199,6 @@ def _bindings(base: Objects, client: Any, members: Members | None, trails: Trail
     return found
 
 
-BINDING = ("id", "email", "createAccountRequestId", "creationStartedAt")  # what status says an object is bound to
 
 
 def _live(cluster: Mapping[str, Sequence[Mapping[str, Any]]]) -> Objects:
@@ -256,9 +237,9 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
     removed: list[_Object] = []
     if before is not None:
         removed = [o for o in _new_objects(before, "0", bindings) if (o.kind, o.name) not in store.objects]
-        engines = {kind: Engine(adapter, gateway, store, inventory=Inventory()) for kind, adapter in ADAPTERS.items()}
+        kinds = engines(gateway, store, board=store.board)
         for obj in sorted(removed, key=lambda o: (-KINDS.index(o.kind), o.name)):
-            obj.outcome = engines[obj.kind].delete(obj.view())
+            obj.outcome = kinds[obj.kind].delete(obj.view())
             obj.applied = list(obj.outcome.applied)
     return _report(objects, removed, gateway, before is not None)
 
@@ -339,11 +320,8 @@ def _document_diff(old: str | None, new: str) -> str:
 
 
 def _symbol(action: Action, deleting: bool) -> str:
-    if isinstance(action, (CreateOU, CreateAccount, CreatePolicy)):
-        return "+"
-    if deleting or isinstance(action, (DeleteOU, DeletePolicy)):
-        return "-"
-    return "~"
+    symbol = registration(action).symbol
+    return "-" if deleting and symbol != "+" else symbol
 
 
 def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: RecordingGateway,
@@ -357,14 +335,14 @@ def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: Rec
     for obj in [*objects, *removed]:
         deleting = obj in removed
         words = _policy_words(obj.kind, obj.spec)
-        writes = [a for a in obj.applied if not isinstance(a, StatusStep)]
+        writes = [a for a in obj.applied if registered(a)]  # not the status-only steps
         for action in writes:
-            detail = ""
-            if isinstance(action, UpdatePolicy) and action.content is not None and initial is not None:
-                old = initial.policies.get(action.policy_id)
-                detail = _document_diff(old.content if old else None, action.content)
+            detail, write = "", registration(action)
+            documents = write.document(action, initial) if write.document is not None and initial is not None else None
+            if documents is not None:
+                detail = _document_diff(*documents)
             text = label(action.describe())
-            if isinstance(action, CreateOU | CreatePolicy) and not have_base:
+            if write.by_name and not have_base:
                 text += " (without --base, a rename looks the same: see the note)"
             report.changes.append(Change(obj.kind, obj.name, _symbol(action, deleting), text, words, detail,
                                          event_reason(action)))

@@ -23,6 +23,7 @@ from controller.api import limits, validation
 from controller.api.models import (
     ACCOUNT_ID_PATTERN,
     API_VERSION,
+    EMAIL_RULE_MESSAGES,
     GROUP,
     K8S_NAME_PATTERN,
     KINDS_BY_KIND,
@@ -401,6 +402,15 @@ def _describe(schema: Mapping[str, Any] | None) -> str:
     return ", ".join(parts) or "a value of the documented shape"
 
 
+def _value_at(data: Any, field_path: str) -> Any:
+    for token in validation.path_tokens(field_path):
+        try:
+            data = data[token]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def _rules(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for rule in schema.get("x-kubernetes-validations") or []:
         if isinstance(rule, Mapping) and isinstance(rule.get("rule"), str):
@@ -481,9 +491,19 @@ class _Checker:
                      if parent else "apiVersion, kind, metadata, spec")
         rules = dict((message, rule) for rule, message in _rules(validation.crd_schema(kind)) if message)
         tag_key_messages = {message for _, message in TAG_KEY_RULES}
+        email_messages = set(EMAIL_RULE_MESSAGES.values())
         for cause in admission.causes:
             if cause.field.endswith("tags") and any(cause.detail.endswith(f": {m}") for m in tag_key_messages):
                 continue  # reported key by key by _tags, in the same words
+            if cause.field == "spec.email" and any(cause.detail.endswith(f": {m}") for m in email_messages):
+                continue  # reported once by _email, naming each rule broken and the character
+            if cause.detail.endswith(f": {limits.CONTROL_CHARACTERS_MESSAGE}"):
+                value = _value_at(admission.obj, cause.field)
+                problem = limits.control_character_problem(value) if isinstance(value, str) else None
+                self.add(obj, cause.field, problem or limits.CONTROL_CHARACTERS_MESSAGE,
+                         "text without control characters: they break every log line, event and terminal that "
+                         "shows it")
+                continue
             found = next(((m, r) for m, r in rules.items() if cause.detail.endswith(f": {m}")), None)
             if found is not None:
                 self.add(obj, cause.field, f"violates the rule {found[1]!r}", found[0])
@@ -494,6 +514,16 @@ class _Checker:
                 problem = cause.detail.split(": supported values:", 1)[0]
                 self.add(obj, cause.field, problem, _describe(validation.schema_at(kind, cause.field)))
         self._tags(obj)
+        self._email(obj)
+
+    def _email(self, obj: _Object) -> None:
+        """CreateAccount's email rules (the CRD's rules say the same, one message each), named with the character;
+        a length the schema already refused is not looked at again."""
+        email = obj.spec.get("email") if obj.kind == "AwsAccount" else None
+        if isinstance(email, str) and limits.EMAIL_MIN <= len(email) <= limits.EMAIL_MAX:
+            refusal = limits.email_refusal(email)
+            if refusal is not None:
+                self.add(obj, "spec.email", *refusal)
 
     def _metadata(self, obj: _Object, meta: Any) -> None:
         allowed = ("a lower-case RFC 1123 subdomain: lower-case letters, digits, '-' and '.', starting and ending "
@@ -754,13 +784,15 @@ class _Checker:
         """More member accounts than AWS's default quota allows (with the management account): a warning, since
         the organization's quota may have been raised, which only AWS knows."""
         accounts = self.of_kind("AwsAccount")
-        members = limits.DEFAULT_MAX_ACCOUNTS - 1
+        quota = limits.active().accounts
+        members = quota - 1
         if len(accounts) > members:
             self.add(accounts[members], "metadata.name",
                      f"{len(accounts)} AwsAccounts and the management account are more than AWS's default quota of "
-                     f"{limits.DEFAULT_MAX_ACCOUNTS} accounts per organization (CreateAccount would end FAILED with "
+                     f"{quota} accounts per organization (CreateAccount would end FAILED with "
                      "ACCOUNT_LIMIT_EXCEEDED)",
-                     f"at most {members} member accounts unless the quota was raised: {limits.RAISE_ACCOUNT_QUOTA}",
+                     f"at most {members} member accounts unless the quota was raised: {limits.RAISE_ACCOUNT_QUOTA}; "
+                     f"once raised, say so with {limits.setting('accounts', quota + 1)}",
                      WARNING)
 
     def _policy_type(self, pol: _Object) -> str:
@@ -809,18 +841,20 @@ class _Checker:
                     per_target.setdefault((policy_type, key), []).append((pol, field_path))
                     descriptions.setdefault(key, description)
         for (policy_type, key), attached in per_target.items():
-            if within_limit(len(attached)):
+            if within_limit(len(attached), policy_type):
                 continue
-            pol, field_path = attached[MAX_POLICIES_PER_TARGET]
+            most = limits.active().policies_per_target(policy_type)
+            pol, field_path = attached[most]
             names = ", ".join(p.name for p, _ in attached)
             words = TYPE_WORDS.get(policy_type, policy_type)
             hint = ""
             if policy_type == SCP:
                 hint = (" Hint: AWS also attaches FullAWSAccess to every target once SCPs are enabled and it counts "
-                        f"against the same limit: with {MAX_POLICIES_PER_TARGET} declared policies, FullAWSAccess "
+                        f"against the same limit: with {most} declared policies, FullAWSAccess "
                         f"must be detached from {descriptions[key]}")
             self.add(pol, field_path, f"{descriptions[key]} would have {len(attached)} {words} ({names})",
-                     f"at most {MAX_POLICIES_PER_TARGET} {words} per target (an AWS limit).{hint}")
+                     f"at most {most} {words} per target (an AWS limit; the setting "
+                     f"{limits.policy_limit_name(policy_type, 'count')}).{hint}")
 
     def _policy_documents(self) -> None:
         for pol in self.of_kind("ServiceControlPolicy"):
@@ -837,7 +871,7 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
     The rules (IAM policy grammar for SCPs and RCPs, the size of the minified JSON) are
     ``controller.planner.policy_document``'s, the same the operator applies before calling AWS.
     """
-    limit = policy_document.MAX_DOCUMENT_SIZE.get(policy_type)
+    limit = limits.active().document_size(policy_type)
     size = f" of at most {limit:,} characters as minified JSON" if limit is not None else ""
     if policy_type == policy_document.RCP:
         statement = (f"Deny statements of {', '.join(limits.RCP_STATEMENT_ELEMENTS)}, Principal \"*\", actions of "

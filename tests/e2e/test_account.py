@@ -26,6 +26,11 @@ def tags_of(aws: AwsSandbox, resource_id: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in aws.client().list_tags_for_resource(ResourceId=resource_id)["Tags"]}
 
 
+def events_of(cluster: Cluster, name: str) -> list[tuple[str, str]]:
+    return [(e["reason"], e.get("message", "")) for e in cluster.client.events()
+            if e["involvedObject"]["kind"] == "AwsAccount" and e["involvedObject"]["name"] == name]
+
+
 @pytest.fixture
 def slow_create(aws: AwsSandbox) -> AwsSandbox:
     aws.create_account_delay = 1.5
@@ -50,6 +55,14 @@ def test_account_is_created_in_its_ou(slow_create: AwsSandbox, cluster: Cluster,
     assert obj["status"]["path"] == "Root/Production"
     assert tags_of(aws, acct["Id"]) == {"env": "prod"}
     assert aws.answered_calls()["CreateAccount"] == 1
+    # Its events say it was created (once bound, with its id), never that an existing account was adopted.
+    def posted() -> list[tuple[str, str]] | None:
+        found = events_of(cluster, "prod")
+        return found if {"CreateAccountStarted", "CreationSucceeded", "Moved"} <= {r for r, _ in found} else None
+
+    said = wait_for(posted, what="the creation's events")
+    assert ("CreationSucceeded", f"created account {acct['Id']}") in said
+    assert not [m for r, m in said if r == "Adopted" or "adopted" in m], said
 
 
 def test_existing_account_is_adopted_by_email_and_by_id(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
@@ -68,6 +81,9 @@ def test_existing_account_is_adopted_by_email_and_by_id(aws: AwsSandbox, cluster
     assert cluster.wait_ready("awsaccounts", "legacy")["status"]["id"] == ids["Legacy"]
     assert cluster.wait_ready("awsaccounts", "other")["status"]["id"] == ids["Other"]
     assert "CreateAccount" not in aws.calls
+    said = wait_for(lambda: (e if ("Adopted", f"adopted existing account {ids['Legacy']} <legacy@example.com>") in (
+        e := events_of(cluster, "legacy")) else None), what="the adoption's event")
+    assert "CreationSucceeded" not in {r for r, _ in said}
 
 
 def test_two_objects_with_one_email_make_one_account(

@@ -1,8 +1,9 @@
 """AWS's limits, end to end: the real operator against the sandbox, which refuses what AWS refuses.
 
 A removal AWS refuses says what a person must do and is not retried at full rate; a full account quota says the
-quota and how to raise it; a sixth policy on a target is refused before CreatePolicy, even when five arrive at
-once, and a refusal is not drift; AWS's "try again later" answers are waited out.
+quota and how to raise it; an eleventh SCP on a target is refused before CreatePolicy, even when ten arrive at
+once, and a refusal is not drift; a quota below the operator's limits names the setting to change; AWS's "try
+again later" answers are waited out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from controller.api import limits
+from controller.planner.policy_document import minify
 from controller.sandbox.aws import AwsSandbox
 from tests.e2e.harness import Cluster, Operator, account, condition, free_port, metric, orgunit, scrape, wait_for
 from tests.e2e.test_policy import DENY_ROOT, DENY_S3, SCP, enable_scps, policies_on, scp
@@ -54,31 +56,76 @@ def test_a_full_account_quota_says_the_quota_and_how_to_raise_it(
     assert aws.calls.count("CreateAccount") == 2, aws.calls
 
 
-def test_five_policies_at_once_on_a_target_with_room_for_four(
+def sized(characters: int) -> dict[str, object]:
+    """An SCP whose minified JSON is exactly ``characters`` long (a long Sid: letters only, as IAM's grammar says)."""
+    document = {"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Deny", "Action": "s3:DeleteBucket",
+                                                        "Resource": "*"}]}
+    document["Statement"][0]["Sid"] = "S" * (characters - len(minify(document)))  # type: ignore[index]
+    assert len(minify(document)) == characters
+    return document
+
+
+def test_ten_policies_on_a_target_and_a_10000_character_one_the_eleventh_refused_before_any_call(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
-    """FullAWSAccess takes one of the five places: four are attached, the fifth is refused before CreatePolicy
-    (no policy of it left in AWS), and the refusal is not drift."""
+    """AWS "What's New" 2026-05-15: 10 SCPs per target, 10,240 characters each.  FullAWSAccess takes one of the ten
+    places: nine are attached (one of 10,000 characters), the tenth declared is refused before CreatePolicy (no
+    policy of it left in AWS), and the refusal is not drift; a 10,241-character SCP is refused before any call."""
     port = free_port()
     start_operator(AWSORG_METRICS_PORT=str(port))
     enable_scps(aws)
     ou = aws.client().create_organizational_unit(ParentId=aws.ids["root_id"], Name="Team")["OrganizationalUnit"]["Id"]
-    for i in range(5):
-        cluster.client.apply(scp(f"guard-{i}", document=DENY_S3, targets={"ids": [ou]}))
+    most = limits.MAX_POLICIES_PER_TYPE[SCP]
+    assert most == 10
+    aws.reset_calls()
+    for i in range(most):
+        cluster.client.apply(scp(f"guard-{i}", document=sized(10_000) if i == 0 else DENY_S3, targets={"ids": [ou]}))
+    cluster.client.apply(scp("too-big", document=sized(10_241), targets={"root": True}))
 
     def settled() -> list[str] | None:
         reasons = [(condition(cluster.get("servicecontrolpolicies", f"guard-{i}"), "Synced") or {}).get("reason")
-                   for i in range(5)]
-        return reasons if sorted(map(str, reasons)) == ["LimitExceeded", *["ReconcileSuccess"] * 4] else None
+                   for i in range(most)]
+        return reasons if sorted(map(str, reasons)) == ["LimitExceeded", *["ReconcileSuccess"] * (most - 1)] else None
 
-    reasons = wait_for(settled, timeout=40, what="four policies attached and one refused")
+    reasons = wait_for(settled, timeout=60, what="nine policies attached and one refused")
     refused = f"guard-{reasons.index('LimitExceeded')}"
     names = {p["Name"] for p in aws.client().list_policies(Filter=SCP)["Policies"]}
-    assert names == {"FullAWSAccess"} | {f"guard-{i}" for i in range(5)} - {refused}
-    assert len(policies_on(aws, ou)) == limits.MAX_POLICIES_PER_TARGET
+    assert names == {"FullAWSAccess"} | {f"guard-{i}" for i in range(most)} - {refused}
+    assert len(policies_on(aws, ou)) == most
+    if refused != "guard-0":
+        assert cluster.get("servicecontrolpolicies", "guard-0")["status"]["documentSize"] == 10_000
     obj = cluster.get("servicecontrolpolicies", refused)
-    assert f"AWS allows at most {limits.MAX_POLICIES_PER_TARGET}" in condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert f"AWS allows at most {most}" in condition(obj, "Synced")["message"]  # type: ignore[index]
     assert (condition(obj, "Drifted") or {}).get("status") != "True"
     assert metric(scrape(port), "awsorg_drift_detected_total", kind="ServiceControlPolicy") == 0
+    big = cluster.wait_reason("servicecontrolpolicies", "too-big", "Synced", "InvalidSpec")
+    assert "10,241 characters" in condition(big, "Synced")["message"]  # type: ignore[index]
+    assert "10,240" in condition(big, "Synced")["message"]  # type: ignore[index]
+    # at most one CreatePolicy per guard (two arriving at once may both try the last place; AWS refuses one and
+    # its policy goes): none for the 10,241-character one
+    assert aws.calls.count("CreatePolicy") <= most, aws.calls
+
+
+def test_a_quota_below_the_operators_limit_names_the_setting_to_change(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    """An organization whose SCP quota is 3 (say) while the operator is left at AWS's 10: AWS refuses the fourth,
+    and the reason names the setting that would have refused it before the call."""
+    aws.quotas.policies_per_target[SCP] = 3  # the fixture restores AWS's figures
+    start_operator("--limits", "scps-per-target=10")
+    enable_scps(aws)
+    ou = aws.client().create_organizational_unit(ParentId=aws.ids["root_id"], Name="Small")["OrganizationalUnit"]["Id"]
+    for i in range(3):
+        cluster.client.apply(scp(f"small-{i}", document=DENY_S3, targets={"ids": [ou]}))
+
+    def refused() -> str | None:
+        for i in range(3):
+            found = condition(cluster.get("servicecontrolpolicies", f"small-{i}"), "Synced") or {}
+            if found.get("reason") == "LimitExceeded" and "MAX_POLICY_TYPE" in str(found.get("message")):
+                return str(found["message"])
+        return None
+
+    message = wait_for(refused, timeout=40, what="AWS refusing the third of ours (the fourth SCP)")
+    assert "scps-per-target=9" in message and limits.LIMITS_SETTING in message, message
+    assert len(policies_on(aws, ou)) == 3
 
 
 def test_a_refused_new_attachment_of_a_policy_is_not_drift(
@@ -88,7 +135,7 @@ def test_a_refused_new_attachment_of_a_policy_is_not_drift(
     enable_scps(aws)
     org = aws.client()
     full = org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Full")["OrganizationalUnit"]["Id"]
-    for i in range(1, 5):  # with FullAWSAccess: five
+    for i in range(1, 10):  # with FullAWSAccess: ten
         pid = org.create_policy(Name=f"legacy-{i}", Description="", Type=SCP,
                                 Content=str(DENY_S3).replace("'", '"'))["Policy"]["PolicySummary"]["Id"]
         org.attach_policy(PolicyId=pid, TargetId=full)

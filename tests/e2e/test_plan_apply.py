@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from controller.aws.writes import registrations
 from controller.cli import main
-from controller.reconciler.execute import EVENT_REASONS
 from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kube import KubeSandbox
@@ -44,7 +44,7 @@ def test_plan_apply_plan_is_empty(aws: AwsSandbox, cluster: Cluster,
 
     # What the operator did (its events) is what the plan said, action for action. The policy type is enabled
     # once, by whichever policy object gets there first.
-    actions = set(EVENT_REASONS.values()) - {"PolicyTypeEnabled"}
+    actions = {w.reason for w in registrations()} - {"PolicyTypeEnabled"}
     planned = sorted((c.kind, c.name, c.reason) for c in before.changes if c.reason in actions)
     done: list[tuple[str, str, str]] = []
 

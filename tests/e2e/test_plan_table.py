@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from controller.reconciler.execute import EVENT_REASONS
+from controller.aws.writes import registrations
 from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeError
@@ -26,7 +26,7 @@ from tests.e2e.harness import API, Cluster, Operator, condition, plan_readers, w
 
 pytestmark = pytest.mark.e2e
 # What the operator reports as events when it acts (or deliberately does not) on AWS.
-ACTED = set(EVENT_REASONS.values()) | {"Adopted", "Retained"}
+ACTED = {w.reason for w in registrations()} | {"Adopted", "Retained"}
 
 DENY = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}
 DENY2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": ["s3:DeleteBucket", "ec2:*"],
@@ -103,12 +103,14 @@ CASES = {
     "detach-target": Case("a target removed from a policy is detached (FullAWSAccess stays there)",
                           [ou("a"), ou("b"), scp("guard", ["a", "b"])], [ou("a"), ou("b"), scp("guard", ["a"])],
                           {"Detached"}),
-    "sixth-scp": Case("a sixth SCP on an OU is refused before any call",
-                      [ou("a"), *(scp(f"g{i}", ["a"]) for i in range(4))],
-                      [ou("a"), *(scp(f"g{i}", ["a"]) for i in range(5))], {"LimitExceeded"}),
+    "eleventh-scp": Case("an eleventh SCP on an OU is refused before any call",
+                         [ou("a"), *(scp(f"g{i}", ["a"]) for i in range(9))],
+                         [ou("a"), *(scp(f"g{i}", ["a"]) for i in range(10))], {"LimitExceeded"}),
     "move-account": Case("an account moved to another OU",
                          [ou("a"), ou("b"), acct("dev", orgUnitRef={"name": "a"})],
                          [ou("a"), ou("b"), acct("dev", orgUnitRef={"name": "b"})], {"Moved"}),
+    "new-account": Case("a new account is created, then moved into its OU; it is not also reported adopted",
+                        [ou("a")], [ou("a"), acct("dev", orgUnitRef={"name": "a"})], {"CreateAccountStarted", "Moved"}),
     "email-change": Case("an email change is refused (immutable), nothing created",
                          [acct("dev")], [acct("dev", email="dev-new@example.com")], {"InvalidSpec"},
                          api_refuses=True),
@@ -159,9 +161,9 @@ CASES = {
         "logging, AWS Config in every member account and the aggregator, in that order",
         [acct("shared"), org(**TRUSTED_LOGGING)],
         [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=365))],
-        {"LogBucketCreated", "LogBucketEncrypted", "LogBucketPublicAccessBlocked", "LogBucketRetentionSet",
-         "LogBucketPolicySet", "TrailConfigured", "TrailLoggingStarted", "ConfigRecorderConfigured",
-         "AggregatorCreated"}),
+        {"LogBucketCreated", "LogBucketEncrypted", "LogBucketVersioned", "LogBucketPublicAccessBlocked",
+         "LogBucketRetentionSet", "LogBucketPolicySet", "TrailConfigured", "TrailLoggingStarted",
+         "ConfigRecorderConfigured", "AggregatorCreated"}),
     "retention-changed": Case(
         "centralLogging.retentionDays changed: only the bucket's lifecycle is put (the trail, recorders and "
         "aggregator, read from AWS, are as declared)",
@@ -247,6 +249,8 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
     # The plan never writes: it reads the organization, and the access role in member accounts.
     assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
     assert case.expect <= {c.reason for c in [*plan.changes, *plan.problems]}, (case.why, plan)
+    created = {(c.kind, c.name) for c in plan.changes if c.symbol == "+"}
+    assert not [c for c in plan.changes if c.reason == "Adopted" and (c.kind, c.name) in created], plan.changes
 
     # Without a base, the plan says what it cannot know, and shows nothing the operator would not do: its
     # changes are those of the plan with the base, except for objects whose creation it flags as possibly a

@@ -122,24 +122,25 @@ def test_existing_policy_is_adopted_by_name(aws: AwsSandbox, cluster: Cluster, o
     assert events_for(cluster, "deny-root", "Adopted")
 
 
-def test_sixth_policy_on_an_ou_is_refused_before_calling_aws(
+def test_eleventh_policy_on_an_ou_is_refused_before_calling_aws(
     aws: AwsSandbox, cluster: Cluster, operator: Operator
 ) -> None:
     enable_scps(aws)
     org = aws.client()
     ou = org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Full")["OrganizationalUnit"]["Id"]
-    for i in range(1, 5):  # with FullAWSAccess: five
+    for i in range(1, 10):  # with FullAWSAccess: ten (AWS's quota since 2026-05-15)
         pid = org.create_policy(Name=f"legacy-{i}", Description="", Type=SCP,
                                 Content=json.dumps(DENY_S3))["Policy"]["PolicySummary"]["Id"]
         org.attach_policy(PolicyId=pid, TargetId=ou)
     aws.reset_calls()
-    cluster.client.apply(scp("sixth", document=DENY_ROOT, targets={"ids": [ou]}))
-    obj = cluster.wait_reason("servicecontrolpolicies", "sixth", "Synced", "LimitExceeded")
+    cluster.client.apply(scp("eleventh", document=DENY_ROOT, targets={"ids": [ou]}))
+    obj = cluster.wait_reason("servicecontrolpolicies", "eleventh", "Synced", "LimitExceeded")
     message = condition(obj, "Synced")["message"]  # type: ignore[index]
-    assert f"OU 'Full' ({ou}) already has 5: FullAWSAccess, legacy-1, legacy-2, legacy-3, legacy-4" in message
-    assert "at most 5" in message
+    legacy = ", ".join(f"legacy-{i}" for i in range(1, 10))
+    assert f"OU 'Full' ({ou}) already has 10: FullAWSAccess, {legacy}" in message
+    assert "at most 10" in message and "scps-per-target" in message
     assert not POLICY_WRITES & set(aws.calls)
-    assert len(policies_on(aws, ou)) == 5
+    assert len(policies_on(aws, ou)) == 10
 
 
 def test_invalid_document_is_refused_with_the_field_and_no_aws_call(
@@ -150,7 +151,7 @@ def test_invalid_document_is_refused_with_the_field_and_no_aws_call(
                                                   {"Effect": "Permit", "Action": "s3:*"}]}
     cluster.client.apply(scp("bad", document=bad, targets={"root": True}))
     huge = {"Version": "2012-10-17",
-            "Statement": [{"Effect": "Deny", "Action": [f"s3:Action{i:04d}" for i in range(400)], "Resource": "*"}]}
+            "Statement": [{"Effect": "Deny", "Action": [f"s3:Action{i:04d}" for i in range(800)], "Resource": "*"}]}
     cluster.client.apply(scp("huge", document=huge, targets={"root": True}))
 
     obj = cluster.wait_reason("servicecontrolpolicies", "bad", "Synced", "InvalidSpec")
@@ -160,7 +161,7 @@ def test_invalid_document_is_refused_with_the_field_and_no_aws_call(
     obj = cluster.wait_reason("servicecontrolpolicies", "huge", "Synced", "InvalidSpec")
     size = len(minify(huge))
     assert f"{size:,} characters" in condition(obj, "Synced")["message"]  # type: ignore[index]
-    assert "5,120" in condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert "10,240" in condition(obj, "Synced")["message"]  # type: ignore[index]
     assert obj["status"]["documentSize"] == size
     assert not POLICY_WRITES & set(aws.calls), aws.calls
 

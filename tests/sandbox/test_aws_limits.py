@@ -45,8 +45,10 @@ def test_the_sandbox_copy_of_the_limits_agrees_with_the_operators() -> None:
     assert units.MAX_OU_DEPTH == limits.MAX_OU_DEPTH
     assert accounts.MAX_CREATE_ACCOUNT_IN_PROGRESS == limits.MAX_CREATIONS_IN_FLIGHT
     assert base.NAME_MAX == limits.NAME_MAX and policies.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
-    assert all(policies.MAX_ATTACHMENTS_PER_TYPE[t] == limits.MAX_POLICIES_PER_TARGET for t in (SCP, RCP))
-    assert {t: policy_grammar.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == limits.MAX_DOCUMENT_SIZE
+    assert aws_limits.POLICIES_PER_TARGET == limits.MAX_POLICIES_PER_TYPE == {SCP: 10, RCP: 5}
+    assert aws_limits.POLICY_SIZE == limits.MAX_DOCUMENT_SIZE == {SCP: 10240, RCP: 5120}
+    assert {t: policies.MAX_ATTACHMENTS_PER_TYPE[t] for t in (SCP, RCP)} == aws_limits.POLICIES_PER_TARGET
+    assert {t: policy_grammar.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == aws_limits.POLICY_SIZE
     assert settings.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
     # The patterns, on the same inputs: the sandbox's own character test against the operator's RE2 pattern.
     from controller.api import patterns
@@ -193,3 +195,54 @@ def test_a_delegated_administrator_cannot_leave(aws: AwsSandbox, org: Any) -> No
             "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG")
     org.deregister_delegated_administrator(AccountId=account, ServicePrincipal="config.amazonaws.com")
     org.remove_account_from_organization(AccountId=account)
+
+
+def test_an_invalid_email_by_createaccounts_rules_ends_failed(aws: AwsSandbox, org: Any) -> None:
+    """The model's pattern lets john(doe)@exa_mple.com through; CreateAccount's rules do not: FAILED, INVALID_EMAIL
+    ("The account could not be created because the email address you provided is not valid."), no account."""
+    before = len(org.list_accounts()["Accounts"])
+    failed = create(org, "John", email="john(doe)@exa_mple.com")
+    assert (failed["State"], failed["FailureReason"]) == ("FAILED", "INVALID_EMAIL")
+    assert create(org, "Jane", email="jane.doe+ops@example.com")["State"] == "SUCCEEDED"
+    assert len(org.list_accounts()["Accounts"]) == before + 1
+
+
+def test_ten_scps_on_a_target_and_10240_characters(aws: AwsSandbox, org: Any) -> None:
+    """AWS "What's New" 2026-05-15: 10 SCPs per target (FullAWSAccess one of them), 10,240 characters; RCPs 5."""
+    assert aws.ids is not None
+    root = aws.ids["root_id"]
+    org.enable_policy_type(RootId=root, PolicyType=SCP)
+    ou = org.create_organizational_unit(ParentId=root, Name="Ten")["OrganizationalUnit"]["Id"]
+    base = {"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+    ids = []
+    for i in range(10):
+        base["Statement"][0]["Sid"] = f"S{i}" + "x" * (10240 - len(json.dumps(base)) - 2 if i == 0 else 0)
+        content = json.dumps(base)
+        ids.append(org.create_policy(Name=f"p{i}", Description="", Type=SCP, Content=content)["Policy"]
+                   ["PolicySummary"]["Id"])
+        if i == 0:
+            assert len(content) == 10240
+    for pid in ids[:9]:
+        org.attach_policy(PolicyId=pid, TargetId=ou)
+    refused(lambda: org.attach_policy(PolicyId=ids[9], TargetId=ou), "ConstraintViolationException",
+            "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+    aws.quotas.policies_per_target[SCP] = 3  # an organization below AWS's figure (the fixture restores it)
+    other = org.create_organizational_unit(ParentId=root, Name="Small")["OrganizationalUnit"]["Id"]
+    org.attach_policy(PolicyId=ids[0], TargetId=other)
+    org.attach_policy(PolicyId=ids[1], TargetId=other)
+    refused(lambda: org.attach_policy(PolicyId=ids[2], TargetId=other), "ConstraintViolationException",
+            "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+
+
+@pytest.mark.parametrize(("sid", "accepted"), [("DenyS3Deletes2", True), ("", True), ("deny-s3", False),
+                                                ("deny s3", False), ("Déni", False), ("a_b", False)])
+def test_statement_sids_are_letters_and_digits(aws: AwsSandbox, org: Any, sid: str, accepted: bool) -> None:
+    """IAM, "JSON policy elements: Sid": "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters
+    (a-z), and numbers (0-9)." """
+    content = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": "Deny", "Action": "s3:*", "Resource": "*"}]})
+    if accepted:
+        org.create_policy(Name="sid", Description="", Type=SCP, Content=content)
+    else:
+        refused(lambda: org.create_policy(Name="sid", Description="", Type=SCP, Content=content),
+                "MalformedPolicyDocumentException")

@@ -556,13 +556,14 @@ def test_malformed_rcp_is_refused(org: Any) -> None:
     org.create_policy(Name="r", Description="", Type=RCP, Content=good)
 
 
-def test_policy_larger_than_5120_characters_is_refused(org: Any, plain: Any) -> None:
+def test_policy_larger_than_10240_characters_is_refused(org: Any, plain: Any) -> None:
+    """AWS "What's New" 2026-05-15: 10,240 characters per SCP (was 5,120)."""
     statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
     base = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    exactly = base[:-2] + " " * (5120 - len(base)) + base[-2:]  # whitespace counts, as submitted
-    assert len(exactly) == 5120
+    exactly = base[:-2] + " " * (10240 - len(base)) + base[-2:]  # whitespace counts, as submitted
+    assert len(exactly) == 10240
     new_scp(org, "at-limit", exactly)
-    too_big = base[:-2] + " " * (5121 - len(base)) + base[-2:]
+    too_big = base[:-2] + " " * (10241 - len(base)) + base[-2:]
     refused(
         lambda: org.create_policy(Name="big", Description="", Type=SCP, Content=too_big),
         "ConstraintViolationException",
@@ -577,19 +578,20 @@ def test_policy_larger_than_5120_characters_is_refused(org: Any, plain: Any) -> 
     plain.create_policy(Name="big", Description="", Type=SCP, Content=too_big)
 
 
-def test_a_sixth_scp_on_a_target_is_refused(org: Any, plain: Any, root_id: str) -> None:
+def test_an_eleventh_scp_on_a_target_is_refused(org: Any, plain: Any, root_id: str) -> None:
+    """AWS "What's New" 2026-05-15: 10 SCPs per root, OU or account (was 5)."""
     org.enable_policy_type(RootId=root_id, PolicyType=SCP)
     ou = new_ou(org, root_id, "ou")
-    for i in range(4):  # FullAWSAccess + 4 = 5
+    for i in range(9):  # FullAWSAccess + 9 = 10
         org.attach_policy(PolicyId=new_scp(org, f"p{i}"), TargetId=ou)
-    sixth = new_scp(org, "p5")
+    eleventh = new_scp(org, "p10")
     refused(
-        lambda: org.attach_policy(PolicyId=sixth, TargetId=ou),
+        lambda: org.attach_policy(PolicyId=eleventh, TargetId=ou),
         "ConstraintViolationException",
         "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
     )
-    plain.attach_policy(PolicyId=sixth, TargetId=ou)
-    assert len(attached(org, ou)) == 6
+    plain.attach_policy(PolicyId=eleventh, TargetId=ou)
+    assert len(attached(org, ou)) == 11
 
 
 def test_detaching_the_last_scp_is_refused(org: Any, plain: Any, root_id: str) -> None:

@@ -463,7 +463,7 @@ def test_events_with_generate_name(kube_sandbox: KubeSandbox, kclient: KubeClien
 
 
 # ----------------------------------------------------------------------------------------------
-# Helpers: the CEL subset and JSONPath.
+# Helpers: CEL (cel-python, controller/api/cel.py) and JSONPath.
 # ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("rule", "value", "old", "expected"), [

@@ -1,4 +1,5 @@
-"""The resync: one loop that reads the organization once and compares every object with it, every interval.
+"""The resync loop: the engine's second driver (beside the kopf handlers). It reads the organization once and
+compares every object with it, every interval, and compares at once the objects an AWS event concerns.
 
 It replaces one kopf timer per object, which ends for good when kopf fails to write its patch (a 409, or
 5xx past kopf's retries), silently turning drift detection off for that object. Here nothing that one
@@ -10,7 +11,12 @@ object's write does can stop the comparisons, for it or any other object:
   before the AWS calls that follow them): the write is retried, and the object compared on the next pass;
 - only a status that changed is written, with its events; a quiet pass writes nothing and logs at DEBUG;
 - every comparison is exported (``awsorg_resource_last_checked_timestamp_seconds``), so an alert fires when an
-  object has not been compared for three intervals.
+  object has not been compared for three intervals;
+- objects whose published facts changed (``Board``: the Organization's baseline verdict of an account) are compared
+  again at the end of the pass, not a pass later.
+
+No kopf here: the objects (``bodies``), the Kubernetes API (``api``) and whether this replica is on standby
+(``paused``) are handed in by ``controller.handlers.operator``.
 """
 
 from __future__ import annotations
@@ -20,16 +26,14 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, TypeVar
 
 from controller import metrics
 from controller.aws.events import EventsQueue, OrganizationsEvent
 from controller.aws.gateway import OrganizationsGateway
-from controller.handlers import logfilter
-from controller.handlers.cluster import kube_api
-from controller.kube.api import KubeApi
-from controller.reconciler.base import ObjectView, Trigger
-from controller.reconciler.engine import Engine
+from controller.reconciler.base import Board, Event, ObjectView, Trigger
+from controller.reconciler.engine import Reconciler
 from controller.reconciler.inventory import Inventory
 from controller.reconciler.kinds import PLURALS
 from controller.reconciler.status import same_status
@@ -39,6 +43,18 @@ log = logging.getLogger("awsorg.resync")
 
 T = TypeVar("T")
 Bodies = Callable[[str], Mapping[str, Any]]  # kind -> {name: body} (kopf's index of the objects)
+
+
+class StatusWriter(Protocol):
+    """The Kubernetes API as the resync writes to it (``controller.handlers.cluster.KubeApi``)."""
+
+    async def patch_status(self, plural: str, name: str, status: Mapping[str, Any]) -> None: ...
+
+    async def post_event(self, involved: Mapping[str, Any], type_: str, reason: str, message: str) -> None: ...
+
+
+def _no_api() -> AbstractAsyncContextManager[StatusWriter]:
+    raise RuntimeError("the resync was given no Kubernetes API to write to")
 
 
 def observe_once(gateway: OrganizationsGateway, inventory: Inventory) -> bool:
@@ -78,14 +94,17 @@ def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
 
 class Resync:
     def __init__(self, settings: Settings, gateway: OrganizationsGateway, inventory: Inventory,
-                 engines: Mapping[str, Engine[Any, Any, Any]], bodies: Bodies,
-                 api: Callable[[], KubeApi] = kube_api) -> None:
+                 engines: Mapping[str, Reconciler], bodies: Bodies,
+                 api: Callable[[], AbstractAsyncContextManager[StatusWriter]] = _no_api,
+                 paused: Callable[[], bool] = lambda: False, board: Board | None = None) -> None:
         self.settings = settings
         self.gateway = gateway
         self.inventory = inventory
         self.engines = engines
         self.bodies = bodies
         self.api = api
+        self.paused = paused  # this replica is on standby (kopf peering): the active one observes and writes
+        self.board = board or Board()
         self.writes = 0  # status writes and events made by the resync (a quiet pass makes none)
 
     async def run_forever(self) -> None:
@@ -94,7 +113,7 @@ class Resync:
         loop = asyncio.get_running_loop()
         due = loop.time() + min(self.settings.resync_seconds, 5.0)  # let kopf resume the objects first
         while True:
-            if logfilter.PEERING.paused:
+            if self.paused():
                 due = loop.time()
                 for engine in self.engines.values():
                     engine.latest.clear()  # the active replica writes meanwhile: this cache goes stale
@@ -121,13 +140,14 @@ class Resync:
                         await self._compare(api, kind, engine, name, body)
                     except Exception as exc:  # the API server, most likely: the next pass tries again
                         log.warning("resync of %s %r: %s; tried again on the next pass", kind, name, exc)
-            # The Organization's baseline changed for some accounts: their Baselined condition follows now, not a
-            # pass later (accounts are compared before the Organization).
-            await self._compare_bound(api, self.inventory.take_baseline_changes(), "AwsAccount")
+            # Facts published for other objects changed (the Organization's baseline verdict of some accounts):
+            # what those objects show follows now, not a pass later (accounts are compared before the Organization).
+            await self._compare_concerned(api, self.board.take_changed())
 
-    async def _compare_bound(self, api: KubeApi, ids: set[str], only: str) -> None:
-        for kind, name in sorted(self.inventory.bound_to(frozenset(ids))):
-            body = self.bodies(kind).get(name) if kind == only else None
+    async def _compare_concerned(self, api: StatusWriter, concerned: set[tuple[str, str]]) -> None:
+        """Compare the objects of each kind bound to these AWS ids."""
+        for kind, name in sorted(self.inventory.bound_to(frozenset(aws_id for _, aws_id in concerned))):
+            body = self.bodies(kind).get(name) if kind in {k for k, _ in concerned} else None
             if body is not None:
                 try:
                     await self._compare(api, kind, self.engines[kind], name, body)
@@ -141,7 +161,7 @@ class Resync:
         loop = asyncio.get_running_loop()
         pause = 1.0
         while True:
-            if logfilter.PEERING.paused:
+            if self.paused():
                 await asyncio.sleep(1.0)  # the active replica consumes the queue
                 continue
             try:
@@ -181,7 +201,7 @@ class Resync:
                         except Exception as exc:
                             log.warning("resync of %s %r: %s; tried again on the next pass", kind, name, exc)
 
-    async def _compare(self, api: KubeApi, kind: str, engine: Engine[Any, Any, Any], name: str,
+    async def _compare(self, api: StatusWriter, kind: str, engine: Reconciler, name: str,
                        body: Mapping[str, Any], trigger: Trigger = "resync") -> None:
         meta = body.get("metadata") or {}
         if meta.get("deletionTimestamp"):
@@ -202,8 +222,8 @@ class Resync:
         else:
             log.debug("%s %r: no change", kind, name)
 
-    async def _write(self, api: KubeApi, kind: str, body: Mapping[str, Any], status: Mapping[str, Any],
-                     events: list[Any]) -> None:
+    async def _write(self, api: StatusWriter, kind: str, body: Mapping[str, Any], status: Mapping[str, Any],
+                     events: list[Event]) -> None:
         name = (body.get("metadata") or {}).get("name")
         if not same_status(status, body.get("status") or {}):
             await api.patch_status(PLURALS[kind], str(name), status)
