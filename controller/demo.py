@@ -364,11 +364,18 @@ def demo(examples: Path | None = None, serve: bool = False, timeout: float = 120
                 show_drift(aws, client, metrics_port)
             if serve:
                 print(f"\nThe sandbox keeps running. Try:\n  export KUBECONFIG={kubeconfig}\n"
-                      "  kubectl get awsorg\nPress Ctrl-C to stop.")
+                      f"  kubectl get awsorg\nThe operator's metrics: http://127.0.0.1:{metrics_port}/metrics\n"
+                      f"The operator's log: {log_path}\nPress Ctrl-C to stop.")
                 sys.stdout.flush()
                 with contextlib.suppress(KeyboardInterrupt):
                     while proc.poll() is None:
                         time.sleep(1)
+                    # The operator died under the user's feet: say so, and keep its log for them to read.
+                    print(f"awsorg demo: the operator exited with {proc.returncode}; its log is kept: {log_path}",
+                          file=sys.stderr)
+                    print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+                    (kubeconfig.parent / "keep").touch()
+                    return 1
             return 0
         finally:
             stop_operator(proc)

@@ -93,3 +93,37 @@ def test_kubectl_apply_of_a_bad_ou_is_refused(served: tuple[Path, str]) -> None:
     out = kubectl(served[0], "apply", "-f", "-", stdin=yaml.safe_dump(BAD_OU))
     assert out.returncode != 0
     assert "spec.name: Too long: may not be more than 128" in out.stderr
+
+
+def test_serve_prints_the_metrics_url_and_the_log_and_reports_a_dead_operator() -> None:
+    """When the operator dies, ``demo --serve`` says so, exits non-zero, and keeps the operator's log."""
+    proc = subprocess.Popen([sys.executable, "-m", "controller", "demo", "--serve", "--no-drift"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    out: list[str] = []
+    log_path = metrics = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and log_path is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        out.append(line)
+        metrics = metrics or re.search(r"metrics: (http://127\.0\.0\.1:\d+/metrics)", line)
+        if found := re.search(r"The operator's log: (\S+)", line):
+            log_path = Path(found.group(1))
+    try:
+        assert metrics is not None and log_path is not None, "".join(out)
+        import urllib.request
+        assert b"awsorg_" in urllib.request.urlopen(metrics.group(1), timeout=10).read()
+        pid = int(re.search(r"^(\d+)$", subprocess.run(  # the demo's operator: its only child
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.strip(), re.M).group(1))  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == 1
+        err = proc.stderr.read()
+        assert f"the operator exited with -9; its log is kept: {log_path}" in err, err
+        assert log_path.exists() and "Handler 'reconcile' succeeded" in log_path.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if log_path is not None:
+            shutil.rmtree(log_path.parent, ignore_errors=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +29,12 @@ from controller.reconciler.status import same_status
 from controller.settings import Settings
 
 log = logging.getLogger("awsorg")
+
+# A stop (SIGTERM, SIGINT) ends the process within this many seconds whatever the API server's state: kopf's own
+# graceful stop waits on the API server (the peering record released, watches and patches ended), which behind an
+# unreachable API server takes minutes. Below deploy/deployment.yaml's terminationGracePeriodSeconds (30), after
+# which the kubelet sends SIGKILL (tests/e2e/test_stop.py checks both).
+STOP_SECONDS = 20.0
 
 PREFIX = GROUP  # annotations and the finalizer live under our API group
 
@@ -86,7 +95,43 @@ def _look_again(outcome: Outcome, body: Any, delay: float) -> None:
     raise kopf.TemporaryError(_synced_message(outcome), delay=delay)
 
 
-def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: OrganizationsGateway) -> None:
+class Stopper:
+    """The operator's stop: our own tasks (the resync, the events queue, the event poster) end at the signal, not
+    at kopf's cleanup (which comes only after kopf's stop, waiting on the API server); kopf is asked to stop; and
+    the process exits after :data:`STOP_SECONDS` if it has not by then (a daemon thread: it needs neither the
+    event loop nor the threads still in an AWS or API call)."""
+
+    def __init__(self, seconds: float = STOP_SECONDS) -> None:
+        self.seconds = seconds
+        self.flag = asyncio.Event()  # kopf's stop_flag
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Replace kopf's signal handlers (installed by kopf.spawn_tasks) with :meth:`stop`."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, sig)
+
+    def stop(self, sig: signal.Signals | None = None) -> None:
+        if self.flag.is_set():
+            return
+        log.info("%s received: stopping (the resync and the events queue now; the process exits within %.0fs "
+                 "whatever the API server's state)", sig.name if sig else "stop", self.seconds)
+        for task in self.tasks:
+            task.cancel()
+        self.flag.set()
+        timer = threading.Timer(self.seconds, self._exit_now)
+        timer.daemon = True
+        timer.start()
+
+    def _exit_now(self) -> None:
+        log.warning("the operator did not stop within %.0fs (the API server or AWS did not answer); exiting now",
+                    self.seconds)
+        logging.shutdown()
+        os._exit(0)
+
+
+def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: OrganizationsGateway,
+             stopper: Stopper | None = None) -> None:
     """Register every handler on ``registry`` (a fresh one per operator, so tests can run several)."""
     settings = factory.settings
     peering_lifetime = settings.peering_lifetime_seconds  # ``configure`` below gets kopf's own ``settings``
@@ -130,6 +175,8 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, gateway: Organiz
         queue = factory.create_events_queue()
         if queue is not None:
             memo.events = asyncio.get_running_loop().create_task(resync.run_events(queue))
+        if stopper is not None:
+            stopper.tasks.extend(t for t in (memo.poster, memo.observer, getattr(memo, "events", None)) if t)
 
     @kopf.on.cleanup(registry=registry)
     async def stop_observer(memo: Any, **_: Any) -> None:
@@ -215,14 +262,23 @@ def run(factory: Factory, *, peering_name: str | None = None, priority: int = 0,
         metrics.serve(settings.metrics_port, addr=metrics_addr)
     gateway = factory.create_gateway()
     registry = kopf.OperatorRegistry()
-    register(registry, factory, gateway)
-    asyncio.run(
-        kopf.operator(
+    stopper = Stopper()
+    register(registry, factory, gateway, stopper)
+
+    async def operate() -> None:
+        # kopf.operator() is kopf.spawn_tasks + kopf.run_tasks; split, so that our stop replaces kopf's signal
+        # handlers (which spawn_tasks installs) before anything runs.
+        existing = {t for t in asyncio.all_tasks() if not t.done()}
+        tasks = await kopf.spawn_tasks(
             registry=registry,
             clusterwide=True,
             standalone=peering_name is None,
             peering_name=peering_name,
             priority=priority,
             liveness_endpoint=liveness_endpoint,
+            stop_flag=stopper.flag,
         )
-    )
+        stopper.install(asyncio.get_running_loop())
+        await kopf.run_tasks(tasks, ignored=existing)
+
+    asyncio.run(operate())

@@ -9,6 +9,7 @@ the outermost part of :class:`controller.sandbox.kube.KubeEmulator`.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import copy
 import hashlib
@@ -54,6 +55,7 @@ class KubeRouting(KubeCrdFinalizer):
         self.writes: collections.Counter[str] = collections.Counter()  # "PATCH orgunits/status" -> count
         self._faults: list[tuple[frozenset[str], tuple[int, ...], float]] = []
         self._fault_random = random.Random(7)
+        self._partitioned: asyncio.Event | None = None  # set while unreachable: requests wait for the heal
 
     # ------------------------------------------------------------------------------------------
     # Discovery, served through kmock's fallback routing.
@@ -190,6 +192,8 @@ class KubeRouting(KubeCrdFinalizer):
     # ------------------------------------------------------------------------------------------
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        if self._partitioned is not None:
+            await self._partitioned.wait()  # unreachable: no answer, as behind a lost route
         body = await raw_request.read()
         parsed = _parse_path(raw_request.path)
         data: Any = None
@@ -237,6 +241,19 @@ class KubeRouting(KubeCrdFinalizer):
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    def partition(self) -> None:
+        """Make the API server unreachable, as a lost route or a dead node does: every request from now on is
+        accepted and never answered (a read, a write, a re-watch: each client waits for its own timeout); the open
+        watch streams end, as the connections a load balancer resets. :meth:`heal` answers the waiting requests."""
+        if self._partitioned is None:
+            self._partitioned = asyncio.Event()
+            self.drop_watches()
+
+    def heal(self) -> None:
+        if self._partitioned is not None:
+            self._partitioned.set()
+            self._partitioned = None
 
     def _fault(self, method: str) -> kmock.KubernetesError | None:
         for methods, statuses, ratio in self._faults:
