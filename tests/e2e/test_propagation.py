@@ -81,7 +81,6 @@ def test_the_landing_zone_from_nothing_with_propagation_delays_never_errs(
     # The delays were played and met: AWS refused at first, and the operator said it was waiting for propagation.
     waits = [e.get("message", "") for e in cluster.client.events() if e.get("reason") == "WaitingForPropagation"]
     assert waits, (recorder.seen, operator.log()[-3000:])
-    # The aggregator's PutConfigurationAggregator follows its role's CreateRole at once: always refused at first.
-    # (CreateTrail and PutDeliveryChannel come after the bucket policy plus the other accounts' work, so whether
-    # they are refused depends on how long that work took.)
-    assert any("InvalidRoleException" in m for m in waits), waits
+    # Which refusal is met first depends on timing (the bucket policy's, for the trail or a delivery channel, or the
+    # aggregator role's): at least one was met, and met as a wait (the sandbox tests prove each refusal).
+    assert waits and all("AWS does not see" in m or "InvalidRoleException" in m for m in waits), waits

@@ -210,6 +210,7 @@ def test_an_invalid_email_by_createaccounts_rules_ends_failed(aws: AwsSandbox, o
 def test_ten_scps_on_a_target_and_10240_characters(aws: AwsSandbox, org: Any) -> None:
     """AWS "What's New" 2026-05-15: 10 SCPs per target (FullAWSAccess one of them), 10,240 characters; RCPs 5."""
     assert aws.ids is not None
+    aws.traffic.rate = None  # ~25 quick calls without retries: the quota is the point here, not the throttle
     root = aws.ids["root_id"]
     org.enable_policy_type(RootId=root, PolicyType=SCP)
     ou = org.create_organizational_unit(ParentId=root, Name="Ten")["OrganizationalUnit"]["Id"]
