@@ -19,10 +19,10 @@ Resources created in the dry run get ids no AWS resource has (``ou-new~1``), nev
 
 Member accounts (the Organization's access role): :class:`RecordingMembers` reads each account's role as the
 operator does (AssumeRole into the account, GetRole, ListAttachedRolePolicies: STS and IAM, never AWS
-Organizations; counted, so the plan can say what it cost) and records the IAM writes (its own four methods: an
-account the dry run creates cannot be assumed; what they leave goes through ``MemberAccounts.remember``). An
-account the dry run creates has no role yet but the one CreateAccount makes: the access role is planned there
-without a call.
+Organizations; counted, so the plan can say what it cost); the IAM writes are the operator's own methods over a
+:class:`RecordingClient`, which records them, so what they leave is the operator's own bookkeeping. An account the
+dry run creates cannot be assumed and has no role yet but the one CreateAccount makes: the access role is planned
+there without a call.
 
 Central logging: :class:`RecordingCentralLogging` is the operator's ``CentralLoggingGateway`` over clients that record
 (:class:`RecordingClient`): CloudTrail, S3, AWS Config and IAM reads (List/Describe/Get) go to AWS, once per dry
@@ -53,7 +53,6 @@ from controller.state import (
     ObservedAccount,
     ObservedBucket,
     ObservedPolicy,
-    ObservedRole,
     ObservedTrail,
     OrgSnapshot,
 )
@@ -72,9 +71,12 @@ def is_new(resource_id: str | None) -> bool:
 
 
 def _answer(operation: str, kwargs: Mapping[str, Any], account_id: str, region: str) -> dict[str, Any]:
-    """What AWS answers a recorded write of CloudTrail, S3, AWS Config or IAM (only the fields the gateway reads)."""
+    """What AWS answers a recorded write of CloudTrail, S3, AWS Config or IAM (only the fields the gateway reads;
+    a role the dry run creates has no ARN yet)."""
     if operation in ("CreateTrail", "UpdateTrail"):
         return {"TrailARN": f"arn:aws:cloudtrail:{region}:{account_id or NEW}:trail/{kwargs['Name']}"}
+    if operation == "CreateRole":
+        return {"Role": {"Arn": NEW, "RoleName": kwargs["RoleName"]}}
     if operation == "PutConfigurationAggregator":
         return {"ConfigurationAggregator": {"ConfigurationAggregatorArn": (
             f"arn:aws:config:{region}:{account_id}:config-aggregator/{NEW}{kwargs['ConfigurationAggregatorName']}")}}
@@ -129,10 +131,6 @@ class RecordingMembers(MemberAccounts):
         self.calls: dict[str, int] = {}
         self.accounts_read: set[str] = set()
 
-    def _aws(self, operation: str, fn: Any) -> Any:  # AssumeRole and the access role's reads (GetRole, ...)
-        self.calls[operation] = self.calls.get(operation, 0) + 1
-        return super()._aws(operation, fn)
-
     def call(self, operation: str, fn: Callable[[], T]) -> T:
         """A call through a :class:`RecordingClient`, which counts what reaches AWS (a recorded write does not)."""
         return MemberAccounts._aws(self, operation, fn)
@@ -145,44 +143,29 @@ class RecordingMembers(MemberAccounts):
         real = None if is_new(account_id) else super().client(account_id, service, region)
         return RecordingClient(real, self.record, _counter(self.calls), account_id, region)
 
+    def _aws(self, operation: str, fn: Any) -> Any:
+        """AssumeRole and the access role's reads (GetRole, ...) reach AWS and are counted; a write reaches a
+        :class:`RecordingClient` (``_iam``), which records it."""
+        if operation == "AssumeRole" or operation.startswith(SERVICE_READS):
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+        return super()._aws(operation, fn)
+
+    def _iam(self, account_id: str) -> Any:
+        """A recording IAM client in the account: the access role's writes (the operator's own methods) are
+        recorded and answered as IAM would; an account this dry run creates is not assumed (nothing there yet)."""
+        real = None if is_new(account_id) else super()._iam(account_id)
+        return RecordingClient(real, self.record, lambda _: None, account_id, "")
+
     def read_role(self, account_id: str, role_name: str) -> MemberAccess:
         known = self.known(account_id)
         if known is not None and (is_new(account_id) or account_id in self.accounts_read):
             return known  # read once per dry run; the recorded writes are applied to it
         if is_new(account_id):  # created by this dry run: only CreateAccount's own role is there
             found = MemberAccess(account_id, None)
-            self._set_access(found)
+            self.remember(found)
             return found
         self.accounts_read.add(account_id)
         return super().read_role(account_id, role_name)
-
-    def _set_access(self, access: MemberAccess) -> None:
-        self.remember(access)
-
-    def _changed(self, account_id: str, fn: Callable[[ObservedRole], ObservedRole]) -> None:
-        known = self.known(account_id)
-        if known is not None and known.role is not None:
-            self.remember(MemberAccess(account_id, fn(known.role)))
-
-    def create_role(self, account_id: str, role_name: str, trust_policy: str) -> None:
-        self.recorded.append(("CreateRole", {"AccountId": account_id, "RoleName": role_name,
-                                             "AssumeRolePolicyDocument": trust_policy}))
-        self.remember(MemberAccess(account_id, ObservedRole(account_id, role_name, NEW, trust_policy)))
-
-    def update_trust_policy(self, account_id: str, role_name: str, trust_policy: str) -> None:
-        self.recorded.append(("UpdateAssumeRolePolicy", {"AccountId": account_id, "RoleName": role_name,
-                                                         "PolicyDocument": trust_policy}))
-        self._changed(account_id, lambda r: dataclasses.replace(r, trust_policy=trust_policy))
-
-    def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
-        self.recorded.append(("AttachRolePolicy", {"AccountId": account_id, "RoleName": role_name,
-                                                   "PolicyArn": policy_arn}))
-        self._changed(account_id, lambda r: dataclasses.replace(r, attached=r.attached | {policy_arn}))
-
-    def detach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
-        self.recorded.append(("DetachRolePolicy", {"AccountId": account_id, "RoleName": role_name,
-                                                   "PolicyArn": policy_arn}))
-        self._changed(account_id, lambda r: dataclasses.replace(r, attached=r.attached - {policy_arn}))
 
 
 class RecordingCentralLogging(CentralLoggingGateway):
