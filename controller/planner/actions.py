@@ -582,6 +582,9 @@ class Difference:
     actual: str | None
 
 
+#: Why something did not happen (a plan refused, an action failed, a step that waits), as ``Synced`` reads it: every
+#: reason is declared here once (crossplane-runtime's ``ConditionReason`` constants), so a misspelt one is a type
+#: error. docs/operating.md explains each (tests/deploy/test_operating_guide.py).
 BlockReason = Literal[
     "WaitingForReference",
     "ParentNotFound",
@@ -608,6 +611,14 @@ BlockReason = Literal[
     "KmsKeyPolicyInsufficient",
     "CannotLeaveOrganization",
     "WaitingForPropagation",
+    "Creating",
+    # AWS's refusals of an action (controller.reconciler.status.AWS_REASONS; AwsError for any other)
+    "AwsError",
+    "AwsThrottled",
+    "AlreadyExists",
+    "AccessDenied",
+    "OrganizationNotFound",
+    "BlockedByPolicy",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
@@ -618,7 +629,9 @@ WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "Creati
 
 @dataclass(frozen=True)
 class Blocked:
-    """The plan cannot proceed: why, in words a person can act on, and whether retrying may help."""
+    """Something did not happen (the plan cannot proceed, or one of its actions failed in AWS): why, in words a
+    person can act on, and whether retrying may help. One type for the planner's refusals and the engine's
+    failed actions."""
 
     reason: BlockReason
     message: str

@@ -61,7 +61,7 @@ from controller.reconciler.base import (
 from controller.reconciler.execute import event_reason, execute, explain
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
 from controller.reconciler.propagation import PropagationWaits
-from controller.reconciler.status import Failure, StatusBuilder, binding_of, fields_of, same_status
+from controller.reconciler.status import StatusBuilder, binding_of, fields_of, same_status
 from controller.settings import Settings
 from controller.state import OrgSnapshot
 
@@ -268,7 +268,7 @@ class Reconciler(Protocol):
 class _Execution:
     resource_id: str | None
     applied: list[Action] = field(default_factory=list)
-    failures: list[tuple[Action, Failure]] = field(default_factory=list)
+    failures: list[tuple[Action, Blocked]] = field(default_factory=list)
     wait: Blocked | None = None
 
 

@@ -23,9 +23,9 @@ from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import AccountNotAccessible
 from controller.aws.writes import Applied, registration
-from controller.planner.actions import Action
+from controller.planner.actions import Action, Blocked
 from controller.planner.scp_effects import blocked_message
-from controller.reconciler.status import Failure
+from controller.reconciler.status import aws_failure
 
 __all__ = ["Applied", "event_reason", "execute", "explain"]
 
@@ -42,18 +42,18 @@ def execute(gw: OrganizationsGateway, action: Action, created: str | None = None
     return write.yields(action, result)
 
 
-def blocked_by_policy(action: Action, exc: AwsError) -> Failure | None:
+def blocked_by_policy(action: Action, exc: AwsError) -> Blocked | None:
     """A write in a member account an SCP/RCP denied: BlockedByPolicy (a person must change the policy: looked at
     again at the resync interval, not backed off)."""
     account_id = getattr(action, "account_id", "") or ""
     message = blocked_message(account_id, f"{exc.operation}: {exc.code}: {exc.aws_message}")
-    return None if message is None else Failure("BlockedByPolicy", f"{action.describe()}: {message}", slow=True)
+    return None if message is None else Blocked("BlockedByPolicy", f"{action.describe()}: {message}", slow=True)
 
 
-def explain(action: Action, exc: AwsError) -> Failure | None:
+def explain(action: Action, exc: AwsError) -> Blocked | None:
     """The failure a person reads for a failed action; None when the error means it is done already."""
     if isinstance(exc, AccountNotAccessible):
-        return Failure("WaitingForAccountAccess", f"{action.describe()}: the role the operator assumes there is "
+        return Blocked("WaitingForAccountAccess", f"{action.describe()}: the role the operator assumes there is "
                        f"not assumable ({exc.code}: {exc.aws_message}); tried again on the next resync")
     blocked = blocked_by_policy(action, exc)
     if blocked is not None:
@@ -63,9 +63,9 @@ def explain(action: Action, exc: AwsError) -> Failure | None:
         return None
     found = write.explain(action, exc) if write.explain is not None else None
     if found is not None:
-        return Failure(found.reason, found.message, found.retry, found.slow)
+        return found
     hint = limits.refusal_hint(exc.reason, getattr(action, "policy_type", None)) if (
         exc.code == "ConstraintViolationException") else None
     if hint is not None:
-        return Failure("LimitExceeded", f"{action.describe()}: AWS refuses ({exc.reason}: {exc.aws_message}); {hint}")
-    return Failure.of(exc)
+        return Blocked("LimitExceeded", f"{action.describe()}: AWS refuses ({exc.reason}: {exc.aws_message}); {hint}")
+    return aws_failure(exc)

@@ -22,8 +22,7 @@ import time
 from collections.abc import Mapping
 
 from controller.aws.errors import AwsError
-from controller.planner.actions import Action
-from controller.reconciler.status import Failure
+from controller.planner.actions import Action, Blocked
 
 #: The AWS error codes that, right after the operator's own policy write, mean the write is not seen yet; what the
 #: operator wrote before (for the message). Sources: botocore cloudtrail 2013-11-01 ("This exception is thrown when
@@ -46,7 +45,7 @@ class PropagationWaits:
         self._lock = threading.Lock()
         self._first: dict[str, float] = {}
 
-    def explain(self, action: Action, exc: AwsError, now: float | None = None) -> Failure | None:
+    def explain(self, action: Action, exc: AwsError, now: float | None = None) -> Blocked | None:
         """``WaitingForPropagation`` for a refusal that may be propagation still within the limit; None otherwise
         (the caller explains the error as it would any other)."""
         what = CODES.get(exc.code)
@@ -62,7 +61,7 @@ class PropagationWaits:
         waited = now - first
         if waited > self.limit_seconds:
             return None
-        return Failure("WaitingForPropagation",
+        return Blocked("WaitingForPropagation",
                        f"{action.describe()}: AWS does not see {what} the operator just wrote yet ({exc.code}: "
                        f"{exc.aws_message}); IAM and S3 changes take seconds to reach other services. Waited "
                        f"{waited:.0f} s of at most {self.limit_seconds:.0f} s (AWSORG_PROPAGATION_SECONDS)")

@@ -7,7 +7,6 @@ spec), ``Synced`` (the last reconcile succeeded, or why not), ``Drifted`` (AWS w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -15,12 +14,12 @@ from pydantic import BaseModel, ValidationError
 from controller import metrics
 from controller.api.models import STATUS_LIST_MAX, AwsAccountStatus, DriftItem
 from controller.aws.errors import AwsError, TransientAwsError
-from controller.planner.actions import WAIT_REASONS, Action, Blocked, Difference, Plan
+from controller.planner.actions import WAIT_REASONS, Action, Blocked, BlockReason, Difference, Plan
 from controller.reconciler.base import Conditions, Event, ObjectView, Outcome, describe_validation_error, now_iso
 from controller.settings import Settings
 
 # AWS error codes with a reason of their own in Synced (everything else: AwsError).
-AWS_REASONS = {
+AWS_REASONS: dict[str, BlockReason] = {
     "OrganizationalUnitNotEmptyException": "OrgUnitNotEmpty",
     "DuplicateOrganizationalUnitException": "AlreadyExists",
     "DuplicatePolicyException": "AlreadyExists",
@@ -96,23 +95,13 @@ def same_status(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return bool(_pruned({**a, "lastSyncTime": None}) == _pruned({**b, "lastSyncTime": None}))
 
 
-@dataclass(frozen=True)
-class Failure:
-    """Why one action of a plan was not carried out: a Synced reason, a message, whether to retry."""
-
-    reason: str
-    message: str
-    retry: bool = True
-    #: a person must act first (in AWS, outside the operator): looked at again at the resync interval, not backed off
-    slow: bool = False
-
-    @classmethod
-    def of(cls, exc: AwsError) -> Failure:
-        return cls(aws_reason(exc), aws_message(exc))
+def aws_failure(exc: AwsError) -> Blocked:
+    """An action AWS refused, in AWS's words (when nothing more useful can be said of it)."""
+    return Blocked(aws_reason(exc), aws_message(exc))
 
 
-def aws_reason(exc: AwsError) -> str:
-    reason = "AwsThrottled" if isinstance(exc, TransientAwsError) and exc.throttled else None
+def aws_reason(exc: AwsError) -> BlockReason:
+    reason: BlockReason | None = "AwsThrottled" if isinstance(exc, TransientAwsError) and exc.throttled else None
     return reason or AWS_REASONS.get(exc.code, "AwsError")
 
 
@@ -220,7 +209,7 @@ class StatusBuilder:
             delay = min(delay, self.settings.wait_seconds)  # adopt it on the next look
         return self.fail(aws_reason(exc), aws_message(exc), delay, "error")
 
-    def failed_actions(self, failures: Sequence[tuple[Action, Failure]]) -> Outcome:
+    def failed_actions(self, failures: Sequence[tuple[Action, Blocked]]) -> Outcome:
         """Some actions of the plan failed (each named in the message); the others were carried out."""
         reason = failures[0][1].reason
         message = names([f.message for _, f in failures], sep="; ", clip=4_000)  # a whole message: what to do

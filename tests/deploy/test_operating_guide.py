@@ -6,7 +6,7 @@ The reasons are extracted from the code, so the guide cannot fall behind:
 - the values of every ``AWS_REASONS`` dict in controller/reconciler/ (AWS error code -> reason),
   and the default of ``AWS_REASONS.get(code, "...")``;
 - in controller/planner/ and controller/reconciler/: the reason passed to ``Blocked(reason, ...)``,
-  ``Failure(reason, ...)``, ``*.fail(reason, ...)`` and ``*.progress(reason, ...)`` (first argument, or
+  ``*.fail(reason, ...)`` and ``*.progress(reason, ...)`` (first argument, or
   ``reason=``) and to ``*.conditions.set(type, status, reason, ...)`` (third argument), when it is a string literal or a
   conditional expression of string literals; and string literals assigned to a variable ``reason``.
 
@@ -64,7 +64,7 @@ def reasons_in_code() -> set[str]:
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            if isinstance(func, ast.Name) and func.id in ("Blocked", "Failure"):
+            if isinstance(func, ast.Name) and func.id == "Blocked":
                 found |= _strs(_arg(node, 0))
             elif isinstance(func, ast.Attribute):
                 if func.attr in ("fail", "_fail", "progress"):
