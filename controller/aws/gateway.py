@@ -19,6 +19,7 @@ from botocore import xform_name
 
 from controller import metrics
 from controller.api import limits
+from controller.api.models import AwsAccountStatus, OrganizationStatus
 from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.errors import AwsError, map_error
 from controller.aws.member import MemberAccounts
@@ -335,7 +336,7 @@ class OrganizationsGateway:
         account_name=a.account_name, email=a.email, role_name=a.role_name,
         iam_user_access_to_billing=a.iam_user_access_to_billing, tags=a.tags),
         yields=lambda a, request: Applied(
-            status={"createAccountRequestId": request.id}, message=f"request {request.id}",
+            status=AwsAccountStatus(create_account_request_id=request.id), message=f"request {request.id}",
             wait=Blocked("CreationInProgress", f"CreateAccount request {request.id} is {request.state}")),
         explain=lambda a, exc: _limit_reached(exc),
         symbol="+")
@@ -540,7 +541,7 @@ class OrganizationsGateway:
     @write(EnableAllFeatures, "AllFeaturesRequested", lambda gw, a, _: gw.enable_all_features(),
            # None: started (or finished) already: the next look finds its handshake
            yields=lambda a, handshake_id: NOTHING_DONE if handshake_id is None else Applied(
-               status={"allFeaturesHandshakeId": handshake_id}, message=f"handshake {handshake_id}",
+               status=OrganizationStatus(all_features_handshake_id=handshake_id), message=f"handshake {handshake_id}",
                wait=Blocked("WaitingForAllFeatures", f"handshake {handshake_id} sent to the invited member accounts; "
                             "the operator finalizes it once each has approved")))
     def enable_all_features(self) -> str | None:
@@ -556,7 +557,7 @@ class OrganizationsGateway:
         return str(raw["Id"])
 
     @write(FinalizeAllFeatures, "AllFeaturesEnabled", lambda gw, a, _: gw.accept_handshake(a.handshake_id),
-           yields=lambda a, _: Applied(status={"allFeaturesHandshakeId": None}))
+           yields=lambda a, _: Applied(status=OrganizationStatus(all_features_handshake_id=None)))
     def accept_handshake(self, handshake_id: str) -> None:
         """Accept a handshake (the management account's APPROVE_ALL_FEATURES: the feature set changes)."""
         self._call_done_if("AcceptHandshake", "HandshakeAlreadyInStateException", HandshakeId=handshake_id)

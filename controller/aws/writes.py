@@ -25,9 +25,11 @@ through :func:`registration` (``controller.reconciler.execute``) and lists none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from controller.aws.errors import AwsError
 from controller.planner.actions import Action, Blocked
@@ -43,7 +45,7 @@ class Applied:
     event, and a wait when it started something AWS finishes later (CreateAccount)."""
 
     resource_id: str | None = None
-    status: Mapping[str, Any] = field(default_factory=dict)
+    status: BaseModel | None = None  # the status fields it sets, through the kind's typed status model
     message: str = ""
     wait: Blocked | None = None
     happened: bool = True  # False: nothing needed doing after all (a concurrent reconcile did it)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from controller.api import limits
+from controller.api.models import AwsAccountStatus
 
 # ------------------------------------------------------------------------------------------ actions
 
@@ -82,14 +83,14 @@ class UntagResource(Action):
 class StatusStep(Action):
     """A step written to the object's status only (no AWS call), persisted before anything else happens.
 
-    ``status_update(now)``: the status fields it sets (None removes one). ``pause``: when not None, the
-    reconcile stops after writing it and looks again at once, with this Synced reason (so the step is
-    stored in the API before the AWS call that depends on it).
+    ``status_update(now)``: the status fields it sets, through the typed status model (a field set to None is
+    removed). ``pause``: when not None, the reconcile stops after writing it and looks again at once, with this
+    Synced reason (so the step is stored in the API before the AWS call that depends on it).
     """
 
-    pause: str | None = None
+    pause: ClassVar[BlockReason | None] = None
 
-    def status_update(self, now: str) -> dict[str, str | None]:
+    def status_update(self, now: str) -> AwsAccountStatus:
         raise NotImplementedError
 
 
@@ -101,8 +102,8 @@ class RecordCreationIntent(StatusStep):
     email: str
     pause = "Creating"
 
-    def status_update(self, now: str) -> dict[str, str | None]:
-        return {"creationStartedAt": now, "email": self.email, "createAccountRequestId": None}
+    def status_update(self, now: str) -> AwsAccountStatus:
+        return AwsAccountStatus(creation_started_at=now, email=self.email, create_account_request_id=None)
 
     def describe(self) -> str:
         return f"about to create account {self.account_name!r} <{self.email}>"
@@ -115,8 +116,8 @@ class BindCreateRequest(StatusStep):
     request_id: str
     pause = "CreationInProgress"
 
-    def status_update(self, now: str) -> dict[str, str | None]:
-        return {"createAccountRequestId": self.request_id}
+    def status_update(self, now: str) -> AwsAccountStatus:
+        return AwsAccountStatus(create_account_request_id=self.request_id)
 
     def describe(self) -> str:
         return f"resume following CreateAccount request {self.request_id}"
@@ -128,8 +129,8 @@ class ForgetCreateRequest(StatusStep):
 
     request_id: str
 
-    def status_update(self, now: str) -> dict[str, str | None]:
-        return {"createAccountRequestId": None, "creationStartedAt": None}
+    def status_update(self, now: str) -> AwsAccountStatus:
+        return AwsAccountStatus(create_account_request_id=None, creation_started_at=None)
 
     def describe(self) -> str:
         return f"forget failed CreateAccount request {self.request_id}"

@@ -399,7 +399,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
         for step in plan.actions:
             if isinstance(step, StatusStep):
-                st.status.update(step.status_update(now_iso()))
+                st.status.update(fields_of(step.status_update(now_iso())))
                 if step.pause is not None:
                     if step.pause == "CreationInProgress":
                         st.event("Normal", "CreateAccountFound", step.describe())
@@ -492,7 +492,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                 continue
             self.propagation.done(action)
             done.resource_id = applied.resource_id or done.resource_id
-            st.status.update(applied.status)
+            st.status.update(fields_of(applied.status))
             if not applied.happened:
                 continue
             st.applied.append(action)
