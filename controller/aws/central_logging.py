@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from controller.aws.errors import AwsError
@@ -100,6 +101,12 @@ class CentralLoggingGateway:
     def known_config(self, account_id: str) -> MemberConfig | None:
         with self._lock:
             return self._config.get(account_id)
+
+    def known_all(self) -> tuple[Mapping[tuple[str, str], ObservedTrail | None],
+                                 Mapping[tuple[str, str, str], str | None], Mapping[str, MemberConfig]]:
+        """The trails by (region, name), the aggregators by (account, region, name) and each account's AWS Config,
+        as last read or written: read-only views (no copy, no call)."""
+        return MappingProxyType(self._known_trails), MappingProxyType(self._aggregators), MappingProxyType(self._config)
 
     def known_bucket(self, account_id: str, region: str, name: str) -> ObservedBucket | None:
         with self._lock:

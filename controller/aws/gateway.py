@@ -13,6 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from botocore import xform_name
@@ -53,10 +55,13 @@ from controller.planner.actions import (
 )
 from controller.state import (
     CreateAccountRequest,
+    MemberAccess,
+    MemberConfig,
     ObservedAccount,
     ObservedHandshake,
     ObservedOU,
     ObservedPolicy,
+    ObservedTrail,
     OrgSnapshot,
 )
 
@@ -70,6 +75,23 @@ CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_
 DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
 NOT_CONFIGURED = {"CentralLoggingGateway": "no access to CloudTrail, S3 and Config is configured",
                   "MemberAccounts": "no access to member accounts (STS) is configured"}
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What the gateways know once a reconcile's writes are made: each write's method keeps it current (the dry run
+    runs the same methods), so it is the observation brought up to date, with no AWS call. The engine hands it to
+    the adapters' ``after``; the mappings are read-only views, not copies (thousands of member accounts)."""
+
+    snapshot: OrgSnapshot
+    trusted: frozenset[str] | None = None  # trusted access (None: never read)
+    admins: Mapping[str, frozenset[str]] = field(default_factory=dict)  # service principal -> delegated admins
+    member_role: str | None = None  # the role the operator assumes in member accounts (None: not configured)
+    access: Mapping[str, MemberAccess] = field(default_factory=dict)  # member account -> its access role
+    logging: bool = False  # central logging's gateway is configured
+    trails: Mapping[tuple[str, str], ObservedTrail | None] = field(default_factory=dict)  # (region, name)
+    aggregators: Mapping[tuple[str, str, str], str | None] = field(default_factory=dict)  # (account, region, name)
+    config: Mapping[str, MemberConfig] = field(default_factory=dict)  # member account -> its AWS Config
 
 
 class OrganizationsGateway:
@@ -526,12 +548,16 @@ class OrganizationsGateway:
         self._delegated[service_principal] = found
         return found
 
-    def known_trusted_services(self) -> frozenset[str] | None:
-        """Trusted access as last read and since changed by the operator (no call); None: never read."""
-        return self._trusted
-
-    def known_delegated_administrators(self, service_principal: str) -> frozenset[str] | None:
-        return self._delegated.get(service_principal)
+    def knowledge(self, snapshot: OrgSnapshot) -> Knowledge:
+        """What the gateways know now (:class:`Knowledge`), with ``snapshot`` (the shared one): trusted access and
+        delegated administrators as last read and since changed by the operator, and the member accounts' and
+        central logging's readers' knowledge. No call."""
+        members, logs = self.members, self.central_logging
+        trails, aggregators, config = logs.known_all() if logs is not None else ({}, {}, {})
+        return Knowledge(snapshot, self._trusted, MappingProxyType(self._delegated),
+                         members.role_name if members is not None else None,
+                         members.known_all() if members is not None else {}, logs is not None, trails, aggregators,
+                         config)
 
     def list_handshakes(self, action: str) -> list[ObservedHandshake]:
         """The organization's recent handshakes of one kind (ENABLE_ALL_FEATURES, APPROVE_ALL_FEATURES)."""

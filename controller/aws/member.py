@@ -28,6 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from controller.aws.errors import AwsError, map_error
@@ -253,6 +254,10 @@ class MemberAccounts:
         """What the account holds as last read, kept current after the operator's own writes (no call)."""
         with self._lock:
             return self._known.get(account_id)
+
+    def known_all(self) -> Mapping[str, MemberAccess]:
+        """What every account holds as last read or written: a read-only view (no copy, no call)."""
+        return MappingProxyType(self._known)
 
     def remember(self, access: MemberAccess) -> None:
         """Hold this as what the account holds (the dry run: what a recorded write leaves)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.api.models import AwsAccountSpec, AwsAccountStatus
+from controller.aws.gateway import Knowledge
 from controller.planner import claims
 from controller.planner.account import (
     AccountRecord,
@@ -114,14 +115,14 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         tags = None
         if desired.tags is not None and bound in snapshot.accounts and ctx.due(TAGS, view.name, view):
             tags = ctx.gateway.list_tags(bound)  # type: ignore[arg-type]
-        return ObservedAccountState(snapshot, record, creation, tags)
+        return ObservedAccountState(snapshot, record, creation, tags, ctx.board.read(BASELINE))
 
     def plan(self, desired: DesiredAccount, observed: ObservedAccountState) -> Plan:
         return plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags)
 
-    def after(self, ctx: Context, desired: DesiredAccount, observed: ObservedAccountState,
-              done: Done) -> ObservedAccountState:
-        return dataclasses.replace(observed, snapshot=ctx.snapshot(), baseline=ctx.board.read(BASELINE))
+    def after(self, desired: DesiredAccount, observed: ObservedAccountState, done: Done,
+              known: Knowledge) -> ObservedAccountState:
+        return dataclasses.replace(observed, snapshot=known.snapshot)
 
     def report(self, desired: DesiredAccount, observed: ObservedAccountState, done: Done) -> Report:
         """The account's fields, and ``Baselined``: the Organization's verdict for this account (its access role

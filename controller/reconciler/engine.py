@@ -17,9 +17,10 @@ The adapter protocol (what a kind supplies; ``Adapter`` below):
 - ``observe(ctx, desired, view) -> Observed``: every read the plan needs, up front. Reads spread over resyncs ask
   ``ctx.due(read, key, view)``, the one rule for them; what other objects published is read from ``ctx.board``;
 - ``plan(desired, observed) -> Plan``: pure (the planner);
-- after the actions: ``after(ctx, desired, observed, done) -> Observed`` brings the observation up to date with
-  what was carried out (``Done``: the resource's id, the actions applied), from the shared snapshot and the readers'
-  caches that each write keeps current, with no AWS call; then ``report(desired, observed, done) -> Report``, pure,
+- after the actions: ``after(desired, observed, done, known) -> Observed`` brings the observation up to date with
+  what was carried out, from what the engine hands it and nothing else: ``Done`` (the resource's id, the actions
+  applied) and ``known`` (``Knowledge``: the shared snapshot and what the gateways know once each write's method
+  has kept it current), with no AWS call; then ``report(desired, observed, done) -> Report``, pure,
   builds the status fields (a typed status model of ``controller.api.models``), the kind's own conditions, the
   conditions that no longer apply, the facts published for other kinds' objects (``Board``) and the gauges whose
   series it owns. The engine writes them; an adapter writes no metric, no inventory and keeps no state between
@@ -44,7 +45,7 @@ from pydantic import BaseModel, ValidationError
 from controller import metrics
 from controller.api import limits
 from controller.aws.errors import AwsError
-from controller.aws.gateway import OrganizationsGateway
+from controller.aws.gateway import Knowledge, OrganizationsGateway
 from controller.planner.actions import Action, Blocked, Plan, StatusStep
 from controller.planner.claims import find_cycle
 from controller.reconciler.base import (
@@ -200,9 +201,9 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
     def plan(self, desired: DesiredT, observed: ObservedT) -> Plan:
         raise NotImplementedError
 
-    def after(self, ctx: Context, desired: DesiredT, observed: ObservedT, done: Done) -> ObservedT:
-        """The observation brought up to date with what ``done`` carried out: from the shared snapshot and the
-        readers' caches, which each write keeps current. No AWS call."""
+    def after(self, desired: DesiredT, observed: ObservedT, done: Done, known: Knowledge) -> ObservedT:
+        """The observation brought up to date with what ``done`` carried out, from ``known`` (the engine's: the
+        shared snapshot and what each write's method left in the gateways). Pure: no AWS call, no context."""
         raise NotImplementedError
 
     def report(self, desired: DesiredT, observed: ObservedT, done: Done) -> Report:
@@ -428,7 +429,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
     def _report(self, view: ObjectView, desired: DesiredT, observed: ObservedT, done: Done) -> Report:
         """The adapter's report on what it observed after the actions; its publications and gauges written."""
-        report = self.adapter.report(desired, self.adapter.after(self.ctx, desired, observed, done), done)
+        known = self.gateway.knowledge(self.ctx.snapshot())  # after the writes: what they left
+        report = self.adapter.report(desired, self.adapter.after(desired, observed, done, known), done)
         for topic, (about, facts) in report.publish.items():
             self.board.publish(topic, f"{self.kind}/{view.name}", about, facts)
         self._gauges[view.name] = tuple(gauge for gauge, _ in report.gauges)

@@ -44,6 +44,7 @@ from controller.api.models import (
     TrailStatus,
 )
 from controller.aws.errors import AwsError
+from controller.aws.gateway import Knowledge
 from controller.aws.member import AccountNotAccessible
 from controller.planner.access_role import DesiredAccessRole, Verdict, verdict
 from controller.planner.actions import Action, Plan
@@ -270,29 +271,27 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
     def plan(self, desired: DesiredOrganization, observed: ObservedOrganizationState) -> Plan:
         return plan_organization(desired, observed.org)
 
-    def after(self, ctx: Context, desired: DesiredOrganization, observed: ObservedOrganizationState,
-              done: Done) -> ObservedOrganizationState:
-        """What the organization holds after the actions, from the snapshot and the gateways' caches (each write
-        keeps them current): trusted access, the delegated administrators, each member account's role and AWS
-        Config, the trail and the aggregator. Why the log archive account could not be read stays as observed."""
-        gateway, snapshot = ctx.gateway, ctx.snapshot()
-        org = dataclasses.replace(observed.org, snapshot=snapshot, trusted=gateway.known_trusted_services(), admins={
-            p: found for p in desired.admin_principals
-            if (found := gateway.known_delegated_administrators(p)) is not None})
-        members, logs, role, want = gateway.members, gateway.central_logging, desired.access_role, desired.logging
+    def after(self, desired: DesiredOrganization, observed: ObservedOrganizationState, done: Done,
+              known: Knowledge) -> ObservedOrganizationState:
+        """What the organization holds after the actions, from ``known`` (what each write's method left):
+        trusted access, the delegated administrators, each member account's role and AWS Config, the trail and the
+        aggregator. Why the log archive account could not be read stays as observed."""
+        snapshot, role, want = known.snapshot, desired.access_role, desired.logging
+        org = dataclasses.replace(observed.org, snapshot=snapshot, trusted=known.trusted, admins={
+            p: found for p in desired.admin_principals if (found := known.admins.get(p)) is not None})
         accounts = member_accounts(snapshot)
-        if role is not None and members is not None:
-            org = dataclasses.replace(org, access={a: members.known(a) for a in accounts},
-                                      member_role=members.role_name)
+        if role is not None and known.member_role is not None:
+            org = dataclasses.replace(org, access={a: known.access.get(a) for a in accounts},
+                                      member_role=known.member_role)
         else:
             org = dataclasses.replace(org, access=None)
-        if logs is not None and want is not None:
+        if known.logging and want is not None:
             before = observed.org.logging or ObservedLogging(snapshot.organization_id, snapshot.management_account_id)
             org = dataclasses.replace(org, logging=dataclasses.replace(
-                before, trail=logs.known_trail(want.home_region, want.trail) if want.trail is not None else None,
-                aggregator_arn=logs.known_aggregator(want.account_id, want.home_region, want.aggregator)
+                before, trail=known.trails.get((want.home_region, want.trail)) if want.trail is not None else None,
+                aggregator_arn=known.aggregators.get((want.account_id, want.home_region, want.aggregator))
                 if want.config_enabled else None,
-                config={a: logs.known_config(a) for a in accounts} if want.config_enabled else {}))
+                config={a: known.config.get(a) for a in accounts} if want.config_enabled else {}))
         else:
             org = dataclasses.replace(org, logging=None)
         return dataclasses.replace(observed, org=org)

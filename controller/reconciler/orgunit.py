@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.api.models import OrgUnitSpec, OrgUnitStatus
+from controller.aws.gateway import Knowledge
 from controller.planner import claims
 from controller.planner.actions import Blocked, Plan
 from controller.planner.orgunit import DesiredOU, plan_orgunit, plan_orgunit_delete
@@ -64,8 +65,8 @@ class OrgUnitAdapter(Adapter[OrgUnitSpec, DesiredOU, ObservedOUState]):
     def plan(self, desired: DesiredOU, observed: ObservedOUState) -> Plan:
         return plan_orgunit(desired, observed.snapshot, observed.known_id, observed.tags)
 
-    def after(self, ctx: Context, desired: DesiredOU, observed: ObservedOUState, done: Done) -> ObservedOUState:
-        return dataclasses.replace(observed, snapshot=ctx.snapshot())
+    def after(self, desired: DesiredOU, observed: ObservedOUState, done: Done, known: Knowledge) -> ObservedOUState:
+        return dataclasses.replace(observed, snapshot=known.snapshot)
 
     def report(self, desired: DesiredOU, observed: ObservedOUState, done: Done) -> Report:
         snapshot, resource_id = observed.snapshot, done.resource_id

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.api.models import ServiceControlPolicySpec, ServiceControlPolicyStatus
+from controller.aws.gateway import Knowledge
 from controller.planner import claims
 from controller.planner.actions import Blocked, Plan
 from controller.planner.policy import (
@@ -107,9 +108,9 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
     def plan(self, desired: DesiredPolicy, observed: ObservedPolicyState) -> Plan:
         return plan_policy(desired, observed.snapshot, observed.known_id, observed.tags)
 
-    def after(self, ctx: Context, desired: DesiredPolicy, observed: ObservedPolicyState,
-              done: Done) -> ObservedPolicyState:
-        return dataclasses.replace(observed, snapshot=ctx.snapshot())
+    def after(self, desired: DesiredPolicy, observed: ObservedPolicyState, done: Done,
+              known: Knowledge) -> ObservedPolicyState:
+        return dataclasses.replace(observed, snapshot=known.snapshot)
 
     def report(self, desired: DesiredPolicy, observed: ObservedPolicyState, done: Done) -> Report:
         resource_id = done.resource_id
