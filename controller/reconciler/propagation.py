@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from controller.aws.errors import AwsError
 from controller.planner.actions import Action, Blocked
@@ -29,11 +30,11 @@ from controller.planner.actions import Action, Blocked
 #: the policy on the S3 bucket is not sufficient"), config 2014-11-12 ("Your Amazon S3 bucket policy does not allow
 #: Config to write to it"; InvalidRoleException, documented for the recorder's role, is what PutConfigurationAggregator
 #: answers when Config cannot assume the aggregator's role).
-CODES: Mapping[str, str] = {
+CODES: Mapping[str, str] = MappingProxyType({
     "InsufficientS3BucketPolicyException": "the log bucket's policy",
     "InsufficientDeliveryPolicyException": "the log bucket's policy",
     "InvalidRoleException": "the role Config assumes",
-}
+})
 DEFAULT_LIMIT_SECONDS = 120.0
 
 

@@ -7,6 +7,7 @@ spec), ``Synced`` (the last reconcile succeeded, or why not), ``Drifted`` (AWS w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -19,7 +20,7 @@ from controller.reconciler.base import Conditions, Event, ObjectView, Outcome, d
 from controller.settings import Settings
 
 # AWS error codes with a reason of their own in Synced (everything else: AwsError).
-AWS_REASONS: dict[str, BlockReason] = {
+AWS_REASONS: Mapping[str, BlockReason] = MappingProxyType({
     "OrganizationalUnitNotEmptyException": "OrgUnitNotEmpty",
     "DuplicateOrganizationalUnitException": "AlreadyExists",
     "DuplicatePolicyException": "AlreadyExists",
@@ -31,7 +32,7 @@ AWS_REASONS: dict[str, BlockReason] = {
     "PolicyTypeNotEnabledException": "PolicyTypeNotEnabled",
     "AccountNotFoundException": "NotFound",
     "MasterCannotLeaveOrganizationException": "ManagementAccount",
-}
+})
 
 Result = Literal["success", "error", "waiting"]
 # What status says an object is bound to in AWS (every kind has an id; an account also its creation's steps).

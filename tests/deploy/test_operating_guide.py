@@ -56,8 +56,11 @@ def reasons_in_code() -> set[str]:
             if isinstance(node, ast.Assign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names = {t.id for t in targets if isinstance(t, ast.Name)}
-                if names & set(REASON_TABLES) and isinstance(node.value, ast.Dict):
-                    for value in node.value.values:
+                table = node.value
+                if isinstance(table, ast.Call) and table.args:  # MappingProxyType({...})
+                    table = table.args[0]
+                if names & set(REASON_TABLES) and isinstance(table, ast.Dict):
+                    for value in table.values:
                         found |= _strs(value)
                 if "reason" in names:
                     found |= _strs(node.value)
