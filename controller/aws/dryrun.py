@@ -340,12 +340,6 @@ class RecordingGateway(OrganizationsGateway):
 
         self.update_snapshot(apply)
 
-    def enable_policy_type(self, root_id: str, policy_type: str) -> bool:
-        if policy_type in self.snapshot().enabled_policy_types:
-            return False
-        self._call("EnablePolicyType", RootId=root_id, PolicyType=policy_type)
-        return True
-
     def refresh_target_policies(self, target_id: str, policy_type: str) -> None:
         """What is on a target now: AWS's answer, unless the dry run created the target or enabled the type."""
         if is_new(target_id) or policy_type in self._enabled_here:
