@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from controller import metrics
 from controller.aws.gateway import Knowledge
 from controller.planner.access_role import Verdict
 from controller.planner.account import AccountRecord, CreationView, DesiredAccount
@@ -102,3 +103,21 @@ def test_no_adapter_after_takes_a_context(kind: str) -> None:
     """after(desired, observed, done, known): what the engine hands it, no Context (gateway, board, due)."""
     assert list(inspect.signature(type(ADAPTERS[kind]).after).parameters) == [  # type: ignore[attr-defined]
         "self", "desired", "observed", "done", "known"]
+
+
+def test_report_writes_no_metric() -> None:
+    """An adapter's report returns the gauges it owns as data; the engine writes them. Reporting changes no
+    sample of the operator's registry (nor, being pure, anything else)."""
+    def samples() -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
+        return sorted((s.name, tuple(sorted(s.labels.items())), s.value)
+                      for m in metrics.REGISTRY.collect() for s in m.samples)
+
+    trail = "a-trail-only-this-test-names"  # a series no other test sets: a write here would add it
+    desired = DesiredOrganization("organization", access_role=ROLE, logging=DesiredLogging(A, "logs", trail=trail,
+                                                                                           regions=()))
+    org = ObservedOrganization(snapshot(A), trusted=frozenset(), admins={}, access={A: role_in(A)},
+                               member_role=MEMBER_ROLE, logging=ObservedLogging("o-x", MGMT, trail=TRAIL))
+    before = samples()
+    report = OrganizationAdapter().report(desired, ObservedOrganizationState(org), Done("o-x"))
+    assert report.gauges and dict(report.gauges[0][1]) == {(trail,): 1}  # the trail's gauge, as data
+    assert samples() == before
