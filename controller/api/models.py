@@ -17,6 +17,9 @@ from controller.api import limits
 GROUP = "awsorg.gitops.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+#: The annotation that confirms, by account id, that deleting an AwsAccount may close it or remove it from the
+#: organization (``deletionPolicy`` Close or RemoveFromOrganization): a second, explicit word beyond the policy.
+CONFIRM_DELETION = f"{GROUP}/confirm-deletion"
 
 # AWS identifier shapes (AWS Organizations API reference, "pattern" of each id type).
 ROOT_ID_PATTERN = r"^r-[0-9a-z]{4,32}$"
