@@ -77,11 +77,11 @@ def account_key(email: str) -> str:
 def account_id_key(account_id: str) -> str:
     """One object per AWS account: its 12-digit id is a claim key as well as its email (an email holds an ``@``,
     so the two never meet)."""
-    return f"id:{account_id}"
+    return f"accountId:{account_id}"
 
 
 def is_account_id_key(key: str) -> bool:
-    return key.startswith("id:")
+    return key.startswith("accountId:")
 
 
 def account_keys(email: str, account_id: str | None, bound_id: str | None = None) -> tuple[str, ...]:

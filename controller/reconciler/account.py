@@ -93,7 +93,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
 
     def claim_refused_on(self, name: str, spec: AwsAccountSpec, owner: str, key: str) -> Blocked:
         if claims.is_account_id_key(key):
-            return duplicate_account(key.removeprefix("id:"), owner, by_spec=spec.account_id is not None)
+            return duplicate_account(key.removeprefix("accountId:"), owner, by_spec=spec.account_id is not None)
         return duplicate_email(spec.email, owner)
 
     def desired(self, name: str, spec: AwsAccountSpec, resolved: Mapping[Reference, str]) -> DesiredAccount:
