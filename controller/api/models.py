@@ -173,7 +173,9 @@ class AwsAccountSpec(_Model):
     tags: Tags | None = Field(default=None, description="When present, the whole tag set.")
     deletion_policy: Literal["Retain", "RemoveFromOrganization", "Close"] = Field(
         default="Retain",
-        description="Retain (forget the account, leave it in AWS), RemoveFromOrganization, or Close.",
+        description="Retain (forget the account, leave it in AWS), RemoveFromOrganization, or Close. The last two "
+                    "act only when the object carries the annotation awsorg.gitops.dev/confirm-deletion naming the "
+                    "account's id; without it deleting the object waits (Synced=False, DeletionNotConfirmed).",
     )
     management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
 
