@@ -339,7 +339,8 @@ def deletion_target(
     return account_id
 
 
-def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unread: bool = False) -> Plan:
+def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unread: bool = False,
+                     name: str = "<name>") -> Plan:
     """Close or remove ``account_id`` only when what was read again just now says it is this object's account and
     a person confirmed it by id; otherwise refuse (nothing written, the object kept with its finalizer) naming
     what disagrees and how to resolve it."""
@@ -375,7 +376,7 @@ def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unre
             "DeletionNotConfirmed",
             f"deletionPolicy {policy}: account {account_id} <{found.email}> is {verb} only when this object "
             f"carries the annotation {CONFIRM_DELETION}: \"{account_id}\" ({found_word}). Add it to go ahead "
-            f"(kubectl annotate awsaccount <name> {CONFIRM_DELETION}={account_id}), or set "
+            f"(kubectl annotate awsaccount {name} {CONFIRM_DELETION}={account_id}), or set "
             "spec.deletionPolicy: Retain to delete this object and keep the account",
             retry=False), resource_id=account_id)
     if policy == "RemoveFromOrganization":

@@ -174,7 +174,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         if isinstance(target, Plan):
             return target
         assert spec is not None  # Retain otherwise
-        return plan_destruction(target, policy, self._deletion_check(ctx, target, spec, view))
+        return plan_destruction(target, policy, self._deletion_check(ctx, target, spec, view), name=view.name)
 
     def _deletion_check(self, ctx: Context, account_id: str, spec: AwsAccountSpec, view: ObjectView) -> DeletionCheck:
         """Identity before destruction: the account read again from AWS now (DescribeAccount, not the snapshot), the
