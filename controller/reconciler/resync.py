@@ -108,8 +108,9 @@ class Resync:
         self.writes = 0  # status writes and events made by the resync (a quiet pass makes none)
 
     async def run_forever(self) -> None:
-        """One pass every AWSORG_RESYNC_SECONDS. A replica that kopf peering holds on standby does not observe
-        (no AWS calls): it waits to take over, then observes at once."""
+        """One pass every AWSORG_RESYNC_SECONDS, and one at once when the administrator's policy file changes (it
+        is looked at every second: a stat). A replica that kopf peering holds on standby does not observe (no AWS
+        calls): it waits to take over, then observes at once."""
         loop = asyncio.get_running_loop()
         due = loop.time() + min(self.settings.resync_seconds, 5.0)  # let kopf resume the objects first
         while True:
@@ -119,6 +120,8 @@ class Resync:
                     engine.latest.clear()  # the active replica writes meanwhile: this cache goes stale
                 await asyncio.sleep(1.0)
                 continue
+            if self.settings.policy.refresh():
+                due = loop.time()  # the administrator's policy changed: every object is compared with it now
             wait = due - loop.time()
             if wait > 0:
                 await asyncio.sleep(min(1.0, wait))  # short steps: a pause is noticed within a second
