@@ -113,6 +113,7 @@ class Resync:
         calls): it waits to take over, then observes at once."""
         loop = asyncio.get_running_loop()
         due = loop.time() + min(self.settings.resync_seconds, 5.0)  # let kopf resume the objects first
+        policy_version = self.settings.policy.version
         while True:
             if self.paused():
                 due = loop.time()
@@ -120,7 +121,10 @@ class Resync:
                     engine.latest.clear()  # the active replica writes meanwhile: this cache goes stale
                 await asyncio.sleep(1.0)
                 continue
-            if self.settings.policy.refresh():
+            policy = self.settings.policy
+            policy.refresh()  # whoever notices a change first (a reconcile may), its version says so here
+            if policy.version != policy_version:
+                policy_version = policy.version
                 due = loop.time()  # the administrator's policy changed: every object is compared with it now
             wait = due - loop.time()
             if wait > 0:
