@@ -99,3 +99,29 @@ def test_plan_reads_awsorg_policy_file_when_no_policy_is_given(
     monkeypatch.setenv("AWSORG_POLICY_FILE", str(files / "bad.yaml"))
     assert main(["plan", str(files / "lz" / "org.yaml")]) == exits.FAILED
     assert "AWSORG_POLICY_FILE" in capsys.readouterr().err
+
+
+def test_plan_adopts_what_git_did_not_create_only_with_the_ownership_tag_and_never_a_protected_id(
+        aws: AwsSandbox, tmp_path: Path) -> None:
+    from controller.api.guardrails import OperatorPolicy
+    from controller.workflow.plan import plan_paths
+
+    org = aws.client()
+    legacy = org.create_organizational_unit(ParentId=aws.ids["root_id"], Name="Legacy")["OrganizationalUnit"]["Id"]
+    (tmp_path / "ou.yaml").write_text("apiVersion: awsorg.gitops.dev/v1alpha1\nkind: OrgUnit\n"
+                                      "metadata: {name: legacy}\nspec: {name: Legacy}\n")
+    owned = OperatorPolicy.model_validate({"adoption": {"requireTag": {"owner": "platform"}}})
+    aws.reset_calls()
+
+    def refused(policy: OperatorPolicy) -> list[str]:
+        return [c.text for c in plan_paths([tmp_path / "ou.yaml"], aws.client(), policy=policy).problems]
+
+    assert refused(OperatorPolicy()) == []  # the defaults adopt by name, as before
+    (text,) = refused(owned)
+    assert "Root/Legacy exists in AWS and was not made by the operator" in text and "owner=platform" in text  # labelled
+    assert "(administrator's policy: adoption.requireTag)" in text and "spec.name" in text
+    org.tag_resource(ResourceId=legacy, Tags=[{"Key": "owner", "Value": "platform"}])
+    assert all(c.startswith(("List", "Describe", "Get")) for c in aws.calls[:-1]), aws.calls  # the plans read only
+    assert refused(owned) == []
+    (text,) = refused(OperatorPolicy.model_validate({"protected": {"orgUnits": [legacy]}}))
+    assert "(administrator's policy: protected.orgUnits)" in text
