@@ -8,11 +8,13 @@ at again as it changes). What the rules need to know of the organization comes f
   ``centralLogging.logArchiveAccountId``;
 - the delegated administrators (only for an account whose deletionPolicy is Close or RemoveFromOrganization):
   ListDelegatedAdministrators once per resync interval, afresh before an account is closed or removed;
-- an adopted resource's tags (only under ``adoption.requireTag``): ListTagsForResource, once, when it is adopted.
+- the tags of a resource the plan would adopt (only under ``adoption.requireTag``): ListTagsForResource, each time
+  the object is compared while it is not bound yet (once, when the tag is there: it is then bound).
 
 A refusal is ``Synced=False``, reason ``ForbiddenByPolicy``, its message naming each rule and field, and nothing is
 written to AWS (the check comes before the first write of the reconcile). On deletion, what the policy forbids is
-left in AWS (``Retained`` would be wrong: a Warning event ``ForbiddenByPolicy`` says what was kept and why).
+left in AWS and the object released (a Warning event ``ForbiddenByPolicy`` says what was kept and why): the policy
+protects the resource, not the object.
 """
 
 from __future__ import annotations
