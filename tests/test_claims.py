@@ -7,9 +7,12 @@ import pytest
 from controller.planner.claims import (
     Claim,
     ObjectKey,
+    account_id_key,
     account_key,
+    account_keys,
     claim_owner,
     find_cycle,
+    is_account_id_key,
     orgunit_key,
     orgunit_parent,
     policy_key,
@@ -60,10 +63,29 @@ KEY_CASES = [
      "ref:platform/Prod"),
     ("OU names compare as AWS does: case-sensitively", orgunit_key("prod", None, None), "root/prod"),
     ("emails compare case-insensitively", account_key("Team@Example.COM"), "team@example.com"),
+    ("an account id is a key of its own, never an email's", account_id_key("222222222222"), "accountId:222222222222"),
     ("policy names are per type", policy_key("RESOURCE_CONTROL_POLICY", "deny"), "RESOURCE_CONTROL_POLICY/deny"),
     ("the policy type reads back from the key", policy_type_of_key(policy_key("SERVICE_CONTROL_POLICY", "a/b")),
      "SERVICE_CONTROL_POLICY"),
 ]
+ACCOUNT_KEY_CASES = [
+    ("an account to be created claims its email only", ("a@example.com", None, None), ("a@example.com",)),
+    ("spec.accountId is claimed as well as the email (two objects naming one account id meet)",
+     ("a@example.com", "222222222222", None), ("a@example.com", "accountId:222222222222")),
+    ("the bound id is claimed too: an object created by email meets one naming its id",
+     ("a@example.com", None, "222222222222"), ("a@example.com", "accountId:222222222222")),
+    ("the same id named and bound: one key", ("a@example.com", "222222222222", "222222222222"),
+     ("a@example.com", "accountId:222222222222")),
+    ("named one, bound to another (spec.accountId edited after binding): both claimed",
+     ("a@example.com", "333333333333", "222222222222"),
+     ("a@example.com", "accountId:333333333333", "accountId:222222222222")),
+]
+
+
+@pytest.mark.parametrize(("reason", "fields", "keys"), ACCOUNT_KEY_CASES, ids=[c[0] for c in ACCOUNT_KEY_CASES])
+def test_account_keys(reason: str, fields: tuple[str, str | None, str | None], keys: tuple[str, ...]) -> None:
+    assert account_keys(*fields) == keys, reason
+    assert [is_account_id_key(k) for k in keys] == [False] + [True] * (len(keys) - 1), reason
 
 
 @pytest.mark.parametrize(("reason", "key", "expected"), KEY_CASES, ids=[c[0] for c in KEY_CASES])

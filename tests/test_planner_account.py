@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from controller.api.models import CONFIRM_DELETION
 from controller.planner.account import (
     AccountRecord,
     CreationView,
+    DeletionCheck,
     DesiredAccount,
     plan_account,
     plan_account_delete,
@@ -124,9 +126,17 @@ CASES = [
          want(account_id=PROD_ACCT.id), snap(PROD_ACCT), resource_id=PROD_ACCT.id, adopted=True),
     Case("spec.accountId not in the organization: refuse, never create",
          want(account_id="999999999999"), snap(), blocked="NotFound"),
-    Case("spec.accountId whose email differs from spec.email: refuse",
-         want(account_id=PROD_ACCT.id, email="other@example.com"), snap(PROD_ACCT), blocked="ImmutableField",
-         resource_id=PROD_ACCT.id),
+    Case("spec.accountId whose email differs from spec.email: refused, and not bound (no status.id), so deleting "
+         "the object can never close or remove that account (issue 19)",
+         want(account_id=PROD_ACCT.id, email="other@example.com"), snap(PROD_ACCT), blocked="ImmutableField"),
+    Case("spec.accountId naming a closed account: refused, not bound",
+         want(account_id=PROD_ACCT.id), snap(acct(PROD_ACCT.id, "prod@example.com", state="SUSPENDED")),
+         blocked="AccountClosed"),
+    Case("an account with this email exists but is closed: refused, not adopted (no status.id)",
+         want(), snap(acct(PROD_ACCT.id, "prod@example.com", state="SUSPENDED")), blocked="AccountClosed"),
+    Case("a bound account whose email changed outside Git: refused, and it stays bound (never lost track of)",
+         want(), snap(acct(PROD_ACCT.id, "new@example.com")), record=AccountRecord(id=PROD_ACCT.id),
+         blocked="ImmutableField", resource_id=PROD_ACCT.id),
     Case("orgUnitRef changed: move the account",
          want(parent_id=DEV_OU.id), snap(PROD_ACCT), record=AccountRecord(id=PROD_ACCT.id),
          actions=[MoveAccount(PROD_ACCT.id, PROD.id, DEV_OU.id)], resource_id=PROD_ACCT.id),
@@ -158,33 +168,79 @@ def test_plan_account(case: Case) -> None:
     assert plan.created == case.created
 
 
+def confirmed(account: ObservedAccount, **kw: object) -> DeletionCheck:
+    """What the adapter read again: the account as DescribeAccount answers it, confirmed by its id."""
+    base: dict[str, object] = dict(emails=(account.email,), confirmed=account.id)
+    base.update(kw)
+    return DeletionCheck(account, **base)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
-    ("reason", "record", "policy", "snapshot", "creq", "actions", "blocked"),
+    ("reason", "record", "policy", "snapshot", "creq", "check", "actions", "blocked"),
     [
         ("Retain (the default) forgets the account and leaves it in AWS",
-         AccountRecord(id=PROD_ACCT.id), "Retain", snap(PROD_ACCT), None, [], None),
-        ("Close calls CloseAccount", AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         AccountRecord(id=PROD_ACCT.id), "Retain", snap(PROD_ACCT), None, None, [], None),
+        ("Close, the account read again as bound and confirmed by its id: CloseAccount",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None, confirmed(PROD_ACCT),
          [CloseAccount(PROD_ACCT.id)], None),
-        ("Close of an account already PENDING_CLOSURE is done", AccountRecord(id=PROD_ACCT.id), "Close",
-         snap(acct(PROD_ACCT.id, "prod@example.com", state="PENDING_CLOSURE")), None, [], None),
-        ("RemoveFromOrganization removes it", AccountRecord(id=PROD_ACCT.id), "RemoveFromOrganization",
-         snap(PROD_ACCT), None, [RemoveAccount(PROD_ACCT.id)], None),
-        ("the management account is never closed", AccountRecord(id=MGMT), "Close", snap(), None, [],
+        ("Close of an account already PENDING_CLOSURE is done (nothing left to destroy, no confirmation needed)",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         confirmed(acct(PROD_ACCT.id, "prod@example.com", state="PENDING_CLOSURE"), confirmed=None), [], None),
+        ("RemoveFromOrganization, read again and confirmed: removes it", AccountRecord(id=PROD_ACCT.id),
+         "RemoveFromOrganization", snap(PROD_ACCT), None, confirmed(PROD_ACCT), [RemoveAccount(PROD_ACCT.id)], None),
+        ("the management account is never closed", AccountRecord(id=MGMT), "Close", snap(), None, None, [],
          "ManagementAccount"),
         ("the management account is never removed", AccountRecord(id=MGMT), "RemoveFromOrganization", snap(), None,
-         [], "ManagementAccount"),
+         None, [], "ManagementAccount"),
         ("a creation in flight is waited for, so the account is never lost track of",
-         AccountRecord(request_id="car-1", intent_at=NOW), "Close", snap(), req("IN_PROGRESS"), [],
+         AccountRecord(request_id="car-1", intent_at=NOW), "Close", snap(), req("IN_PROGRESS"), None, [],
          "CreationInProgress"),
-        ("a creation that succeeded meanwhile is closed per the policy",
+        ("a creation that succeeded meanwhile is closed per the policy (confirmed)",
          AccountRecord(request_id="car-1", intent_at=NOW), "Close", snap(PROD_ACCT),
-         req("SUCCEEDED", account_id=PROD_ACCT.id), [CloseAccount(PROD_ACCT.id)], None),
+         req("SUCCEEDED", account_id=PROD_ACCT.id), confirmed(PROD_ACCT), [CloseAccount(PROD_ACCT.id)], None),
+        ("an object that never bound an account (a refused one) has nothing to close, whatever it names",
+         AccountRecord(), "Close", snap(PROD_ACCT), None, None, [], None),
+        ("no confirmation annotation: nothing closed, the object says which annotation and id to add",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None, confirmed(PROD_ACCT, confirmed=None), [],
+         "DeletionNotConfirmed"),
+        ("a confirmation naming another account is none: nothing removed",
+         AccountRecord(id=PROD_ACCT.id), "RemoveFromOrganization", snap(PROD_ACCT), None,
+         confirmed(PROD_ACCT, confirmed="999999999999"), [], "DeletionNotConfirmed"),
+        ("the account's email in AWS is not the one this object knows: it may be another account; refused",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         confirmed(PROD_ACCT, emails=("someone@example.com",)), [], "IdentityMismatch"),
+        ("status.email agrees but spec.email does not (an object bound before the rule): refused",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         confirmed(PROD_ACCT, emails=("prod@example.com", "attacker@example.com")), [], "IdentityMismatch"),
+        ("AWS answers another id than asked: refused",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         DeletionCheck(acct("333333333333", "prod@example.com"), ("prod@example.com",), PROD_ACCT.id), [],
+         "IdentityMismatch"),
+        ("another object declares the account (by id or email): never closed while it does",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         confirmed(PROD_ACCT, declared_by=("production",)), [], "DuplicateAccount"),
+        ("the account was not read again (no check given): nothing destroyed",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None, None, [], "IdentityMismatch"),
+        ("DescribeAccount says it is no longer in the organization: done, nothing to close",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None, DeletionCheck(None), [], None),
+        ("the snapshot is stale but the fresh read is what counts: closed in AWS meanwhile, done",
+         AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         confirmed(acct(PROD_ACCT.id, "prod@example.com", state="SUSPENDED")), [], None),
     ],
 )
 def test_plan_account_delete(
     reason: str, record: AccountRecord, policy: str, snapshot: OrgSnapshot, creq: CreateAccountRequest | None,
-    actions: list[object], blocked: str | None,
+    check: DeletionCheck | None, actions: list[object], blocked: str | None,
 ) -> None:
-    plan = plan_account_delete(record, snapshot, policy=policy, observe_only=False, request=creq)
+    plan = plan_account_delete(record, snapshot, policy=policy, observe_only=False, request=creq, check=check)
     assert list(plan.actions) == actions, reason
     assert (plan.blocked.reason if plan.blocked else None) == blocked, reason
+
+
+def test_the_unconfirmed_refusal_names_the_annotation_the_id_and_the_way_out() -> None:
+    plan = plan_account_delete(AccountRecord(id=PROD_ACCT.id), snap(PROD_ACCT), policy="Close", observe_only=False,
+                               check=confirmed(PROD_ACCT, confirmed=None))
+    assert plan.blocked is not None and plan.resource_id == PROD_ACCT.id
+    message = plan.blocked.message
+    assert f'{CONFIRM_DELETION}: "{PROD_ACCT.id}"' in message and "prod@example.com" in message
+    assert "no such annotation" in message and "spec.deletionPolicy: Retain" in message

@@ -672,3 +672,34 @@ def test_validate_and_the_planner_agree_on_ou_depth(levels: int, tmp_path: Path)
     planned = plan_orgunit(DesiredOU(f"level-{levels}", f"level-{levels}", parent if ous else None), snapshot, None)
     refused = planned.blocked is not None and "nested" in planned.blocked.message
     assert bool(offline) == refused == (levels > MAX_OU_DEPTH), (offline, planned)
+
+
+CONFIRM = "awsorg.gitops.dev/confirm-deletion"
+
+
+def _account_doc(name: str, annotations: dict[str, str] | None = None, **spec: Any) -> str:
+    doc = {"apiVersion": "awsorg.gitops.dev/v1alpha1", "kind": "AwsAccount",
+           "metadata": {"name": name, **({"annotations": annotations} if annotations else {})},
+           "spec": {"accountName": name.title(), "email": f"{name}@example.com", **spec}}
+    return yaml.safe_dump(doc)
+
+
+@pytest.mark.parametrize(("spec", "annotations", "expected", "reason"), [
+    ({"deletionPolicy": "Close"}, None, "spec.deletionPolicy",
+     "Close without the confirmation: deleting the object will wait, so validate says so before merge"),
+    ({"deletionPolicy": "RemoveFromOrganization"}, None, "spec.deletionPolicy", "RemoveFromOrganization likewise"),
+    ({"deletionPolicy": "Close", "accountId": "222222222222"}, {CONFIRM: "222222222222"}, None,
+     "confirmed by the account's own id: nothing to say"),
+    ({"deletionPolicy": "Close", "accountId": "222222222222"}, {CONFIRM: "333333333333"},
+     f"metadata.annotations.{CONFIRM}", "a confirmation naming another account confirms nothing"),
+    ({}, None, None, "Retain (the default) destroys nothing: nothing to confirm"),
+])
+def test_close_and_remove_without_the_confirmation_are_warned(
+    tmp_path: Path, spec: dict[str, Any], annotations: dict[str, str] | None, expected: str | None, reason: str
+) -> None:
+    (tmp_path / "a.yaml").write_text(_account_doc("dev", annotations, **spec))
+    report = validate_paths([tmp_path])
+    found = [(f.field, f.severity) for f in report.findings]
+    assert found == ([(expected, "warning")] if expected else []), reason
+    if expected:
+        assert CONFIRM in report.findings[0].message, reason

@@ -17,6 +17,9 @@ from controller.api import limits
 GROUP = "awsorg.gitops.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+#: The annotation that confirms, by account id, that deleting an AwsAccount may close it or remove it from the
+#: organization (``deletionPolicy`` Close or RemoveFromOrganization): a second, explicit word beyond the policy.
+CONFIRM_DELETION = f"{GROUP}/confirm-deletion"
 
 # AWS identifier shapes (AWS Organizations API reference, "pattern" of each id type).
 ROOT_ID_PATTERN = r"^r-[0-9a-z]{4,32}$"
@@ -170,7 +173,9 @@ class AwsAccountSpec(_Model):
     tags: Tags | None = Field(default=None, description="When present, the whole tag set.")
     deletion_policy: Literal["Retain", "RemoveFromOrganization", "Close"] = Field(
         default="Retain",
-        description="Retain (forget the account, leave it in AWS), RemoveFromOrganization, or Close.",
+        description="Retain (forget the account, leave it in AWS), RemoveFromOrganization, or Close. The last two "
+                    "act only when the object carries the annotation awsorg.gitops.dev/confirm-deletion naming the "
+                    "account's id; without it deleting the object waits (Synced=False, DeletionNotConfirmed).",
     )
     management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
 

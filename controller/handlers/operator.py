@@ -77,7 +77,8 @@ def _view(kind: str, body: Any, retry: int, trigger: Trigger) -> ObjectView:
     meta = body["metadata"]
     return ObjectView(kind=kind, name=meta["name"], generation=int(meta.get("generation") or 1),
                       spec=dict(body.get("spec") or {}), status=dict(body.get("status") or {}), retry=retry,
-                      trigger=trigger, created=str(meta.get("creationTimestamp") or ""))
+                      trigger=trigger, created=str(meta.get("creationTimestamp") or ""),
+                      annotations=dict(meta.get("annotations") or {}))
 
 
 def _apply(outcome: Outcome, body: Any, patch: Any, events: EventPoster) -> None:
@@ -205,7 +206,7 @@ def _register_kind(registry: kopf.OperatorRegistry, engine: Reconciler, refs: In
     @kopf.index(*resource, id=f"{PLURALS[kind]}_claims", registry=registry)
     def claim_index(name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[str, Any]:
         entry = adapter.index(name, spec, status, meta)
-        return {entry.claim_key: entry.claim} if entry.claim_key is not None else {}
+        return {key: entry.claim for key in entry.claim_keys}
 
     def reconcile(trigger: Trigger, body: Any, patch: Any, retry: int, kwargs: dict[str, Any]) -> None:
         refs.refresh(kwargs)

@@ -19,10 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.api import limits
+from controller.api.models import CONFIRM_DELETION
 from controller.planner.actions import (
     Action,
     BindCreateRequest,
     Blocked,
+    BlockReason,
     CloseAccount,
     CreateAccount,
     Difference,
@@ -214,15 +216,20 @@ def _plan_bound(
     adopted: bool,
     actual_tags: Mapping[str, str] | None,
 ) -> Plan:
+    # A refusal binds nothing the object was not bound to already: an account found by spec.accountId or by email
+    # and refused is not this object's, so its id is not written to status (deleting the object, whatever its
+    # deletionPolicy, then has no account to act on). One bound before (or made by its own request) stays bound.
+    refused_id = None if adopted else account.id
     if account.email.lower() != desired.email.lower():
         return Plan(
             blocked=Blocked(
                 "ImmutableField",
                 f"spec.email: account {account.id} has email {account.email}, the spec says {desired.email}; an "
-                "account's email cannot be changed here",
+                "account's email cannot be changed here"
+                + ("; the account is not adopted" if adopted else ""),
                 retry=False,
             ),
-            resource_id=account.id,
+            resource_id=refused_id,
             differences=(Difference("email", desired.email, account.email),),
         )
     if account.state in CLOSED_STATES:
@@ -230,11 +237,11 @@ def _plan_bound(
             blocked=Blocked(
                 "AccountClosed",
                 f"account {account.id} is {account.state}; a closed account is never recreated. Delete this "
-                "object (deletionPolicy Retain forgets it)",
+                "object (deletionPolicy Retain forgets it)"
+                + ("; the account is not adopted" if adopted else ""),
                 retry=False,
             ),
-            resource_id=account.id,
-            adopted=adopted,
+            resource_id=refused_id,
             differences=(Difference("state", "ACTIVE", account.state),),
         )
     actions: list[Action] = []
@@ -253,6 +260,24 @@ def _plan_bound(
     return Plan(actions=tuple(actions), differences=tuple(diffs), resource_id=account.id, adopted=adopted)
 
 
+DESTROYING = ("Close", "RemoveFromOrganization")
+
+
+@dataclass(frozen=True)
+class DeletionCheck:
+    """What is looked at again, just before an account is closed or removed from the organization (issue 19:
+    identity before destruction)."""
+
+    #: DescribeAccount's answer, read for this deletion; None: AWS says the account is not in the organization.
+    described: ObservedAccount | None
+    #: The emails this object knows the account by (status.email, spec.email): each must be the account's.
+    emails: tuple[str, ...] = ()
+    #: The value of the object's ``CONFIRM_DELETION`` annotation (None: absent).
+    confirmed: str | None = None
+    #: The other AwsAccounts that declare this account (by its id, or by its email).
+    declared_by: tuple[str, ...] = ()
+
+
 def plan_account_delete(
     record: AccountRecord,
     snapshot: OrgSnapshot,
@@ -261,11 +286,31 @@ def plan_account_delete(
     observe_only: bool,
     request: CreateAccountRequest | None = None,
     email: str | None = None,
+    check: DeletionCheck | None = None,
 ) -> Plan:
-    """Plan what deleting the object does to the account, per ``deletionPolicy``.
+    """Plan what deleting the object does to the account, per ``deletionPolicy``: :func:`deletion_target`, then,
+    for Close and RemoveFromOrganization, :func:`plan_destruction` on what ``check`` read again (None: not read,
+    so nothing is destroyed)."""
+    target = deletion_target(record, snapshot, policy=policy, observe_only=observe_only, request=request,
+                             email=email)
+    if isinstance(target, Plan):
+        return target
+    return plan_destruction(target, policy, check or DeletionCheck(None, confirmed=None), unread=check is None)
 
-    A creation still in flight is waited for first, so the account is never lost track of.
-    """
+
+def deletion_target(
+    record: AccountRecord,
+    snapshot: OrgSnapshot,
+    *,
+    policy: str,
+    observe_only: bool,
+    request: CreateAccountRequest | None = None,
+    email: str | None = None,
+) -> str | Plan:
+    """The account that deleting the object would close or remove (its id: to be read again and checked, then
+    :func:`plan_destruction`), or the whole plan when nothing is destroyed (Retain, Observe, no account, the
+    management account, already gone, or a creation still in flight: waited for first, so the account is never
+    lost track of)."""
     account_id = record.id
     if account_id is None and record.request_id is not None:
         if request is None or request.state == "IN_PROGRESS":
@@ -279,7 +324,7 @@ def plan_account_delete(
     if account_id is None and email:
         found = snapshot.account_with_email(email)
         account_id = found.id if found else None
-    if policy == "Retain" or observe_only or account_id is None:
+    if policy not in DESTROYING or observe_only or account_id is None:
         return Plan(resource_id=account_id)
     if account_id == snapshot.management_account_id:
         return Plan(
@@ -291,11 +336,49 @@ def plan_account_delete(
             ),
             resource_id=account_id,
         )
-    account = snapshot.accounts.get(account_id)
-    if account is None:
-        return Plan(resource_id=account_id)  # already gone from the organization
+    return account_id
+
+
+def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unread: bool = False,
+                     name: str = "<name>") -> Plan:
+    """Close or remove ``account_id`` only when what was read again just now says it is this object's account and
+    a person confirmed it by id; otherwise refuse (nothing written, the object kept with its finalizer) naming
+    what disagrees and how to resolve it."""
+    verb = "closed" if policy == "Close" else "removed from the organization"
+    keep = ("Set spec.deletionPolicy: Retain to delete this object and leave the account as it is (close or "
+            "remove it by hand if that is what was meant)")
+
+    def refuse(reason: BlockReason, message: str) -> Plan:
+        return Plan(blocked=Blocked(reason, f"{message}. Nothing is {verb}. {keep}", retry=False),
+                    resource_id=account_id)
+
+    if unread:
+        return refuse("IdentityMismatch", f"account {account_id} was not read again before it would be {verb}")
+    found = check.described
+    if found is None:
+        return Plan(resource_id=account_id)  # no longer in the organization (closed for good, or removed): done
+    if found.id != account_id:
+        return refuse("IdentityMismatch", f"AWS answered account {found.id} when asked for {account_id}")
+    if policy == "Close" and found.state in CLOSED_STATES:
+        return Plan(resource_id=account_id)  # already closing or closed: nothing left to destroy
+    other = sorted({e for e in check.emails if e and e.lower() != found.email.lower()})
+    if other:
+        return refuse("IdentityMismatch", f"account {account_id} has the email {found.email} in AWS now, but this "
+                      f"object knows it as {', '.join(other)}: it may not be the account this object meant")
+    if check.declared_by:
+        names = ", ".join(f"AwsAccount {n!r}" for n in sorted(check.declared_by))
+        return refuse("DuplicateAccount", f"account {account_id} <{found.email}> is also declared by {names}; it is "
+                      "never closed or removed while another object declares it (delete that object, or point it "
+                      "at another account, first)")
+    if check.confirmed != account_id:
+        found_word = "no such annotation" if check.confirmed is None else f"it says {check.confirmed!r}"
+        return Plan(blocked=Blocked(
+            "DeletionNotConfirmed",
+            f"deletionPolicy {policy}: account {account_id} <{found.email}> is {verb} only when this object "
+            f"carries the annotation {CONFIRM_DELETION}: \"{account_id}\" ({found_word}). Add it to go ahead "
+            f"(kubectl annotate awsaccount {name} {CONFIRM_DELETION}={account_id}), or set "
+            "spec.deletionPolicy: Retain to delete this object and keep the account",
+            retry=False), resource_id=account_id)
     if policy == "RemoveFromOrganization":
         return Plan(actions=(RemoveAccount(account_id),), resource_id=account_id)
-    if account.state in CLOSED_STATES:
-        return Plan(resource_id=account_id)  # already closing or closed: done
     return Plan(actions=(CloseAccount(account_id),), resource_id=account_id)

@@ -596,6 +596,9 @@ BlockReason = Literal[
     "NotFound",
     "LimitExceeded",
     "DuplicateEmail",
+    "DuplicateAccount",
+    "IdentityMismatch",
+    "DeletionNotConfirmed",
     "CreationInProgress",
     "CreationLimitReached",
     "CreateAccountFailed",
@@ -637,6 +640,14 @@ def creation_limit_reached(in_flight: int) -> Blocked:
     """The planner's check before CreateAccount and the gateway's guard under its lock say this in one way."""
     return Blocked("CreationLimitReached", f"{in_flight} account creations are in progress in the organization and "
                    f"AWS allows {limits.MAX_CREATIONS_IN_FLIGHT} at a time; this one starts when a slot frees up")
+
+
+def duplicate_account(account_id: str, owner: str, *, by_spec: bool = True) -> Blocked:
+    """A second AwsAccount naming (``spec.accountId``) or bound to an account another one already declares."""
+    where = "spec.accountId" if by_spec else "status.id"
+    return Blocked("DuplicateAccount", f"{where}: account {account_id} is already declared by AwsAccount {owner!r}; "
+                   "one AwsAccount per AWS account, so this object is not acted on (deleting it changes nothing in "
+                   "AWS). Point spec.accountId at another account, or delete this object")
 
 
 def duplicate_email(email: str, owner: str) -> Blocked:

@@ -1,7 +1,7 @@
 """Claims and reference cycles: the rules that span objects, one copy for the engine and ``awsorg validate``.
 
-An object *claims* the AWS resource it declares (an account's email, a policy's name within its type, an
-OU's name under its parent): two objects with one claim key would bind to one resource, so one of them owns
+An object *claims* the AWS resource it declares (an account's email and its account id, a policy's name within
+its type, an OU's name under its parent): two objects with one claim key would bind to one resource, so one of them owns
 it (:func:`claim_owner`) and the other is refused. The keys are computed here from the spec's fields alone
 (no AWS, no cluster), so that ``awsorg validate`` calls duplicates exactly what the operator refuses at run
 time. A chain of references that returns to its start is a cycle (:func:`find_cycle`).
@@ -72,6 +72,27 @@ def orgunit_key(aws_name: str, parent_ref: str | None, parent_id: str | None) ->
 def account_key(email: str) -> str:
     """One account per root user email, compared case-insensitively."""
     return email.lower()
+
+
+def account_id_key(account_id: str) -> str:
+    """One object per AWS account: its 12-digit id is a claim key as well as its email (an email holds an ``@``,
+    so the two never meet)."""
+    return f"accountId:{account_id}"
+
+
+def is_account_id_key(key: str) -> bool:
+    return key.startswith("accountId:")
+
+
+def account_keys(email: str, account_id: str | None, bound_id: str | None = None) -> tuple[str, ...]:
+    """What an AwsAccount claims: its email, the account id its spec names (``spec.accountId``) and the one it is
+    bound to (``status.id``; offline, in ``awsorg validate``, there is none). Without the ids as keys, an object
+    naming another object's account by id with another email would be settled by neither claim (issue 19)."""
+    keys = [account_key(email)]
+    for ident in (account_id, bound_id):
+        if ident and account_id_key(ident) not in keys:
+            keys.append(account_id_key(ident))
+    return tuple(keys)
 
 
 def policy_key(policy_type: str, aws_name: str) -> str:

@@ -13,20 +13,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controller.api.models import AwsAccountSpec, AwsAccountStatus
+from controller.api.models import CONFIRM_DELETION, AwsAccountSpec, AwsAccountStatus
+from controller.aws.errors import AwsError
 from controller.planner import claims
 from controller.planner.account import (
     AccountRecord,
     CreationView,
+    DeletionCheck,
     DesiredAccount,
+    deletion_target,
     plan_account,
-    plan_account_delete,
+    plan_destruction,
 )
-from controller.planner.actions import Blocked, Plan, duplicate_email
+from controller.planner.actions import Blocked, Plan, duplicate_account, duplicate_email
 from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import TAGS, Adapter, Context, Done, Reference, Report
 from controller.reconciler.status import binding_of
-from controller.state import OrgSnapshot
+from controller.state import ObservedAccount, OrgSnapshot
 
 KIND = "AwsAccount"
 
@@ -81,7 +84,16 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
     def claim_key(self, name: str, spec: AwsAccountSpec) -> str:
         return claims.account_key(spec.email)
 
+    def claim_keys(self, name: str, spec: AwsAccountSpec, status: Mapping[str, Any]) -> tuple[str, ...]:
+        """Its email, and the account id it names or is bound to: one object per AWS account, by either."""
+        return claims.account_keys(spec.email, spec.account_id, binding_of(status).id)
+
     def claim_refused(self, name: str, spec: AwsAccountSpec, owner: str) -> Blocked:
+        return duplicate_email(spec.email, owner)
+
+    def claim_refused_on(self, name: str, spec: AwsAccountSpec, owner: str, key: str) -> Blocked:
+        if claims.is_account_id_key(key):
+            return duplicate_account(key.removeprefix("accountId:"), owner, by_spec=spec.account_id is not None)
         return duplicate_email(spec.email, owner)
 
     def desired(self, name: str, spec: AwsAccountSpec, resolved: Mapping[Reference, str]) -> DesiredAccount:
@@ -157,5 +169,28 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         # one, and must not close someone else's.
         email = spec.email if spec is not None and (record.intent_at or record.request_id) else None
         policy = "Retain" if retain or spec is None else self.deletion_policy(spec)
-        return plan_account_delete(record, ctx.snapshot(), policy=policy, observe_only=retain, request=request,
-                                   email=email)
+        target = deletion_target(record, ctx.snapshot(), policy=policy, observe_only=retain, request=request,
+                                 email=email)
+        if isinstance(target, Plan):
+            return target
+        assert spec is not None  # Retain otherwise
+        return plan_destruction(target, policy, self._deletion_check(ctx, target, spec, view), name=view.name)
+
+    def _deletion_check(self, ctx: Context, account_id: str, spec: AwsAccountSpec, view: ObjectView) -> DeletionCheck:
+        """Identity before destruction: the account read again from AWS now (DescribeAccount, not the snapshot), the
+        emails this object knows it by, its confirmation, and the other objects declaring the account."""
+        try:
+            described: ObservedAccount | None = ctx.gateway.describe_account(account_id)
+        except AwsError as exc:
+            if exc.code != "AccountNotFoundException":
+                raise
+            described = None
+        keys = [claims.account_id_key(account_id)]
+        if described is not None:
+            keys.append(claims.account_key(described.email))
+        others = set()
+        if ctx.refs is not None:
+            others = {c.name for key in keys for c in ctx.refs.claims(KIND, key) if c.name != view.name}
+        emails = (binding_of(view.status).email or "", spec.email)
+        return DeletionCheck(described, tuple(e for e in emails if e), view.annotations.get(CONFIRM_DELETION),
+                             tuple(sorted(others)))

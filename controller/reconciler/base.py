@@ -34,6 +34,8 @@ class ObjectView:
     retry: int = 0
     trigger: Trigger = "change"
     created: str = ""  # metadata.creationTimestamp: the older of two objects claiming one resource keeps it
+    #: metadata.annotations (read at deletion: an account's confirmation, ``CONFIRM_DELETION``)
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def spec_changed(self) -> bool:
@@ -83,11 +85,11 @@ class RefState:
 @dataclass(frozen=True)
 class IndexEntry:
     """What the other objects need to know about one object, as the kopf indexes and the dry run keep it: its
-    id and references (``ref``), and what it claims (``claim_key`` and ``claim``; None: it claims nothing).
-    The values are kept as they are (typed), so there is nothing to decode."""
+    id and references (``ref``), and what it claims (``claim_keys``, each held by ``claim``; none: it claims
+    nothing). The values are kept as they are (typed), so there is nothing to decode."""
 
     ref: RefState
-    claim_key: str | None = None
+    claim_keys: tuple[str, ...] = ()
     claim: Claim | None = None
 
 

@@ -12,8 +12,9 @@ call it: the kopf handlers (``controller.handlers.operator``) and the resync loo
 The adapter protocol (what a kind supplies; ``Adapter`` below):
 
 - from the spec alone: ``model`` (the pydantic spec), ``check`` (refusals beyond the schema), ``spec_status``,
-  ``conditions``, ``references`` (other objects it needs the ids of), ``claim_key`` (the AWS resource it declares:
-  two objects with one key, the younger is refused) and ``desired`` (the spec with its references resolved);
+  ``conditions``, ``references`` (other objects it needs the ids of), ``claim_key``/``claim_keys`` (the AWS
+  resource it declares: two objects with one key, the younger is refused) and ``desired`` (the spec with its
+  references resolved);
 - ``observe(ctx, desired, view) -> Observed``: every read the plan needs, up front. Reads spread over resyncs ask
   ``ctx.due(read, key, view)``, the one rule for them; what other objects published is read from ``ctx.board``;
 - ``plan(desired, observed) -> Plan``: pure (the planner);
@@ -182,8 +183,17 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
         """The AWS resource this object declares, as a key two objects would share; None: claims nothing."""
         return None
 
+    def claim_keys(self, name: str, spec: SpecT, status: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every key this object claims (``claim_key``'s, by default; an account also claims its account id)."""
+        key = self.claim_key(name, spec)
+        return () if key is None else (key,)
+
     def claim_refused(self, name: str, spec: SpecT, owner: str) -> Blocked:
         raise NotImplementedError
+
+    def claim_refused_on(self, name: str, spec: SpecT, owner: str, key: str) -> Blocked:
+        """The refusal when ``owner`` holds ``key`` (``claim_refused``'s, unless the kind words each key its way)."""
+        return self.claim_refused(name, spec, owner)
 
     def observe_only(self, spec: SpecT) -> bool:
         return bool(getattr(spec, "management_policy", "Manage") == "Observe")
@@ -234,11 +244,11 @@ class Adapter(Generic[SpecT, DesiredT, ObservedT]):
         except ValidationError:
             return IndexEntry(ref)
         ref = dataclasses.replace(ref, refs=tuple((r.kind, r.name) for r in self.references(parsed)))
-        key = self.claim_key(name, parsed)
-        if key is None:
+        keys = self.claim_keys(name, parsed, status)
+        if not keys:
             return IndexEntry(ref)
-        return IndexEntry(ref, key, Claim(name, bound.id, bound.create_account_request_id,
-                                          bool(bound.creation_started_at), str(meta.get("creationTimestamp") or "")))
+        return IndexEntry(ref, keys, Claim(name, bound.id, bound.create_account_request_id,
+                                           bool(bound.creation_started_at), str(meta.get("creationTimestamp") or "")))
 
 
 class KindAdapter(Protocol):
@@ -488,16 +498,16 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
 
     def _claimed(self, view: ObjectView, spec: SpecT) -> Blocked | None:
         """Two objects declaring one AWS resource: the second is refused (one rule for every kind)."""
-        key = self.adapter.claim_key(view.name, spec)
-        if key is None:
-            return None
-        claims = self.refs.claims(self.kind, key)
-        indexed = next((c for c in claims if c.name == view.name), Claim(view.name))
         bound = binding_of(view.status)
-        me = Claim(view.name, bound.id, bound.create_account_request_id, bool(bound.creation_started_at),
-                   indexed.created or view.created)
-        owner = claim_owner(me, claims)
-        return None if owner is None else self.adapter.claim_refused(view.name, spec, owner)
+        for key in self.adapter.claim_keys(view.name, spec, view.status):
+            claims = self.refs.claims(self.kind, key)
+            indexed = next((c for c in claims if c.name == view.name), Claim(view.name))
+            me = Claim(view.name, bound.id, bound.create_account_request_id, bool(bound.creation_started_at),
+                       indexed.created or view.created)
+            owner = claim_owner(me, claims)
+            if owner is not None:
+                return self.adapter.claim_refused_on(view.name, spec, owner, key)
+        return None
 
     def _execute(self, st: StatusBuilder, actions: Sequence[Action], resource_id: str | None) -> _Execution:
         """Carry out each action; one that fails is reported and the independent others still run."""

@@ -383,6 +383,20 @@ class AwsSandbox:
         with self.strict.lock:
             self.strict.external_emails.add(email.lower())
 
+    def set_account_email(self, account_id: str, email: str) -> None:
+        """A member account's root email changed outside Git: what the Account Management API's
+        StartPrimaryEmailUpdate and AcceptPrimaryEmailUpdate do together (the email owner confirms with a code
+        sent to the new address); DescribeAccount and ListAccounts answer the new email afterwards."""
+        from moto.organizations.models import organizations_backends
+
+        with self.strict.lock:
+            ids = self.ids or {}
+            backend = organizations_backends[ids["management_account_id"]]["aws"]
+            found = [a for a in backend.accounts if a.id == account_id]
+            if not found:
+                raise KeyError(f"no account {account_id} in the organization")
+            found[0].email = email
+
     def inject_response_delay(self, operation: str, seconds: float, *, times: int = 1) -> None:
         """Carry out the next ``times`` calls of Organizations ``operation`` at once, but answer them
         ``seconds`` late (for tests that kill a client between AWS acting and the client hearing of it)."""

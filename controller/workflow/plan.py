@@ -115,13 +115,14 @@ class _Object:
     spec: dict[str, Any]
     status: dict[str, Any]
     created: str  # objects of the base are older than the change's new ones (claims: the older keeps it)
+    annotations: dict[str, str] = field(default_factory=dict)
     applied: list[Action] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     outcome: Outcome | None = None
 
     def view(self) -> ObjectView:
         return ObjectView(kind=self.kind, name=self.name, generation=1, spec=self.spec, status=self.status,
-                          trigger="change", created=self.created)
+                          trigger="change", created=self.created, annotations=self.annotations)
 
 
 class _Store:
@@ -148,11 +149,11 @@ class _Store:
 
     def claims(self, kind: str, key: str) -> list[Claim]:
         entries = (self._entry(obj) for obj in self.objects.values() if obj.kind == kind)
-        return [e.claim for e in entries if e.claim is not None and e.claim_key == key]
+        return [e.claim for e in entries if e.claim is not None and key in e.claim_keys]
 
     def claim_keys(self, kind: str) -> list[str]:
         entries = (self._entry(obj) for obj in self.objects.values() if obj.kind == kind)
-        return sorted({e.claim_key for e in entries if e.claim_key is not None})
+        return sorted({key for e in entries for key in e.claim_keys})
 
 
 def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,7 +183,8 @@ def _converge(store: _Store, gateway: OrganizationsGateway, policy: OperatorPoli
 
 def _new_objects(objects: Objects, created: str, bindings: Mapping[tuple[str, str], dict[str, Any]]
                  ) -> list[_Object]:
-    return [_Object(kind, name, dict(doc.get("spec") or {}), dict(bindings.get((kind, name), {})), created)
+    return [_Object(kind, name, dict(doc.get("spec") or {}), dict(bindings.get((kind, name), {})), created,
+                    {str(k): str(v) for k, v in ((doc.get("metadata") or {}).get("annotations") or {}).items()})
             for kind in KINDS for name, doc in sorted(objects[kind].items())]
 
 

@@ -25,6 +25,7 @@ from controller.api import limits, validation
 from controller.api.models import (
     ACCOUNT_ID_PATTERN,
     API_VERSION,
+    CONFIRM_DELETION,
     EMAIL_RULE_MESSAGES,
     GROUP,
     K8S_NAME_PATTERN,
@@ -834,10 +835,39 @@ class _Checker:
                      f"AwsAccount {kept.name!r} ({kept.where}) has the same email {acct.spec['email']!r}",
                      "one account per email, compared case-insensitively (AWS refuses a second account "
                      "with the same root user email)")
-        for kept, acct in self._duplicates(accounts, lambda a: _str(a.spec.get("accountId"))):
+        def account_id(acct: _Object) -> str | None:
+            value = _str(acct.spec.get("accountId"))
+            return claims.account_id_key(value) if value is not None else None
+
+        for kept, acct in self._duplicates(accounts, account_id):
             self.add(acct, "spec.accountId",
-                     f"AwsAccount {kept.name!r} ({kept.where}) already adopts account {acct.spec['accountId']}",
-                     "one AwsAccount per AWS account (two would fight over it)")
+                     f"account {acct.spec['accountId']} is already declared by AwsAccount {kept.name!r} "
+                     f"({kept.where}); this object would not be acted on, and deleting it would change nothing in AWS",
+                     "one AwsAccount per AWS account (its email and its account id are each claimed once)")
+        for acct in accounts:
+            self._deletion_confirmation(acct)
+
+    def _deletion_confirmation(self, acct: _Object) -> None:
+        """Close and RemoveFromOrganization act only with the confirmation annotation naming the account's id (the
+        operator's rule: controller.planner.account.plan_destruction); said before merge, as a warning."""
+        policy = _str(acct.spec.get("deletionPolicy"))
+        metadata = acct.raw.get("metadata")
+        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+        confirmed = _str(annotations.get(CONFIRM_DELETION)) if isinstance(annotations, dict) else None
+        named = _str(acct.spec.get("accountId"))
+        if confirmed is not None and named is not None and confirmed != named:
+            self.add(acct, f"metadata.annotations.{CONFIRM_DELETION}",
+                     f"the confirmation names account {confirmed}, but spec.accountId is {named}: it confirms "
+                     "nothing, so deleting this object closes or removes no account",
+                     f"{CONFIRM_DELETION}: the object's own 12-digit account id", WARNING)
+        elif policy in ("Close", "RemoveFromOrganization") and confirmed is None:
+            verb = "closes" if policy == "Close" else "removes from the organization"
+            self.add(acct, "spec.deletionPolicy",
+                     f"deletionPolicy {policy}: deleting this object {verb} its account only once the object "
+                     f"carries the annotation {CONFIRM_DELETION} naming that account's id; until then the deletion "
+                     "waits (Synced=False, reason DeletionNotConfirmed)",
+                     f"add {CONFIRM_DELETION}: \"<account id>\" when the account is to go (kubectl annotate, or in "
+                     "Git), or deletionPolicy Retain", WARNING)
 
     def _account_quota(self) -> None:
         """More member accounts than AWS's default quota allows (with the management account): a warning, since

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from controller.api.models import CONFIRM_DELETION
 from controller.aws.dryrun import RecordingMembers
 from controller.demo import operator_env, stop_operator
 from controller.sandbox.aws import AwsSandbox
@@ -133,6 +134,11 @@ def orgunit(object_name: str, /, **spec: Any) -> dict[str, Any]:
 
 def account(object_name: str, /, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": API, "kind": "AwsAccount", "metadata": {"name": object_name}, "spec": spec}
+
+
+def confirm_deletion(cluster: Cluster, name: str, account_id: str) -> None:
+    """Annotate an AwsAccount so that its deletion may close or remove ``account_id`` (``CONFIRM_DELETION``)."""
+    cluster.client.patch("awsaccounts", name, {"metadata": {"annotations": {CONFIRM_DELETION: account_id}}})
 
 
 class Cluster:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import Cluster, Operator, account, condition, orgunit, wait_for
+from tests.e2e.harness import Cluster, Operator, account, condition, confirm_deletion, orgunit, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -140,6 +140,8 @@ def test_close_and_remove_policies(aws: AwsSandbox, cluster: Cluster, operator: 
     closing_id = cluster.wait_ready("awsaccounts", "closing", timeout=30)["status"]["id"]
     leaving_id = cluster.wait_ready("awsaccounts", "leaving", timeout=30)["status"]["id"]
     aws.make_standalone_ready(leaving_id)  # a person gave it phone, payment, and waited (AWS refuses before)
+    confirm_deletion(cluster, "closing", closing_id)  # the second word: the id it may close
+    confirm_deletion(cluster, "leaving", leaving_id)
     cluster.client.delete("awsaccounts", "closing")
     cluster.client.delete("awsaccounts", "leaving")
     cluster.wait_gone("awsaccounts", "closing")
@@ -241,6 +243,7 @@ def test_closure_quota_is_temporary(aws: AwsSandbox, cluster: Cluster, operator:
     acct_id = cluster.wait_ready("awsaccounts", "closing", timeout=30)["status"]["id"]
     aws.inject_error("CloseAccount", "ConstraintViolationException", times=2, reason="CLOSE_ACCOUNT_QUOTA_EXCEEDED",
                      message="You have exceeded close account quota for the past 30 days.")
+    confirm_deletion(cluster, "closing", acct_id)
     cluster.client.delete("awsaccounts", "closing")
     obj = cluster.wait_reason("awsaccounts", "closing", "Synced", "LimitExceeded")
     assert "closure quota" in condition(obj, "Synced")["message"]  # type: ignore[index]

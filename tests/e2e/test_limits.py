@@ -16,7 +16,18 @@ import pytest
 from controller.api import limits
 from controller.planner.policy_document import minify
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import Cluster, Operator, account, condition, free_port, metric, orgunit, scrape, wait_for
+from tests.e2e.harness import (
+    Cluster,
+    Operator,
+    account,
+    condition,
+    confirm_deletion,
+    free_port,
+    metric,
+    orgunit,
+    scrape,
+    wait_for,
+)
 from tests.e2e.test_policy import DENY_ROOT, DENY_S3, SCP, enable_scps, policies_on, scp
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +38,7 @@ def test_removing_a_new_account_says_what_to_do_and_is_not_retried_at_full_rate(
     cluster.client.apply(account("fresh", accountName="Fresh", email="fresh@example.com",
                                  deletionPolicy="RemoveFromOrganization"))
     account_id = cluster.wait_ready("awsaccounts", "fresh", timeout=30)["status"]["id"]
+    confirm_deletion(cluster, "fresh", account_id)
     cluster.client.delete("awsaccounts", "fresh")
     obj = cluster.wait_reason("awsaccounts", "fresh", "Synced", "CannotLeaveOrganization")
     message = condition(obj, "Synced")["message"]  # type: ignore[index]

@@ -9,6 +9,7 @@ refusals must match the plan's, and a plan made afterwards must hold no change.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +17,14 @@ from typing import Any
 
 import pytest
 
+from controller.api.models import CONFIRM_DELETION
 from controller.aws.writes import registrations
 from controller.reconciler.kinds import PLURALS
 from controller.sandbox.aws import AwsSandbox
 from controller.sandbox.kubeclient import KubeError
 from controller.workflow import safeyaml
 from controller.workflow.plan import NO_BASE, PlanReport, plan_paths
-from tests.e2e.harness import API, Cluster, Operator, condition, plan_readers, wait_for
+from tests.e2e.harness import API, Cluster, Operator, condition, confirm_deletion, plan_readers, wait_for
 
 pytestmark = pytest.mark.e2e
 # What the operator reports as events when it acts (or deliberately does not) on AWS.
@@ -56,6 +58,7 @@ class Case:
     expect: set[str]  # reasons the plan must show (action or refusal), so a case cannot pass by planning nothing
     setup: Callable[[AwsSandbox], None] | None = None
     api_refuses: bool = False  # the API server refuses the change itself (an immutable field)
+    confirm: bool = False  # the base's accounts carry CONFIRM_DELETION naming their id once known (Close, Remove)
 
 
 def org(**spec: Any) -> dict[str, Any]:
@@ -124,11 +127,14 @@ CASES = {
                       [ou("a"), ou("kept", deletionPolicy="Retain")], [ou("a")], {"Retained"}),
     "retain-account": Case("an account removed under the default Retain is forgotten, not closed",
                            [acct("dev")], [], {"Retained"}),
-    "close-account": Case("an account removed under deletionPolicy Close is closed",
-                          [acct("dev", deletionPolicy="Close")], [], {"Closed"}),
-    "remove-account": Case("an account removed under RemoveFromOrganization leaves the organization",
+    "close-account": Case("an account removed under deletionPolicy Close, confirmed by its id, is closed",
+                          [acct("dev", deletionPolicy="Close")], [], {"Closed"}, confirm=True),
+    "close-account-unconfirmed": Case(
+        "an account removed under deletionPolicy Close without the confirmation annotation is not closed (the plan "
+        "says what to add)", [acct("dev", deletionPolicy="Close")], [], {"DeletionNotConfirmed"}),
+    "remove-account": Case("an account removed under RemoveFromOrganization, confirmed, leaves the organization",
                            [acct("dev", deletionPolicy="RemoveFromOrganization")], [], {"Removed"},
-                           setup=lambda aws: setattr(aws.quotas, "standalone_by_default", True)),
+                           setup=lambda aws: setattr(aws.quotas, "standalone_by_default", True), confirm=True),
     "delete-scp": Case("a policy removed from the files is detached, then deleted",
                        [ou("a"), scp("guard", ["a"])], [ou("a")], {"Detached", "Deleted"}),
     "retain-scp": Case("a policy removed under deletionPolicy Retain keeps its attachments",
@@ -196,6 +202,15 @@ def _apply(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
             cluster.client.replace(plural, obj["metadata"]["name"], {**current, "spec": obj["spec"]})
 
 
+def _confirmed(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
+    """An AwsAccount of the base with the confirmation naming the id it was bound to, in the cluster and in Git."""
+    if obj["kind"] != "AwsAccount":
+        return obj
+    account_id = cluster.get("awsaccounts", obj["metadata"]["name"])["status"]["id"]  # type: ignore[index]
+    confirm_deletion(cluster, obj["metadata"]["name"], account_id)
+    return {**obj, "metadata": {**obj["metadata"], "annotations": {CONFIRM_DELETION: account_id}}}
+
+
 def _settled(cluster: Cluster, objects: list[dict[str, Any]], refusals: dict[tuple[str, str], str]) -> bool:
     for obj in objects:
         got = cluster.get(PLURALS[obj["kind"]], obj["metadata"]["name"])
@@ -245,6 +260,8 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
         case.setup(aws)
     _apply(cluster, case.base)
     wait_for(lambda: _settled(cluster, case.base, {}), timeout=40, what="the base to be Ready")
+    if case.confirm:
+        case = dataclasses.replace(case, base=[_confirmed(cluster, obj) for obj in case.base])
     seen = _posted(cluster)
 
     base_dir, head_dir = _write(tmp_path / "base", case.base), _write(tmp_path / "head", case.head)
@@ -278,10 +295,13 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
     for obj in case.base:
         if (obj["kind"], obj["metadata"]["name"]) not in head_names:
             cluster.client.delete(PLURALS[obj["kind"]], obj["metadata"]["name"])
-    for obj in case.base:
-        if (obj["kind"], obj["metadata"]["name"]) not in head_names:
-            cluster.wait_gone(PLURALS[obj["kind"]], obj["metadata"]["name"], timeout=30)
     refusals = _refused(plan)
+    kept = {key for key in refusals if key not in head_names}  # deletions the plan refuses: the objects stay
+    for obj in case.base:
+        if (key := (obj["kind"], obj["metadata"]["name"])) not in head_names and key not in kept:
+            cluster.wait_gone(PLURALS[obj["kind"]], obj["metadata"]["name"], timeout=30)
+    for kind, name in kept:
+        cluster.wait_reason(PLURALS[kind], name, "Synced", refusals[(kind, name)])
     wait_for(lambda: _settled(cluster, case.head, refusals), timeout=40, what="the change to converge")
 
     acted: list[tuple[str, str, str]] = []
@@ -299,7 +319,7 @@ def test_plan_is_what_the_operator_does(case: Case, aws: AwsSandbox, cluster: Cl
 
     after = plan_paths([head_dir], aws.client(), base=[head_dir], **readers)
     assert not after.changes, after.changes
-    assert _refused(after) == refusals
+    assert _refused(after) == {key: reason for key, reason in refusals.items() if key not in kept}
     for change in plan.changes:
         if change.reason == "Updated" and "content" in change.text:  # an edited document is shown as a diff
             added = [line for line in change.detail.splitlines() if line.startswith("+")]
