@@ -19,7 +19,7 @@ import pytest
 
 from controller.demo import operator_env
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import Cluster, Operator, account, condition, wait_for
+from tests.e2e.harness import Cluster, Operator, account, condition, confirm_deletion, wait_for
 from tests.e2e.test_access_role import access_role, adopted_account, principals
 from tests.e2e.test_uninstall import aws_writes
 
@@ -107,6 +107,7 @@ def test_an_account_the_administrator_protects_later_is_never_closed(
     write_policy(policy, f"protected:\n  accounts: ['{payments}']\n")
     obj = cluster.wait_reason("awsaccounts", "payments", "Synced", "ForbiddenByPolicy")
     assert "it is protected by the administrator's policy" in condition(obj, "Synced")["message"]  # type: ignore[index]
+    confirm_deletion(cluster, "payments", payments)  # the second word a Close needs: the policy still says no
     aws.reset_calls()
     cluster.client.delete("awsaccounts", "payments")
     cluster.wait_gone("awsaccounts", "payments")
