@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from controller.workflow.sources import SourceError, base_paths, default_base
 
         try:
-            notes = []
+            notes = [f"the administrator's policy: {source}"] if (source := _policy_source(args.policy)) else []
             if not args.base and not args.cluster and (found := default_base(args.paths)) is not None:
                 args.base = [found[0]]  # the plain command shows a rename as a rename
                 notes.append(f"--base {found[0][:12]} ({found[1]}) was taken: no --base or --cluster was given")
@@ -192,6 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(examples=args.examples, serve=args.serve, timeout=args.timeout, drift=not args.no_drift)
     parser.error(f"unknown command {args.command}")
     return exits.FAILED
+
+
+def _policy_source(given: Path | None) -> str | None:
+    """Which administrator's policy file a plan applied, for its notes (None: none, its defaults)."""
+    if given is not None:
+        return f"--policy {given}"
+    env = os.environ.get("AWSORG_POLICY_FILE", "").strip()
+    return f"AWSORG_POLICY_FILE={env}" if env else None
 
 
 def _crds(out: Path | None) -> int:

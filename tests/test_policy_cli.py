@@ -84,7 +84,7 @@ def test_plan_refuses_a_principal_outside_the_organization_and_writes_nothing(
 
     # The administrator's file names that auditor: the same files plan without refusal.
     assert main(["plan", "--policy", str(files / "auditors.yaml"), str(files / "lz" / "org.yaml")]) == exits.OK
-    capsys.readouterr()
+    assert f"Note: the administrator's policy: --policy {files / 'auditors.yaml'}" in capsys.readouterr().out
     # And the same refusal as validate's for the SCP, under the strict file.
     assert main(["plan", "--policy", str(files / "strict.yaml"), str(files / "lz" / "scp.yaml")]) == exits.REFUSED
     out = capsys.readouterr()
