@@ -123,6 +123,9 @@ class Resync:
                 continue
             policy = self.settings.policy
             policy.refresh()  # whoever notices a change first (a reconcile may), its version says so here
+            if policy.path is not None:
+                metrics.POLICY_FILE_VALID.set(0 if policy.problem else 1)
+                metrics.POLICY_VERSION.set(policy.version)
             if policy.version != policy_version:
                 policy_version = policy.version
                 due = loop.time()  # the administrator's policy changed: every object is compared with it now

@@ -19,7 +19,17 @@ import pytest
 
 from controller.demo import operator_env
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import Cluster, Operator, account, condition, confirm_deletion, wait_for
+from tests.e2e.harness import (
+    Cluster,
+    Operator,
+    account,
+    condition,
+    confirm_deletion,
+    free_port,
+    metric,
+    scrape,
+    wait_for,
+)
 from tests.e2e.test_access_role import access_role, adopted_account, principals
 from tests.e2e.test_uninstall import aws_writes
 
@@ -46,7 +56,8 @@ def test_an_outside_principal_is_refused_with_no_write_until_the_administrator_a
     policy = tmp_path / "policy.yaml"
     write_policy(policy, "")  # an empty policy: the defaults
     member = adopted_account(aws, "Workloads")
-    start_operator(AWSORG_POLICY_FILE=str(policy))
+    port = free_port()
+    start_operator(AWSORG_POLICY_FILE=str(policy), AWSORG_METRICS_PORT=str(port))
     aws.reset_calls()
 
     cluster.client.apply(access_role(trustedPrincipals=[OUTSIDE]))
@@ -63,6 +74,13 @@ def test_an_outside_principal_is_refused_with_no_write_until_the_administrator_a
     wait_for(lambda: synced(cluster, "organizations", "organization"), timeout=20, what="the Organization Synced")
     wait_for(lambda: principals(aws, member) == {OUTSIDE}, timeout=20, what="the role in the member account")
     assert "CreateRole" in aws_writes(aws)
+    wait_for(lambda: metric(scrape(port), "awsorg_policy_file_version") == 1, timeout=5, what="version 1")
+
+    # A typo in the file never lifts (nor changes) the guardrails: the last valid policy stays, the gauge says so.
+    write_policy(policy, "accessRole:\n  allowedPrincipal: ['*']\n")
+    wait_for(lambda: (s := scrape(port)) and metric(s, "awsorg_policy_file_valid") == 0 and metric(
+        s, "awsorg_policy_file_version") == 1, timeout=5, what="the change refused")
+    assert synced(cluster, "organizations", "organization") and principals(aws, member) == {OUTSIDE}
 
 
 def test_the_operator_refuses_to_start_on_an_invalid_policy_file(aws: AwsSandbox, tmp_path: Path) -> None:
