@@ -78,6 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_export.add_argument("--out", type=Path, default=None,
                           help="write one file per kind into this directory (default: stdout)")
 
+    for sub_parser in (p_validate, p_plan):
+        sub_parser.add_argument(
+            "--policy", metavar="FILE", type=Path, default=None,
+            help="the administrator's policy (an OperatorPolicy file, as the operator's AWSORG_POLICY_FILE): what it "
+            "forbids is refused here as the operator refuses it (ForbiddenByPolicy); default: AWSORG_POLICY_FILE, "
+            "else the policy's defaults")
+
     for sub_parser in (p_run, p_validate, p_plan):
         sub_parser.add_argument(
             "--limits", metavar="NAME=N,...", default=None,
@@ -98,13 +105,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         limits.use(configured)
     if args.command == "crds":
         return _crds(args.out)
+    policy = None
+    if args.command in ("validate", "plan") and (args.policy is not None or os.environ.get("AWSORG_POLICY_FILE")):
+        from controller.api.guardrails import PolicyFileError, load
+
+        source = args.policy if args.policy is not None else os.environ.get("AWSORG_POLICY_FILE", "").strip()
+        try:
+            policy = load(source)
+        except PolicyFileError as exc:
+            print(f"awsorg {args.command}: {'--policy' if args.policy is not None else 'AWSORG_POLICY_FILE'}: "
+                  f"{exc}", file=sys.stderr)
+            return exits.FAILED
     if args.command == "validate":
         from controller.workflow import validate
         from controller.workflow.sources import SourceError, base_paths
 
         try:
             with base_paths(args.base, args.paths) as base:
-                report = validate.validate_paths(args.paths, base=base if args.base else None)
+                report = validate.validate_paths(args.paths, base=base if args.base else None, policy=policy)
         except SourceError as exc:
             print(f"awsorg validate: {exc}", file=sys.stderr)
             return exits.FAILED
@@ -135,13 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from controller.workflow.sources import SourceError, base_paths, default_base
 
         try:
-            notes = []
+            notes = [f"the administrator's policy: {source}"] if (source := _policy_source(args.policy)) else []
             if not args.base and not args.cluster and (found := default_base(args.paths)) is not None:
                 args.base = [found[0]]  # the plain command shows a rename as a rename
                 notes.append(f"--base {found[0][:12]} ({found[1]}) was taken: no --base or --cluster was given")
             with base_paths(args.base, args.paths) as base:
                 return plan_command(args.paths, base if args.base else None, args.output, factory, cluster,
-                                    notes=notes)
+                                    notes=notes, policy=policy)
         except SourceError as exc:
             print(f"awsorg plan: {exc}", file=sys.stderr)
             return exits.FAILED
@@ -174,6 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(examples=args.examples, serve=args.serve, timeout=args.timeout, drift=not args.no_drift)
     parser.error(f"unknown command {args.command}")
     return exits.FAILED
+
+
+def _policy_source(given: Path | None) -> str | None:
+    """Which administrator's policy file a plan applied, for its notes (None: none, its defaults)."""
+    if given is not None:
+        return f"--policy {given}"
+    env = os.environ.get("AWSORG_POLICY_FILE", "").strip()
+    return f"AWSORG_POLICY_FILE={env}" if env else None
 
 
 def _crds(out: Path | None) -> int:

@@ -67,6 +67,16 @@ TRAIL_LOGGING = Gauge(
     "seen (after the operator's own corrections). No series: no trail declared.", ["trail"], registry=REGISTRY,
 )
 
+POLICY_FILE_VALID = Gauge(
+    "awsorg_policy_file_valid", "The administrator's policy file (AWSORG_POLICY_FILE): 1 while what it holds is the "
+    "policy in force, 0 once a change to it was refused (invalid or unreadable: the last valid policy stays in "
+    "force). No series: no file.", registry=REGISTRY,
+)
+POLICY_VERSION = Gauge(
+    "awsorg_policy_file_version", "How many valid changes of the administrator's policy file this process has "
+    "applied since it started (0: the file read at start). No series: no file.", registry=REGISTRY,
+)
+
 
 def forget(kind: str, name: str) -> None:
     """Drop the per-object series of a deleted object."""

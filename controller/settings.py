@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from controller.api import limits
+from controller.api.guardrails import PolicyFile, PolicyFileError
+
+POLICY_SETTING = "AWSORG_POLICY_FILE"
 
 
 class SettingsError(ValueError):
@@ -71,6 +74,16 @@ def limits_from(text: str | None, source: str = limits.LIMITS_SETTING) -> limits
         raise SettingsError(f"{source}: {exc}") from None
 
 
+def policy_from(path: str | None, source: str = POLICY_SETTING) -> PolicyFile:
+    """The administrator's policy in the file at ``path`` (None: the defaults), or SettingsError naming the
+    setting, the file, the field and what is allowed."""
+    try:
+        return PolicyFile(path)
+    except PolicyFileError as exc:
+        raise SettingsError(f"{source}: {exc}; the file is the administrator's policy (docs/operating.md, \"The "
+                            "administrator's policy\")") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     resync_seconds: float = 300.0
@@ -100,6 +113,10 @@ class Settings:
     member_concurrency: int = 16
     # AssumeRole calls a second at most (the management account's STS quota, shared with everything else there).
     sts_rate: float = 20.0
+    # The administrator's policy (AWSORG_POLICY_FILE; controller.api.guardrails): what objects may ask. Read at
+    # start (an invalid file is a SettingsError: the operator does not start), then looked at again as it changes.
+    policy_file: str | None = None
+    policy: PolicyFile = field(default_factory=PolicyFile, compare=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -128,6 +145,8 @@ class Settings:
             aws_limits=limits_from(os.environ.get(limits.LIMITS_SETTING)),
             member_concurrency=_count("AWSORG_MEMBER_CONCURRENCY", 16, 1, 64),
             sts_rate=_float("AWSORG_STS_RATE", 20.0, minimum=0.1),
+            policy_file=os.environ.get(POLICY_SETTING, "").strip() or None,
+            policy=policy_from(os.environ.get(POLICY_SETTING, "").strip() or None),
         )
 
     def backoff(self, retry: int) -> float:

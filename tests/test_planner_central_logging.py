@@ -313,7 +313,7 @@ def test_without_retention_days_no_rule_may_expire_logs() -> None:
     forever = DesiredLogging(ARCHIVE, "org-logs", R, None, "org-trail", (R,), "org-agg")
     bucket = ObservedBucket(**{**GOOD_BUCKET.__dict__, "lifecycle_rules": (OURS, GLACIER)})
     (action,) = plan_logging(forever, observed(bucket=bucket)).actions
-    assert action == PutLogBucketRetention(ARCHIVE, R, "org-logs", None, (GLACIER,))
+    assert action == PutLogBucketRetention(ARCHIVE, R, "org-logs", None, (GLACIER,), existing=True, previous_days=365)
     clean = ObservedBucket(**{**GOOD_BUCKET.__dict__, "lifecycle_rules": (GLACIER,)})
     assert plan_logging(forever, observed(bucket=clean)).actions == ()
 

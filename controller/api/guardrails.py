@@ -20,6 +20,12 @@ are ``controller.planner.guardrails``.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -182,8 +188,23 @@ def parse(text: str, source: str = "policy") -> OperatorPolicy:
         problems = []
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"]) or "(top)"
-            problems.append(f"{where}: {error['msg']}")
+            problem = f"{where}: {error['msg']}"
+            if error["type"] == "extra_forbidden":
+                problem += f"; allowed: {', '.join(_fields_at(error['loc'][:-1]))}"
+            problems.append(problem)
         raise PolicyFileError(f"{source}: " + "; ".join(problems)) from None
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The fields the file may have at ``loc`` (a section of the policy), as the administrator writes them."""
+    model: type[BaseModel] = OperatorPolicy
+    for part in loc:
+        found = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        annotation = found.annotation if found is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 def load(path: str | Path | None) -> OperatorPolicy:
@@ -201,3 +222,98 @@ def load(path: str | Path | None) -> OperatorPolicy:
     except UnicodeDecodeError:
         raise PolicyFileError(f"{file}: not UTF-8 text") from None
     return parse(text, str(file))
+
+
+log = logging.getLogger("awsorg.policy")
+
+
+class PolicyFile:
+    """The administrator's policy as the running operator holds it (``AWSORG_POLICY_FILE``).
+
+    Read and validated when made (an invalid file raises ``PolicyFileError``: the operator refuses to start).
+    Afterwards :meth:`current` looks at the file again at most every ``interval`` seconds (``os.stat``: its inode,
+    size and modification time, which change when the kubelet swaps a ConfigMap volume's ``..data`` link; then its
+    content's hash): a changed file is read and validated again. A valid one applies from then on (``version``
+    counts the changes); an invalid or unreadable one is logged as an error and the last valid policy stays in
+    force (``problem`` says why), so that a typo never lifts the guardrails. ``path`` None: the defaults, always.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, policy: OperatorPolicy | None = None) -> None:
+        self.path = None if path is None or str(path) == "" else Path(path)
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stat: tuple[int, int, int] | None = None
+        self._digest = ""
+        self._checked = clock()
+        self.version = 0
+        self.problem: str | None = None
+        if policy is not None or self.path is None:
+            self._policy = policy or DEFAULT
+            return
+        self._stat = self._look()
+        text = self._read()
+        self._policy = parse(text, str(self.path))
+        self._digest = hashlib.sha256(text.encode()).hexdigest()
+
+    @classmethod
+    def fixed(cls, policy: OperatorPolicy) -> PolicyFile:
+        """A policy that never changes (``awsorg plan --policy``, tests)."""
+        return cls(None, policy=policy)
+
+    def _look(self) -> tuple[int, int, int] | None:
+        try:
+            found = os.stat(self.path)  # type: ignore[arg-type]
+        except OSError:
+            return None
+        return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+    def _read(self) -> str:
+        file = self.path
+        assert file is not None
+        try:
+            if file.stat().st_size > MAX_FILE_BYTES:
+                raise PolicyFileError(f"{file}: larger than {MAX_FILE_BYTES} bytes")
+            return file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyFileError(f"{file}: cannot be read ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise PolicyFileError(f"{file}: not UTF-8 text") from None
+
+    def current(self) -> OperatorPolicy:
+        """The policy in force, the file looked at again when ``interval`` has passed since the last look."""
+        self.refresh()
+        return self._policy
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Look at the file now (when due, or ``force``); True when a changed, valid policy now applies."""
+        if self.path is None:
+            return False
+        with self._lock:
+            now = self._clock()
+            if not force and now - self._checked < self.interval:
+                return False
+            self._checked = now
+            seen = self._look()
+            if seen is not None and seen == self._stat:
+                return False
+            self._stat = seen
+            try:
+                text = self._read()
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                if digest == self._digest:
+                    self.problem = None
+                    return False
+                policy = parse(text, str(self.path))
+            except PolicyFileError as exc:
+                if self.problem != str(exc):
+                    log.error("the administrator's policy file changed and is refused: %s; the last valid policy "
+                              "stays in force", exc)
+                self.problem = str(exc)
+                return False
+            self._policy, self._digest, self.problem = policy, digest, None
+            self.version += 1
+            log.warning("the administrator's policy %s changed (version %d): it applies from now on", self.path,
+                        self.version)
+            return True

@@ -116,6 +116,7 @@ class OrganizationsGateway:
         # The organization's settings as last read, kept current after the operator's own writes (for status).
         self._trusted: frozenset[str] | None = None
         self._delegated: dict[str, frozenset[str]] = {}
+        self._all_delegated: tuple[float, frozenset[str]] | None = None  # (when read, every delegated administrator)
 
     # ------------------------------------------------------------------------------ plumbing
     def part(self, gateway: str, operation: str) -> Any:
@@ -559,6 +560,19 @@ class OrganizationsGateway:
                          members.known_all() if members is not None else {}, logs is not None, trails, aggregators,
                          config)
 
+    def all_delegated_administrators(self, max_age: float | None = None) -> frozenset[str]:
+        """Every account registered as delegated administrator of any service (ListDelegatedAdministrators without a
+        service principal, one call per 20 accounts), read again when older than ``max_age`` seconds: the
+        administrator's policy never closes or removes one (controller.planner.guardrails)."""
+        with self._lock:
+            cached = self._all_delegated
+        if cached is not None and max_age is not None and time.monotonic() - cached[0] <= max_age:
+            return cached[1]
+        found = frozenset(a["Id"] for a in self._pages("ListDelegatedAdministrators", "DelegatedAdministrators"))
+        with self._lock:
+            self._all_delegated = (time.monotonic(), found)
+        return found
+
     def list_handshakes(self, action: str) -> list[ObservedHandshake]:
         """The organization's recent handshakes of one kind (ENABLE_ALL_FEATURES, APPROVE_ALL_FEATURES)."""
         return [ObservedHandshake(h["Id"], h.get("Action", action), h.get("State", ""))
@@ -614,6 +628,8 @@ class OrganizationsGateway:
         registered = self._call_done_if("RegisterDelegatedAdministrator", "AccountAlreadyRegisteredException",
                                         AccountId=account_id, ServicePrincipal=service_principal)
         self._delegated[service_principal] = self._delegated.get(service_principal, frozenset()) | {account_id}
+        if self._all_delegated is not None:
+            self._all_delegated = (self._all_delegated[0], self._all_delegated[1] | {account_id})
         return registered
 
     @write(DeregisterDelegatedAdministrator, "DelegatedAdministratorDeregistered",
@@ -623,6 +639,7 @@ class OrganizationsGateway:
         deregistered = self._call_done_if("DeregisterDelegatedAdministrator", "AccountNotRegisteredException",
                                           AccountId=account_id, ServicePrincipal=service_principal)
         self._delegated[service_principal] = self._delegated.get(service_principal, frozenset()) - {account_id}
+        self._all_delegated = None  # it may administer another service still: read again when asked
         return deregistered
 
     def _account_client(self) -> Any:

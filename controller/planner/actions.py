@@ -427,6 +427,10 @@ class PutLogBucketRetention(_AfterBucket):
     bucket: str
     days: int | None
     kept: tuple[str, ...] = ()
+    #: what the bucket had: ``existing`` (False: a bucket this plan creates) and its rule's days (None: no rule
+    #: expired its logs): the administrator's policy refuses lowering retention (controller.planner.guardrails)
+    existing: bool = False
+    previous_days: int | None = None
 
     def describe(self) -> str:
         keep = f", keeping {len(self.kept)} rule(s) added by hand" if self.kept else ""
@@ -469,6 +473,7 @@ class PutOrganizationTrail(_AfterBucket):
     name: str
     bucket: str
     exists: bool = False
+    previous_bucket: str | None = None  # the bucket it logs into now (the policy refuses re-pointing it)
 
     def describe(self) -> str:
         verb = "update" if self.exists else "create"
@@ -623,6 +628,7 @@ BlockReason = Literal[
     "AccessDenied",
     "OrganizationNotFound",
     "BlockedByPolicy",
+    "ForbiddenByPolicy",
 ]
 
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.

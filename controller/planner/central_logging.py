@@ -263,7 +263,8 @@ def _plan_bucket(desired: DesiredLogging, observed: ObservedLogging, bucket: Obs
         diffs.append(Difference(f"{prefix}.publicAccessBlock", "all blocked", "not all blocked"))
     ours, kept, dropped = sort_lifecycle(desired.retention_days, bucket.lifecycle_rules)
     if (desired.retention_days is not None and not ours) or dropped:
-        actions.append(PutLogBucketRetention(*where, desired.retention_days, kept))
+        actions.append(PutLogBucketRetention(*where, desired.retention_days, kept, existing=True,
+                                             previous_days=bucket.expiration_days))
         shown = [str(desired.retention_days) if desired.retention_days is not None else "kept forever"]
         diffs.append(Difference(f"{prefix}.retentionDays", shown[0], "; ".join(dropped) if dropped else
                                 (str(bucket.expiration_days) if bucket.expiration_days is not None else None)))
@@ -400,7 +401,8 @@ def _plan_trail(desired: DesiredLogging, observed: ObservedLogging, actions: lis
                                    trail.organization), ("isMultiRegionTrail", trail.multi_region),
                                    ("logFileValidation", trail.log_file_validation)) if not ok]
     if wrong:
-        actions.append(PutOrganizationTrail(desired.home_region, desired.trail, desired.bucket, exists=True))
+        actions.append(PutOrganizationTrail(desired.home_region, desired.trail, desired.bucket, exists=True,
+                                            previous_bucket=trail.bucket))
         diffs.append(Difference("centralLogging.trail.settings", "organization, multi-region, log file validation, "
                                 f"bucket {desired.bucket}", f"differs in {', '.join(wrong)}"))
     selectors = management_selectors(trail.selectors)

@@ -9,15 +9,32 @@ is given as ``Facts``; a fact that is unknown (None) skips the rule that needs i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
 from controller.api.guardrails import ORGANIZATION, REASON, OperatorPolicy, matches
 from controller.api.models import AwsAccountSpec, OrganizationSpec, OrgUnitSpec, ServiceControlPolicySpec
+from controller.planner.actions import (
+    Action,
+    AttachPolicy,
+    CloseAccount,
+    DeleteOU,
+    DeletePolicy,
+    DeregisterDelegatedAdministrator,
+    DetachPolicy,
+    MoveAccount,
+    PutLogBucketRetention,
+    PutOrganizationTrail,
+    RemoveAccount,
+    RenameOU,
+    TagResource,
+    UntagResource,
+    UpdatePolicy,
+)
 
-__all__ = ["REASON", "Facts", "Refusal", "refusals", "unchecked"]
+__all__ = ["REASON", "Facts", "Refusal", "forbidden_actions", "refusals", "unchecked"]
 
 
 @dataclass(frozen=True)
@@ -192,3 +209,120 @@ def unchecked(spec: BaseModel, policy: OperatorPolicy, facts: Facts) -> list[str
         notes.append("accessRole.allowedPrincipals: whether each trusted principal's account is in the organization "
                      "is checked by the operator and by awsorg plan, which read the organization")
     return notes
+
+
+# ------------------------------------------------------------------------------------------ what a plan would do
+# The rules that need what AWS holds (the bucket's retention, where the trail logs, which ids a plan touches) are
+# answered on the plan's actions, here and nowhere else: each action names what it changes (and what it replaces).
+
+_NAME_FIELD = {"OrgUnit": "spec.name", "AwsAccount": "spec.email", "ServiceControlPolicy": "spec.name"}
+
+
+def _protected(policy: OperatorPolicy, resource_id: str) -> str | None:
+    ids = policy.protected
+    for what, found in (("account", ids.accounts), ("policy", ids.policies), ("OU", ids.org_units)):
+        if resource_id in found:
+            rule = {"account": "protected.accounts", "policy": "protected.policies", "OU": "protected.orgUnits"}[what]
+            return rule
+    return None
+
+
+def _touches(action: Action) -> tuple[str, str] | None:
+    """(the AWS id an action changes, what it does to it) for the rules on protected ids; None: none of them."""
+    if isinstance(action, MoveAccount):
+        return action.account_id, "moved"
+    if isinstance(action, CloseAccount):
+        return action.account_id, "closed"
+    if isinstance(action, RemoveAccount):
+        return action.account_id, "removed from the organization"
+    if isinstance(action, UntagResource):
+        return action.resource_id, "untagged"
+    if isinstance(action, TagResource) and not action.resource_id.isdigit():
+        return action.resource_id, "retagged"  # an account may be tagged: only untagging it is refused
+    if isinstance(action, (UpdatePolicy, DetachPolicy, DeletePolicy)):
+        return action.policy_id, "changed"
+    if isinstance(action, AttachPolicy) and action.policy_id is not None:
+        return action.policy_id, "attached"
+    if isinstance(action, (RenameOU, DeleteOU)):
+        return action.ou_id, "renamed" if isinstance(action, RenameOU) else "deleted"
+    return None
+
+
+def forbidden_actions(kind: str, actions: Sequence[Action], policy: OperatorPolicy, facts: Facts, *,
+                      adopted: str | None = None, tags: Mapping[str, str] | None = None,
+                      correcting: bool = False) -> list[Refusal]:
+    """Every rule of ``policy`` that the ``actions`` a plan would carry out break (empty: allowed).
+
+    ``adopted``: the AWS id the plan adopts (found in AWS, not made or bound by this object), whose ``tags`` were
+    read for the ownership rule. ``correcting``: the object's spec was applied before, so the plan puts AWS back to
+    it (drift): putting back a retention or a trail's bucket that was changed by hand lowers or re-points nothing
+    the spec had not asked for."""
+    found: list[Refusal] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(refusal: Refusal) -> None:
+        if (refusal.rule, refusal.message) not in seen:
+            seen.add((refusal.rule, refusal.message))
+            found.append(refusal)
+
+    if adopted is not None and kind in _NAME_FIELD:
+        rule = _protected(policy, adopted)
+        if rule is not None and rule != "protected.accounts":
+            add(Refusal(rule, _NAME_FIELD[kind], f"{adopted} is protected by the administrator's policy: it is never "
+                        "adopted or changed from Git; declare another name"))
+        wanted = policy.adoption.require_tag
+        if wanted and not all((tags or {}).get(k) == v for k, v in wanted.items()):
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+            add(Refusal("adoption.requireTag", _NAME_FIELD[kind],
+                        f"{adopted} exists in AWS and was not made by the operator; it is adopted only if it carries "
+                        f"the tag {shown} (it has {_list(tuple(f'{k}={v}' for k, v in sorted((tags or {}).items())))})"
+                        "; tag it in AWS to hand it to Git, or declare another name"))
+    for action in actions:
+        touched = _touches(action)
+        if touched is not None:
+            rule = _protected(policy, touched[0])
+            if rule is not None:
+                add(Refusal(rule, "spec", f"{touched[0]} is protected by the administrator's policy and is never "
+                            f"{touched[1]} by the operator ({action.describe()})"))
+        if isinstance(action, (CloseAccount, RemoveAccount)):
+            what = "Close" if isinstance(action, CloseAccount) else "RemoveFromOrganization"
+            allowed = policy.deletion.aws_account
+            if what not in allowed:
+                add(_deletion("deletion.awsAccount", what, allowed))
+            why = None
+            if action.account_id == facts.management_account_id:
+                why = "it is the management account"
+            elif action.account_id in (facts.log_archive_account_id, policy.central_logging.log_archive_account_id):
+                why = "it is the log archive (closing it destroys the evidence)"
+            elif action.account_id in facts.delegated_administrators:
+                why = "it is a delegated administrator"
+            if why:
+                add(Refusal("deletion.awsAccount", "spec.deletionPolicy",
+                            f"{what} is never allowed for account {action.account_id}: {why}; use Retain"))
+        elif isinstance(action, DeleteOU) and "Delete" not in policy.deletion.org_unit:
+            add(_deletion("deletion.orgUnit", "Delete", policy.deletion.org_unit))
+        elif isinstance(action, DeletePolicy) and "Delete" not in policy.deletion.service_control_policy:
+            add(_deletion("deletion.serviceControlPolicy", "Delete", policy.deletion.service_control_policy))
+        elif isinstance(action, DeregisterDelegatedAdministrator):
+            kept = policy.services.protected_delegations.get(action.service_principal, ())
+            if action.account_id in kept:
+                add(Refusal("services.protectedDelegations", "spec.delegatedAdministrators",
+                            f"account {action.account_id} is the protected delegated administrator of "
+                            f"{action.service_principal!r} and is never deregistered"))
+        elif isinstance(action, PutLogBucketRetention) and not correcting:
+            lowered = (action.existing and action.days is not None
+                       and (action.previous_days is None or action.days < action.previous_days))
+            if lowered and not policy.central_logging.allow_retention_decrease:
+                before = "kept forever" if action.previous_days is None else f"{action.previous_days} days"
+                add(Refusal("centralLogging.allowRetentionDecrease", "spec.centralLogging.retentionDays",
+                            f"{action.days} days would lower the retention of log bucket {action.bucket!r} (now "
+                            f"{before}): its lifecycle would expire logs already written; allowed: "
+                            f"{action.previous_days or 'no'} days or more, or no retentionDays (kept forever)"))
+        elif isinstance(action, PutOrganizationTrail) and not correcting:
+            moved = action.exists and action.previous_bucket is not None and action.previous_bucket != action.bucket
+            if moved and not policy.central_logging.allow_repoint:
+                add(Refusal("centralLogging.allowRepoint", "spec.centralLogging.bucketName",
+                            f"the organization trail {action.name!r} logs into bucket {action.previous_bucket!r}; "
+                            f"re-pointing it to {action.bucket!r} would send the evidence elsewhere; allowed: "
+                            f"{action.previous_bucket!r} (the log archive's bucket as it is)"))
+    return found

@@ -61,6 +61,7 @@ from controller.reconciler.base import (
     now_iso,
 )
 from controller.reconciler.execute import event_reason, execute, explain
+from controller.reconciler.guard import Guard
 from controller.reconciler.inventory import TAG_SPREAD, Inventory
 from controller.reconciler.propagation import PropagationWaits
 from controller.reconciler.status import StatusBuilder, binding_of, fields_of, same_status
@@ -307,6 +308,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         self.inventory = inventory or Inventory()
         self.board = board or Board()  # shared by the engines of every kind: facts one publishes, another reads
         self.ctx = Context(gateway, self.settings, self.inventory, clock, refs, self.board, adapter.kind)
+        self.guard = Guard(gateway, self.settings, self.board)  # the administrator's policy
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._serial = threading.Lock()  # held around each reconcile when the adapter is ``serialized``
@@ -387,6 +389,10 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         if blocked is not None:
             return st.refused(blocked)
         desired = a.desired(view.name, spec, resolved)
+        bound = binding_of(view.status).id
+        forbidden = self.guard.spec(view.name, spec, bound, resolved)  # before any read of what it asks for
+        if forbidden is not None:
+            return st.refused(forbidden)
 
         observed = a.observe(self.ctx, desired, view)
         plan = a.plan(desired, observed)
@@ -402,12 +408,23 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
             if not allowed:
                 report = self._report(view, desired, observed, Done(plan.resource_id))
                 return st.synced(fields_of(report.status))
+            forbidden = self.guard.plan(self.kind, view.name, spec, plan, allowed, resolved, bound=bound,
+                                        correcting=st.spec_applied)
+            if forbidden is not None:
+                return st.refused(forbidden)
             done = self._execute(st, allowed, plan.resource_id)
             if done.failures:
                 return st.failed_actions(done.failures)
             observed = a.observe(self.ctx, desired, view)
             plan = a.plan(desired, observed)
 
+        # The administrator's policy on what this plan would do, before its first write (a status-only step
+        # included: a refused object records no binding, no creation intent).
+        forbidden = self.guard.plan(self.kind, view.name, spec, plan,
+                                    tuple(x for x in self._to_run(st, plan) if not isinstance(x, StatusStep)),
+                                    resolved, bound=bound, correcting=st.spec_applied)
+        if forbidden is not None:
+            return st.refused(forbidden)
         for step in plan.actions:
             if isinstance(step, StatusStep):
                 st.status.update(fields_of(step.status_update(now_iso())))
@@ -436,6 +453,14 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         if done.wait is not None:
             return st.progress(done.wait.reason, done.wait.message, self.settings.wait_seconds)
         return st.synced(fields)
+
+    def _to_run(self, st: StatusBuilder, plan: Plan) -> tuple[Action, ...]:
+        """The actions of ``plan`` that ``st.filter_drift`` will let through (without its effects on the status)."""
+        if st.observe_only:
+            return ()
+        if plan.differences and st.spec_applied and self.settings.drift_policy == "report":
+            return tuple(a for a in plan.actions if a in plan.fresh)
+        return plan.actions
 
     def _report(self, view: ObjectView, desired: DesiredT, observed: ObservedT, done: Done) -> Report:
         """The adapter's report on what it observed after the actions; its publications and gauges written."""
@@ -534,6 +559,11 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         plan = a.plan_delete(self.ctx, spec, resolved, view, retain)
         if plan.blocked is not None:
             return st.blocked(plan)
+        forbidden = self.guard.deletion(self.kind, view.name, spec, plan, resolved)
+        if forbidden:  # what the administrator's policy forbids stays in AWS; the object goes
+            st.event("Warning", "ForbiddenByPolicy", f"nothing deleted in AWS ({a.noun} {plan.resource_id} left "
+                     "there): forbidden by the administrator's policy: " + "; ".join(str(r) for r in forbidden))
+            return st.deleted()
         done = self._execute(st, plan.actions, plan.resource_id)
         if done.failures:
             return st.failed_actions(done.failures)

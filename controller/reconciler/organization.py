@@ -70,6 +70,7 @@ from controller.reconciler.account import BASELINE
 from controller.reconciler.account import KIND as ACCOUNT_KIND
 from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import Adapter, Cond, Context, Done, Reference, Report
+from controller.reconciler.guard import LOG_ARCHIVE
 from controller.reconciler.policy import KIND as POLICY_KIND
 from controller.reconciler.status import binding_of, clipped, first
 from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
@@ -324,7 +325,9 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             for account_id in sorted((org.admins or {}).get(principal) or ())
         ]
         return Report(status, self._conditions(desired, observed, verdicts),
-                      publish={BASELINE: (ACCOUNT_KIND, verdicts or {})},
+                      publish={BASELINE: (ACCOUNT_KIND, verdicts or {}),  # and the log archive, for the policy
+                               LOG_ARCHIVE: (ACCOUNT_KIND, {want.account_id: True} if want and want.account_id
+                                             else {})},
                       gauges=[(metrics.TRAIL_LOGGING, series)])  # one Organization: its trail's series, or none
 
     def _verdicts(self, desired: DesiredOrganization,

@@ -108,10 +108,12 @@ class Resync:
         self.writes = 0  # status writes and events made by the resync (a quiet pass makes none)
 
     async def run_forever(self) -> None:
-        """One pass every AWSORG_RESYNC_SECONDS. A replica that kopf peering holds on standby does not observe
-        (no AWS calls): it waits to take over, then observes at once."""
+        """One pass every AWSORG_RESYNC_SECONDS, and one at once when the administrator's policy file changes (it
+        is looked at every second: a stat). A replica that kopf peering holds on standby does not observe (no AWS
+        calls): it waits to take over, then observes at once."""
         loop = asyncio.get_running_loop()
         due = loop.time() + min(self.settings.resync_seconds, 5.0)  # let kopf resume the objects first
+        policy_version = self.settings.policy.version
         while True:
             if self.paused():
                 due = loop.time()
@@ -119,6 +121,14 @@ class Resync:
                     engine.latest.clear()  # the active replica writes meanwhile: this cache goes stale
                 await asyncio.sleep(1.0)
                 continue
+            policy = self.settings.policy
+            policy.refresh()  # whoever notices a change first (a reconcile may), its version says so here
+            if policy.path is not None:
+                metrics.POLICY_FILE_VALID.set(0 if policy.problem else 1)
+                metrics.POLICY_VERSION.set(policy.version)
+            if policy.version != policy_version:
+                policy_version = policy.version
+                due = loop.time()  # the administrator's policy changed: every object is compared with it now
             wait = due - loop.time()
             if wait > 0:
                 await asyncio.sleep(min(1.0, wait))  # short steps: a pause is noticed within a second

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.api.guardrails import DEFAULT as DEFAULT_POLICY
+from controller.api.guardrails import OperatorPolicy, PolicyFile
 from controller.api.models import API_VERSION
 from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, is_new
 from controller.aws.factory import Factory
@@ -158,9 +160,14 @@ def _settled(status: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in status.items() if k != "lastSyncTime"}
 
 
-def _converge(store: _Store, gateway: OrganizationsGateway) -> None:
+def _settings(policy: OperatorPolicy | None) -> Settings:
+    """The dry run's settings: the administrator's policy given (None: its defaults), no waits."""
+    return Settings(wait_seconds=0.1, policy=PolicyFile.fixed(policy or DEFAULT_POLICY))
+
+
+def _converge(store: _Store, gateway: OrganizationsGateway, policy: OperatorPolicy | None = None) -> None:
     """Reconcile every object in rounds, as the operator would, until a round changes nothing."""
-    kinds = engines(gateway, store, settings=Settings(wait_seconds=0.1), board=store.board)
+    kinds = engines(gateway, store, settings=_settings(policy), board=store.board)
     order = sorted(store.objects.values(), key=lambda o: (KINDS.index(o.kind), o.name))
     for _ in range(MAX_ROUNDS):
         progressed = False
@@ -188,11 +195,11 @@ def _gateway(client: Any, members: Members | None, trails: Trails | None) -> Rec
     return RecordingGateway(client, members=reader, central_logging=logs)
 
 
-def _bindings(base: Objects, client: Any, members: Members | None, trails: Trails | None
-              ) -> dict[tuple[str, str], dict[str, Any]]:
+def _bindings(base: Objects, client: Any, members: Members | None, trails: Trails | None,
+              policy: OperatorPolicy | None = None) -> dict[tuple[str, str], dict[str, Any]]:
     """What each object of the base is bound to in AWS: the base reconciled in a dry run of its own."""
     store = _Store(_new_objects(base, "0", {}))
-    _converge(store, _gateway(client, members, trails))
+    _converge(store, _gateway(client, members, trails), policy)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for key, obj in store.objects.items():
         resource_id = obj.status.get("id")
@@ -210,8 +217,10 @@ def _live(cluster: Mapping[str, Sequence[Mapping[str, Any]]]) -> Objects:
 
 def plan_objects(head: Objects, client: Any, base: Objects | None = None,
                  cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                 members: Members | None = None, trails: Trails | None = None) -> PlanReport:
-    """The plan of ``head`` against the organization ``client`` reads.
+                 members: Members | None = None, trails: Trails | None = None,
+                 policy: OperatorPolicy | None = None) -> PlanReport:
+    """The plan of ``head`` against the organization ``client`` reads, under the administrator's ``policy`` (None:
+    its defaults), as the operator would refuse what it forbids (``ForbiddenByPolicy``).
 
     Bindings and what the change removes come from ``cluster`` (the objects there, with the status the
     operator wrote) when given, else from ``base`` (the files before the change, reconciled first).
@@ -226,7 +235,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
         created = {(k, n): str(o["metadata"].get("creationTimestamp") or "0") for k in KINDS
                    for n, o in before[k].items()}
     elif base is not None:
-        before, bindings = base, _bindings(base, client, members, trails)
+        before, bindings = base, _bindings(base, client, members, trails, policy)
         created = {(k, n): "0" for k in KINDS for n in base[k]}
     else:
         before, bindings, created = None, {}, {}
@@ -235,11 +244,11 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
         obj.created = created.get((obj.kind, obj.name), "9")  # new objects are the youngest claimants
     store = _Store(objects)
     gateway = _gateway(client, members, trails)
-    _converge(store, gateway)
+    _converge(store, gateway, policy)
     removed: list[_Object] = []
     if before is not None:
         removed = [o for o in _new_objects(before, "0", bindings) if (o.kind, o.name) not in store.objects]
-        kinds = engines(gateway, store, board=store.board)
+        kinds = engines(gateway, store, settings=_settings(policy), board=store.board)
         for obj in sorted(removed, key=lambda o: (-KINDS.index(o.kind), o.name)):
             obj.outcome = kinds[obj.kind].delete(obj.view())
             obj.applied = list(obj.outcome.applied)
@@ -458,8 +467,10 @@ FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json
 
 def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None = None,
                cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-               members: Members | None = None, trails: Trails | None = None) -> PlanReport:
-    return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members, trails)
+               members: Members | None = None, trails: Trails | None = None,
+               policy: OperatorPolicy | None = None) -> PlanReport:
+    return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members, trails,
+                        policy)
 
 
 PLAN_MEMBER_ROLE = "AWSORG_PLAN_MEMBER_ROLE_NAME"
@@ -481,7 +492,8 @@ def plan_member_role_name(default: str) -> str:
 
 
 def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str, factory: Factory,
-                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, notes: Sequence[str] = ()) -> int:
+                 cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, notes: Sequence[str] = (),
+                 policy: OperatorPolicy | None = None) -> int:
     """``awsorg plan``: validate offline first (a plan of invalid YAML means nothing), then plan read-only.
 
     Exit codes: :mod:`controller.workflow.exits` (``REFUSED``: some changes would be refused, invalid files
@@ -497,7 +509,8 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
     from controller.workflow.validate import format_text as format_findings
     from controller.workflow.validate import validate_paths
 
-    report = validate_paths(paths)
+    policy = policy if policy is not None else factory.settings.policy.current()  # --policy, else the operator's
+    report = validate_paths(paths, policy=policy)
     if report.errors:
         sys.stderr.write("awsorg plan: the files are invalid; `awsorg validate` says:\n" + format_findings(report))
         if output == "markdown":  # the comment says why there is no plan, finding by finding
@@ -510,7 +523,8 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         return exits.FAILED
     try:
         result = plan_paths(paths, factory.create_organizations_client(), base, cluster,
-                            lambda: factory.create_recording_members(member_role), factory.create_trail_client)
+                            lambda: factory.create_recording_members(member_role), factory.create_trail_client,
+                            policy)
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
         return exits.FAILED

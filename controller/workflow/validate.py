@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
+from controller.api import guardrails as policy_file
 from controller.api import limits, validation
 from controller.api.models import (
     ACCOUNT_ID_PATTERN,
@@ -31,8 +33,12 @@ from controller.api.models import (
     PARENT_ID_PATTERN,
     TAG_KEY_RULES,
     TARGET_ID_PATTERN,
+    AwsAccountSpec,
+    OrganizationSpec,
+    OrgUnitSpec,
+    ServiceControlPolicySpec,
 )
-from controller.planner import claims, policy_document, scp_effects
+from controller.planner import claims, guardrails, policy_document, scp_effects
 from controller.planner.access_role import PRINCIPALS_ALLOWED, principal_problem, role_name_problem
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
@@ -107,6 +113,7 @@ class Report:
     files: list[str] = field(default_factory=list)
     objects: int = 0
     documents: dict[str, int] = field(default_factory=dict)  # file -> YAML documents in it, empty ones aside
+    notes: list[str] = field(default_factory=list)  # what was not checked offline (the policy's rules that need AWS)
 
     @property
     def errors(self) -> list[Finding]:
@@ -239,7 +246,8 @@ def _display(path: Path) -> str:
 # ------------------------------------------------------------------------------------------------ entry points
 
 
-def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None) -> Report:
+def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None,
+                   policy: policy_file.OperatorPolicy | None = None) -> Report:
     """Validate every ``*.yaml``/``*.yml`` file under ``paths`` (files or directories, recursively).
 
     A path without manifests is an error (a typo in CI must not pass as "no problems found"): one that does
@@ -248,6 +256,8 @@ def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None) ->
     ``base``: the files before the change (``--base``; see :mod:`controller.workflow.sources`), or None.
     With it, of two objects that collide (a duplicate name, email, ...), the one the change introduced is
     blamed, so that the finding lands on a line of the diff.
+
+    ``policy``: the administrator's policy (``--policy``; None: its defaults), whose refusals are errors.
     """
     texts: dict[str, str] = {}  # display name -> text; a file under two of the paths is read once
     problems: list[Finding] = []
@@ -271,7 +281,7 @@ def validate_paths(paths: Sequence[Path], base: Sequence[Path] | None = None) ->
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(Finding(display, 0, "", "", "", f"cannot read the file ({exc}); allowed: UTF-8 "
                                         "text"))
-    report = validate_texts(texts.items(), base=None if base is None else _read_base(base))
+    report = validate_texts(texts.items(), base=None if base is None else _read_base(base), policy=policy)
     report.findings[:0] = problems
     flagged = {f.file for f in report.findings}
     for path, names in files_of:
@@ -313,13 +323,15 @@ def _objects_of(texts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[
     return objects
 
 
-def validate_texts(texts: Iterable[tuple[str, str]], base: Iterable[tuple[str, str]] | None = None) -> Report:
+def validate_texts(texts: Iterable[tuple[str, str]], base: Iterable[tuple[str, str]] | None = None,
+                   policy: policy_file.OperatorPolicy | None = None) -> Report:
     """Validate YAML given as ``(file name, text)`` pairs, all together (references span files).
 
-    ``base``: the files before the change, the same way, or None (see :func:`validate_paths`).
+    ``base``: the files before the change, the same way, or None (see :func:`validate_paths`); ``policy``: the
+    administrator's policy (None: its defaults).
     """
     report = Report()
-    checker = _Checker(None if base is None else _objects_of(base))
+    checker = _Checker(None if base is None else _objects_of(base), policy or policy_file.DEFAULT)
     for file, text in texts:
         report.files.append(file)
         documents, problems, count = _parse(text, file)
@@ -329,6 +341,7 @@ def validate_texts(texts: Iterable[tuple[str, str]], base: Iterable[tuple[str, s
             checker.document(doc)
     checker.cross_object_rules()
     report.objects = len(checker.objects)
+    report.notes = checker.notes
     order = {file: i for i, file in enumerate(report.files)}
     report.findings.extend(sorted(checker.findings, key=lambda f: (order.get(f.file, -1), f.line)))
     return report
@@ -424,7 +437,10 @@ def _rules(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 class _Checker:
-    def __init__(self, base: Mapping[tuple[str, str], Sequence[_Object]] | None = None) -> None:
+    def __init__(self, base: Mapping[tuple[str, str], Sequence[_Object]] | None = None,
+                 policy: policy_file.OperatorPolicy = policy_file.DEFAULT) -> None:
+        self.policy = policy
+        self.notes: list[str] = []
         self.findings: list[Finding] = []
         self.objects: list[_Object] = []
         self.named: list[_Object] = []  # objects with a metadata.name, in the order of the files
@@ -567,6 +583,7 @@ class _Checker:
         self._policy_documents()
         self._organization()
         self._scp_effects()
+        self._guardrails()
 
     # -- duplicates: which of two objects is to blame --------------------------------------------
     def _duplicates(self, objects: Iterable[_Object], key: Callable[[_Object], Hashable | None],
@@ -684,6 +701,32 @@ class _Checker:
                 self.add(org, f"spec.accessRole.trustedPrincipals[{i}]",
                          f"{principal!r} is not a principal IAM accepts in a trust policy (IAM answers "
                          "MalformedPolicyDocument: Invalid principal in policy)", PRINCIPALS_ALLOWED)
+
+    def _guardrails(self) -> None:
+        """The administrator's policy (``--policy``, else its defaults): the operator's own checks
+        (:func:`controller.planner.guardrails.refusals`), with what can be known offline (the account ids the files
+        give); a rule that needs the organization is named in a note, not passed in silence."""
+        models: dict[str, type[BaseModel]] = {"Organization": OrganizationSpec, "AwsAccount": AwsAccountSpec,
+                                              "OrgUnit": OrgUnitSpec, "ServiceControlPolicy": ServiceControlPolicySpec}
+        member_role = os.environ.get("AWSORG_MEMBER_ROLE_NAME", "").strip() or Settings.member_role_name
+        ids = {o.name: str(o.spec["accountId"]) for o in self.of_kind("AwsAccount") if _str(o.spec.get("accountId"))}
+        facts = guardrails.Facts(member_role_name=member_role, account_ids=ids)
+        flagged = {(f.kind, f.name, f.field) for f in self.findings if f.severity == ERROR}
+        for kind, model in models.items():
+            for obj in self.of_kind(kind):
+                try:
+                    spec = model.model_validate(obj.spec)
+                except ValueError:
+                    continue  # refused by the schema already
+                for refusal in guardrails.refusals(obj.name, spec, None, self.policy, facts):
+                    if (obj.kind, obj.name, refusal.field) in flagged:
+                        continue  # the same field refused by a rule of its own (the operator's own member role)
+                    self.findings.append(Finding(obj.doc.file, _line_of(obj.doc.node, refusal.field), obj.kind,
+                                                 obj.name, refusal.field, f"forbidden by the administrator's policy "
+                                                 f"({refusal.rule}): {refusal.message}"))
+                for note in guardrails.unchecked(spec, self.policy, facts):
+                    if note not in self.notes:
+                        self.notes.append(note)
 
     def _scp_effects(self) -> None:
         """Warnings: a declared SCP that would deny the Organization's own baseline in member accounts (the
@@ -947,6 +990,7 @@ def format_text(report: Report) -> str:
             parts.append(plain(f.field))
         prefix = "" if f.severity == ERROR else f"{f.severity}: "
         lines.append(": ".join(parts) + f": {prefix}{plain(f.message)}")
+    lines += [f"note: not checked offline: {plain(note)}" for note in report.notes]
     lines.append(_summary(report))
     return "\n".join(lines) + "\n"
 

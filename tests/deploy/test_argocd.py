@@ -191,3 +191,15 @@ def test_the_operators_application_never_prunes_or_deletes_a_crd() -> None:
     for crd in crds:  # ... except to these
         options = crd["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-options", "")
         assert {"Prune=false", "Delete=false"} <= {o.strip() for o in options.split(",")}, crd["metadata"]["name"]
+
+
+def test_the_landing_zone_may_sync_only_our_kinds() -> None:
+    """A pull request to the landing-zone repository cannot bring the administrator's policy (a ConfigMap in the
+    operator's namespace) or anything else but the four kinds: its Application's project allows nothing more."""
+    app = yaml.safe_load((ARGOCD / "application-landing-zone.yaml").read_text())
+    project = yaml.safe_load((ARGOCD / "appproject-landing-zone.yaml").read_text())
+    assert project["kind"] == "AppProject" and app["spec"]["project"] == project["metadata"]["name"]
+    kinds = {yaml.safe_load(p.read_text())["spec"]["names"]["kind"] for p in (ROOT / "crds").glob("*.yaml")}
+    assert {(r["group"], r["kind"]) for r in project["spec"]["clusterResourceWhitelist"]} == {
+        ("awsorg.gitops.dev", k) for k in kinds}
+    assert project["spec"]["namespaceResourceWhitelist"] == []

@@ -154,11 +154,15 @@ def test_close_and_remove_policies(aws: AwsSandbox, cluster: Cluster, operator: 
 
 
 def test_management_account_is_never_closed(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    """Bound under Retain, then asked to Close: the administrator's policy refuses it
+    (tests/e2e/test_operator_policy.py) and, on deletion, the planner's own rule still holds."""
     mgmt = aws.ids["management_account_id"]
     email = aws.client().describe_account(AccountId=mgmt)["Account"]["Email"]
     name = aws.client().describe_account(AccountId=mgmt)["Account"]["Name"]
-    cluster.client.apply(account("mgmt", accountName=name, email=email, accountId=mgmt, deletionPolicy="Close"))
+    cluster.client.apply(account("mgmt", accountName=name, email=email, accountId=mgmt))
     cluster.wait_ready("awsaccounts", "mgmt")
+    cluster.client.apply(account("mgmt", accountName=name, email=email, accountId=mgmt, deletionPolicy="Close"))
+    cluster.wait_reason("awsaccounts", "mgmt", "Synced", "ForbiddenByPolicy")
     cluster.client.delete("awsaccounts", "mgmt")
     obj = cluster.wait_reason("awsaccounts", "mgmt", "Synced", "ManagementAccount")
     assert "never closed" in condition(obj, "Synced")["message"]  # type: ignore[index]

@@ -170,12 +170,18 @@ CASES = {
         {"LogBucketCreated", "LogBucketEncrypted", "LogBucketVersioned", "LogBucketPublicAccessBlocked",
          "LogBucketRetentionSet", "LogBucketPolicySet", "TrailConfigured", "TrailLoggingStarted",
          "ConfigRecorderConfigured", "AggregatorCreated"}),
-    "retention-changed": Case(
-        "centralLogging.retentionDays changed: only the bucket's lifecycle is put (the trail, recorders and "
+    "retention-raised": Case(
+        "centralLogging.retentionDays raised: only the bucket's lifecycle is put (the trail, recorders and "
         "aggregator, read from AWS, are as declared)",
+        [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=90))],
+        [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=365))],
+        {"LogBucketRetentionSet"}),
+    "retention-lowered": Case(
+        "centralLogging.retentionDays lowered: the administrator's policy refuses it by default (it would expire "
+        "logs already written), in the plan as in the operator, and nothing is put",
         [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=365))],
         [acct("shared"), org(**TRUSTED_LOGGING, centralLogging=logging(retentionDays=90))],
-        {"LogBucketRetentionSet"}),
+        {"ForbiddenByPolicy"}),
 }
 
 
