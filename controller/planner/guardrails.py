@@ -248,6 +248,12 @@ def _touches(action: Action) -> tuple[str, str] | None:
     return None
 
 
+def removes_an_account(actions: Sequence[Action]) -> bool:
+    """Whether the actions close an account or remove one from the organization (the delegated administrators
+    are then read, afresh)."""
+    return any(isinstance(a, (CloseAccount, RemoveAccount)) for a in actions)
+
+
 def forbidden_actions(kind: str, actions: Sequence[Action], policy: OperatorPolicy, facts: Facts, *,
                       adopted: str | None = None, tags: Mapping[str, str] | None = None,
                       correcting: bool = False) -> list[Refusal]:

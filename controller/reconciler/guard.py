@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from controller.api.guardrails import OperatorPolicy
 from controller.aws.gateway import OrganizationsGateway
 from controller.planner import guardrails
-from controller.planner.actions import Action, Blocked, CloseAccount, Plan, RemoveAccount
+from controller.planner.actions import Action, Blocked, Plan
 from controller.reconciler.base import Board
 from controller.settings import Settings
 from controller.state import OrgSnapshot
@@ -89,7 +89,7 @@ class Guard:
         """Before the first write: the rules the plan's ``actions`` break, and the spec's again when the plan found
         the resource (``plan.resource_id``) the object was not bound to yet."""
         policy = self.policy
-        facts = self.facts(resolved, admins=self._destructive(spec) or _closing(actions))
+        facts = self.facts(resolved, admins=self._destructive(spec) or guardrails.removes_an_account(actions))
         found: list[guardrails.Refusal] = []
         if plan.resource_id and plan.resource_id != bound:
             found += guardrails.refusals(name, spec, plan.resource_id, policy, facts)
@@ -109,12 +109,8 @@ class Guard:
         if not actions:
             return []
         policy = self.policy
-        facts = self.facts(resolved, admins=_closing(actions), fresh=True)
+        facts = self.facts(resolved, admins=guardrails.removes_an_account(actions), fresh=True)
         found = [r for r in guardrails.refusals(name, spec, plan.resource_id, policy, facts)
                  if r.rule.startswith("deletion.")] if spec is not None else []
         found += [r for r in guardrails.forbidden_actions(kind, actions, policy, facts) if r not in found]
         return found
-
-
-def _closing(actions: Sequence[Action]) -> bool:
-    return any(isinstance(a, (CloseAccount, RemoveAccount)) for a in actions)

@@ -56,13 +56,13 @@ class Inventory:
         with self._lock:
             self._tags_read.pop((f"{kind}/tags", name), None)
 
-    def claim_tag_read(self, read: str, key: str, epoch: int) -> bool:
-        """True once per read (``OrgUnit/tags``, ``Organization/accessRole``...), key and resync epoch (timers may
-        fire more than once per resync)."""
+    def claim_tag_read(self, read: str, key: str, cycle: int) -> bool:
+        """True once per read (``OrgUnit/tags``, ``Organization/accessRole``...), key and cycle of TAG_SPREAD
+        resyncs (timers may fire more than once per resync)."""
         with self._lock:
-            if self._tags_read.get((read, key)) == epoch:
+            if self._tags_read.get((read, key)) == cycle:
                 return False
-            self._tags_read[(read, key)] = epoch
+            self._tags_read[(read, key)] = cycle
             return True
 
     def tag_bucket(self, kind: str, name: str) -> int:
