@@ -65,7 +65,7 @@ from controller.sandbox.account_api import (
     ACCOUNT_API_PATHS,
     _account_validation,
 )
-from controller.sandbox.organizations import accounts, policies, settings, units  # noqa: F401 (registers their rules)
+from controller.sandbox.organizations import accounts, management, policies, settings, units  # noqa: F401 (registers their rules)
 from controller.sandbox.organizations.base import (
     CHECKS,
     CREATE_ACCOUNT_OUTCOMES,
