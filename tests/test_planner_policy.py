@@ -138,7 +138,8 @@ CASES = [
     Case("an eleventh SCP on a target is refused before anything is created, listing the ten",
          d(PROD.id), snap(FULL, *FULL_PROD), blocked="LimitExceeded",
          message=f"it would make 11 SCPs on {P_LABEL} (10 customer managed: "
-         + ", ".join(f"other-{i}" for i in range(1, 10)) + ", deny-root + FullAWSAccess, which AWS attaches to every target); AWS allows at most 10 SCPs per target"),
+         + ", ".join(f"other-{i}" for i in range(1, 10))
+         + ", deny-root + FullAWSAccess, which AWS attaches to every target); AWS allows at most 10 SCPs per target"),
     Case("a sixth RCP on a target is refused: RCPs stay at 5",
          d(PROD.id, type=RCP, content=RCP_CONTENT),
          snap(FULL, *[pol(f"p-rcp{i}", f"rcp-{i}", {PROD.id}, ptype=RCP) for i in range(5)], types=(SCP, RCP)),
