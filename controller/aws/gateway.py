@@ -27,6 +27,7 @@ from controller.aws.errors import AwsError, map_error
 from controller.aws.member import MemberAccounts
 from controller.aws.retry import RetryPolicy, call_with_retries
 from controller.aws.writes import NOTHING_DONE, Applied, happened, write
+from controller.planner.account import ClosureQuota, close_quota_reached, closure_quota
 from controller.planner.actions import (
     AttachPolicy,
     Blocked,
@@ -108,6 +109,7 @@ class OrganizationsGateway:
         self._account_client_factory = account_client
         self._account_api: Any = None
         self._create_lock = threading.Lock()
+        self._close_lock = threading.Lock()
         self._enable_lock = threading.Lock()
         self._lock = threading.RLock()
         self._snapshot: OrgSnapshot | None = None
@@ -423,15 +425,30 @@ class OrganizationsGateway:
 
     @write(CloseAccount, "Closed", lambda gw, a, _: gw.close_account(a.account_id),
            done_codes=frozenset({"AccountAlreadyClosedException"}),
-           explain=lambda a, exc: Blocked("LimitExceeded", f"AWS's account closure quota is reached ({exc.reason}); "
-                                          f"closing {a.account_id} is retried later")
+           yields=lambda a, _: Applied(
+               status=AwsAccountStatus(state="PENDING_CLOSURE"), message="AWS answered; the account is PENDING_CLOSURE",
+               wait=Blocked("Closing", f"account {a.account_id} is PENDING_CLOSURE: AWS is closing it; this object is "
+                            "released once AWS shows it SUSPENDED")),
+           explain=lambda a, exc: _quota_reached(a.account_id, exc) if isinstance(exc, CloseQuotaGuard)
+           else Blocked(
+               "CloseQuotaReached", f"account {a.account_id} is not closed yet: AWS refuses ({exc.reason}: "
+               f"{exc.aws_message}); the operator's closures limit allowed it, so this organization's quota is lower "
+               "or closures outside Git used it: set the limit to the quota AWS applies "
+               f"({limits.setting('closures', 1)} for one a month); tried again with backoff")
            if exc.code == "ConstraintViolationException" and exc.reason in CLOSE_QUOTA_REASONS else None)
     def close_account(self, account_id: str) -> None:
-        self._call("CloseAccount", AccountId=account_id)
-        self.update_snapshot(
-            lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], state="PENDING_CLOSURE"))
-            if account_id in s.accounts else s
-        )
+        """CloseAccount, when the closure quota as the snapshot counts it allows one more (checked and counted under
+        one lock, so two deletions at once do not both take the last one)."""
+        with self._close_lock:
+            snap = self._snapshot
+            quota = closure_quota(snap) if snap is not None else None
+            if quota is not None and quota.remaining <= 0:
+                raise CloseQuotaGuard(quota)
+            self._call("CloseAccount", AccountId=account_id)
+            self.update_snapshot(
+                lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], state="PENDING_CLOSURE"))
+                if account_id in s.accounts else s
+            )
 
     @write(RemoveAccount, "Removed", lambda gw, a, _: gw.remove_account(a.account_id),
            explain=lambda a, exc: Blocked(
@@ -648,6 +665,18 @@ class OrganizationsGateway:
                 raise AwsError("PutAccountName", "NotConfigured", "no Account Management API client")
             self._account_api = self._account_client_factory()
         return self._account_api
+
+
+def _quota_reached(account_id: str, exc: CloseQuotaGuard) -> Blocked:
+    return close_quota_reached(account_id, exc.quota)
+
+
+class CloseQuotaGuard(AwsError):
+    """Our own guard: the closure quota (``limits.Limits.closures``) leaves no closure, as the snapshot counts."""
+
+    def __init__(self, quota: ClosureQuota) -> None:
+        super().__init__("CloseAccount", "CloseQuotaReached", f"{quota.remaining} of {quota.quota} closures remain")
+        self.quota: ClosureQuota = quota
 
 
 class CreationLimitReached(AwsError):

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.api import limits
-from controller.api.models import CONFIRM_DELETION
+from controller.api.models import CONFIRM_DELETION, AwsAccountStatus
 from controller.planner.actions import (
     Action,
     BindCreateRequest,
@@ -261,6 +261,39 @@ def _plan_bound(
 
 
 DESTROYING = ("Close", "RemoveFromOrganization")
+#: The states of an account AWS is closing or has closed, as counted against the closure quota.
+CLOSING_STATES = frozenset({"PENDING_CLOSURE", "SUSPENDED"})
+
+
+@dataclass(frozen=True)
+class ClosureQuota:
+    """AWS's closure quota as the operator can know it: ``quota`` closures per rolling 30 days
+    (``limits.Limits.closures``, or AWS's figure for the organization's size), ``used`` the member accounts AWS is
+    closing or holds SUSPENDED. AWS publishes no count of the closures of the last 30 days; a SUSPENDED account stays
+    in the organization for 90 days, so ``used`` counts some closures older than 30 days too: the operator may wait
+    when AWS would not, never the reverse."""
+
+    quota: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.quota - self.used)
+
+
+def closure_quota(snapshot: OrgSnapshot, configured: limits.Limits | None = None) -> ClosureQuota:
+    members = [a for a in snapshot.accounts.values() if a.id != snapshot.management_account_id]
+    quota = (configured or limits.active()).closure_quota(len(members))
+    return ClosureQuota(quota, sum(1 for a in members if a.state in CLOSING_STATES))
+
+
+def released_message(account: ObservedAccount) -> str:
+    """The last event of a closed account's object: what AWS now holds and what that costs."""
+    return (f"account {account.id} <{account.email}> is {account.state}: AWS closed it. It stays in the organization "
+            f"as SUSPENDED for {limits.CLOSED_ACCOUNT_DAYS} days (AWS Support can reopen it until then; after that "
+            f"it is gone for good), counts against the organization's account quota until then, and its email "
+            f"cannot be used for another account; it counted against the closure quota of "
+            f"{limits.CLOSE_QUOTA_DAYS} rolling days")
 
 
 @dataclass(frozen=True)
@@ -276,6 +309,8 @@ class DeletionCheck:
     confirmed: str | None = None
     #: The other AwsAccounts that declare this account (by its id, or by its email).
     declared_by: tuple[str, ...] = ()
+    #: The closure quota, as the snapshot shows it (the adapter always reads it; None: not checked).
+    closures: ClosureQuota | None = None
 
 
 def plan_account_delete(
@@ -359,8 +394,13 @@ def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unre
         return Plan(resource_id=account_id)  # no longer in the organization (closed for good, or removed): done
     if found.id != account_id:
         return refuse("IdentityMismatch", f"AWS answered account {found.id} when asked for {account_id}")
-    if policy == "Close" and found.state in CLOSED_STATES:
-        return Plan(resource_id=account_id)  # already closing or closed: nothing left to destroy
+    if policy == "Close" and found.state == "PENDING_CLOSURE":
+        return Plan(blocked=Blocked("Closing", f"account {account_id} <{found.email}> is PENDING_CLOSURE: AWS is "
+                                    "closing it; this object is released once AWS shows it SUSPENDED"),
+                    resource_id=account_id, status=AwsAccountStatus(state=found.state))
+    if policy == "Close" and found.state in CLOSED_STATES:  # closed: nothing left to destroy; the object goes
+        return Plan(resource_id=account_id, status=AwsAccountStatus(state=found.state),
+                    released=released_message(found))
     other = sorted({e for e in check.emails if e and e.lower() != found.email.lower()})
     if other:
         return refuse("IdentityMismatch", f"account {account_id} has the email {found.email} in AWS now, but this "
@@ -381,4 +421,19 @@ def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unre
             retry=False), resource_id=account_id)
     if policy == "RemoveFromOrganization":
         return Plan(actions=(RemoveAccount(account_id),), resource_id=account_id)
+    quota = check.closures
+    if quota is not None and quota.remaining <= 0:
+        return Plan(blocked=close_quota_reached(account_id, quota), resource_id=account_id)
     return Plan(actions=(CloseAccount(account_id),), resource_id=account_id)
+
+
+def close_quota_reached(account_id: str, quota: ClosureQuota) -> Blocked:
+    configured = limits.active().closures
+    source = (f"the configured limit {limits.setting('closures', configured)}" if configured else
+              f"AWS's quota for this organization (CloseAccount: the higher of {limits.CLOSE_QUOTA_FLOOR} or "
+              f"{int(limits.CLOSE_QUOTA_SHARE * 100)}% of the member accounts, up to {limits.CLOSE_QUOTA_CEILING:,})")
+    return Blocked("CloseQuotaReached", f"account {account_id} is not closed yet: {quota.remaining} of {quota.quota} "
+                   f"closures remain in the rolling {limits.CLOSE_QUOTA_DAYS} days ({quota.used} member accounts are "
+                   f"PENDING_CLOSURE or SUSPENDED; {source}). It is closed when the quota allows (a SUSPENDED account "
+                   f"leaves the organization after {limits.CLOSED_ACCOUNT_DAYS} days); looked at again at each resync",
+                   slow=True)

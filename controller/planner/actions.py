@@ -621,6 +621,8 @@ BlockReason = Literal[
     "CannotLeaveOrganization",
     "WaitingForPropagation",
     "Creating",
+    "Closing",
+    "CloseQuotaReached",
     # AWS's refusals of an action (controller.reconciler.status.AWS_REASONS; AwsError for any other)
     "AwsError",
     "AwsThrottled",
@@ -634,7 +636,7 @@ BlockReason = Literal[
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
 WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached",
                                                   "WaitingForAllFeatures", "WaitingForAccountAccess",
-                                                  "WaitingForPropagation"})
+                                                  "WaitingForPropagation", "Closing"})
 
 
 @dataclass(frozen=True)
@@ -688,6 +690,10 @@ class Plan:
     adopted: bool = False
     fresh: tuple[Action, ...] = ()
     created: bool = False
+    #: (a deletion's plan) what the object's status shows of the resource while it waits, or when it goes
+    status: AwsAccountStatus | None = None
+    #: (a deletion's plan) the resource is gone or closed as asked: the ``Released`` event's message
+    released: str | None = None
 
     @property
     def in_sync(self) -> bool:

@@ -22,6 +22,7 @@ from controller.planner.account import (
     CreationView,
     DeletionCheck,
     DesiredAccount,
+    closure_quota,
     deletion_target,
     plan_account,
     plan_destruction,
@@ -194,4 +195,4 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
             others = {c.name for key in keys for c in ctx.refs.claims(KIND, key) if c.name != view.name}
         emails = (binding_of(view.status).email or "", spec.email)
         return DeletionCheck(described, tuple(e for e in emails if e), view.annotations.get(CONFIRM_DELETION),
-                             tuple(sorted(others)))
+                             tuple(sorted(others)), closure_quota(ctx.snapshot()))

@@ -560,6 +560,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         resolved = {} if spec is None else {ref: state.id for ref in a.references(spec)
                                              if (state := self.refs.get(ref.kind, ref.name)).id}
         plan = a.plan_delete(self.ctx, spec, resolved, view, retain)
+        if plan.status is not None:
+            st.status.update(fields_of(plan.status))
         if plan.blocked is not None:
             return st.blocked(plan)
         forbidden = self.guard.deletion(self.kind, view.name, spec, plan, resolved)
@@ -570,7 +572,11 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         done = self._execute(st, plan.actions, plan.resource_id)
         if done.failures:
             return st.failed_actions(done.failures)
-        if plan.resource_id and not plan.actions:
+        if done.wait is not None:  # AWS goes on on its own (an account closing): the object stays until it is done
+            return st.progress(done.wait.reason, done.wait.message, self.settings.wait_seconds)
+        if plan.released is not None:
+            st.event("Normal", "Released", plan.released)
+        elif plan.resource_id and not plan.actions:
             policy = "unknown (invalid spec)" if spec is None else a.deletion_policy(spec)
             management = "" if spec is None else f", managementPolicy {getattr(spec, 'management_policy', 'Manage')}"
             st.event("Normal", "Retained", f"{a.noun} {plan.resource_id} left in AWS (deletionPolicy {policy}"
