@@ -105,9 +105,7 @@ def organization(accounts: int) -> Iterator[tuple[AwsSandbox, list[str]]]:
 def resync_costs(aws: AwsSandbox, archive: str, resyncs: int) -> tuple[collections.Counter[str],
                                                                          list[collections.Counter[str]]]:
     """(the calls of the first, setting-up reconcile by service; each quiet resync's calls by service)."""
-    # The quiet resyncs are exactly one cycle of spread reads (ticks 1000..1009: cycle 100, phases 0..9); starting at
-    # 1000 put the tenth in the next cycle, where an account whose id ends in 0 is due again (a random id: flaky).
-    clock = [999 * RESYNC]
+    clock = [999 * RESYNC]  # the set-up in the last resync of a cycle: the quiet resyncs are one whole cycle
     fast = RetryPolicy(attempts=1)
     members = MemberAccounts(sts_client(), iam_client, retry=fast, clients=member_service_client,
                              clock=lambda: clock[0])
