@@ -224,6 +224,22 @@ def aws_closure_quota(members: int) -> int:
     return min(CLOSE_QUOTA_CEILING, max(CLOSE_QUOTA_FLOOR, int(members * CLOSE_QUOTA_SHARE)))
 
 
+#: HandshakeNotes: ``"max": 1024`` (InviteAccountToOrganization's Notes).
+HANDSHAKE_NOTES_MAX = 1024
+#: Quotas page (orgs_reference_limits, read 2026-12-07): "Number of invitations that you can send per day: 20";
+#: HandshakeConstraintViolationException HANDSHAKE_RATE_LIMIT_EXCEEDED beyond ("You attempted to exceed the number
+#: of handshakes that you can send in one day."). Invitations sent count against the maximum number of accounts
+#: until the invited account declines, the management account cancels, or the invitation expires (the same page).
+INVITATIONS_PER_DAY = 20
+#: User guide, "Inviting an AWS account to join your organization": an invitation not answered expires after 15 days.
+INVITATION_DAYS = 15
+#: User guide, "Accessing member accounts in your organization": AWS creates OrganizationAccountAccessRole only in
+#: an account it creates; "If you invite an existing account to join your organization, you must create the role
+#: yourself".
+INVITED_ROLE_WORDS = ("AWS creates that role only in the accounts it creates; an account that joined by invitation "
+                      "has none until someone creates it")
+
+
 #: RemoveAccountFromOrganization: "You can remove an account from your organization only if the account is
 #: configured with the information required to operate as a standalone account."  ConstraintViolationException
 #: reasons (service-2.json) -> what a person must do, in the operator's messages.

@@ -27,7 +27,13 @@ from controller.aws.errors import AwsError, map_error
 from controller.aws.member import MemberAccounts
 from controller.aws.retry import RetryPolicy, call_with_retries
 from controller.aws.writes import NOTHING_DONE, Applied, happened, write
-from controller.planner.account import ClosureQuota, close_quota_reached, closure_quota
+from controller.planner.account import (
+    ClosureQuota,
+    close_quota_reached,
+    closure_quota,
+    invited,
+    when_text,
+)
 from controller.planner.actions import (
     AttachPolicy,
     Blocked,
@@ -44,6 +50,7 @@ from controller.planner.actions import (
     EnablePolicyType,
     EnableServiceAccess,
     FinalizeAllFeatures,
+    InviteAccount,
     MoveAccount,
     RegisterDelegatedAdministrator,
     RemoveAccount,
@@ -53,6 +60,7 @@ from controller.planner.actions import (
     UntagResource,
     UpdatePolicy,
     creation_limit_reached,
+    invitation_limit_reached,
 )
 from controller.state import (
     CreateAccountRequest,
@@ -60,6 +68,7 @@ from controller.state import (
     MemberConfig,
     ObservedAccount,
     ObservedHandshake,
+    ObservedInvitation,
     ObservedOU,
     ObservedPolicy,
     ObservedTrail,
@@ -460,6 +469,29 @@ class OrganizationsGateway:
         self._call("RemoveAccountFromOrganization", AccountId=account_id)
         self.update_snapshot(lambda s: s.without_account(account_id))
 
+    # ------------------------------------------------------------------------------ invitations
+    def list_invitations(self) -> list[ObservedInvitation]:
+        """The organization's INVITE handshakes AWS still lists (open ones, and those ended in the last 30 days)."""
+        found = []
+        for h in self._pages("ListHandshakesForOrganization", "Handshakes", Filter={"ActionType": "INVITE"}):
+            found.append(_invitation(h))
+        return found
+
+    @write(InviteAccount, "InvitationSent", lambda gw, a, _: gw.invite_account(a.account_id, a.notes, a.tags),
+           done_codes=frozenset({"DuplicateHandshakeException"}),
+           yields=lambda a, hs: Applied(
+               status=AwsAccountStatus(invitation_handshake_id=hs.id, invitation_state=hs.state,
+                                       invitation_expires_at=when_text(hs.expires_at) if hs.expires_at else None),
+               message=f"handshake {hs.id}", wait=invited(hs)),
+           explain=lambda a, exc: _invite_refused(a, exc))
+    def invite_account(self, account_id: str, notes: str | None, tags: Mapping[str, str]) -> ObservedInvitation:
+        args: dict[str, Any] = {"Target": {"Type": "ACCOUNT", "Id": account_id}}
+        if notes:
+            args["Notes"] = notes
+        if tags:
+            args["Tags"] = _tag_list(tags)
+        return _invitation(self._call("InviteAccountToOrganization", **args)["Handshake"])
+
     # ------------------------------------------------------------------------------ policies
     @write(EnablePolicyType, "PolicyTypeEnabled", lambda gw, a, _: gw.enable_policy_type(a.root_id, a.policy_type),
            yields=lambda a, enabled: Applied(message=f"AWS attached {_default_policy(a.policy_type)} to the root and "
@@ -762,7 +794,40 @@ def _account(raw: Mapping[str, Any], parent_id: str) -> ObservedAccount:
         email=raw.get("Email", ""),
         state=str(raw.get("State") or raw.get("Status") or "ACTIVE"),
         parent_id=parent_id,
+        joined_method=str(raw.get("JoinedMethod") or "CREATED"),
     )
+
+
+def _utc(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, datetime.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+def _invitation(raw: Mapping[str, Any]) -> ObservedInvitation:
+    """An INVITE handshake: its target is the party of Type ACCOUNT (the other is the ORGANIZATION)."""
+    target = next((str(p.get("Id", "")) for p in raw.get("Parties") or [] if p.get("Type") in ("ACCOUNT", "EMAIL")
+                   and str(p.get("Id", "")) != ""), "")
+    return ObservedInvitation(id=str(raw["Id"]), state=str(raw.get("State", "")), target=target,
+                              requested_at=_utc(raw.get("RequestedTimestamp")),
+                              expires_at=_utc(raw.get("ExpirationTimestamp")))
+
+
+def _invite_refused(a: InviteAccount, exc: AwsError) -> Blocked | None:
+    """InviteAccountToOrganization's refusals (HandshakeConstraintViolationException reasons, botocore 1.44.8)."""
+    if exc.code != "HandshakeConstraintViolationException":
+        return None
+    if exc.reason == "HANDSHAKE_RATE_LIMIT_EXCEEDED":
+        return invitation_limit_reached(limits.INVITATIONS_PER_DAY)
+    if exc.reason == "ACCOUNT_NUMBER_LIMIT_EXCEEDED":
+        return Blocked("LimitExceeded", f"{a.describe()}: AWS refuses (ACCOUNT_NUMBER_LIMIT_EXCEEDED: "
+                       f"{exc.aws_message}): the organization's accounts, closed ones and open invitations included, "
+                       f"reach its quota; {limits.RAISE_ACCOUNT_QUOTA}; tried again at each resync", slow=True)
+    if exc.reason == "ALREADY_IN_AN_ORGANIZATION":
+        return Blocked("InvitationEnded", f"{a.describe()}: AWS refuses (ALREADY_IN_AN_ORGANIZATION): the account is a "
+                       "member of another organization; it must leave it first (its management account removes it, "
+                       "or it leaves), then change spec.invite to invite it again", retry=False)
+    return Blocked("InvitationEnded", f"{a.describe()}: AWS refuses ({exc.reason}: {exc.aws_message})", retry=False)
 
 
 def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

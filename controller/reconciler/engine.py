@@ -435,6 +435,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                     if step.pause == "CreationInProgress":
                         st.event("Normal", "CreateAccountFound", step.describe())
                     return st.progress(step.pause, step.describe(), STEP)
+        if plan.status is not None:  # what the plan shows of a resource it waits for (an invitation's state)
+            st.status.update(fields_of(plan.status))
         if plan.blocked is not None:
             return st.blocked(plan)
 
