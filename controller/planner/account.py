@@ -249,12 +249,17 @@ def _plan_bound(
             differences=(Difference("email", desired.email, account.email),),
         )
     if account.state in CLOSED_STATES:
+        reuse = ""
+        if adopted and desired.account_id is None:  # found by its email: the spec means a new account
+            reuse = (f"; spec.email {desired.email} is that closed account's: AWS keeps a closed account's email for "
+                     f"{limits.CLOSED_ACCOUNT_DAYS} days after closure (and then for good), so no new account can "
+                     "have it: choose another email")
         return Plan(
             blocked=Blocked(
                 "AccountClosed",
                 f"account {account.id} is {account.state}; a closed account is never recreated. Delete this "
                 "object (deletionPolicy Retain forgets it)"
-                + ("; the account is not adopted" if adopted else ""),
+                + ("; the account is not adopted" if adopted else "") + reuse,
                 retry=False,
             ),
             resource_id=refused_id,
