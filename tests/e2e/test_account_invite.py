@@ -5,6 +5,7 @@ spec.accountId), accepted from the account's side, bound and placed in its OU, w
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -73,3 +74,27 @@ def test_invite_accept_and_decline(aws: AwsSandbox, cluster: Cluster,
     again = cluster.wait_reason("awsaccounts", "acquired", "Synced", "Invited")
     assert again["status"]["invitationHandshakeId"] != ended["status"]["invitationHandshakeId"]
     assert aws.answered_calls()["InviteAccountToOrganization"] == 3
+
+
+def test_killed_after_the_invitation_before_the_status_write(aws: AwsSandbox, cluster: Cluster,
+                                                             start_operator: Callable[..., Operator]) -> None:
+    """SIGKILL while InviteAccountToOrganization is answered in AWS but not yet recorded: the restarted operator
+    finds the open invitation and binds it; one invitation, one binding."""
+    outside = aws.standalone_account("crash@example.com", "Crash")
+    aws.inject_response_delay("InviteAccountToOrganization", 30.0)  # AWS acts at once; the operator never hears
+    first = start_operator(AWSORG_RESYNC_SECONDS="1")
+    cluster.client.apply(account("crash", accountName="Crash", email="crash@example.com", accountId=outside,
+                                 invite={}))
+    wait_for(lambda: "InviteAccountToOrganization" in aws.calls or None, what="the invitation to be sent")
+    time.sleep(0.3)
+    first.kill()
+    status = (cluster.get("awsaccounts", "crash") or {}).get("status", {})
+    assert status.get("invitationStartedAt") and not status.get("invitationHandshakeId")
+    aws.clear_injected_errors()
+    start_operator(AWSORG_RESYNC_SECONDS="1")
+    bound = cluster.wait_reason("awsaccounts", "crash", "Synced", "Invited", timeout=30)
+    [sent] = invitations(aws)
+    assert bound["status"]["invitationHandshakeId"] == sent["Id"]
+    aws.accept_invitation(outside)
+    assert cluster.wait_ready("awsaccounts", "crash", timeout=30)["status"]["id"] == outside
+    assert aws.answered_calls()["InviteAccountToOrganization"] == 1 and len(invitations(aws)) == 1
