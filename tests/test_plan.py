@@ -165,3 +165,16 @@ def test_plan_refuses_the_email_of_a_closed_account_that_validate_cannot_know(
     out = capsys.readouterr().out
     assert "AccountClosed" in out and old in out and "choose another email" in out, out
     assert all(c.startswith(READ_ONLY) for c in aws.calls), aws.calls
+
+
+def test_plan_shows_an_invitation_and_sends_none(aws: AwsSandbox, gateway: Any, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    outside = aws.standalone_account("legacy@example.com", "Legacy")
+    (tmp_path / "a.yaml").write_text("apiVersion: awsorg.gitops.dev/v1alpha1\nkind: AwsAccount\n"
+                                     "metadata: {name: legacy}\nspec: {accountName: Legacy, email: legacy@example.com,"
+                                     f" accountId: '{outside}', invite: {{notes: hi}}}}\n")
+    aws.reset_calls()
+    assert main(["plan", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"invite account {outside}" in out, out
+    assert all(c.startswith(READ_ONLY) for c in aws.calls), aws.calls
