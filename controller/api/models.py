@@ -436,6 +436,13 @@ class TrailStatus(_Model):
 
     arn: str | None = Field(default=None, description="The trail's ARN.")
     is_logging: bool | None = Field(default=None, description="Whether the trail is logging.")
+    latest_delivery_error: str | None = Field(
+        default=None, description="GetTrailStatus' LatestDeliveryError: the S3 error CloudTrail met delivering log "
+        "files into the bucket (e.g. AccessDenied: the bucket policy no longer admits CloudTrail); absent while "
+        "delivery works.")
+    latest_delivery_time: str | None = Field(
+        default=None, description="GetTrailStatus' LatestDeliveryTime, shown while delivery fails: the last log "
+        "file delivery that succeeded (absent while delivery works, so the status does not change every delivery).")
 
 
 class BaselineFailure(_Model):

@@ -33,6 +33,7 @@ from typing import Any
 ACCESS_ROLE_ACTIONS = ("iam:GetRole", "iam:ListAttachedRolePolicies", "iam:CreateRole", "iam:UpdateAssumeRolePolicy",
                        "iam:AttachRolePolicy", "iam:DetachRolePolicy")
 CONFIG_ACTIONS = ("config:DescribeConfigurationRecorderStatus", "config:DescribeDeliveryChannels",
+                  "config:DescribeDeliveryChannelStatus",
                   "config:PutConfigurationRecorder", "config:PutDeliveryChannel", "config:StartConfigurationRecorder")
 CONFIG_GLOBAL_ACTIONS = ("iam:CreateServiceLinkedRole",)
 ARCHIVE_ACTIONS = ("s3:CreateBucket", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",

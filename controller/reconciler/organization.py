@@ -10,7 +10,8 @@ Central logging reads, each time the object is compared: the trail (DescribeTrai
 GetEventSelectors: CloudTrail, management account), the bucket (ListBuckets and reads of its policy, encryption,
 versioning, Object Lock, public access block and lifecycle; GetKeyPolicy for a KMS key there) and the aggregator
 (DescribeConfigurationAggregators) in the log archive account. Each member account's
-AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region) is read on the same
+AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region, and
+DescribeDeliveryChannelStatus where a recorder records: its delivery health) is read on the same
 schedule as its access role: after a spec change, when new or not compliant, otherwise once every 10 resyncs.
 None of these go to AWS Organizations.
 
@@ -312,11 +313,21 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         verdicts = self._verdicts(desired, observed)
         status.baseline = self._baseline(verdicts, observed.baselined)
         series: dict[tuple[str, ...], float] = {}
+        delivery: dict[tuple[str, ...], float] = {}
         if logging is not None and want is not None:
             if want.trail is not None:
                 trail = logging.trail
-                status.trail = TrailStatus(arn=trail.arn if trail else None, is_logging=bool(trail and trail.logging))
+                failing = trail is not None and trail.logging and trail.delivery_error is not None
+                status.trail = TrailStatus(arn=trail.arn if trail else None, is_logging=bool(trail and trail.logging),
+                                           latest_delivery_error=trail.delivery_error if failing and trail else None,
+                                           latest_delivery_time=trail.delivered_at if failing and trail else None)
                 series[(want.trail,)] = 1 if trail and trail.logging else 0
+                delivery[("cloudtrail",)] = 1 if failing else 0
+            if want.config_enabled:
+                delivery[("config",)] = sum(
+                    1 for account_id in member_accounts(snapshot) if (found := logging.config.get(account_id))
+                    is not None and found.error is None for region in want.regions
+                    if (rec := found.regions.get(region)) is not None and rec.failure)
             if want.config_enabled:
                 status.aggregator_arn = logging.aggregator_arn
         status.delegated_administrators = [
@@ -328,7 +339,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                       publish={BASELINE: (ACCOUNT_KIND, verdicts or {}),  # and the log archive, for the policy
                                LOG_ARCHIVE: (ACCOUNT_KIND, {want.account_id: True} if want and want.account_id
                                              else {})},
-                      gauges=[(metrics.TRAIL_LOGGING, series)])  # one Organization: its trail's series, or none
+                      gauges=[(metrics.TRAIL_LOGGING, series),  # one Organization: its trail's series, or none
+                              (metrics.DELIVERY_FAILING, delivery)])
 
     def _verdicts(self, desired: DesiredOrganization,
                   observed: ObservedOrganizationState) -> dict[str, Verdict] | None:
@@ -377,11 +389,14 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                              ("central logging", desired.logging is not None)) if on)
         if not failed and not pending:
             return [("Baseline", True, "Compliant", f"{what} as declared in all {len(found)} member accounts")]
-        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason ==
-                                                             "BlockedByPolicy" else "") for v in (failed + pending)[:5])
+        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason in
+                                                             ("BlockedByPolicy", "ConfigDeliveryFailing") else "")
+                          for v in (failed + pending)[:5])
         reason = "BaselineFailed" if failed else "WaitingForAccountAccess"
-        if failed and all(v.reason == "BlockedByPolicy" for v in failed):
-            reason = "BlockedByPolicy"  # an SCP/RCP denies the operator's calls: changing the policy is the cure
+        for cause in ("BlockedByPolicy",  # an SCP/RCP denies the operator's calls: changing the policy is the cure
+                      "ConfigDeliveryFailing"):  # Config records but cannot write into the bucket: its policy is
+            if failed and all(v.reason == cause for v in failed):
+                reason = cause
         return [("Baseline", False, reason, f"{len(found) - len(failed) - len(pending)} of {len(found)} member "
                  f"accounts compliant, {len(pending)} pending, {len(failed)} failed ({shown}"
                  f"{' ...' if len(failed) + len(pending) > 5 else ''}); see status.baseline")]
@@ -401,6 +416,14 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 problems.append(("TrailMissing", f"the organization trail {want.trail!r} does not exist"))
             elif not logging.trail.logging:
                 problems.append(("TrailNotLogging", f"the organization trail {want.trail!r} is not logging"))
+            elif logging.trail.delivery_error is not None:
+                trail = logging.trail
+                problems.append(("TrailDeliveryFailing", (
+                    f"the organization trail {want.trail!r} (management account {logging.management_id}, region "
+                    f"{want.home_region}) logs but cannot deliver its log files into bucket {trail.bucket}: "
+                    f"LatestDeliveryError {trail.delivery_error}, last delivered {trail.delivered_at or 'never'}; "
+                    "nothing reaches the bucket until its policy (or KMS key) lets cloudtrail.amazonaws.com write "
+                    "(docs/operating.md, \"Evidence that is not delivered\")")))
         if want.config_enabled and logging.aggregator_arn is None:
             problems.append(("AggregatorMissing", f"the organization aggregator {want.aggregator!r} does not exist "
                              f"in the log archive account {want.account_id}"))
