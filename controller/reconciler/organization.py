@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from controller import metrics
 from controller.api.models import (
     ORGANIZATION_NAME,
+    AccessRole,
     BaselineFailure,
     BaselineStatus,
     DelegatedAdministratorStatus,
@@ -47,7 +48,7 @@ from controller.api.models import (
 from controller.aws.errors import AwsError
 from controller.aws.gateway import Knowledge
 from controller.aws.member import AccountNotAccessible
-from controller.planner.access_role import DesiredAccessRole, Verdict, verdict
+from controller.planner.access_role import DesiredAccessRole, TrustCondition, Verdict, verdict
 from controller.planner.actions import Action, Plan
 from controller.planner.central_logging import (
     DesiredLogging,
@@ -189,9 +190,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             policy_types=frozenset(spec.policy_types) if spec.policy_types is not None else None,
             trusted_services=tuple(spec.trusted_services), admins=tuple(admins),
             observe_only=spec.management_policy == "Observe",
-            access_role=DesiredAccessRole(spec.access_role.role_name, tuple(spec.access_role.trusted_principals),
-                                          tuple(spec.access_role.managed_policy_arns))
-            if spec.access_role is not None else None,
+            access_role=_desired_access_role(spec.access_role) if spec.access_role is not None else None,
             logging=_desired_logging(spec, by_field.get("spec.centralLogging.accountRef", "")),
         )
 
@@ -475,6 +474,13 @@ def baseline_status(verdicts: Mapping[str, Verdict], before: frozenset[str]) -> 
                           failed=[BaselineFailure(account=v.account_id, reason=clipped(f"{v.reason}: {v.message}"))
                                   for v in first(failed)],
                           baselined_accounts=sorted(baselined))
+
+
+def _desired_access_role(role: AccessRole) -> DesiredAccessRole:
+    return DesiredAccessRole(role.role_name, tuple(role.trusted_principals), tuple(role.managed_policy_arns),
+                             conditions=tuple(TrustCondition(c.operator, c.key, tuple(c.values))
+                                              for c in role.conditions),
+                             max_session_duration=role.max_session_duration)
 
 
 def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging | None:

@@ -70,6 +70,7 @@ class ObservedRole:
     arn: str
     trust_policy: str | Mapping[str, object]
     attached: frozenset[str] = frozenset()  # the managed policy ARNs attached to it
+    max_session_duration: int = 3600  # GetRole's MaxSessionDuration (seconds; IAM's default)
 
 
 @dataclass(frozen=True)
