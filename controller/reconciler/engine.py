@@ -116,10 +116,11 @@ class Context:
         what was last read is not ``settled`` (not as declared); otherwise once every TAG_SPREAD resyncs, in the
         key's turn, counted from its last read (``Inventory.claim_tag_read``). The caller makes the read when this
         answers True."""
-        forced = view.trigger in ("change", "event") or view.spec_changed or not settled
         epoch = int(self.clock() // self.settings.resync_seconds)
+        if view.trigger in ("change", "event") or view.spec_changed or not settled:
+            return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch, 0, forced=True)
         turn = int(key) % TAG_SPREAD if read in ACCOUNT_READS else self.inventory.tag_bucket(self.kind, key)
-        return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch, turn, forced=forced)
+        return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch, turn)
 
 
 @dataclass(frozen=True)
