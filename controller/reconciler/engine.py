@@ -113,18 +113,14 @@ class Context:
     def due(self, read: str, key: str, view: ObjectView, *, settled: bool = True) -> bool:
         """Whether to make a spread read now (``read``: ``TAGS`` of the object ``key``, or one of ``ACCOUNT_READS``
         in the member account ``key``): always after a spec change or an AWS event about the object, and while
-        what was last read is not ``settled`` (not as declared); otherwise once every TAG_SPREAD resyncs (a
-        cycle), in the key's turn or, if no reconcile ran then, at the next one in the cycle; once per cycle
-        (timers may fire more than once per resync)."""
+        what was last read is not ``settled`` (not as declared); otherwise once every TAG_SPREAD resyncs, in the
+        key's turn, counted from its last read (``Inventory.claim_tag_read``). The caller makes the read when this
+        answers True."""
+        epoch = int(self.clock() // self.settings.resync_seconds)
         if view.trigger in ("change", "event") or view.spec_changed or not settled:
-            return True
-        cycle, phase = divmod(int(self.clock() // self.settings.resync_seconds), TAG_SPREAD)
+            return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch, 0, forced=True)
         turn = int(key) % TAG_SPREAD if read in ACCOUNT_READS else self.inventory.tag_bucket(self.kind, key)
-        if phase < turn:
-            return False
-        # From its turn to the cycle's end, once: a resync that ran late (a slow reconcile, a loaded API server)
-        # moves the read to the next resync of the cycle instead of skipping it for a whole cycle.
-        return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, cycle)
+        return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch, turn)
 
 
 @dataclass(frozen=True)
