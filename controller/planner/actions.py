@@ -602,6 +602,7 @@ class PutConfigRecorder(_AfterBucket):
     region: str
     bucket: str
     recorder: str | None = None  # the recorder there already (AWS allows one per region)
+    global_resources: bool = False  # includeGlobalResourceTypes: in one region only (central_logging.global_region)
 
     def describe(self) -> str:
         return f"record AWS Config in account {self.account_id} ({self.region}) into bucket {self.bucket!r}"
