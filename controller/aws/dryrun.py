@@ -275,6 +275,22 @@ class RecordingGateway(OrganizationsGateway):
         self.recorded.append((operation, dict(kwargs)))
         return {}
 
+    def _call_iam(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """IAM in the management account: ListOrganizationsFeatures reaches AWS and sees the recorded root access
+        writes (EnableOrganizationsRootSessions, ...: each answers the features then enabled); writes are recorded."""
+        if not operation.startswith(READ_PREFIXES):
+            self.recorded.append((operation, dict(kwargs)))
+            return {}
+        page = super()._call_iam(operation, **kwargs)
+        features = set(page.get("EnabledFeatures") or ())
+        for op, _ in self.recorded:
+            feature = "RootSessions" if op.endswith("RootSessions") else "RootCredentialsManagement"
+            if op.startswith("EnableOrganizationsRoot"):
+                features.add(feature)
+            elif op.startswith("DisableOrganizationsRoot"):
+                features.discard(feature)
+        return {**page, "EnabledFeatures": sorted(features)}
+
     def _answer(self, operation: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """What AWS answers a write (only the fields the gateway reads)."""
         snap = self.snapshot()

@@ -21,6 +21,7 @@ from controller.aws.session import (
     account_client,
     cloudtrail_client,
     iam_client,
+    management_iam_client,
     member_service_client,
     organizations_client,
     sqs_client,
@@ -65,6 +66,7 @@ class Factory:
             account_client=lambda: account_client(self.settings.assume_role_arn),
             members=members,
             central_logging=CentralLoggingGateway(members, self.create_trail_client),
+            iam_client=lambda: management_iam_client(self.settings.assume_role_arn),
         )
 
     def create_events_queue(self) -> EventsQueue | None:

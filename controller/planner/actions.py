@@ -301,6 +301,27 @@ class EnableServiceAccess(Action):
 
 
 @dataclass(frozen=True)
+class EnableRootAccessFeature(Action):
+    """Enable one of IAM's centralized root access features (RootCredentialsManagement, RootSessions)."""
+
+    feature: str
+
+    def depends_on(self) -> type[Action] | None:
+        return EnableServiceAccess  # IAM refuses without trusted access for iam.amazonaws.com
+
+    def describe(self) -> str:
+        return f"enable IAM's centralized root access feature {self.feature}"
+
+
+@dataclass(frozen=True)
+class DisableRootAccessFeature(Action):
+    feature: str
+
+    def describe(self) -> str:
+        return f"disable IAM's centralized root access feature {self.feature}"
+
+
+@dataclass(frozen=True)
 class RegisterDelegatedAdministrator(Action):
     account_id: str
     service_principal: str
@@ -621,6 +642,7 @@ BlockReason = Literal[
     "CannotLeaveOrganization",
     "WaitingForPropagation",
     "Creating",
+    "RootAccessRefused",
     # AWS's refusals of an action (controller.reconciler.status.AWS_REASONS; AwsError for any other)
     "AwsError",
     "AwsThrottled",

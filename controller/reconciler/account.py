@@ -53,6 +53,7 @@ def record_of(status: Mapping[str, Any]) -> AccountRecord:
 
 
 BASELINE = "baseline"  # the Organization's topic on the board: member account id -> its baseline verdict
+ROOT_CREDENTIALS = "rootCredentials"  # the Organization's topic: member account id -> its root user's credentials
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class ObservedAccountState:
     #: The Organization's baseline verdicts (account id -> Verdict), as published; None: it has not spoken since
     #: this process started.
     baseline: Mapping[str, Any] | None = None
+    #: The Organization's reading of each member account's root user ('none', 'password,accessKeys', ...); None: it
+    #: has not spoken since this process started (status.rootCredentials is left as it is).
+    root_credentials: Mapping[str, Any] | None = None
 
 
 class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountState]):
@@ -127,7 +131,8 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         tags = None
         if desired.tags is not None and bound in snapshot.accounts and ctx.due(TAGS, view.name, view):
             tags = ctx.gateway.list_tags(bound)  # type: ignore[arg-type]
-        return ObservedAccountState(snapshot, record, creation, tags, ctx.board.read(BASELINE))
+        return ObservedAccountState(snapshot, record, creation, tags, ctx.board.read(BASELINE),
+                                    ctx.board.read(ROOT_CREDENTIALS))
 
     def plan(self, desired: DesiredAccount, observed: ObservedAccountState) -> Plan:
         return plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags)
@@ -150,6 +155,8 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         if account is not None:
             status.arn, status.state, status.parent_id = account.arn, account.state, account.parent_id
             status.path = snapshot.path(account.parent_id) if account.parent_id else None
+        if observed.root_credentials is not None:
+            status.root_credentials = observed.root_credentials.get(resource_id)
         found = (observed.baseline or {}).get(resource_id)
         if found is not None:
             return Report(status, [("Baselined", found.state == "compliant", found.reason, found.message)])
