@@ -257,8 +257,9 @@ class MemberAccounts:
         with the member role's credentials), many accounts at once; one account's trouble its own."""
         def read(account_id: str) -> MemberRootCredentials:
             iam = self._iam_for_read(account_id)
+            # (an account a dry run creates answers {}: nothing there yet, as for an account Organizations creates)
             summary, error, waiting = self.look(account_id, lambda: self._aws(
-                "GetAccountSummary", lambda: iam().get_account_summary())["SummaryMap"])
+                "GetAccountSummary", lambda: iam().get_account_summary()).get("SummaryMap") or {})
             found = MemberRootCredentials(account_id, tuple(
                 name for name, key in ROOT_CREDENTIAL_KEYS if (summary or {}).get(key)), error, waiting)
             with self._lock:
