@@ -25,7 +25,7 @@ def test_root_access_enabled_kept_and_root_credentials_shown(
     start_operator(AWSORG_RESYNC_SECONDS="1")
     cluster.client.apply(account("dev", accountName="Dev", email="aws-dev@example.com"))
     cluster.client.apply(account("prod", accountName="Prod", email="aws-prod@example.com"))
-    dev = str(cluster.wait_ready("awsaccounts", "dev", timeout=30)["status"]["id"])
+    cluster.wait_ready("awsaccounts", "dev", timeout=30)
     prod = str(cluster.wait_ready("awsaccounts", "prod", timeout=30)["status"]["id"])
     aws.give_root_credentials(prod, "password", "mfa")  # a root password someone set (password recovery)
 
