@@ -246,6 +246,12 @@ def test_check(why: str, trusted: tuple[str, ...], admins: set[str], account: st
     ("stopped", MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs")}), "failed",
      "RecorderStopped"),
     ("none", MemberConfig(DEV, {R: ObservedRecorder(R)}), "failed", "RecorderMissing"),
+    ("recording, but its delivery channel's last delivery failed (DescribeDeliveryChannelStatus)",
+     MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "org-logs", "delivery failed (AccessDenied)")}),
+     "failed", "ConfigDeliveryFailing"),
+    ("stopped and failing: the stop is what the operator can mend first",
+     MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs", "delivery failed")}), "failed",
+     "RecorderStopped"),
 ])
 def test_config_verdict(why: str, found: MemberConfig | None, state: str, reason: str) -> None:
     got = config_verdict(D, DEV, found)
@@ -383,3 +389,10 @@ def test_a_kms_key_whose_policy_shuts_out_cloudtrail_is_a_clear_refusal() -> Non
          "Resource": "*"}]}
     fixed = ObservedBucket(**{**bucket.__dict__, "kms_key_policy": json.dumps(good)})
     assert plan_logging(KMS, observed(bucket=fixed)).blocked is None
+
+
+def test_a_delivery_failure_names_the_account_and_the_region() -> None:
+    found = MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "org-logs", "the delivery channel's last "
+                                                   "configuration history delivery to org-logs failed")})
+    got = config_verdict(D, DEV, found)
+    assert f"account {DEV}, region {R}" in got.message and "config.amazonaws.com" in got.message

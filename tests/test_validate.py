@@ -342,6 +342,53 @@ def test_organization_rules_the_operator_applies(tmp_path: Path, spec: dict[str,
     assert [(f.field, words in f.message) for f in report.findings] == [(field, True)], report.findings
 
 
+MGMT_ROOT = "arn:aws:iam::123456789012:root"
+
+
+def _role(**extra: Any) -> dict[str, Any]:
+    return {"accessRole": {"roleName": "Engineer", "trustedPrincipals": [MGMT_ROOT], **extra}}
+
+
+def _conditions(n: int, value: str = "o-abc123") -> list[dict[str, Any]]:
+    return [{"operator": "StringEquals", "key": f"aws:PrincipalTag/k{i}", "values": [value]} for i in range(n)]
+
+
+@pytest.mark.parametrize(("spec", "field", "words"), [
+    (_role(conditions=_conditions(21)), "spec.accessRole.conditions", "at most 20"),
+    (_role(conditions=[{"operator": "StringEqual", "key": "aws:PrincipalOrgID", "values": ["o-abc123"]}]),
+     "spec.accessRole.conditions[0].operator", "an IAM condition operator"),
+    (_role(conditions=[{"operator": "NullIfExists", "key": "sts:ExternalId", "values": ["false"]}]),
+     "spec.accessRole.conditions[0].operator", "not on Null"),
+    (_role(conditions=[{"operator": "Bool", "key": "MultiFactorAuthPresent", "values": ["true"]}]),
+     "spec.accessRole.conditions[0].key", "service:name"),
+    (_role(conditions=[{"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": []}]),
+     "spec.accessRole.conditions[0].values", "at least 1"),
+    (_role(conditions=[{"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-1"]},
+                       {"operator": "StringEquals", "key": "AWS:principalorgid", "values": ["o-2"]}]),
+     "spec.accessRole.conditions", "list the values together"),
+    (_role(maxSessionDuration=900), "spec.accessRole.maxSessionDuration", "3600"),
+    (_role(maxSessionDuration=43201), "spec.accessRole.maxSessionDuration", "43200"),
+    (_role(conditions=_conditions(20, "v" * 100)), "spec.accessRole", "IAM allows 2048"),
+], ids=["21-conditions", "unknown-operator", "ifexists-on-null", "key-without-service", "no-values",
+        "one-operator-and-key-twice", "session-too-short", "session-too-long", "trust-policy-too-long"])
+def test_the_access_roles_conditions_and_session(tmp_path: Path, spec: dict[str, Any], field: str,
+                                                 words: str) -> None:
+    """What IAM (or the CRD) would refuse in accessRole's conditions and maxSessionDuration is found before the
+    merge: the count, the operators, the ranges, and the trust policy's length as IAM counts it."""
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", spec))
+    report = validate_paths([tmp_path])
+    assert [(f.field, words in f.message) for f in report.findings] == [(field, True)], report.findings
+
+
+def test_an_access_role_with_conditions_and_a_session_passes(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", _role(conditions=[
+        {"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-abc123"]},
+        {"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": ["true"]},
+        {"operator": "ForAnyValue:StringLikeIfExists", "key": "aws:PrincipalTag/team", "values": ["a*", "b*"]}],
+        maxSessionDuration=43200)))
+    assert validate_paths([tmp_path]).findings == []
+
+
 def test_well_formed_organization_passes(tmp_path: Path) -> None:
     (tmp_path / "org.yaml").write_text(obj("Organization", "organization", {
         "trustedServices": ["config.amazonaws.com"],

@@ -286,6 +286,57 @@ RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "a
 #: IAM CreateRole RoleName (roleNameType): ``"max": 64, "min": 1, "pattern": "[\w+=,.@-]+"``
 ROLE_NAME_MAX = 64
 ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
+#: IAM CreateRole/UpdateRole MaxSessionDuration (IAM API reference, CreateRole and UpdateRole, read 2026-12-07):
+#: "This setting can have a value from 1 hour to 12 hours", "Valid Range: Minimum value of 3600. Maximum value of
+#: 43200"; "If you do not specify a value for this setting, the default value of one hour is applied".
+ROLE_SESSION_MIN = 3600
+ROLE_SESSION_MAX = 43200
+ROLE_SESSION_DEFAULT = 3600
+#: IAM user guide, "IAM and AWS STS quotas" (read 2026-12-07): "Role trust policy length: 2,048 characters"
+#: (adjustable up to 4,096 by a quota increase; the default is what the operator assumes), "IAM doesn't count white
+#: space when calculating the size of a policy against these limits".
+TRUST_POLICY_LENGTH = 2048
+#: Conditions an accessRole may carry: the operator's own bound (not an AWS figure), so that the CRD's rules stay
+#: within the API server's CEL cost budget; 20 short conditions already fill most of the 2,048 characters.
+MAX_TRUST_CONDITIONS = 20
+#: Values one condition may list (the operator's own bound, for the same reason).
+MAX_CONDITION_VALUES = 20
+#: IAM condition operators (IAM user guide, "IAM JSON policy elements: Condition operators", read 2026-12-07): each
+#: may end in IfExists ("You can add IfExists to the end of any condition operator name except the Null condition")
+#: and start with ForAllValues: or ForAnyValue: ("set operators", "Multivalued context keys"). Spelt exactly:
+#: context key names are not case-sensitive ("IAM JSON policy elements: Condition"), operator names are compared
+#: as written.
+CONDITION_OPERATORS = frozenset({
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+    "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+    "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
+    "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
+    "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+})
+CONDITION_OPERATOR_PATTERN = ("^(ForAllValues:|ForAnyValue:)?((" + "|".join(sorted(CONDITION_OPERATORS - {"Null"}))
+                              + ")(IfExists)?|Null)$")
+CONDITION_OPERATOR_WORDS = ("an IAM condition operator (StringEquals, StringLike, ArnLike, Bool, NumericLessThan, "
+                            "IpAddress, DateGreaterThan, Null, ...), with an optional IfExists suffix (not on Null) "
+                            "and an optional ForAnyValue: or ForAllValues: prefix")
+#: A condition context key: "service:name" (IAM user guide, "IAM JSON policy elements: Condition": global keys have
+#: the aws: prefix, a service's keys its prefix), e.g. aws:PrincipalOrgID, sts:ExternalId, aws:PrincipalTag/team.
+CONDITION_KEY_MAX = 256
+CONDITION_KEY_PATTERN = r"^[A-Za-z0-9-]+:[\x21-\x7e]+$"
+#: A condition value as the operator sends it (printable, no control characters: the trust policy's JSON).
+CONDITION_VALUE_MAX = 1024
+
+
+def condition_operator_problem(operator: str) -> str | None:
+    """Why ``operator`` is not an IAM condition operator (None: it is)."""
+    name = operator
+    for prefix in ("ForAllValues:", "ForAnyValue:"):
+        name = name.removeprefix(prefix)
+    name = name.removesuffix("IfExists") if name != "NullIfExists" else name  # not on Null
+    if name in CONDITION_OPERATORS:
+        return None
+    return f"{operator!r} is not an IAM condition operator"
+
+
 #: ServicePrincipal (organizations): ``"max": 128, "min": 1, "pattern": "[\w+=,.@-]*"``; PolicyName's characters
 #: as the operator writes them
 NAME_PATTERN = r"^[\w+=,.@-]+$"
@@ -294,6 +345,8 @@ NAME_CHARACTERS = "letters, digits and the characters +=,.@_-"
 #: What each pattern allows, in the words every message uses (validate, the operator).
 PATTERN_WORDS = {
     ROLE_NAME_PATTERN: NAME_CHARACTERS,
+    CONDITION_OPERATOR_PATTERN: CONDITION_OPERATOR_WORDS,
+    CONDITION_KEY_PATTERN: "a condition context key, service:name, like aws:PrincipalOrgID or sts:ExternalId",
     NAME_PATTERN: NAME_CHARACTERS,
     TAG_PATTERN: TAG_CHARACTERS,
     ACCOUNT_NAME_PATTERN: ACCOUNT_NAME_CHARACTERS,

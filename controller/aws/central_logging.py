@@ -163,9 +163,13 @@ class CentralLoggingGateway:
         found_selectors = self._ct("GetEventSelectors", lambda: ct.get_event_selectors(TrailName=arn))
         selectors = {k: found_selectors[k] for k in ("EventSelectors", "AdvancedEventSelectors")
                      if found_selectors.get(k)}
+        delivered = status.get("LatestDeliveryTime")
         trail = ObservedTrail(name, arn, str(raw.get("S3BucketName", "")), bool(raw.get("IsMultiRegionTrail")),
                              bool(raw.get("LogFileValidationEnabled")), bool(raw.get("IsOrganizationTrail")),
-                             bool(status.get("IsLogging")), json.dumps(selectors, sort_keys=True, default=str))
+                             bool(status.get("IsLogging")), json.dumps(selectors, sort_keys=True, default=str),
+                             delivery_error=str(status["LatestDeliveryError"]) if status.get("LatestDeliveryError")
+                             else None,
+                             delivered_at=_iso(delivered) if delivered else None)
         self._set_trail(region, name, lambda _: trail)
         return trail
 
@@ -192,8 +196,9 @@ class CentralLoggingGateway:
     def update_trail(self, region: str, name: str, bucket: str) -> str:
         ct = self._trail_client(region)
         arn = str(self._ct("UpdateTrail", lambda: ct.update_trail(**self._trail_settings(name, bucket)))["TrailARN"])
-        self._set_trail(region, name, lambda t: ObservedTrail(name, arn, bucket, True, True, True,
-                                                              bool(t and t.logging), t.selectors if t else None))
+        self._set_trail(region, name, lambda t: dataclasses.replace(t, arn=arn, bucket=bucket, multi_region=True,
+                                                                    log_file_validation=True, organization=True)
+                        if t else ObservedTrail(name, arn, bucket, True, True, True, False))
         return arn
 
     @write(PutTrailEventSelectors, "TrailEventSelectorsSet",
@@ -407,8 +412,16 @@ class CentralLoggingGateway:
         channels = self.members.call("DescribeDeliveryChannels", lambda: config.describe_delivery_channels())
         status = next(iter(statuses.get("ConfigurationRecordersStatus", [])), None)
         channel = next(iter(channels.get("DeliveryChannels", [])), None)
+        failures = []
+        if status and str(status.get("lastStatus", "")).lower() == "failure":
+            failures.append(f"the recorder's last status is Failure ({status.get('lastErrorCode') or '?'}: "
+                            f"{status.get('lastErrorMessage') or ''})")
+        if channel and status and status.get("recording"):  # a recorder that records delivers: one more read
+            failures += _delivery_failures(channel, self.members.call(
+                "DescribeDeliveryChannelStatus",
+                lambda: config.describe_delivery_channel_status(DeliveryChannelNames=[channel["name"]])))
         return ObservedRecorder(region, status["name"] if status else None, bool(status and status.get("recording")),
-                                channel.get("s3BucketName") if channel else None)
+                                channel.get("s3BucketName") if channel else None, "; ".join(failures) or None)
 
     @write(PutConfigRecorder, "ConfigRecorderConfigured",
            lambda gw, a, _: gw.ensure_recorder(a.account_id, a.region, a.bucket, a.recorder))
@@ -509,6 +522,26 @@ class CentralLoggingGateway:
         with self._lock:
             self._aggregators[(account_id, region, name)] = None
         return done
+
+
+def _delivery_failures(channel: Mapping[str, Any], answer: Mapping[str, Any]) -> list[str]:
+    """What DescribeDeliveryChannelStatus says failed: the last configuration history or snapshot delivery."""
+    failures = []
+    for found in answer.get("DeliveryChannelsStatus", [])[:1]:
+        for what, key in (("configuration history", "configHistoryDeliveryInfo"),
+                          ("configuration snapshot", "configSnapshotDeliveryInfo")):
+            info = found.get(key) or {}
+            if str(info.get("lastStatus", "")).lower() != "failure":
+                continue
+            last = f"; last delivered {_iso(info['lastSuccessfulTime'])}" if info.get("lastSuccessfulTime") else ""
+            failures.append(f"the delivery channel's last {what} delivery to {channel.get('s3BucketName')} failed "
+                            f"({info.get('lastErrorCode') or '?'}: {info.get('lastErrorMessage') or ''}{last})")
+    return failures
+
+
+def _iso(value: Any) -> str:
+    """A time as AWS answers it (botocore: a datetime) in ISO 8601."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _expiration_days(rules: Iterable[dict[str, Any]]) -> int | None:

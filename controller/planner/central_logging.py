@@ -476,6 +476,13 @@ def config_verdict(desired: DesiredLogging, account_id: str, found: MemberConfig
         return unreached or Verdict(account_id, "pending", "NotObserved", "")
     work, diffs = plan_recorders(desired, found)
     if not work:
+        failing = [(region, rec.failure) for region in desired.regions
+                   if (rec := found.regions.get(region)) is not None and rec.failure]
+        if failing:
+            return Verdict(account_id, "failed", "ConfigDeliveryFailing", "; ".join(
+                f"AWS Config in account {account_id}, region {region}: {failure}" for region, failure in failing)
+                + " (the log bucket's policy or key must let config.amazonaws.com write: docs/operating.md, "
+                "\"Evidence that is not delivered\")")
         return Verdict(account_id, "compliant", "Compliant", f"AWS Config records in {', '.join(desired.regions)}")
     stopped = all(isinstance(a, StartConfigRecorder) for a in work)
     return Verdict(account_id, "failed", "RecorderStopped" if stopped else "RecorderMissing",

@@ -10,7 +10,8 @@ Central logging reads, each time the object is compared: the trail (DescribeTrai
 GetEventSelectors: CloudTrail, management account), the bucket (ListBuckets and reads of its policy, encryption,
 versioning, Object Lock, public access block and lifecycle; GetKeyPolicy for a KMS key there) and the aggregator
 (DescribeConfigurationAggregators) in the log archive account. Each member account's
-AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region) is read on the same
+AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region, and
+DescribeDeliveryChannelStatus where a recorder records: its delivery health) is read on the same
 schedule as its access role: after a spec change, when new or not compliant, otherwise once every 10 resyncs.
 None of these go to AWS Organizations.
 
@@ -37,6 +38,7 @@ from controller import metrics
 from controller.api.models import (
     IAM_PRINCIPAL,
     ORGANIZATION_NAME,
+    AccessRole,
     BaselineFailure,
     BaselineStatus,
     DelegatedAdministratorStatus,
@@ -48,7 +50,7 @@ from controller.api.models import (
 from controller.aws.errors import AwsError
 from controller.aws.gateway import Knowledge
 from controller.aws.member import AccountNotAccessible
-from controller.planner.access_role import DesiredAccessRole, Verdict, verdict
+from controller.planner.access_role import DesiredAccessRole, TrustCondition, Verdict, verdict
 from controller.planner.actions import Action, Plan
 from controller.planner.central_logging import (
     DesiredLogging,
@@ -200,9 +202,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             policy_types=frozenset(spec.policy_types) if spec.policy_types is not None else None,
             trusted_services=tuple(spec.trusted_services), admins=tuple(admins),
             observe_only=spec.management_policy == "Observe",
-            access_role=DesiredAccessRole(spec.access_role.role_name, tuple(spec.access_role.trusted_principals),
-                                          tuple(spec.access_role.managed_policy_arns))
-            if spec.access_role is not None else None,
+            access_role=_desired_access_role(spec.access_role) if spec.access_role is not None else None,
             logging=_desired_logging(spec, by_field.get("spec.centralLogging.accountRef", "")),
             root_access=DesiredRootAccess(spec.root_access.credentials_management, spec.root_access.root_sessions)
             if spec.root_access is not None else None,
@@ -353,11 +353,21 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         verdicts = self._verdicts(desired, observed)
         status.baseline = self._baseline(verdicts, observed.baselined)
         series: dict[tuple[str, ...], float] = {}
+        delivery: dict[tuple[str, ...], float] = {}
         if logging is not None and want is not None:
             if want.trail is not None:
                 trail = logging.trail
-                status.trail = TrailStatus(arn=trail.arn if trail else None, is_logging=bool(trail and trail.logging))
+                failing = trail is not None and trail.logging and trail.delivery_error is not None
+                status.trail = TrailStatus(arn=trail.arn if trail else None, is_logging=bool(trail and trail.logging),
+                                           latest_delivery_error=trail.delivery_error if failing and trail else None,
+                                           latest_delivery_time=trail.delivered_at if failing and trail else None)
                 series[(want.trail,)] = 1 if trail and trail.logging else 0
+                delivery[("cloudtrail",)] = 1 if failing else 0
+            if want.config_enabled:
+                delivery[("config",)] = sum(
+                    1 for account_id in member_accounts(snapshot) if (found := logging.config.get(account_id))
+                    is not None and found.error is None for region in want.regions
+                    if (rec := found.regions.get(region)) is not None and rec.failure)
             if want.config_enabled:
                 status.aggregator_arn = logging.aggregator_arn
         status.delegated_administrators = [
@@ -373,7 +383,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                ROOT_CREDENTIALS: (ACCOUNT_KIND, root),  # and the log archive, for the policy
                                LOG_ARCHIVE: (ACCOUNT_KIND, {want.account_id: True} if want and want.account_id
                                              else {})},
-                      gauges=[(metrics.TRAIL_LOGGING, series)])  # one Organization: its trail's series, or none
+                      gauges=[(metrics.TRAIL_LOGGING, series),  # one Organization: its trail's series, or none
+                              (metrics.DELIVERY_FAILING, delivery)])
 
     def _verdicts(self, desired: DesiredOrganization,
                   observed: ObservedOrganizationState) -> dict[str, Verdict] | None:
@@ -422,11 +433,14 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                              ("central logging", desired.logging is not None)) if on)
         if not failed and not pending:
             return [("Baseline", True, "Compliant", f"{what} as declared in all {len(found)} member accounts")]
-        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason ==
-                                                             "BlockedByPolicy" else "") for v in (failed + pending)[:5])
+        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason in
+                                                             ("BlockedByPolicy", "ConfigDeliveryFailing") else "")
+                          for v in (failed + pending)[:5])
         reason = "BaselineFailed" if failed else "WaitingForAccountAccess"
-        if failed and all(v.reason == "BlockedByPolicy" for v in failed):
-            reason = "BlockedByPolicy"  # an SCP/RCP denies the operator's calls: changing the policy is the cure
+        for cause in ("BlockedByPolicy",  # an SCP/RCP denies the operator's calls: changing the policy is the cure
+                      "ConfigDeliveryFailing"):  # Config records but cannot write into the bucket: its policy is
+            if failed and all(v.reason == cause for v in failed):
+                reason = cause
         return [("Baseline", False, reason, f"{len(found) - len(failed) - len(pending)} of {len(found)} member "
                  f"accounts compliant, {len(pending)} pending, {len(failed)} failed ({shown}"
                  f"{' ...' if len(failed) + len(pending) > 5 else ''}); see status.baseline")]
@@ -446,6 +460,14 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 problems.append(("TrailMissing", f"the organization trail {want.trail!r} does not exist"))
             elif not logging.trail.logging:
                 problems.append(("TrailNotLogging", f"the organization trail {want.trail!r} is not logging"))
+            elif logging.trail.delivery_error is not None:
+                trail = logging.trail
+                problems.append(("TrailDeliveryFailing", (
+                    f"the organization trail {want.trail!r} (management account {logging.management_id}, region "
+                    f"{want.home_region}) logs but cannot deliver its log files into bucket {trail.bucket}: "
+                    f"LatestDeliveryError {trail.delivery_error}, last delivered {trail.delivered_at or 'never'}; "
+                    "nothing reaches the bucket until its policy (or KMS key) lets cloudtrail.amazonaws.com write "
+                    "(docs/operating.md, \"Evidence that is not delivered\")")))
         if want.config_enabled and logging.aggregator_arn is None:
             problems.append(("AggregatorMissing", f"the organization aggregator {want.aggregator!r} does not exist "
                              f"in the log archive account {want.account_id}"))
@@ -506,6 +528,13 @@ def _root_access_status(org: ObservedOrganization) -> tuple[RootAccessStatus, di
     holding = with_root_credentials(found)
     return RootAccessStatus(enabled_features=sorted(org.root_features or ()), accounts_checked=len(shown),
                             with_root_credentials=first(holding), with_root_credentials_count=len(holding)), shown
+
+
+def _desired_access_role(role: AccessRole) -> DesiredAccessRole:
+    return DesiredAccessRole(role.role_name, tuple(role.trusted_principals), tuple(role.managed_policy_arns),
+                             conditions=tuple(TrustCondition(c.operator, c.key, tuple(c.values))
+                                              for c in role.conditions),
+                             max_session_duration=role.max_session_duration)
 
 
 def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging | None:

@@ -59,13 +59,13 @@ from urllib.parse import parse_qs
 
 from moto.organizations.models import organizations_backends
 
-from controller.sandbox import cloudtrail, iam, logging_services, root_access, scp, sts
+from controller.sandbox import cloudtrail, delivery, iam, logging_services, root_access, scp, sts
 from controller.sandbox.account_api import (
     ACCOUNT_API_HANDLERS,
     ACCOUNT_API_PATHS,
     _account_validation,
 )
-from controller.sandbox.organizations import accounts, policies, settings, units  # noqa: F401 (registers their rules)
+from controller.sandbox.organizations import accounts, management, policies, settings, units  # noqa: F401 (registers their rules)
 from controller.sandbox.organizations.base import (
     CHECKS,
     CREATE_ACCOUNT_OUTCOMES,
@@ -287,6 +287,13 @@ class StrictOrganizations:
                 data = denied.body()
                 start_response("400 Bad Request", _headers(len(data)))
                 return [data]
+            if target in delivery.TARGETS:  # what CloudTrail and Config report of their deliveries: delivery.py
+                with self.lock:
+                    status, headers, data = delivery.answer(
+                        target, body, _caller(environ)[0], match.group(2) if match else "us-east-1",
+                        self.propagation, lambda: _answer_of(self.app, environ))
+                start_response(status, headers)
+                return [data]
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
             return self.propagation.forward(self.app, environ, start_response, None if target else operation, body,
                                             _caller(environ)[0])
@@ -481,6 +488,17 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+def _answer_of(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> delivery.Answer:
+    """moto's whole answer to a request: (status line, headers, body)."""
+    answered: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answered.update(status=status, headers=headers)
+
+    data = b"".join(app(environ, capture))
+    return str(answered.get("status", "500 Internal Server Error")), list(answered.get("headers", [])), data
 
 
 def _json_params(body: bytes) -> dict[str, Any]:

@@ -33,13 +33,21 @@ from controller.api.models import (
     PARENT_ID_PATTERN,
     TAG_KEY_RULES,
     TARGET_ID_PATTERN,
+    AccessRole,
     AwsAccountSpec,
     OrganizationSpec,
     OrgUnitSpec,
     ServiceControlPolicySpec,
 )
 from controller.planner import claims, guardrails, policy_document, scp_effects
-from controller.planner.access_role import PRINCIPALS_ALLOWED, principal_problem, role_name_problem
+from controller.planner.access_role import (
+    PRINCIPALS_ALLOWED,
+    DesiredAccessRole,
+    TrustCondition,
+    principal_problem,
+    role_name_problem,
+    trust_policy_problem,
+)
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
@@ -701,6 +709,28 @@ class _Checker:
                 self.add(org, f"spec.accessRole.trustedPrincipals[{i}]",
                          f"{principal!r} is not a principal IAM accepts in a trust policy (IAM answers "
                          "MalformedPolicyDocument: Invalid principal in policy)", PRINCIPALS_ALLOWED)
+        self._trust_policy(org, role)
+
+    def _trust_policy(self, org: _Object, role: dict[str, Any]) -> None:
+        """The trust policy the operator would write (the planner's own function) and its length as IAM counts it;
+        two conditions of one operator and key. The schema checks the count, operators and ranges."""
+        try:
+            spec = AccessRole.model_validate(role)
+        except ValueError as exc:
+            for error in getattr(exc, "errors", lambda: [])():
+                if error.get("loc") == ("conditions",) and error.get("type") == "value_error":
+                    self.add(org, "spec.accessRole.conditions", str(error.get("msg", "")).removeprefix(
+                        "Value error, "), "one entry per operator and key (key names compared case-insensitively)")
+            return  # the schema's findings say the rest
+        desired = DesiredAccessRole(spec.role_name, tuple(spec.trusted_principals), tuple(spec.managed_policy_arns),
+                                    conditions=tuple(TrustCondition(c.operator, c.key, tuple(c.values))
+                                                     for c in spec.conditions),
+                                    max_session_duration=spec.max_session_duration)
+        too_long = trust_policy_problem(desired)
+        if too_long is not None:
+            problem, _, allowed = too_long.partition(": ")
+            self.add(org, "spec.accessRole", problem + " (IAM answers LimitExceeded: Cannot exceed quota for "
+                     "ACLSizePerRole)", allowed)
 
     def _guardrails(self) -> None:
         """The administrator's policy (``--policy``, else its defaults): the operator's own checks

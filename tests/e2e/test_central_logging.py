@@ -173,6 +173,7 @@ def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     port = free_port()
     start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_METRICS_PORT=str(port))
+    member = adopted_account(aws, "Member")  # its Config delivers into another account's bucket: the policy's
     shared = shared_services(cluster)
     cluster.client.apply(organization(**logging_spec()))
     baseline_true(cluster)
@@ -216,3 +217,35 @@ def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
              what="the 7-day rule removed, the Glacier rule kept")
     obj = cluster.get("organizations", "organization")
     assert condition(obj, "Drifted")["reason"] == "Corrected"  # type: ignore[index]
+
+    # A Deny added by hand, with a condition, that also catches CloudTrail's and Config's own deliveries (they send
+    # the ACL header): kept (not the operator's to remove), and the trail and recorder keep running, but nothing
+    # is delivered. CloudTrail's LatestDeliveryError and the channel's last delivery say so, and so does the
+    # Organization, naming the account and region.
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    deny_acl = {"Sid": "NoAclWrites", "Effect": "Deny", "Principal": {"Service": [TRAIL, CONFIG]},
+                "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*",
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({**policy, "Statement": policy["Statement"] + [deny_acl]}))
+    obj = cluster.wait_reason("organizations", "organization", "Baseline", "TrailDeliveryFailing", timeout=15)
+    message = condition(obj, "Baseline")["message"]  # type: ignore[index]
+    assert f"management account {aws.ids['management_account_id']}, region {R}" in message, message  # type: ignore[index]
+    assert obj["status"]["trail"]["latestDeliveryError"] == "AccessDenied" and obj["status"]["trail"]["isLogging"]
+    assert obj["status"]["trail"]["latestDeliveryTime"]  # the last delivery that was made
+    wait_for(lambda: metric(scrape(port), "awsorg_delivery_failing", service="config") == 1, timeout=20,
+             what="the member account's Config delivery failing (read on its spread schedule)")
+    assert metric(scrape(port), "awsorg_delivery_failing", service="cloudtrail") == 1
+    failed = wait_for(lambda: o["status"]["baseline"]["failed"] if (o := cluster.get(
+        "organizations", "organization"))["status"]["baseline"]["failed"] else None, timeout=5,
+        what="status.baseline.failed")
+    assert [f["account"] for f in failed] == [member]
+    assert failed[0]["reason"].startswith(f"ConfigDeliveryFailing: AWS Config in account {member}, region {R}")
+    assert deny_acl in json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]  # reported, kept
+    assert ct.get_trail_status(Name="org-trail")["IsLogging"]
+
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))  # the security team takes it back
+    baseline_true(cluster)
+    wait_for(lambda: metric(scrape(port), "awsorg_delivery_failing", service="config") == 0, timeout=10,
+             what="delivery healthy again")
+    trail_status = cluster.get("organizations", "organization")["status"]["trail"]
+    assert "latestDeliveryError" not in trail_status and "latestDeliveryTime" not in trail_status

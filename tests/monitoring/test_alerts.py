@@ -33,6 +33,7 @@ EXPECTED_ALERTS = {
     "AwsOrgOperatorDown",
     "AwsOrgNoActiveReplica",
     "AwsOrgTrailNotLogging",
+    "AwsOrgEvidenceDeliveryFailing",
 }
 
 

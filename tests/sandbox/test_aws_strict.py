@@ -578,8 +578,9 @@ def test_policy_larger_than_10240_characters_is_refused(org: Any, plain: Any) ->
     plain.create_policy(Name="big", Description="", Type=SCP, Content=too_big)
 
 
-def test_an_eleventh_scp_on_a_target_is_refused(org: Any, plain: Any, root_id: str) -> None:
+def test_an_eleventh_scp_on_a_target_is_refused(aws: AwsSandbox, plain: Any, root_id: str) -> None:
     """AWS "What's New" 2026-05-15: 10 SCPs per root, OU or account (was 5)."""
+    org = aws.client()  # retries throttling: 22 calls exceed the sandbox's burst of 15 on an idle machine
     org.enable_policy_type(RootId=root_id, PolicyType=SCP)
     ou = new_ou(org, root_id, "ou")
     for i in range(9):  # FullAWSAccess + 9 = 10

@@ -9,6 +9,7 @@ from typing import Any
 
 from moto.organizations.models import FakePolicy
 
+from controller.sandbox.organizations import management
 from controller.sandbox.organizations.base import (
     NAME_MAX,
     Ctx,
@@ -28,8 +29,10 @@ from controller.sandbox.organizations.base import (
 )
 from controller.sandbox.organizations.policy_grammar import check_policy_document
 
-#: AWS quotas: at most 5 SCPs and 5 RCPs attached directly to one root, OU or account.
-MAX_ATTACHMENTS_PER_TYPE = {"SERVICE_CONTROL_POLICY": 5, "RESOURCE_CONTROL_POLICY": 5}
+#: AWS quotas: at most 5 SCPs and 5 RCPs attached directly to one root, OU or account (aws_limits sets the current
+#: figures); the management types' figures, with their sources: :data:`management.ATTACHMENTS_PER_TARGET`.
+MAX_ATTACHMENTS_PER_TYPE = {"SERVICE_CONTROL_POLICY": 5, "RESOURCE_CONTROL_POLICY": 5,
+                            **management.ATTACHMENTS_PER_TARGET}
 #: The AWS managed policy that AWS attaches to every root, OU and account when the type is enabled.
 DEFAULT_POLICY_FOR_TYPE = {
     "SERVICE_CONTROL_POLICY": "p-FullAWSAccess",
@@ -71,12 +74,12 @@ def _create_policy(mw: Middleware, ctx: Ctx) -> dict[str, Any] | None:
     backend, params = ctx.backend, ctx.params
     _require_org(backend)
     policy_type = str(params.get("Type", ""))
-    if policy_type not in FakePolicy.SUPPORTED_POLICY_TYPES or policy_type == "BACKUP_POLICY":
-        return None  # let moto answer whatever it answers for types it does not model
+    if policy_type not in management.POLICY_TYPES:
+        return None  # moto answers a type botocore does not know: InvalidInputException
     _check_max_length(params.get("Description"), DESCRIPTION_MAX)
     _check_policy_name(backend, params.get("Name"), policy_type)
     check_policy_document(policy_type, params.get("Content"))
-    policy = FakePolicy(backend.org, **params)
+    policy = management.new_policy(backend.org, **params)
     backend.policies.append(policy)
     return dict(policy.describe())
 

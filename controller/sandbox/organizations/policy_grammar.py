@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from controller.sandbox.organizations import management
 from controller.sandbox.organizations.base import OrganizationsError, _constraint
 
-#: AWS quotas: maximum policy document size, in characters as submitted.
+#: AWS quotas: maximum policy document size, in characters as submitted (the management types':
+#: :data:`management.DOCUMENT_SIZE`, with their sources).
 MAX_POLICY_SIZE = {
     "SERVICE_CONTROL_POLICY": 5120,
     "RESOURCE_CONTROL_POLICY": 5120,
-    "TAG_POLICY": 10000,
-    "BACKUP_POLICY": 10000,
-    "AISERVICES_OPT_OUT_POLICY": 2500,
+    **management.DOCUMENT_SIZE,
 }
 #: Policy types whose documents use the IAM policy grammar.
 IAM_GRAMMAR_TYPES = frozenset({"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"})
@@ -39,7 +39,8 @@ def check_policy_document(policy_type: str, content: Any) -> None:
     every statement has ``Effect`` Allow or Deny, exactly one of ``Action``/``NotAction`` with
     string values, and no unknown keys.  RCPs additionally need ``Principal`` and ``Resource``/
     ``NotResource``, and custom RCPs may only Deny (only the AWS managed RCPFullAWSAccess allows).
-    Other policy types (tag, backup, AI opt-out) only need to be a JSON object.
+    The management types' documents follow the management policy syntax
+    (:func:`management.check_management_document`).
     """
     if not isinstance(content, str):
         raise OrganizationsError("MalformedPolicyDocumentException", "The policy content must be a string.")
@@ -63,6 +64,7 @@ def check_policy_document(policy_type: str, content: Any) -> None:
     if not isinstance(doc, dict):
         raise malformed("the document must be a JSON object")
     if policy_type not in IAM_GRAMMAR_TYPES:
+        management.check_management_document(policy_type, doc)
         return
 
     allowed_top = {"Version", "Id", "Statement"}
