@@ -72,6 +72,12 @@ DELIVERY_FAILING = Gauge(
     "and region pairs whose AWS Config recorder failed or whose delivery channel's last delivery failed. No series: "
     "that service is not declared.", ["service"], registry=REGISTRY,
 )
+EVENTS_TRAIL_LOGGING = Gauge(
+    "awsorg_events_trail_logging", "With AWSORG_EVENTS_QUEUE_URL: 1 while a trail of the management account logs "
+    "AWS Organizations' management write events in us-east-1 (so that EventBridge receives them), 0 while none does "
+    "(no event arrives: drift is found only by the resync), as the Organization last saw it. No series: no queue "
+    "or no Organization object.", ["region"], registry=REGISTRY,
+)
 
 POLICY_FILE_VALID = Gauge(
     "awsorg_policy_file_valid", "The administrator's policy file (AWSORG_POLICY_FILE): 1 while what it holds is the "

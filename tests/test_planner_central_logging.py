@@ -21,6 +21,7 @@ from controller.planner.actions import (
     StopTrailLogging,
 )
 from controller.planner.central_logging import (
+    MANAGEMENT_SELECTOR,
     DesiredLogging,
     ObservedLogging,
     bucket_policy,
@@ -30,6 +31,7 @@ from controller.planner.central_logging import (
     plan_logging,
     plan_logging_delete,
     policy_text,
+    records_management_writes,
 )
 from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
 
@@ -396,3 +398,28 @@ def test_a_delivery_failure_names_the_account_and_the_region() -> None:
                                                    "configuration history delivery to org-logs failed")})
     got = config_verdict(D, DEV, found)
     assert f"account {DEV}, region {R}" in got.message and "config.amazonaws.com" in got.message
+
+
+@pytest.mark.parametrize(("why", "logging", "selectors", "records"), [
+    ("CloudTrail's default (no selectors): all management events", True, None, True),
+    ("stopped", False, None, False),
+    ("basic, read and write", True, {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]},
+     True),
+    ("basic, write only", True, {"EventSelectors": [{"ReadWriteType": "WriteOnly"}]}, True),
+    ("basic, read only", True, {"EventSelectors": [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}]},
+     False),
+    ("basic, data events only", True, {"EventSelectors": [{"IncludeManagementEvents": False, "DataResources": [
+        {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]}, False),
+    ("basic, Organizations excluded", True, {"EventSelectors": [{"ReadWriteType": "All",
+                                                                  "ExcludeManagementEventSources": [
+                                                                      "organizations.amazonaws.com"]}]}, False),
+    ("advanced, management", True, {"AdvancedEventSelectors": [MANAGEMENT_SELECTOR]}, True),
+    ("advanced, management read-only", True, {"AdvancedEventSelectors": [{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["true"]}]}]}, False),
+    ("advanced, data only", True, {"AdvancedEventSelectors": [{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Data"]}]}]}, False),
+])
+def test_which_trails_record_the_calls_eventbridge_delivers(why: str, logging: bool, selectors: Any,
+                                                             records: bool) -> None:
+    trail = ObservedTrail("t", "arn", "b", True, True, False, logging, json.dumps(selectors) if selectors else None)
+    assert records_management_writes(trail) is records, why

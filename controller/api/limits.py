@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from controller.api import patterns
@@ -269,6 +270,81 @@ MAX_DOCUMENT_SIZE = {SCP: 10240, RCP: 5120}
 MAX_POLICIES_PER_TYPE = {SCP: 10, RCP: 5}
 MAX_POLICIES_PER_TARGET = MAX_POLICIES_PER_TYPE[SCP]
 TYPE_WORDS = {SCP: "service control policies", RCP: "resource control policies"}
+TYPE_SHORT = {SCP: "SCPs", RCP: "RCPs"}
+#: When AWS's default of :data:`MAX_POLICIES_PER_TYPE` was set, and where that is said, for the messages.
+POLICIES_PER_TYPE_SOURCE = {SCP: "since 2026-05-15 (AWS \"What's New\", \"AWS Organizations increased SCP quotas\")",
+                            RCP: "(Organizations quotas, read 2026-12-07)"}
+#: The AWS managed policy of each type that AWS attaches to the root, every OU and every account when the type is
+#: enabled, and to each OU and account made later: "When you enable SCPs, AWS Organizations attaches FullAWSAccess
+#: to the root, every OU and every account" (user guide, "Enabling a policy type"); RCP syntax: RCPFullAWSAccess
+#: "is automatically attached to the organization root, every OU, and every account in your organization, when you
+#: enable RCPs".  Each is a policy of its type attached to the target, so it takes one of the places AWS counts
+#: (ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED, as the sandbox plays it); nothing in
+#: the files detaches it (a ServiceControlPolicy cannot name an AWS managed policy).
+AWS_MANAGED_DEFAULT = {SCP: "FullAWSAccess", RCP: "RCPFullAWSAccess"}
+
+
+@dataclass(frozen=True)
+class AttachmentCount:
+    """The policies of one type directly on one target, counted as AWS counts them: the organization's own
+    (``own``: declared in the files, or attached in AWS) and the AWS managed ones attached there (``aws_managed``).
+    :func:`count_attachments` makes it; ``awsorg validate``, ``awsorg plan`` and the operator all read it."""
+
+    policy_type: str
+    where: str
+    own: tuple[str, ...]
+    aws_managed: tuple[str, ...]
+    own_words: str = "declared"
+
+    @property
+    def total(self) -> int:
+        return len(self.own) + len(self.aws_managed)
+
+    @property
+    def most(self) -> int:
+        return active().policies_per_target(self.policy_type)
+
+    @property
+    def within(self) -> bool:
+        return self.total <= self.most
+
+    @property
+    def first_over(self) -> int:
+        """The index in ``own`` of the first policy past the limit (the one to blame)."""
+        return max(0, self.most - len(self.aws_managed))
+
+    def allowed(self) -> str:
+        """``AWS allows 10 per target since 2026-05-15 (...)``, or the configured limit when it is not AWS's."""
+        short = TYPE_SHORT.get(self.policy_type, self.policy_type)
+        name = policy_limit_name(self.policy_type, "count")
+        if self.most == MAX_POLICIES_PER_TYPE.get(self.policy_type):
+            return (f"AWS allows at most {self.most} {short} per target {POLICIES_PER_TYPE_SOURCE[self.policy_type]}, "
+                    f"the limit {name}")
+        return f"the configured limit {name}={self.most} allows at most {self.most} {short} per target"
+
+    def message(self) -> str:
+        """``10 SCPs on OU 'x' (9 declared + FullAWSAccess, which AWS attaches to every target); AWS allows ...``"""
+        short = TYPE_SHORT.get(self.policy_type, self.policy_type)
+        own = f"{len(self.own)} {self.own_words}"
+        if self.own:
+            own += ": " + ", ".join(self.own)
+        managed = ""
+        if self.aws_managed:
+            names = " and ".join(self.aws_managed)
+            managed = f" + {names}, which AWS attaches to every target"
+        return f"{self.total} {short} on {self.where} ({own}{managed}); {self.allowed()}"
+
+
+def count_attachments(policy_type: str, where: str, own: Sequence[str], aws_managed: Sequence[str] | None = None,
+                      own_words: str = "declared") -> AttachmentCount:
+    """The one count of the policies of ``policy_type`` on one target (``where``: the target as a person names it).
+
+    ``own``: the organization's policies there; ``aws_managed``: the AWS managed ones attached there as read from
+    AWS; None (``awsorg validate``, which reads no AWS): the type's default (:data:`AWS_MANAGED_DEFAULT`), which AWS
+    attaches to every target and nothing in the files detaches."""
+    managed = aws_managed if aws_managed is not None else [AWS_MANAGED_DEFAULT[policy_type]] \
+        if policy_type in AWS_MANAGED_DEFAULT else []
+    return AttachmentCount(policy_type, where, tuple(own), tuple(managed), own_words)
 #: RCP syntax, "Elements summary": Version, Statement, Sid, Effect ("The effect of Allow is only supported for
 #: the RCPFullAWSAccess policy"), Principal ("Only "*" is supported"), Action, Resource, Condition; NotAction
 #: and NotPrincipal are "not supported" (NotResource is).

@@ -53,6 +53,9 @@ CHANNEL_NAME = "default"
 AGGREGATOR_ROLE = "awsorg-config-aggregator"
 AGGREGATOR_POLICY = "arn:aws:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"
 RETENTION_RULE = "awsorg-retention"
+#: AWS Organizations is global: CloudTrail records its calls in us-east-1, where EventBridge receives them
+#: (docs/operating.md, "Drift in seconds").
+EVENTS_REGION = "us-east-1"
 BUCKET_TAKEN_CODES = frozenset({"BucketAlreadyExists"})
 #: What CloudTrail gives a new trail: "By default, trails created without specific event selectors are configured to
 #: log all read and write management events, and no data events" (CloudTrail API reference, PutEventSelectors).
@@ -88,6 +91,7 @@ class CentralLoggingGateway:
         self._aggregators: dict[tuple[str, str, str], str | None] = {}
         self._config: dict[str, MemberConfig] = {}
         self._buckets: dict[tuple[str, str, str], ObservedBucket] = {}
+        self._event_trails: tuple[ObservedTrail, ...] | None = None
 
     # ------------------------------------------------------------------------------ what is known (no call)
     def known_trail(self, region: str, name: str) -> ObservedTrail | None:
@@ -172,6 +176,34 @@ class CentralLoggingGateway:
                              delivered_at=_iso(delivered) if delivered else None)
         self._set_trail(region, name, lambda _: trail)
         return trail
+
+    def read_event_trails(self, region: str = EVENTS_REGION) -> tuple[ObservedTrail, ...]:
+        """Every trail of the management account that covers ``region`` (its own, and the multi-region trails of
+        other regions: DescribeTrails with shadow trails), each with its status and event selectors
+        (GetTrailStatus, GetEventSelectors in its home region, by ARN): 1 + 2 calls per trail."""
+        ct = self._trail_client(region)
+        found = self._ct("DescribeTrails", lambda: ct.describe_trails(includeShadowTrails=True))
+        trails = []
+        for raw in found.get("trailList", []):
+            arn, home = str(raw["TrailARN"]), str(raw.get("HomeRegion") or region)
+            status, seen = self._trail_reads(self._trail_client(home), arn)
+            selectors = {k: seen[k] for k in ("EventSelectors", "AdvancedEventSelectors") if seen.get(k)}
+            trails.append(ObservedTrail(str(raw.get("Name", "")), arn, str(raw.get("S3BucketName", "")),
+                                        bool(raw.get("IsMultiRegionTrail")), bool(raw.get("LogFileValidationEnabled")),
+                                        bool(raw.get("IsOrganizationTrail")), bool(status.get("IsLogging")),
+                                        json.dumps(selectors, sort_keys=True, default=str)))
+        with self._lock:
+            self._event_trails = tuple(trails)
+        return self._event_trails
+
+    def _trail_reads(self, ct: Any, arn: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        return (self._ct("GetTrailStatus", lambda: ct.get_trail_status(Name=arn)),
+                self._ct("GetEventSelectors", lambda: ct.get_event_selectors(TrailName=arn)))
+
+    def known_event_trails(self) -> tuple[ObservedTrail, ...] | None:
+        """What ``read_event_trails`` last found (None: never read)."""
+        with self._lock:
+            return self._event_trails
 
     def _trail_settings(self, name: str, bucket: str) -> dict[str, Any]:
         return {"Name": name, "S3BucketName": bucket, "IsOrganizationTrail": True, "IsMultiRegionTrail": True,

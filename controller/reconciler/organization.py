@@ -58,6 +58,7 @@ from controller.planner.central_logging import (
     combine,
     config_verdict,
     plan_logging_delete,
+    records_management_writes,
 )
 from controller.planner.claims import policy_type_of_key
 from controller.planner.organization import (
@@ -78,7 +79,14 @@ from controller.reconciler.engine import Adapter, Cond, Context, Done, Reference
 from controller.reconciler.guard import LOG_ARCHIVE
 from controller.reconciler.policy import KIND as POLICY_KIND
 from controller.reconciler.status import binding_of, clipped, first
-from controller.state import MemberAccess, MemberConfig, MemberRootCredentials, ObservedHandshake, OrgSnapshot
+from controller.state import (
+    MemberAccess,
+    MemberConfig,
+    MemberRootCredentials,
+    ObservedHandshake,
+    ObservedTrail,
+    OrgSnapshot,
+)
 
 
 def _policy_names(ctx: Context) -> dict[str, str]:
@@ -104,6 +112,25 @@ KIND = "Organization"
 ROLE_READS = "accessRole"  # the spread reads of each member account (Context.due)
 CONFIG_READS = "config"
 ROOT_READS = "rootCredentials"
+EVENTS_READS = "eventsTrail"  # the management account's trails, when the declared one does not carry the events
+EVENTS_REGION = "us-east-1"  # where CloudTrail records AWS Organizations' calls and EventBridge receives them
+
+
+@dataclass(frozen=True)
+class EventsSource:
+    """With AWSORG_EVENTS_QUEUE_URL: the trail that records AWS Organizations' calls, so that EventBridge receives
+    them (None: none does), and why each other trail seen does not."""
+
+    trail: str | None
+    others: tuple[str, ...] = ()
+
+
+def events_source(trails: Sequence[ObservedTrail]) -> EventsSource:
+    """Which of the trails covering us-east-1 records Organizations' write calls (pure)."""
+    carrying = [t.name for t in trails if records_management_writes(t)]
+    return EventsSource(carrying[0] if carrying else None, tuple(
+        f"{t.name}: {'selects no management write events' if t.logging else 'not logging'}"
+        for t in trails if t.name not in carrying))
 
 
 @dataclass(frozen=True)
@@ -115,6 +142,8 @@ class ObservedOrganizationState:
     baselined: frozenset[str] = frozenset()
     #: the declared ServiceControlPolicy objects by AWS id, to name the one a BlockedByPolicy verdict quotes
     policy_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: with AWSORG_EVENTS_QUEUE_URL, what carries AWS Organizations' events (None: no queue, or not looked at)
+    events: EventsSource | None = None
 
 
 class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, ObservedOrganizationState]):
@@ -221,7 +250,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                    for h in ctx.gateway.list_handshakes(action))
             org = self._with_access(ctx, desired, view, baselined,
                                     ObservedOrganization(snapshot, handshakes, None, None, needed))
-            return ObservedOrganizationState(org, baselined, _policy_names(ctx))
+            return ObservedOrganizationState(org, baselined, _policy_names(ctx), self._observe_events(ctx, desired,
+                                                                                                    view, None))
         trusted = ctx.gateway.list_trusted_services()
         admins = {p: ctx.gateway.list_delegated_administrators(p) for p in desired.admin_principals}
         org = self._with_access(ctx, desired, view, baselined,
@@ -229,7 +259,26 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         org = dataclasses.replace(org, logging=self._observe_logging(ctx, desired, view, snapshot))
         if desired.root_access is not None:
             org = self._observe_root_access(ctx, view, org)
-        return ObservedOrganizationState(org, baselined, _policy_names(ctx))
+        return ObservedOrganizationState(org, baselined, _policy_names(ctx),
+                                         self._observe_events(ctx, desired, view, org.logging))
+
+    def _observe_events(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
+                        logging: ObservedLogging | None) -> EventsSource | None:
+        """With AWSORG_EVENTS_QUEUE_URL: the declared trail when it records Organizations' calls (read anyway: no
+        call); otherwise the management account's trails covering us-east-1, read while none does and once every
+        10 resyncs while another one does (DescribeTrails, then GetTrailStatus and GetEventSelectors per trail)."""
+        logs, want = ctx.gateway.central_logging, desired.logging
+        if not ctx.settings.events_queue_url or logs is None:
+            return None
+        declared = logging.trail if logging is not None else None
+        if declared is not None and want is not None and (declared.multi_region or want.home_region ==
+                                                          EVENTS_REGION) and records_management_writes(declared):
+            return EventsSource(declared.name)
+        known = logs.known_event_trails()
+        found = events_source(known) if known is not None else None
+        if found is None or ctx.due(EVENTS_READS, view.name, view, settled=found.trail is not None):
+            found = events_source(logs.read_event_trails(EVENTS_REGION))
+        return found
 
     def _observe_root_access(self, ctx: Context, view: ObjectView, org: ObservedOrganization) -> ObservedOrganization:
         """IAM's root access features (one call, only with trusted access for IAM: none without it), and each member
@@ -336,7 +385,11 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             org = dataclasses.replace(org, root_features=known.root_features if observed.org.root_features is not None
                                       else None, root_credentials={a: known.root_credentials.get(a) for a in accounts}
                                       if observed.org.root_credentials is not None else None)
-        return dataclasses.replace(observed, org=org)
+        events = observed.events
+        trail = known.trails.get((want.home_region, want.trail)) if want is not None and want.trail else None
+        if events is not None and events.trail is None and trail is not None and records_management_writes(trail):
+            events = EventsSource(trail.name)  # the operator started the declared trail
+        return dataclasses.replace(observed, org=org, events=events)
 
     def report(self, desired: DesiredOrganization, observed: ObservedOrganizationState, done: Done) -> Report:
         org, want = observed.org, desired.logging
@@ -378,13 +431,19 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         root: dict[str, str] = {}
         if desired.root_access is not None:
             status.root_access, root = _root_access_status(org)
-        return Report(status, self._conditions(desired, observed, verdicts),
+        conditions = self._conditions(desired, observed, verdicts)
+        events = observed.events
+        if events is not None:
+            conditions.append(_events_condition(events))
+        return Report(status, conditions, stale=["DriftEvents"] if events is None else [],
                       publish={BASELINE: (ACCOUNT_KIND, verdicts or {}),
                                ROOT_CREDENTIALS: (ACCOUNT_KIND, root),  # and the log archive, for the policy
                                LOG_ARCHIVE: (ACCOUNT_KIND, {want.account_id: True} if want and want.account_id
                                              else {})},
                       gauges=[(metrics.TRAIL_LOGGING, series),  # one Organization: its trail's series, or none
-                              (metrics.DELIVERY_FAILING, delivery)])
+                              (metrics.DELIVERY_FAILING, delivery),
+                              (metrics.EVENTS_TRAIL_LOGGING, {(EVENTS_REGION,): 1 if events.trail else 0}
+                               if events is not None else {})])
 
     def _verdicts(self, desired: DesiredOrganization,
                   observed: ObservedOrganizationState) -> dict[str, Verdict] | None:
@@ -505,6 +564,19 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         config = dict(logs.read_configs(member_accounts(snapshot), want.regions)) if want.config_enabled else {}
         return plan_logging_delete(want, dataclasses.replace(observed, trail=trail, aggregator_arn=aggregator,
                                                              config=config))
+
+
+def _events_condition(events: EventsSource) -> Cond:
+    """DriftEvents: whether the events of AWSORG_EVENTS_QUEUE_URL can arrive at all."""
+    if events.trail is not None:
+        return ("DriftEvents", True, "TrailLogging", f"the trail {events.trail!r} records AWS Organizations' calls in "
+                f"{EVENTS_REGION}: EventBridge delivers them to AWSORG_EVENTS_QUEUE_URL")
+    seen = "; ".join(events.others) or "the management account has none covering it"
+    return ("DriftEvents", False, "NoTrailForEvents", (
+        f"AWSORG_EVENTS_QUEUE_URL is set, but no trail of the management account logs AWS Organizations' management "
+        f"write events in {EVENTS_REGION} ({seen}); EventBridge receives \"AWS API Call via CloudTrail\" events only "
+        "from such a trail, so no event arrives and a change made outside Git is found only by the resync "
+        "(AWSORG_RESYNC_SECONDS). Start the trail, or declare spec.centralLogging.cloudTrail"))
 
 
 def baseline_status(verdicts: Mapping[str, Verdict], before: frozenset[str]) -> BaselineStatus:

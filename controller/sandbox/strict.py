@@ -327,6 +327,8 @@ class StrictOrganizations:
         except ValueError:
             params = {}
         account_id, _ = _caller(environ)
+        if not cloudtrail.management_events_logged(account_id):
+            return  # no trail records the call: CloudTrail hands nothing to EventBridge (cloudtrail.py)
         match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         event = cloudtrail.organizations_event(operation, params if isinstance(params, dict) else {}, request_id,
                                                account_id, match.group(1) if match else "")

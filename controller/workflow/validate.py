@@ -50,7 +50,6 @@ from controller.planner.access_role import (
 )
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
-from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
 from controller.settings import Settings
 from controller.workflow import exits, sources
@@ -58,7 +57,6 @@ from controller.workflow.escape import plain
 from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
-    "MAX_POLICIES_PER_TARGET",
     "Finding",
     "Report",
     "check_policy_document",
@@ -930,8 +928,8 @@ class _Checker:
                      "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
 
     def _policies_per_target(self) -> None:
-        """The planner's limit (:func:`~controller.planner.policy.within_limit`) on the declared attachments:
-        per policy type, as AWS counts them."""
+        """The one count of attachments (:func:`~controller.api.limits.count_attachments`, which the planner reads
+        too) on the declared attachments: per policy type, the AWS managed default attached there included."""
         per_target: dict[tuple[str, str], list[tuple[_Object, str]]] = {}  # (type, target) -> policies
         descriptions: dict[str, str] = {}
         for pol in self.of_kind("ServiceControlPolicy"):
@@ -960,20 +958,16 @@ class _Checker:
                     per_target.setdefault((policy_type, key), []).append((pol, field_path))
                     descriptions.setdefault(key, description)
         for (policy_type, key), attached in per_target.items():
-            if within_limit(len(attached), policy_type):
+            count = limits.count_attachments(policy_type, descriptions[key], [p.name for p, _ in attached])
+            if count.within:
                 continue
-            most = limits.active().policies_per_target(policy_type)
-            pol, field_path = attached[most]
-            names = ", ".join(p.name for p, _ in attached)
-            words = TYPE_WORDS.get(policy_type, policy_type)
-            hint = ""
-            if policy_type == SCP:
-                hint = (" Hint: AWS also attaches FullAWSAccess to every target once SCPs are enabled and it counts "
-                        f"against the same limit: with {most} declared policies, FullAWSAccess "
-                        f"must be detached from {descriptions[key]}")
-            self.add(pol, field_path, f"{descriptions[key]} would have {len(attached)} {words} ({names})",
-                     f"at most {most} {words} per target (an AWS limit; the setting "
-                     f"{limits.policy_limit_name(policy_type, 'count')}).{hint}")
+            pol, field_path = attached[count.first_over]
+            words = limits.TYPE_WORDS.get(policy_type, policy_type)
+            self.add(pol, field_path, count.message(),
+                     f"at most {count.most} {words} per target, the AWS managed "
+                     f"{limits.AWS_MANAGED_DEFAULT.get(policy_type, 'default policy')} included (an AWS limit; the "
+                     f"setting {limits.policy_limit_name(policy_type, 'count')}): merge policies or attach some to "
+                     "a parent instead")
 
     def _policy_documents(self) -> None:
         for pol in self.of_kind("ServiceControlPolicy"):

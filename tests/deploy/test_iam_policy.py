@@ -216,6 +216,9 @@ CLOUDTRAIL_WITHOUT_RESOURCE = {"cloudtrail:DescribeTrails"}
 NO_RESOURCE_NOR_KEY = {"account:PutAccountName", "iam:EnableOrganizationsRootCredentialsManagement",
                        "iam:EnableOrganizationsRootSessions", "iam:DisableOrganizationsRootCredentialsManagement",
                        "iam:DisableOrganizationsRootSessions"}
+# Reads of every trail of the management account: with AWSORG_EVENTS_QUEUE_URL the Organization looks for the trail
+# that records AWS Organizations' calls (docs/operating.md, "Drift in seconds"), which need not be the declared one.
+CLOUDTRAIL_READS = {"cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"}
 # Delegated administration the operator's own role may never register or deregister, whatever Git says: the
 # Account Management service's administrator can change member accounts' root email (issue 19).
 NEVER_DELEGATED = {"account.amazonaws.com"}
@@ -269,6 +272,8 @@ def test_cloudtrail_writes_only_on_the_declared_trail() -> None:
         resources = _resources(_one(POLICY, action))
         if action in CLOUDTRAIL_WITHOUT_RESOURCE:
             assert resources == ["*"], action
+        elif action in CLOUDTRAIL_READS:
+            assert resources == ["arn:aws:cloudtrail:*:111111111111:trail/*"], (action, resources)
         else:
             assert resources == [f"arn:aws:cloudtrail:*:111111111111:trail/{trail}"], (action, resources)
 

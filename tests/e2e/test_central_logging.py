@@ -104,10 +104,14 @@ def test_the_baseline_from_nothing_and_the_trail_put_back(
 def test_report_mode_reports_a_stopped_trail(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     port = free_port()
-    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report", AWSORG_METRICS_PORT=str(port))
+    queue = aws.events_queue(trail=False)  # the organization trail is the one that records Organizations' calls
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report", AWSORG_METRICS_PORT=str(port),
+                   AWSORG_EVENTS_QUEUE_URL=queue)
     shared_services(cluster)
     cluster.client.apply(organization(**logging_spec()))
     baseline_true(cluster)
+    cluster.wait_reason("organizations", "organization", "DriftEvents", "TrailLogging", timeout=10)
+    assert metric(scrape(port), "awsorg_events_trail_logging", region=R) == 1
     aws.service_client("cloudtrail").stop_logging(Name="org-trail")
     obj = cluster.wait_reason("organizations", "organization", "Drifted", "DriftDetected", timeout=15)
     assert [d["field"] for d in obj["status"]["drift"]] == ["centralLogging.trail.isLogging"]
@@ -117,9 +121,19 @@ def test_report_mode_reports_a_stopped_trail(
     assert condition(obj, "Baseline")["reason"] == "TrailNotLogging"  # type: ignore[index]
     assert trail(aws)["IsLogging"] is False  # type: ignore[index]  # reported, not put back
     assert metric(scrape(port), "awsorg_trail_logging", trail="org-trail") == 0
+    # The stopped trail was the one recording AWS Organizations' calls: EventBridge gets no event any more, and
+    # the Organization says the resync is now the only detection.
+    obj = cluster.wait_reason("organizations", "organization", "DriftEvents", "NoTrailForEvents", timeout=10)
+    message = condition(obj, "DriftEvents")["message"]  # type: ignore[index]
+    assert condition(obj, "DriftEvents")["status"] == "False" and "org-trail: not logging" in message, message  # type: ignore[index]
+    assert metric(scrape(port), "awsorg_events_trail_logging", region=R) == 0
     # A new account's recorder is new work, not a correction: set up under report too.
     later = adopted_account(aws, "Later")
     wait_for(lambda: recording(aws, later), timeout=20, what="the new account's recorder")
+
+    aws.service_client("cloudtrail").start_logging(Name="org-trail")  # started again by hand: events flow again
+    cluster.wait_reason("organizations", "organization", "DriftEvents", "TrailLogging", timeout=10)
+    assert metric(scrape(port), "awsorg_events_trail_logging", region=R) == 1
 
 
 def test_delete_removes_in_reverse_order_and_keeps_the_bucket(
@@ -232,7 +246,7 @@ def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
     assert f"management account {aws.ids['management_account_id']}, region {R}" in message, message  # type: ignore[index]
     assert obj["status"]["trail"]["latestDeliveryError"] == "AccessDenied" and obj["status"]["trail"]["isLogging"]
     assert obj["status"]["trail"]["latestDeliveryTime"]  # the last delivery that was made
-    wait_for(lambda: metric(scrape(port), "awsorg_delivery_failing", service="config") == 1, timeout=20,
+    wait_for(lambda: metric(scrape(port), "awsorg_delivery_failing", service="config") == 1, timeout=40,
              what="the member account's Config delivery failing (read on its spread schedule)")
     assert metric(scrape(port), "awsorg_delivery_failing", service="cloudtrail") == 1
     failed = wait_for(lambda: o["status"]["baseline"]["failed"] if (o := cluster.get(

@@ -34,6 +34,7 @@ EXPECTED_ALERTS = {
     "AwsOrgNoActiveReplica",
     "AwsOrgTrailNotLogging",
     "AwsOrgEvidenceDeliveryFailing",
+    "AwsOrgEventsWithoutTrail",
 }
 
 
