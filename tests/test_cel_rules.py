@@ -38,6 +38,11 @@ CASES: dict[str, list[tuple[Any, Any, bool, str]]] = {
         ({"parentId": "ou-ab12-cdefghij"}, ABSENT, True, "only the id"),
         ({"orgUnitRef": {"name": "prod"}, "parentId": "ou-ab12-cdefghij"}, ABSENT, False, "both"),
     ],
+    "!has(self.invite) || has(self.accountId)": [
+        ({}, ABSENT, True, "no invitation: created or adopted as before"),
+        ({"invite": {}, "accountId": "123456789012"}, ABSENT, True, "the invitation names the account"),
+        ({"invite": {"notes": "hi"}}, ABSENT, False, "an invitation to no account"),
+    ],
     "!(has(self.parentRef) && has(self.parentId))": [
         ({"name": "x"}, ABSENT, True, "neither"),
         ({"parentRef": {"name": "a"}}, ABSENT, True, "only the reference"),

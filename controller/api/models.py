@@ -129,6 +129,14 @@ class OrgUnitSpec(_Model):
     )
 
 
+class InviteSpec(_Model):
+    """The explicit opt-in to invite an account outside the organization (spec.accountId) to join it."""
+
+    notes: Annotated[str, StringConstraints(max_length=limits.HANDSHAKE_NOTES_MAX)] | None = Field(
+        default=None, description="Sent in the invitation's email to the account's owner (HandshakeNotes). Changing "
+        "it sends a new invitation once the last one ended (declined, canceled, expired).")
+
+
 class AwsAccountSpec(_Model):
     """A member account of the organization."""
 
@@ -139,7 +147,13 @@ class AwsAccountSpec(_Model):
                     "rule": "!(has(self.orgUnitRef) && has(self.parentId))",
                     "message": "set at most one of orgUnitRef and parentId",
                     "fieldPath": ".parentId",
-                }
+                },
+                {
+                    "rule": "!has(self.invite) || has(self.accountId)",
+                    "message": "spec.invite needs spec.accountId: the id of the account outside the organization to "
+                               "invite",
+                    "fieldPath": ".invite",
+                },
             ]
         }
     )
@@ -168,8 +182,12 @@ class AwsAccountSpec(_Model):
         default="ALLOW", description="IAM user access to billing (creation only)."
     )
     account_id: Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)] | None = Field(
-        default=None, description="Adopt this existing member account instead of creating one."
+        default=None, description="Adopt this existing member account instead of creating one (with spec.invite: "
+                                  "the account outside the organization to invite)."
     )
+    invite: InviteSpec | None = Field(
+        default=None, description="Invite spec.accountId, an account outside the organization, to join it "
+        "(InviteAccountToOrganization); bound and placed in its OU once its owner accepts.")
     tags: Tags | None = Field(default=None, description="When present, the whole tag set.")
     deletion_policy: Literal["Retain", "RemoveFromOrganization", "Close"] = Field(
         default="Retain",
@@ -481,6 +499,19 @@ class AwsAccountStatus(_Status):
     root_credentials: str | None = Field(
         default=None, description="The root user's credentials as IAM reports them in the account (Organization "
         "rootAccess): 'none', or those present: password, accessKeys, signingCertificates, mfa.")
+    invitation_started_at: str | None = Field(
+        default=None, json_schema_extra={"format": "date-time"},
+        description="When the operator recorded its intent to invite the account (before calling "
+        "InviteAccountToOrganization).")
+    invitation_for: str | None = Field(
+        default=None, description="What the invitation was sent for (a digest of spec.accountId and "
+        "spec.invite): a new invitation only when it changes.")
+    invitation_handshake_id: str | None = Field(
+        default=None, description="The invitation's handshake (h-...), found again after a restart so the account "
+        "is never invited twice.")
+    invitation_state: str | None = Field(
+        default=None, description="The invitation's handshake state: OPEN, ACCEPTED, DECLINED, CANCELED, EXPIRED.")
+    invitation_expires_at: str | None = Field(default=None, description="When the open invitation expires.")
 
 
 class ServiceControlPolicyStatus(_Status):
@@ -637,6 +668,7 @@ AWS_ACCOUNT = KindInfo(
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
         {"name": "RootCredentials", "type": "string", "jsonPath": ".status.rootCredentials", "priority": 1,
          "description": "The root user's credentials as IAM reports them (Organization rootAccess)."},
+        {"name": "Invitation", "type": "string", "jsonPath": ".status.invitationState", "priority": 1},
         _cond_col("Ready"),
         _cond_col("Synced"),
         _cond_col("Drifted"),
