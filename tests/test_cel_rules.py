@@ -53,6 +53,16 @@ CASES: dict[str, list[tuple[Any, Any, bool, str]]] = {
         ("b@example.com", "a@example.com", False, "a changed email"),
         ("A@example.com", "a@example.com", False, "string equality is case-sensitive"),
     ],
+    "self.all(c, self.exists_one(d, d.operator == c.operator && d.key == c.key))": [
+        ([], ABSENT, True, "no conditions"),
+        ([{"operator": "StringEquals", "key": "aws:PrincipalOrgID"}, {"operator": "Bool", "key": "aws:PrincipalOrgID"},
+          {"operator": "StringEquals", "key": "sts:ExternalId"}], ABSENT, True, "another operator or another key"),
+        ([{"operator": "StringEquals", "key": "aws:PrincipalOrgID"},
+          {"operator": "StringEquals", "key": "aws:PrincipalOrgID"}], ABSENT, False, "the same operator and key"),
+        ([{"operator": "Bool", "key": "aws:MultiFactorAuthPresent"},
+          {"operator": "Bool", "key": "AWS:multifactorauthpresent"}], ABSENT, True,
+         "keys in another case pass the API server (validate and the operator refuse them)"),
+    ],
     "self.all(k, size(k) >= 1 && size(k) <= 128)": [
         ({}, ABSENT, True, "no tags: all() of nothing is true"),
         ({"team": "x", "k" * 128: "y"}, ABSENT, True, "128 characters"),

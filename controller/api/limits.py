@@ -426,6 +426,7 @@ CONDITION_OPERATORS = frozenset({
 })
 CONDITION_OPERATOR_PATTERN = ("^(ForAllValues:|ForAnyValue:)?((" + "|".join(sorted(CONDITION_OPERATORS - {"Null"}))
                               + ")(IfExists)?|Null)$")
+CONDITION_OPERATOR_MAX = 64  # the longest is ForAllValues:StringNotEqualsIgnoreCaseIfExists (46)
 CONDITION_OPERATOR_WORDS = ("an IAM condition operator (StringEquals, StringLike, ArnLike, Bool, NumericLessThan, "
                             "IpAddress, DateGreaterThan, Null, ...), with an optional IfExists suffix (not on Null) "
                             "and an optional ForAnyValue: or ForAllValues: prefix")

@@ -329,7 +329,8 @@ ConditionValue = Annotated[str, StringConstraints(min_length=1, max_length=limit
 class TrustCondition(_Model):
     """One condition of the access role's trust policy: ``Condition: {operator: {key: values}}``."""
 
-    operator: Annotated[str, StringConstraints(pattern=limits.CONDITION_OPERATOR_PATTERN)] = Field(
+    operator: Annotated[str, StringConstraints(max_length=limits.CONDITION_OPERATOR_MAX,
+                                               pattern=limits.CONDITION_OPERATOR_PATTERN)] = Field(
         description="An IAM condition operator: StringEquals, StringLike, ArnLike, Bool, NumericLessThan, ..., with "
         "an optional IfExists suffix and ForAnyValue:/ForAllValues: prefix.")
     key: Annotated[str, StringConstraints(min_length=1, max_length=limits.CONDITION_KEY_MAX,
@@ -339,6 +340,14 @@ class TrustCondition(_Model):
     values: list[ConditionValue] = Field(
         min_length=1, max_length=limits.MAX_CONDITION_VALUES,
         description="The values (any one matches), written as strings: 'true', '3600', an ARN.")
+
+
+#: The API server's part of _distinct_conditions (its cost: 20 x 20 comparisons of bounded strings): keys spelt
+#: alike. Keys that differ only in case (IAM's names are case-insensitive) are refused by awsorg validate and the
+#: operator (the model's validator): lowerAscii() is a Kubernetes CEL function the sandbox's cel-python lacks.
+DISTINCT_CONDITIONS_RULE = "self.all(c, self.exists_one(d, d.operator == c.operator && d.key == c.key))"
+DISTINCT_CONDITIONS_MESSAGE = ("two conditions have the same operator and key: a trust policy holds one entry per "
+                               "operator and key, so list the values together")
 
 
 def _distinct_conditions(conditions: list[TrustCondition]) -> list[TrustCondition]:
@@ -365,7 +374,8 @@ class AccessRole(_Model):
         Field(default_factory=list, description="Managed policies attached to the role.")
     )
     conditions: Annotated[list[TrustCondition], AfterValidator(_distinct_conditions)] = Field(
-        default_factory=list, max_length=limits.MAX_TRUST_CONDITIONS,
+        default_factory=list, max_length=limits.MAX_TRUST_CONDITIONS, json_schema_extra={
+            "x-kubernetes-validations": [{"rule": DISTINCT_CONDITIONS_RULE, "message": DISTINCT_CONDITIONS_MESSAGE}]},
         description="Conditions of the trust policy's statement (all must hold), e.g. StringEquals "
         "aws:PrincipalOrgID. Compared by meaning: one removed or changed outside Git is drift.")
     max_session_duration: Annotated[int, Field(ge=limits.ROLE_SESSION_MIN, le=limits.ROLE_SESSION_MAX)] = Field(
