@@ -34,12 +34,14 @@ from controller.api.models import (
     TAG_KEY_RULES,
     TARGET_ID_PATTERN,
     AwsAccountSpec,
+    ManagementPolicySpec,
     OrganizationSpec,
     OrgUnitSpec,
     ServiceControlPolicySpec,
 )
 from controller.planner import claims, guardrails, policy_document, scp_effects
 from controller.planner.access_role import PRINCIPALS_ALLOWED, principal_problem, role_name_problem
+from controller.planner.management_document import operators_of, validate_management_document
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
@@ -571,6 +573,10 @@ class _Checker:
     def of_kind(self, kind: str) -> list[_Object]:
         return [o for o in self.objects if o.kind == kind and self.by_name.get((kind, o.name)) is o]
 
+    def policies(self) -> list[_Object]:
+        """The policy objects of both kinds (ServiceControlPolicy, ManagementPolicy): one set of rules."""
+        return [*self.of_kind("ServiceControlPolicy"), *self.of_kind("ManagementPolicy")]
+
     def cross_object_rules(self) -> None:
         self._unique_object_names()
         self._references()
@@ -645,7 +651,7 @@ class _Checker:
         for acct in self.of_kind("AwsAccount"):
             self._check_ref(acct, "spec.orgUnitRef.name", _ref(acct.spec, "orgUnitRef"), "OrgUnit",
                             ", or spec.parentId for an OU managed elsewhere")
-        for pol in self.of_kind("ServiceControlPolicy"):
+        for pol in self.policies():
             targets = pol.spec.get("targets")
             if not isinstance(targets, dict):
                 continue
@@ -707,7 +713,8 @@ class _Checker:
         (:func:`controller.planner.guardrails.refusals`), with what can be known offline (the account ids the files
         give); a rule that needs the organization is named in a note, not passed in silence."""
         models: dict[str, type[BaseModel]] = {"Organization": OrganizationSpec, "AwsAccount": AwsAccountSpec,
-                                              "OrgUnit": OrgUnitSpec, "ServiceControlPolicy": ServiceControlPolicySpec}
+                                              "OrgUnit": OrgUnitSpec, "ServiceControlPolicy": ServiceControlPolicySpec,
+                                              "ManagementPolicy": ManagementPolicySpec}
         member_role = os.environ.get("AWSORG_MEMBER_ROLE_NAME", "").strip() or Settings.member_role_name
         ids = {o.name: str(o.spec["accountId"]) for o in self.of_kind("AwsAccount") if _str(o.spec.get("accountId"))}
         facts = guardrails.Facts(member_role_name=member_role, account_ids=ids)
@@ -891,11 +898,11 @@ class _Checker:
         def key(pol: _Object) -> str:
             return claims.policy_key(self._policy_type(pol), _str(pol.spec.get("name")) or pol.name)
 
-        for kept, pol in self._duplicates(self.of_kind("ServiceControlPolicy"), key):
+        for kept, pol in self._duplicates(self.policies(), key):
             ptype, aws_name = self._policy_type(pol), _str(pol.spec.get("name")) or pol.name
             field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
             self.add(pol, field_path,
-                     f"ServiceControlPolicy {kept.name!r} ({kept.where}) already has the AWS name "
+                     f"{kept.kind} {kept.name!r} ({kept.where}) already has the AWS name "
                      f"{aws_name!r} for the type {ptype}",
                      "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
 
@@ -904,7 +911,7 @@ class _Checker:
         per policy type, as AWS counts them."""
         per_target: dict[tuple[str, str], list[tuple[_Object, str]]] = {}  # (type, target) -> policies
         descriptions: dict[str, str] = {}
-        for pol in self.of_kind("ServiceControlPolicy"):
+        for pol in self.policies():
             policy_type = self._policy_type(pol)
             targets = pol.spec.get("targets")
             if not isinstance(targets, dict):
@@ -941,12 +948,14 @@ class _Checker:
                 hint = (" Hint: AWS also attaches FullAWSAccess to every target once SCPs are enabled and it counts "
                         f"against the same limit: with {most} declared policies, FullAWSAccess "
                         f"must be detached from {descriptions[key]}")
+            setting = (f"AWS's quota for {policy_type}, not a setting"
+                       if policy_type in limits.MANAGEMENT_POLICY_TYPES
+                       else f"the setting {limits.policy_limit_name(policy_type, 'count')}")
             self.add(pol, field_path, f"{descriptions[key]} would have {len(attached)} {words} ({names})",
-                     f"at most {most} {words} per target (an AWS limit; the setting "
-                     f"{limits.policy_limit_name(policy_type, 'count')}).{hint}")
+                     f"at most {most} {words} per target (an AWS limit; {setting}).{hint}")
 
     def _policy_documents(self) -> None:
-        for pol in self.of_kind("ServiceControlPolicy"):
+        for pol in self.policies():
             document = pol.spec.get("document")
             if not isinstance(document, dict):
                 continue  # the schema check reported it
@@ -962,6 +971,11 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
     """
     limit = limits.active().document_size(policy_type)
     size = f" of at most {limit:,} characters as minified JSON" if limit is not None else ""
+    if policy_type in limits.MANAGEMENT_POLICY_TYPES:
+        operators = ", ".join(operators_of(policy_type))
+        allowed = f"a {policy_type} document in the management policy syntax (operators {operators}){size}"
+        return [(path, message, allowed) for path, _, message in
+                (p.partition(": ") for p in validate_management_document(policy_type, document, "spec.document"))]
     if policy_type == policy_document.RCP:
         statement = (f"Deny statements of {', '.join(limits.RCP_STATEMENT_ELEMENTS)}, Principal \"*\", actions of "
                      f"{', '.join(sorted(limits.RCP_SERVICES))}")
