@@ -66,6 +66,18 @@ TRAIL_LOGGING = Gauge(
     "awsorg_trail_logging", "The Organization's centralLogging trail: 1 logging, 0 not logging or missing, as last "
     "seen (after the operator's own corrections). No series: no trail declared.", ["trail"], registry=REGISTRY,
 )
+DELIVERY_FAILING = Gauge(
+    "awsorg_delivery_failing", "Evidence that is not delivered into the log bucket, as last seen: service=cloudtrail "
+    "1 while the organization trail logs but its LatestDeliveryError is set; service=config, how many member account "
+    "and region pairs whose AWS Config recorder failed or whose delivery channel's last delivery failed. No series: "
+    "that service is not declared.", ["service"], registry=REGISTRY,
+)
+EVENTS_TRAIL_LOGGING = Gauge(
+    "awsorg_events_trail_logging", "With AWSORG_EVENTS_QUEUE_URL: 1 while a trail of the management account logs "
+    "AWS Organizations' management write events in us-east-1 (so that EventBridge receives them), 0 while none does "
+    "(no event arrives: drift is found only by the resync), as the Organization last saw it. No series: no queue "
+    "or no Organization object.", ["region"], registry=REGISTRY,
+)
 
 POLICY_FILE_VALID = Gauge(
     "awsorg_policy_file_valid", "The administrator's policy file (AWSORG_POLICY_FILE): 1 while what it holds is the "

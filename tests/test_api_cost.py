@@ -116,8 +116,9 @@ def test_a_tag_change_in_git_is_read_and_applied_at_once(aws: AwsSandbox, big_or
 def test_central_logging_reads_each_account_s_config_once_in_10_resyncs_outside_organizations(
         aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     """benchmarks/logging_cost.py, small: a quiet resync reads the trail (3 CloudTrail calls), the bucket (7 S3) and
-    the aggregator (1 Config) every time, and each member account's recorder and channel (2 Config calls per region)
-    once every 10 resyncs; nothing of it goes to AWS Organizations."""
+    the aggregator (1 Config) every time, and each member account's recorder, channel and the channel's delivery
+    status (3 Config calls per region where a recorder records) once every 10 resyncs; nothing of it goes to AWS
+    Organizations. The trail's delivery health comes with GetTrailStatus: no call of its own."""
     from benchmarks.logging_cost import resync_costs
 
     for key, value in aws.env().items():
@@ -132,5 +133,5 @@ def test_central_logging_reads_each_account_s_config_once_in_10_resyncs_outside_
     for calls in per_resync:
         assert calls["cloudtrail"] == 3 and calls["s3"] == 7, calls
         assert calls["iam"] == calls["sts"] == 0, calls  # credentials cached for the hour; nothing to write
-    assert sum(c["config"] for c in per_resync) == 10 * 1 + 4 * 2  # the aggregator each time, each account once
+    assert sum(c["config"] for c in per_resync) == 10 * 1 + 4 * 3  # the aggregator each time, each account once
     assert len({c["organizations"] for c in per_resync}) == 1  # the same Organizations reads, whatever is due

@@ -85,6 +85,24 @@ def test_writes_land_in_the_member_account_and_are_counted(env: AwsSandbox) -> N
     assert (_count("CreateRole"), _count("AssumeRole")) == (before[0] + 1, before[1] + 1)
 
 
+def test_the_maximum_session_duration_is_created_read_and_updated(env: AwsSandbox) -> None:
+    account_id = new_account(env)
+    iam = iam_in(env, account_id)
+    members = MemberAccounts(sts_client(), iam_client, retry=FAST)
+    members.create_role(account_id, "Engineer", trust("arn:aws:iam::123456789012:root"), 7200)
+    assert iam.get_role(RoleName="Engineer")["Role"]["MaxSessionDuration"] == 7200
+    known = members.known(account_id)
+    assert known is not None and known.role is not None and known.role.max_session_duration == 7200
+    before = _count("UpdateRole")
+    members.update_max_session(account_id, "Engineer", 3600)
+    assert iam.get_role(RoleName="Engineer")["Role"]["MaxSessionDuration"] == 3600
+    assert _count("UpdateRole") == before + 1
+    known = members.known(account_id)  # what the write left, before any read
+    assert known is not None and known.role is not None and known.role.max_session_duration == 3600
+    read = members.read_role(account_id, "Engineer").role
+    assert read is not None and read.max_session_duration == 3600
+
+
 def test_credentials_are_cached_per_account_until_near_expiry(env: AwsSandbox) -> None:
     first, second = new_account(env, "One"), new_account(env, "Two")
     now = [1_000.0]

@@ -152,7 +152,7 @@ def test_limits_parse_and_refuse_nonsense() -> None:
 
 
 @pytest.mark.parametrize(("argv", "env", "code"), [
-    ([], None, 0),  # ten SCPs: FullAWSAccess is not declared here, AWS's ten allow them
+    ([], None, 0),  # nine SCPs and FullAWSAccess (AWS attaches it): AWS's ten allow them
     (["--limits", "scps-per-target=5"], None, 1),  # an organization told it has five
     ([], "scps-per-target=5", 1),  # the same from the environment, shared with the operator
     (["--limits", "scps-per-target=10"], "scps-per-target=5", 0),  # the flag wins
@@ -168,7 +168,7 @@ def test_validate_reads_the_same_limits_as_the_operator(tmp_path: Path, monkeypa
     else:
         monkeypatch.delenv(limits.LIMITS_SETTING, raising=False)
     try:
-        assert main(["validate", *argv, str(_scps_on_one_ou(tmp_path, 10))]) == code
+        assert main(["validate", *argv, str(_scps_on_one_ou(tmp_path, 9))]) == code
     finally:
         limits.use(limits.Limits())
     out = capsys.readouterr()

@@ -10,12 +10,21 @@ import pytest
 
 from controller.planner.access_role import (
     DesiredAccessRole,
+    TrustCondition,
     check_access_role,
     normalize_trust,
     plan_account,
+    trust_policy_length,
+    trust_policy_problem,
     verdict,
 )
-from controller.planner.actions import AttachRolePolicy, CreateAccessRole, DetachRolePolicy, UpdateAccessRoleTrust
+from controller.planner.actions import (
+    AttachRolePolicy,
+    CreateAccessRole,
+    DetachRolePolicy,
+    UpdateAccessRoleMaxSession,
+    UpdateAccessRoleTrust,
+)
 from controller.state import MemberAccess, ObservedRole
 
 ACCT = "210987654321"
@@ -142,3 +151,134 @@ def test_the_role_the_operator_assumes_is_never_managed() -> None:
     # A principal IAM refuses in a trust policy is refused before any account is touched, naming the field.
     refusal = check_access_role(DesiredAccessRole("Engineer", (MGMT, "arn:aws:iam::123456789012:group/admins")))
     assert refusal is not None and refusal.startswith("spec.accessRole.trustedPrincipals[1]: ")
+
+
+# ------------------------------------------------------------------ conditions and the maximum session duration
+ORG_ID = TrustCondition("StringEquals", "aws:PrincipalOrgID", ("o-abc123",))
+MFA = TrustCondition("Bool", "aws:MultiFactorAuthPresent", ("true",))
+EXTERNAL = TrustCondition("StringEquals", "sts:ExternalId", ("one", "two"))
+CONDITIONED = DesiredAccessRole("Engineer", (MGMT, OPS), (RO,), conditions=(ORG_ID, MFA, EXTERNAL),
+                                max_session_duration=7200)
+CONDITION = {"StringEquals": {"aws:PrincipalOrgID": "o-abc123", "sts:ExternalId": ["one", "two"]},
+             "Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+
+def conditioned(document: Any, seconds: int = 7200) -> MemberAccess:
+    return MemberAccess(ACCT, ObservedRole(ACCT, "Engineer", f"arn:aws:iam::{ACCT}:role/Engineer", document,
+                                           frozenset((RO,)), seconds))
+
+
+def test_the_desired_trust_policy_carries_the_conditions() -> None:
+    statement = json.loads(CONDITIONED.trust_policy_json())["Statement"]
+    assert statement == [{"Effect": "Allow", "Principal": {"AWS": sorted([MGMT, OPS])}, "Action": "sts:AssumeRole",
+                          "Condition": CONDITION}]
+    assert "Condition" not in DESIRED.trust_policy()["Statement"][0], "no conditions: no Condition element"
+
+
+SAME_CONDITIONS = [
+    (trust(OPS, MGMT, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"},
+                                 "StringEquals": {"sts:ExternalId": ["one", "two"], "aws:PrincipalOrgID": "o-abc123"}}),
+     "operators and keys in another order (JSON objects have no order)"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "StringEquals": {"aws:PrincipalOrgID": ["o-abc123"],
+                                                               "sts:ExternalId": ["two", "one"]}}),
+     "a single value as a one-element list, and values in another order (any one matches)"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "StringEquals": {"AWS:PRINCIPALORGID": "o-abc123",
+                                                               "STS:ExternalID": ["one", "two"]}}),
+     "condition key names in another case (IAM: context key names are not case-sensitive)"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "Bool": {"aws:MultiFactorAuthPresent": True}}),
+     "a Bool as JSON's true, not the string"),
+    ({"Statement": {"Condition": CONDITION, "Action": ["sts:AssumeRole"], "Principal": {"AWS": [MGMT, OPS]},
+                    "Effect": "Allow"}, "Version": "2012-10-17"},
+     "keys in another order, one statement as an object, the action as a list"),
+    ({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ["123456789012", OPS]},
+                                              "Action": "sts:AssumeRole", "Condition": CONDITION}]},
+     "the account as its id"),
+    (urllib.parse.quote(json.dumps(trust(MGMT, OPS, Condition=CONDITION), indent=4)),
+     "URL-encoded with white space, as GetRole's raw answer"),
+]
+
+
+@pytest.mark.parametrize(("document", "why"), SAME_CONDITIONS, ids=[w for _, w in SAME_CONDITIONS])
+def test_a_trust_policy_equal_in_meaning_is_not_drift(document: Any, why: str) -> None:
+    assert normalize_trust(document) == normalize_trust(CONDITIONED.trust_policy()), why
+    plan = plan_account(CONDITIONED, conditioned(document))
+    assert (plan.actions, plan.differences) == ((), ()), why
+    assert verdict(CONDITIONED, ACCT, conditioned(document)).state == "compliant", why
+
+
+DIFFERENT_CONDITIONS = [
+    (trust(MGMT, OPS), "every condition removed"),
+    (trust(MGMT, OPS, Condition={"StringEquals": CONDITION["StringEquals"]}), "the MFA condition removed"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "StringEquals": {"sts:ExternalId": ["one", "two"]}}),
+     "the organization condition removed"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "StringEquals": {"aws:PrincipalOrgID": "o-other",
+                                                               "sts:ExternalId": ["one", "two"]}}),
+     "a value changed"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "StringEquals": {"aws:PrincipalOrgID": "o-abc123",
+                                                               "sts:ExternalId": ["one", "two", "three"]}}),
+     "a value added (widened: any one matches)"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "StringLike": CONDITION["StringEquals"]} | {"StringEquals": {}}),
+     "the operator changed (StringLike is not StringEquals)"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "BoolIfExists": CONDITION["Bool"]} | {"Bool": {}}),
+     "IfExists added: a request without the key now passes"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "Bool": {"aws:MultiFactorAuthPresent": "false"}}), "Bool flipped"),
+    (trust(MGMT, OPS, Condition={**CONDITION, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+     "a condition added outside Git"),
+    (trust(MGMT, OPS, Condition="StringEquals"), "a Condition that is not an object: unreadable, put back"),
+]
+
+
+@pytest.mark.parametrize(("document", "why"), DIFFERENT_CONDITIONS, ids=[w for _, w in DIFFERENT_CONDITIONS])
+def test_a_missing_or_changed_condition_is_drift_and_put_back(document: Any, why: str) -> None:
+    plan = plan_account(CONDITIONED, conditioned(document))
+    assert plan.actions == (UpdateAccessRoleTrust(ACCT, "Engineer", CONDITIONED.trust_policy_json()),), why
+    assert [d.field for d in plan.differences] == [f"accessRole[{ACCT}].trustPolicy"], why
+    assert verdict(CONDITIONED, ACCT, conditioned(document)).reason == "AccessRoleDiffers", why
+
+
+SESSION_CASES = [
+    ("the role's duration as declared: nothing", 7200, CONDITIONED, ()),
+    ("a longer duration set outside Git: set back", 43200, CONDITIONED,
+     (UpdateAccessRoleMaxSession(ACCT, "Engineer", 7200, 43200),)),
+    ("an adopted role with a longer duration and none declared: IAM's default, 3600, applies (CHANGELOG)", 14400,
+     DesiredAccessRole("Engineer", (MGMT, OPS), (RO,)), (UpdateAccessRoleMaxSession(ACCT, "Engineer", 3600, 14400),)),
+]
+
+
+@pytest.mark.parametrize(("why", "seconds", "desired", "actions"), SESSION_CASES, ids=[c[0] for c in SESSION_CASES])
+def test_the_maximum_session_duration(why: str, seconds: int, desired: DesiredAccessRole,
+                                      actions: tuple[Any, ...]) -> None:
+    plan = plan_account(desired, conditioned(desired.trust_policy(), seconds))
+    assert plan.actions == actions, why
+    assert [d.field for d in plan.differences] == [f"accessRole[{ACCT}].maxSessionDuration"] * len(actions), why
+
+
+def test_a_new_role_is_created_with_its_conditions_and_duration() -> None:
+    plan = plan_account(CONDITIONED, MemberAccess(ACCT))
+    assert plan.actions[0] == CreateAccessRole(ACCT, "Engineer", CONDITIONED.trust_policy_json(), 7200)
+
+
+REFUSED = [
+    ("an operator IAM does not know", DesiredAccessRole("E", (MGMT,), conditions=(
+        TrustCondition("StringEqual", "aws:PrincipalOrgID", ("o-1",)),)), "spec.accessRole.conditions[0].operator"),
+    ("IfExists on Null (IAM: any operator but Null)", DesiredAccessRole("E", (MGMT,), conditions=(
+        TrustCondition("NullIfExists", "sts:ExternalId", ("false",)),)), "spec.accessRole.conditions[0].operator"),
+    ("a duration below IAM's 3600", DesiredAccessRole("E", (MGMT,), max_session_duration=900),
+     "spec.accessRole.maxSessionDuration"),
+    ("a trust policy over IAM's 2,048 characters", DesiredAccessRole("E", (MGMT,), conditions=tuple(
+        TrustCondition("StringEquals", f"aws:PrincipalTag/k{i}", ("v" * 100,)) for i in range(20))),
+     "spec.accessRole: the trust policy would be"),
+]
+
+
+@pytest.mark.parametrize(("why", "desired", "field"), REFUSED, ids=[c[0] for c in REFUSED])
+def test_what_iam_would_refuse_is_refused_before_any_account(why: str, desired: DesiredAccessRole,
+                                                             field: str) -> None:
+    refusal = check_access_role(desired)
+    assert refusal is not None and refusal.startswith(field), (why, refusal)
+
+
+def test_the_trust_policy_length_is_counted_as_iam_counts_it() -> None:
+    fits = DesiredAccessRole("E", (MGMT,), conditions=(ORG_ID, MFA))
+    assert trust_policy_length(fits) == len(fits.trust_policy_json()) < 2048
+    assert trust_policy_problem(fits) is None

@@ -21,6 +21,7 @@ from controller.planner.actions import (
     StopTrailLogging,
 )
 from controller.planner.central_logging import (
+    MANAGEMENT_SELECTOR,
     DesiredLogging,
     ObservedLogging,
     bucket_policy,
@@ -30,6 +31,7 @@ from controller.planner.central_logging import (
     plan_logging,
     plan_logging_delete,
     policy_text,
+    records_management_writes,
 )
 from controller.state import MemberConfig, ObservedBucket, ObservedRecorder, ObservedTrail
 
@@ -246,6 +248,12 @@ def test_check(why: str, trusted: tuple[str, ...], admins: set[str], account: st
     ("stopped", MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs")}), "failed",
      "RecorderStopped"),
     ("none", MemberConfig(DEV, {R: ObservedRecorder(R)}), "failed", "RecorderMissing"),
+    ("recording, but its delivery channel's last delivery failed (DescribeDeliveryChannelStatus)",
+     MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "org-logs", "delivery failed (AccessDenied)")}),
+     "failed", "ConfigDeliveryFailing"),
+    ("stopped and failing: the stop is what the operator can mend first",
+     MemberConfig(DEV, {R: ObservedRecorder(R, "default", False, "org-logs", "delivery failed")}), "failed",
+     "RecorderStopped"),
 ])
 def test_config_verdict(why: str, found: MemberConfig | None, state: str, reason: str) -> None:
     got = config_verdict(D, DEV, found)
@@ -383,3 +391,35 @@ def test_a_kms_key_whose_policy_shuts_out_cloudtrail_is_a_clear_refusal() -> Non
          "Resource": "*"}]}
     fixed = ObservedBucket(**{**bucket.__dict__, "kms_key_policy": json.dumps(good)})
     assert plan_logging(KMS, observed(bucket=fixed)).blocked is None
+
+
+def test_a_delivery_failure_names_the_account_and_the_region() -> None:
+    found = MemberConfig(DEV, {R: ObservedRecorder(R, "default", True, "org-logs", "the delivery channel's last "
+                                                   "configuration history delivery to org-logs failed")})
+    got = config_verdict(D, DEV, found)
+    assert f"account {DEV}, region {R}" in got.message and "config.amazonaws.com" in got.message
+
+
+@pytest.mark.parametrize(("why", "logging", "selectors", "records"), [
+    ("CloudTrail's default (no selectors): all management events", True, None, True),
+    ("stopped", False, None, False),
+    ("basic, read and write", True, {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]},
+     True),
+    ("basic, write only", True, {"EventSelectors": [{"ReadWriteType": "WriteOnly"}]}, True),
+    ("basic, read only", True, {"EventSelectors": [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}]},
+     False),
+    ("basic, data events only", True, {"EventSelectors": [{"IncludeManagementEvents": False, "DataResources": [
+        {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]}, False),
+    ("basic, Organizations excluded", True, {"EventSelectors": [{"ReadWriteType": "All",
+                                                                  "ExcludeManagementEventSources": [
+                                                                      "organizations.amazonaws.com"]}]}, False),
+    ("advanced, management", True, {"AdvancedEventSelectors": [MANAGEMENT_SELECTOR]}, True),
+    ("advanced, management read-only", True, {"AdvancedEventSelectors": [{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["true"]}]}]}, False),
+    ("advanced, data only", True, {"AdvancedEventSelectors": [{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Data"]}]}]}, False),
+])
+def test_which_trails_record_the_calls_eventbridge_delivers(why: str, logging: bool, selectors: Any,
+                                                             records: bool) -> None:
+    trail = ObservedTrail("t", "arn", "b", True, True, False, logging, json.dumps(selectors) if selectors else None)
+    assert records_management_writes(trail) is records, why

@@ -137,11 +137,13 @@ CASES = [
          diff_fields=["targets"]),
     Case("an eleventh SCP on a target is refused before anything is created, listing the ten",
          d(PROD.id), snap(FULL, *FULL_PROD), blocked="LimitExceeded",
-         message=f"{P_LABEL} already has 10: FullAWSAccess, " + ", ".join(f"other-{i}" for i in range(1, 10))),
+         message=f"it would make 11 SCPs on {P_LABEL} (10 customer managed: "
+         + ", ".join(f"other-{i}" for i in range(1, 10))
+         + ", deny-root + FullAWSAccess, which AWS attaches to every target); AWS allows at most 10 SCPs per target"),
     Case("a sixth RCP on a target is refused: RCPs stay at 5",
          d(PROD.id, type=RCP, content=RCP_CONTENT),
          snap(FULL, *[pol(f"p-rcp{i}", f"rcp-{i}", {PROD.id}, ptype=RCP) for i in range(5)], types=(SCP, RCP)),
-         blocked="LimitExceeded", message="at most 5 resource control policies"),
+         blocked="LimitExceeded", message="AWS allows at most 5 RCPs per target"),
     Case("the limit counts per type: five RCPs do not stop an SCP",
          d(PROD.id), snap(FULL, *[pol(f"p-rcp{i}", f"rcp-{i}", {PROD.id}, ptype=RCP) for i in range(5)],
                           types=(SCP, RCP)),

@@ -74,7 +74,7 @@ ACCOUNTS = docs(
 )
 POLICIES = docs(
     # eleven SCPs on one OrgUnit: the eleventh is one too many (10 since 2026-05-15)
-    *(scp(f"scp-{i}", {"orgUnitRefs": [{"name": "level-1"}]}) for i in range(1, 12)),
+    *(scp(f"scp-{i}", {"orgUnitRefs": [{"name": "level-1"}]}) for i in range(1, 11)),  # 10: with FullAWSAccess, 11
     # targets that do not exist
     scp("stray", {"orgUnitRefs": [{"name": "missing-ou"}], "accountRefs": [{"name": "missing-account"}]}),
     # the same AWS name for one type; the same name for another type is fine
@@ -106,7 +106,7 @@ EXPECTED = {
     ("AwsAccount/no-name", "spec.accountName"),
     ("AwsAccount/lost", "spec.orgUnitRef.name"),
     ("AwsAccount/copy", "spec.email"),
-    ("ServiceControlPolicy/scp-11", "spec.targets.orgUnitRefs[0].name"),
+    ("ServiceControlPolicy/scp-10", "spec.targets.orgUnitRefs[0].name"),
     ("ServiceControlPolicy/stray", "spec.targets.orgUnitRefs[0].name"),
     ("ServiceControlPolicy/stray", "spec.targets.accountRefs[0].name"),
     ("ServiceControlPolicy/second", "spec.name"),
@@ -139,7 +139,7 @@ def test_each_mistake_is_one_finding_that_says_what_is_allowed(mistakes: Path) -
     found = _findings(report)
     assert set(found) == EXPECTED
     assert report.exit_code == 1
-    assert report.objects == 39  # our kinds only: the ConfigMap and the other group's OrgUnit are ignored
+    assert report.objects == 38  # our kinds only: the ConfigMap and the other group's OrgUnit are ignored
     for f in report.findings:
         what, sep, allowed = f.message.partition("; allowed: ")
         assert sep and what.strip() and allowed.strip(), f.message
@@ -164,8 +164,11 @@ def test_each_mistake_is_one_finding_that_says_what_is_allowed(mistakes: Path) -
     assert "required" in message("AwsAccount/no-name", "spec.accountName")
     assert "good" in message("AwsAccount/copy", "spec.email") and "case-insensitive" in message(
         "AwsAccount/copy", "spec.email")
-    too_many = message("ServiceControlPolicy/scp-11", "spec.targets.orgUnitRefs[0].name")
-    assert "11 service control policies" in too_many and "at most 10" in too_many and "FullAWSAccess" in too_many
+    too_many = message("ServiceControlPolicy/scp-10", "spec.targets.orgUnitRefs[0].name")
+    declared = ", ".join(f"scp-{i}" for i in range(1, 11))
+    assert (f"11 SCPs on OrgUnit 'level-1' (10 declared: {declared} + FullAWSAccess, which AWS attaches to every "
+            "target); AWS allows at most 10 SCPs per target since 2026-05-15") in too_many, too_many
+    assert "at most 10 service control policies per target, the AWS managed FullAWSAccess included" in too_many
     assert "scps-per-target" in too_many
     assert "DuplicatePolicyException" in message("ServiceControlPolicy/second", "spec.name")
     assert "Allow or Deny" in message("ServiceControlPolicy/bad-document", "spec.document.Statement[0].Effect")
@@ -198,7 +201,7 @@ def test_cli_text_output_and_exit_code(mistakes: Path, capsys: pytest.CaptureFix
         assert m, line
         pairs.add((m["object"], m["field"]))
     assert pairs == EXPECTED
-    assert lines[-1] == f"awsorg validate: {len(EXPECTED)} errors in 39 objects in 3 files"
+    assert lines[-1] == f"awsorg validate: {len(EXPECTED)} errors in 38 objects in 3 files"
 
 
 def test_json_output(mistakes: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -340,6 +343,53 @@ def test_organization_rules_the_operator_applies(tmp_path: Path, spec: dict[str,
     (tmp_path / "org.yaml").write_text(obj("Organization", "organization", spec))
     report = validate_paths([tmp_path])
     assert [(f.field, words in f.message) for f in report.findings] == [(field, True)], report.findings
+
+
+MGMT_ROOT = "arn:aws:iam::123456789012:root"
+
+
+def _role(**extra: Any) -> dict[str, Any]:
+    return {"accessRole": {"roleName": "Engineer", "trustedPrincipals": [MGMT_ROOT], **extra}}
+
+
+def _conditions(n: int, value: str = "o-abc123") -> list[dict[str, Any]]:
+    return [{"operator": "StringEquals", "key": f"aws:PrincipalTag/k{i}", "values": [value]} for i in range(n)]
+
+
+@pytest.mark.parametrize(("spec", "field", "words"), [
+    (_role(conditions=_conditions(21)), "spec.accessRole.conditions", "at most 20"),
+    (_role(conditions=[{"operator": "StringEqual", "key": "aws:PrincipalOrgID", "values": ["o-abc123"]}]),
+     "spec.accessRole.conditions[0].operator", "an IAM condition operator"),
+    (_role(conditions=[{"operator": "NullIfExists", "key": "sts:ExternalId", "values": ["false"]}]),
+     "spec.accessRole.conditions[0].operator", "not on Null"),
+    (_role(conditions=[{"operator": "Bool", "key": "MultiFactorAuthPresent", "values": ["true"]}]),
+     "spec.accessRole.conditions[0].key", "service:name"),
+    (_role(conditions=[{"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": []}]),
+     "spec.accessRole.conditions[0].values", "at least 1"),
+    (_role(conditions=[{"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-1"]},
+                       {"operator": "StringEquals", "key": "AWS:principalorgid", "values": ["o-2"]}]),
+     "spec.accessRole.conditions", "list the values together"),
+    (_role(maxSessionDuration=900), "spec.accessRole.maxSessionDuration", "3600"),
+    (_role(maxSessionDuration=43201), "spec.accessRole.maxSessionDuration", "43200"),
+    (_role(conditions=_conditions(20, "v" * 100)), "spec.accessRole", "IAM allows 2048"),
+], ids=["21-conditions", "unknown-operator", "ifexists-on-null", "key-without-service", "no-values",
+        "one-operator-and-key-twice", "session-too-short", "session-too-long", "trust-policy-too-long"])
+def test_the_access_roles_conditions_and_session(tmp_path: Path, spec: dict[str, Any], field: str,
+                                                 words: str) -> None:
+    """What IAM (or the CRD) would refuse in accessRole's conditions and maxSessionDuration is found before the
+    merge: the count, the operators, the ranges, and the trust policy's length as IAM counts it."""
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", spec))
+    report = validate_paths([tmp_path])
+    assert [(f.field, words in f.message) for f in report.findings] == [(field, True)], report.findings
+
+
+def test_an_access_role_with_conditions_and_a_session_passes(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", _role(conditions=[
+        {"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-abc123"]},
+        {"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": ["true"]},
+        {"operator": "ForAnyValue:StringLikeIfExists", "key": "aws:PrincipalTag/team", "values": ["a*", "b*"]}],
+        maxSessionDuration=43200)))
+    assert validate_paths([tmp_path]).findings == []
 
 
 def test_well_formed_organization_passes(tmp_path: Path) -> None:
@@ -625,35 +675,49 @@ def _policies_on_one_ou(policy_type: str, count: int, first: int = 0) -> list[st
 
 
 @pytest.mark.parametrize("policy_type", list(TYPES))
-@pytest.mark.parametrize("count", [4, 5, 6, 9, 10, 11])
+@pytest.mark.parametrize("count", [3, 4, 5, 9, 10, 11])
 def test_validate_and_the_planner_agree_on_policies_per_target(policy_type: str, count: int, tmp_path: Path) -> None:
-    """validate applies the planner's rule (controller.planner.policy.within_limit) to what the files declare."""
+    """One count (controller.api.limits.count_attachments): ``count`` declared policies on an OU where AWS's managed
+    default (FullAWSAccess, RCPFullAWSAccess) stays attached. validate refuses the declared one that makes the
+    total pass the limit, and so does the planner with the same target as the operator reads it (the default
+    among what is attached)."""
     (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou(policy_type, count)))
-    offline = [f for f in validate_paths([tmp_path]).findings if "would have" in f.message]
+    offline = [f for f in validate_paths([tmp_path]).findings if " per target" in f.message]
     ou = ObservedOU("ou-ab12-11111111", "arn:ou", "prod", "r-ab12")
+    default = limits.AWS_MANAGED_DEFAULT[policy_type]
     attached = {f"p-{i}": ObservedPolicy(f"p-{i}", "arn:p", f"p{i}", "", policy_type, False, "{}", frozenset({ou.id}))
                 for i in range(count - 1)}
+    attached["p-default"] = ObservedPolicy("p-default", "arn:p", default, "", policy_type, True, None,
+                                           frozenset({ou.id}))
     snapshot = OrgSnapshot("o-x", "111111111111", "r-ab12", "arn:root", ous={ou.id: ou}, policies=attached,
                            enabled_policy_types=frozenset({policy_type}))
     desired = DesiredPolicy("new", "new", policy_type, json.dumps(TYPES[policy_type]),
                             targets=(PolicyTarget(ou.id, "spec.targets.orgUnitRefs[0]"),))
     planned = plan_policy(desired, snapshot, None)
     refused = planned.blocked is not None and planned.blocked.reason == "LimitExceeded"
-    assert bool(offline) == refused == (count > limits.MAX_POLICIES_PER_TYPE[policy_type]), (offline, planned)
+    assert bool(offline) == refused == (count >= limits.MAX_POLICIES_PER_TYPE[policy_type]), (offline, planned)
     assert len(offline) <= 1
+    if refused:
+        total = f"{count + 1} {limits.TYPE_SHORT[policy_type]} on "
+        assert total in offline[0].message and total in planned.blocked.message  # type: ignore[union-attr]
+        assert f"+ {default}, which AWS attaches to every target" in offline[0].message
+        assert f"+ {default}, which AWS attaches to every target" in planned.blocked.message  # type: ignore[union-attr]
+        assert offline[0].object == f"ServiceControlPolicy/{policy_type[:3].lower()}-" \
+            f"{limits.MAX_POLICIES_PER_TYPE[policy_type] - 1}"  # the 10th declared SCP, the 5th RCP
 
 
 def test_the_limit_counts_per_policy_type(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"),
-                                          *_policies_on_one_ou("SERVICE_CONTROL_POLICY", 5),
-                                          *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 5)))
+                                          *_policies_on_one_ou("SERVICE_CONTROL_POLICY", 9),
+                                          *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 4)))
     assert validate_paths([tmp_path]).findings == []
-    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 6)))
+    (tmp_path / "x.yaml").write_text(docs(obj("OrgUnit", "prod"), *_policies_on_one_ou("RESOURCE_CONTROL_POLICY", 5)))
     [finding] = validate_paths([tmp_path]).findings
-    assert finding.object == "ServiceControlPolicy/res-5"
-    assert "6 resource control policies" in finding.message and "at most 5 resource control policies" in \
-        finding.message
-    assert "FullAWSAccess" not in finding.message  # that hint is about SCPs
+    assert finding.object == "ServiceControlPolicy/res-4"
+    assert "6 RCPs on OrgUnit 'prod' (5 declared: res-0, res-1, res-2, res-3, res-4 + RCPFullAWSAccess" in \
+        finding.message, finding.message
+    assert "at most 5 resource control policies" in finding.message
+    assert "FullAWSAccess," not in finding.message.replace("RCPFullAWSAccess", "")  # the SCP's default is not an RCP
 
 
 @pytest.mark.parametrize("levels", [4, 5, 6, 7])

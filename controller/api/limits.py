@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from controller.api import patterns
@@ -301,6 +302,86 @@ TYPE_WORDS = {SCP: "service control policies", RCP: "resource control policies",
               "UPGRADE_ROLLOUT_POLICY": "upgrade rollout policies", "BEDROCK_POLICY": "Bedrock policies",
               "S3_POLICY": "S3 policies", "NETWORK_SECURITY_DIRECTOR_POLICY": "Network Security Director policies",
               "GUARDDUTY_POLICY": "GuardDuty policies"}
+TYPE_SHORT = {SCP: "SCPs", RCP: "RCPs", **{t: TYPE_WORDS[t] for t in MANAGEMENT_POLICY_TYPES}}
+#: When AWS's default of :data:`MAX_POLICIES_PER_TYPE` was set, and where that is said, for the messages.
+POLICIES_PER_TYPE_SOURCE = {SCP: "since 2026-05-15 (AWS \"What's New\", \"AWS Organizations increased SCP quotas\")",
+                            RCP: "(Organizations quotas, read 2026-12-07)",
+                            **{t: "(NOT VERIFIED: assumed, see controller/api/limits.py)" if t in UNVERIFIED_ATTACHMENTS
+                               else "(\"Managing organization policies\", read 2026-12-07)"
+                               for t in MANAGEMENT_POLICY_TYPES}}
+#: The AWS managed policy of each type that AWS attaches to the root, every OU and every account when the type is
+#: enabled, and to each OU and account made later: "When you enable SCPs, AWS Organizations attaches FullAWSAccess
+#: to the root, every OU and every account" (user guide, "Enabling a policy type"); RCP syntax: RCPFullAWSAccess
+#: "is automatically attached to the organization root, every OU, and every account in your organization, when you
+#: enable RCPs".  Each is a policy of its type attached to the target, so it takes one of the places AWS counts
+#: (ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED, as the sandbox plays it); nothing in
+#: the files detaches it (a ServiceControlPolicy cannot name an AWS managed policy).
+AWS_MANAGED_DEFAULT = {SCP: "FullAWSAccess", RCP: "RCPFullAWSAccess"}
+
+
+@dataclass(frozen=True)
+class AttachmentCount:
+    """The policies of one type directly on one target, counted as AWS counts them: the organization's own
+    (``own``: declared in the files, or attached in AWS) and the AWS managed ones attached there (``aws_managed``).
+    :func:`count_attachments` makes it; ``awsorg validate``, ``awsorg plan`` and the operator all read it."""
+
+    policy_type: str
+    where: str
+    own: tuple[str, ...]
+    aws_managed: tuple[str, ...]
+    own_words: str = "declared"
+
+    @property
+    def total(self) -> int:
+        return len(self.own) + len(self.aws_managed)
+
+    @property
+    def most(self) -> int:
+        return active().policies_per_target(self.policy_type)
+
+    @property
+    def within(self) -> bool:
+        return self.total <= self.most
+
+    @property
+    def first_over(self) -> int:
+        """The index in ``own`` of the first policy past the limit (the one to blame)."""
+        return max(0, self.most - len(self.aws_managed))
+
+    def allowed(self) -> str:
+        """``AWS allows 10 per target since 2026-05-15 (...)``, or the configured limit when it is not AWS's."""
+        short = TYPE_SHORT.get(self.policy_type, self.policy_type)
+        name = policy_limit_name(self.policy_type, "count")
+        if self.policy_type in MANAGEMENT_POLICY_TYPES:  # AWS's quota, not a setting
+            return f"AWS allows at most {self.most} {short} per target {POLICIES_PER_TYPE_SOURCE[self.policy_type]}"
+        if self.most == MAX_POLICIES_PER_TYPE.get(self.policy_type):
+            return (f"AWS allows at most {self.most} {short} per target {POLICIES_PER_TYPE_SOURCE[self.policy_type]}, "
+                    f"the limit {name}")
+        return f"the configured limit {name}={self.most} allows at most {self.most} {short} per target"
+
+    def message(self) -> str:
+        """``10 SCPs on OU 'x' (9 declared + FullAWSAccess, which AWS attaches to every target); AWS allows ...``"""
+        short = TYPE_SHORT.get(self.policy_type, self.policy_type)
+        own = f"{len(self.own)} {self.own_words}"
+        if self.own:
+            own += ": " + ", ".join(self.own)
+        managed = ""
+        if self.aws_managed:
+            names = " and ".join(self.aws_managed)
+            managed = f" + {names}, which AWS attaches to every target"
+        return f"{self.total} {short} on {self.where} ({own}{managed}); {self.allowed()}"
+
+
+def count_attachments(policy_type: str, where: str, own: Sequence[str], aws_managed: Sequence[str] | None = None,
+                      own_words: str = "declared") -> AttachmentCount:
+    """The one count of the policies of ``policy_type`` on one target (``where``: the target as a person names it).
+
+    ``own``: the organization's policies there; ``aws_managed``: the AWS managed ones attached there as read from
+    AWS; None (``awsorg validate``, which reads no AWS): the type's default (:data:`AWS_MANAGED_DEFAULT`), which AWS
+    attaches to every target and nothing in the files detaches."""
+    managed = aws_managed if aws_managed is not None else [AWS_MANAGED_DEFAULT[policy_type]] \
+        if policy_type in AWS_MANAGED_DEFAULT else []
+    return AttachmentCount(policy_type, where, tuple(own), tuple(managed), own_words)
 #: RCP syntax, "Elements summary": Version, Statement, Sid, Effect ("The effect of Allow is only supported for
 #: the RCPFullAWSAccess policy"), Principal ("Only "*" is supported"), Action, Resource, Condition; NotAction
 #: and NotPrincipal are "not supported" (NotResource is).
@@ -318,6 +399,57 @@ RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "a
 #: IAM CreateRole RoleName (roleNameType): ``"max": 64, "min": 1, "pattern": "[\w+=,.@-]+"``
 ROLE_NAME_MAX = 64
 ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
+#: IAM CreateRole/UpdateRole MaxSessionDuration (IAM API reference, CreateRole and UpdateRole, read 2026-12-07):
+#: "This setting can have a value from 1 hour to 12 hours", "Valid Range: Minimum value of 3600. Maximum value of
+#: 43200"; "If you do not specify a value for this setting, the default value of one hour is applied".
+ROLE_SESSION_MIN = 3600
+ROLE_SESSION_MAX = 43200
+ROLE_SESSION_DEFAULT = 3600
+#: IAM user guide, "IAM and AWS STS quotas" (read 2026-12-07): "Role trust policy length: 2,048 characters"
+#: (adjustable up to 4,096 by a quota increase; the default is what the operator assumes), "IAM doesn't count white
+#: space when calculating the size of a policy against these limits".
+TRUST_POLICY_LENGTH = 2048
+#: Conditions an accessRole may carry: the operator's own bound (not an AWS figure), so that the CRD's rules stay
+#: within the API server's CEL cost budget; 20 short conditions already fill most of the 2,048 characters.
+MAX_TRUST_CONDITIONS = 20
+#: Values one condition may list (the operator's own bound, for the same reason).
+MAX_CONDITION_VALUES = 20
+#: IAM condition operators (IAM user guide, "IAM JSON policy elements: Condition operators", read 2026-12-07): each
+#: may end in IfExists ("You can add IfExists to the end of any condition operator name except the Null condition")
+#: and start with ForAllValues: or ForAnyValue: ("set operators", "Multivalued context keys"). Spelt exactly:
+#: context key names are not case-sensitive ("IAM JSON policy elements: Condition"), operator names are compared
+#: as written.
+CONDITION_OPERATORS = frozenset({
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+    "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+    "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
+    "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
+    "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+})
+CONDITION_OPERATOR_PATTERN = ("^(ForAllValues:|ForAnyValue:)?((" + "|".join(sorted(CONDITION_OPERATORS - {"Null"}))
+                              + ")(IfExists)?|Null)$")
+CONDITION_OPERATOR_WORDS = ("an IAM condition operator (StringEquals, StringLike, ArnLike, Bool, NumericLessThan, "
+                            "IpAddress, DateGreaterThan, Null, ...), with an optional IfExists suffix (not on Null) "
+                            "and an optional ForAnyValue: or ForAllValues: prefix")
+#: A condition context key: "service:name" (IAM user guide, "IAM JSON policy elements: Condition": global keys have
+#: the aws: prefix, a service's keys its prefix), e.g. aws:PrincipalOrgID, sts:ExternalId, aws:PrincipalTag/team.
+CONDITION_KEY_MAX = 256
+CONDITION_KEY_PATTERN = r"^[A-Za-z0-9-]+:[\x21-\x7e]+$"
+#: A condition value as the operator sends it (printable, no control characters: the trust policy's JSON).
+CONDITION_VALUE_MAX = 1024
+
+
+def condition_operator_problem(operator: str) -> str | None:
+    """Why ``operator`` is not an IAM condition operator (None: it is)."""
+    name = operator
+    for prefix in ("ForAllValues:", "ForAnyValue:"):
+        name = name.removeprefix(prefix)
+    name = name.removesuffix("IfExists") if name != "NullIfExists" else name  # not on Null
+    if name in CONDITION_OPERATORS:
+        return None
+    return f"{operator!r} is not an IAM condition operator"
+
+
 #: ServicePrincipal (organizations): ``"max": 128, "min": 1, "pattern": "[\w+=,.@-]*"``; PolicyName's characters
 #: as the operator writes them
 NAME_PATTERN = r"^[\w+=,.@-]+$"
@@ -326,6 +458,8 @@ NAME_CHARACTERS = "letters, digits and the characters +=,.@_-"
 #: What each pattern allows, in the words every message uses (validate, the operator).
 PATTERN_WORDS = {
     ROLE_NAME_PATTERN: NAME_CHARACTERS,
+    CONDITION_OPERATOR_PATTERN: CONDITION_OPERATOR_WORDS,
+    CONDITION_KEY_PATTERN: "a condition context key, service:name, like aws:PrincipalOrgID or sts:ExternalId",
     NAME_PATTERN: NAME_CHARACTERS,
     TAG_PATTERN: TAG_CHARACTERS,
     ACCOUNT_NAME_PATTERN: ACCOUNT_NAME_CHARACTERS,

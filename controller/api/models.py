@@ -322,6 +322,35 @@ class CentralLogging(_Model):
         "policy must let CloudTrail and Config use it (docs/operating.md). Absent: SSE-S3.")
 
 
+ConditionValue = Annotated[str, StringConstraints(min_length=1, max_length=limits.CONDITION_VALUE_MAX), *_NO_CONTROL]
+
+
+class TrustCondition(_Model):
+    """One condition of the access role's trust policy: ``Condition: {operator: {key: values}}``."""
+
+    operator: Annotated[str, StringConstraints(pattern=limits.CONDITION_OPERATOR_PATTERN)] = Field(
+        description="An IAM condition operator: StringEquals, StringLike, ArnLike, Bool, NumericLessThan, ..., with "
+        "an optional IfExists suffix and ForAnyValue:/ForAllValues: prefix.")
+    key: Annotated[str, StringConstraints(min_length=1, max_length=limits.CONDITION_KEY_MAX,
+                                          pattern=limits.CONDITION_KEY_PATTERN)] = Field(
+        description="The condition context key, e.g. aws:PrincipalOrgID, aws:MultiFactorAuthPresent, sts:ExternalId "
+        "(IAM compares key names case-insensitively).")
+    values: list[ConditionValue] = Field(
+        min_length=1, max_length=limits.MAX_CONDITION_VALUES,
+        description="The values (any one matches), written as strings: 'true', '3600', an ARN.")
+
+
+def _distinct_conditions(conditions: list[TrustCondition]) -> list[TrustCondition]:
+    seen: dict[tuple[str, str], int] = {}
+    for i, condition in enumerate(conditions):
+        first = seen.setdefault((condition.operator, condition.key.lower()), i)
+        if first != i:
+            raise ValueError(f"conditions[{i}] has the operator and key of conditions[{first}] "
+                             f"({condition.operator} {condition.key}; key names are case-insensitive): a trust "
+                             "policy holds one entry per operator and key, so list the values together")
+    return conditions
+
+
 class AccessRole(_Model):
     """The role engineers assume, in every active member account."""
 
@@ -334,6 +363,13 @@ class AccessRole(_Model):
     managed_policy_arns: list[Annotated[str, StringConstraints(pattern=MANAGED_POLICY_ARN_PATTERN)]] = (
         Field(default_factory=list, description="Managed policies attached to the role.")
     )
+    conditions: Annotated[list[TrustCondition], AfterValidator(_distinct_conditions)] = Field(
+        default_factory=list, max_length=limits.MAX_TRUST_CONDITIONS,
+        description="Conditions of the trust policy's statement (all must hold), e.g. StringEquals "
+        "aws:PrincipalOrgID. Compared by meaning: one removed or changed outside Git is drift.")
+    max_session_duration: Annotated[int, Field(ge=limits.ROLE_SESSION_MIN, le=limits.ROLE_SESSION_MAX)] = Field(
+        default=limits.ROLE_SESSION_DEFAULT, description="The role's maximum session duration in seconds (IAM: "
+        "3600 to 43200). The default, 3600, is IAM's: an adopted role with a longer one is set back to it.")
 
 
 class OrganizationSpec(_Model):
@@ -461,6 +497,13 @@ class TrailStatus(_Model):
 
     arn: str | None = Field(default=None, description="The trail's ARN.")
     is_logging: bool | None = Field(default=None, description="Whether the trail is logging.")
+    latest_delivery_error: str | None = Field(
+        default=None, description="GetTrailStatus' LatestDeliveryError: the S3 error CloudTrail met delivering log "
+        "files into the bucket (e.g. AccessDenied: the bucket policy no longer admits CloudTrail); absent while "
+        "delivery works.")
+    latest_delivery_time: str | None = Field(
+        default=None, description="GetTrailStatus' LatestDeliveryTime, shown while delivery fails: the last log "
+        "file delivery that succeeded (absent while delivery works, so the status does not change every delivery).")
 
 
 class BaselineFailure(_Model):

@@ -53,6 +53,9 @@ CHANNEL_NAME = "default"
 AGGREGATOR_ROLE = "awsorg-config-aggregator"
 AGGREGATOR_POLICY = "arn:aws:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"
 RETENTION_RULE = "awsorg-retention"
+#: AWS Organizations is global: CloudTrail records its calls in us-east-1, where EventBridge receives them
+#: (docs/operating.md, "Drift in seconds").
+EVENTS_REGION = "us-east-1"
 BUCKET_TAKEN_CODES = frozenset({"BucketAlreadyExists"})
 #: What CloudTrail gives a new trail: "By default, trails created without specific event selectors are configured to
 #: log all read and write management events, and no data events" (CloudTrail API reference, PutEventSelectors).
@@ -88,6 +91,7 @@ class CentralLoggingGateway:
         self._aggregators: dict[tuple[str, str, str], str | None] = {}
         self._config: dict[str, MemberConfig] = {}
         self._buckets: dict[tuple[str, str, str], ObservedBucket] = {}
+        self._event_trails: tuple[ObservedTrail, ...] | None = None
 
     # ------------------------------------------------------------------------------ what is known (no call)
     def known_trail(self, region: str, name: str) -> ObservedTrail | None:
@@ -163,11 +167,43 @@ class CentralLoggingGateway:
         found_selectors = self._ct("GetEventSelectors", lambda: ct.get_event_selectors(TrailName=arn))
         selectors = {k: found_selectors[k] for k in ("EventSelectors", "AdvancedEventSelectors")
                      if found_selectors.get(k)}
+        delivered = status.get("LatestDeliveryTime")
         trail = ObservedTrail(name, arn, str(raw.get("S3BucketName", "")), bool(raw.get("IsMultiRegionTrail")),
                              bool(raw.get("LogFileValidationEnabled")), bool(raw.get("IsOrganizationTrail")),
-                             bool(status.get("IsLogging")), json.dumps(selectors, sort_keys=True, default=str))
+                             bool(status.get("IsLogging")), json.dumps(selectors, sort_keys=True, default=str),
+                             delivery_error=str(status["LatestDeliveryError"]) if status.get("LatestDeliveryError")
+                             else None,
+                             delivered_at=_iso(delivered) if delivered else None)
         self._set_trail(region, name, lambda _: trail)
         return trail
+
+    def read_event_trails(self, region: str = EVENTS_REGION) -> tuple[ObservedTrail, ...]:
+        """Every trail of the management account that covers ``region`` (its own, and the multi-region trails of
+        other regions: DescribeTrails with shadow trails), each with its status and event selectors
+        (GetTrailStatus, GetEventSelectors in its home region, by ARN): 1 + 2 calls per trail."""
+        ct = self._trail_client(region)
+        found = self._ct("DescribeTrails", lambda: ct.describe_trails(includeShadowTrails=True))
+        trails = []
+        for raw in found.get("trailList", []):
+            arn, home = str(raw["TrailARN"]), str(raw.get("HomeRegion") or region)
+            status, seen = self._trail_reads(self._trail_client(home), arn)
+            selectors = {k: seen[k] for k in ("EventSelectors", "AdvancedEventSelectors") if seen.get(k)}
+            trails.append(ObservedTrail(str(raw.get("Name", "")), arn, str(raw.get("S3BucketName", "")),
+                                        bool(raw.get("IsMultiRegionTrail")), bool(raw.get("LogFileValidationEnabled")),
+                                        bool(raw.get("IsOrganizationTrail")), bool(status.get("IsLogging")),
+                                        json.dumps(selectors, sort_keys=True, default=str)))
+        with self._lock:
+            self._event_trails = tuple(trails)
+        return self._event_trails
+
+    def _trail_reads(self, ct: Any, arn: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        return (self._ct("GetTrailStatus", lambda: ct.get_trail_status(Name=arn)),
+                self._ct("GetEventSelectors", lambda: ct.get_event_selectors(TrailName=arn)))
+
+    def known_event_trails(self) -> tuple[ObservedTrail, ...] | None:
+        """What ``read_event_trails`` last found (None: never read)."""
+        with self._lock:
+            return self._event_trails
 
     def _trail_settings(self, name: str, bucket: str) -> dict[str, Any]:
         return {"Name": name, "S3BucketName": bucket, "IsOrganizationTrail": True, "IsMultiRegionTrail": True,
@@ -192,8 +228,9 @@ class CentralLoggingGateway:
     def update_trail(self, region: str, name: str, bucket: str) -> str:
         ct = self._trail_client(region)
         arn = str(self._ct("UpdateTrail", lambda: ct.update_trail(**self._trail_settings(name, bucket)))["TrailARN"])
-        self._set_trail(region, name, lambda t: ObservedTrail(name, arn, bucket, True, True, True,
-                                                              bool(t and t.logging), t.selectors if t else None))
+        self._set_trail(region, name, lambda t: dataclasses.replace(t, arn=arn, bucket=bucket, multi_region=True,
+                                                                    log_file_validation=True, organization=True)
+                        if t else ObservedTrail(name, arn, bucket, True, True, True, False))
         return arn
 
     @write(PutTrailEventSelectors, "TrailEventSelectorsSet",
@@ -407,8 +444,16 @@ class CentralLoggingGateway:
         channels = self.members.call("DescribeDeliveryChannels", lambda: config.describe_delivery_channels())
         status = next(iter(statuses.get("ConfigurationRecordersStatus", [])), None)
         channel = next(iter(channels.get("DeliveryChannels", [])), None)
+        failures = []
+        if status and str(status.get("lastStatus", "")).lower() == "failure":
+            failures.append(f"the recorder's last status is Failure ({status.get('lastErrorCode') or '?'}: "
+                            f"{status.get('lastErrorMessage') or ''})")
+        if channel and status and status.get("recording"):  # a recorder that records delivers: one more read
+            failures += _delivery_failures(channel, self.members.call(
+                "DescribeDeliveryChannelStatus",
+                lambda: config.describe_delivery_channel_status(DeliveryChannelNames=[channel["name"]])))
         return ObservedRecorder(region, status["name"] if status else None, bool(status and status.get("recording")),
-                                channel.get("s3BucketName") if channel else None)
+                                channel.get("s3BucketName") if channel else None, "; ".join(failures) or None)
 
     @write(PutConfigRecorder, "ConfigRecorderConfigured",
            lambda gw, a, _: gw.ensure_recorder(a.account_id, a.region, a.bucket, a.recorder))
@@ -509,6 +554,26 @@ class CentralLoggingGateway:
         with self._lock:
             self._aggregators[(account_id, region, name)] = None
         return done
+
+
+def _delivery_failures(channel: Mapping[str, Any], answer: Mapping[str, Any]) -> list[str]:
+    """What DescribeDeliveryChannelStatus says failed: the last configuration history or snapshot delivery."""
+    failures = []
+    for found in answer.get("DeliveryChannelsStatus", [])[:1]:
+        for what, key in (("configuration history", "configHistoryDeliveryInfo"),
+                          ("configuration snapshot", "configSnapshotDeliveryInfo")):
+            info = found.get(key) or {}
+            if str(info.get("lastStatus", "")).lower() != "failure":
+                continue
+            last = f"; last delivered {_iso(info['lastSuccessfulTime'])}" if info.get("lastSuccessfulTime") else ""
+            failures.append(f"the delivery channel's last {what} delivery to {channel.get('s3BucketName')} failed "
+                            f"({info.get('lastErrorCode') or '?'}: {info.get('lastErrorMessage') or ''}{last})")
+    return failures
+
+
+def _iso(value: Any) -> str:
+    """A time as AWS answers it (botocore: a datetime) in ISO 8601."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _expiration_days(rules: Iterable[dict[str, Any]]) -> int | None:

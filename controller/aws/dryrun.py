@@ -13,7 +13,9 @@ What AWS does on its own after a write is stated here, with its source:
   lists the request IN_PROGRESS, so the gateway's creation limit (its count under its lock) holds here too.
 - EnablePolicyType attaches the type's AWS-managed default policy (FullAWSAccess, RCPFullAWSAccess) to the
   root, every OU and every account ("When you enable SCPs, AWS Organizations attaches FullAWSAccess to
-  every root, OU and account", Organizations user guide, "Enabling a policy type").
+  every root, OU and account", Organizations user guide, "Enabling a policy type"); an OU or account made later
+  gets it too (:data:`~controller.api.limits.AWS_MANAGED_DEFAULT`), so the plan counts it on a new target as the
+  operator then does (:func:`~controller.api.limits.count_attachments`).
 Resources created in the dry run get ids no AWS resource has (``ou-new~1``), never shown to a person:
 ``awsorg plan`` shows paths and names.
 
@@ -43,6 +45,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from controller.api.limits import AWS_MANAGED_DEFAULT
 from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.gateway import OrganizationsGateway
 from controller.aws.member import MemberAccounts
@@ -58,8 +61,7 @@ from controller.state import (
 )
 
 NEW = "new~"
-DEFAULT_POLICIES = {"SERVICE_CONTROL_POLICY": ("p-FullAWSAccess", "FullAWSAccess"),
-                    "RESOURCE_CONTROL_POLICY": ("p-RCPFullAWSAccess", "RCPFullAWSAccess")}
+DEFAULT_POLICIES = {ptype: (f"p-{name}", name) for ptype, name in AWS_MANAGED_DEFAULT.items()}
 READ_PREFIXES = ("List", "Describe")
 SERVICE_READS = ("List", "Describe", "Get")  # CloudTrail, S3, AWS Config, IAM: GetTrailStatus, GetBucketPolicy, ...
 Record = Callable[[str, dict[str, Any]], None]
@@ -281,6 +283,7 @@ class RecordingGateway(OrganizationsGateway):
         if operation == "CreateOrganizationalUnit":
             ou_id = self._new_id("ou-")
             self._tags[ou_id] = {t["Key"]: t["Value"] for t in kwargs.get("Tags", [])}
+            self.update_snapshot(functools.partial(_defaults_on, target_id=ou_id))
             return {"OrganizationalUnit": {"Id": ou_id, "Arn": NEW, "Name": kwargs["Name"]}}
         if operation == "UpdateOrganizationalUnit":
             ou = snap.ous[kwargs["OrganizationalUnitId"]]
@@ -380,8 +383,17 @@ class RecordingGateway(OrganizationsGateway):
         if account_id not in created:
             return super().describe_account(account_id)
         account = created[account_id]
-        self.update_snapshot(lambda s: s.with_account(account))
+        self.update_snapshot(lambda s: _defaults_on(s.with_account(account), account.id))
         return account
+
+
+def _defaults_on(s: OrgSnapshot, target_id: str) -> OrgSnapshot:
+    """A new OU or account: AWS attaches each enabled type's AWS managed default policy to it."""
+    for policy in list(s.policies.values()):
+        if policy.aws_managed and policy.type in s.enabled_policy_types \
+                and policy.name == AWS_MANAGED_DEFAULT.get(policy.type):
+            s = _target(s, policy.id, target_id, attached=True)
+    return s
 
 
 def _target(s: OrgSnapshot, policy_id: str, target_id: str, attached: bool) -> OrgSnapshot:

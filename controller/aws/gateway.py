@@ -72,7 +72,7 @@ PAGE = 20  # the largest MaxResults AWS Organizations accepts on its List operat
 READ_PREFIXES = ("List", "Describe")
 OWN_REQUESTS_KEPT = 10_000  # how many of our own writes are remembered, to tell their events from drift
 CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"})
-DEFAULT_POLICY = {"SERVICE_CONTROL_POLICY": "FullAWSAccess", "RESOURCE_CONTROL_POLICY": "RCPFullAWSAccess"}
+DEFAULT_POLICY = limits.AWS_MANAGED_DEFAULT
 NOT_CONFIGURED = {"CentralLoggingGateway": "no access to CloudTrail, S3 and Config is configured",
                   "MemberAccounts": "no access to member accounts (STS) is configured"}
 

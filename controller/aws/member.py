@@ -22,6 +22,7 @@ own policy (deploy/iam-policy.json) needs only ``sts:AssumeRole`` on that role.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import threading
@@ -41,6 +42,7 @@ from controller.planner.actions import (
     Blocked,
     CreateAccessRole,
     DetachRolePolicy,
+    UpdateAccessRoleMaxSession,
     UpdateAccessRoleTrust,
 )
 from controller.state import MemberAccess, ObservedRole
@@ -248,7 +250,7 @@ class MemberAccounts:
             if not marker:
                 break
         return ObservedRole(account_id, raw["RoleName"], raw["Arn"], raw.get("AssumeRolePolicyDocument") or "",
-                            frozenset(attached))
+                            frozenset(attached), int(raw.get("MaxSessionDuration") or 3600))
 
     def known(self, account_id: str) -> MemberAccess | None:
         """What the account holds as last read, kept current after the operator's own writes (no call)."""
@@ -265,22 +267,25 @@ class MemberAccounts:
             self._known[access.account_id] = access
 
     # ------------------------------------------------------------------------------ writes
-    @write(CreateAccessRole, "AccessRoleCreated", lambda gw, a, _: gw.create_role(a.account_id, a.role_name,
-                                                                                   a.trust_policy),
+    @write(CreateAccessRole, "AccessRoleCreated", lambda gw, a, _: gw.create_role(
+        a.account_id, a.role_name, a.trust_policy, a.max_session_duration),
            explain=lambda a, exc: _trust_refused(a.account_id, a.role_name, exc))
-    def create_role(self, account_id: str, role_name: str, trust_policy: str) -> None:
+    def create_role(self, account_id: str, role_name: str, trust_policy: str,
+                    max_session_duration: int = 3600) -> None:
         """Create the role (already there: fine; the next look compares it)."""
         iam = self._iam(account_id)
         try:
             raw = self._aws("CreateRole", lambda: iam.create_role(
-                RoleName=role_name, AssumeRolePolicyDocument=trust_policy, Description=ROLE_DESCRIPTION))["Role"]
+                RoleName=role_name, AssumeRolePolicyDocument=trust_policy, Description=ROLE_DESCRIPTION,
+                MaxSessionDuration=max_session_duration))["Role"]
         except AwsError as exc:
             if exc.code != "EntityAlreadyExists":
                 self._refused(account_id, exc)
                 raise
             self.read_role(account_id, role_name)
             return
-        self._set(account_id, ObservedRole(account_id, role_name, raw["Arn"], trust_policy))
+        self._set(account_id, ObservedRole(account_id, role_name, raw["Arn"], trust_policy,
+                                           max_session_duration=max_session_duration))
 
     @write(UpdateAccessRoleTrust, "AccessRoleTrustPolicyUpdated",
            lambda gw, a, _: gw.update_trust_policy(a.account_id, a.role_name, a.trust_policy),
@@ -293,15 +298,27 @@ class MemberAccounts:
         except AwsError as exc:
             self._refused(account_id, exc)
             raise
-        self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, trust_policy, r.attached))
+        self._change(account_id, lambda r: dataclasses.replace(r, trust_policy=trust_policy))
+
+    @write(UpdateAccessRoleMaxSession, "AccessRoleMaxSessionUpdated",
+           lambda gw, a, _: gw.update_max_session(a.account_id, a.role_name, a.max_session_duration))
+    def update_max_session(self, account_id: str, role_name: str, max_session_duration: int) -> None:
+        """Set the role's maximum session duration (IAM UpdateRole; its description is not sent, so kept)."""
+        iam = self._iam(account_id)
+        try:
+            self._aws("UpdateRole", lambda: iam.update_role(RoleName=role_name,
+                                                             MaxSessionDuration=max_session_duration))
+        except AwsError as exc:
+            self._refused(account_id, exc)
+            raise
+        self._change(account_id, lambda r: dataclasses.replace(r, max_session_duration=max_session_duration))
 
     @write(AttachRolePolicy, "AccessRolePolicyAttached",
            lambda gw, a, _: gw.attach_policy(a.account_id, a.role_name, a.policy_arn))
     def attach_policy(self, account_id: str, role_name: str, policy_arn: str) -> None:
         iam = self._iam(account_id)
         self._aws("AttachRolePolicy", lambda: iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
-        self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, r.trust_policy,
-                                                        r.attached | {policy_arn}))
+        self._change(account_id, lambda r: dataclasses.replace(r, attached=r.attached | {policy_arn}))
 
     @write(DetachRolePolicy, "AccessRolePolicyDetached",
            lambda gw, a, _: gw.detach_policy(a.account_id, a.role_name, a.policy_arn))
@@ -313,8 +330,7 @@ class MemberAccounts:
         except AwsError as exc:
             if exc.code != "NoSuchEntity":
                 raise
-        self._change(account_id, lambda r: ObservedRole(r.account_id, r.name, r.arn, r.trust_policy,
-                                                        r.attached - {policy_arn}))
+        self._change(account_id, lambda r: dataclasses.replace(r, attached=r.attached - {policy_arn}))
 
     def _refused(self, account_id: str, exc: AwsError) -> None:
         """A write was refused: the account's baseline failed for that reason (read again on the next look)."""

@@ -1,9 +1,12 @@
 """Plan the access role in every member account: desired role + what each account holds -> actions. Pure.
 
-The desired role: ``roleName``, a trust policy that admits exactly ``trustedPrincipals`` (``sts:AssumeRole``),
-and exactly ``managedPolicyArns`` attached. Trust policies are compared by meaning, not text: IAM gives them
-back URL-encoded (GetRole's raw answer) or parsed, a principal as a string or a list, an account as its id or
-its root ARN, with or without a ``Sid``.
+The desired role: ``roleName``, a trust policy that admits exactly ``trustedPrincipals`` (``sts:AssumeRole``)
+under exactly ``conditions``, ``maxSessionDuration``, and exactly ``managedPolicyArns`` attached. Trust policies
+are compared by meaning, not text: IAM gives them back URL-encoded (GetRole's raw answer) or parsed, keys in any
+order, a principal or a condition's value as a string or a list (values in any order), an account as its id or its
+root ARN, with or without a ``Sid``, condition key names in any case (IAM user guide, "IAM JSON policy elements:
+Condition": "Context key names are not case-sensitive"), a Bool or number as JSON's or as a string. A condition
+missing, added or changed is drift.
 
 A role missing from an account that never had its baseline is new work (a new or adopted account), carried
 out under ``AWSORG_DRIFT_POLICY=report`` too; a role that exists but differs, or is gone from an account that
@@ -19,12 +22,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from controller.api import limits
 from controller.planner.actions import (
     Action,
     AttachRolePolicy,
     CreateAccessRole,
     DetachRolePolicy,
     Difference,
+    UpdateAccessRoleMaxSession,
     UpdateAccessRoleTrust,
 )
 from controller.planner.scp_effects import blocked_message
@@ -45,17 +50,35 @@ State = Literal["compliant", "pending", "failed"]
 
 
 @dataclass(frozen=True)
+class TrustCondition:
+    """One condition of the trust policy's statement: ``{operator: {key: values}}``."""
+
+    operator: str
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DesiredAccessRole:
     role_name: str
     trusted_principals: tuple[str, ...]
     managed_policy_arns: tuple[str, ...] = ()
     via_role: str = "OrganizationAccountAccessRole"  # the role the operator assumes: never this one
+    conditions: tuple[TrustCondition, ...] = ()
+    max_session_duration: int = limits.ROLE_SESSION_DEFAULT
 
     def trust_policy(self) -> dict[str, Any]:
         principals = sorted(set(self.trusted_principals))
-        return {"Version": "2012-10-17", "Statement": [{
+        statement: dict[str, Any] = {
             "Effect": "Allow", "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
-            "Action": "sts:AssumeRole"}]}
+            "Action": "sts:AssumeRole"}
+        if self.conditions:
+            block: dict[str, dict[str, Any]] = {}
+            for c in self.conditions:
+                values = list(dict.fromkeys(c.values))
+                block.setdefault(c.operator, {})[c.key] = values[0] if len(values) == 1 else values
+            statement["Condition"] = block
+        return {"Version": "2012-10-17", "Statement": [statement]}
 
     def trust_policy_json(self) -> str:
         return json.dumps(self.trust_policy(), separators=(",", ":"))
@@ -92,15 +115,40 @@ def parse_policy(document: str | Mapping[str, Any]) -> Mapping[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def _text(value: Any) -> str:
+    """A value as IAM compares it: JSON's true/false and numbers as their text ("true", "3600")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _values(value: Any) -> tuple[str, ...]:
     items: Iterable[Any] = value if isinstance(value, list) else [value]
-    return tuple(sorted({str(v) for v in items if v is not None}))
+    return tuple(sorted({_text(v) for v in items if v is not None}))
 
 
 def _principal(kind: str, value: str) -> str:
     if kind == "AWS" and ACCOUNT_ID.match(value):
         return f"arn:aws:iam::{value}:root"  # IAM stores an account id as its root ARN
     return value
+
+
+def _conditions(condition: Any) -> tuple[tuple[str, str, tuple[str, ...]], ...] | None:
+    """A Condition block's meaning: (operator, key in lower case, its values as a set), sorted; None: unreadable."""
+    if not condition:
+        return ()
+    if not isinstance(condition, Mapping):
+        return None
+    found: set[tuple[str, str, tuple[str, ...]]] = set()
+    for operator, block in condition.items():
+        if not isinstance(block, Mapping):
+            return None
+        for key, value in block.items():
+            values = _values(value)
+            if str(operator).removeprefix("ForAllValues:").removeprefix("ForAnyValue:").startswith("Bool"):
+                values = tuple(sorted({v.lower() for v in values}))  # Bool compares "true"/"True" alike
+            found.add((str(operator), str(key).lower(), values))
+    return tuple(sorted(found))
 
 
 def normalize_trust(document: str | Mapping[str, Any]) -> frozenset[Any] | None:
@@ -122,7 +170,9 @@ def normalize_trust(document: str | Mapping[str, Any]) -> frozenset[Any] | None:
             elif value is not None:
                 principals.append((key, _values(value)))
         actions = tuple(sorted(a.lower() for a in _values(st.get("Action")) + _values(st.get("NotAction"))))
-        condition = json.dumps(st.get("Condition"), sort_keys=True) if st.get("Condition") else ""
+        condition = _conditions(st.get("Condition"))
+        if condition is None:
+            return None
         out.add((st.get("Effect"), "NotAction" in st, actions, tuple(sorted(principals)), condition))
     return frozenset(out)
 
@@ -147,9 +197,34 @@ def role_name_problem(role_name: str, via_role: str) -> str | None:
             "managing its trust policy could lock the operator (and the management account) out. Name another role")
 
 
+def trust_policy_length(desired: DesiredAccessRole) -> int:
+    """The trust policy's length as IAM counts it against its quota (white space not counted)."""
+    return len("".join(desired.trust_policy_json().split()))
+
+
+def trust_policy_problem(desired: DesiredAccessRole) -> str | None:
+    """Why IAM would refuse the trust policy's length (None: it fits)."""
+    length = trust_policy_length(desired)
+    if length <= limits.TRUST_POLICY_LENGTH:
+        return None
+    return (f"the trust policy would be {length} characters; IAM allows {limits.TRUST_POLICY_LENGTH} (quota \"Role "
+            "trust policy length\", white space not counted): fewer principals, conditions or values")
+
+
+def condition_problems(desired: DesiredAccessRole) -> list[str]:
+    """The conditions IAM would refuse (an unknown operator: MalformedPolicyDocument), or [] ."""
+    problems = []
+    for i, condition in enumerate(desired.conditions):
+        bad = limits.condition_operator_problem(condition.operator)
+        if bad is not None:
+            problems.append(f"spec.accessRole.conditions[{i}].operator: {bad}; allowed: "
+                            f"{limits.CONDITION_OPERATOR_WORDS}")
+    return problems
+
+
 def check_access_role(desired: DesiredAccessRole) -> str | None:
     """A refusal (InvalidSpec) beyond the schema, or None."""
-    problems = []
+    problems = condition_problems(desired)
     name = role_name_problem(desired.role_name, desired.via_role)
     if name is not None:
         problems.append(f"spec.accessRole.roleName: {name}")
@@ -157,6 +232,13 @@ def check_access_role(desired: DesiredAccessRole) -> str | None:
         malformed = principal_problem(principal)
         if malformed is not None:
             problems.append(f"spec.accessRole.trustedPrincipals[{i}]: {malformed}")
+    session = desired.max_session_duration
+    if not limits.ROLE_SESSION_MIN <= session <= limits.ROLE_SESSION_MAX:
+        problems.append(f"spec.accessRole.maxSessionDuration: {session} seconds is outside IAM's range; allowed: "
+                        f"{limits.ROLE_SESSION_MIN} to {limits.ROLE_SESSION_MAX}")
+    too_long = trust_policy_problem(desired)
+    if too_long is not None:
+        problems.append(f"spec.accessRole: {too_long}")
     return "; ".join(problems) or None
 
 
@@ -169,7 +251,8 @@ def plan_account(desired: DesiredAccessRole, access: MemberAccess, *, was_compli
     if not access.reached:
         return AccountPlan()
     if role is None:
-        work: tuple[Action, ...] = (CreateAccessRole(account, desired.role_name, desired.trust_policy_json()),
+        work: tuple[Action, ...] = (CreateAccessRole(account, desired.role_name, desired.trust_policy_json(),
+                                                     desired.max_session_duration),
                                     *(AttachRolePolicy(account, desired.role_name, arn)
                                       for arn in sorted(set(desired.managed_policy_arns))))
         if was_compliant:
@@ -181,6 +264,11 @@ def plan_account(desired: DesiredAccessRole, access: MemberAccess, *, was_compli
         actions.append(UpdateAccessRoleTrust(account, desired.role_name, desired.trust_policy_json()))
         diffs.append(Difference(f"{prefix}.trustPolicy", desired.trust_policy_json(),
                                 describe_trust(role.trust_policy)))
+    if role.max_session_duration != desired.max_session_duration:
+        actions.append(UpdateAccessRoleMaxSession(account, desired.role_name, desired.max_session_duration,
+                                                  role.max_session_duration))
+        diffs.append(Difference(f"{prefix}.maxSessionDuration", str(desired.max_session_duration),
+                                str(role.max_session_duration)))
     wanted = set(desired.managed_policy_arns)
     missing, extra = sorted(wanted - role.attached), sorted(role.attached - wanted)
     if missing or extra:

@@ -327,6 +327,7 @@ class CreateAccessRole(Action):
     account_id: str
     role_name: str
     trust_policy: str
+    max_session_duration: int = limits.ROLE_SESSION_DEFAULT
 
     def describe(self) -> str:
         return f"create role {self.role_name!r} in account {self.account_id}"
@@ -340,6 +341,20 @@ class UpdateAccessRoleTrust(Action):
 
     def describe(self) -> str:
         return f"put back the trust policy of role {self.role_name!r} in account {self.account_id}"
+
+
+@dataclass(frozen=True)
+class UpdateAccessRoleMaxSession(Action):
+    """Set the access role's maximum session duration (IAM UpdateRole)."""
+
+    account_id: str
+    role_name: str
+    max_session_duration: int
+    previous: int
+
+    def describe(self) -> str:
+        return (f"set the maximum session duration of role {self.role_name!r} in account {self.account_id} to "
+                f"{self.max_session_duration} s (now {self.previous} s)")
 
 
 @dataclass(frozen=True)

@@ -450,6 +450,34 @@ def management_selectors(found: str | None) -> str | None:
     return policy_text({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}, *data]})
 
 
+def records_management_writes(trail: ObservedTrail) -> bool:
+    """Whether the trail (logging, and covering us-east-1) records AWS Organizations' write calls, which CloudTrail
+    then hands EventBridge: "To record events with a detail-type value of AWS API Call via CloudTrail, a CloudTrail
+    trail with logging enabled is required" (EventBridge user guide, "Events from AWS services"). Its selectors
+    (GetEventSelectors, as JSON) select management events, read and write or write only; none at all is
+    CloudTrail's default (all management events)."""
+    if not trail.logging:
+        return False
+    try:
+        seen = json.loads(trail.selectors or "{}")
+    except ValueError:
+        seen = {}
+    basic = [s for s in _items(seen.get("EventSelectors")) if isinstance(s, Mapping)]
+    advanced = [s for s in _items(seen.get("AdvancedEventSelectors")) if isinstance(s, Mapping)]
+    if not basic and not advanced:
+        return True
+    if any(s.get("IncludeManagementEvents", True) is True and s.get("ReadWriteType", "All") in ("All", "WriteOnly")
+           and "organizations.amazonaws.com" not in _items(s.get("ExcludeManagementEventSources")) for s in basic):
+        return True
+    for sel in advanced:
+        fields = {str(f.get("Field")): _items(f.get("Equals")) for f in _items(sel.get("FieldSelectors"))
+                  if isinstance(f, Mapping)}
+        if "Management" in fields.get("eventCategory", []) and [str(v).lower() for v in fields.get(
+                "readOnly", [])] in ([], ["false"]):
+            return True
+    return False
+
+
 def plan_recorders(desired: DesiredLogging, found: MemberConfig) -> tuple[list[Action], list[Difference]]:
     """AWS Config in one reachable member account: each listed region recording into the bucket."""
     actions: list[Action] = []
@@ -476,6 +504,13 @@ def config_verdict(desired: DesiredLogging, account_id: str, found: MemberConfig
         return unreached or Verdict(account_id, "pending", "NotObserved", "")
     work, diffs = plan_recorders(desired, found)
     if not work:
+        failing = [(region, rec.failure) for region in desired.regions
+                   if (rec := found.regions.get(region)) is not None and rec.failure]
+        if failing:
+            return Verdict(account_id, "failed", "ConfigDeliveryFailing", "; ".join(
+                f"AWS Config in account {account_id}, region {region}: {failure}" for region, failure in failing)
+                + " (the log bucket's policy or key must let config.amazonaws.com write: docs/operating.md, "
+                "\"Evidence that is not delivered\")")
         return Verdict(account_id, "compliant", "Compliant", f"AWS Config records in {', '.join(desired.regions)}")
     stopped = all(isinstance(a, StartConfigRecorder) for a in work)
     return Verdict(account_id, "failed", "RecorderStopped" if stopped else "RecorderMissing",

@@ -27,14 +27,8 @@ from controller.planner.policy_document import SCP, same_content
 from controller.planner.tags import is_aws_reserved, plan_tags
 from controller.state import ObservedPolicy, OrgSnapshot
 
-MAX_POLICIES_PER_TARGET = limits.MAX_POLICIES_PER_TARGET
 TYPE_WORDS = limits.TYPE_WORDS
 
-
-def within_limit(attached: int, policy_type: str = SCP) -> bool:
-    """Whether AWS allows ``attached`` policies of one type directly on one root, OU or account (the configured
-    :class:`~controller.api.limits.Limits`, AWS's current quotas unless set)."""
-    return attached <= limits.active().policies_per_target(policy_type)
 
 _SHOWN = 200  # characters of a policy content shown in status.drift
 
@@ -198,22 +192,23 @@ def _plan_create(desired: DesiredPolicy, snapshot: OrgSnapshot, known_id: str | 
 def _check_limits(
     desired: DesiredPolicy, snapshot: OrgSnapshot, current: ObservedPolicy | None, to_attach: list[str]
 ) -> Blocked | None:
-    """AWS allows 5 policies of a type directly on one target: refuse a sixth before calling AWS."""
-    full: list[str] = []
+    """AWS's limit of policies of a type directly on one target (:func:`~controller.api.limits.count_attachments`,
+    the AWS managed ones attached there included): refuse the attachment past it before calling AWS."""
+    full: list[limits.AttachmentCount] = []
     for target_id in to_attach:
         on = [p for p in snapshot.policies_on(target_id, desired.type) if current is None or p.id != current.id]
-        if not within_limit(len(on) + 1, desired.type):
-            names = ", ".join(p.name for p in on)
-            full.append(f"{describe_target(snapshot, target_id)} already has {len(on)}: {names}")
+        count = limits.count_attachments(
+            desired.type, describe_target(snapshot, target_id),
+            [*(p.name for p in on if not p.aws_managed), desired.name], [p.name for p in on if p.aws_managed],
+            own_words="customer managed")
+        if not count.within:
+            full.append(count)
     if not full:
         return None
-    words = TYPE_WORDS.get(desired.type, desired.type)
-    most = limits.active().policies_per_target(desired.type)
     return Blocked(
         "LimitExceeded",
-        f"cannot attach {desired.name!r}: {'; '.join(full)}. AWS allows at most {most} {words} "
-        f"on one target (the limit {limits.policy_limit_name(desired.type, 'count')}); detach one there (or merge "
-        "policies) first",
+        f"cannot attach {desired.name!r}: it would make " + "; ".join(c.message() for c in full)
+        + "; detach one there (or merge policies) first",
     )
 
 

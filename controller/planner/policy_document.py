@@ -36,14 +36,9 @@ ACTION_PATTERN = re.compile(r"^(\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$")
 # IAM JSON policy elements, Sid: "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters (a-z),
 # and numbers (0-9)." (SCP and RCP syntax pages: Sid as in IAM.)
 SID_PATTERN = re.compile(r"^[A-Za-z0-9]*$")
-# IAM condition operators; each may end in IfExists (except Null) and start ForAllValues:/ForAnyValue:.
-CONDITION_OPERATORS = frozenset({
-    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
-    "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
-    "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
-    "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
-    "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
-})
+# IAM condition operators (limits.CONDITION_OPERATORS); each may end in IfExists (except Null) and start
+# ForAllValues:/ForAnyValue:.
+CONDITION_OPERATORS = limits.CONDITION_OPERATORS
 
 
 def minify(document: Mapping[str, Any]) -> str:

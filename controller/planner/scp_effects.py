@@ -31,8 +31,9 @@ from typing import Any
 #: The calls the baseline makes with the member role, by what asks for them (controller/aws/member.py and
 #: central_logging.py). IAM requests are signed for us-east-1 (IAM is global), so that is their aws:RequestedRegion.
 ACCESS_ROLE_ACTIONS = ("iam:GetRole", "iam:ListAttachedRolePolicies", "iam:CreateRole", "iam:UpdateAssumeRolePolicy",
-                       "iam:AttachRolePolicy", "iam:DetachRolePolicy")
+                       "iam:UpdateRole", "iam:AttachRolePolicy", "iam:DetachRolePolicy")
 CONFIG_ACTIONS = ("config:DescribeConfigurationRecorderStatus", "config:DescribeDeliveryChannels",
+                  "config:DescribeDeliveryChannelStatus",
                   "config:PutConfigurationRecorder", "config:PutDeliveryChannel", "config:StartConfigurationRecorder")
 CONFIG_GLOBAL_ACTIONS = ("iam:CreateServiceLinkedRole",)
 ARCHIVE_ACTIONS = ("s3:CreateBucket", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock",

@@ -10,7 +10,8 @@ Central logging reads, each time the object is compared: the trail (DescribeTrai
 GetEventSelectors: CloudTrail, management account), the bucket (ListBuckets and reads of its policy, encryption,
 versioning, Object Lock, public access block and lifecycle; GetKeyPolicy for a KMS key there) and the aggregator
 (DescribeConfigurationAggregators) in the log archive account. Each member account's
-AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region) is read on the same
+AWS Config (DescribeConfigurationRecorderStatus and DescribeDeliveryChannels per region, and
+DescribeDeliveryChannelStatus where a recorder records: its delivery health) is read on the same
 schedule as its access role: after a spec change, when new or not compliant, otherwise once every 10 resyncs.
 None of these go to AWS Organizations.
 
@@ -36,6 +37,7 @@ from pydantic import ValidationError
 from controller import metrics
 from controller.api.models import (
     ORGANIZATION_NAME,
+    AccessRole,
     BaselineFailure,
     BaselineStatus,
     DelegatedAdministratorStatus,
@@ -46,7 +48,7 @@ from controller.api.models import (
 from controller.aws.errors import AwsError
 from controller.aws.gateway import Knowledge
 from controller.aws.member import AccountNotAccessible
-from controller.planner.access_role import DesiredAccessRole, Verdict, verdict
+from controller.planner.access_role import DesiredAccessRole, TrustCondition, Verdict, verdict
 from controller.planner.actions import Action, Plan
 from controller.planner.central_logging import (
     DesiredLogging,
@@ -54,6 +56,7 @@ from controller.planner.central_logging import (
     combine,
     config_verdict,
     plan_logging_delete,
+    records_management_writes,
 )
 from controller.planner.claims import policy_type_of_key
 from controller.planner.organization import (
@@ -74,7 +77,7 @@ from controller.reconciler.guard import LOG_ARCHIVE
 from controller.reconciler.policy import KIND as POLICY_KIND
 from controller.reconciler.policy import MANAGEMENT_KIND
 from controller.reconciler.status import binding_of, clipped, first
-from controller.state import MemberAccess, MemberConfig, ObservedHandshake, OrgSnapshot
+from controller.state import MemberAccess, MemberConfig, ObservedHandshake, ObservedTrail, OrgSnapshot
 
 
 def _policy_names(ctx: Context) -> dict[str, str]:
@@ -99,6 +102,25 @@ def baselined_of(status: Mapping[str, Any]) -> list[str]:
 KIND = "Organization"
 ROLE_READS = "accessRole"  # the spread reads of each member account (Context.due)
 CONFIG_READS = "config"
+EVENTS_READS = "eventsTrail"  # the management account's trails, when the declared one does not carry the events
+EVENTS_REGION = "us-east-1"  # where CloudTrail records AWS Organizations' calls and EventBridge receives them
+
+
+@dataclass(frozen=True)
+class EventsSource:
+    """With AWSORG_EVENTS_QUEUE_URL: the trail that records AWS Organizations' calls, so that EventBridge receives
+    them (None: none does), and why each other trail seen does not."""
+
+    trail: str | None
+    others: tuple[str, ...] = ()
+
+
+def events_source(trails: Sequence[ObservedTrail]) -> EventsSource:
+    """Which of the trails covering us-east-1 records Organizations' write calls (pure)."""
+    carrying = [t.name for t in trails if records_management_writes(t)]
+    return EventsSource(carrying[0] if carrying else None, tuple(
+        f"{t.name}: {'selects no management write events' if t.logging else 'not logging'}"
+        for t in trails if t.name not in carrying))
 
 
 @dataclass(frozen=True)
@@ -110,6 +132,8 @@ class ObservedOrganizationState:
     baselined: frozenset[str] = frozenset()
     #: the declared ServiceControlPolicy objects by AWS id, to name the one a BlockedByPolicy verdict quotes
     policy_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: with AWSORG_EVENTS_QUEUE_URL, what carries AWS Organizations' events (None: no queue, or not looked at)
+    events: EventsSource | None = None
 
 
 class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, ObservedOrganizationState]):
@@ -189,9 +213,7 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             policy_types=frozenset(spec.policy_types) if spec.policy_types is not None else None,
             trusted_services=tuple(spec.trusted_services), admins=tuple(admins),
             observe_only=spec.management_policy == "Observe",
-            access_role=DesiredAccessRole(spec.access_role.role_name, tuple(spec.access_role.trusted_principals),
-                                          tuple(spec.access_role.managed_policy_arns))
-            if spec.access_role is not None else None,
+            access_role=_desired_access_role(spec.access_role) if spec.access_role is not None else None,
             logging=_desired_logging(spec, by_field.get("spec.centralLogging.accountRef", "")),
         )
 
@@ -208,13 +230,33 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                    for h in ctx.gateway.list_handshakes(action))
             org = self._with_access(ctx, desired, view, baselined,
                                     ObservedOrganization(snapshot, handshakes, None, None, needed))
-            return ObservedOrganizationState(org, baselined, _policy_names(ctx))
+            return ObservedOrganizationState(org, baselined, _policy_names(ctx), self._observe_events(ctx, desired,
+                                                                                                    view, None))
         trusted = ctx.gateway.list_trusted_services()
         admins = {p: ctx.gateway.list_delegated_administrators(p) for p in desired.admin_principals}
         org = self._with_access(ctx, desired, view, baselined,
                                 ObservedOrganization(snapshot, (), trusted, admins, needed))
         org = dataclasses.replace(org, logging=self._observe_logging(ctx, desired, view, snapshot))
-        return ObservedOrganizationState(org, baselined, _policy_names(ctx))
+        return ObservedOrganizationState(org, baselined, _policy_names(ctx),
+                                         self._observe_events(ctx, desired, view, org.logging))
+
+    def _observe_events(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
+                        logging: ObservedLogging | None) -> EventsSource | None:
+        """With AWSORG_EVENTS_QUEUE_URL: the declared trail when it records Organizations' calls (read anyway: no
+        call); otherwise the management account's trails covering us-east-1, read while none does and once every
+        10 resyncs while another one does (DescribeTrails, then GetTrailStatus and GetEventSelectors per trail)."""
+        logs, want = ctx.gateway.central_logging, desired.logging
+        if not ctx.settings.events_queue_url or logs is None:
+            return None
+        declared = logging.trail if logging is not None else None
+        if declared is not None and want is not None and (declared.multi_region or want.home_region ==
+                                                          EVENTS_REGION) and records_management_writes(declared):
+            return EventsSource(declared.name)
+        known = logs.known_event_trails()
+        found = events_source(known) if known is not None else None
+        if found is None or ctx.due(EVENTS_READS, view.name, view, settled=found.trail is not None):
+            found = events_source(logs.read_event_trails(EVENTS_REGION))
+        return found
 
     def _observe_logging(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
                          snapshot: OrgSnapshot) -> ObservedLogging | None:
@@ -296,7 +338,11 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 config={a: known.config.get(a) for a in accounts} if want.config_enabled else {}))
         else:
             org = dataclasses.replace(org, logging=None)
-        return dataclasses.replace(observed, org=org)
+        events = observed.events
+        trail = known.trails.get((want.home_region, want.trail)) if want is not None and want.trail else None
+        if events is not None and events.trail is None and trail is not None and records_management_writes(trail):
+            events = EventsSource(trail.name)  # the operator started the declared trail
+        return dataclasses.replace(observed, org=org, events=events)
 
     def report(self, desired: DesiredOrganization, observed: ObservedOrganizationState, done: Done) -> Report:
         org, want = observed.org, desired.logging
@@ -313,11 +359,21 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         verdicts = self._verdicts(desired, observed)
         status.baseline = self._baseline(verdicts, observed.baselined)
         series: dict[tuple[str, ...], float] = {}
+        delivery: dict[tuple[str, ...], float] = {}
         if logging is not None and want is not None:
             if want.trail is not None:
                 trail = logging.trail
-                status.trail = TrailStatus(arn=trail.arn if trail else None, is_logging=bool(trail and trail.logging))
+                failing = trail is not None and trail.logging and trail.delivery_error is not None
+                status.trail = TrailStatus(arn=trail.arn if trail else None, is_logging=bool(trail and trail.logging),
+                                           latest_delivery_error=trail.delivery_error if failing and trail else None,
+                                           latest_delivery_time=trail.delivered_at if failing and trail else None)
                 series[(want.trail,)] = 1 if trail and trail.logging else 0
+                delivery[("cloudtrail",)] = 1 if failing else 0
+            if want.config_enabled:
+                delivery[("config",)] = sum(
+                    1 for account_id in member_accounts(snapshot) if (found := logging.config.get(account_id))
+                    is not None and found.error is None for region in want.regions
+                    if (rec := found.regions.get(region)) is not None and rec.failure)
             if want.config_enabled:
                 status.aggregator_arn = logging.aggregator_arn
         status.delegated_administrators = [
@@ -325,11 +381,18 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             for principal in desired.admin_principals
             for account_id in sorted((org.admins or {}).get(principal) or ())
         ]
-        return Report(status, self._conditions(desired, observed, verdicts),
+        conditions = self._conditions(desired, observed, verdicts)
+        events = observed.events
+        if events is not None:
+            conditions.append(_events_condition(events))
+        return Report(status, conditions, stale=["DriftEvents"] if events is None else [],
                       publish={BASELINE: (ACCOUNT_KIND, verdicts or {}),  # and the log archive, for the policy
                                LOG_ARCHIVE: (ACCOUNT_KIND, {want.account_id: True} if want and want.account_id
                                              else {})},
-                      gauges=[(metrics.TRAIL_LOGGING, series)])  # one Organization: its trail's series, or none
+                      gauges=[(metrics.TRAIL_LOGGING, series),  # one Organization: its trail's series, or none
+                              (metrics.DELIVERY_FAILING, delivery),
+                              (metrics.EVENTS_TRAIL_LOGGING, {(EVENTS_REGION,): 1 if events.trail else 0}
+                               if events is not None else {})])
 
     def _verdicts(self, desired: DesiredOrganization,
                   observed: ObservedOrganizationState) -> dict[str, Verdict] | None:
@@ -378,11 +441,14 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                              ("central logging", desired.logging is not None)) if on)
         if not failed and not pending:
             return [("Baseline", True, "Compliant", f"{what} as declared in all {len(found)} member accounts")]
-        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason ==
-                                                             "BlockedByPolicy" else "") for v in (failed + pending)[:5])
+        shown = "; ".join(f"{v.account_id}: {v.reason}" + (f" ({v.message.split('; ', 1)[0]})" if v.reason in
+                                                             ("BlockedByPolicy", "ConfigDeliveryFailing") else "")
+                          for v in (failed + pending)[:5])
         reason = "BaselineFailed" if failed else "WaitingForAccountAccess"
-        if failed and all(v.reason == "BlockedByPolicy" for v in failed):
-            reason = "BlockedByPolicy"  # an SCP/RCP denies the operator's calls: changing the policy is the cure
+        for cause in ("BlockedByPolicy",  # an SCP/RCP denies the operator's calls: changing the policy is the cure
+                      "ConfigDeliveryFailing"):  # Config records but cannot write into the bucket: its policy is
+            if failed and all(v.reason == cause for v in failed):
+                reason = cause
         return [("Baseline", False, reason, f"{len(found) - len(failed) - len(pending)} of {len(found)} member "
                  f"accounts compliant, {len(pending)} pending, {len(failed)} failed ({shown}"
                  f"{' ...' if len(failed) + len(pending) > 5 else ''}); see status.baseline")]
@@ -402,6 +468,14 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 problems.append(("TrailMissing", f"the organization trail {want.trail!r} does not exist"))
             elif not logging.trail.logging:
                 problems.append(("TrailNotLogging", f"the organization trail {want.trail!r} is not logging"))
+            elif logging.trail.delivery_error is not None:
+                trail = logging.trail
+                problems.append(("TrailDeliveryFailing", (
+                    f"the organization trail {want.trail!r} (management account {logging.management_id}, region "
+                    f"{want.home_region}) logs but cannot deliver its log files into bucket {trail.bucket}: "
+                    f"LatestDeliveryError {trail.delivery_error}, last delivered {trail.delivered_at or 'never'}; "
+                    "nothing reaches the bucket until its policy (or KMS key) lets cloudtrail.amazonaws.com write "
+                    "(docs/operating.md, \"Evidence that is not delivered\")")))
         if want.config_enabled and logging.aggregator_arn is None:
             problems.append(("AggregatorMissing", f"the organization aggregator {want.aggregator!r} does not exist "
                              f"in the log archive account {want.account_id}"))
@@ -441,6 +515,19 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                                              config=config))
 
 
+def _events_condition(events: EventsSource) -> Cond:
+    """DriftEvents: whether the events of AWSORG_EVENTS_QUEUE_URL can arrive at all."""
+    if events.trail is not None:
+        return ("DriftEvents", True, "TrailLogging", f"the trail {events.trail!r} records AWS Organizations' calls in "
+                f"{EVENTS_REGION}: EventBridge delivers them to AWSORG_EVENTS_QUEUE_URL")
+    seen = "; ".join(events.others) or "the management account has none covering it"
+    return ("DriftEvents", False, "NoTrailForEvents", (
+        f"AWSORG_EVENTS_QUEUE_URL is set, but no trail of the management account logs AWS Organizations' management "
+        f"write events in {EVENTS_REGION} ({seen}); EventBridge receives \"AWS API Call via CloudTrail\" events only "
+        "from such a trail, so no event arrives and a change made outside Git is found only by the resync "
+        "(AWSORG_RESYNC_SECONDS). Start the trail, or declare spec.centralLogging.cloudTrail"))
+
+
 def baseline_status(verdicts: Mapping[str, Verdict], before: frozenset[str]) -> BaselineStatus:
     """status.baseline: the counts, the first failed accounts (``failedCount`` says how many), and the accounts that
     have had their baseline (kept while they have a verdict: the operator's memory across restarts; 5,000 account
@@ -453,6 +540,13 @@ def baseline_status(verdicts: Mapping[str, Verdict], before: frozenset[str]) -> 
                           failed=[BaselineFailure(account=v.account_id, reason=clipped(f"{v.reason}: {v.message}"))
                                   for v in first(failed)],
                           baselined_accounts=sorted(baselined))
+
+
+def _desired_access_role(role: AccessRole) -> DesiredAccessRole:
+    return DesiredAccessRole(role.role_name, tuple(role.trusted_principals), tuple(role.managed_policy_arns),
+                             conditions=tuple(TrustCondition(c.operator, c.key, tuple(c.values))
+                                              for c in role.conditions),
+                             max_session_duration=role.max_session_duration)
 
 
 def _desired_logging(spec: OrganizationSpec, account_id: str) -> DesiredLogging | None:

@@ -197,10 +197,13 @@ class AwsSandbox:
                                         aws_session_token=creds["SessionToken"], region_name=REGION)
         return session.client(service, endpoint_url=self.url)  # type: ignore[call-overload]
 
-    def events_queue(self, name: str = "awsorg-organizations-events") -> str:
+    def events_queue(self, name: str = "awsorg-organizations-events", *, trail: bool = True) -> str:
         """The EventBridge rule and SQS queue of ``AWSORG_EVENTS_QUEUE_URL``, set up as docs/operating.md says
-        ("Drift in seconds"): the rule on the default bus in us-east-1, the queue's policy admitting the rule.
-        Returns the queue's URL."""
+        ("Drift in seconds"): the rule on the default bus in us-east-1, the queue's policy admitting the rule;
+        with ``trail``, a trail of the management account that logs its management events
+        (``management_trail``), without which CloudTrail hands EventBridge nothing. Returns the queue's URL."""
+        if trail:
+            self.management_trail()
         sqs, events = self.service_client("sqs"), self.service_client("events")
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -208,6 +211,25 @@ class AwsSandbox:
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy(queue_arn, rule_arn))})
         events.put_targets(Rule=name, Targets=[{"Id": "awsorg-operator", "Arn": queue_arn}])
         return str(url)
+
+    def management_trail(self, name: str = "management-events") -> str:
+        """A multi-region trail of the management account logging all management events into a bucket of its own
+        (the bucket policy of the CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail"), started.
+        Returns the trail's ARN."""
+        account = self.ids["management_account_id"] if self.ids else "123456789012"
+        bucket = f"awsorg-{name}-{account}"
+        s3, ct = self.service_client("s3"), self.service_client("cloudtrail")
+        s3.create_bucket(Bucket=bucket)
+        arn = f"arn:aws:cloudtrail:{REGION}:{account}:trail/{name}"
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+             "Resource": f"arn:aws:s3:::{bucket}", "Condition": {"StringEquals": {"aws:SourceArn": arn}}},
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*", "Condition": {"StringEquals": {
+                 "aws:SourceArn": arn, "s3:x-amz-acl": "bucket-owner-full-control"}}}]}))
+        ct.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=True)
+        ct.start_logging(Name=name)
+        return arn
 
     def _client(self, service: Literal["organizations", "account"], max_attempts: int | None) -> Any:
         if self._session is None:

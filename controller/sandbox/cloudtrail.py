@@ -9,6 +9,12 @@ that for every successful write its Organizations answers: it builds the CloudTr
 (``requestParameters`` in lowerCamelCase, ``requestID`` the one the caller got back) and delivers it to the
 SQS targets of the enabled rules of the default event bus in us-east-1 that match, as EventBridge does.
 
+CloudTrail delivers these events only while it records the call: "To record events with a detail-type value of
+AWS API Call via CloudTrail, a CloudTrail trail with logging enabled is required" (EventBridge user guide, "Events
+from AWS services", read 2026-12-08). The sandbox emits an event only while a trail of the calling account that
+covers us-east-1 (there, or multi-region) logs and selects management write events (``management_events_logged``):
+no trail, a stopped one, or one whose selectors leave out management events or write events, and nothing arrives.
+
 "For Lambda, Amazon SNS, Amazon SQS, and Amazon CloudWatch Logs resources, EventBridge uses resource-based
 policies" (EventBridge user guide, "Using resource-based policies for Amazon EventBridge", Amazon SQS
 permissions): a queue's policy must let ``events.amazonaws.com`` call ``sqs:SendMessage`` (optionally for the
@@ -87,6 +93,41 @@ def _admits_eventbridge(policy_text: str | None, queue_arn: str, rule_arn: str) 
                 {"sqs:SendMessage", "sqs:*", "*"} & set(actions)) and (
                 queue_arn in resources or "*" in resources) and source in (None, rule_arn):
             return True
+    return False
+
+
+def _selects_management_writes(trail: Any) -> bool:
+    """Whether the trail's event selectors log management write events of AWS Organizations. None at all:
+    CloudTrail's default, all management events ("By default, trails created without specific event selectors are
+    configured to log all read and write management events", PutEventSelectors). Basic selectors:
+    IncludeManagementEvents (default true), ReadWriteType All or WriteOnly (default All), Organizations not in
+    ExcludeManagementEventSources. Advanced: eventCategory Management and not readOnly ``true`` only."""
+    basic, advanced = trail.event_selectors or [], trail.advanced_event_selectors or []
+    if not basic and not advanced:
+        return True
+    for sel in basic:
+        if (sel.get("IncludeManagementEvents", True) and sel.get("ReadWriteType", "All") in ("All", "WriteOnly")
+                and "organizations.amazonaws.com" not in (sel.get("ExcludeManagementEventSources") or [])):
+            return True
+    for sel in advanced:
+        fields = {str(f.get("Field")): f for f in sel.get("FieldSelectors", []) if isinstance(f, dict)}
+        category = fields.get("eventCategory", {}).get("Equals") or []
+        read_only = fields.get("readOnly", {}).get("Equals") or []
+        if "Management" in category and read_only in ([], ["false"], ["False"]):
+            return True
+    return False
+
+
+def management_events_logged(account_id: str) -> bool:
+    """Whether a trail of the account covering us-east-1 (a trail there or a multi-region one) is logging and
+    selects management write events: what CloudTrail needs to hand Organizations' calls to EventBridge."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    for backend in cloudtrail_backends[account_id].values():
+        for trail in backend.trails.values():
+            if (trail.status.is_logging and (trail.region_name == REGION or trail.is_multi_region)
+                    and _selects_management_writes(trail)):
+                return True
     return False
 
 

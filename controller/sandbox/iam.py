@@ -20,6 +20,21 @@ Beyond them IAM answers 409 ``LimitExceeded`` ("Cannot exceed quota for Policies
 for ACLSizePerRole: 2048"). The sandbox's figures are its own copy (:data:`MANAGED_POLICIES_PER_ROLE`,
 :data:`TRUST_POLICY_LENGTH`), not the operator's.
 
+A role's maximum session duration, which moto stores whatever it is (IAM API reference, CreateRole and UpdateRole,
+``MaxSessionDuration``, read 2026-12-07): "This setting can have a value from 1 hour to 12 hours", "Valid Range:
+Minimum value of 3600. Maximum value of 43200". Outside it IAM answers 400 ``ValidationError`` (Common Errors: "The
+input fails to satisfy the constraints specified by an AWS service"), in AWS's usual words "1 validation error
+detected: Value '100' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or
+equal to 3600". (boto3 refuses a value below the minimum before sending it; the sandbox answers what IAM answers
+to whatever is sent.)
+
+A condition operator IAM does not know (IAM user guide, "IAM JSON policy elements: Condition operators": the
+string, numeric, date, Boolean, binary, IP address and ARN operators, ``...IfExists`` on each but ``Null``, and the
+``ForAllValues:``/``ForAnyValue:`` set operators): CreateRole and UpdateAssumeRolePolicy answer 400
+``MalformedPolicyDocument`` (CreateRole's errors: "The request was rejected because the policy document was
+malformed. The error message describes the specific error."); the message here, ``Invalid Condition type :
+<operator>``, is the sandbox's wording of it. moto stores any operator.
+
 CreateServiceLinkedRole for a role the account has already answers 400 ``InvalidInput`` ("Service role name
 AWSServiceRoleForConfig has been taken in this account, please try a different suffix."), where moto answers
 ``EntityAlreadyExists``; and the role is named as AWS names it (AWS Config developer guide, "Using Service-Linked
@@ -39,7 +54,17 @@ from urllib.parse import parse_qs, unquote
 #: The IAM operations that take a trust policy, and the parameter that carries it.
 TRUST_POLICY_PARAMETER = {"CreateRole": "AssumeRolePolicyDocument", "UpdateAssumeRolePolicy": "PolicyDocument"}
 #: The IAM operations the sandbox looks at before moto answers (:func:`before`).
-OPERATIONS = frozenset({*TRUST_POLICY_PARAMETER, "AttachRolePolicy", "CreateServiceLinkedRole"})
+OPERATIONS = frozenset({*TRUST_POLICY_PARAMETER, "AttachRolePolicy", "CreateServiceLinkedRole", "UpdateRole"})
+#: MaxSessionDuration's valid range (IAM API reference, CreateRole and UpdateRole, 2026-12-07): the sandbox's copy.
+SESSION_MIN, SESSION_MAX = 3600, 43200
+#: IAM's condition operators (IAM user guide, "IAM JSON policy elements: Condition operators", 2026-12-07): the
+#: sandbox's own copy, not the operator's.
+CONDITION_OPERATORS = frozenset({
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+    "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+    "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
+    "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
+    "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null"})
 #: IAM's default quota of managed policies attached to a role, and its trust policy length (white space not counted).
 MANAGED_POLICIES_PER_ROLE = 10  # IAM user guide, "IAM and AWS STS quotas" (2026-12-07)
 TRUST_POLICY_LENGTH = 2048  # the same page (2026-12-07)
@@ -105,7 +130,44 @@ def before(operation: str, body: bytes, caller_account: str) -> tuple[str, bytes
     if operation == "CreateServiceLinkedRole":
         return _service_linked_role_taken(caller_account, (params.get("AWSServiceName") or [""])[0],
                                           (params.get("CustomSuffix") or [""])[0])
+    session = _session_refusal(params)
+    if session is not None or operation == "UpdateRole":
+        return session
     return refusal(operation, params)
+
+
+def _session_refusal(params: dict[str, list[str]]) -> tuple[str, bytes] | None:
+    """IAM's ValidationError for a MaxSessionDuration outside 3600..43200 (None: absent or in range)."""
+    raw = (params.get("MaxSessionDuration") or [""])[0]
+    if raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return _error("400 Bad Request", "ValidationError", f"1 validation error detected: Value '{raw}' at "
+                      "'maxSessionDuration' failed to satisfy constraint: Member must be an integer")
+    if value < SESSION_MIN:
+        bound = f"greater than or equal to {SESSION_MIN}"
+    elif value > SESSION_MAX:
+        bound = f"less than or equal to {SESSION_MAX}"
+    else:
+        return None
+    return _error("400 Bad Request", "ValidationError", f"1 validation error detected: Value '{value}' at "
+                  f"'maxSessionDuration' failed to satisfy constraint: Member must have value {bound}")
+
+
+def _unknown_operator(policy: Any) -> str | None:
+    """The first condition operator of the policy IAM does not know (None: all known)."""
+    for stmt in _as_list(policy.get("Statement", [])) if isinstance(policy, dict) else []:
+        condition = stmt.get("Condition") if isinstance(stmt, dict) else None
+        for operator in condition if isinstance(condition, dict) else []:
+            name = str(operator)
+            for prefix in ("ForAllValues:", "ForAnyValue:"):
+                name = name.removeprefix(prefix)
+            name = name.removesuffix("IfExists") if name != "NullIfExists" else name  # not on Null
+            if name not in CONDITION_OPERATORS:
+                return str(operator)
+    return None
 
 
 def _error(status: str, code: str, message: str) -> tuple[str, bytes]:
@@ -192,6 +254,9 @@ def refusal(operation: str, params: dict[str, list[str]]) -> tuple[str, bytes] |
     if len("".join(document.split())) > TRUST_POLICY_LENGTH:
         return _error("409 Conflict", "LimitExceeded",
                       f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_LENGTH}")
+    operator = _unknown_operator(policy)
+    if operator is not None:
+        return _error("400 Bad Request", "MalformedPolicyDocument", f"Invalid Condition type : {operator}")
     bad = next((p for p in _aws_principals(policy) if invalid_principal(p)), None)
     if bad is None:
         return None

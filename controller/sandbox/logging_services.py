@@ -216,17 +216,28 @@ def _check_organization_trail(params: Mapping[str, Any], caller: str, region: st
     if bucket is None:
         raise ServiceError("S3BucketDoesNotExistException", f"S3 bucket {bucket_name} does not exist.")
     trail_arn = f"arn:aws:cloudtrail:{region}:{management}:trail/{name.rsplit('/', 1)[-1]}"
-    context = {"aws:SourceOrgID": backend.org.id, "aws:SourceAccount": management, "aws:SourceArn": trail_arn,
-               "aws:SecureTransport": "true"}
-    prefix = str(params.get("S3KeyPrefix") or "")
-    base = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs"
-    policy = seen.bucket_policy(str(bucket_name), _policy_text(bucket[0]))
-    needed = [("s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)] + [
-        ("s3:PutObject", f"{base}/{owner}/example.json.gz", {**context, "s3:x-amz-acl": ACL})
-        for owner in (management, backend.org.id)]
-    if not all(policy_admits(policy, CLOUDTRAIL, action, resource, ctx) for action, resource, ctx in needed):
+    if not trail_delivery_admitted(str(bucket_name), str(params.get("S3KeyPrefix") or ""), management,
+                                   backend.org.id, trail_arn, seen):
         raise ServiceError("InsufficientS3BucketPolicyException",
                            f"Incorrect S3 bucket policy is detected for bucket: {bucket_name}")
+
+
+def trail_delivery_admitted(bucket_name: str, prefix: str, account: str, organization_id: str | None,
+                            trail_arn: str, seen: Propagation) -> bool:
+    """Whether the bucket's policy (as CloudTrail sees it now) lets CloudTrail deliver this trail's log files:
+    s3:GetBucketAcl on the bucket, s3:PutObject under ``AWSLogs/<account>/`` and, for an organization trail,
+    ``AWSLogs/<organization id>/``. False also when the bucket is gone."""
+    bucket = _bucket(bucket_name)
+    if bucket is None:
+        return False
+    context = {"aws:SourceAccount": account, "aws:SourceArn": trail_arn, "aws:SecureTransport": "true",
+               **({"aws:SourceOrgID": organization_id} if organization_id else {})}
+    base = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs"
+    policy = seen.bucket_policy(bucket_name, _policy_text(bucket[0]))
+    needed = [("s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)] + [
+        ("s3:PutObject", f"{base}/{owner}/example.json.gz", {**context, "s3:x-amz-acl": ACL})
+        for owner in (account, organization_id) if owner]
+    return all(policy_admits(policy, CLOUDTRAIL, action, resource, ctx) for action, resource, ctx in needed)
 
 
 def _is_organization_trail(caller: str, region: str, name: str) -> bool:
@@ -341,18 +352,27 @@ def _check_delivery_channel(params: Mapping[str, Any], caller: str, seen: Propag
     bucket = _bucket(bucket_name)
     if bucket is None:
         raise ServiceError("NoSuchBucketException", "The specified Amazon S3 bucket does not exist.")
+    if not config_delivery_admitted(bucket_name, str(channel.get("s3KeyPrefix") or ""), caller, seen):
+        raise ServiceError("InsufficientDeliveryPolicyException",
+                           "Your Amazon S3 bucket policy does not allow Config to write to it.")
+
+
+def config_delivery_admitted(bucket_name: str, prefix: str, caller: str, seen: Propagation) -> bool:
+    """Whether the bucket's policy (as Config sees it now) lets AWS Config of account ``caller`` deliver there:
+    s3:GetBucketAcl on the bucket and s3:PutObject under ``AWSLogs/<caller>/Config/``. A bucket of the caller's
+    own account needs no policy; False when the bucket is gone."""
+    bucket = _bucket(bucket_name)
+    if bucket is None:
+        return False
     if bucket[1] == caller:
-        return
+        return True
     found = _organization(caller)
     context = {"aws:SourceAccount": caller, "aws:SecureTransport": "true",
                **({"aws:SourceOrgID": found[0].org.id} if found else {})}
-    prefix = str(channel.get("s3KeyPrefix") or "")
     key = f"arn:aws:s3:::{bucket_name}/{prefix + '/' if prefix else ''}AWSLogs/{caller}/Config/example.json.gz"
     policy = seen.bucket_policy(bucket_name, _policy_text(bucket[0]))
-    if not (policy_admits(policy, CONFIG, "s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)
-            and policy_admits(policy, CONFIG, "s3:PutObject", key, {**context, "s3:x-amz-acl": ACL})):
-        raise ServiceError("InsufficientDeliveryPolicyException",
-                           "Your Amazon S3 bucket policy does not allow Config to write to it.")
+    return (policy_admits(policy, CONFIG, "s3:GetBucketAcl", f"arn:aws:s3:::{bucket_name}", context)
+            and policy_admits(policy, CONFIG, "s3:PutObject", key, {**context, "s3:x-amz-acl": ACL}))
 
 
 # ------------------------------------------------------------------------------------------ the hook

@@ -59,7 +59,7 @@ from urllib.parse import parse_qs
 
 from moto.organizations.models import organizations_backends
 
-from controller.sandbox import cloudtrail, iam, logging_services, scp, sts
+from controller.sandbox import cloudtrail, delivery, iam, logging_services, scp, sts
 from controller.sandbox.account_api import (
     ACCOUNT_API_HANDLERS,
     ACCOUNT_API_PATHS,
@@ -281,6 +281,13 @@ class StrictOrganizations:
                 data = denied.body()
                 start_response("400 Bad Request", _headers(len(data)))
                 return [data]
+            if target in delivery.TARGETS:  # what CloudTrail and Config report of their deliveries: delivery.py
+                with self.lock:
+                    status, headers, data = delivery.answer(
+                        target, body, _caller(environ)[0], match.group(2) if match else "us-east-1",
+                        self.propagation, lambda: _answer_of(self.app, environ))
+                start_response(status, headers)
+                return [data]
         if not target.startswith(ORGANIZATIONS_TARGET_PREFIX) or operation is None:
             return self.propagation.forward(self.app, environ, start_response, None if target else operation, body,
                                             _caller(environ)[0])
@@ -314,6 +321,8 @@ class StrictOrganizations:
         except ValueError:
             params = {}
         account_id, _ = _caller(environ)
+        if not cloudtrail.management_events_logged(account_id):
+            return  # no trail records the call: CloudTrail hands nothing to EventBridge (cloudtrail.py)
         match = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         event = cloudtrail.organizations_event(operation, params if isinstance(params, dict) else {}, request_id,
                                                account_id, match.group(1) if match else "")
@@ -475,6 +484,17 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+def _answer_of(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> delivery.Answer:
+    """moto's whole answer to a request: (status line, headers, body)."""
+    answered: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answered.update(status=status, headers=headers)
+
+    data = b"".join(app(environ, capture))
+    return str(answered.get("status", "500 Internal Server Error")), list(answered.get("headers", [])), data
 
 
 def _json_params(body: bytes) -> dict[str, Any]:

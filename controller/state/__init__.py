@@ -70,6 +70,7 @@ class ObservedRole:
     arn: str
     trust_policy: str | Mapping[str, object]
     attached: frozenset[str] = frozenset()  # the managed policy ARNs attached to it
+    max_session_duration: int = 3600  # GetRole's MaxSessionDuration (seconds; IAM's default)
 
 
 @dataclass(frozen=True)
@@ -119,16 +120,21 @@ class ObservedTrail:
     organization: bool
     logging: bool
     selectors: str | None = None  # GetEventSelectors' answer as JSON (None: not read)
+    delivery_error: str | None = None  # GetTrailStatus' LatestDeliveryError (an S3 error code; None: none)
+    delivered_at: str | None = None  # GetTrailStatus' LatestDeliveryTime (ISO 8601; None: never delivered)
 
 
 @dataclass(frozen=True)
 class ObservedRecorder:
-    """AWS Config in one account and region: the recorder (None: none), whether it records, the channel's bucket."""
+    """AWS Config in one account and region: the recorder (None: none), whether it records, the channel's bucket,
+    and why Config fails to record or deliver there (the recorder's lastStatus Failure, the channel's last delivery
+    Failure: DescribeConfigurationRecorderStatus, DescribeDeliveryChannelStatus; None: no failure seen)."""
 
     region: str
     recorder: str | None = None
     recording: bool = False
     channel_bucket: str | None = None
+    failure: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from controller.api.models import (
     PARENT_ID_PATTERN,
     TAG_KEY_RULES,
     TARGET_ID_PATTERN,
+    AccessRole,
     AwsAccountSpec,
     ManagementPolicySpec,
     OrganizationSpec,
@@ -40,11 +41,17 @@ from controller.api.models import (
     ServiceControlPolicySpec,
 )
 from controller.planner import claims, guardrails, policy_document, scp_effects
-from controller.planner.access_role import PRINCIPALS_ALLOWED, principal_problem, role_name_problem
+from controller.planner.access_role import (
+    PRINCIPALS_ALLOWED,
+    DesiredAccessRole,
+    TrustCondition,
+    principal_problem,
+    role_name_problem,
+    trust_policy_problem,
+)
 from controller.planner.management_document import operators_of, validate_management_document
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
-from controller.planner.policy import MAX_POLICIES_PER_TARGET, TYPE_WORDS, within_limit
 from controller.planner.policy_document import SCP
 from controller.settings import Settings
 from controller.workflow import exits, sources
@@ -52,7 +59,6 @@ from controller.workflow.escape import plain
 from controller.workflow.safeyaml import documents as safe_documents
 
 __all__ = [
-    "MAX_POLICIES_PER_TARGET",
     "Finding",
     "Report",
     "check_policy_document",
@@ -707,6 +713,28 @@ class _Checker:
                 self.add(org, f"spec.accessRole.trustedPrincipals[{i}]",
                          f"{principal!r} is not a principal IAM accepts in a trust policy (IAM answers "
                          "MalformedPolicyDocument: Invalid principal in policy)", PRINCIPALS_ALLOWED)
+        self._trust_policy(org, role)
+
+    def _trust_policy(self, org: _Object, role: dict[str, Any]) -> None:
+        """The trust policy the operator would write (the planner's own function) and its length as IAM counts it;
+        two conditions of one operator and key. The schema checks the count, operators and ranges."""
+        try:
+            spec = AccessRole.model_validate(role)
+        except ValueError as exc:
+            for error in getattr(exc, "errors", lambda: [])():
+                if error.get("loc") == ("conditions",) and error.get("type") == "value_error":
+                    self.add(org, "spec.accessRole.conditions", str(error.get("msg", "")).removeprefix(
+                        "Value error, "), "one entry per operator and key (key names compared case-insensitively)")
+            return  # the schema's findings say the rest
+        desired = DesiredAccessRole(spec.role_name, tuple(spec.trusted_principals), tuple(spec.managed_policy_arns),
+                                    conditions=tuple(TrustCondition(c.operator, c.key, tuple(c.values))
+                                                     for c in spec.conditions),
+                                    max_session_duration=spec.max_session_duration)
+        too_long = trust_policy_problem(desired)
+        if too_long is not None:
+            problem, _, allowed = too_long.partition(": ")
+            self.add(org, "spec.accessRole", problem + " (IAM answers LimitExceeded: Cannot exceed quota for "
+                     "ACLSizePerRole)", allowed)
 
     def _guardrails(self) -> None:
         """The administrator's policy (``--policy``, else its defaults): the operator's own checks
@@ -907,8 +935,8 @@ class _Checker:
                      "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
 
     def _policies_per_target(self) -> None:
-        """The planner's limit (:func:`~controller.planner.policy.within_limit`) on the declared attachments:
-        per policy type, as AWS counts them."""
+        """The one count of attachments (:func:`~controller.api.limits.count_attachments`, which the planner reads
+        too) on the declared attachments: per policy type, the AWS managed default attached there included."""
         per_target: dict[tuple[str, str], list[tuple[_Object, str]]] = {}  # (type, target) -> policies
         descriptions: dict[str, str] = {}
         for pol in self.policies():
@@ -937,22 +965,20 @@ class _Checker:
                     per_target.setdefault((policy_type, key), []).append((pol, field_path))
                     descriptions.setdefault(key, description)
         for (policy_type, key), attached in per_target.items():
-            if within_limit(len(attached), policy_type):
+            count = limits.count_attachments(policy_type, descriptions[key], [p.name for p, _ in attached])
+            if count.within:
                 continue
-            most = limits.active().policies_per_target(policy_type)
-            pol, field_path = attached[most]
-            names = ", ".join(p.name for p, _ in attached)
-            words = TYPE_WORDS.get(policy_type, policy_type)
-            hint = ""
-            if policy_type == SCP:
-                hint = (" Hint: AWS also attaches FullAWSAccess to every target once SCPs are enabled and it counts "
-                        f"against the same limit: with {most} declared policies, FullAWSAccess "
-                        f"must be detached from {descriptions[key]}")
-            setting = (f"AWS's quota for {policy_type}, not a setting"
-                       if policy_type in limits.MANAGEMENT_POLICY_TYPES
-                       else f"the setting {limits.policy_limit_name(policy_type, 'count')}")
-            self.add(pol, field_path, f"{descriptions[key]} would have {len(attached)} {words} ({names})",
-                     f"at most {most} {words} per target (an AWS limit; {setting}).{hint}")
+            pol, field_path = attached[count.first_over]
+            words = limits.TYPE_WORDS.get(policy_type, policy_type)
+            if policy_type in limits.MANAGEMENT_POLICY_TYPES:
+                allowed = (f"at most {count.most} {words} per target (AWS's quota for {policy_type}, not a setting): "
+                           "merge policies or attach some to a parent instead")
+            else:
+                allowed = (f"at most {count.most} {words} per target, the AWS managed "
+                           f"{limits.AWS_MANAGED_DEFAULT.get(policy_type, 'default policy')} included (an AWS limit; "
+                           f"the setting {limits.policy_limit_name(policy_type, 'count')}): merge policies or attach "
+                           "some to a parent instead")
+            self.add(pol, field_path, count.message(), allowed)
 
     def _policy_documents(self) -> None:
         for pol in self.policies():

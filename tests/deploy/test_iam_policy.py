@@ -206,6 +206,9 @@ CONDITION_KEYS = {
 # CloudTrail actions without resource-level permissions (same reference, "Actions defined by AWS CloudTrail": no
 # resource type for DescribeTrails); every other CloudTrail action the operator makes names the trail.
 CLOUDTRAIL_WITHOUT_RESOURCE = {"cloudtrail:DescribeTrails"}
+# Reads of every trail of the management account: with AWSORG_EVENTS_QUEUE_URL the Organization looks for the trail
+# that records AWS Organizations' calls (docs/operating.md, "Drift in seconds"), which need not be the declared one.
+CLOUDTRAIL_READS = {"cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"}
 # Delegated administration the operator's own role may never register or deregister, whatever Git says: the
 # Account Management service's administrator can change member accounts' root email (issue 19).
 NEVER_DELEGATED = {"account.amazonaws.com"}
@@ -259,6 +262,8 @@ def test_cloudtrail_writes_only_on_the_declared_trail() -> None:
         resources = _resources(_one(POLICY, action))
         if action in CLOUDTRAIL_WITHOUT_RESOURCE:
             assert resources == ["*"], action
+        elif action in CLOUDTRAIL_READS:
+            assert resources == ["arn:aws:cloudtrail:*:111111111111:trail/*"], (action, resources)
         else:
             assert resources == [f"arn:aws:cloudtrail:*:111111111111:trail/{trail}"], (action, resources)
 

@@ -104,10 +104,14 @@ def test_the_baseline_from_nothing_and_the_trail_put_back(
 def test_report_mode_reports_a_stopped_trail(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     port = free_port()
-    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report", AWSORG_METRICS_PORT=str(port))
+    queue = aws.events_queue(trail=False)  # the organization trail is the one that records Organizations' calls
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_DRIFT_POLICY="report", AWSORG_METRICS_PORT=str(port),
+                   AWSORG_EVENTS_QUEUE_URL=queue)
     shared_services(cluster)
     cluster.client.apply(organization(**logging_spec()))
     baseline_true(cluster)
+    cluster.wait_reason("organizations", "organization", "DriftEvents", "TrailLogging", timeout=10)
+    assert metric(scrape(port), "awsorg_events_trail_logging", region=R) == 1
     aws.service_client("cloudtrail").stop_logging(Name="org-trail")
     obj = cluster.wait_reason("organizations", "organization", "Drifted", "DriftDetected", timeout=15)
     assert [d["field"] for d in obj["status"]["drift"]] == ["centralLogging.trail.isLogging"]
@@ -117,9 +121,19 @@ def test_report_mode_reports_a_stopped_trail(
     assert condition(obj, "Baseline")["reason"] == "TrailNotLogging"  # type: ignore[index]
     assert trail(aws)["IsLogging"] is False  # type: ignore[index]  # reported, not put back
     assert metric(scrape(port), "awsorg_trail_logging", trail="org-trail") == 0
+    # The stopped trail was the one recording AWS Organizations' calls: EventBridge gets no event any more, and
+    # the Organization says the resync is now the only detection.
+    obj = cluster.wait_reason("organizations", "organization", "DriftEvents", "NoTrailForEvents", timeout=10)
+    message = condition(obj, "DriftEvents")["message"]  # type: ignore[index]
+    assert condition(obj, "DriftEvents")["status"] == "False" and "org-trail: not logging" in message, message  # type: ignore[index]
+    assert metric(scrape(port), "awsorg_events_trail_logging", region=R) == 0
     # A new account's recorder is new work, not a correction: set up under report too.
     later = adopted_account(aws, "Later")
     wait_for(lambda: recording(aws, later), timeout=20, what="the new account's recorder")
+
+    aws.service_client("cloudtrail").start_logging(Name="org-trail")  # started again by hand: events flow again
+    cluster.wait_reason("organizations", "organization", "DriftEvents", "TrailLogging", timeout=10)
+    assert metric(scrape(port), "awsorg_events_trail_logging", region=R) == 1
 
 
 def test_delete_removes_in_reverse_order_and_keeps_the_bucket(
@@ -173,6 +187,7 @@ def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
         aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
     port = free_port()
     start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_METRICS_PORT=str(port))
+    member = adopted_account(aws, "Member")  # its Config delivers into another account's bucket: the policy's
     shared = shared_services(cluster)
     cluster.client.apply(organization(**logging_spec()))
     baseline_true(cluster)
@@ -216,3 +231,35 @@ def test_evidence_added_by_hand_is_kept_and_what_was_weakened_is_put_back(
              what="the 7-day rule removed, the Glacier rule kept")
     obj = cluster.get("organizations", "organization")
     assert condition(obj, "Drifted")["reason"] == "Corrected"  # type: ignore[index]
+
+    # A Deny added by hand, with a condition, that also catches CloudTrail's and Config's own deliveries (they send
+    # the ACL header): kept (not the operator's to remove), and the trail and recorder keep running, but nothing
+    # is delivered. CloudTrail's LatestDeliveryError and the channel's last delivery say so, and so does the
+    # Organization, naming the account and region.
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    deny_acl = {"Sid": "NoAclWrites", "Effect": "Deny", "Principal": {"Service": [TRAIL, CONFIG]},
+                "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*",
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({**policy, "Statement": policy["Statement"] + [deny_acl]}))
+    obj = cluster.wait_reason("organizations", "organization", "Baseline", "TrailDeliveryFailing", timeout=15)
+    message = condition(obj, "Baseline")["message"]  # type: ignore[index]
+    assert f"management account {aws.ids['management_account_id']}, region {R}" in message, message  # type: ignore[index]
+    assert obj["status"]["trail"]["latestDeliveryError"] == "AccessDenied" and obj["status"]["trail"]["isLogging"]
+    assert obj["status"]["trail"]["latestDeliveryTime"]  # the last delivery that was made
+    wait_for(lambda: metric(scrape(port), "awsorg_delivery_failing", service="config") == 1, timeout=40,
+             what="the member account's Config delivery failing (read on its spread schedule)")
+    assert metric(scrape(port), "awsorg_delivery_failing", service="cloudtrail") == 1
+    failed = wait_for(lambda: o["status"]["baseline"]["failed"] if (o := cluster.get(
+        "organizations", "organization"))["status"]["baseline"]["failed"] else None, timeout=5,
+        what="status.baseline.failed")
+    assert [f["account"] for f in failed] == [member]
+    assert failed[0]["reason"].startswith(f"ConfigDeliveryFailing: AWS Config in account {member}, region {R}")
+    assert deny_acl in json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]  # reported, kept
+    assert ct.get_trail_status(Name="org-trail")["IsLogging"]
+
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))  # the security team takes it back
+    baseline_true(cluster)
+    wait_for(lambda: metric(scrape(port), "awsorg_delivery_failing", service="config") == 0, timeout=10,
+             what="delivery healthy again")
+    trail_status = cluster.get("organizations", "organization")["status"]["trail"]
+    assert "latestDeliveryError" not in trail_status and "latestDeliveryTime" not in trail_status

@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from controller.planner.policy_document import minify
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import API, Cluster, Operator, condition, free_port, metric, orgunit, scrape, wait_for
+from controller.workflow.plan import plan_paths
+from controller.workflow.validate import validate_paths
+from tests.e2e.harness import (
+    API,
+    Cluster,
+    Operator,
+    condition,
+    free_port,
+    metric,
+    orgunit,
+    plan_readers,
+    scrape,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -137,10 +152,51 @@ def test_eleventh_policy_on_an_ou_is_refused_before_calling_aws(
     obj = cluster.wait_reason("servicecontrolpolicies", "eleventh", "Synced", "LimitExceeded")
     message = condition(obj, "Synced")["message"]  # type: ignore[index]
     legacy = ", ".join(f"legacy-{i}" for i in range(1, 10))
-    assert f"OU 'Full' ({ou}) already has 10: FullAWSAccess, {legacy}" in message
-    assert "at most 10" in message and "scps-per-target" in message
+    assert (f"11 SCPs on OU 'Full' ({ou}) (10 customer managed: {legacy}, eleventh + FullAWSAccess, which AWS "
+            "attaches to every target); AWS allows at most 10 SCPs per target") in message, message
+    assert "scps-per-target" in message
     assert not POLICY_WRITES & set(aws.calls)
     assert len(policies_on(aws, ou)) == 10
+
+
+def test_validate_plan_and_the_operator_count_fullawsaccess_alike(
+    aws: AwsSandbox, cluster: Cluster, operator: Operator, tmp_path: Path
+) -> None:
+    """Ten SCPs declared on one OU: with FullAWSAccess, which AWS attaches to every target, eleven. validate refuses
+    the tenth declared, the plan refuses one, and so does the operator, before any AWS call that would be refused:
+    AWS ends with ten SCPs on the OU (FullAWSAccess and nine of ours), and every message counts the same way."""
+    declared = [orgunit("team", name="Team")]
+    declared += [scp(f"guard-{i}", document=DENY_S3, targets={"orgUnitRefs": [{"name": "team"}]}) for i in range(10)]
+    (tmp_path / "lz.yaml").write_text(yaml.safe_dump_all(declared))
+    counted = "11 SCPs on "
+    managed = "+ FullAWSAccess, which AWS attaches to every target); AWS allows at most 10 SCPs per target"
+
+    [finding] = validate_paths([tmp_path]).errors
+    assert finding.object == "ServiceControlPolicy/guard-9" and counted in finding.message and managed in \
+        finding.message, finding
+
+    report = plan_paths([tmp_path], aws.client(), **plan_readers(aws))
+    [refused] = report.problems
+    assert refused.reason == "LimitExceeded" and counted in refused.text and managed in refused.text, refused
+    assert sum(1 for c in report.changes if c.reason == "Attached") == 9, report.changes
+
+    aws.reset_calls()
+    for obj in declared:
+        cluster.client.apply(obj)
+
+    def settled() -> list[str] | None:
+        reasons = [str((condition(cluster.get("servicecontrolpolicies", f"guard-{i}"), "Synced") or {}).get("reason"))
+                   for i in range(10)]
+        return reasons if sorted(reasons) == ["LimitExceeded", *["ReconcileSuccess"] * 9] else None
+
+    reasons = wait_for(settled, timeout=60, what="nine policies attached and one refused")
+    obj = cluster.get("servicecontrolpolicies", f"guard-{reasons.index('LimitExceeded')}")
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert counted in message and managed in message, message
+    ou = cluster.wait_ready("orgunits", "team")["status"]["id"]
+    assert len(policies_on(aws, ou)) == 10 and "FullAWSAccess" in policies_on(aws, ou)
+    # none refused by AWS for the count: the operator counted first (a throttled try is AWS's, not a refusal)
+    assert aws.answered_calls()["AttachPolicy"] == 9, aws.calls
 
 
 def test_invalid_document_is_refused_with_the_field_and_no_aws_call(

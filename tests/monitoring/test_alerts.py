@@ -33,6 +33,8 @@ EXPECTED_ALERTS = {
     "AwsOrgOperatorDown",
     "AwsOrgNoActiveReplica",
     "AwsOrgTrailNotLogging",
+    "AwsOrgEvidenceDeliveryFailing",
+    "AwsOrgEventsWithoutTrail",
 }
 
 

@@ -48,5 +48,31 @@ def test_no_delivery_without_a_queue_policy_that_admits_eventbridge(aws: AwsSand
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="no-policy", EventPattern=json.dumps(EVENT_PATTERN))
     events.put_targets(Rule="no-policy", Targets=[{"Id": "q", "Arn": arn}])
+    aws.management_trail()  # CloudTrail records the call: only the queue policy is missing
     aws.client().create_organizational_unit(ParentId=aws.ids["root_id"], Name="Workloads")
     assert _messages(aws, url) == []
+
+
+def test_events_arrive_only_while_a_trail_logs_management_write_events(aws: AwsSandbox) -> None:
+    """"To record events with a detail-type value of AWS API Call via CloudTrail, a CloudTrail trail with logging
+    enabled is required" (EventBridge user guide, controller/sandbox/cloudtrail.py)."""
+    url = aws.events_queue(trail=False)
+    org, ct = aws.client(), aws.service_client("cloudtrail")
+    root = aws.ids["root_id"]  # type: ignore[index]
+    org.create_organizational_unit(ParentId=root, Name="NoTrail")
+    assert _messages(aws, url) == []  # no trail at all
+    aws.management_trail()
+    org.create_organizational_unit(ParentId=root, Name="Logged")
+    assert [e["detail"]["requestParameters"]["name"] for e in _messages(aws, url)] == ["Logged"]
+    ct.put_event_selectors(TrailName="management-events", EventSelectors=[{"ReadWriteType": "ReadOnly",
+                                                                            "IncludeManagementEvents": True}])
+    org.create_organizational_unit(ParentId=root, Name="ReadOnlySelected")
+    assert _messages(aws, url) == []  # the trail logs, but no write events
+    ct.put_event_selectors(TrailName="management-events", AdvancedEventSelectors=[{"Name": "m", "FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]}]}])
+    ct.stop_logging(Name="management-events")
+    org.create_organizational_unit(ParentId=root, Name="Stopped")
+    assert _messages(aws, url) == []  # stopped
+    ct.start_logging(Name="management-events")
+    org.create_organizational_unit(ParentId=root, Name="Started")
+    assert [e["detail"]["requestParameters"]["name"] for e in _messages(aws, url)] == ["Started"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -133,3 +134,65 @@ def test_create_service_linked_role_names_it_as_aws_and_answers_invalid_input_wh
     assert _iam_code(refused) == "InvalidInput"
     assert refused.value.response["Error"]["Message"] == (
         "Service role name AWSServiceRoleForConfig has been taken in this account, please try a different suffix.")
+
+
+def _unvalidated_iam(aws: AwsSandbox) -> Any:
+    """An IAM client that sends what it is given (boto3 refuses a MaxSessionDuration below 3600 itself)."""
+    from botocore.config import Config
+
+    from controller.sandbox.aws import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+    return boto3.session.Session(aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY,
+                                 region_name=REGION).client("iam", endpoint_url=aws.url,
+                                                            config=Config(parameter_validation=False))
+
+
+@pytest.mark.parametrize(("seconds", "accepted"), [(3600, True), (43200, True), (7200, True), (3599, False),
+                                                   (43201, False), (900, False)])
+def test_max_session_duration_is_3600_to_43200_as_the_api_reference_says(
+        aws: AwsSandbox, seconds: int, accepted: bool) -> None:
+    """IAM API reference, CreateRole/UpdateRole MaxSessionDuration: "Valid Range: Minimum value of 3600. Maximum
+    value of 43200" (ValidationError outside it); what is refused changes nothing."""
+    iam = _unvalidated_iam(aws)
+    if accepted:
+        iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(MGMT), MaxSessionDuration=seconds)
+        assert iam.get_role(RoleName="Engineer")["Role"]["MaxSessionDuration"] == seconds
+        iam.update_role(RoleName="Engineer", MaxSessionDuration=3600)
+        assert iam.get_role(RoleName="Engineer")["Role"]["MaxSessionDuration"] == 3600
+        return
+    with pytest.raises(ClientError) as refused:
+        iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(MGMT), MaxSessionDuration=seconds)
+    assert (refused.value.response["ResponseMetadata"]["HTTPStatusCode"], _iam_code(refused)) == (400,
+                                                                                                   "ValidationError")
+    assert f"Value '{seconds}' at 'maxSessionDuration' failed to satisfy constraint" in refused.value.response[
+        "Error"]["Message"]
+    with pytest.raises(ClientError):
+        iam.get_role(RoleName="Engineer")  # nothing was created
+    iam.create_role(RoleName="Engineer", AssumeRolePolicyDocument=trust(MGMT), MaxSessionDuration=7200)
+    with pytest.raises(ClientError) as refused:
+        iam.update_role(RoleName="Engineer", MaxSessionDuration=seconds)
+    assert _iam_code(refused) == "ValidationError"
+    assert iam.get_role(RoleName="Engineer")["Role"]["MaxSessionDuration"] == 7200  # kept
+
+
+def test_an_unknown_condition_operator_is_a_malformed_policy_document(aws: AwsSandbox) -> None:
+    """IAM knows its condition operators (with IfExists and the set prefixes) and refuses any other."""
+    iam = aws.service_client("iam")
+
+    def conditioned(condition: dict[str, Any]) -> str:
+        doc = json.loads(trust(MGMT))
+        doc["Statement"][0]["Condition"] = condition
+        return json.dumps(doc)
+
+    iam.create_role(RoleName="Known", AssumeRolePolicyDocument=conditioned({
+        "StringEquals": {"aws:PrincipalOrgID": "o-abc"}, "BoolIfExists": {"aws:MultiFactorAuthPresent": "true"},
+        "ForAnyValue:StringLike": {"aws:PrincipalTag/team": ["a*"]}, "Null": {"sts:ExternalId": "false"}}))
+    for bad in ("StringEqual", "NullIfExists", "ForSomeValues:StringEquals"):
+        with pytest.raises(ClientError) as refused:
+            iam.create_role(RoleName="Unknown", AssumeRolePolicyDocument=conditioned({bad: {"aws:x": "y"}}))
+        error = refused.value.response["Error"]
+        assert (error["Code"], error["Message"]) == ("MalformedPolicyDocument", f"Invalid Condition type : {bad}")
+        with pytest.raises(ClientError) as refused:
+            iam.update_assume_role_policy(RoleName="Known", PolicyDocument=conditioned({bad: {"aws:x": "y"}}))
+        assert _iam_code(refused) == "MalformedPolicyDocument"
+    kept = iam.get_role(RoleName="Known")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert "StringEquals" in kept

@@ -186,3 +186,55 @@ def test_block_public_policy_refuses_a_public_bucket_policy_and_admits_a_scoped_
     scoped = json.loads(public)
     scoped["Statement"][0]["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": org_id}}
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(scoped))  # everyone in this organization: not public
+
+
+def test_a_trail_and_a_delivery_channel_fail_to_deliver_while_the_bucket_policy_denies_them(
+        aws: AwsSandbox) -> None:
+    """controller/sandbox/delivery.py: GetTrailStatus's LatestDeliveryError and DescribeDeliveryChannelStatus's
+    lastStatus, from what the bucket policy admits at the time of the read; a fix clears them."""
+    org_id = aws.ids["organization_id"]  # type: ignore[index]
+    org = aws.client()
+    for service in ("cloudtrail.amazonaws.com", "config.amazonaws.com"):
+        org.enable_aws_service_access(ServicePrincipal=service)
+    archive, member = _new_account(aws), _new_account(aws, "Member")
+    s3 = aws.member_client("s3", archive)
+    s3.create_bucket(Bucket=BUCKET)
+    good = _policy(org_id, trail_org=org_id, config_org=org_id)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=good)
+    _trail(aws)
+    ct = aws.service_client("cloudtrail")
+    ct.start_logging(Name="org")
+    config = aws.member_client("config", member)
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": f"arn:aws:iam::{member}:role/aws-service-role/config.amazonaws.com/"
+        "AWSServiceRoleForConfig", "recordingGroup": {"allSupported": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": BUCKET})
+    assert config.describe_delivery_channel_status()["DeliveryChannelsStatus"][0][
+        "configHistoryDeliveryInfo"]["lastStatus"] == "Not_Applicable"  # not recording: nothing delivered yet
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+
+    healthy = ct.get_trail_status(Name="org")
+    assert "LatestDeliveryError" not in healthy and healthy["LatestDeliveryTime"]
+    (channel,) = config.describe_delivery_channel_status()["DeliveryChannelsStatus"]
+    assert channel["configHistoryDeliveryInfo"]["lastStatus"] == "Success"
+
+    # A Deny added by hand that catches the services' own deliveries (they carry the ACL header).
+    deny = {"Effect": "Deny", "Principal": {"Service": ["cloudtrail.amazonaws.com", "config.amazonaws.com"]},
+            "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}
+    broken = json.loads(good)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({**broken, "Statement": broken["Statement"] + [deny]}))
+    failing = ct.get_trail_status(Name="org")
+    assert failing["IsLogging"] is True and failing["LatestDeliveryError"] == "AccessDenied"
+    assert failing["LatestDeliveryTime"] == healthy["LatestDeliveryTime"]  # the last delivery that was made
+    info = config.describe_delivery_channel_status()["DeliveryChannelsStatus"][0]["configHistoryDeliveryInfo"]
+    assert (info["lastStatus"], info["lastErrorCode"]) == ("Failure", "AccessDenied")
+    assert info["lastSuccessfulTime"] == channel["configHistoryDeliveryInfo"]["lastSuccessfulTime"]
+
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=good)
+    assert "LatestDeliveryError" not in ct.get_trail_status(Name="org")
+    info = config.describe_delivery_channel_status()["DeliveryChannelsStatus"][0]["configHistoryDeliveryInfo"]
+    assert info["lastStatus"] == "Success" and "lastErrorCode" not in info
+    with pytest.raises(ClientError) as refused:
+        config.describe_delivery_channel_status(DeliveryChannelNames=["other"])
+    assert _code(refused) == "NoSuchDeliveryChannelException"
