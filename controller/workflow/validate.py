@@ -49,7 +49,11 @@ from controller.planner.access_role import (
     role_name_problem,
     trust_policy_problem,
 )
-from controller.planner.management_document import operators_of, validate_management_document
+from controller.planner.management_document import (
+    child_operator_problems,
+    operators_of,
+    validate_management_document,
+)
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
 from controller.planner.policy_document import SCP
@@ -593,6 +597,7 @@ class _Checker:
         self._unique_policy_names()
         self._policies_per_target()
         self._policy_documents()
+        self._child_operators()
         self._organization()
         self._scp_effects()
         self._guardrails()
@@ -979,6 +984,59 @@ class _Checker:
                            f"the setting {limits.policy_limit_name(policy_type, 'count')}): merge policies or attach "
                            "some to a parent instead")
             self.add(pol, field_path, count.message(), allowed)
+
+    def _attached_at(self, pol: _Object) -> list[tuple[str, str]]:
+        """Where a policy object is attached, as ``(node, how it is named)``: ``root``, ``OrgUnit/<name>``,
+        ``AwsAccount/<name>`` (raw ids: ``id/<id>``, which the files cannot place in the tree)."""
+        targets = pol.spec.get("targets")
+        if not isinstance(targets, dict):
+            return []
+        out = [("root", "the root")] if targets.get("root") is True else []
+        for key, kind in (("orgUnitRefs", "OrgUnit"), ("accountRefs", "AwsAccount")):
+            refs = targets.get(key)
+            for ref in refs if isinstance(refs, list) else []:
+                name = _str(ref.get("name")) if isinstance(ref, dict) else None
+                if name is not None:
+                    out.append((f"{kind}/{name}", f"{kind} {name!r}"))
+        return out
+
+    def _ancestors(self, node: str) -> list[str]:
+        """The nodes above ``node`` in the tree the files declare (OUs by parentRef, accounts by orgUnitRef), the
+        root last; [] for the root.  An OU placed by a raw parentId (elsewhere in the tree) is under the root."""
+        if node == "root":
+            return []
+        kind, _, name = node.partition("/")
+        specs = {o.name: o.spec for o in self.of_kind("OrgUnit")}
+        accounts = {o.name: o.spec for o in self.of_kind("AwsAccount")}
+        up = _ref(accounts.get(name, {}), "orgUnitRef") if kind == "AwsAccount" else _ref(specs.get(name, {}),
+                                                                                          "parentRef")
+        out: list[str] = []
+        while up is not None and f"OrgUnit/{up}" not in out and len(out) <= limits.MAX_OU_DEPTH + 1:
+            out.append(f"OrgUnit/{up}")
+            up = _ref(specs.get(up, {}), "parentRef")
+        return [*out, "root"]
+
+    def _child_operators(self) -> None:
+        """A child's value-setting operators against its parents' @@operators_allowed_for_child_policies, when both
+        are declared in the files (AWS: "If an inherited child control operator restricts the use of an operator,
+        you can't reverse that rule in a child policy"; the operator is then not applied to the effective policy)."""
+        pols = [p for p in self.of_kind("ManagementPolicy") if isinstance(p.spec.get("document"), dict)]
+        for child in pols:
+            for node, _ in self._attached_at(child):
+                above = set(self._ancestors(node))
+                for parent in pols:
+                    if parent is child or self._policy_type(parent) != self._policy_type(child):
+                        continue
+                    where = next((how for at, how in self._attached_at(parent) if at in above), None)
+                    if where is None:
+                        continue
+                    for path, operator, allowed in child_operator_problems(parent.spec["document"],
+                                                                           child.spec["document"]):
+                        self.add(child, path, f"{operator} is not allowed here by ManagementPolicy "
+                                 f"{parent.name!r} ({parent.where}, attached to {where}), whose "
+                                 "@@operators_allowed_for_child_policies restricts the policies below it",
+                                 f"only {', '.join(allowed) or 'no operator (@@none)'} at this path in a "
+                                 f"{self._policy_type(child)} attached below {where}")
 
     def _policy_documents(self) -> None:
         for pol in self.policies():

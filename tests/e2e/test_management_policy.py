@@ -1,8 +1,8 @@
 """ManagementPolicy end to end: the real operator against the sandbox Kubernetes API and the strict AWS sandbox.
 
 One scenario: a tag policy and an AI services opt-out policy created, their types enabled, attached and Ready; the
-tag policy changed out of band put back, an attachment removed out of band put back, and the deletion detaching and
-deleting. Assertions are on what the sandbox's AWS holds.
+tag policy changed out of band put back, an attachment removed out of band put back, a hostile document refused
+with no AWS write, and the deletion detaching and deleting. Assertions are on what the sandbox's AWS holds.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from controller.planner.policy_document import minify
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import API, Cluster, Operator, orgunit, wait_for
+from tests.e2e.harness import API, Cluster, Operator, condition, orgunit, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +65,15 @@ def test_tag_and_ai_opt_out_policies_converge_drift_back_and_delete(
     # The AI opt-out policy detached out of band: attached again.
     org.detach_policy(PolicyId=ai_id, TargetId=root)
     wait_for(lambda: targets_of(aws, ai_id) == {root}, timeout=20, what="the AI opt-out policy to be re-attached")
+
+    # A hostile document (an AI service that does not exist) is refused before any AWS call.
+    aws.reset_calls()
+    cluster.client.apply(mgmt("bad", type=AI, targets={"root": True}, document={
+        "services": {"rekognitoin": {"opt_out_policy": {"@@assign": "optOut"}}}}))
+    bad = cluster.wait_reason("managementpolicies", "bad", "Synced", "InvalidSpec")
+    assert "rekognitoin" in condition(bad, "Synced")["message"]
+    assert not {"CreatePolicy", "UpdatePolicy", "AttachPolicy"} & set(aws.calls)
+    cluster.client.delete("managementpolicies", "bad")
 
     # Deleting the objects detaches and deletes the policies.
     aws.reset_calls()
