@@ -42,7 +42,7 @@ tools:
 # Four workers on two cores: most of an end-to-end test is waiting (for the operator, a resync, a watch), so
 # two more workers overlap the waits (measured: 4m50s with -n 4 against 6m46s with -n 2, 908 tests).
 test: tools lint
-	$(BIN)/python -m pytest -n 4
+	$(BIN)/python -m pytest -n 4 --dist loadgroup --no-loadscope-reorder
 
 demo: $(STAMP)
 	$(BIN)/awsorg demo

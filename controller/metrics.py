@@ -89,6 +89,12 @@ POLICY_VERSION = Gauge(
     "applied since it started (0: the file read at start). No series: no file.", registry=REGISTRY,
 )
 
+ACCOUNT_CLOSURES_REMAINING = Gauge(
+    "awsorg_account_closures_remaining", "Account closures left in AWS's rolling 30-day closure quota (the closures "
+    "limit, or AWS's figure for the organization's size) less the member accounts PENDING_CLOSURE or SUSPENDED, as "
+    "last observed.", registry=REGISTRY,
+)
+
 
 def forget(kind: str, name: str) -> None:
     """Drop the per-object series of a deleted object."""

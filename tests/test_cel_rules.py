@@ -38,6 +38,11 @@ CASES: dict[str, list[tuple[Any, Any, bool, str]]] = {
         ({"parentId": "ou-ab12-cdefghij"}, ABSENT, True, "only the id"),
         ({"orgUnitRef": {"name": "prod"}, "parentId": "ou-ab12-cdefghij"}, ABSENT, False, "both"),
     ],
+    "!has(self.invite) || has(self.accountId)": [
+        ({}, ABSENT, True, "no invitation: created or adopted as before"),
+        ({"invite": {}, "accountId": "123456789012"}, ABSENT, True, "the invitation names the account"),
+        ({"invite": {"notes": "hi"}}, ABSENT, False, "an invitation to no account"),
+    ],
     "!(has(self.parentRef) && has(self.parentId))": [
         ({"name": "x"}, ABSENT, True, "neither"),
         ({"parentRef": {"name": "a"}}, ABSENT, True, "only the reference"),
@@ -47,6 +52,16 @@ CASES: dict[str, list[tuple[Any, Any, bool, str]]] = {
         ("a@example.com", "a@example.com", True, "unchanged email"),
         ("b@example.com", "a@example.com", False, "a changed email"),
         ("A@example.com", "a@example.com", False, "string equality is case-sensitive"),
+    ],
+    "self.all(c, self.exists_one(d, d.operator == c.operator && d.key == c.key))": [
+        ([], ABSENT, True, "no conditions"),
+        ([{"operator": "StringEquals", "key": "aws:PrincipalOrgID"}, {"operator": "Bool", "key": "aws:PrincipalOrgID"},
+          {"operator": "StringEquals", "key": "sts:ExternalId"}], ABSENT, True, "another operator or another key"),
+        ([{"operator": "StringEquals", "key": "aws:PrincipalOrgID"},
+          {"operator": "StringEquals", "key": "aws:PrincipalOrgID"}], ABSENT, False, "the same operator and key"),
+        ([{"operator": "Bool", "key": "aws:MultiFactorAuthPresent"},
+          {"operator": "Bool", "key": "AWS:multifactorauthpresent"}], ABSENT, True,
+         "keys in another case pass the API server (validate and the operator refuse them)"),
     ],
     "self.all(k, size(k) >= 1 && size(k) <= 128)": [
         ({}, ABSENT, True, "no tags: all() of nothing is true"),

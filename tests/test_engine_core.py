@@ -215,11 +215,15 @@ class DueCase:
 
 DUE_CASES = [
     DueCase("a member account's read is due in its turn (its id modulo 10)", "accessRole", A, epoch=2, due=True),
-    DueCase("read in its turn, not again in the cycle's other resyncs", "accessRole", A, epoch=3, read_at=2),
-    DueCase("not before its turn in a cycle", "accessRole", A, epoch=11, read_at=2),
-    DueCase("a cycle whose resync missed the turn (a slow reconcile) reads it at the next resync, not a cycle later",
-            "accessRole", A, epoch=13, read_at=2, due=True),
-    DueCase("an account not as declared is read every resync", "accessRole", A, epoch=3, settled=False, due=True),
+    DueCase("a key never read is not read outside its turn", "accessRole", A, epoch=3),
+    DueCase("read in its turn, not again in the next resyncs", "accessRole", A, epoch=11, read_at=2),
+    DueCase("read again in its next turn", "accessRole", A, epoch=12, read_at=2, due=True),
+    DueCase("a resync that missed the turn (a slow reconcile) is followed by the read at the next resync, not a "
+            "cycle later", "accessRole", A, epoch=13, read_at=2, due=True),
+    DueCase("a read made for another reason (a spec change at 5) counts: next at the turn after it", "accessRole", A,
+            epoch=12, read_at=5, due=True),
+    DueCase("an account not as declared is read every resync", "accessRole", A, epoch=3, read_at=2, settled=False,
+            due=True),
     DueCase("an AWS event about the object reads everything now", "config", A, epoch=3, trigger="event", due=True),
     DueCase("a spec change reads everything now", TAGS, "b", epoch=5, trigger="change", due=True),
     DueCase("an object's tags: its turn is its rank among the kind's objects that declare tags ('b': 1)", TAGS,
@@ -237,7 +241,7 @@ def test_due(case: DueCase) -> None:
     ctx = Context(None, settings, inventory, clock=lambda: case.epoch * 300.0 + 1, kind="OrgUnit")  # type: ignore[arg-type]
     obj = ObjectView("OrgUnit", "x", 1, {}, {"observedGeneration": 1}, trigger=case.trigger)
     if case.read_at is not None:
-        inventory.claim_tag_read(f"OrgUnit/{case.read}", case.key, case.read_at // 10)
+        assert inventory.claim_tag_read(f"OrgUnit/{case.read}", case.key, case.read_at, 0, forced=True)
     assert ctx.due(case.read, case.key, obj, settled=case.settled) is case.due
     if case.due and case.trigger == "resync" and case.settled:
         assert ctx.due(case.read, case.key, obj) is False, "once per resync, however often the timer fires"

@@ -93,6 +93,29 @@ CASES = [
     ("no retention (kept forever) satisfies any minimum",
      org(centralLogging={**BASELINE["centralLogging"], "retentionDays": None}),
      {"centralLogging": {"minimumRetentionDays": 3650}}, ORG, []),
+    ("a required condition missing from the trust policy is refused",
+     org(accessRole=role()), {"accessRole": {"requiredConditions": [
+         {"operator": "StringEquals", "key": "aws:PrincipalOrgID"}]}}, ORG, ["accessRole.requiredConditions"]),
+    ("a required condition carried passes; key names compared case-insensitively, as IAM does",
+     org(accessRole=role(conditions=[{"operator": "StringEquals", "key": "AWS:PrincipalOrgId", "values": ["o-1"]}])),
+     {"accessRole": {"requiredConditions": [{"operator": "StringEquals", "key": "aws:PrincipalOrgID"}]}}, ORG, []),
+    ("another operator is not the required condition (StringLike admits what StringEquals does not)",
+     org(accessRole=role(conditions=[{"operator": "StringLike", "key": "aws:PrincipalOrgID", "values": ["o-*"]}])),
+     {"accessRole": {"requiredConditions": [{"operator": "StringEquals", "key": "aws:PrincipalOrgID"}]}}, ORG,
+     ["accessRole.requiredConditions"]),
+    ("a required condition with a value the administrator did not allow is refused",
+     org(accessRole=role(conditions=[{"operator": "StringEquals", "key": "aws:PrincipalOrgID",
+                                      "values": ["o-mine", "o-other"]}])),
+     {"accessRole": {"requiredConditions": [{"operator": "StringEquals", "key": "aws:PrincipalOrgID",
+                                             "values": ["o-mine"]}]}}, ORG, ["accessRole.requiredConditions"]),
+    ("the required MFA condition with its allowed value passes",
+     org(accessRole=role(conditions=[{"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": ["true"]}])),
+     {"accessRole": {"requiredConditions": [{"operator": "Bool", "key": "aws:MultiFactorAuthPresent",
+                                             "values": ["true"]}]}}, ORG, []),
+    ("a session longer than the administrator's bound is refused",
+     org(accessRole=role(maxSessionDuration=43200)), {"accessRole": {"maxSessionDuration": 7200}}, ORG,
+     ["accessRole.maxSessionDuration"]),
+    ("the default session (3600) is within any bound", org(), {"accessRole": {"maxSessionDuration": 3600}}, ORG, []),
     ("deletionPolicy Delete of the Organization can be forbidden (it deletes the trail)",
      org(deletionPolicy="Delete"), {"deletion": {"organization": ["Retain"]}}, ORG, ["deletion.organization"]),
 ]
@@ -149,6 +172,22 @@ def test_deletion_of_ous_and_policies_can_be_forbidden() -> None:
     assert refusals("x", ou, None, guardrails.DEFAULT, ORG) == []
 
 
+def test_a_refusal_of_the_conditions_names_the_rule_the_field_and_what_is_allowed() -> None:
+    rules = policy(accessRole={"requiredConditions": [
+        {"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-mine"]}], "maxSessionDuration": 7200})
+    spec = org(accessRole=role(conditions=[{"operator": "StringEquals", "key": "aws:PrincipalOrgID",
+                                            "values": ["o-other"]}], maxSessionDuration=14400))
+    assert [str(r) for r in refusals("organization", spec, None, rules, ORG)] == [
+        "spec.accessRole.conditions[0].values: o-other may not be values of StringEquals aws:PrincipalOrgID; "
+        "allowed: o-mine (administrator's policy: accessRole.requiredConditions)",
+        "spec.accessRole.maxSessionDuration: 14400 seconds is longer than allowed; allowed: 3600 to 7200 "
+        "(administrator's policy: accessRole.maxSessionDuration)"]
+    missing = refusals("organization", org(), None, rules, ORG)
+    assert [(r.field, r.message) for r in missing] == [(
+        "spec.accessRole.conditions", "the trust policy must carry the condition StringEquals aws:PrincipalOrgID "
+        "with values among o-mine; add it to spec.accessRole.conditions")]
+
+
 def test_offline_the_membership_rule_is_reported_as_unchecked() -> None:
     spec = org(accessRole=role(trustedPrincipals=["arn:aws:iam::999999999999:root"]))
     assert refusals("organization", spec, None, guardrails.DEFAULT, Facts()) == []
@@ -161,6 +200,12 @@ def test_offline_the_membership_rule_is_reported_as_unchecked() -> None:
     ("protected:\n  accounts: ['12345']\n", "expected 12-digit account ids, got '12345'"),
     ("deletion:\n  awsAccount: [Destroy]\n", "deletion.awsAccount.0: Input should be"),
     ("centralLogging:\n  minimumRetentionDays: 0\n", "centralLogging.minimumRetentionDays"),
+    ("accessRole:\n  requiredConditions: [{operator: StringEqual, key: 'aws:PrincipalOrgID'}]\n",
+     "accessRole.requiredConditions.0.operator: Value error, 'StringEqual' is not an IAM condition operator"),
+    ("accessRole:\n  requiredConditions: [{operator: Bool, key: MultiFactorAuthPresent}]\n",
+     "accessRole.requiredConditions.0.key: Value error, 'MultiFactorAuthPresent' is not a condition key"),
+    ("accessRole:\n  maxSessionDuration: 100000\n", "accessRole.maxSessionDuration: Input should be less than or "
+     "equal to 43200"),
     ("[1, 2]\n", "expected a mapping at the top"),
     ("a: [\n", "not YAML"),
 ])

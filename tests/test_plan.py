@@ -145,3 +145,36 @@ def test_plan_warns_when_a_declared_scp_would_deny_the_baseline(aws: AwsSandbox,
     out = capsys.readouterr().out
     assert "validate warns: ServiceControlPolicy/deny-unapproved-regions spec.document:" in out
     assert "in ap-south-1" in out and "aws:PrincipalArn" in out
+
+
+def test_plan_refuses_the_email_of_a_closed_account_that_validate_cannot_know(
+        aws: AwsSandbox, gateway: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the organization knows an email is a SUSPENDED account's: validate (offline) passes the file, plan
+    refuses it (AccountClosed), naming the account and the way out, with no write."""
+    org = aws.client()
+    request = org.create_account(AccountName="Old", Email="old@example.com")["CreateAccountStatus"]["Id"]
+    old = org.describe_create_account_status(CreateAccountRequestId=request)["CreateAccountStatus"]["AccountId"]
+    org.close_account(AccountId=old)
+    assert org.describe_account(AccountId=old)["Account"]["Status"] == "SUSPENDED"  # delay 0: closed at once
+    (tmp_path / "a.yaml").write_text("apiVersion: awsorg.gitops.dev/v1alpha1\nkind: AwsAccount\n"
+                                     "metadata: {name: reused}\nspec: {accountName: New, email: old@example.com}\n")
+    assert main(["validate", str(tmp_path)]) == 0
+    capsys.readouterr()
+    aws.reset_calls()
+    assert main(["plan", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "AccountClosed" in out and old in out and "choose another email" in out, out
+    assert all(c.startswith(READ_ONLY) for c in aws.calls), aws.calls
+
+
+def test_plan_shows_an_invitation_and_sends_none(aws: AwsSandbox, gateway: Any, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    outside = aws.standalone_account("legacy@example.com", "Legacy")
+    (tmp_path / "a.yaml").write_text("apiVersion: awsorg.gitops.dev/v1alpha1\nkind: AwsAccount\n"
+                                     "metadata: {name: legacy}\nspec: {accountName: Legacy, email: legacy@example.com,"
+                                     f" accountId: '{outside}', invite: {{notes: hi}}}}\n")
+    aws.reset_calls()
+    assert main(["plan", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"invite account {outside}" in out, out
+    assert all(c.startswith(READ_ONLY) for c in aws.calls), aws.calls

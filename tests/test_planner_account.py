@@ -10,9 +10,11 @@ import pytest
 from controller.api.models import CONFIRM_DELETION
 from controller.planner.account import (
     AccountRecord,
+    ClosureQuota,
     CreationView,
     DeletionCheck,
     DesiredAccount,
+    closure_quota,
     plan_account,
     plan_account_delete,
 )
@@ -183,9 +185,17 @@ def confirmed(account: ObservedAccount, **kw: object) -> DeletionCheck:
         ("Close, the account read again as bound and confirmed by its id: CloseAccount",
          AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None, confirmed(PROD_ACCT),
          [CloseAccount(PROD_ACCT.id)], None),
-        ("Close of an account already PENDING_CLOSURE is done (nothing left to destroy, no confirmation needed)",
+        ("Close of an account PENDING_CLOSURE waits for AWS (Closing): nothing to call, the object is kept until "
+         "AWS shows the closure done", AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
+         confirmed(acct(PROD_ACCT.id, "prod@example.com", state="PENDING_CLOSURE"), confirmed=None), [], "Closing"),
+        ("the closure quota leaves one: CloseAccount", AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT),
+         None, confirmed(PROD_ACCT, closures=ClosureQuota(3, 2)), [CloseAccount(PROD_ACCT.id)], None),
+        ("the closure quota is used up: nothing is called, the deletion waits with the quota in its reason",
          AccountRecord(id=PROD_ACCT.id), "Close", snap(PROD_ACCT), None,
-         confirmed(acct(PROD_ACCT.id, "prod@example.com", state="PENDING_CLOSURE"), confirmed=None), [], None),
+         confirmed(PROD_ACCT, closures=ClosureQuota(3, 3)), [], "CloseQuotaReached"),
+        ("the closure quota does not limit a removal (not a closure)", AccountRecord(id=PROD_ACCT.id),
+         "RemoveFromOrganization", snap(PROD_ACCT), None, confirmed(PROD_ACCT, closures=ClosureQuota(3, 3)),
+         [RemoveAccount(PROD_ACCT.id)], None),
         ("RemoveFromOrganization, read again and confirmed: removes it", AccountRecord(id=PROD_ACCT.id),
          "RemoveFromOrganization", snap(PROD_ACCT), None, confirmed(PROD_ACCT), [RemoveAccount(PROD_ACCT.id)], None),
         ("the management account is never closed", AccountRecord(id=MGMT), "Close", snap(), None, None, [],
@@ -244,3 +254,30 @@ def test_the_unconfirmed_refusal_names_the_annotation_the_id_and_the_way_out() -
     message = plan.blocked.message
     assert f'{CONFIRM_DELETION}: "{PROD_ACCT.id}"' in message and "prod@example.com" in message
     assert "no such annotation" in message and "spec.deletionPolicy: Retain" in message
+
+
+def test_a_closed_account_is_released_with_the_90_days_and_the_quota() -> None:
+    """SUSPENDED: the object goes; its last event says what AWS holds now and what it costs."""
+    suspended = acct(PROD_ACCT.id, "prod@example.com", state="SUSPENDED")
+    plan = plan_account_delete(AccountRecord(id=PROD_ACCT.id), snap(suspended), policy="Close", observe_only=False,
+                               check=confirmed(suspended))
+    assert plan.blocked is None and not plan.actions and plan.released is not None
+    assert plan.status is not None and plan.status.state == "SUSPENDED"
+    for words in ("SUSPENDED for 90 days", "AWS Support can reopen it", "account quota", "closure quota",
+                  "its email cannot be used"):
+        assert words in plan.released, words
+
+
+def test_the_closure_quota_counts_closing_and_suspended_members_against_aws_figure() -> None:
+    """AWS's figure: the higher of 250 or 20% of the members, up to 1,000; the configured limit replaces it."""
+    from controller.api import limits
+
+    closing = [acct(f"3{i:011d}", f"c{i}@example.com", state=s) for i, s in
+               enumerate(("PENDING_CLOSURE", "SUSPENDED", "ACTIVE"))]
+    quota = closure_quota(snap(*closing), limits.Limits())
+    assert (quota.quota, quota.used, quota.remaining) == (250, 2, 248)
+    assert limits.aws_closure_quota(2000) == 400 and limits.aws_closure_quota(10_000) == 1000
+    assert closure_quota(snap(*closing), limits.Limits(closures=2)).remaining == 0
+    plan = plan_account_delete(AccountRecord(id=PROD_ACCT.id), snap(PROD_ACCT), policy="Close", observe_only=False,
+                               check=confirmed(PROD_ACCT, closures=ClosureQuota(3, 3)))
+    assert plan.blocked is not None and "0 of 3 closures remain" in plan.blocked.message

@@ -369,11 +369,15 @@ def _conditions(n: int, value: str = "o-abc123") -> list[dict[str, Any]]:
     (_role(conditions=[{"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-1"]},
                        {"operator": "StringEquals", "key": "AWS:principalorgid", "values": ["o-2"]}]),
      "spec.accessRole.conditions", "list the values together"),
+    (_role(conditions=[{"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-1"]},
+                       {"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": ["o-2"]}]),
+     "spec.accessRole.conditions", "list the values together"),
     (_role(maxSessionDuration=900), "spec.accessRole.maxSessionDuration", "3600"),
     (_role(maxSessionDuration=43201), "spec.accessRole.maxSessionDuration", "43200"),
     (_role(conditions=_conditions(20, "v" * 100)), "spec.accessRole", "IAM allows 2048"),
 ], ids=["21-conditions", "unknown-operator", "ifexists-on-null", "key-without-service", "no-values",
-        "one-operator-and-key-twice", "session-too-short", "session-too-long", "trust-policy-too-long"])
+        "one-operator-and-key-twice", "spelt-alike-the-crds-rule", "session-too-short", "session-too-long",
+        "trust-policy-too-long"])
 def test_the_access_roles_conditions_and_session(tmp_path: Path, spec: dict[str, Any], field: str,
                                                  words: str) -> None:
     """What IAM (or the CRD) would refuse in accessRole's conditions and maxSessionDuration is found before the

@@ -23,6 +23,7 @@ import fnmatch
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+from controller.api import limits
 
 API_VERSION = "awsorg.gitops.dev/v1alpha1"
 KIND = "OperatorPolicy"
@@ -62,6 +65,32 @@ class _Rules(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+class RequiredCondition(_Rules):
+    """A condition every accessRole must carry in its trust policy (e.g. StringEquals aws:PrincipalOrgID)."""
+
+    operator: str = Field(description="The condition operator, as IAM spells it (StringEquals, Bool, ArnLike, ...).")
+    key: str = Field(description="The condition key (compared case-insensitively, as IAM compares key names).")
+    values: tuple[str, ...] | None = Field(
+        default=None, description="When set: the values the accessRole's condition may list (each of its values "
+        "must be one of these). Unset: any values.")
+
+    @field_validator("operator")
+    @classmethod
+    def _operator(cls, value: str) -> str:
+        problem = limits.condition_operator_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem}; allowed: {limits.CONDITION_OPERATOR_WORDS}")
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not re.fullmatch(limits.CONDITION_KEY_PATTERN, value) or len(value) > limits.CONDITION_KEY_MAX:
+            raise ValueError(f"{value!r} is not a condition key; allowed: "
+                             f"{limits.PATTERN_WORDS[limits.CONDITION_KEY_PATTERN]}")
+        return value
+
+
 class AccessRoleRules(_Rules):
     allowed_principals: tuple[str, ...] = Field(
         default=(ORGANIZATION,), description="ARN patterns (fnmatch: * and ?) the access role may trust; the word "
@@ -71,6 +100,12 @@ class AccessRoleRules(_Rules):
     never_adopt: tuple[str, ...] = Field(
         default=DEFAULT_NEVER_ADOPT, description="Role name patterns the access role may never be (adopting one "
         "would hand another controller's role to Git). The operator's own member role is always among them.")
+    required_conditions: tuple[RequiredCondition, ...] = Field(
+        default=(), description="Conditions the access role's trust policy must carry (spec.accessRole.conditions: "
+        "the same operator and key, and when values are given only those values).")
+    max_session_duration: int | None = Field(
+        default=None, ge=limits.ROLE_SESSION_MIN, le=limits.ROLE_SESSION_MAX,
+        description="When set: the longest spec.accessRole.maxSessionDuration allowed (seconds).")
 
 
 class ServiceRules(_Rules):

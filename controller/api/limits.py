@@ -206,6 +206,41 @@ MAX_CREATIONS_IN_FLIGHT = 5
 #: says four days: the user guide's figure is the stricter one.
 MIN_DAYS_BEFORE_REMOVAL = 7
 
+#: CloseAccount (botocore 1.44.8, service-2.json, read 2026-12-07): "Within a rolling 30 day period you can close the
+#: higher of either 250 or 20% of the member accounts in your organization, up to a maximum of 1,000. This quota is
+#: not bound by a calendar month, but starts when you close an account. After you reach this limit, you can't close
+#: additional accounts."  Refused past it: ConstraintViolationException CLOSE_ACCOUNT_QUOTA_EXCEEDED.  The default of
+#: the ``closures`` limit (:class:`Limits`) when it is not configured.
+CLOSE_QUOTA_FLOOR, CLOSE_QUOTA_SHARE, CLOSE_QUOTA_CEILING = 250, 0.20, 1000
+CLOSE_QUOTA_DAYS = 30
+#: CloseAccount: "Resources remaining within the account after closing will be automatically deleted after 90 days.
+#: During this 90-day period, the resources won't be available unless you contact Amazon Web Services Support to
+#: reopen the account. After 90 days, you can't reopen an account."  HandshakeConstraintViolationException
+#: ACCOUNT_NUMBER_LIMIT_EXCEEDED: "Note that deleted and closed accounts still count toward your limit."
+CLOSED_ACCOUNT_DAYS = 90
+
+
+def aws_closure_quota(members: int) -> int:
+    """AWS's closure quota for an organization of ``members`` member accounts (see CLOSE_QUOTA_*)."""
+    return min(CLOSE_QUOTA_CEILING, max(CLOSE_QUOTA_FLOOR, int(members * CLOSE_QUOTA_SHARE)))
+
+
+#: HandshakeNotes: ``"max": 1024`` (InviteAccountToOrganization's Notes).
+HANDSHAKE_NOTES_MAX = 1024
+#: Quotas page (orgs_reference_limits, read 2026-12-07): "Number of invitations that you can send per day: 20";
+#: HandshakeConstraintViolationException HANDSHAKE_RATE_LIMIT_EXCEEDED beyond ("You attempted to exceed the number
+#: of handshakes that you can send in one day."). Invitations sent count against the maximum number of accounts
+#: until the invited account declines, the management account cancels, or the invitation expires (the same page).
+INVITATIONS_PER_DAY = 20
+#: User guide, "Inviting an AWS account to join your organization": an invitation not answered expires after 15 days.
+INVITATION_DAYS = 15
+#: User guide, "Accessing member accounts in your organization": AWS creates OrganizationAccountAccessRole only in
+#: an account it creates; "If you invite an existing account to join your organization, you must create the role
+#: yourself".
+INVITED_ROLE_WORDS = ("AWS creates that role only in the accounts it creates; an account that joined by invitation "
+                      "has none until someone creates it")
+
+
 #: RemoveAccountFromOrganization: "You can remove an account from your organization only if the account is
 #: configured with the information required to operate as a standalone account."  ConstraintViolationException
 #: reasons (service-2.json) -> what a person must do, in the operator's messages.
@@ -428,6 +463,7 @@ CONDITION_OPERATORS = frozenset({
 })
 CONDITION_OPERATOR_PATTERN = ("^(ForAllValues:|ForAnyValue:)?((" + "|".join(sorted(CONDITION_OPERATORS - {"Null"}))
                               + ")(IfExists)?|Null)$")
+CONDITION_OPERATOR_MAX = 64  # the longest is ForAllValues:StringNotEqualsIgnoreCaseIfExists (46)
 CONDITION_OPERATOR_WORDS = ("an IAM condition operator (StringEquals, StringLike, ArnLike, Bool, NumericLessThan, "
                             "IpAddress, DateGreaterThan, Null, ...), with an optional IfExists suffix (not on Null) "
                             "and an optional ForAnyValue: or ForAllValues: prefix")
@@ -500,6 +536,11 @@ class Limits:
     scp_characters: int = MAX_DOCUMENT_SIZE[SCP]
     rcp_characters: int = MAX_DOCUMENT_SIZE[RCP]
     accounts: int = DEFAULT_MAX_ACCOUNTS
+    #: closures per rolling 30 days; 0: AWS's figure for the organization's size (:func:`aws_closure_quota`)
+    closures: int = 0
+
+    def closure_quota(self, members: int) -> int:
+        return self.closures or aws_closure_quota(members)
 
     def policies_per_target(self, policy_type: str) -> int:
         """SCPs and RCPs: the settings; a management type: AWS's quota (:data:`MAX_POLICIES_PER_TYPE`)."""
@@ -533,7 +574,7 @@ class Limits:
         return cls(**values)
 
     def describe(self) -> str:
-        return ",".join(f"{f.name.replace('_', '-')}={getattr(self, f.name)}" for f in fields(self))
+        return ",".join(f"{f.name.replace('_', '-')}={getattr(self, f.name) or 'aws'}" for f in fields(self))
 
 
 def limit_names() -> list[str]:

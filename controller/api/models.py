@@ -129,6 +129,14 @@ class OrgUnitSpec(_Model):
     )
 
 
+class InviteSpec(_Model):
+    """The explicit opt-in to invite an account outside the organization (spec.accountId) to join it."""
+
+    notes: Annotated[str, StringConstraints(max_length=limits.HANDSHAKE_NOTES_MAX)] | None = Field(
+        default=None, description="Sent in the invitation's email to the account's owner (HandshakeNotes). Changing "
+        "it sends a new invitation once the last one ended (declined, canceled, expired).")
+
+
 class AwsAccountSpec(_Model):
     """A member account of the organization."""
 
@@ -139,7 +147,13 @@ class AwsAccountSpec(_Model):
                     "rule": "!(has(self.orgUnitRef) && has(self.parentId))",
                     "message": "set at most one of orgUnitRef and parentId",
                     "fieldPath": ".parentId",
-                }
+                },
+                {
+                    "rule": "!has(self.invite) || has(self.accountId)",
+                    "message": "spec.invite needs spec.accountId: the id of the account outside the organization to "
+                               "invite",
+                    "fieldPath": ".invite",
+                },
             ]
         }
     )
@@ -168,8 +182,12 @@ class AwsAccountSpec(_Model):
         default="ALLOW", description="IAM user access to billing (creation only)."
     )
     account_id: Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)] | None = Field(
-        default=None, description="Adopt this existing member account instead of creating one."
+        default=None, description="Adopt this existing member account instead of creating one (with spec.invite: "
+                                  "the account outside the organization to invite)."
     )
+    invite: InviteSpec | None = Field(
+        default=None, description="Invite spec.accountId, an account outside the organization, to join it "
+        "(InviteAccountToOrganization); bound and placed in its OU once its owner accepts.")
     tags: Tags | None = Field(default=None, description="When present, the whole tag set.")
     deletion_policy: Literal["Retain", "RemoveFromOrganization", "Close"] = Field(
         default="Retain",
@@ -328,7 +346,8 @@ ConditionValue = Annotated[str, StringConstraints(min_length=1, max_length=limit
 class TrustCondition(_Model):
     """One condition of the access role's trust policy: ``Condition: {operator: {key: values}}``."""
 
-    operator: Annotated[str, StringConstraints(pattern=limits.CONDITION_OPERATOR_PATTERN)] = Field(
+    operator: Annotated[str, StringConstraints(max_length=limits.CONDITION_OPERATOR_MAX,
+                                               pattern=limits.CONDITION_OPERATOR_PATTERN)] = Field(
         description="An IAM condition operator: StringEquals, StringLike, ArnLike, Bool, NumericLessThan, ..., with "
         "an optional IfExists suffix and ForAnyValue:/ForAllValues: prefix.")
     key: Annotated[str, StringConstraints(min_length=1, max_length=limits.CONDITION_KEY_MAX,
@@ -338,6 +357,14 @@ class TrustCondition(_Model):
     values: list[ConditionValue] = Field(
         min_length=1, max_length=limits.MAX_CONDITION_VALUES,
         description="The values (any one matches), written as strings: 'true', '3600', an ARN.")
+
+
+#: The API server's part of _distinct_conditions (its cost: 20 x 20 comparisons of bounded strings): keys spelt
+#: alike. Keys that differ only in case (IAM's names are case-insensitive) are refused by awsorg validate and the
+#: operator (the model's validator): lowerAscii() is a Kubernetes CEL function the sandbox's cel-python lacks.
+DISTINCT_CONDITIONS_RULE = "self.all(c, self.exists_one(d, d.operator == c.operator && d.key == c.key))"
+DISTINCT_CONDITIONS_MESSAGE = ("two conditions have the same operator and key: a trust policy holds one entry per "
+                               "operator and key, so list the values together")
 
 
 def _distinct_conditions(conditions: list[TrustCondition]) -> list[TrustCondition]:
@@ -364,7 +391,8 @@ class AccessRole(_Model):
         Field(default_factory=list, description="Managed policies attached to the role.")
     )
     conditions: Annotated[list[TrustCondition], AfterValidator(_distinct_conditions)] = Field(
-        default_factory=list, max_length=limits.MAX_TRUST_CONDITIONS,
+        default_factory=list, max_length=limits.MAX_TRUST_CONDITIONS, json_schema_extra={
+            "x-kubernetes-validations": [{"rule": DISTINCT_CONDITIONS_RULE, "message": DISTINCT_CONDITIONS_MESSAGE}]},
         description="Conditions of the trust policy's statement (all must hold), e.g. StringEquals "
         "aws:PrincipalOrgID. Compared by meaning: one removed or changed outside Git is drift.")
     max_session_duration: Annotated[int, Field(ge=limits.ROLE_SESSION_MIN, le=limits.ROLE_SESSION_MAX)] = Field(
@@ -473,6 +501,19 @@ class AwsAccountStatus(_Status):
     parent_id: str | None = Field(default=None, description="The parent's AWS id (r-... or ou-...).")
     path: str | None = Field(default=None, description="The parent's path from the root, e.g. Root/Workloads.")
     email: str | None = Field(default=None, description="The email the account was created or adopted with.")
+    invitation_started_at: str | None = Field(
+        default=None, json_schema_extra={"format": "date-time"},
+        description="When the operator recorded its intent to invite the account (before calling "
+        "InviteAccountToOrganization).")
+    invitation_for: str | None = Field(
+        default=None, description="What the invitation was sent for (a digest of spec.accountId and "
+        "spec.invite): a new invitation only when it changes.")
+    invitation_handshake_id: str | None = Field(
+        default=None, description="The invitation's handshake (h-...), found again after a restart so the account "
+        "is never invited twice.")
+    invitation_state: str | None = Field(
+        default=None, description="The invitation's handshake state: OPEN, ACCEPTED, DECLINED, CANCELED, EXPIRED.")
+    invitation_expires_at: str | None = Field(default=None, description="When the open invitation expires.")
 
 
 class PolicyStatus(_Status):
@@ -620,6 +661,7 @@ AWS_ACCOUNT = KindInfo(
         {"name": "Email", "type": "string", "jsonPath": ".spec.email"},
         {"name": "Parent", "type": "string", "jsonPath": ".status.path"},
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
+        {"name": "Invitation", "type": "string", "jsonPath": ".status.invitationState", "priority": 1},
         _cond_col("Ready"),
         _cond_col("Synced"),
         _cond_col("Drifted"),

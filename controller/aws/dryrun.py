@@ -45,6 +45,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from controller.api import limits
 from controller.api.limits import AWS_MANAGED_DEFAULT
 from controller.aws.central_logging import CentralLoggingGateway
 from controller.aws.gateway import OrganizationsGateway
@@ -227,6 +228,7 @@ class RecordingGateway(OrganizationsGateway):
         self._ids = itertools.count(1)
         self._tags: dict[str, dict[str, str]] = {}
         self._requests: dict[str, tuple[CreateAccountRequest, ObservedAccount]] = {}
+        self._invitations: list[dict[str, Any]] = []  # the INVITE handshakes this dry run "sent", open
         self._described: set[str] = set()
         self._enabled_here: set[str] = set()
         self.initial: OrgSnapshot | None = None
@@ -266,6 +268,8 @@ class RecordingGateway(OrganizationsGateway):
             # a recorded EnableAllFeatures stands as an open handshake (the dry run waits on it, as AWS would)
             opened = {"Id": f"h-{NEW}", "Action": "ENABLE_ALL_FEATURES", "State": "OPEN"}
             return {**page, "Handshakes": [*page.get("Handshakes", []), opened]}
+        if operation == "ListHandshakesForOrganization" and kwargs.get("Filter", {}).get("ActionType") == "INVITE":
+            return {**page, "Handshakes": [*page.get("Handshakes", []), *self._invitations]}  # open, as sent
         if operation == "ListCreateAccountStatus" and "IN_PROGRESS" in kwargs.get("States", ["IN_PROGRESS"]):
             pending = [{"Id": r.id, "State": r.state, "AccountName": r.account_name,
                         "RequestedTimestamp": r.requested_at} for r, _ in self._requests.values()
@@ -318,6 +322,13 @@ class RecordingGateway(OrganizationsGateway):
                                             request.account_name, "RequestedTimestamp": request.requested_at}}
         if operation == "AcceptHandshake":
             self.update_snapshot(lambda s: dataclasses.replace(s, feature_set="ALL"))
+        if operation == "InviteAccountToOrganization":  # an open invitation; the account joins when its owner says
+            now = datetime.datetime.now(datetime.UTC)
+            invitation = {"Id": self._new_id("h-"), "State": "OPEN", "Action": "INVITE",
+                          "Parties": [{"Id": kwargs["Target"]["Id"], "Type": "ACCOUNT"}], "RequestedTimestamp": now,
+                          "ExpirationTimestamp": now + datetime.timedelta(days=limits.INVITATION_DAYS)}
+            self._invitations.append(invitation)
+            return {"Handshake": invitation}
         return {}
 
     # ---------------------------------------------------------------------------- the one read

@@ -27,6 +27,13 @@ from controller.aws.errors import AwsError, map_error
 from controller.aws.member import MemberAccounts
 from controller.aws.retry import RetryPolicy, call_with_retries
 from controller.aws.writes import NOTHING_DONE, Applied, happened, write
+from controller.planner.account import (
+    ClosureQuota,
+    close_quota_reached,
+    closure_quota,
+    invited,
+    when_text,
+)
 from controller.planner.actions import (
     AttachPolicy,
     Blocked,
@@ -43,6 +50,7 @@ from controller.planner.actions import (
     EnablePolicyType,
     EnableServiceAccess,
     FinalizeAllFeatures,
+    InviteAccount,
     MoveAccount,
     RegisterDelegatedAdministrator,
     RemoveAccount,
@@ -52,6 +60,7 @@ from controller.planner.actions import (
     UntagResource,
     UpdatePolicy,
     creation_limit_reached,
+    invitation_limit_reached,
 )
 from controller.state import (
     CreateAccountRequest,
@@ -59,6 +68,7 @@ from controller.state import (
     MemberConfig,
     ObservedAccount,
     ObservedHandshake,
+    ObservedInvitation,
     ObservedOU,
     ObservedPolicy,
     ObservedTrail,
@@ -108,6 +118,7 @@ class OrganizationsGateway:
         self._account_client_factory = account_client
         self._account_api: Any = None
         self._create_lock = threading.Lock()
+        self._close_lock = threading.Lock()
         self._enable_lock = threading.Lock()
         self._lock = threading.RLock()
         self._snapshot: OrgSnapshot | None = None
@@ -423,15 +434,30 @@ class OrganizationsGateway:
 
     @write(CloseAccount, "Closed", lambda gw, a, _: gw.close_account(a.account_id),
            done_codes=frozenset({"AccountAlreadyClosedException"}),
-           explain=lambda a, exc: Blocked("LimitExceeded", f"AWS's account closure quota is reached ({exc.reason}); "
-                                          f"closing {a.account_id} is retried later")
+           yields=lambda a, _: Applied(
+               status=AwsAccountStatus(state="PENDING_CLOSURE"), message="AWS answered; the account is PENDING_CLOSURE",
+               wait=Blocked("Closing", f"account {a.account_id} is PENDING_CLOSURE: AWS is closing it; this object is "
+                            "released once AWS shows it SUSPENDED")),
+           explain=lambda a, exc: _quota_reached(a.account_id, exc) if isinstance(exc, CloseQuotaGuard)
+           else Blocked(
+               "CloseQuotaReached", f"account {a.account_id} is not closed yet: AWS refuses ({exc.reason}: "
+               f"{exc.aws_message}); the operator's closures limit allowed it, so this organization's quota is lower "
+               "or closures outside Git used it: set the limit to the quota AWS applies "
+               f"({limits.setting('closures', 1)} for one a month); tried again with backoff")
            if exc.code == "ConstraintViolationException" and exc.reason in CLOSE_QUOTA_REASONS else None)
     def close_account(self, account_id: str) -> None:
-        self._call("CloseAccount", AccountId=account_id)
-        self.update_snapshot(
-            lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], state="PENDING_CLOSURE"))
-            if account_id in s.accounts else s
-        )
+        """CloseAccount, when the closure quota as the snapshot counts it allows one more (checked and counted under
+        one lock, so two deletions at once do not both take the last one)."""
+        with self._close_lock:
+            snap = self._snapshot
+            quota = closure_quota(snap) if snap is not None else None
+            if quota is not None and quota.remaining <= 0:
+                raise CloseQuotaGuard(quota)
+            self._call("CloseAccount", AccountId=account_id)
+            self.update_snapshot(
+                lambda s: s.with_account(dataclasses.replace(s.accounts[account_id], state="PENDING_CLOSURE"))
+                if account_id in s.accounts else s
+            )
 
     @write(RemoveAccount, "Removed", lambda gw, a, _: gw.remove_account(a.account_id),
            explain=lambda a, exc: Blocked(
@@ -442,6 +468,29 @@ class OrganizationsGateway:
     def remove_account(self, account_id: str) -> None:
         self._call("RemoveAccountFromOrganization", AccountId=account_id)
         self.update_snapshot(lambda s: s.without_account(account_id))
+
+    # ------------------------------------------------------------------------------ invitations
+    def list_invitations(self) -> list[ObservedInvitation]:
+        """The organization's INVITE handshakes AWS still lists (open ones, and those ended in the last 30 days)."""
+        found = []
+        for h in self._pages("ListHandshakesForOrganization", "Handshakes", Filter={"ActionType": "INVITE"}):
+            found.append(_invitation(h))
+        return found
+
+    @write(InviteAccount, "InvitationSent", lambda gw, a, _: gw.invite_account(a.account_id, a.notes, a.tags),
+           done_codes=frozenset({"DuplicateHandshakeException"}),
+           yields=lambda a, hs: Applied(
+               status=AwsAccountStatus(invitation_handshake_id=hs.id, invitation_state=hs.state,
+                                       invitation_expires_at=when_text(hs.expires_at) if hs.expires_at else None),
+               message=f"handshake {hs.id}", wait=invited(hs)),
+           explain=lambda a, exc: _invite_refused(a, exc))
+    def invite_account(self, account_id: str, notes: str | None, tags: Mapping[str, str]) -> ObservedInvitation:
+        args: dict[str, Any] = {"Target": {"Type": "ACCOUNT", "Id": account_id}}
+        if notes:
+            args["Notes"] = notes
+        if tags:
+            args["Tags"] = _tag_list(tags)
+        return _invitation(self._call("InviteAccountToOrganization", **args)["Handshake"])
 
     # ------------------------------------------------------------------------------ policies
     @write(EnablePolicyType, "PolicyTypeEnabled", lambda gw, a, _: gw.enable_policy_type(a.root_id, a.policy_type),
@@ -649,6 +698,18 @@ class OrganizationsGateway:
         return self._account_api
 
 
+def _quota_reached(account_id: str, exc: CloseQuotaGuard) -> Blocked:
+    return close_quota_reached(account_id, exc.quota)
+
+
+class CloseQuotaGuard(AwsError):
+    """Our own guard: the closure quota (``limits.Limits.closures``) leaves no closure, as the snapshot counts."""
+
+    def __init__(self, quota: ClosureQuota) -> None:
+        super().__init__("CloseAccount", "CloseQuotaReached", f"{quota.remaining} of {quota.quota} closures remain")
+        self.quota: ClosureQuota = quota
+
+
 class CreationLimitReached(AwsError):
     """Our own guard: AWS allows ``limits.MAX_CREATIONS_IN_FLIGHT`` CreateAccount requests in progress at a time."""
 
@@ -739,7 +800,40 @@ def _account(raw: Mapping[str, Any], parent_id: str) -> ObservedAccount:
         email=raw.get("Email", ""),
         state=str(raw.get("State") or raw.get("Status") or "ACTIVE"),
         parent_id=parent_id,
+        joined_method=str(raw.get("JoinedMethod") or "CREATED"),
     )
+
+
+def _utc(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, datetime.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+def _invitation(raw: Mapping[str, Any]) -> ObservedInvitation:
+    """An INVITE handshake: its target is the party of Type ACCOUNT (the other is the ORGANIZATION)."""
+    target = next((str(p.get("Id", "")) for p in raw.get("Parties") or [] if p.get("Type") in ("ACCOUNT", "EMAIL")
+                   and str(p.get("Id", "")) != ""), "")
+    return ObservedInvitation(id=str(raw["Id"]), state=str(raw.get("State", "")), target=target,
+                              requested_at=_utc(raw.get("RequestedTimestamp")),
+                              expires_at=_utc(raw.get("ExpirationTimestamp")))
+
+
+def _invite_refused(a: InviteAccount, exc: AwsError) -> Blocked | None:
+    """InviteAccountToOrganization's refusals (HandshakeConstraintViolationException reasons, botocore 1.44.8)."""
+    if exc.code != "HandshakeConstraintViolationException":
+        return None
+    if exc.reason == "HANDSHAKE_RATE_LIMIT_EXCEEDED":
+        return invitation_limit_reached(limits.INVITATIONS_PER_DAY)
+    if exc.reason == "ACCOUNT_NUMBER_LIMIT_EXCEEDED":
+        return Blocked("LimitExceeded", f"{a.describe()}: AWS refuses (ACCOUNT_NUMBER_LIMIT_EXCEEDED: "
+                       f"{exc.aws_message}): the organization's accounts, closed ones and open invitations included, "
+                       f"reach its quota; {limits.RAISE_ACCOUNT_QUOTA}; tried again at each resync", slow=True)
+    if exc.reason == "ALREADY_IN_AN_ORGANIZATION":
+        return Blocked("InvitationEnded", f"{a.describe()}: AWS refuses (ALREADY_IN_AN_ORGANIZATION): the account is a "
+                       "member of another organization; it must leave it first (its management account removes it, "
+                       "or it leaves), then change spec.invite to invite it again", retry=False)
+    return Blocked("InvitationEnded", f"{a.describe()}: AWS refuses ({exc.reason}: {exc.aws_message})", retry=False)
 
 
 def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -191,6 +191,15 @@ class MemberAccounts:
             self._creds[account_id] = (found, expires_at)
         return found, expires_at
 
+    def reachable(self, account_id: str) -> str | None:
+        """None when the member role can be assumed in the account (credentials cached for the hour); otherwise
+        AssumeRole's refusal (the role is missing or does not trust the operator)."""
+        try:
+            self._credentials(account_id)
+        except AccountNotAccessible as exc:
+            return f"AssumeRole on {self.role_arn(account_id)} was refused ({exc.code}: {exc.aws_message})"
+        return None
+
     def call(self, operation: str, fn: Callable[[], T]) -> T:
         """One call in a member account: errors mapped, transient ones retried."""
         return self._aws(operation, fn)

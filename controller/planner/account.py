@@ -15,29 +15,35 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.api import limits
-from controller.api.models import CONFIRM_DELETION
+from controller.api.models import CONFIRM_DELETION, AwsAccountStatus
 from controller.planner.actions import (
     Action,
     BindCreateRequest,
+    BindInvitation,
     Blocked,
     BlockReason,
     CloseAccount,
     CreateAccount,
     Difference,
     ForgetCreateRequest,
+    ForgetInvitation,
+    InviteAccount,
     MoveAccount,
     Plan,
     RecordCreationIntent,
+    RecordInvitationIntent,
     RemoveAccount,
     RenameAccount,
     creation_limit_reached,
+    invitation_limit_reached,
 )
 from controller.planner.tags import is_aws_reserved, plan_tags
-from controller.state import CreateAccountRequest, ObservedAccount, OrgSnapshot
+from controller.state import CreateAccountRequest, ObservedAccount, ObservedInvitation, OrgSnapshot
 
 CLOSED_STATES = frozenset({"SUSPENDED", "PENDING_CLOSURE", "CLOSED"})
 # CreateAccount FailureReasons worth another attempt later (the rest need a person).
@@ -63,6 +69,8 @@ class DesiredAccount:
     account_id: str | None = None
     tags: Mapping[str, str] | None = None
     observe_only: bool = False
+    invite: bool = False  # spec.invite: account_id is an account outside the organization, to be invited
+    invite_notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ class AccountRecord:
     id: str | None = None
     request_id: str | None = None
     intent_at: datetime.datetime | None = None
+    invitation_id: str | None = None
+    invitation_started_at: datetime.datetime | None = None
+    invitation_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,7 @@ def plan_account(
     record: AccountRecord,
     creation: CreationView = CreationView(),
     actual_tags: Mapping[str, str] | None = None,
+    invitation: InvitationView | None = None,
 ) -> Plan:
     """Plan one AwsAccount (the engine has resolved its references and refused a second claim of its email)."""
     parent_id = desired.parent_id or snapshot.root_id
@@ -97,7 +109,7 @@ def plan_account(
             blocked=Blocked("ParentNotFound", f"spec.parentId: parent {parent_id} does not exist in the organization"),
             resource_id=record.id,
         )
-    account, adopted, early = _bound_account(desired, snapshot, record, creation)
+    account, adopted, early = _bound_account(desired, snapshot, record, creation, invitation)
     if early is not None:
         return early
     assert account is not None
@@ -108,7 +120,8 @@ def plan_account(
 
 
 def _bound_account(
-    desired: DesiredAccount, snapshot: OrgSnapshot, record: AccountRecord, creation: CreationView
+    desired: DesiredAccount, snapshot: OrgSnapshot, record: AccountRecord, creation: CreationView,
+    invitation: InvitationView | None = None,
 ) -> tuple[ObservedAccount | None, bool, Plan | None]:
     if record.id is not None:
         if record.id in snapshot.accounts:
@@ -126,11 +139,14 @@ def _bound_account(
         )
     if desired.account_id is not None:
         account = snapshot.accounts.get(desired.account_id)
+        if account is None and desired.invite and not desired.observe_only:
+            return None, False, plan_invitation(desired, record, invitation or InvitationView())
         if account is None:
             return None, False, Plan(
                 blocked=Blocked(
                     "NotFound",
-                    f"spec.accountId: account {desired.account_id} is not a member of this organization",
+                    f"spec.accountId: account {desired.account_id} is not a member of this organization (to "
+                    "invite it, add spec.invite)",
                     retry=True,
                 )
             )
@@ -233,12 +249,17 @@ def _plan_bound(
             differences=(Difference("email", desired.email, account.email),),
         )
     if account.state in CLOSED_STATES:
+        reuse = ""
+        if adopted and desired.account_id is None:  # found by its email: the spec means a new account
+            reuse = (f"; spec.email {desired.email} is that closed account's: AWS keeps a closed account's email for "
+                     f"{limits.CLOSED_ACCOUNT_DAYS} days after closure (and then for good), so no new account can "
+                     "have it: choose another email")
         return Plan(
             blocked=Blocked(
                 "AccountClosed",
                 f"account {account.id} is {account.state}; a closed account is never recreated. Delete this "
                 "object (deletionPolicy Retain forgets it)"
-                + ("; the account is not adopted" if adopted else ""),
+                + ("; the account is not adopted" if adopted else "") + reuse,
                 retry=False,
             ),
             resource_id=refused_id,
@@ -261,6 +282,39 @@ def _plan_bound(
 
 
 DESTROYING = ("Close", "RemoveFromOrganization")
+#: The states of an account AWS is closing or has closed, as counted against the closure quota.
+CLOSING_STATES = frozenset({"PENDING_CLOSURE", "SUSPENDED"})
+
+
+@dataclass(frozen=True)
+class ClosureQuota:
+    """AWS's closure quota as the operator can know it: ``quota`` closures per rolling 30 days
+    (``limits.Limits.closures``, or AWS's figure for the organization's size), ``used`` the member accounts AWS is
+    closing or holds SUSPENDED. AWS publishes no count of the closures of the last 30 days; a SUSPENDED account stays
+    in the organization for 90 days, so ``used`` counts some closures older than 30 days too: the operator may wait
+    when AWS would not, never the reverse."""
+
+    quota: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.quota - self.used)
+
+
+def closure_quota(snapshot: OrgSnapshot, configured: limits.Limits | None = None) -> ClosureQuota:
+    members = [a for a in snapshot.accounts.values() if a.id != snapshot.management_account_id]
+    quota = (configured or limits.active()).closure_quota(len(members))
+    return ClosureQuota(quota, sum(1 for a in members if a.state in CLOSING_STATES))
+
+
+def released_message(account: ObservedAccount) -> str:
+    """The last event of a closed account's object: what AWS now holds and what that costs."""
+    return (f"account {account.id} <{account.email}> is {account.state}: AWS closed it. It stays in the organization "
+            f"as SUSPENDED for {limits.CLOSED_ACCOUNT_DAYS} days (AWS Support can reopen it until then; after that "
+            f"it is gone for good), counts against the organization's account quota until then, and its email "
+            f"cannot be used for another account; it counted against the closure quota of "
+            f"{limits.CLOSE_QUOTA_DAYS} rolling days")
 
 
 @dataclass(frozen=True)
@@ -276,6 +330,8 @@ class DeletionCheck:
     confirmed: str | None = None
     #: The other AwsAccounts that declare this account (by its id, or by its email).
     declared_by: tuple[str, ...] = ()
+    #: The closure quota, as the snapshot shows it (the adapter always reads it; None: not checked).
+    closures: ClosureQuota | None = None
 
 
 def plan_account_delete(
@@ -359,8 +415,13 @@ def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unre
         return Plan(resource_id=account_id)  # no longer in the organization (closed for good, or removed): done
     if found.id != account_id:
         return refuse("IdentityMismatch", f"AWS answered account {found.id} when asked for {account_id}")
-    if policy == "Close" and found.state in CLOSED_STATES:
-        return Plan(resource_id=account_id)  # already closing or closed: nothing left to destroy
+    if policy == "Close" and found.state == "PENDING_CLOSURE":
+        return Plan(blocked=Blocked("Closing", f"account {account_id} <{found.email}> is PENDING_CLOSURE: AWS is "
+                                    "closing it; this object is released once AWS shows it SUSPENDED"),
+                    resource_id=account_id, status=AwsAccountStatus(state=found.state))
+    if policy == "Close" and found.state in CLOSED_STATES:  # closed: nothing left to destroy; the object goes
+        return Plan(resource_id=account_id, status=AwsAccountStatus(state=found.state),
+                    released=released_message(found))
     other = sorted({e for e in check.emails if e and e.lower() != found.email.lower()})
     if other:
         return refuse("IdentityMismatch", f"account {account_id} has the email {found.email} in AWS now, but this "
@@ -381,4 +442,99 @@ def plan_destruction(account_id: str, policy: str, check: DeletionCheck, *, unre
             retry=False), resource_id=account_id)
     if policy == "RemoveFromOrganization":
         return Plan(actions=(RemoveAccount(account_id),), resource_id=account_id)
+    quota = check.closures
+    if quota is not None and quota.remaining <= 0:
+        return Plan(blocked=close_quota_reached(account_id, quota), resource_id=account_id)
     return Plan(actions=(CloseAccount(account_id),), resource_id=account_id)
+
+
+def close_quota_reached(account_id: str, quota: ClosureQuota) -> Blocked:
+    configured = limits.active().closures
+    source = (f"the configured limit {limits.setting('closures', configured)}" if configured else
+              f"AWS's quota for this organization (CloseAccount: the higher of {limits.CLOSE_QUOTA_FLOOR} or "
+              f"{int(limits.CLOSE_QUOTA_SHARE * 100)}% of the member accounts, up to {limits.CLOSE_QUOTA_CEILING:,})")
+    return Blocked("CloseQuotaReached", f"account {account_id} is not closed yet: {quota.remaining} of {quota.quota} "
+                   f"closures remain in the rolling {limits.CLOSE_QUOTA_DAYS} days ({quota.used} member accounts are "
+                   f"PENDING_CLOSURE or SUSPENDED; {source}). It is closed when the quota allows (a SUSPENDED account "
+                   f"leaves the organization after {limits.CLOSED_ACCOUNT_DAYS} days); looked at again at each resync",
+                   slow=True)
+
+
+# ------------------------------------------------------------------------------------------ invitation
+
+#: Handshake states (HandshakeState, botocore 1.44.8): REQUESTED "awaiting a response from the recipient", OPEN; the
+#: rest are ends.
+INVITATION_OPEN = frozenset({"REQUESTED", "OPEN"})
+INVITATION_ENDED = frozenset({"DECLINED", "CANCELED", "EXPIRED"})
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    """What the reconciler read for an invitation: the organization's INVITE handshakes to this account (open, and
+    ended in the last 30 days: AWS lists no older), and how many were sent in the last 24 hours."""
+
+    found: Sequence[ObservedInvitation] = ()
+    sent_today: int = 0
+
+
+def invite_key(account_id: str, notes: str | None) -> str:
+    """What an invitation was sent for (status.invitationFor): a new one only when this changes."""
+    return hashlib.sha256(f"{account_id}\n{notes or ''}".encode()).hexdigest()[:16]
+
+
+def when_text(at: datetime.datetime | None) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else "unknown"
+
+
+def invited(hs: ObservedInvitation) -> Blocked:
+    """The wait while an invitation is open (the planner's and the write's words)."""
+    return Blocked("Invited", f"account {hs.target} is invited (handshake {hs.id}, {hs.state}, expires "
+                   f"{when_text(hs.expires_at)}): its owner accepts it from the account (AWS Organizations console of "
+                   "that account, or aws organizations accept-handshake); the account is bound and placed in its OU "
+                   "then. Looked at again at each resync", slow=True)
+
+
+def _invitation_status(hs: ObservedInvitation) -> AwsAccountStatus:
+    return AwsAccountStatus(invitation_handshake_id=hs.id, invitation_state=hs.state,
+                            invitation_expires_at=when_text(hs.expires_at) if hs.expires_at else None)
+
+
+def plan_invitation(desired: DesiredAccount, record: AccountRecord, view: InvitationView) -> Plan:
+    """An account outside the organization, invited (``spec.invite`` with ``spec.accountId``): a small state machine in
+    the object's status, like creation's, so that a crash never leaves two open invitations:
+
+    1. no intent                        -> RecordInvitationIntent (status only)
+    2. intent, no handshake id          -> an open invitation to the account (a crash after the call): bind it;
+                                           else (fewer than 20 sent today) InviteAccountToOrganization
+    3. handshake id recorded            -> open: wait (Invited, with its expiry); ended (declined, canceled, expired,
+                                           or no longer listed): InvitationEnded, a new one only when spec.invite
+                                           changes
+    Accepted: the account is a member; the planner binds it like any account (placed in its OU, tagged).
+    """
+    account_id = desired.account_id or ""
+    key = invite_key(account_id, desired.invite_notes)
+    if record.invitation_for is not None and record.invitation_for != key:
+        return Plan(actions=(ForgetInvitation(record.invitation_id),))
+    if record.invitation_id is not None:
+        hs = next((h for h in view.found if h.id == record.invitation_id), None)
+        if hs is not None and hs.state in INVITATION_OPEN:
+            return Plan(blocked=invited(hs), status=_invitation_status(hs))
+        if hs is not None and hs.state == "ACCEPTED":
+            return Plan(blocked=Blocked("Invited", f"account {account_id} accepted the invitation (handshake "
+                                        f"{hs.id}); reading it"), status=_invitation_status(hs))
+        state = hs.state if hs is not None else "no longer listed by AWS (ended over 30 days ago)"
+        return Plan(
+            blocked=Blocked("InvitationEnded", f"the invitation of account {account_id} (handshake "
+                            f"{record.invitation_id}) is {state}; no new invitation is sent until spec.invite "
+                            "changes (e.g. its notes): change it to invite the account again, or delete this object",
+                            retry=False),
+            status=_invitation_status(hs) if hs is not None else AwsAccountStatus(invitation_state="ENDED"))
+    if record.invitation_started_at is None:
+        return Plan(actions=(RecordInvitationIntent(account_id, key),))
+    open_one = next((h for h in view.found if h.state in INVITATION_OPEN), None)
+    if open_one is not None:
+        return Plan(actions=(BindInvitation(open_one.id, open_one.state, when_text(open_one.expires_at)),))
+    if view.sent_today >= limits.INVITATIONS_PER_DAY:
+        return Plan(blocked=invitation_limit_reached(view.sent_today))
+    tags = {k: v for k, v in (desired.tags or {}).items() if not is_aws_reserved(k)}
+    return Plan(actions=(InviteAccount(account_id, desired.invite_notes, tags),))

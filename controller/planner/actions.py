@@ -137,6 +137,65 @@ class ForgetCreateRequest(StatusStep):
 
 
 @dataclass(frozen=True)
+class RecordInvitationIntent(StatusStep):
+    """Record, before calling InviteAccountToOrganization, that this object is about to invite the account: after a
+    crash the next look finds the invitation sent (ListHandshakesForOrganization) instead of sending another."""
+
+    account_id: str
+    key: str
+    pause = "Inviting"
+
+    def status_update(self, now: str) -> AwsAccountStatus:
+        return AwsAccountStatus(invitation_started_at=now, invitation_for=self.key, invitation_handshake_id=None,
+                                invitation_state=None, invitation_expires_at=None)
+
+    def describe(self) -> str:
+        return f"about to invite account {self.account_id} to the organization"
+
+
+@dataclass(frozen=True)
+class BindInvitation(StatusStep):
+    """An open invitation to the account found after the intent (sent before a crash, or by hand): record it."""
+
+    handshake_id: str
+    state: str
+    expires: str | None
+    pause = "Invited"
+
+    def status_update(self, now: str) -> AwsAccountStatus:
+        return AwsAccountStatus(invitation_handshake_id=self.handshake_id, invitation_state=self.state,
+                                invitation_expires_at=self.expires)
+
+    def describe(self) -> str:
+        return f"resume following invitation {self.handshake_id} ({self.state})"
+
+
+@dataclass(frozen=True)
+class ForgetInvitation(StatusStep):
+    """spec.invite changed since the last invitation: forget it, so that a new one is sent (once it has ended)."""
+
+    handshake_id: str | None
+    pause = "Inviting"
+
+    def status_update(self, now: str) -> AwsAccountStatus:
+        return AwsAccountStatus(invitation_started_at=None, invitation_for=None, invitation_handshake_id=None,
+                                invitation_state=None, invitation_expires_at=None)
+
+    def describe(self) -> str:
+        return f"spec.invite changed: a new invitation replaces {self.handshake_id or 'the last one'}"
+
+
+@dataclass(frozen=True)
+class InviteAccount(Action):
+    account_id: str
+    notes: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"invite account {self.account_id} to the organization"
+
+
+@dataclass(frozen=True)
 class CreateAccount(Action):
     account_name: str
     email: str
@@ -636,6 +695,12 @@ BlockReason = Literal[
     "CannotLeaveOrganization",
     "WaitingForPropagation",
     "Creating",
+    "Closing",
+    "CloseQuotaReached",
+    "Inviting",
+    "Invited",
+    "InvitationEnded",
+    "InvitationLimitReached",
     # AWS's refusals of an action (controller.reconciler.status.AWS_REASONS; AwsError for any other)
     "AwsError",
     "AwsThrottled",
@@ -649,7 +714,8 @@ BlockReason = Literal[
 # Blocked reasons that are waits, not failures: looked at again soon, not backed off, not logged as errors.
 WAIT_REASONS: frozenset[BlockReason] = frozenset({"WaitingForReference", "CreationInProgress", "CreationLimitReached",
                                                   "WaitingForAllFeatures", "WaitingForAccountAccess",
-                                                  "WaitingForPropagation"})
+                                                  "WaitingForPropagation", "Closing", "Inviting", "Invited",
+                                                  "InvitationLimitReached"})
 
 
 @dataclass(frozen=True)
@@ -669,6 +735,13 @@ def creation_limit_reached(in_flight: int) -> Blocked:
     """The planner's check before CreateAccount and the gateway's guard under its lock say this in one way."""
     return Blocked("CreationLimitReached", f"{in_flight} account creations are in progress in the organization and "
                    f"AWS allows {limits.MAX_CREATIONS_IN_FLIGHT} at a time; this one starts when a slot frees up")
+
+
+def invitation_limit_reached(sent: int) -> Blocked:
+    """The planner's count before InviteAccountToOrganization and AWS's refusal say this in one way."""
+    return Blocked("InvitationLimitReached", f"{sent} invitations were sent in the last 24 hours and AWS allows "
+                   f"{limits.INVITATIONS_PER_DAY} a day (HANDSHAKE_RATE_LIMIT_EXCEEDED beyond); this one is sent when "
+                   "the day's count allows, looked at again at each resync", slow=True)
 
 
 def duplicate_account(account_id: str, owner: str, *, by_spec: bool = True) -> Blocked:
@@ -703,6 +776,10 @@ class Plan:
     adopted: bool = False
     fresh: tuple[Action, ...] = ()
     created: bool = False
+    #: (a deletion's plan) what the object's status shows of the resource while it waits, or when it goes
+    status: AwsAccountStatus | None = None
+    #: (a deletion's plan) the resource is gone or closed as asked: the ``Released`` event's message
+    released: str | None = None
 
     @property
     def in_sync(self) -> bool:

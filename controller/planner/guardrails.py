@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from controller.api import limits
 from controller.api.guardrails import ORGANIZATION, REASON, OperatorPolicy, matches
-from controller.api.models import AwsAccountSpec, OrganizationSpec, OrgUnitSpec, ServiceControlPolicySpec
+from controller.api.models import AccessRole, AwsAccountSpec, OrganizationSpec, OrgUnitSpec, ServiceControlPolicySpec
 from controller.planner.actions import (
     Action,
     AttachPolicy,
@@ -95,6 +96,7 @@ def _organization(spec: OrganizationSpec, policy: OperatorPolicy, facts: Facts) 
                 what = "it matches none of the allowed patterns"
             found.append(Refusal("accessRole.allowedPrincipals", f"spec.accessRole.trustedPrincipals[{i}]",
                                  f"{principal!r} may not be trusted: {what}; allowed: {_list(allowed)}"))
+        found += _conditions(role, policy)
         for i, arn in enumerate(role.managed_policy_arns):
             if not matches(arn, policy.access_role.allowed_managed_policies):
                 found.append(Refusal("accessRole.allowedManagedPolicies", f"spec.accessRole.managedPolicyArns[{i}]",
@@ -148,6 +150,33 @@ def _organization(spec: OrganizationSpec, policy: OperatorPolicy, facts: Facts) 
                                  "lifecycle would expire logs already written)"))
     if spec.deletion_policy not in policy.deletion.organization:
         found.append(_deletion("deletion.organization", spec.deletion_policy, policy.deletion.organization))
+    return found
+
+
+def _conditions(role: AccessRole, policy: OperatorPolicy) -> list[Refusal]:
+    """accessRole.requiredConditions (each carried, with allowed values only) and accessRole.maxSessionDuration."""
+    found: list[Refusal] = []
+    for required in policy.access_role.required_conditions:
+        wanted = f"{required.operator} {required.key}"
+        allowed = f" with values among {_list(required.values)}" if required.values is not None else ""
+        carried = [(i, c) for i, c in enumerate(role.conditions)
+                   if c.operator == required.operator and c.key.lower() == required.key.lower()]
+        if not carried:
+            found.append(Refusal("accessRole.requiredConditions", "spec.accessRole.conditions",
+                                 f"the trust policy must carry the condition {wanted}{allowed}; add it to "
+                                 "spec.accessRole.conditions"))
+            continue
+        i, condition = carried[0]
+        extra = tuple(v for v in condition.values if required.values is not None and v not in required.values)
+        if extra:
+            found.append(Refusal("accessRole.requiredConditions", f"spec.accessRole.conditions[{i}].values",
+                                 f"{_list(extra)} may not be values of {wanted}; allowed: "
+                                 f"{_list(required.values or ())}"))
+    longest = policy.access_role.max_session_duration
+    if longest is not None and role.max_session_duration > longest:
+        found.append(Refusal("accessRole.maxSessionDuration", "spec.accessRole.maxSessionDuration",
+                             f"{role.max_session_duration} seconds is longer than allowed; allowed: "
+                             f"{limits.ROLE_SESSION_MIN} to {longest}"))
     return found
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from controller.api import limits
 from controller.api.models import CONFIRM_DELETION, AwsAccountSpec, AwsAccountStatus
 from controller.aws.errors import AwsError
 from controller.aws.gateway import Knowledge
@@ -22,6 +23,8 @@ from controller.planner.account import (
     CreationView,
     DeletionCheck,
     DesiredAccount,
+    InvitationView,
+    closure_quota,
     deletion_target,
     plan_account,
     plan_destruction,
@@ -45,11 +48,29 @@ def _parse_time(value: Any) -> datetime.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
+def member_role_condition(account_id: str, management: str, role: str,
+                          refused: str | None) -> tuple[str, bool, str, str]:
+    """``MemberRole`` of an account that joined by invitation: whether the operator can assume its member role there
+    (the baseline, the access role and AWS Config, reach the account only through it)."""
+    if refused is None:
+        return ("MemberRole", True, "MemberRoleAssumable", f"the operator assumes {role} in account {account_id}")
+    return ("MemberRole", False, "MemberRoleMissing",
+            f"account {account_id} joined the organization by invitation and the operator cannot assume its member "
+            f"role {role} there ({refused}): {limits.INVITED_ROLE_WORDS}, so no baseline reaches the account. "
+            f"Provide it one of two ways: create the IAM role {role} in the account, trusting the management account "
+            f"{management} (docs/operating.md, \"Migrating existing accounts\"), or let the operator deploy it with "
+            "the CloudFormation StackSet bootstrap (service-managed, to come: issue 24). Looked at again at each "
+            "resync")
+
+
 def record_of(status: Mapping[str, Any]) -> AccountRecord:
     """What the object's status says about earlier work."""
     bound = binding_of(status)
     return AccountRecord(id=bound.id, request_id=bound.create_account_request_id,
-                         intent_at=_parse_time(bound.creation_started_at))
+                         intent_at=_parse_time(bound.creation_started_at),
+                         invitation_id=bound.invitation_handshake_id,
+                         invitation_started_at=_parse_time(bound.invitation_started_at),
+                         invitation_for=bound.invitation_for)
 
 
 BASELINE = "baseline"  # the Organization's topic on the board: member account id -> its baseline verdict
@@ -64,6 +85,11 @@ class ObservedAccountState:
     #: The Organization's baseline verdicts (account id -> Verdict), as published; None: it has not spoken since
     #: this process started.
     baseline: Mapping[str, Any] | None = None
+    #: The invitation's handshakes, read while the account is invited (None: not invited)
+    invitation: InvitationView | None = None
+    #: An account that joined by invitation: (the member role the operator assumes, why it cannot: None when it
+    #: can); None: not looked at (created accounts, no member access configured)
+    member_role: tuple[str, str | None] | None = None
 
 
 class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountState]):
@@ -103,6 +129,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
             parent_id=next(iter(resolved.values()), None) or spec.parent_id, role_name=spec.role_name,
             iam_user_access_to_billing=spec.iam_user_access_to_billing, account_id=spec.account_id, tags=spec.tags,
             observe_only=spec.management_policy == "Observe",
+            invite=spec.invite is not None, invite_notes=spec.invite.notes if spec.invite is not None else None,
         )
 
     def observe(self, ctx: Context, desired: DesiredAccount, view: ObjectView) -> ObservedAccountState:
@@ -124,13 +151,36 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         if bound is None:
             found = snapshot.account_with_email(desired.email)
             bound = found.id if found else None
+        invitation = None
+        if (desired.invite and desired.account_id is not None and record.id is None
+                and desired.account_id not in snapshot.accounts and not desired.observe_only):
+            invitation, snapshot = self._invitation(ctx, desired.account_id, record)
         tags = None
         if desired.tags is not None and bound in snapshot.accounts and ctx.due(TAGS, view.name, view):
             tags = ctx.gateway.list_tags(bound)  # type: ignore[arg-type]
-        return ObservedAccountState(snapshot, record, creation, tags, ctx.board.read(BASELINE))
+        member_role = None
+        account = snapshot.accounts.get(bound or "")
+        members = ctx.gateway.members
+        if account is not None and account.joined_method == "INVITED" and members is not None:
+            member_role = (members.role_name, members.reachable(account.id))
+        return ObservedAccountState(snapshot, record, creation, tags, ctx.board.read(BASELINE), invitation,
+                                    member_role)
+
+    @staticmethod
+    def _invitation(ctx: Context, account_id: str, record: AccountRecord) -> tuple[InvitationView, OrgSnapshot]:
+        """The organization's INVITE handshakes to the account and the day's count (one ListHandshakesForOrganization,
+        only while the account is not a member); an accepted one: the account read into the snapshot."""
+        every = ctx.gateway.list_invitations()
+        day_ago = datetime.datetime.fromtimestamp(ctx.clock(), datetime.UTC) - datetime.timedelta(days=1)
+        view = InvitationView(tuple(h for h in every if h.target == account_id),
+                              sum(1 for h in every if h.requested_at is not None and h.requested_at > day_ago))
+        if any(h.state == "ACCEPTED" for h in view.found):
+            ctx.gateway.describe_account(account_id)  # a member now: into the shared snapshot
+        return view, ctx.snapshot()
 
     def plan(self, desired: DesiredAccount, observed: ObservedAccountState) -> Plan:
-        return plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags)
+        return plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags,
+                            observed.invitation)
 
     def after(self, desired: DesiredAccount, observed: ObservedAccountState, done: Done,
               known: Knowledge) -> ObservedAccountState:
@@ -150,12 +200,23 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         if account is not None:
             status.arn, status.state, status.parent_id = account.arn, account.state, account.parent_id
             status.path = snapshot.path(account.parent_id) if account.parent_id else None
+            if observed.record.invitation_id is not None:  # a member: the invitation was accepted
+                status.invitation_state, status.invitation_expires_at = "ACCEPTED", None
+        conditions = []
+        if observed.member_role is not None:
+            conditions.append(member_role_condition(resource_id, snapshot.management_account_id,
+                                                    *observed.member_role))
+        stale: list[str] = []
         found = (observed.baseline or {}).get(resource_id)
         if found is not None:
-            return Report(status, [("Baselined", found.state == "compliant", found.reason, found.message)])
-        return Report(status, stale=["Baselined"] if observed.baseline is not None else [])
+            conditions.append(("Baselined", found.state == "compliant", found.reason, found.message))
+        elif observed.baseline is not None:
+            stale.append("Baselined")
+        return Report(status, conditions, stale=stale)
 
     def adopted(self, desired: DesiredAccount, resource_id: str) -> str:
+        if desired.invite:
+            return f"account {resource_id} <{desired.email}> accepted the invitation and joined the organization"
         return f"adopted existing account {resource_id} <{desired.email}>"
 
     def plan_delete(self, ctx: Context, spec: AwsAccountSpec | None, resolved: Mapping[Reference, str],
@@ -194,4 +255,4 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
             others = {c.name for key in keys for c in ctx.refs.claims(KIND, key) if c.name != view.name}
         emails = (binding_of(view.status).email or "", spec.email)
         return DeletionCheck(described, tuple(e for e in emails if e), view.annotations.get(CONFIRM_DELETION),
-                             tuple(sorted(others)))
+                             tuple(sorted(others)), closure_quota(ctx.snapshot()))

@@ -113,18 +113,14 @@ class Context:
     def due(self, read: str, key: str, view: ObjectView, *, settled: bool = True) -> bool:
         """Whether to make a spread read now (``read``: ``TAGS`` of the object ``key``, or one of ``ACCOUNT_READS``
         in the member account ``key``): always after a spec change or an AWS event about the object, and while
-        what was last read is not ``settled`` (not as declared); otherwise once every TAG_SPREAD resyncs (a
-        cycle), in the key's turn or, if no reconcile ran then, at the next one in the cycle; once per cycle
-        (timers may fire more than once per resync)."""
+        what was last read is not ``settled`` (not as declared); otherwise once every TAG_SPREAD resyncs, in the
+        key's turn, counted from its last read (``Inventory.claim_tag_read``). The caller makes the read when this
+        answers True."""
+        epoch = int(self.clock() // self.settings.resync_seconds)
         if view.trigger in ("change", "event") or view.spec_changed or not settled:
-            return True
-        cycle, phase = divmod(int(self.clock() // self.settings.resync_seconds), TAG_SPREAD)
+            return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch, 0, forced=True)
         turn = int(key) % TAG_SPREAD if read in ACCOUNT_READS else self.inventory.tag_bucket(self.kind, key)
-        if phase < turn:
-            return False
-        # From its turn to the cycle's end, once: a resync that ran late (a slow reconcile, a loaded API server)
-        # moves the read to the next resync of the cycle instead of skipping it for a whole cycle.
-        return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, cycle)
+        return self.inventory.claim_tag_read(f"{self.kind}/{read}", key, epoch, turn)
 
 
 @dataclass(frozen=True)
@@ -435,6 +431,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                     if step.pause == "CreationInProgress":
                         st.event("Normal", "CreateAccountFound", step.describe())
                     return st.progress(step.pause, step.describe(), STEP)
+        if plan.status is not None:  # what the plan shows of a resource it waits for (an invitation's state)
+            st.status.update(fields_of(plan.status))
         if plan.blocked is not None:
             return st.blocked(plan)
 
@@ -560,6 +558,8 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         resolved = {} if spec is None else {ref: state.id for ref in a.references(spec)
                                              if (state := self.refs.get(ref.kind, ref.name)).id}
         plan = a.plan_delete(self.ctx, spec, resolved, view, retain)
+        if plan.status is not None:
+            st.status.update(fields_of(plan.status))
         if plan.blocked is not None:
             return st.blocked(plan)
         forbidden = self.guard.deletion(self.kind, view.name, spec, plan, resolved)
@@ -570,7 +570,11 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         done = self._execute(st, plan.actions, plan.resource_id)
         if done.failures:
             return st.failed_actions(done.failures)
-        if plan.resource_id and not plan.actions:
+        if done.wait is not None:  # AWS goes on on its own (an account closing): the object stays until it is done
+            return st.progress(done.wait.reason, done.wait.message, self.settings.wait_seconds)
+        if plan.released is not None:
+            st.event("Normal", "Released", plan.released)
+        elif plan.resource_id and not plan.actions:
             policy = "unknown (invalid spec)" if spec is None else a.deletion_policy(spec)
             management = "" if spec is None else f", managementPolicy {getattr(spec, 'management_policy', 'Manage')}"
             st.event("Normal", "Retained", f"{a.noun} {plan.resource_id} left in AWS (deletionPolicy {policy}"

@@ -58,13 +58,22 @@ class Inventory:
         with self._lock:
             self._tags_read.pop((f"{kind}/tags", name), None)
 
-    def claim_tag_read(self, read: str, key: str, cycle: int) -> bool:
-        """True once per read (``OrgUnit/tags``, ``Organization/accessRole``...), key and cycle of TAG_SPREAD
-        resyncs (timers may fire more than once per resync)."""
+    def claim_tag_read(self, read: str, key: str, epoch: int, turn: int, *, forced: bool = False) -> bool:
+        """Whether the spread read ``read`` (``OrgUnit/tags``, ``Organization/accessRole``...) of ``key`` is due in
+        the resync ``epoch``, and if so, that it is made now: ``forced`` reads are always due; otherwise the first
+        resync at or after the key's next turn (an epoch equal to ``turn`` modulo TAG_SPREAD) since the key was last
+        read, whatever read it, so a resync that ran late moves the read to the next one instead of skipping a
+        whole cycle; never twice in one resync (timers may fire more than once per resync). A key never read yet
+        is read in its turn."""
         with self._lock:
-            if self._tags_read.get((read, key)) == cycle:
-                return False
-            self._tags_read[(read, key)] = cycle
+            last = self._tags_read.get((read, key))
+            if not forced:
+                if last is None:
+                    if epoch % TAG_SPREAD != turn:
+                        return False
+                elif epoch < last + 1 + (turn - last - 1) % TAG_SPREAD:
+                    return False
+            self._tags_read[(read, key)] = epoch
             return True
 
     def tag_bucket(self, kind: str, name: str) -> int:

@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeVar
 from controller import metrics
 from controller.aws.events import EventsQueue, OrganizationsEvent
 from controller.aws.gateway import OrganizationsGateway
+from controller.planner.account import closure_quota
 from controller.reconciler.base import Board, Event, ObjectView, Trigger
 from controller.reconciler.engine import Reconciler
 from controller.reconciler.inventory import Inventory
@@ -63,6 +64,7 @@ def observe_once(gateway: OrganizationsGateway, inventory: Inventory) -> bool:
     try:
         snapshot = gateway.snapshot(max_age=0)
         inventory.report_unmanaged(snapshot)
+        metrics.ACCOUNT_CLOSURES_REMAINING.set(closure_quota(snapshot).remaining)
     except Exception as exc:
         metrics.RESYNC_FAILURES.inc()
         log.warning("observing the organization failed: %s", exc)

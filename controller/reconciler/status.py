@@ -37,7 +37,8 @@ AWS_REASONS: Mapping[str, BlockReason] = MappingProxyType({
 Result = Literal["success", "error", "waiting"]
 # What status says an object is bound to in AWS (every kind has an id; an account also its creation's steps).
 BINDING = tuple(str(AwsAccountStatus.model_fields[f].alias) for f in (
-    "id", "email", "create_account_request_id", "creation_started_at"))
+    "id", "email", "create_account_request_id", "creation_started_at", "invitation_started_at", "invitation_for",
+    "invitation_handshake_id"))
 
 
 def binding_of(status: Mapping[str, Any]) -> AwsAccountStatus:
@@ -189,8 +190,8 @@ class StatusBuilder:
         return self.refused(blocked)
 
     def refused(self, blocked: Blocked) -> Outcome:
-        if blocked.reason in WAIT_REASONS:
-            requeue: float | None = self.settings.wait_seconds
+        if blocked.reason in WAIT_REASONS:  # a slow wait (on a person: an invitation) at the resync interval
+            requeue: float | None = self.settings.resync_seconds if blocked.slow else self.settings.wait_seconds
             result: Literal["error", "waiting"] = "waiting"
         else:
             requeue = self.settings.backoff(self.obj.retry) if blocked.retry else None

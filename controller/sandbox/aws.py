@@ -405,6 +405,23 @@ class AwsSandbox:
         with self.strict.lock:
             self.strict.external_emails.add(email.lower())
 
+    def standalone_account(self, email: str, name: str = "") -> str:
+        """An AWS account outside any organization, to be invited (InviteAccountToOrganization); its id."""
+        return self.strict.standalone_account(email, name)
+
+    def accept_invitation(self, account_id: str) -> None:
+        """The invited account's owner accepts the open invitation: the account joins under the root (JoinedMethod
+        INVITED), with no OrganizationAccountAccessRole, as in AWS."""
+        self.strict.answer_invitation(account_id, accept=True)
+
+    def decline_invitation(self, account_id: str) -> None:
+        """The invited account's owner declines the open invitation (DECLINED)."""
+        self.strict.answer_invitation(account_id, accept=False)
+
+    def expire_invitation(self, account_id: str) -> None:
+        """The open invitation to the account expires now (AWS: after 15 days)."""
+        self.strict.expire_invitation(account_id)
+
     def set_account_email(self, account_id: str, email: str) -> None:
         """A member account's root email changed outside Git: what the Account Management API's
         StartPrimaryEmailUpdate and AcceptPrimaryEmailUpdate do together (the email owner confirms with a code

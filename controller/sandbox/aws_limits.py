@@ -276,10 +276,31 @@ def _invalid_email(mw: StrictOrganizations, backend: Any, req: CreateAccountRequ
     return "INVALID_EMAIL" if isinstance(email, str) and not email_valid(email) else None
 
 
+def _accounts_counted(mw: StrictOrganizations, backend: Any, backend_key: tuple[str, str]) -> int:
+    """What the accounts quota counts: the accounts (management, closed ones included) and the open invitations
+    (quotas page: "Invitations sent to accounts count against this quota", returned when the invitation ends)."""
+    from controller.sandbox.organizations.invitations import open_invitations
+
+    return len(backend.accounts) + len(open_invitations(mw, backend_key))
+
+
 @create_account_outcome
 def _account_quota(mw: StrictOrganizations, backend: Any, req: CreateAccountRequest) -> str | None:
     """The accounts-per-organization quota, counted when the request completes (management account included)."""
-    return "ACCOUNT_LIMIT_EXCEEDED" if len(backend.accounts) >= quotas(mw).max_accounts else None
+    return ("ACCOUNT_LIMIT_EXCEEDED" if _accounts_counted(mw, backend, req.backend_key) >= quotas(mw).max_accounts
+            else None)
+
+
+@check("InviteAccountToOrganization")
+def _invite_quota(mw: StrictOrganizations, ctx: Ctx) -> None:
+    """HandshakeConstraintViolationException ACCOUNT_NUMBER_LIMIT_EXCEEDED: "You attempted to exceed the limit on
+    the number of accounts in an organization. Note that deleted and closed accounts still count toward your
+    limit."  Open invitations count (see :func:`_accounts_counted`)."""
+    _require_org(ctx.backend)
+    if _accounts_counted(mw, ctx.backend, ctx.backend_key) >= quotas(mw).max_accounts:
+        raise OrganizationsError("HandshakeConstraintViolationException", "You attempted to exceed the limit on the "
+                                 "number of accounts in an organization. Note that deleted and closed accounts still "
+                                 "count toward your limit.", reason="ACCOUNT_NUMBER_LIMIT_EXCEEDED")
 
 
 @check("RemoveAccountFromOrganization")

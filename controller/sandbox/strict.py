@@ -65,7 +65,14 @@ from controller.sandbox.account_api import (
     ACCOUNT_API_PATHS,
     _account_validation,
 )
-from controller.sandbox.organizations import accounts, management, policies, settings, units  # noqa: F401 (registers their rules)
+from controller.sandbox.organizations import (  # noqa: F401 (registers their rules)
+    accounts,
+    invitations,
+    management,
+    policies,
+    settings,
+    units,
+)
 from controller.sandbox.organizations.base import (
     CHECKS,
     CREATE_ACCOUNT_OUTCOMES,
@@ -136,6 +143,8 @@ class StrictOrganizations:
         self.external_emails: set[str] = set()
         #: handshake id -> the all-features handshakes (moto 5.2.5 has none): organizations/settings.py
         self.handshakes: dict[str, Handshake] = {}
+        #: account id -> {"email", "name"}: AWS accounts outside any organization, to be invited
+        self.standalone_accounts: dict[str, dict[str, str]] = {}
 
     # -- public helpers ----------------------------------------------------------------------------
 
@@ -179,6 +188,7 @@ class StrictOrganizations:
             self.standalone_account_names.clear()
             self.external_emails.clear()
             self.handshakes.clear()
+            self.standalone_accounts.clear()
         self.clear_injected_errors()
         self.reset_calls()
         self.traffic.reset()
@@ -200,6 +210,41 @@ class StrictOrganizations:
                     if account is not None and account.status == "PENDING_CLOSURE":
                         account.status = "SUSPENDED"
                         account.state = "SUSPENDED"
+            invitations.expire_due(self, now)
+
+    # -- invitations: what the invited account's owner does (organizations/invitations.py) -------------
+
+    def standalone_account(self, email: str, name: str = "") -> str:
+        """A new AWS account outside any organization (its email taken across AWS); its id."""
+        account_id = f"{uuid.uuid4().int % 10**12:012d}"
+        with self.lock:
+            self.standalone_accounts[account_id] = {"email": email, "name": name or email.partition("@")[0]}
+            self.external_emails.add(email.lower())
+        return account_id
+
+    def _invitation_to(self, account_id: str) -> Handshake:
+        found = [h for h in self.handshakes.values() if h.action == "INVITE" and h.target == account_id
+                 and h.state in invitations.OPEN_STATES]
+        if not found:
+            raise KeyError(f"no open invitation to account {account_id}")
+        return found[0]
+
+    def answer_invitation(self, account_id: str, *, accept: bool) -> None:
+        """The invited account's owner accepts (the account joins, with no OrganizationAccountAccessRole) or
+        declines the open invitation, as AcceptHandshake/DeclineHandshake from that account."""
+        with self.lock:
+            hs = self._invitation_to(account_id)
+            if accept:
+                invitations.join(self, hs)
+            else:
+                invitations.end(hs, "DECLINED")
+
+    def expire_invitation(self, account_id: str) -> None:
+        """The 15 days have passed: the open invitation to the account is EXPIRED."""
+        with self.lock:
+            hs = self._invitation_to(account_id)
+            hs.expires = time.time()
+            invitations.expire_due(self, time.time())
 
     def approve_all_features(self, account_id: str | None = None) -> None:
         """What an administrator of an invited member account does in AWS: approve the open

@@ -29,6 +29,7 @@ class ObservedAccount:
     email: str
     state: str  # ACTIVE, SUSPENDED, PENDING_CLOSURE, ...
     parent_id: str
+    joined_method: str = "CREATED"  # CREATED or INVITED (ListAccounts' JoinedMethod)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,17 @@ class ObservedHandshake:
     id: str
     action: str  # ENABLE_ALL_FEATURES, APPROVE_ALL_FEATURES, ...
     state: str  # REQUESTED, OPEN, CANCELED, ACCEPTED, DECLINED, EXPIRED
+
+
+@dataclass(frozen=True)
+class ObservedInvitation:
+    """An INVITE handshake (ListHandshakesForOrganization): to ``target``, an account id."""
+
+    id: str
+    state: str  # REQUESTED, OPEN, ACCEPTED, DECLINED, CANCELED, EXPIRED
+    target: str
+    requested_at: datetime.datetime | None = None
+    expires_at: datetime.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,3 +185,73 @@ def test_compliance_survives_a_restart_and_baselined_goes_with_the_access_role(
     cluster.client.replace("organizations", "organization", {**org, "spec": {}})
     wait_for(lambda: condition(cluster.get("awsaccounts", "dev"), "Baselined") is None, timeout=15,
              what="Baselined removed with accessRole")
+
+
+def engineer(aws: AwsSandbox, account_id: str) -> dict[str, Any] | None:
+    """The Engineer role as IAM holds it in the account (None: there is none)."""
+    try:
+        return dict(iam_in(aws, account_id).get_role(RoleName="Engineer")["Role"])
+    except Exception:
+        return None
+
+
+def test_conditions_and_session_duration_are_applied_put_back_and_an_equal_policy_is_left_alone(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator], tmp_path: Path) -> None:
+    """The administrator requires aws:PrincipalOrgID and bounds the session: an accessRole without it is refused with
+    no write; with conditions and maxSessionDuration, the member account's role holds them; a condition removed out
+    of band is put back; a trust policy equal in meaning but written otherwise is not rewritten."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: awsorg.gitops.dev/v1alpha1\nkind: OperatorPolicy\naccessRole:\n"
+                      "  requiredConditions: [{operator: StringEquals, key: 'aws:PrincipalOrgID'}]\n"
+                      "  maxSessionDuration: 7200\n")
+    dev = adopted_account(aws, "Dev")
+    org_id = aws.client().describe_organization()["Organization"]["Id"]
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_POLICY_FILE=str(policy))
+    aws.reset_calls()
+
+    cluster.client.apply(access_role(trustedPrincipals=[MGMT_ROOT], maxSessionDuration=14400))
+    obj = cluster.wait_reason("organizations", "organization", "Synced", "ForbiddenByPolicy", timeout=30)
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    assert ("spec.accessRole.conditions: the trust policy must carry the condition StringEquals aws:PrincipalOrgID"
+            in message and "(administrator's policy: accessRole.requiredConditions)" in message), message
+    assert ("spec.accessRole.maxSessionDuration: 14400 seconds is longer than allowed; allowed: 3600 to 7200"
+            in message), message
+    assert [c for c in aws.calls if c.startswith(("Create", "Update", "Attach", "Put"))] == []
+
+    conditions = [{"operator": "StringEquals", "key": "aws:PrincipalOrgID", "values": [org_id]},
+                  {"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": ["true"]}]
+    cluster.client.apply(access_role(trustedPrincipals=[MGMT_ROOT], conditions=conditions, maxSessionDuration=7200))
+    role = wait_for(lambda: engineer(aws, dev), timeout=30, what="the role in the member account")
+    assert role["MaxSessionDuration"] == 7200
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [{
+        "Effect": "Allow", "Principal": {"AWS": MGMT_ROOT}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}, "Bool": {"aws:MultiFactorAuthPresent": "true"}}}]
+    cluster.wait_reason("organizations", "organization", "Baseline", "Compliant", timeout=30)
+
+    # A condition removed out of band (MFA no longer required) is put back.
+    iam = iam_in(aws, dev)
+    iam.update_assume_role_policy(RoleName="Engineer", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MGMT_ROOT},
+                                                "Action": "sts:AssumeRole",
+                                                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}}}]}))
+
+    def condition_block() -> Any:
+        statements = (engineer(aws, dev) or {}).get("AssumeRolePolicyDocument", {}).get("Statement", [{}])
+        return (statements[0] if isinstance(statements, list) else statements).get("Condition")
+
+    # A compliant account's role is read once every 10 resyncs: allow for a loaded machine.
+    wait_for(lambda: "Bool" in condition_block(), timeout=60, what="the MFA condition put back")
+
+    # The same policy written otherwise (keys in another order, one statement as an object, values as lists, key
+    # names in another case, the account as its id) is equal in meaning: never rewritten.
+    iam.update_assume_role_policy(RoleName="Engineer", PolicyDocument=json.dumps({
+        "Statement": {"Condition": {"Bool": {"AWS:MultiFactorAuthPresent": ["true"]},
+                                    "StringEquals": {"aws:principalorgid": [org_id]}},
+                      "Action": ["sts:AssumeRole"], "Principal": {"AWS": ["123456789012"]}, "Effect": "Allow"},
+        "Version": "2012-10-17"}))
+    written = aws.calls.count("UpdateAssumeRolePolicy")
+    reads = aws.calls.count("GetRole")
+    # Read twice since (the first look's pass is over by the second): no write in between.
+    wait_for(lambda: aws.calls.count("GetRole") >= reads + 2, timeout=60, what="the role read again, twice")
+    assert aws.calls.count("UpdateAssumeRolePolicy") == written, "an equal trust policy was rewritten"
+    assert "AWS:MultiFactorAuthPresent" in condition_block()["Bool"]  # as written out of band

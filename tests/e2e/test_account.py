@@ -245,7 +245,7 @@ def test_closure_quota_is_temporary(aws: AwsSandbox, cluster: Cluster, operator:
                      message="You have exceeded close account quota for the past 30 days.")
     confirm_deletion(cluster, "closing", acct_id)
     cluster.client.delete("awsaccounts", "closing")
-    obj = cluster.wait_reason("awsaccounts", "closing", "Synced", "LimitExceeded")
-    assert "closure quota" in condition(obj, "Synced")["message"]  # type: ignore[index]
+    obj = cluster.wait_reason("awsaccounts", "closing", "Synced", "CloseQuotaReached")
+    assert "CLOSE_ACCOUNT_QUOTA_EXCEEDED" in condition(obj, "Synced")["message"]  # type: ignore[index]
     cluster.wait_gone("awsaccounts", "closing", timeout=30)  # retried with backoff once the quota allows
     assert aws.client().describe_account(AccountId=acct_id)["Account"]["Status"] in ("PENDING_CLOSURE", "SUSPENDED")

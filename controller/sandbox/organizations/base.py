@@ -116,17 +116,26 @@ class CreateAccountRequest:
 
 @dataclass
 class Handshake:
-    """One handshake of the all-features migration (``pending``: invited accounts yet to approve)."""
+    """One handshake: of the all-features migration (``pending``: invited accounts yet to approve), or an INVITE to
+    ``target`` (an account id: organizations/invitations.py)."""
 
     id: str
-    action: str  # ENABLE_ALL_FEATURES | APPROVE_ALL_FEATURES
+    action: str  # ENABLE_ALL_FEATURES | APPROVE_ALL_FEATURES | INVITE
     backend_key: tuple[str, str]
     requested: float
     state: str = "OPEN"
     pending: set[str] = field(default_factory=set)
     parent: str | None = None
+    target: str = ""
+    organization_id: str = ""
+    notes: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    expires: float | None = None
+    ended: float | None = None
 
     def describe(self) -> dict[str, Any]:
+        if self.action == "INVITE":
+            return self._describe_invite()
         out: dict[str, Any] = {
             "Id": self.id,
             "Arn": f"arn:aws:organizations::{self.backend_key[0]}:handshake/{self.action.lower()}/{self.id}",
@@ -140,6 +149,22 @@ class Handshake:
         if self.parent:
             out["Resources"].append({"Value": self.parent, "Type": "PARENT_HANDSHAKE"})
         return out
+
+    def _describe_invite(self) -> dict[str, Any]:
+        resources: list[dict[str, Any]] = [{"Value": self.organization_id, "Type": "ORGANIZATION"},
+                                           {"Value": self.target, "Type": "ACCOUNT"}]
+        if self.notes:
+            resources.append({"Value": self.notes, "Type": "NOTES"})
+        return {
+            "Id": self.id,
+            "Arn": f"arn:aws:organizations::{self.backend_key[0]}:handshake/{self.organization_id}/invite/{self.id}",
+            "Parties": [{"Id": self.organization_id, "Type": "ORGANIZATION"}, {"Id": self.target, "Type": "ACCOUNT"}],
+            "State": self.state,
+            "RequestedTimestamp": self.requested,
+            "ExpirationTimestamp": self.expires if self.expires is not None else self.requested,
+            "Action": "INVITE",
+            "Resources": resources,
+        }
 
 
 @dataclass
@@ -165,6 +190,8 @@ class Middleware(Protocol):
     #: (account id, partition) -> name given with PutAccountName by an account in no organization
     standalone_account_names: dict[tuple[str, str], str]
     handshakes: dict[str, Handshake]
+    #: account id -> {"email", "name"}: AWS accounts outside any organization (organizations/invitations.py)
+    standalone_accounts: dict[str, dict[str, str]]
 
     def _all_features_approved(self, hs: Handshake) -> None: ...
 

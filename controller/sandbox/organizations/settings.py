@@ -221,6 +221,13 @@ def _accept_handshake(mw: Middleware, ctx: Ctx) -> dict[str, Any] | None:
     if hs.state != "OPEN":
         raise OrganizationsError("InvalidHandshakeTransitionException",
                                  "You can't perform the operation on the handshake in its current state.")
+    if hs.action == "INVITE":  # from the invited account's side: it joins (organizations/invitations.py)
+        if caller != hs.target:
+            raise OrganizationsError("AccessDeniedException", "You don't have permissions to accept this handshake.")
+        from controller.sandbox.organizations.invitations import join
+
+        join(mw, hs)
+        return {"Handshake": hs.describe()}
     if hs.action == "ENABLE_ALL_FEATURES":
         if caller not in hs.pending:
             raise OrganizationsError("AccessDeniedException", "You don't have permissions to accept this handshake.")
