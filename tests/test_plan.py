@@ -103,6 +103,7 @@ def test_example_workflow_posts_the_plan_whatever_the_exit_code_then_fails_on_re
     last = steps[-1]
     assert steps.index(last) > steps.index(comment)
     assert "steps.plan.outputs.exit != '0'" in last["if"] and "exit 1" in last["run"]
+    assert "3: the plan is incomplete" in last["run"]  # exits.INCOMPLETE fails the check, after the comment
 
 
 def test_plan_base_can_be_a_git_revision(aws: AwsSandbox, gateway: Any, tmp_path: Path,

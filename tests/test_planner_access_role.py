@@ -268,6 +268,8 @@ REFUSED = [
     ("a trust policy over IAM's 2,048 characters", DesiredAccessRole("E", (MGMT,), conditions=tuple(
         TrustCondition("StringEquals", f"aws:PrincipalTag/k{i}", ("v" * 100,)) for i in range(20))),
      "spec.accessRole: the trust policy would be"),
+    ("11 managed policies where IAM attaches 10 to a role", DesiredAccessRole("E", (MGMT,), tuple(
+        f"arn:aws:iam::aws:policy/P{i}" for i in range(11))), "spec.accessRole.managedPolicyArns: 11 managed"),
 ]
 
 

@@ -771,3 +771,23 @@ def test_close_and_remove_without_the_confirmation_are_warned(
     assert found == ([(expected, "warning")] if expected else []), reason
     if expected:
         assert CONFIRM in report.findings[0].message, reason
+
+
+def test_more_managed_policies_than_iam_attaches_to_a_role_are_refused_unless_the_quota_is_raised(
+        tmp_path: Path) -> None:
+    """IAM: "Managed policies attached to an IAM role: 10" (adjustable to 25; controller/api/limits.py): an eleventh
+    is refused by validate (and by the operator before any call, check_access_role), naming the setting; with
+    role-managed-policies=11 it passes; the CRD takes no more than 25."""
+    arns = [f"arn:aws:iam::aws:policy/Policy{i}" for i in range(11)]
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", _role(managedPolicyArns=arns)))
+    findings = validate_paths([tmp_path]).findings
+    assert [f.field for f in findings] == ["spec.accessRole.managedPolicyArns"], findings
+    assert "IAM attaches at most 10" in findings[0].message and "role-managed-policies=11" in findings[0].message
+    try:
+        limits.use(limits.Limits(role_managed_policies=11))
+        assert validate_paths([tmp_path]).findings == []
+    finally:
+        limits.use(limits.Limits())
+    (tmp_path / "org.yaml").write_text(obj("Organization", "organization", _role(managedPolicyArns=[
+        f"arn:aws:iam::aws:policy/Policy{i}" for i in range(26)])))
+    assert [f.field for f in validate_paths([tmp_path]).findings] == ["spec.accessRole.managedPolicyArns"]

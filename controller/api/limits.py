@@ -444,6 +444,11 @@ ROLE_SESSION_DEFAULT = 3600
 #: (adjustable up to 4,096 by a quota increase; the default is what the operator assumes), "IAM doesn't count white
 #: space when calculating the size of a policy against these limits".
 TRUST_POLICY_LENGTH = 2048
+#: The same page (read 2026-12-08): "Managed policies attached to an IAM role: 10", adjustable ("You can request an
+#: increase to a maximum of 25"); beyond it AttachRolePolicy answers LimitExceeded "Cannot exceed quota for
+#: PoliciesPerRole". The default is a setting (``role-managed-policies``); 25 bounds the CRD.
+DEFAULT_ROLE_MANAGED_POLICIES = 10
+ROLE_MANAGED_POLICIES_MAX = 25
 #: Conditions an accessRole may carry: the operator's own bound (not an AWS figure), so that the CRD's rules stay
 #: within the API server's CEL cost budget; 20 short conditions already fill most of the 2,048 characters.
 MAX_TRUST_CONDITIONS = 20
@@ -536,6 +541,7 @@ class Limits:
     scp_characters: int = MAX_DOCUMENT_SIZE[SCP]
     rcp_characters: int = MAX_DOCUMENT_SIZE[RCP]
     accounts: int = DEFAULT_MAX_ACCOUNTS
+    role_managed_policies: int = DEFAULT_ROLE_MANAGED_POLICIES
     #: closures per rolling 30 days; 0: AWS's figure for the organization's size (:func:`aws_closure_quota`)
     closures: int = 0
 

@@ -388,7 +388,9 @@ class AccessRole(_Model):
         Field(min_length=1, description="AWS principal ARNs allowed to assume the role.")
     )
     managed_policy_arns: list[Annotated[str, StringConstraints(pattern=MANAGED_POLICY_ARN_PATTERN)]] = (
-        Field(default_factory=list, description="Managed policies attached to the role.")
+        Field(default_factory=list, max_length=limits.ROLE_MANAGED_POLICIES_MAX, description="Managed policies "
+              f"attached to the role: IAM allows {limits.DEFAULT_ROLE_MANAGED_POLICIES} per role unless the quota was "
+              f"raised (at most {limits.ROLE_MANAGED_POLICIES_MAX}; the operator's setting role-managed-policies).")
     )
     conditions: Annotated[list[TrustCondition], AfterValidator(_distinct_conditions)] = Field(
         default_factory=list, max_length=limits.MAX_TRUST_CONDITIONS, json_schema_extra={

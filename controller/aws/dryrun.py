@@ -42,14 +42,17 @@ import dataclasses
 import datetime
 import functools
 import itertools
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from controller.api import limits
 from controller.api.limits import AWS_MANAGED_DEFAULT
 from controller.aws.central_logging import CentralLoggingGateway
+from controller.aws.errors import AwsError
 from controller.aws.gateway import OrganizationsGateway
-from controller.aws.member import MemberAccounts
+from controller.aws.member import AccountNotAccessible, MemberAccounts
 from controller.state import (
     CreateAccountRequest,
     MemberAccess,
@@ -67,6 +70,49 @@ READ_PREFIXES = ("List", "Describe")
 SERVICE_READS = ("List", "Describe", "Get")  # CloudTrail, S3, AWS Config, IAM: GetTrailStatus, GetBucketPolicy, ...
 Record = Callable[[str, dict[str, Any]], None]
 T = TypeVar("T")
+
+
+#: AWS's answers that mean the plan may not read what it asked for (or has no credentials to ask): each such read is
+#: an :class:`Unread`, and the plan is incomplete.
+DENIED_CODES = frozenset({
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "NoCredentialsError",
+    "PartialCredentialsError", "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
+    "UnrecognizedClientException", "OrganizationAccessDeniedException",
+})
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A read the plan needed and could not make: for which object, in which account, what, and AWS's answer."""
+
+    object: str  # Kind/name of the object whose plan needed it
+    account: str  # the account id (the management account for AWS Organizations and the trail)
+    what: str
+    error: str
+
+
+class UnreadLog:
+    """The reads a dry run could not make, once each, under the object being planned (``current``, set by the
+    plan before each object's turn)."""
+
+    def __init__(self) -> None:
+        self.current = ""
+        self._found: dict[tuple[str, str, str], Unread] = {}
+        self._lock = threading.Lock()
+
+    def add(self, account: str, what: str, error: str) -> None:
+        with self._lock:
+            self._found.setdefault((self.current, account, what), Unread(self.current, account, what, error))
+
+    @property
+    def entries(self) -> list[Unread]:
+        with self._lock:
+            return list(self._found.values())
+
+
+def denied(exc: AwsError) -> bool:
+    """Whether an AWS error means the read was not allowed (or had no credentials), not that the thing is absent."""
+    return isinstance(exc, AccountNotAccessible) or exc.code in DENIED_CODES
 
 
 def is_new(resource_id: str | None) -> bool:
@@ -132,7 +178,14 @@ class RecordingMembers(MemberAccounts):
         super().__init__(*args, **kwargs)
         self.recorded: list[tuple[str, dict[str, Any]]] = []
         self.calls: dict[str, int] = {}
-        self.accounts_read: set[str] = set()
+        self.accounts_read: set[str] = set()  # the accounts whose role was read (the look reached them)
+        self._looked: set[str] = set()  # looked at once per dry run, reached or not
+        self.unread = UnreadLog()  # the gateway's, once a RecordingGateway holds it
+
+    @property
+    def accounts_unread(self) -> frozenset[str]:
+        """The accounts looked at whose role could not be read (AssumeRole refused, IAM denied)."""
+        return frozenset(self._looked - self.accounts_read)
 
     def call(self, operation: str, fn: Callable[[], T]) -> T:
         """A call through a :class:`RecordingClient`, which counts what reaches AWS (a recorded write does not)."""
@@ -161,14 +214,19 @@ class RecordingMembers(MemberAccounts):
 
     def read_role(self, account_id: str, role_name: str) -> MemberAccess:
         known = self.known(account_id)
-        if known is not None and (is_new(account_id) or account_id in self.accounts_read):
+        if known is not None and (is_new(account_id) or account_id in self._looked):
             return known  # read once per dry run; the recorded writes are applied to it
         if is_new(account_id):  # created by this dry run: only CreateAccount's own role is there
             found = MemberAccess(account_id, None)
             self.remember(found)
             return found
-        self.accounts_read.add(account_id)
-        return super().read_role(account_id, role_name)
+        self._looked.add(account_id)
+        found = super().read_role(account_id, role_name)
+        if found.reached:
+            self.accounts_read.add(account_id)
+        else:
+            self.unread.add(account_id, f"the access role {role_name!r} (IAM)", str(found.error))
+        return found
 
 
 class RecordingCentralLogging(CentralLoggingGateway):
@@ -180,17 +238,33 @@ class RecordingCentralLogging(CentralLoggingGateway):
         super().__init__(members, lambda region: RecordingClient(trails(region), members.record,
                                                                  _counter(self.calls), "", region), **kwargs)
         self._read: set[tuple[str, ...]] = set()
+        self._failed: set[tuple[str, ...]] = set()
+        self.unread = members.unread
 
     @property
     def config_accounts_read(self) -> frozenset[str]:
-        """The member accounts whose AWS Config was read (not those the dry run creates)."""
-        return frozenset(k[1] for k in self._read if k[0] == "config" and not is_new(k[1]))
+        """The member accounts whose AWS Config was read (not those the dry run creates, nor those it could not)."""
+        return frozenset(k[1] for k in self._read - self._failed if k[0] == "config" and not is_new(k[1]))
 
     def _once(self, key: tuple[str, ...], read: Callable[[], T], known: Callable[[], T]) -> T:
         if key in self._read:
             return known()
-        found = read()
+        what = {"trail": "the trail {2!r} (CloudTrail, {1})", "aggregator": "the aggregator {3!r} (AWS Config, {2})",
+                "config": "AWS Config's recorders", "bucket": "the log bucket {3!r} (S3, {2})"}[key[0]].format(*key)
+        account = "" if key[0] == "trail" else key[1]
+        try:
+            found = read()
+        except AwsError as exc:
+            if denied(exc):
+                self._read.add(key)
+                self._failed.add(key)
+                self.unread.add(account or "the management account", what, str(exc))
+            raise
         self._read.add(key)
+        error = getattr(found, "error", None)
+        if error is not None and not is_new(account):
+            self._failed.add(key)
+            self.unread.add(account, what, str(error))
         return found
 
     # ------------------------------------------------------------------------------ reads, once per dry run
@@ -223,8 +297,12 @@ class RecordingGateway(OrganizationsGateway):
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         self.recorded: list[tuple[str, dict[str, Any]]] = []
+        self.unread = UnreadLog()  # the reads this dry run could not make (members' and central logging's too)
         if isinstance(self.members, RecordingMembers):
             self.members.recorded = self.recorded  # one record of every write, in order
+            self.members.unread = self.unread
+        if isinstance(self.central_logging, RecordingCentralLogging):
+            self.central_logging.unread = self.unread
         self._ids = itertools.count(1)
         self._tags: dict[str, dict[str, str]] = {}
         self._requests: dict[str, tuple[CreateAccountRequest, ObservedAccount]] = {}
@@ -241,7 +319,16 @@ class RecordingGateway(OrganizationsGateway):
         """The one transport of the gateway's methods: reads go to AWS (and see the recorded writes), writes are
         recorded and answered as AWS would answer them."""
         if operation.startswith(READ_PREFIXES):
-            return self._seen(operation, kwargs, super()._call(operation, **kwargs))
+            try:
+                page = super()._call(operation, **kwargs)
+            except AwsError as exc:
+                if denied(exc):
+                    known = self.initial.management_account_id if self.initial is not None else "the management account"
+                    subject = next((str(v) for k, v in sorted(kwargs.items()) if k.endswith("Id")), "")
+                    self.unread.add(known, f"{operation}{f' of {subject}' if subject else ''} (AWS Organizations)",
+                                    str(exc))
+                raise
+            return self._seen(operation, kwargs, page)
         self.recorded.append((operation, dict(kwargs)))
         return self._answer(operation, kwargs)
 

@@ -24,6 +24,11 @@ TRANSIENT_CODES = THROTTLING_CODES | IN_PROGRESS_CODES | {
     "InternalServerException",  # the Account Management API's transient error
 }
 
+#: botocore's errors for credentials it cannot find or use: never transient (retrying them only delays the answer:
+#: ~20 s of backoff per call before, 27 s for a plan without credentials).
+CREDENTIAL_ERRORS = frozenset({"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
+                               "NoAuthTokenError", "UnauthorizedSSOTokenError", "SSOTokenLoadError"})
+
 
 class AwsError(Exception):
     """An AWS call failed. ``code`` is AWS's error code, ``reason`` its Reason field if any."""
@@ -58,5 +63,7 @@ def map_error(operation: str, exc: Exception) -> AwsError:
         cls = TransientAwsError if code in TRANSIENT_CODES else AwsError
         return cls(operation, code, message, str(reason) if reason else None)
     if isinstance(exc, BotoCoreError):
+        if type(exc).__name__ in CREDENTIAL_ERRORS:  # no waiting makes credentials appear: say so at once
+            return AwsError(operation, type(exc).__name__, str(exc))
         return TransientAwsError(operation, type(exc).__name__, str(exc))
     return AwsError(operation, type(exc).__name__, str(exc))

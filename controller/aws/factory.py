@@ -20,6 +20,7 @@ from controller.aws.member import MemberAccounts
 from controller.aws.session import (
     account_client,
     cloudtrail_client,
+    credentials_problem,
     iam_client,
     member_service_client,
     organizations_client,
@@ -42,6 +43,11 @@ class Factory:
         return cls(Settings.from_env())
 
     # ---------------------------------------------------------------------------- clients
+    def credentials_problem(self) -> str | None:
+        """Why no AWS call can be made (no credentials found, and what to set), or None: before a command's first
+        call, so that it fails at once instead of after botocore's instance-metadata probing and the retries."""
+        return credentials_problem()
+
     def create_organizations_client(self) -> Any:
         return organizations_client(self.settings.assume_role_arn)
 

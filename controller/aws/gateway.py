@@ -81,6 +81,7 @@ T = TypeVar("T")
 PAGE = 20  # the largest MaxResults AWS Organizations accepts on its List operations
 READ_PREFIXES = ("List", "Describe")
 OWN_REQUESTS_KEPT = 10_000  # how many of our own writes are remembered, to tell their events from drift
+CREATION_RATE_LIMIT = "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED"
 CLOSE_QUOTA_REASONS = frozenset({"CLOSE_ACCOUNT_QUOTA_EXCEEDED", "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"})
 DEFAULT_POLICY = limits.AWS_MANAGED_DEFAULT
 NOT_CONFIGURED = {"CentralLoggingGateway": "no access to CloudTrail, S3 and Config is configured",
@@ -740,7 +741,14 @@ def _enabled_message(policy_type: str) -> str:
 
 
 def _limit_reached(exc: AwsError) -> Blocked | None:
-    return creation_limit_reached(exc.in_flight) if isinstance(exc, CreationLimitReached) else None
+    """The gateway's own guard, or AWS's (ConstraintViolationException ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED: "You
+    attempted to exceed the number of accounts that you can create at one time", creations started elsewhere between
+    the count and the call): one wait, CreationLimitReached, never an error."""
+    if isinstance(exc, CreationLimitReached):
+        return creation_limit_reached(exc.in_flight)
+    if exc.code == "ConstraintViolationException" and exc.reason == CREATION_RATE_LIMIT:
+        return creation_limit_reached(None)
+    return None
 
 
 def _unknown_principal(exc: AwsError, principal: str, what: str, field: str) -> Blocked | None:

@@ -67,6 +67,26 @@ def new_session() -> botocore.session.Session:
     return session
 
 
+NO_CREDENTIALS = ("no AWS credentials were found (the environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                  "AWS_PROFILE or ~/.aws, a web identity token such as IRSA's or GitHub's OIDC through "
+                  "aws-actions/configure-aws-credentials, an ECS or EC2 role): set one of them (against the sandbox: "
+                  "AWS_ENDPOINT_URL and its test keys, as tests/e2e's operator has them)")
+
+
+def credentials_problem() -> str | None:
+    """None when the credential chain finds credentials; else what to set, at once.  Without credentials,
+    instance-metadata probing is then switched off for this process (``AWS_EC2_METADATA_DISABLED``): botocore would
+    otherwise look for an EC2 role again for every client, and each call's retries wait on it."""
+    try:
+        found = new_session().get_credentials()
+    except Exception as exc:  # a broken profile, an SSO token expired: botocore's words name it
+        return f"the AWS credentials could not be loaded: {type(exc).__name__}: {exc}"
+    if found is not None:
+        return None
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    return NO_CREDENTIALS
+
+
 def _count_call(http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
     operation = getattr(model, "name", "Unknown")
     status = getattr(http_response, "status_code", 500)

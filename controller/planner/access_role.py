@@ -239,7 +239,21 @@ def check_access_role(desired: DesiredAccessRole) -> str | None:
     too_long = trust_policy_problem(desired)
     if too_long is not None:
         problems.append(f"spec.accessRole: {too_long}")
+    too_many = managed_policies_problem(desired)
+    if too_many is not None:
+        problems.append(f"spec.accessRole.managedPolicyArns: {too_many}")
     return "; ".join(problems) or None
+
+
+def managed_policies_problem(desired: DesiredAccessRole) -> str | None:
+    """Why IAM would refuse to attach that many managed policies to one role (None: they fit)."""
+    count, allowed = len(set(desired.managed_policy_arns)), limits.active().role_managed_policies
+    if count <= allowed:
+        return None
+    return (f"{count} managed policies; IAM attaches at most {allowed} to a role (quota 'Managed policies "
+            "attached to an IAM role', AttachRolePolicy answers LimitExceeded: Cannot exceed quota for "
+            "PoliciesPerRole); fewer policies, or if your account's quota was raised, "
+            f"{limits.setting('role-managed-policies', count)}")
 
 
 def plan_account(desired: DesiredAccessRole, access: MemberAccess, *, was_compliant: bool = False) -> AccountPlan:

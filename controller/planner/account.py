@@ -203,6 +203,8 @@ def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan
             ),
         )
     reason = request.failure_reason or "UNKNOWN"
+    if reason == "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED":  # too many at once: a wait for a slot, not an error
+        return Plan(actions=(ForgetCreateRequest(request_id),), blocked=creation_limit_reached(None))
     hint = {
         "EMAIL_ALREADY_EXISTS": "the email is already used by another AWS account (outside this organization, or "
         "closed in the last 90 days); use another email, or invite that account and set spec.accountId",

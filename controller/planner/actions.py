@@ -731,9 +731,12 @@ class Blocked:
     slow: bool = False
 
 
-def creation_limit_reached(in_flight: int) -> Blocked:
-    """The planner's check before CreateAccount and the gateway's guard under its lock say this in one way."""
-    return Blocked("CreationLimitReached", f"{in_flight} account creations are in progress in the organization and "
+def creation_limit_reached(in_flight: int | None) -> Blocked:
+    """The planner's check before CreateAccount, the gateway's guard under its lock and AWS's own refusal
+    (ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED; ``in_flight`` None: AWS did not say how many) say this in one way."""
+    count = f"{in_flight} account creations are" if in_flight is not None else \
+        "AWS answered ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED: as many account creations as it allows are"
+    return Blocked("CreationLimitReached", f"{count} in progress in the organization and "
                    f"AWS allows {limits.MAX_CREATIONS_IN_FLIGHT} at a time; this one starts when a slot frees up")
 
 

@@ -477,9 +477,13 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
         return report
 
     def _resolve(self, view: ObjectView, spec: SpecT) -> tuple[dict[Reference, str], Blocked | None]:
-        """References -> AWS ids. One not bound yet (or being deleted): wait. A cycle: refuse, naming it."""
+        """References -> AWS ids. One not bound yet: wait. One being deleted: wait, unless this object is bound
+        already (it exists in AWS, so nothing new is made under what goes; a deletion AWS refuses, such as an
+        OrgUnit not empty, is that object's, and never makes the objects that refer to it not Ready). A cycle:
+        refuse, naming it."""
         resolved: dict[Reference, str] = {}
         waiting: list[str] = []
+        bound = binding_of(view.status).id is not None
         for ref in self.adapter.references(spec):
             cycle = self._cycle(view.name, ref)
             if cycle:
@@ -487,7 +491,7 @@ class Engine(Generic[SpecT, DesiredT, ObservedT]):
                 return resolved, Blocked("ReferenceCycle", f"{ref.field}: the references form a cycle: {chain}; "
                                          "an object cannot be its own ancestor. Point one of them elsewhere")
             state = self.refs.get(ref.kind, ref.name)
-            if state.id is None or state.deleting:
+            if state.id is None or (state.deleting and not bound):
                 waiting.append(f"{ref.kind} {ref.name!r}")
             else:
                 resolved[ref] = state.id

@@ -320,6 +320,9 @@ def export_command(out: Path | None, factory: Factory) -> int:
     findings are printed, to fix before applying it)."""
     from controller.workflow.validate import format_text, validate_texts
 
+    if (problem := factory.credentials_problem()) is not None:
+        print(f"awsorg export: {problem}", file=sys.stderr)
+        return exits.FAILED
     try:
         export = export_organization(factory.create_reader())
     except AwsError as exc:

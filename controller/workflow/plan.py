@@ -29,9 +29,8 @@ from typing import Any
 from controller.api.guardrails import DEFAULT as DEFAULT_POLICY
 from controller.api.guardrails import OperatorPolicy, PolicyFile
 from controller.api.models import API_VERSION
-from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, is_new
+from controller.aws.dryrun import RecordingCentralLogging, RecordingGateway, RecordingMembers, Unread, is_new
 from controller.aws.factory import Factory
-from controller.aws.gateway import OrganizationsGateway
 from controller.aws.writes import registered, registration
 from controller.planner.actions import WAIT_REASONS, Action
 from controller.reconciler.base import Board, Claim, Event, IndexEntry, ObjectView, Outcome, RefState
@@ -75,15 +74,22 @@ class PlanReport:
     problems: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unchanged: int = 0
+    unread: list[Unread] = field(default_factory=list)  # reads the plan needed and could not make
 
     @property
     def empty(self) -> bool:
         return not self.changes and not self.problems
 
     @property
+    def incomplete(self) -> bool:
+        return bool(self.unread)
+
+    @property
     def exit_code(self) -> int:
-        """:data:`~controller.workflow.exits.OK`: the plan holds no refusal; ``REFUSED``: some changes would be
-        refused."""
+        """:data:`~controller.workflow.exits.INCOMPLETE`: some reads could not be made, so the plan cannot say what
+        they would show (whatever else it says); ``REFUSED``: some changes would be refused; ``OK``: neither."""
+        if self.unread:
+            return exits.INCOMPLETE
         return exits.REFUSED if self.problems else exits.OK
 
     def count(self, symbol: str) -> int:
@@ -165,13 +171,14 @@ def _settings(policy: OperatorPolicy | None) -> Settings:
     return Settings(wait_seconds=0.1, policy=PolicyFile.fixed(policy or DEFAULT_POLICY))
 
 
-def _converge(store: _Store, gateway: OrganizationsGateway, policy: OperatorPolicy | None = None) -> None:
+def _converge(store: _Store, gateway: RecordingGateway, policy: OperatorPolicy | None = None) -> None:
     """Reconcile every object in rounds, as the operator would, until a round changes nothing."""
     kinds = engines(gateway, store, settings=_settings(policy), board=store.board)
     order = sorted(store.objects.values(), key=lambda o: (KINDS.index(o.kind), o.name))
     for _ in range(MAX_ROUNDS):
         progressed = False
         for obj in order:
+            gateway.unread.current = f"{obj.kind}/{obj.name}"  # what a read it cannot make was for
             outcome = kinds[obj.kind].reconcile(obj.view())
             progressed |= bool(outcome.applied) or _settled(outcome.status) != _settled(obj.status)
             obj.status, obj.outcome = outcome.status, outcome
@@ -196,10 +203,15 @@ def _gateway(client: Any, members: Members | None, trails: Trails | None) -> Rec
 
 
 def _bindings(base: Objects, client: Any, members: Members | None, trails: Trails | None,
-              policy: OperatorPolicy | None = None) -> dict[tuple[str, str], dict[str, Any]]:
-    """What each object of the base is bound to in AWS: the base reconciled in a dry run of its own."""
+              policy: OperatorPolicy | None = None, unread: list[Unread] | None = None
+              ) -> dict[tuple[str, str], dict[str, Any]]:
+    """What each object of the base is bound to in AWS: the base reconciled in a dry run of its own (the reads it
+    could not make added to ``unread``)."""
     store = _Store(_new_objects(base, "0", {}))
-    _converge(store, _gateway(client, members, trails), policy)
+    gateway = _gateway(client, members, trails)
+    _converge(store, gateway, policy)
+    if unread is not None:
+        unread.extend(u for u in gateway.unread.entries if u not in unread)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for key, obj in store.objects.items():
         resource_id = obj.status.get("id")
@@ -228,6 +240,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
     role is not planned, and the report says so. ``trails`` (with ``members``): reads the organization trail, so
     that ``centralLogging`` is planned (the bucket, aggregator and AWS Config through ``members``).
     """
+    unread: list[Unread] = []
     if cluster is not None:
         before = _live(cluster)
         bindings = {(k, n): {f: o["status"][f] for f in BINDING if (o.get("status") or {}).get(f)}
@@ -235,7 +248,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
         created = {(k, n): str(o["metadata"].get("creationTimestamp") or "0") for k in KINDS
                    for n, o in before[k].items()}
     elif base is not None:
-        before, bindings = base, _bindings(base, client, members, trails, policy)
+        before, bindings = base, _bindings(base, client, members, trails, policy, unread)
         created = {(k, n): "0" for k in KINDS for n in base[k]}
     else:
         before, bindings, created = None, {}, {}
@@ -250,9 +263,12 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
         removed = [o for o in _new_objects(before, "0", bindings) if (o.kind, o.name) not in store.objects]
         kinds = engines(gateway, store, settings=_settings(policy), board=store.board)
         for obj in sorted(removed, key=lambda o: (-KINDS.index(o.kind), o.name)):
+            gateway.unread.current = f"{obj.kind}/{obj.name}"
             obj.outcome = kinds[obj.kind].delete(obj.view())
             obj.applied = list(obj.outcome.applied)
-    return _report(objects, removed, gateway, before is not None)
+    report = _report(objects, removed, gateway, before is not None)
+    report.unread = [*unread, *(u for u in gateway.unread.entries if u not in unread)]
+    return report
 
 
 # --------------------------------------------------------------------------------------------- the report
@@ -299,13 +315,16 @@ def _member_notes(objects: Sequence[_Object], gateway: RecordingGateway) -> list
     if missing or not (role or logging) or not isinstance(members, RecordingMembers):
         return missing
     fields, what, calls = [], [], dict(members.calls)
+    unread = {u.account for u in gateway.unread.entries}
     if role:
         fields.append("spec.accessRole")
-        what.append(f"the access role in {len(members.accounts_read)} member account(s)")
+        missed = len(members.accounts_unread)
+        what.append(f"the access role in {len(members.accounts_read)} member account(s)"
+                    + (f" (not in {missed} more: the plan is incomplete)" if missed else ""))
     if logging and isinstance(logs, RecordingCentralLogging):
         fields.append("spec.centralLogging")
-        what.append(f"the trail, the log bucket, the aggregator and AWS Config in {len(logs.config_accounts_read)} "
-                    "member account(s)")
+        what.append(f"{'what it could of ' if unread else ''}the trail, the log bucket, the aggregator and AWS "
+                    f"Config in {len(logs.config_accounts_read)} member account(s)")
         for operation, n in logs.calls.items():
             calls[operation] = calls.get(operation, 0) + n
     shown = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
@@ -382,12 +401,26 @@ def _report(objects: Sequence[_Object], removed: Sequence[_Object], gateway: Rec
 # ---------------------------------------------------------------------------------------------- output
 
 
+INCOMPLETE = ("INCOMPLETE: the plan could not make {n} read(s) it needed (below), so it cannot say what they would "
+              "show: changes there are missing from it.")
+
+
 def _summary(report: PlanReport) -> str:
     if report.empty:
-        return "No changes: AWS matches the files."
+        return ("Nothing else found in what the plan could read." if report.incomplete
+                else "No changes: AWS matches the files.")
     reported = f", {report.count('=')} reported only" if report.count("=") else ""
     return (f"Plan: {report.count('+')} to create, {report.count('~')} to change, {report.count('-')} to delete or "
             f"forget{reported}, {len(report.problems)} refused; {report.unchanged} unchanged.")
+
+
+def _incomplete(report: PlanReport) -> str:
+    return INCOMPLETE.format(n=len(report.unread))
+
+
+def _unread_words(unread: Unread) -> str:
+    account = unread.account if unread.account.startswith("the ") else f"account {unread.account}"
+    return f"{account}: {unread.what}: {unread.error}"
 
 
 # Every string here may come from the pull request (names, documents) or from AWS (names, tags): escaped so that
@@ -411,7 +444,9 @@ def _fence(detail: str) -> str:
 
 
 def format_text(report: PlanReport) -> str:
-    lines = [_summary(report)]
+    lines = [_incomplete(report)] if report.incomplete else []
+    lines += [f"  ? {u.object or 'the plan'}: {plain(_unread_words(u))}" for u in report.unread]
+    lines.append(_summary(report))
     for change in [*report.changes, *report.problems]:
         lines.append(f"  {change.symbol} {change.kind}/{plain(change.name)}: {plain(change.text)}  "
                      f"[{plain(change.policy)}]")
@@ -421,7 +456,14 @@ def format_text(report: PlanReport) -> str:
 
 
 def format_markdown(report: PlanReport) -> str:
-    lines = ["### awsorg plan", "", _summary(report), ""]
+    lines = ["### awsorg plan", ""]
+    if report.incomplete:
+        lines += [f"**{markdown_text(_incomplete(report))}**", "", "| | object | account | what could not be read | "
+                  "AWS's answer |", "|---|---|---|---|---|"]
+        lines += [f"| :question: | {_code(u.object) if u.object else 'the plan'} | {markdown_text(u.account)} | "
+                  f"{markdown_text(u.what)} | {markdown_text(u.error)} |" for u in report.unread]
+        lines.append("")
+    lines += [_summary(report), ""]
     if not report.empty:
         lines += ["| | object | what happens in AWS | policies |", "|---|---|---|---|"]
         icons = {"+": ":heavy_plus_sign:", "~": ":pencil2:", "-": ":heavy_minus_sign:", "=": ":eyes:",
@@ -458,6 +500,8 @@ def format_json(report: PlanReport) -> str:
         "changes": [dataclasses.asdict(c) for c in report.changes],
         "refused": [dataclasses.asdict(c) for c in report.problems],
         "unchanged": report.unchanged,
+        "incomplete": report.incomplete,
+        "unread": [dataclasses.asdict(u) for u in report.unread],
         "notes": report.notes,
     }, indent=2) + "\n"
 
@@ -516,6 +560,11 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
         if output == "markdown":  # the comment says why there is no plan, finding by finding
             sys.stdout.write(format_invalid_markdown(report.findings))
         return exits.REFUSED
+    if (problem := factory.credentials_problem()) is not None:
+        print(f"awsorg plan: {problem}", file=sys.stderr)
+        if output == "markdown":  # the comment says why there is no plan
+            sys.stdout.write(f"### awsorg plan\n\nNo plan: {markdown_text(problem)}.\n")
+        return exits.FAILED
     try:
         member_role = plan_member_role_name(factory.settings.member_role_name)
     except SettingsError as exc:

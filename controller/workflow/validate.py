@@ -45,6 +45,7 @@ from controller.planner.access_role import (
     PRINCIPALS_ALLOWED,
     DesiredAccessRole,
     TrustCondition,
+    managed_policies_problem,
     principal_problem,
     role_name_problem,
     trust_policy_problem,
@@ -737,6 +738,10 @@ class _Checker:
                                     conditions=tuple(TrustCondition(c.operator, c.key, tuple(c.values))
                                                      for c in spec.conditions),
                                     max_session_duration=spec.max_session_duration)
+        too_many = managed_policies_problem(desired)
+        if too_many is not None:
+            self.add(org, "spec.accessRole.managedPolicyArns", too_many.split("; ", 1)[0],
+                     too_many.split("; ", 1)[1])
         too_long = trust_policy_problem(desired)
         if too_long is not None:
             problem, _, allowed = too_long.partition(": ")

@@ -249,3 +249,17 @@ def test_closure_quota_is_temporary(aws: AwsSandbox, cluster: Cluster, operator:
     assert "CLOSE_ACCOUNT_QUOTA_EXCEEDED" in condition(obj, "Synced")["message"]  # type: ignore[index]
     cluster.wait_gone("awsaccounts", "closing", timeout=30)  # retried with backoff once the quota allows
     assert aws.client().describe_account(AccountId=acct_id)["Account"]["Status"] in ("PENDING_CLOSURE", "SUSPENDED")
+
+
+def test_aws_refusing_one_creation_too_many_is_a_wait(aws: AwsSandbox, cluster: Cluster, operator: Operator) -> None:
+    """AWS's ConstraintViolationException ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED (creations started elsewhere between
+    the operator's count and its call) is the wait CreationLimitReached, not an error; the account is then made."""
+    aws.inject_error("CreateAccount", "ConstraintViolationException", times=2,
+                     reason="ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED",
+                     message="You attempted to exceed the number of accounts that you can create at one time.")
+    cluster.client.apply(account("burst", accountName="Burst", email="burst@example.com"))
+    waiting = cluster.wait_reason("awsaccounts", "burst", "Synced", "CreationLimitReached")
+    assert "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED" in condition(waiting, "Synced")["message"]  # type: ignore[index]
+    account_id = cluster.wait_ready("awsaccounts", "burst")["status"]["id"]
+    assert [a["Id"] for a in accounts_with_email(aws, "burst@example.com")] == [account_id]
+    assert aws.calls.count("CreateAccount") == 3, aws.calls

@@ -6,12 +6,13 @@ conditions, events), never on the operator's internals.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import Cluster, Operator, condition, orgunit, wait_for
+from tests.e2e.harness import API, Cluster, Operator, account, condition, orgunit, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -194,3 +195,36 @@ def test_drift_is_only_reported_under_report_policy(
     obj = cluster.wait_reason("orgunits", "prod", "Drifted", "DriftDetected", timeout=15)
     assert condition(obj, "Ready")["status"] == "False"  # type: ignore[index]
     assert ous_under(aws, aws.ids["root_id"]) == {"Renamed-In-Console": ou_id}
+
+
+def test_a_refused_ou_deletion_leaves_what_refers_to_it_ready(
+    aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]
+) -> None:
+    """Deleting an OrgUnit AWS will not delete (OrgUnitNotEmpty: an account is in it) is that object's refusal: the
+    AwsAccount in it and the ServiceControlPolicy attached to it stay Ready through the resyncs."""
+    start_operator(AWSORG_RESYNC_SECONDS="1")
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket",
+                                                        "Resource": "*"}]}
+    cluster.client.apply(orgunit("team", name="Team"))
+    cluster.client.apply(account("dev", accountName="Dev", email="dev@example.com", orgUnitRef={"name": "team"}))
+    cluster.client.apply({"apiVersion": API, "kind": "ServiceControlPolicy", "metadata": {"name": "guard"},
+                          "spec": {"document": document, "targets": {"orgUnitRefs": [{"name": "team"}]}}})
+    for plural, name in (("orgunits", "team"), ("awsaccounts", "dev"), ("servicecontrolpolicies", "guard")):
+        cluster.wait_ready(plural, name, timeout=30)
+
+    cluster.client.delete("orgunits", "team")
+    cluster.wait_reason("orgunits", "team", "Synced", "OrgUnitNotEmpty")
+    resynced = time.monotonic() + 3  # three resyncs
+
+    not_ready: list[tuple[str, dict[str, str]]] = []  # every sample, not only the last one
+
+    def three_resyncs() -> bool | None:
+        for plural, name in (("awsaccounts", "dev"), ("servicecontrolpolicies", "guard")):
+            ready = condition(cluster.get(plural, name), "Ready") or {}
+            if ready.get("status") != "True":
+                not_ready.append((name, ready))
+        return True if time.monotonic() > resynced else None
+
+    wait_for(three_resyncs, timeout=10, what="three resyncs")
+    assert not_ready == [], not_ready[:3]
+    assert (condition(cluster.get("orgunits", "team"), "Synced") or {}).get("reason") == "OrgUnitNotEmpty"

@@ -57,6 +57,10 @@ def test_the_sandbox_copy_of_the_limits_agrees_with_the_operators() -> None:
     assert {t: policies.MAX_ATTACHMENTS_PER_TYPE[t] for t in (SCP, RCP)} == aws_limits.POLICIES_PER_TARGET
     assert {t: policy_grammar.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == aws_limits.POLICY_SIZE
     assert settings.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
+    from controller.sandbox import iam
+
+    assert (iam.MANAGED_POLICIES_PER_ROLE, iam.TRUST_POLICY_LENGTH) == (
+        limits.DEFAULT_ROLE_MANAGED_POLICIES, limits.TRUST_POLICY_LENGTH)  # IAM's quotas on a role
     # The patterns, on the same inputs: the sandbox's own character test against the operator's RE2 pattern.
     from controller.api import patterns
 
