@@ -135,3 +135,47 @@ def test_central_logging_reads_each_account_s_config_once_in_10_resyncs_outside_
         assert calls["iam"] == calls["sts"] == 0, calls  # credentials cached for the hour; nothing to write
     assert sum(c["config"] for c in per_resync) == 10 * 1 + 4 * 3  # the aggregator each time, each account once
     assert len({c["organizations"] for c in per_resync}) == 1  # the same Organizations reads, whatever is due
+
+
+def test_root_access_reads_iam_s_features_each_resync_and_each_root_user_once_in_10(
+        aws: AwsSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """spec.rootAccess: a quiet resync costs one ListOrganizationsFeatures (IAM, management account) and
+    GetAccountSummary in each member account once every 10 resyncs (through the member role); nothing of it goes
+    to AWS Organizations beyond what the Organization reads anyway (ListAWSServiceAccessForOrganization)."""
+    from benchmarks.logging_cost import Refs, calls_made
+    from controller.aws.member import MemberAccounts
+    from controller.aws.session import iam_client, management_iam_client, organizations_client, sts_client
+    from controller.reconciler.organization import OrganizationAdapter
+
+    for key, value in aws.env().items():
+        monkeypatch.setenv(key, value)
+    aws.traffic.rate = None  # calls counted, not throttled (the fixture puts the throttle back)
+    org = aws.client()
+    for i in range(4):
+        org.create_account(AccountName=f"Member {i}", Email=f"member{i}@example.com")
+    clock = [1009 * RESYNC]  # the set-up at a cycle's last resync: the 10 quiet resyncs are the next whole cycle
+    fast = RetryPolicy(attempts=1)
+    members = MemberAccounts(sts_client(), iam_client, retry=fast, clock=lambda: clock[0])
+    gateway = OrganizationsGateway(organizations_client(), retry=fast, members=members,
+                                   iam_client=management_iam_client)
+    engine = Engine(OrganizationAdapter(), gateway, Refs(""), settings=Settings(resync_seconds=RESYNC),
+                    clock=lambda: clock[0])
+    spec = {"trustedServices": ["iam.amazonaws.com"], "rootAccess": {"credentialsManagement": True}}
+    outcome = engine.reconcile(ObjectView("Organization", "organization", 1, spec, {}, trigger="change"))
+    assert outcome.result == "success", outcome.status
+    assert aws.root_access_features() == {"RootCredentialsManagement"}
+    status, per_resync = outcome.status, []
+    for _ in range(10):
+        clock[0] += RESYNC
+        gateway.snapshot(max_age=0)  # the observer's read, shared by every object
+        before = calls_made()
+        outcome = engine.reconcile(ObjectView("Organization", "organization", 1, spec, status, trigger="resync"))
+        assert outcome.result == "success", outcome.status
+        status = outcome.status
+        per_resync.append(calls_made() - before)
+    assert [c["ListOrganizationsFeatures"] for c in per_resync] == [1] * 10
+    assert sum(c["GetAccountSummary"] for c in per_resync) == 4  # each member account once in 10 resyncs
+    assert all(c["ListAWSServiceAccessForOrganization"] == 1 for c in per_resync)
+    assert not any(c[op] for c in per_resync for op in ("EnableOrganizationsRootCredentialsManagement",
+                                                        "EnableAWSServiceAccess"))
+    assert status["rootAccess"]["accountsChecked"] == 4

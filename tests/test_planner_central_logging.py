@@ -28,8 +28,10 @@ from controller.planner.central_logging import (
     check_logging,
     combine,
     config_verdict,
+    global_region,
     plan_logging,
     plan_logging_delete,
+    plan_recorders,
     policy_text,
     records_management_writes,
 )
@@ -423,3 +425,17 @@ def test_which_trails_record_the_calls_eventbridge_delivers(why: str, logging: b
                                                              records: bool) -> None:
     trail = ObservedTrail("t", "arn", "b", True, True, False, logging, json.dumps(selectors) if selectors else None)
     assert records_management_writes(trail) is records, why
+
+
+@pytest.mark.parametrize(("regions", "expected"), [
+    (("us-east-1",), "us-east-1"),
+    (("eu-west-1", "us-east-1"), "eu-west-1"),  # the first listed
+    (("eu-central-2", "eu-west-1"), "eu-west-1"),  # Zurich came after February 2022: Config cannot record them there
+    (("il-central-1",), None),
+])
+def test_global_resource_types_are_recorded_in_one_region(regions: tuple[str, ...], expected: str | None) -> None:
+    desired = DesiredLogging(ARCHIVE, "org-logs", R, None, "org-trail", regions, "org-agg")
+    assert global_region(desired) == expected
+    work, _ = plan_recorders(desired, MemberConfig(DEV, {}))
+    assert [(a.region, a.global_resources) for a in work if isinstance(a, PutConfigRecorder)] == [
+        (r, r == expected) for r in regions]

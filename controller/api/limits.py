@@ -449,6 +449,15 @@ TRUST_POLICY_LENGTH = 2048
 #: PoliciesPerRole". The default is a setting (``role-managed-policies``); 25 bounds the CRD.
 DEFAULT_ROLE_MANAGED_POLICIES = 10
 ROLE_MANAGED_POLICIES_MAX = 25
+#: AWS Config's global IAM resource types (includeGlobalResourceTypes): "These global IAM resource types can only be
+#: recorded by Config in Regions where Config was available before February 2022. You cannot be record the global
+#: IAM resouce types in Regions supported by Config after February 2022" (botocore's config model, RecordingGroup,
+#: read 2026-12-08); recorded in one region, they are not duplicated. The regions launched after February 2022 (AWS
+#: Config developer guide, "Recording global resources", as far as known on 2026-12-08: the list grows with each
+#: new region).
+CONFIG_REGIONS_WITHOUT_GLOBAL_TYPES = frozenset({
+    "ap-south-2", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ap-east-2", "ca-west-1", "eu-central-2",
+    "eu-south-2", "il-central-1", "me-central-1", "mx-central-1"})
 #: Conditions an accessRole may carry: the operator's own bound (not an AWS figure), so that the CRD's rules stay
 #: within the API server's CEL cost budget; 20 short conditions already fill most of the 2,048 characters.
 MAX_TRUST_CONDITIONS = 20

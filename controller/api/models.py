@@ -402,6 +402,24 @@ class AccessRole(_Model):
         "3600 to 43200). The default, 3600, is IAM's: an adopted role with a longer one is set back to it.")
 
 
+#: IAM's trusted service principal: centralized root access needs trusted access for it (IAM API reference,
+#: EnableOrganizationsRootCredentialsManagement: "Enable trusted access for Identity and Access Management in
+#: Organizations"; read 2026-12-07).
+IAM_PRINCIPAL = "iam.amazonaws.com"
+
+
+class RootAccess(_Model):
+    """Centralized root access for member accounts (IAM, in the management account). Each field: true enables the
+    feature and keeps it enabled; false disables it (only when written so); absent: left as it is."""
+
+    credentials_management: bool | None = Field(
+        default=None, description="RootCredentialsManagement: the management account can delete and audit member "
+        "accounts' root user credentials (EnableOrganizationsRootCredentialsManagement).")
+    root_sessions: bool | None = Field(
+        default=None, description="RootSessions: the management account can take short root sessions in member "
+        "accounts for privileged tasks (EnableOrganizationsRootSessions).")
+
+
 class OrganizationSpec(_Model):
     """The organization-wide settings (one object, named organization)."""
 
@@ -428,6 +446,10 @@ class OrganizationSpec(_Model):
     access_role: AccessRole | None = Field(
         default=None, description="A role in every active member account, trusting exactly trustedPrincipals and "
         "with exactly managedPolicyArns attached. Absent: no role is managed.")
+    root_access: RootAccess | None = Field(
+        default=None, description="Centralized root access (needs 'iam.amazonaws.com' in trustedServices). When "
+        "present, each member account's root user credentials are read (IAM's GetAccountSummary through the member "
+        "role, spread over resyncs) and the accounts that still have them are reported. Absent: not managed.")
     deletion_policy: Literal["Retain", "Delete"] = Field(
         default="Retain", description="Retain (forget), or Delete: remove the aggregator, recorders and trail of "
         "centralLogging (never the bucket or its objects), then deregister the delegated administrators declared "
@@ -503,6 +525,9 @@ class AwsAccountStatus(_Status):
     parent_id: str | None = Field(default=None, description="The parent's AWS id (r-... or ou-...).")
     path: str | None = Field(default=None, description="The parent's path from the root, e.g. Root/Workloads.")
     email: str | None = Field(default=None, description="The email the account was created or adopted with.")
+    root_credentials: str | None = Field(
+        default=None, description="The root user's credentials as IAM reports them in the account (Organization "
+        "rootAccess): 'none', or those present: password, accessKeys, signingCertificates, mfa.")
     invitation_started_at: str | None = Field(
         default=None, json_schema_extra={"format": "date-time"},
         description="When the operator recorded its intent to invite the account (before calling "
@@ -579,6 +604,19 @@ class DelegatedAdministratorStatus(_Model):
     service_principal: str = Field(description="The service it administers, e.g. config.amazonaws.com.")
 
 
+class RootAccessStatus(_Model):
+    """Centralized root access, as IAM reports it, and the member accounts that still have root credentials."""
+
+    enabled_features: list[str] = Field(
+        default_factory=list, description="IAM's enabled features: RootCredentialsManagement, RootSessions.")
+    accounts_checked: int | None = Field(default=None, description="Member accounts whose root user was read.")
+    with_root_credentials: list[str] = Field(
+        default_factory=list, max_length=STATUS_LIST_MAX,
+        description=f"Member accounts whose root user still has credentials (the first {STATUS_LIST_MAX}).")
+    with_root_credentials_count: int | None = Field(
+        default=None, description="Member accounts whose root user still has credentials.")
+
+
 class OrganizationStatus(_Status):
     """What the operator last saw of the organization in AWS."""
 
@@ -596,6 +634,8 @@ class OrganizationStatus(_Status):
     aggregator_arn: str | None = Field(default=None, description="The organization aggregator's ARN.")
     baseline: BaselineStatus | None = Field(
         default=None, description="The member accounts' baseline (accessRole, centralLogging's AWS Config).")
+    root_access: RootAccessStatus | None = Field(
+        default=None, description="Centralized root access (spec.rootAccess), as IAM reports it.")
 
 
 # ----------------------------------------------------------------------------------------- kinds
@@ -663,6 +703,8 @@ AWS_ACCOUNT = KindInfo(
         {"name": "Email", "type": "string", "jsonPath": ".spec.email"},
         {"name": "Parent", "type": "string", "jsonPath": ".status.path"},
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
+        {"name": "RootCredentials", "type": "string", "jsonPath": ".status.rootCredentials", "priority": 1,
+         "description": "The root user's credentials as IAM reports them (Organization rootAccess)."},
         {"name": "Invitation", "type": "string", "jsonPath": ".status.invitationState", "priority": 1},
         _cond_col("Ready"),
         _cond_col("Synced"),

@@ -456,8 +456,9 @@ class CentralLoggingGateway:
                                 channel.get("s3BucketName") if channel else None, "; ".join(failures) or None)
 
     @write(PutConfigRecorder, "ConfigRecorderConfigured",
-           lambda gw, a, _: gw.ensure_recorder(a.account_id, a.region, a.bucket, a.recorder))
-    def ensure_recorder(self, account_id: str, region: str, bucket: str, recorder: str | None) -> None:
+           lambda gw, a, _: gw.ensure_recorder(a.account_id, a.region, a.bucket, a.recorder, a.global_resources))
+    def ensure_recorder(self, account_id: str, region: str, bucket: str, recorder: str | None,
+                        global_resources: bool = False) -> None:
         """Config's service-linked role, a recorder (``recorder``: the one there already), a delivery channel into
         ``bucket``, and recording started."""
         if account_id not in self._slr:
@@ -470,7 +471,8 @@ class CentralLoggingGateway:
         name = recorder or RECORDER_NAME
         self.members.call("PutConfigurationRecorder", lambda: config.put_configuration_recorder(
             ConfigurationRecorder={"name": name, "roleARN": recorder_role_arn(account_id, self._partition),
-                                   "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}}))
+                                   "recordingGroup": {"allSupported": True,
+                                                     "includeGlobalResourceTypes": global_resources}}))
         channels = self.members.call("DescribeDeliveryChannels", lambda: config.describe_delivery_channels())
         channel = next((c["name"] for c in channels.get("DeliveryChannels", [])), CHANNEL_NAME)
         self.members.call("PutDeliveryChannel", lambda: config.put_delivery_channel(

@@ -368,6 +368,29 @@ class RecordingGateway(OrganizationsGateway):
         self.recorded.append((operation, dict(kwargs)))
         return {}
 
+    def _call_iam(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """IAM in the management account: ListOrganizationsFeatures reaches AWS and sees the recorded root access
+        writes (EnableOrganizationsRootSessions, ...: each answers the features then enabled); writes are recorded."""
+        if not operation.startswith(READ_PREFIXES):
+            self.recorded.append((operation, dict(kwargs)))
+            return {}
+        try:
+            page = super()._call_iam(operation, **kwargs)
+        except AwsError as exc:  # trusted access for IAM is only recorded: AWS has no features to list yet
+            if exc.code != "ServiceAccessNotEnabledException" or not any(
+                    op == "EnableAWSServiceAccess" and a.get("ServicePrincipal") == "iam.amazonaws.com"
+                    for op, a in self.recorded):
+                raise
+            page = {}
+        features = set(page.get("EnabledFeatures") or ())
+        for op, _ in self.recorded:
+            feature = "RootSessions" if op.endswith("RootSessions") else "RootCredentialsManagement"
+            if op.startswith("EnableOrganizationsRoot"):
+                features.add(feature)
+            elif op.startswith("DisableOrganizationsRoot"):
+                features.discard(feature)
+        return {**page, "EnabledFeatures": sorted(features)}
+
     def _answer(self, operation: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """What AWS answers a write (only the fields the gateway reads)."""
         snap = self.snapshot()

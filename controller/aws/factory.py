@@ -22,6 +22,7 @@ from controller.aws.session import (
     cloudtrail_client,
     credentials_problem,
     iam_client,
+    management_iam_client,
     member_service_client,
     organizations_client,
     sqs_client,
@@ -51,6 +52,10 @@ class Factory:
     def create_organizations_client(self) -> Any:
         return organizations_client(self.settings.assume_role_arn)
 
+    def create_management_iam_client(self) -> Any:
+        """IAM in the management account (centralized root access), with the operator's credentials."""
+        return management_iam_client(self.settings.assume_role_arn)
+
     def create_trail_client(self, region: str) -> Any:
         """CloudTrail in the trail's home region."""
         return cloudtrail_client(region, self.settings.assume_role_arn)
@@ -71,6 +76,7 @@ class Factory:
             account_client=lambda: account_client(self.settings.assume_role_arn),
             members=members,
             central_logging=CentralLoggingGateway(members, self.create_trail_client),
+            iam_client=self.create_management_iam_client,
         )
 
     def create_events_queue(self) -> EventsQueue | None:

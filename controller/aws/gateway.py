@@ -46,8 +46,10 @@ from controller.planner.actions import (
     DeregisterDelegatedAdministrator,
     DetachPolicy,
     DisablePolicyType,
+    DisableRootAccessFeature,
     EnableAllFeatures,
     EnablePolicyType,
+    EnableRootAccessFeature,
     EnableServiceAccess,
     FinalizeAllFeatures,
     InviteAccount,
@@ -66,6 +68,7 @@ from controller.state import (
     CreateAccountRequest,
     MemberAccess,
     MemberConfig,
+    MemberRootCredentials,
     ObservedAccount,
     ObservedHandshake,
     ObservedInvitation,
@@ -103,6 +106,8 @@ class Knowledge:
     trails: Mapping[tuple[str, str], ObservedTrail | None] = field(default_factory=dict)  # (region, name)
     aggregators: Mapping[tuple[str, str, str], str | None] = field(default_factory=dict)  # (account, region, name)
     config: Mapping[str, MemberConfig] = field(default_factory=dict)  # member account -> its AWS Config
+    root_features: frozenset[str] | None = None  # IAM's centralized root access features (None: never read)
+    root_credentials: Mapping[str, MemberRootCredentials] = field(default_factory=dict)  # member account -> root user
 
 
 class OrganizationsGateway:
@@ -111,6 +116,7 @@ class OrganizationsGateway:
     def __init__(
         self, client: Any, retry: RetryPolicy | None = None, account_client: Callable[[], Any] | None = None,
         members: MemberAccounts | None = None, central_logging: CentralLoggingGateway | None = None,
+        iam_client: Callable[[], Any] | None = None,
     ) -> None:
         self._client = client
         self.members = members  # work inside member accounts (None: not configured, as in a dry run)
@@ -118,6 +124,9 @@ class OrganizationsGateway:
         self._retry = retry or RetryPolicy()
         self._account_client_factory = account_client
         self._account_api: Any = None
+        self._iam_client_factory = iam_client  # IAM in the management account (the operator's own credentials)
+        self._iam_api: Any = None
+        self._root_features: frozenset[str] | None = None  # IAM's root access features as last read or written
         self._create_lock = threading.Lock()
         self._close_lock = threading.Lock()
         self._enable_lock = threading.Lock()
@@ -158,6 +167,11 @@ class OrganizationsGateway:
     def _call_account(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """One Account Management API operation, errors mapped, transient ones retried."""
         return self._invoke(self._account_client(), operation, kwargs)
+
+    def _call_iam(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One IAM operation in the management account (the organization's root access features), errors mapped,
+        transient ones retried."""
+        return self._invoke(self._iam(operation), operation, kwargs)
 
     def _invoke(self, client: Any, operation: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         method: Callable[..., dict[str, Any]] = getattr(client, xform_name(operation))
@@ -607,7 +621,7 @@ class OrganizationsGateway:
         return Knowledge(snapshot, self._trusted, MappingProxyType(self._delegated),
                          members.role_name if members is not None else None,
                          members.known_all() if members is not None else {}, logs is not None, trails, aggregators,
-                         config)
+                         config, self._root_features, members.known_root_all() if members is not None else {})
 
     def all_delegated_administrators(self, max_age: float | None = None) -> frozenset[str]:
         """Every account registered as delegated administrator of any service (ListDelegatedAdministrators without a
@@ -691,6 +705,48 @@ class OrganizationsGateway:
         self._all_delegated = None  # it may administer another service still: read again when asked
         return deregistered
 
+    # ------------------------------------------------------------------------------ centralized root access (IAM)
+    @property
+    def reads_root_access(self) -> bool:
+        """Whether IAM in the management account can be asked (not in a dry run given no IAM client)."""
+        return self._iam_client_factory is not None
+
+    def list_root_access_features(self) -> frozenset[str]:
+        """IAM's centralized root access features enabled for the organization (ListOrganizationsFeatures, one
+        call; IAM answers ServiceAccessNotEnabledException without trusted access for iam.amazonaws.com)."""
+        raw = self._call_iam("ListOrganizationsFeatures")
+        self._root_features = frozenset(raw.get("EnabledFeatures") or ())
+        return self._root_features
+
+    @write(EnableRootAccessFeature, "RootAccessFeatureEnabled",
+           lambda gw, a, _: gw.enable_root_access_feature(a.feature),
+           explain=lambda a, exc: _root_access_refused(exc, a.feature))
+    def enable_root_access_feature(self, feature: str) -> None:
+        """EnableOrganizationsRootCredentialsManagement or EnableOrganizationsRootSessions (both answer the features
+        then enabled; enabling an enabled one changes nothing)."""
+        if feature == "RootSessions":
+            raw = self._call_iam("EnableOrganizationsRootSessions")
+        else:
+            raw = self._call_iam("EnableOrganizationsRootCredentialsManagement")
+        self._root_features = _features(raw, self._root_features) | {feature}
+
+    @write(DisableRootAccessFeature, "RootAccessFeatureDisabled",
+           lambda gw, a, _: gw.disable_root_access_feature(a.feature),
+           explain=lambda a, exc: _root_access_refused(exc, a.feature))
+    def disable_root_access_feature(self, feature: str) -> None:
+        if feature == "RootSessions":
+            raw = self._call_iam("DisableOrganizationsRootSessions")
+        else:
+            raw = self._call_iam("DisableOrganizationsRootCredentialsManagement")
+        self._root_features = _features(raw, self._root_features) - {feature}
+
+    def _iam(self, operation: str) -> Any:
+        if self._iam_api is None:
+            if self._iam_client_factory is None:
+                raise AwsError(operation, "NotConfigured", "no IAM client for the management account is configured")
+            self._iam_api = self._iam_client_factory()
+        return self._iam_api
+
     def _account_client(self) -> Any:
         if self._account_api is None:
             if self._account_client_factory is None:
@@ -738,6 +794,33 @@ def _enabled_message(policy_type: str) -> str:
     if policy_type not in DEFAULT_POLICY:
         return f"{policy_type} enabled on the root (AWS attaches no default policy of a management type)"
     return f"AWS attached {_default_policy(policy_type)} to the root and every OU and account"
+
+
+#: What IAM's refusals of the root access calls mean (botocore's iam model, the operations' errors; read 2026-12-07).
+ROOT_ACCESS_REFUSALS = {
+    "ServiceAccessNotEnabledException": "trusted access for IAM is not enabled in AWS Organizations; keep "
+    "'iam.amazonaws.com' in spec.trustedServices",
+    "CallerIsNotManagementAccountException": "only the management account can do this; the operator's credentials "
+    "are another account's",
+    "AccountNotManagementOrDelegatedAdministratorException": "the operator's credentials are neither the management "
+    "account's nor IAM's delegated administrator's",
+    "OrganizationNotInAllFeaturesModeException": "the organization does not have all features",
+}
+
+
+def _features(raw: Mapping[str, Any], before: frozenset[str] | None) -> frozenset[str]:
+    """The features a root access write answered as enabled (or, without that answer, those known before)."""
+    if "EnabledFeatures" in raw:
+        return frozenset(raw["EnabledFeatures"] or ())
+    return before or frozenset()
+
+
+def _root_access_refused(exc: AwsError, feature: str) -> Blocked | None:
+    meaning = ROOT_ACCESS_REFUSALS.get(exc.code)
+    if meaning is None:
+        return None
+    return Blocked("RootAccessRefused", f"spec.rootAccess: IAM refused to change {feature} ({exc.code}: "
+                   f"{exc.aws_message}): {meaning}; tried again at the next resync", retry=False)
 
 
 def _limit_reached(exc: AwsError) -> Blocked | None:

@@ -45,7 +45,7 @@ from controller.planner.actions import (
     UpdateAccessRoleMaxSession,
     UpdateAccessRoleTrust,
 )
-from controller.state import MemberAccess, ObservedRole
+from controller.state import ROOT_CREDENTIAL_KEYS, MemberAccess, MemberRootCredentials, ObservedRole
 
 T = TypeVar("T")
 
@@ -130,6 +130,7 @@ class MemberAccounts:
         self._clients: OrderedDict[tuple[str, str, str], tuple[Any, float]] = OrderedDict()
         self._creds: dict[str, tuple[Credentials, float]] = {}  # account -> (credentials, expire at)
         self._known: dict[str, MemberAccess] = {}  # what each account holds, as last read or written
+        self._root: dict[str, MemberRootCredentials] = {}  # each account's root user, as last read
 
     # ------------------------------------------------------------------------------ plumbing
     def role_arn(self, account_id: str) -> str:
@@ -215,6 +216,7 @@ class MemberAccounts:
             for key in [k for k in self._clients if k[0] == account_id]:
                 self._clients.pop(key)
             self._known.pop(account_id, None)
+            self._root.pop(account_id, None)
 
     # ------------------------------------------------------------------------------ reads
     def read_role(self, account_id: str, role_name: str) -> MemberAccess:
@@ -260,6 +262,34 @@ class MemberAccounts:
                 break
         return ObservedRole(account_id, raw["RoleName"], raw["Arn"], raw.get("AssumeRolePolicyDocument") or "",
                             frozenset(attached), int(raw.get("MaxSessionDuration") or 3600))
+
+    def read_root_credentials(self, account_ids: Iterable[str]) -> dict[str, MemberRootCredentials]:
+        """Each account's root user credentials as IAM reports them there (GetAccountSummary: one call per account,
+        with the member role's credentials), many accounts at once; one account's trouble its own."""
+        def read(account_id: str) -> MemberRootCredentials:
+            iam = self._iam_for_read(account_id)
+            # (an account a dry run creates answers {}: nothing there yet, as for an account Organizations creates)
+            summary, error, waiting = self.look(account_id, lambda: self._aws(
+                "GetAccountSummary", lambda: iam().get_account_summary()).get("SummaryMap") or {})
+            found = MemberRootCredentials(account_id, tuple(
+                name for name, key in ROOT_CREDENTIAL_KEYS if (summary or {}).get(key)), error, waiting)
+            with self._lock:
+                self._root[account_id] = found
+            return found
+
+        return self.each(account_ids, read)
+
+    def _iam_for_read(self, account_id: str) -> Callable[[], Any]:
+        """The account's IAM client, made when called (inside ``look``: a refused AssumeRole is that account's)."""
+        return lambda: self._iam(account_id)
+
+    def known_root(self, account_id: str) -> MemberRootCredentials | None:
+        with self._lock:
+            return self._root.get(account_id)
+
+    def known_root_all(self) -> Mapping[str, MemberRootCredentials]:
+        """Every account's root user as last read: a read-only view (no copy, no call)."""
+        return MappingProxyType(self._root)
 
     def known(self, account_id: str) -> MemberAccess | None:
         """What the account holds as last read, kept current after the operator's own writes (no call)."""

@@ -130,8 +130,8 @@ def _create(session: botocore.session.Session, service: str, region: str, **cred
     return client
 
 
-def _counted_client(service: Literal["organizations", "account", "sqs", "sts", "cloudtrail"], role_arn: str | None,
-                    region: str | None = None) -> Any:
+def _counted_client(service: Literal["organizations", "account", "sqs", "sts", "cloudtrail", "iam"],
+                    role_arn: str | None, region: str | None = None) -> Any:
     region = region or _region()
     session = new_session()
     if role_arn:
@@ -264,6 +264,12 @@ def cloudtrail_client(region: str, role_arn: str | None = None) -> Any:
 def organizations_client(role_arn: str | None = None) -> Any:
     """A counted ``organizations`` client from the standard credential chain (``AWS_ENDPOINT_URL`` honoured)."""
     return _counted_client("organizations", role_arn)
+
+
+def management_iam_client(role_arn: str | None = None) -> Any:
+    """A counted ``iam`` client with the operator's credentials: IAM in the management account (centralized root
+    access)."""
+    return _counted_client("iam", role_arn)
 
 
 def account_client(role_arn: str | None = None) -> Any:

@@ -360,6 +360,27 @@ class EnableServiceAccess(Action):
 
 
 @dataclass(frozen=True)
+class EnableRootAccessFeature(Action):
+    """Enable one of IAM's centralized root access features (RootCredentialsManagement, RootSessions)."""
+
+    feature: str
+
+    def depends_on(self) -> type[Action] | None:
+        return EnableServiceAccess  # IAM refuses without trusted access for iam.amazonaws.com
+
+    def describe(self) -> str:
+        return f"enable IAM's centralized root access feature {self.feature}"
+
+
+@dataclass(frozen=True)
+class DisableRootAccessFeature(Action):
+    feature: str
+
+    def describe(self) -> str:
+        return f"disable IAM's centralized root access feature {self.feature}"
+
+
+@dataclass(frozen=True)
 class RegisterDelegatedAdministrator(Action):
     account_id: str
     service_principal: str
@@ -602,6 +623,7 @@ class PutConfigRecorder(_AfterBucket):
     region: str
     bucket: str
     recorder: str | None = None  # the recorder there already (AWS allows one per region)
+    global_resources: bool = False  # includeGlobalResourceTypes: in one region only (central_logging.global_region)
 
     def describe(self) -> str:
         return f"record AWS Config in account {self.account_id} ({self.region}) into bucket {self.bucket!r}"
@@ -695,6 +717,7 @@ BlockReason = Literal[
     "CannotLeaveOrganization",
     "WaitingForPropagation",
     "Creating",
+    "RootAccessRefused",
     "Closing",
     "CloseQuotaReached",
     "Inviting",

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.api import limits
 from controller.planner.access_role import Verdict, not_reached
 from controller.planner.actions import (
     Action,
@@ -478,6 +479,13 @@ def records_management_writes(trail: ObservedTrail) -> bool:
     return False
 
 
+def global_region(desired: DesiredLogging) -> str | None:
+    """The one region whose recorder records the global IAM resource types (includeGlobalResourceTypes): the
+    first listed region where Config can record them (limits.CONFIG_REGIONS_WITHOUT_GLOBAL_TYPES); every other
+    region leaves them out, so each IAM user, group, role and policy is recorded once, not once per region."""
+    return next((r for r in desired.regions if r not in limits.CONFIG_REGIONS_WITHOUT_GLOBAL_TYPES), None)
+
+
 def plan_recorders(desired: DesiredLogging, found: MemberConfig) -> tuple[list[Action], list[Difference]]:
     """AWS Config in one reachable member account: each listed region recording into the bucket."""
     actions: list[Action] = []
@@ -487,7 +495,8 @@ def plan_recorders(desired: DesiredLogging, found: MemberConfig) -> tuple[list[A
         label = f"config[{found.account_id}/{region}]"
         if rec is None or rec.recorder is None or rec.channel_bucket != desired.bucket:
             actions.append(PutConfigRecorder(found.account_id, region, desired.bucket,
-                                             rec.recorder if rec is not None else None))
+                                             rec.recorder if rec is not None else None,
+                                             global_resources=region == global_region(desired)))
             diffs.append(Difference(label, f"recording into {desired.bucket}",
                                     None if rec is None or rec.recorder is None
                                     else f"delivering to {rec.channel_bucket}"))

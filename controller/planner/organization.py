@@ -28,7 +28,8 @@ from controller.planner.actions import (
     RegisterDelegatedAdministrator,
 )
 from controller.planner.central_logging import DesiredLogging, ObservedLogging, check_logging, plan_logging
-from controller.state import MemberAccess, ObservedHandshake, OrgSnapshot
+from controller.planner.root_access import DesiredRootAccess, plan_root_access
+from controller.state import MemberAccess, MemberRootCredentials, ObservedHandshake, OrgSnapshot
 
 ALL = "ALL"
 
@@ -63,6 +64,7 @@ class DesiredOrganization:
     observe_only: bool = False
     access_role: DesiredAccessRole | None = None
     logging: DesiredLogging | None = None  # spec.centralLogging, the log archive account resolved
+    root_access: DesiredRootAccess | None = None  # spec.rootAccess
 
     @property
     def admin_principals(self) -> tuple[str, ...]:
@@ -87,6 +89,10 @@ class ObservedOrganization:
     member_role: str = "OrganizationAccountAccessRole"
     compliant_before: frozenset[str] = frozenset()
     logging: ObservedLogging | None = None  # None: not read (central logging not declared, or not reachable)
+    # Centralized root access: IAM's enabled features (None: not read, as while IAM has no trusted access), and
+    # each ACTIVE member account's root user as last read (None: not looked at yet; the mapping None: not read).
+    root_features: frozenset[str] | None = None
+    root_credentials: Mapping[str, MemberRootCredentials | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,12 @@ def plan_organization(desired: DesiredOrganization, observed: ObservedOrganizati
     _plan_policy_types(desired, snapshot, observed.needed_types, parts)
     _plan_trusted(desired, observed, parts)
     _plan_admins(desired, observed, parts)
+    # After trusted access for iam.amazonaws.com, which IAM needs first; not planned when IAM could not be asked
+    # (None: a dry run without IAM in the management account).
+    if desired.root_access is not None and observed.root_features is not None:
+        root = plan_root_access(desired.root_access, observed.root_features)
+        parts.actions.extend(root.actions)
+        parts.diffs.extend(root.differences)
     return _with_access_role(desired, observed, parts)
 
 

@@ -74,6 +74,7 @@ def record_of(status: Mapping[str, Any]) -> AccountRecord:
 
 
 BASELINE = "baseline"  # the Organization's topic on the board: member account id -> its baseline verdict
+ROOT_CREDENTIALS = "rootCredentials"  # the Organization's topic: member account id -> its root user's credentials
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ class ObservedAccountState:
     #: An account that joined by invitation: (the member role the operator assumes, why it cannot: None when it
     #: can); None: not looked at (created accounts, no member access configured)
     member_role: tuple[str, str | None] | None = None
+    #: The Organization's reading of each member account's root user ('none', 'password,accessKeys', ...); None: it
+    #: has not spoken since this process started (status.rootCredentials is left as it is).
+    root_credentials: Mapping[str, Any] | None = None
 
 
 class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountState]):
@@ -164,7 +168,7 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         if account is not None and account.joined_method == "INVITED" and members is not None:
             member_role = (members.role_name, members.reachable(account.id))
         return ObservedAccountState(snapshot, record, creation, tags, ctx.board.read(BASELINE), invitation,
-                                    member_role)
+                                    member_role, ctx.board.read(ROOT_CREDENTIALS))
 
     @staticmethod
     def _invitation(ctx: Context, account_id: str, record: AccountRecord) -> tuple[InvitationView, OrgSnapshot]:
@@ -202,6 +206,8 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
             status.path = snapshot.path(account.parent_id) if account.parent_id else None
             if observed.record.invitation_id is not None:  # a member: the invitation was accepted
                 status.invitation_state, status.invitation_expires_at = "ACCEPTED", None
+        if observed.root_credentials is not None:
+            status.root_credentials = observed.root_credentials.get(resource_id)
         conditions = []
         if observed.member_role is not None:
             conditions.append(member_role_condition(resource_id, snapshot.management_account_id,

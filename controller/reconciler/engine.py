@@ -88,7 +88,7 @@ class Reference:
 #: Spread reads keyed by a member account's id (its turn: the id modulo TAG_SPREAD); any other read (``TAGS``) is
 #: keyed by an object's name (its turn: its rank among the kind's objects that declare tags).
 TAGS = "tags"
-ACCOUNT_READS = frozenset({"accessRole", "config"})
+ACCOUNT_READS = frozenset({"accessRole", "config", "rootCredentials"})
 
 
 @dataclass

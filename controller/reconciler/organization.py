@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from controller import metrics
 from controller.api.models import (
+    IAM_PRINCIPAL,
     ORGANIZATION_NAME,
     AccessRole,
     BaselineFailure,
@@ -43,6 +44,7 @@ from controller.api.models import (
     DelegatedAdministratorStatus,
     OrganizationSpec,
     OrganizationStatus,
+    RootAccessStatus,
     TrailStatus,
 )
 from controller.aws.errors import AwsError
@@ -68,8 +70,9 @@ from controller.planner.organization import (
     plan_organization,
     plan_organization_delete,
 )
+from controller.planner.root_access import DesiredRootAccess, with_root_credentials
 from controller.planner.scp_effects import with_names
-from controller.reconciler.account import BASELINE
+from controller.reconciler.account import BASELINE, ROOT_CREDENTIALS
 from controller.reconciler.account import KIND as ACCOUNT_KIND
 from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import Adapter, Cond, Context, Done, Reference, Report
@@ -77,7 +80,14 @@ from controller.reconciler.guard import LOG_ARCHIVE
 from controller.reconciler.policy import KIND as POLICY_KIND
 from controller.reconciler.policy import MANAGEMENT_KIND
 from controller.reconciler.status import binding_of, clipped, first
-from controller.state import MemberAccess, MemberConfig, ObservedHandshake, ObservedTrail, OrgSnapshot
+from controller.state import (
+    MemberAccess,
+    MemberConfig,
+    MemberRootCredentials,
+    ObservedHandshake,
+    ObservedTrail,
+    OrgSnapshot,
+)
 
 
 def _policy_names(ctx: Context) -> dict[str, str]:
@@ -102,6 +112,7 @@ def baselined_of(status: Mapping[str, Any]) -> list[str]:
 KIND = "Organization"
 ROLE_READS = "accessRole"  # the spread reads of each member account (Context.due)
 CONFIG_READS = "config"
+ROOT_READS = "rootCredentials"
 EVENTS_READS = "eventsTrail"  # the management account's trails, when the declared one does not carry the events
 EVENTS_REGION = "us-east-1"  # where CloudTrail records AWS Organizations' calls and EventBridge receives them
 
@@ -176,6 +187,14 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                                 f"management account or in Config's delegated administrator; add {{accountRef: "
                                 f"{{name: {logging.account_ref.name}}}, servicePrincipal: config.amazonaws.com}} to "
                                 "spec.delegatedAdministrators")
+        root = spec.root_access
+        if root is not None and (root.credentials_management is not None or root.root_sessions is not None):
+            if spec.feature_set != ALL:
+                problems.append("spec.rootAccess: needs featureSet ALL (IAM answers "
+                                "OrganizationNotInAllFeaturesModeException otherwise)")
+            elif IAM_PRINCIPAL not in trusted:
+                problems.append(f"spec.rootAccess: IAM manages root access only with trusted access for IAM; add "
+                                f"{IAM_PRINCIPAL!r} to spec.trustedServices")
         for i, admin in enumerate(spec.delegated_administrators):
             unsupported = delegation_problem(admin.service_principal)
             if unsupported is not None:
@@ -215,6 +234,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             observe_only=spec.management_policy == "Observe",
             access_role=_desired_access_role(spec.access_role) if spec.access_role is not None else None,
             logging=_desired_logging(spec, by_field.get("spec.centralLogging.accountRef", "")),
+            root_access=DesiredRootAccess(spec.root_access.credentials_management, spec.root_access.root_sessions)
+            if spec.root_access is not None else None,
         )
 
     def observe(self, ctx: Context, desired: DesiredOrganization, view: ObjectView) -> ObservedOrganizationState:
@@ -237,6 +258,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         org = self._with_access(ctx, desired, view, baselined,
                                 ObservedOrganization(snapshot, (), trusted, admins, needed))
         org = dataclasses.replace(org, logging=self._observe_logging(ctx, desired, view, snapshot))
+        if desired.root_access is not None:
+            org = self._observe_root_access(ctx, view, org)
         return ObservedOrganizationState(org, baselined, _policy_names(ctx),
                                          self._observe_events(ctx, desired, view, org.logging))
 
@@ -257,6 +280,27 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
         if found is None or ctx.due(EVENTS_READS, view.name, view, settled=found.trail is not None):
             found = events_source(logs.read_event_trails(EVENTS_REGION))
         return found
+
+    def _observe_root_access(self, ctx: Context, view: ObjectView, org: ObservedOrganization) -> ObservedOrganization:
+        """IAM's root access features (one call, only with trusted access for IAM: none without it), and each member
+        account's root user (GetAccountSummary through the member role, on the spread schedule: at once for an
+        account not read yet or not reachable, otherwise once every 10 resyncs)."""
+        features: frozenset[str] | None = None
+        if ctx.gateway.reads_root_access:
+            features = (ctx.gateway.list_root_access_features() if IAM_PRINCIPAL in (org.trusted or frozenset())
+                        else frozenset())
+        members = ctx.gateway.members
+        if members is None:
+            return dataclasses.replace(org, root_features=features)
+        found: dict[str, MemberRootCredentials | None] = {}
+        due_ids: list[str] = []
+        for account_id in member_accounts(org.snapshot):
+            known = members.known_root(account_id)
+            if ctx.due(ROOT_READS, account_id, view, settled=known is not None and known.error is None):
+                due_ids.append(account_id)
+            found[account_id] = known
+        found.update(members.read_root_credentials(due_ids))  # many accounts at once (controller.aws.fanout)
+        return dataclasses.replace(org, root_features=features, root_credentials=found)
 
     def _observe_logging(self, ctx: Context, desired: DesiredOrganization, view: ObjectView,
                          snapshot: OrgSnapshot) -> ObservedLogging | None:
@@ -338,6 +382,10 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
                 config={a: known.config.get(a) for a in accounts} if want.config_enabled else {}))
         else:
             org = dataclasses.replace(org, logging=None)
+        if desired.root_access is not None:
+            org = dataclasses.replace(org, root_features=known.root_features if observed.org.root_features is not None
+                                      else None, root_credentials={a: known.root_credentials.get(a) for a in accounts}
+                                      if observed.org.root_credentials is not None else None)
         events = observed.events
         trail = known.trails.get((want.home_region, want.trail)) if want is not None and want.trail else None
         if events is not None and events.trail is None and trail is not None and records_management_writes(trail):
@@ -381,12 +429,16 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
             for principal in desired.admin_principals
             for account_id in sorted((org.admins or {}).get(principal) or ())
         ]
+        root: dict[str, str] = {}
+        if desired.root_access is not None:
+            status.root_access, root = _root_access_status(org)
         conditions = self._conditions(desired, observed, verdicts)
         events = observed.events
         if events is not None:
             conditions.append(_events_condition(events))
         return Report(status, conditions, stale=["DriftEvents"] if events is None else [],
-                      publish={BASELINE: (ACCOUNT_KIND, verdicts or {}),  # and the log archive, for the policy
+                      publish={BASELINE: (ACCOUNT_KIND, verdicts or {}),
+                               ROOT_CREDENTIALS: (ACCOUNT_KIND, root),  # and the log archive, for the policy
                                LOG_ARCHIVE: (ACCOUNT_KIND, {want.account_id: True} if want and want.account_id
                                              else {})},
                       gauges=[(metrics.TRAIL_LOGGING, series),  # one Organization: its trail's series, or none
@@ -540,6 +592,15 @@ def baseline_status(verdicts: Mapping[str, Verdict], before: frozenset[str]) -> 
                           failed=[BaselineFailure(account=v.account_id, reason=clipped(f"{v.reason}: {v.message}"))
                                   for v in first(failed)],
                           baselined_accounts=sorted(baselined))
+
+
+def _root_access_status(org: ObservedOrganization) -> tuple[RootAccessStatus, dict[str, str]]:
+    """status.rootAccess, and each member account's root user as AwsAccount status.rootCredentials shows it."""
+    found = org.root_credentials or {}
+    shown = {a: text for a, c in found.items() if c is not None and (text := c.shown) is not None}
+    holding = with_root_credentials(found)
+    return RootAccessStatus(enabled_features=sorted(org.root_features or ()), accounts_checked=len(shown),
+                            with_root_credentials=first(holding), with_root_credentials_count=len(holding)), shown
 
 
 def _desired_access_role(role: AccessRole) -> DesiredAccessRole:

@@ -38,7 +38,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from controller.sandbox import aws_limits
+from controller.sandbox import aws_limits, root_access
 from controller.sandbox.account_api import ACCOUNT_API_OPERATIONS
 from controller.sandbox.strict import StrictOrganizations
 from controller.sandbox.throttle import DEFAULT_BURST, DEFAULT_RATE, DEFAULT_WRITE_SECONDS
@@ -291,6 +291,17 @@ class AwsSandbox:
         STANDALONE_REASONS``); by default none, so RemoveAccountFromOrganization succeeds."""
         with self.strict.lock:
             self.quotas.standalone[account_id] = tuple(missing)
+
+    def give_root_credentials(self, account_id: str, *credentials: str) -> None:
+        """The account's root user holds these credentials (``password``, ``accessKeys``, ``signingCertificates``,
+        ``mfa``; none: it holds nothing), as IAM's GetAccountSummary in the account then reports
+        (:mod:`controller.sandbox.root_access`)."""
+        root_access.give_root_credentials(account_id, *credentials)
+
+    def root_access_features(self) -> set[str]:
+        """IAM's centralized root access features enabled for the organization (as ListOrganizationsFeatures)."""
+        assert self.ids is not None, "bootstrap first"
+        return root_access.enabled_features(self.ids["organization_id"])
 
     def finalize_organization(self, seconds: float) -> None:
         """The organization "hasn't finished initializing" for ``seconds``: CreateAccount answers

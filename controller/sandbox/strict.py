@@ -59,7 +59,7 @@ from urllib.parse import parse_qs
 
 from moto.organizations.models import organizations_backends
 
-from controller.sandbox import cloudtrail, delivery, iam, logging_services, scp, sts
+from controller.sandbox import cloudtrail, delivery, iam, logging_services, root_access, scp, sts
 from controller.sandbox.account_api import (
     ACCOUNT_API_HANDLERS,
     ACCOUNT_API_PATHS,
@@ -188,6 +188,7 @@ class StrictOrganizations:
             self.standalone_account_names.clear()
             self.external_emails.clear()
             self.handshakes.clear()
+            root_access.reset()
             self.standalone_accounts.clear()
         self.clear_injected_errors()
         self.reset_calls()
@@ -312,6 +313,11 @@ class StrictOrganizations:
             if refused is not None:
                 start_response(refused[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(refused[1])))])
                 return [refused[1]]
+        if operation in root_access.OPERATIONS and not target:  # moto lacks them: controller.sandbox.root_access
+            with self.lock:
+                status, xml = root_access.answer(operation, _caller(environ)[0])
+            start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
+            return [xml]
         if operation in iam.OPERATIONS and not target:
             refused = iam.before(operation, body, _caller(environ)[0])
             if refused is not None:

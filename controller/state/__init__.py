@@ -100,6 +100,31 @@ class MemberAccess:
         return self.error is None
 
 
+#: What IAM's GetAccountSummary says of the account's root user (IAM API reference, GetAccountSummary: SummaryMap keys
+#: AccountPasswordPresent, AccountAccessKeysPresent, AccountSigningCertificatesPresent, AccountMFAEnabled; 1 or 0), by
+#: the name status shows.
+ROOT_CREDENTIAL_KEYS = (("password", "AccountPasswordPresent"), ("accessKeys", "AccountAccessKeysPresent"),
+                        ("signingCertificates", "AccountSigningCertificatesPresent"), ("mfa", "AccountMFAEnabled"))
+
+
+@dataclass(frozen=True)
+class MemberRootCredentials:
+    """What a look at one member account's root user found: the kinds of credentials it has (``present``, empty:
+    none), or why it could not look (``waiting``: the member role is not assumable yet)."""
+
+    account_id: str
+    present: tuple[str, ...] = ()
+    error: str | None = None
+    waiting: bool = False
+
+    @property
+    def shown(self) -> str | None:
+        """As AwsAccount status.rootCredentials shows it (None: not known)."""
+        if self.error is not None:
+            return None
+        return ",".join(self.present) if self.present else "none"
+
+
 @dataclass(frozen=True)
 class ObservedBucket:
     """The log bucket as the log archive account sees it. ``owned``: it exists in that account; ``taken``: the name

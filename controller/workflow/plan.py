@@ -52,9 +52,12 @@ MEMBERS_NOT_READ = ("spec.accessRole: member accounts were not read (no access t
                     "access role's changes are not in this plan")
 LOGGING_NOT_READ = ("spec.centralLogging: the trail, the log bucket and AWS Config were not read (no access to "
                     "CloudTrail and member accounts was configured), so central logging's changes are not in this plan")
+ROOT_ACCESS_NOT_READ = ("spec.rootAccess: IAM's centralized root access features were not read (no IAM client for the "
+                        "management account was configured), so their changes are not in this plan")
 Objects = dict[str, dict[str, dict[str, Any]]]  # kind -> metadata.name -> object
 Members = Callable[[], RecordingMembers]  # a fresh reader of member accounts for each dry run (None: none)
 Trails = Callable[[str], Any]  # region -> a CloudTrail client with the operator's credentials (None: none)
+Iam = Callable[[], Any]  # IAM in the management account, the operator's credentials (rootAccess; None: not read)
 
 
 @dataclass(frozen=True)
@@ -195,20 +198,20 @@ def _new_objects(objects: Objects, created: str, bindings: Mapping[tuple[str, st
             for kind in KINDS for name, doc in sorted(objects[kind].items())]
 
 
-def _gateway(client: Any, members: Members | None, trails: Trails | None) -> RecordingGateway:
+def _gateway(client: Any, members: Members | None, trails: Trails | None, iam: Iam | None = None) -> RecordingGateway:
     """A fresh dry run: the organization, member accounts and central logging each read once in it."""
     reader = members() if members is not None else None
     logs = RecordingCentralLogging(reader, trails) if reader is not None and trails is not None else None
-    return RecordingGateway(client, members=reader, central_logging=logs)
+    return RecordingGateway(client, members=reader, central_logging=logs, iam_client=iam)
 
 
 def _bindings(base: Objects, client: Any, members: Members | None, trails: Trails | None,
-              policy: OperatorPolicy | None = None, unread: list[Unread] | None = None
+              policy: OperatorPolicy | None = None, unread: list[Unread] | None = None, iam: Iam | None = None
               ) -> dict[tuple[str, str], dict[str, Any]]:
     """What each object of the base is bound to in AWS: the base reconciled in a dry run of its own (the reads it
     could not make added to ``unread``)."""
     store = _Store(_new_objects(base, "0", {}))
-    gateway = _gateway(client, members, trails)
+    gateway = _gateway(client, members, trails, iam)
     _converge(store, gateway, policy)
     if unread is not None:
         unread.extend(u for u in gateway.unread.entries if u not in unread)
@@ -230,7 +233,7 @@ def _live(cluster: Mapping[str, Sequence[Mapping[str, Any]]]) -> Objects:
 def plan_objects(head: Objects, client: Any, base: Objects | None = None,
                  cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
                  members: Members | None = None, trails: Trails | None = None,
-                 policy: OperatorPolicy | None = None) -> PlanReport:
+                 policy: OperatorPolicy | None = None, iam: Iam | None = None) -> PlanReport:
     """The plan of ``head`` against the organization ``client`` reads, under the administrator's ``policy`` (None:
     its defaults), as the operator would refuse what it forbids (``ForbiddenByPolicy``).
 
@@ -238,7 +241,8 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
     operator wrote) when given, else from ``base`` (the files before the change, reconciled first).
     ``members``: reads member accounts (the Organization's access role) as the operator does; None: the access
     role is not planned, and the report says so. ``trails`` (with ``members``): reads the organization trail, so
-    that ``centralLogging`` is planned (the bucket, aggregator and AWS Config through ``members``).
+    that ``centralLogging`` is planned (the bucket, aggregator and AWS Config through ``members``). ``iam``: IAM in
+    the management account (ListOrganizationsFeatures), so that ``rootAccess`` is planned; None: it is not.
     """
     unread: list[Unread] = []
     if cluster is not None:
@@ -248,7 +252,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
         created = {(k, n): str(o["metadata"].get("creationTimestamp") or "0") for k in KINDS
                    for n, o in before[k].items()}
     elif base is not None:
-        before, bindings = base, _bindings(base, client, members, trails, policy, unread)
+        before, bindings = base, _bindings(base, client, members, trails, policy, unread, iam)
         created = {(k, n): "0" for k in KINDS for n in base[k]}
     else:
         before, bindings, created = None, {}, {}
@@ -256,7 +260,7 @@ def plan_objects(head: Objects, client: Any, base: Objects | None = None,
     for obj in objects:
         obj.created = created.get((obj.kind, obj.name), "9")  # new objects are the youngest claimants
     store = _Store(objects)
-    gateway = _gateway(client, members, trails)
+    gateway = _gateway(client, members, trails, iam)
     _converge(store, gateway, policy)
     removed: list[_Object] = []
     if before is not None:
@@ -312,7 +316,10 @@ def _member_notes(objects: Sequence[_Object], gateway: RecordingGateway) -> list
     members, logs = gateway.members, gateway.central_logging
     missing = [note for note, declared, reader in ((MEMBERS_NOT_READ, role, members), (LOGGING_NOT_READ, logging, logs))
                if declared and reader is None]
-    if missing or not (role or logging) or not isinstance(members, RecordingMembers):
+    root = any(s.get("rootAccess") is not None for s in specs)
+    if root and not gateway.reads_root_access:
+        missing.append(ROOT_ACCESS_NOT_READ)
+    if missing or not (role or logging or root) or not isinstance(members, RecordingMembers):
         return missing
     fields, what, calls = [], [], dict(members.calls)
     unread = {u.account for u in gateway.unread.entries}
@@ -327,6 +334,9 @@ def _member_notes(objects: Sequence[_Object], gateway: RecordingGateway) -> list
                     f"Config in {len(logs.config_accounts_read)} member account(s)")
         for operation, n in logs.calls.items():
             calls[operation] = calls.get(operation, 0) + n
+    if root:
+        fields.append("spec.rootAccess")
+        what.append("each member account's root user")
     shown = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
     return [f"{', '.join(fields)}: read {' and '.join(what)} through {members.role_name}: {sum(calls.values())} calls "
             f"to STS, IAM, S3, AWS Config and CloudTrail ({shown or 'none'}), none to AWS Organizations; no write"]
@@ -512,9 +522,9 @@ FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json
 def plan_paths(paths: Sequence[Path], client: Any, base: Sequence[Path] | None = None,
                cluster: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
                members: Members | None = None, trails: Trails | None = None,
-               policy: OperatorPolicy | None = None) -> PlanReport:
+               policy: OperatorPolicy | None = None, iam: Iam | None = None) -> PlanReport:
     return plan_objects(load(paths), client, load(base) if base is not None else None, cluster, members, trails,
-                        policy)
+                        policy, iam)
 
 
 PLAN_MEMBER_ROLE = "AWSORG_PLAN_MEMBER_ROLE_NAME"
@@ -573,7 +583,7 @@ def plan_command(paths: Sequence[Path], base: Sequence[Path] | None, output: str
     try:
         result = plan_paths(paths, factory.create_organizations_client(), base, cluster,
                             lambda: factory.create_recording_members(member_role), factory.create_trail_client,
-                            policy)
+                            policy, factory.create_management_iam_client)
     except AwsError as exc:
         print(f"awsorg plan: reading the organization failed: {exc}", file=sys.stderr)
         return exits.FAILED

@@ -5,6 +5,8 @@ How the operations are derived from controller/aws/**/*.py (kept simple on purpo
 - AWS Organizations: every call goes through the gateway's plumbing, so the operation is the string
   literal passed as first argument to ``self._call(...)``, ``self._pages(...)`` or ``self._call_done_if(...)``
   ->  ``organizations:<Operation>``;
+- IAM in the management account (centralized root access): the string literal passed first to
+  ``self._call_iam(...)`` ->  ``iam:<Operation>``;
 - the Account Management API: the string literal passed first to ``self._call_account(...)``
   ->  ``account:<Operation>``; and any method call ``<something>.<name>(...)``
   whose ``<name>`` is the snake_case name of an operation of botocore's ``account`` service model
@@ -49,7 +51,7 @@ from botocore import xform_name
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "deploy" / "iam-policy.json"
 PLUMBING = {"_call": "organizations", "_pages": "organizations", "_call_done_if": "organizations",
-            "_call_account": "account"}
+            "_call_account": "account", "_call_iam": "iam"}
 
 
 S3_ACTIONS = {"ListBuckets": "ListAllMyBuckets", "GetBucketEncryption": "GetEncryptionConfiguration",
@@ -206,6 +208,14 @@ CONDITION_KEYS = {
 # CloudTrail actions without resource-level permissions (same reference, "Actions defined by AWS CloudTrail": no
 # resource type for DescribeTrails); every other CloudTrail action the operator makes names the trail.
 CLOUDTRAIL_WITHOUT_RESOURCE = {"cloudtrail:DescribeTrails"}
+# Writes on no resource type and with no condition key of their own: the Account Management API's rename of a member
+# account, and IAM's centralized root access features of the organization (Service Authorization Reference,
+# "Actions defined by AWS Identity and Access Management": no resource type and no condition key for
+# EnableOrganizationsRootCredentialsManagement, EnableOrganizationsRootSessions and the two Disable actions; the
+# IAM API reference: they take no parameters, read 2026-12-07).
+NO_RESOURCE_NOR_KEY = {"account:PutAccountName", "iam:EnableOrganizationsRootCredentialsManagement",
+                       "iam:EnableOrganizationsRootSessions", "iam:DisableOrganizationsRootCredentialsManagement",
+                       "iam:DisableOrganizationsRootSessions"}
 # Reads of every trail of the management account: with AWSORG_EVENTS_QUEUE_URL the Organization looks for the trail
 # that records AWS Organizations' calls (docs/operating.md, "Drift in seconds"), which need not be the declared one.
 CLOUDTRAIL_READS = {"cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"}
@@ -300,7 +310,7 @@ def test_a_write_on_every_resource_has_a_condition_or_no_key_to_have() -> None:
         for statement in statements:
             if operation.startswith(reads) or _resources(statement) != ["*"] or "Condition" in statement:
                 continue
-            assert action.startswith("organizations:") or action == "account:PutAccountName", action
+            assert action.startswith("organizations:") or action in NO_RESOURCE_NOR_KEY, action
             assert action not in CONDITION_KEYS, f"{action} on * without its {CONDITION_KEYS.get(action)} condition"
 
 
@@ -320,7 +330,9 @@ def test_member_role_policy_names_the_roles_and_the_bucket_it_works_on() -> None
     spec = yaml.safe_load((ROOT / "examples" / "00-organization.yaml").read_text())["spec"]
     for action in actions_in_code(member_role=True):
         resources = _resources(_one(MEMBER_POLICY, action))
-        if action == "iam:CreateServiceLinkedRole":
+        if action == "iam:GetAccountSummary":  # the account's summary: no resource type (Service Authorization
+            assert resources == ["*"]           # Reference, "Actions defined by IAM", read 2026-12-07)
+        elif action == "iam:CreateServiceLinkedRole":
             statement = _one(MEMBER_POLICY, action)
             assert _values(statement, "StringEquals", "iam:AWSServiceName") == {CONFIG_PRINCIPAL}
             assert resources == [f"arn:aws:iam::*:role/aws-service-role/{CONFIG_PRINCIPAL}/AWSServiceRoleForConfig"]
@@ -368,7 +380,8 @@ def test_plan_policies_grant_exactly_the_reads_the_code_makes() -> None:
     """`awsorg plan` is the engine's dry run through the same gateway: it makes the operator's reads and no write.
     Its management-account policy is the reads of iam-policy.json and AssumeRole into the read-only member role
     (never the operator's); that role's policy is the member role's reads."""
-    reads = {a for a in actions_in_code() if a.split(":")[1].startswith(READS) and not a.startswith("iam:")}
+    implied = set().union(*IMPLIED.values())  # CloudTrail's service-linked role: never read by a plan
+    reads = {a for a in actions_in_code() if a.split(":")[1].startswith(READS) and a not in implied}
     assert actions_in_policy(PLAN_POLICY) == reads | {"sts:AssumeRole"}
     member_reads = {a for a in actions_in_code(member_role=True) if a.split(":")[1].startswith(READS)}
     assert member_reads >= {"iam:GetRole", "iam:ListAttachedRolePolicies", "config:DescribeDeliveryChannels"}

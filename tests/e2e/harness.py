@@ -187,7 +187,8 @@ def member_reader(aws: AwsSandbox) -> Callable[[], RecordingMembers]:
 
 def plan_readers(aws: AwsSandbox) -> dict[str, Any]:
     """``plan_paths``' readers of member accounts and CloudTrail, as ``awsorg plan`` has them, against the sandbox."""
-    return {"members": member_reader(aws), "trails": lambda region: aws.service_client("cloudtrail")}
+    return {"members": member_reader(aws), "trails": lambda region: aws.service_client("cloudtrail"),
+            "iam": lambda: aws.service_client("iam")}
 
 
 def free_port() -> int:

@@ -95,6 +95,10 @@ def test_report_mode_reports_a_widened_trust_policy(
     dev = adopted_account(aws, "Dev")
     cluster.client.apply(access_role())
     wait_for(lambda: principals(aws, dev) == {MGMT_ROOT, OPS}, timeout=20, what="the role (new work, not drift)")
+    # Until the account has its baseline, a change is still the operator's new work (put back even in report
+    # mode): change it only once the Organization says the account is baselined.
+    wait_for(lambda: dev in ((cluster.get("organizations", "organization") or {}).get("status", {})
+                             .get("baseline", {}).get("baselinedAccounts") or []), timeout=20, what="dev baselined")
     iam_in(aws, dev).update_assume_role_policy(RoleName="Engineer", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
                                                 "Action": "sts:AssumeRole"}]}))

@@ -72,6 +72,8 @@ def test_the_baseline_from_nothing_and_the_trail_put_back(
     assert found is not None and found["IsLogging"] and found["IsOrganizationTrail"] and found["IsMultiRegionTrail"]
     assert found["LogFileValidationEnabled"] and found["S3BucketName"] == BUCKET
     assert recording(aws, legacy) and recording(aws, shared)
+    (recorder,) = aws.member_client("config", legacy).describe_configuration_recorders()["ConfigurationRecorders"]
+    assert recorder["recordingGroup"]["includeGlobalResourceTypes"] is True  # the first listed region records them
     aggregators = aws.member_client("config", shared).describe_configuration_aggregators()["ConfigurationAggregators"]
     assert [a["ConfigurationAggregatorName"] for a in aggregators] == ["org-agg"]
 

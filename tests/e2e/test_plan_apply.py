@@ -99,7 +99,8 @@ def test_plan_reads_bindings_and_removals_from_the_cluster(aws: AwsSandbox, kube
     assert ("ServiceControlPolicy", "deny-unapproved-regions", "Deleted") in changes  # removed from the files
     assert not any(r == "Created" for _, _, r in changes)
     # The only note: what reading the access role and central logging cost (no write anywhere).
-    assert [n.split(":")[0] for n in report["notes"]] == ["spec.accessRole, spec.centralLogging"], report["notes"]
+    assert [n.split(":")[0] for n in report["notes"]] == ["spec.accessRole, spec.centralLogging, spec.rootAccess"], (
+        report["notes"])
     assert "the access role in 4 member account(s)" in report["notes"][0]
     assert "AWS Config in 4 member account(s)" in report["notes"][0]
     assert all(call.startswith(("List", "Describe", "Get")) or call == "AssumeRole" for call in aws.calls), aws.calls
