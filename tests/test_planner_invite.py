@@ -13,9 +13,11 @@ from controller.planner.account import (
     InvitationView,
     invite_key,
     plan_account,
+    plan_account_delete,
 )
 from controller.planner.actions import (
     BindInvitation,
+    CancelInvitation,
     ForgetInvitation,
     InviteAccount,
     MoveAccount,
@@ -113,3 +115,17 @@ def test_the_messages_say_what_to_do() -> None:
     assert limited.blocked is not None and "20 a day" in limited.blocked.message and limited.blocked.slow
     outside = plan_account(want(invite=False), snap(), AccountRecord())
     assert outside.blocked is not None and "add spec.invite" in outside.blocked.message
+
+
+@pytest.mark.parametrize(("reason", "record", "policy", "actions"), [
+    ("deleted while invited: the invitation is withdrawn, whatever the deletionPolicy (the object's pending work)",
+     SENT, "Retain", [CancelInvitation("h-1")]),
+    ("the same under Close: there is no account of the organization to close yet", SENT, "Close",
+     [CancelInvitation("h-1")]),
+    ("only the intent recorded, no handshake id: nothing was sent that this object knows of", INTENT, "Retain", []),
+    ("accepted and bound: the account's own deletionPolicy decides, not the invitation",
+     AccountRecord(id=OUTSIDE, invitation_id="h-1"), "Retain", []),
+])
+def test_deleting_an_invited_object(reason: str, record: AccountRecord, policy: str, actions: list[object]) -> None:
+    plan = plan_account_delete(record, snap(JOINED) if record.id else snap(), policy=policy, observe_only=False)
+    assert list(plan.actions) == actions, reason

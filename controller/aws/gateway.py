@@ -37,6 +37,7 @@ from controller.planner.account import (
 from controller.planner.actions import (
     AttachPolicy,
     Blocked,
+    CancelInvitation,
     CloseAccount,
     CreateAccount,
     CreateOU,
@@ -506,6 +507,13 @@ class OrganizationsGateway:
         if tags:
             args["Tags"] = _tag_list(tags)
         return _invitation(self._call("InviteAccountToOrganization", **args)["Handshake"])
+
+    @write(CancelInvitation, "InvitationCanceled", lambda gw, a, _: gw.cancel_invitation(a.handshake_id),
+           done_codes=frozenset({"InvalidHandshakeTransitionException", "HandshakeNotFoundException"}), symbol="-")
+    def cancel_invitation(self, handshake_id: str) -> None:
+        """CancelHandshake, from the management account that sent it; an invitation already answered, expired or
+        gone leaves nothing to cancel (done)."""
+        self._call("CancelHandshake", HandshakeId=handshake_id)
 
     # ------------------------------------------------------------------------------ policies
     @write(EnablePolicyType, "PolicyTypeEnabled", lambda gw, a, _: gw.enable_policy_type(a.root_id, a.policy_type),

@@ -27,6 +27,7 @@ from controller.planner.actions import (
     BindInvitation,
     Blocked,
     BlockReason,
+    CancelInvitation,
     CloseAccount,
     CreateAccount,
     Difference,
@@ -379,6 +380,10 @@ def deletion_target(
                 )
             )
         account_id = request.account_id
+    if account_id is None and record.invitation_id is not None:
+        # Invited, not (yet) a member: withdraw the invitation, whatever the deletionPolicy (it is the object's own
+        # pending work, like a creation; an account that has answered makes CancelHandshake a no-op).
+        return Plan(actions=(CancelInvitation(record.invitation_id),))
     if account_id is None and email:
         found = snapshot.account_with_email(email)
         account_id = found.id if found else None

@@ -196,6 +196,17 @@ class InviteAccount(Action):
 
 
 @dataclass(frozen=True)
+class CancelInvitation(Action):
+    """The object of an invited account is deleted before the account answered: the invitation it sent is
+    withdrawn, so the account cannot join later with no object to manage it."""
+
+    handshake_id: str
+
+    def describe(self) -> str:
+        return f"cancel invitation {self.handshake_id} (its object is deleted before the account answered)"
+
+
+@dataclass(frozen=True)
 class CreateAccount(Action):
     account_name: str
     email: str

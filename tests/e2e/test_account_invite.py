@@ -75,6 +75,14 @@ def test_invite_accept_and_decline(aws: AwsSandbox, cluster: Cluster,
     assert again["status"]["invitationHandshakeId"] != ended["status"]["invitationHandshakeId"]
     assert aws.answered_calls()["InviteAccountToOrganization"] == 3
 
+    # Deleted before the account answered: the invitation is withdrawn, so the account cannot join later with no
+    # object to manage it (deletionPolicy Retain: the invitation is the object's pending work, not an account).
+    cluster.client.delete("awsaccounts", "acquired")
+    cluster.wait_gone("awsaccounts", "acquired")
+    states = {h["Id"]: h["State"] for h in invitations(aws)}
+    assert states[again["status"]["invitationHandshakeId"]] == "CANCELED"
+    assert aws.answered_calls()["CancelHandshake"] == 1
+
 
 def test_killed_after_the_invitation_before_the_status_write(aws: AwsSandbox, cluster: Cluster,
                                                              start_operator: Callable[..., Operator]) -> None:
