@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import textwrap
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -336,8 +337,10 @@ def _access_role(members: RecordingMembers, snap: OrgSnapshot, out: Export, role
     chosen = max(sorted(forms), key=lambda k: len(holders[k]))
     for key in forms:
         if key != chosen:
+            differs = ", ".join(f"{k} {json.dumps(forms[key].get(k))}" for k in sorted({*forms[key], *forms[chosen]})
+                                if forms[key].get(k) != forms[chosen].get(k))
             for label in holders[key]:
-                other[label] = "the role differs from the exported form: " + json.dumps(forms[key], sort_keys=True)
+                other[label] = f"its role has {differs}"
     if other:
         out.notes.append(f"accessRole: exported as {len(holders[chosen])} member account(s) hold it; the plan of "
                          "this export will show these accounts as changes: "
@@ -496,10 +499,13 @@ def _header(export: Export, what: str, notes: bool = False) -> str:
             "# Applying them adopts what exists (accounts by accountId); nothing is created or changed, and\n"
             "# deletionPolicy: Retain keeps it in AWS when an object is deleted.\n")
     if notes and export.notes:
-        text += "#\n# Read before committing:\n" + "".join(f"# - {' '.join(n.split())}\n" for n in export.notes)
+        text += "#\n# Read before committing:\n" + "".join(
+            textwrap.fill(" ".join(n.split()), 116, initial_indent="# - ", subsequent_indent="#   ",
+                          break_long_words=False, break_on_hyphens=False) + "\n" for n in export.notes)
     if notes and export.calls:
         shown = ", ".join(f"{op} {n}" for op, n in sorted(export.calls.items()))
-        text += f"# Read in the member accounts and CloudTrail: {sum(export.calls.values())} calls ({shown}).\n"
+        text += textwrap.fill(f"Read in the member accounts and CloudTrail: {sum(export.calls.values())} calls "
+                              f"({shown}).", 118, initial_indent="# ", subsequent_indent="#   ") + "\n"
     return text
 
 
