@@ -535,14 +535,21 @@ def export_command(out: Path | None, factory: Factory, access_role: str | None =
     ``AWS_ENDPOINT_URL`` as the operator (``factory``).
     Exit codes: :mod:`controller.workflow.exits` (an export that ``awsorg validate`` refuses is still ``OK``: the
     findings are printed, to fix before applying it)."""
+    from controller.settings import SettingsError
+    from controller.workflow.plan import plan_member_role_name
     from controller.workflow.validate import format_text, validate_texts
 
     if (problem := factory.credentials_problem()) is not None:
         print(f"awsorg export: {problem}", file=sys.stderr)
         return exits.FAILED
     try:
-        reads = MemberReads(factory.create_recording_members(), factory.create_trail_client, access_role,
-                            tuple(config_regions))
+        plan_member_role_name(factory.settings.member_role_name)
+    except SettingsError as exc:
+        print(f"awsorg export: {exc}", file=sys.stderr)
+        return exits.FAILED
+    try:
+        reads = MemberReads(factory.create_recording_members(plan_member_role_name(factory.settings.member_role_name)),
+                            factory.create_trail_client, access_role, tuple(config_regions))
         export = export_organization(factory.create_reader(), reads)
     except AwsError as exc:
         print(f"awsorg export: reading the organization failed: {exc}", file=sys.stderr)
