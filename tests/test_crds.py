@@ -91,4 +91,4 @@ def test_crds_cli_prints_parseable_yaml(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["crds"]) == 0
     docs = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
     assert {d["spec"]["names"]["kind"] for d in docs} == {"OrgUnit", "AwsAccount", "ServiceControlPolicy",
-                                                              "Organization"}
+                                                              "ManagementPolicy", "Organization"}

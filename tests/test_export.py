@@ -518,3 +518,33 @@ def test_an_export_without_access_role_says_so_and_how(
     header = (tmp_path / "00-organization.yaml").read_text("utf-8")
     assert "# - accessRole is not exported" in header and "--access-role NAME" in header, header
     assert "# - centralLogging is not exported: the management account has no organization trail" in header, header
+
+
+def test_management_policies_are_exported_and_plan_to_no_change(
+    aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tag policy on an OU and an AI services opt-out policy on the root: ManagementPolicies in
+    25-management-policies.yaml, which validate clean and plan to no change."""
+    org = aws.client()
+    tags = {"tags": {"costcenter": {"tag_key": {"@@assign": "CostCenter"}, "tag_value": {"@@assign": ["42"]}}}}
+    opt_out = {"services": {"default": {"opt_out_policy": {"@@assign": "optOut"}}}}
+    for ptype, name, document, target in (("TAG_POLICY", "cost-center", tags, organization["workloads"]),
+                                          ("AISERVICES_OPT_OUT_POLICY", "ai-opt-out", opt_out, organization["root"])):
+        org.enable_policy_type(RootId=organization["root"], PolicyType=ptype)
+        pid = org.create_policy(Name=name, Description="", Type=ptype, Content=json.dumps(document))["Policy"][
+            "PolicySummary"]["Id"]
+        org.attach_policy(PolicyId=pid, TargetId=target)
+    out = tmp_path / "export"
+    assert main(["export", "--out", str(out)]) == 0
+    objects = list(yaml.safe_load_all((out / "25-management-policies.yaml").read_text()))
+    policies = _by_name([o for o in objects if o], "ManagementPolicy")
+    assert set(policies) == {"cost-center", "ai-opt-out"}
+    assert policies["cost-center"]["spec"]["type"] == "TAG_POLICY"
+    assert policies["cost-center"]["spec"]["document"] == tags
+    assert policies["cost-center"]["spec"]["targets"] == {"orgUnitRefs": [{"name": "workloads"}]}
+    assert policies["ai-opt-out"]["spec"]["targets"] == {"root": True}
+    assert "1 ServiceControlPolicies, 2 ManagementPolicies" in capsys.readouterr().err
+    assert main(["validate", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("No changes: AWS matches the files.")

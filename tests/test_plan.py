@@ -106,6 +106,17 @@ def test_example_workflow_posts_the_plan_whatever_the_exit_code_then_fails_on_re
     assert "3: the plan is incomplete" in last["run"]  # exits.INCOMPLETE fails the check, after the comment
 
 
+def test_example_workflow_checks_against_the_administrators_policy_from_outside_the_pull_request() -> None:
+    workflow = yaml.safe_load((ROOT / "docs" / "examples" / "github-workflow.yaml").read_text())
+    for job in ("validate", "plan"):
+        steps = workflow["jobs"][job]["steps"]
+        fetch = next(i for i, s in enumerate(steps) if "AWSORG_POLICY_FILE=" in s.get("run", ""))
+        command = next(i for i, s in enumerate(steps) if f"awsorg {job}" in s.get("run", ""))
+        assert fetch < command, job  # AWSORG_POLICY_FILE is read by validate and plan alike
+        run = steps[fetch]["run"]
+        assert '"$RUNNER_TEMP/' in run and "$GITHUB_ENV" in run  # outside the checkout the pull request fills
+
+
 def test_plan_base_can_be_a_git_revision(aws: AwsSandbox, gateway: Any, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """`--base origin/main`, as the example workflow runs it: the files at that revision bind the objects."""

@@ -304,11 +304,46 @@ MAX_DOCUMENT_SIZE = {SCP: 10240, RCP: 5120}
 #: MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED beyond.  Defaults of ``scps-per-target``/``rcps-per-target``.
 MAX_POLICIES_PER_TYPE = {SCP: 10, RCP: 5}
 MAX_POLICIES_PER_TARGET = MAX_POLICIES_PER_TYPE[SCP]
-TYPE_WORDS = {SCP: "service control policies", RCP: "resource control policies"}
-TYPE_SHORT = {SCP: "SCPs", RCP: "RCPs"}
+#: The 13 management policy types: botocore 1.44.8, ``shapes.EffectivePolicyType.enum`` of the organizations model
+#: (the types DescribeEffectivePolicy answers for); with SCP and RCP they are ``shapes.PolicyType.enum``'s 15.
+MANAGEMENT_POLICY_TYPES = (
+    "TAG_POLICY", "BACKUP_POLICY", "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2",
+    "SECURITYHUB_POLICY", "SECURITYHUB_CSPM_POLICY", "INSPECTOR_POLICY", "UPGRADE_ROLLOUT_POLICY", "BEDROCK_POLICY",
+    "S3_POLICY", "NETWORK_SECURITY_DIRECTOR_POLICY", "GUARDDUTY_POLICY",
+)
+POLICY_TYPES = (SCP, RCP, *MANAGEMENT_POLICY_TYPES)
+#: Management policies' "Maximum size of a policy document" (quotas page, ``orgs_reference_limits``, read
+#: 2026-12-07 in its zh_TW and zh_CN copies, which list more types than the stored English ones): tag, backup,
+#: chat applications (CHATBOT_POLICY), declarative (DECLARATIVE_POLICY_EC2) and Security Hub CSPM policies 10,000
+#: characters, AI services opt-out policies 2,500.  NOT VERIFIED (no stored page gives them; 10,000, the figure of
+#: every other management type, assumed): SECURITYHUB_POLICY, INSPECTOR_POLICY, UPGRADE_ROLLOUT_POLICY,
+#: BEDROCK_POLICY, S3_POLICY, NETWORK_SECURITY_DIRECTOR_POLICY, GUARDDUTY_POLICY.
+UNVERIFIED_SIZE = frozenset({"SECURITYHUB_POLICY", "INSPECTOR_POLICY", "UPGRADE_ROLLOUT_POLICY", "BEDROCK_POLICY",
+                             "S3_POLICY", "NETWORK_SECURITY_DIRECTOR_POLICY", "GUARDDUTY_POLICY"})
+MAX_DOCUMENT_SIZE.update({t: 2500 if t == "AISERVICES_OPT_OUT_POLICY" else 10000 for t in MANAGEMENT_POLICY_TYPES})
+#: "Maximum number you can attach to a root, OU, or account" ("Managing organization policies",
+#: ``orgs_manage_policies``, its policy types table, read 2026-12-07): "AI services opt-out policy 5", "Backup policy
+#: 10", "Tag policy 10".  NOT VERIFIED (the stored copies of that table stop at those four types; 10 assumed): the
+#: ten others.  ConstraintViolationException MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED beyond.
+UNVERIFIED_ATTACHMENTS = frozenset(MANAGEMENT_POLICY_TYPES) - {"TAG_POLICY", "BACKUP_POLICY",
+                                                               "AISERVICES_OPT_OUT_POLICY"}
+MAX_POLICIES_PER_TYPE.update({t: 5 if t == "AISERVICES_OPT_OUT_POLICY" else 10 for t in MANAGEMENT_POLICY_TYPES})
+TYPE_WORDS = {SCP: "service control policies", RCP: "resource control policies",
+              "TAG_POLICY": "tag policies", "BACKUP_POLICY": "backup policies",
+              "AISERVICES_OPT_OUT_POLICY": "AI services opt-out policies",
+              "CHATBOT_POLICY": "chat applications policies",
+              "DECLARATIVE_POLICY_EC2": "declarative policies for EC2", "SECURITYHUB_POLICY": "Security Hub policies",
+              "SECURITYHUB_CSPM_POLICY": "Security Hub CSPM policies", "INSPECTOR_POLICY": "Inspector policies",
+              "UPGRADE_ROLLOUT_POLICY": "upgrade rollout policies", "BEDROCK_POLICY": "Bedrock policies",
+              "S3_POLICY": "S3 policies", "NETWORK_SECURITY_DIRECTOR_POLICY": "Network Security Director policies",
+              "GUARDDUTY_POLICY": "GuardDuty policies"}
+TYPE_SHORT = {SCP: "SCPs", RCP: "RCPs", **{t: TYPE_WORDS[t] for t in MANAGEMENT_POLICY_TYPES}}
 #: When AWS's default of :data:`MAX_POLICIES_PER_TYPE` was set, and where that is said, for the messages.
 POLICIES_PER_TYPE_SOURCE = {SCP: "since 2026-05-15 (AWS \"What's New\", \"AWS Organizations increased SCP quotas\")",
-                            RCP: "(Organizations quotas, read 2026-12-07)"}
+                            RCP: "(Organizations quotas, read 2026-12-07)",
+                            **{t: "(NOT VERIFIED: assumed, see controller/api/limits.py)" if t in UNVERIFIED_ATTACHMENTS
+                               else "(\"Managing organization policies\", read 2026-12-07)"
+                               for t in MANAGEMENT_POLICY_TYPES}}
 #: The AWS managed policy of each type that AWS attaches to the root, every OU and every account when the type is
 #: enabled, and to each OU and account made later: "When you enable SCPs, AWS Organizations attaches FullAWSAccess
 #: to the root, every OU and every account" (user guide, "Enabling a policy type"); RCP syntax: RCPFullAWSAccess
@@ -352,6 +387,8 @@ class AttachmentCount:
         """``AWS allows 10 per target since 2026-05-15 (...)``, or the configured limit when it is not AWS's."""
         short = TYPE_SHORT.get(self.policy_type, self.policy_type)
         name = policy_limit_name(self.policy_type, "count")
+        if self.policy_type in MANAGEMENT_POLICY_TYPES:  # AWS's quota, not a setting
+            return f"AWS allows at most {self.most} {short} per target {POLICIES_PER_TYPE_SOURCE[self.policy_type]}"
         if self.most == MAX_POLICIES_PER_TYPE.get(self.policy_type):
             return (f"AWS allows at most {self.most} {short} per target {POLICIES_PER_TYPE_SOURCE[self.policy_type]}, "
                     f"the limit {name}")
@@ -521,9 +558,14 @@ class Limits:
         return self.closures or aws_closure_quota(members)
 
     def policies_per_target(self, policy_type: str) -> int:
+        """SCPs and RCPs: the settings; a management type: AWS's quota (:data:`MAX_POLICIES_PER_TYPE`)."""
+        if policy_type in MANAGEMENT_POLICY_TYPES:
+            return MAX_POLICIES_PER_TYPE[policy_type]
         return self.rcps_per_target if policy_type == RCP else self.scps_per_target
 
     def document_size(self, policy_type: str) -> int | None:
+        if policy_type in MANAGEMENT_POLICY_TYPES:
+            return MAX_DOCUMENT_SIZE[policy_type]
         return {SCP: self.scp_characters, RCP: self.rcp_characters}.get(policy_type)
 
     @classmethod
@@ -572,6 +614,9 @@ def active() -> Limits:
 
 
 def policy_limit_name(policy_type: str, what: str) -> str:
+    """The setting of a limit (``scps-per-target``...); a management type's quota has none: how it is named."""
+    if policy_type in MANAGEMENT_POLICY_TYPES:
+        return f"AWS's quota for {policy_type}, {'per target' if what == 'count' else 'characters'}: not a setting"
     prefix = "rcp" if policy_type == RCP else "scp"
     return f"{prefix}s-per-target" if what == "count" else f"{prefix}-characters"
 
@@ -580,6 +625,8 @@ def refusal_hint(reason: str | None, policy_type: str | None = None) -> str | No
     """When AWS refuses what the configured limits allowed: which setting to change; None for other refusals.
     ``policy_type`` None (an attachment does not carry it): both types' settings are named."""
     configured = active()
+    if policy_type in MANAGEMENT_POLICY_TYPES:
+        return None  # AWS's fixed quotas: no setting to change
     if reason == "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED":
         what = "count"
     elif reason == "POLICY_CONTENT_LIMIT_EXCEEDED":

@@ -207,8 +207,8 @@ class PolicyTargets(_Model):
     ids: list[TargetId] = Field(default_factory=list, description="Raw AWS ids: r-..., ou-..., or 12 digits.")
 
 
-class ServiceControlPolicySpec(_Model):
-    """A service control policy (or resource control policy)."""
+class PolicySpec(_Model):
+    """What every policy kind declares (ServiceControlPolicy, ManagementPolicy): each adds its ``type``."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX,
                                            pattern=limits.NAME_PATTERN)] | None = (
@@ -216,9 +216,7 @@ class ServiceControlPolicySpec(_Model):
     )
     description: Annotated[str, StringConstraints(max_length=limits.POLICY_DESCRIPTION_MAX), *_NO_CONTROL] = Field(
         default="", description="Description.")
-    type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] = Field(
-        default="SERVICE_CONTROL_POLICY", description="The policy type."
-    )
+    type: str = Field(description="The policy type.")
     document: dict[str, Any] = Field(description="The policy document as a YAML object; sent as minified JSON.")
     targets: PolicyTargets = Field(default_factory=PolicyTargets, description="Attachments in AWS: exactly these.")
     tags: Tags | None = Field(default=None, description="When present, the whole tag set.")
@@ -228,10 +226,29 @@ class ServiceControlPolicySpec(_Model):
     management_policy: ManagementPolicy = Field(default="Manage", description="Manage or Observe.")
 
 
-POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY",
-                "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY")
-PolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY",
-                     "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY"]
+class ServiceControlPolicySpec(PolicySpec):
+    """A service control policy (or resource control policy)."""
+
+    type: Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] = Field(
+        default="SERVICE_CONTROL_POLICY", description="The policy type."
+    )
+
+
+ManagementPolicyType = Literal["TAG_POLICY", "BACKUP_POLICY", "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY",
+                               "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY", "SECURITYHUB_CSPM_POLICY",
+                               "INSPECTOR_POLICY", "UPGRADE_ROLLOUT_POLICY", "BEDROCK_POLICY", "S3_POLICY",
+                               "NETWORK_SECURITY_DIRECTOR_POLICY", "GUARDDUTY_POLICY"]
+
+
+class ManagementPolicySpec(PolicySpec):
+    """A management policy (tag, backup, AI services opt-out, ...): the management policy syntax, inherited down the
+    tree into each account's effective policy."""
+
+    type: ManagementPolicyType = Field(description="The management policy type (enabled on the root when needed).")
+
+
+POLICY_TYPES = limits.POLICY_TYPES
+PolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", ManagementPolicyType]
 # A service principal as AWS spells them (ServicePrincipal: "pattern": "[\\w+=,.@-]*", at most 128).
 ServicePrincipal = Annotated[str, StringConstraints(min_length=1, max_length=limits.NAME_MAX,
                                                     pattern=limits.NAME_PATTERN)]
@@ -493,6 +510,23 @@ class OrgUnitStatus(_Status):
     path: str | None = Field(default=None, description="Path from the root, e.g. Root/Non-Production.")
 
 
+class CreationBackoff(_Model):
+    """While the organization is at its account quota (CreateAccount FAILED with ACCOUNT_LIMIT_EXCEEDED): when
+    CreateAccount is tried again and how long the current wait is, with what the refusal was seen under (a spec
+    change, a change of the operator's accounts limit or fewer accounts in the organization end the wait)."""
+
+    next_attempt_at: str = Field(description="When CreateAccount is tried again (UTC).",
+                                 json_schema_extra={"format": "date-time"})
+    delay_seconds: int = Field(description="The current wait: the resync interval (at least 60 s) after the first "
+                               "refusal, doubled after each further one, up to 3600.")
+    generation: int = Field(description="The object's metadata.generation at the refusal: a spec change ends the "
+                            "wait.")
+    accounts_limit: int = Field(description="The operator's accounts limit (--limits accounts=N, AWSORG_LIMITS) at "
+                                "the refusal: a change ends the wait.")
+    accounts: int = Field(description="The accounts in the organization at the refusal (management account "
+                          "included): fewer end the wait.")
+
+
 class AwsAccountStatus(_Status):
     """What the operator last saw of the account in AWS."""
 
@@ -524,15 +558,26 @@ class AwsAccountStatus(_Status):
     invitation_state: str | None = Field(
         default=None, description="The invitation's handshake state: OPEN, ACCEPTED, DECLINED, CANCELED, EXPIRED.")
     invitation_expires_at: str | None = Field(default=None, description="When the open invitation expires.")
+    creation_backoff: CreationBackoff | None = Field(
+        default=None, description="While the organization is at its account quota: when CreateAccount is tried "
+        "again (reason AccountQuotaReached); absent otherwise.")
 
 
-class ServiceControlPolicyStatus(_Status):
+class PolicyStatus(_Status):
     """What the operator last saw of the policy in AWS."""
 
     attached_target_ids: list[str] = Field(
         default_factory=list, description="Where AWS has the policy attached (r-..., ou-..., account ids).")
     document_size: int | None = Field(
-        default=None, description=f"Minified JSON size in characters (limit {limits.MAX_DOCUMENT_SIZE[limits.SCP]}).")
+        default=None, description="Minified JSON size in characters (AWS's limit depends on the type).")
+
+
+class ServiceControlPolicyStatus(PolicyStatus):
+    """What the operator last saw of the policy in AWS."""
+
+
+class ManagementPolicyStatus(PolicyStatus):
+    """What the operator last saw of the management policy in AWS."""
 
 
 class TrailStatus(_Model):
@@ -711,6 +756,27 @@ SERVICE_CONTROL_POLICY = KindInfo(
     ],
 )
 
+MANAGEMENT_POLICY = KindInfo(
+    kind="ManagementPolicy",
+    plural="managementpolicies",
+    singular="managementpolicy",
+    short_names=["mgmtpolicy"],
+    spec=ManagementPolicySpec,
+    status=ManagementPolicyStatus,
+    printer_columns=[
+        _ID,
+        {"name": "Type", "type": "string", "jsonPath": ".spec.type"},
+        {"name": "Size", "type": "integer", "jsonPath": ".status.documentSize"},
+        {"name": "Targets", "type": "string", "jsonPath": ".status.attachedTargetIds"},
+        _cond_col("Ready"),
+        _cond_col("Synced"),
+        _cond_col("Drifted"),
+        _REASON,
+        _DELETION,
+        _AGE,
+    ],
+)
+
 ORGANIZATION = KindInfo(
     kind="Organization",
     plural="organizations",
@@ -741,7 +807,7 @@ ORGANIZATION = KindInfo(
     ],
 )
 
-KINDS: tuple[KindInfo, ...] = (ORG_UNIT, AWS_ACCOUNT, SERVICE_CONTROL_POLICY, ORGANIZATION)
+KINDS: tuple[KindInfo, ...] = (ORG_UNIT, AWS_ACCOUNT, SERVICE_CONTROL_POLICY, MANAGEMENT_POLICY, ORGANIZATION)
 KINDS_BY_PLURAL = {k.plural: k for k in KINDS}
 KINDS_BY_KIND = {k.kind: k for k in KINDS}
 CATEGORY = "awsorg"

@@ -509,8 +509,7 @@ class OrganizationsGateway:
 
     # ------------------------------------------------------------------------------ policies
     @write(EnablePolicyType, "PolicyTypeEnabled", lambda gw, a, _: gw.enable_policy_type(a.root_id, a.policy_type),
-           yields=lambda a, enabled: Applied(message=f"AWS attached {_default_policy(a.policy_type)} to the root and "
-                                             "every OU and account") if enabled else NOTHING_DONE)
+           yields=lambda a, enabled: Applied(message=_enabled_message(a.policy_type)) if enabled else NOTHING_DONE)
     def enable_policy_type(self, root_id: str, policy_type: str) -> bool:
         """Enable a policy type on the root; False when it was already enabled (by a concurrent reconcile).
 
@@ -788,6 +787,13 @@ def _policy_id(action: AttachPolicy, created: str | None) -> str:
 
 def _default_policy(policy_type: str) -> str:
     return DEFAULT_POLICY.get(policy_type, "its default policy")
+
+
+def _enabled_message(policy_type: str) -> str:
+    """What enabling a type did: SCPs and RCPs get AWS's default policy everywhere; management types nothing."""
+    if policy_type not in DEFAULT_POLICY:
+        return f"{policy_type} enabled on the root (AWS attaches no default policy of a management type)"
+    return f"AWS attached {_default_policy(policy_type)} to the root and every OU and account"
 
 
 #: What IAM's refusals of the root access calls mean (botocore's iam model, the operations' errors; read 2026-12-07).

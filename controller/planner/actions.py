@@ -624,6 +624,7 @@ class PutConfigRecorder(_AfterBucket):
     bucket: str
     recorder: str | None = None  # the recorder there already (AWS allows one per region)
     global_resources: bool = False  # includeGlobalResourceTypes: in one region only (central_logging.global_region)
+    previous_bucket: str | None = None  # where its delivery channel delivers now (the re-pointing rule)
 
     def describe(self) -> str:
         return f"record AWS Config in account {self.account_id} ({self.region}) into bucket {self.bucket!r}"
@@ -724,6 +725,7 @@ BlockReason = Literal[
     "Invited",
     "InvitationEnded",
     "InvitationLimitReached",
+    "AccountQuotaReached",
     # AWS's refusals of an action (controller.reconciler.status.AWS_REASONS; AwsError for any other)
     "AwsError",
     "AwsThrottled",

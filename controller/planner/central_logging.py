@@ -496,7 +496,8 @@ def plan_recorders(desired: DesiredLogging, found: MemberConfig) -> tuple[list[A
         if rec is None or rec.recorder is None or rec.channel_bucket != desired.bucket:
             actions.append(PutConfigRecorder(found.account_id, region, desired.bucket,
                                              rec.recorder if rec is not None else None,
-                                             global_resources=region == global_region(desired)))
+                                             global_resources=region == global_region(desired),
+                                             previous_bucket=rec.channel_bucket if rec is not None else None))
             diffs.append(Difference(label, f"recording into {desired.bucket}",
                                     None if rec is None or rec.recorder is None
                                     else f"delivering to {rec.channel_bucket}"))

@@ -26,6 +26,7 @@ from controller.planner.actions import (
     DeregisterDelegatedAdministrator,
     DetachPolicy,
     MoveAccount,
+    PutConfigRecorder,
     PutLogBucketRetention,
     PutOrganizationTrail,
     RemoveAccount,
@@ -360,4 +361,12 @@ def forbidden_actions(kind: str, actions: Sequence[Action], policy: OperatorPoli
                             f"the organization trail {action.name!r} logs into bucket {action.previous_bucket!r}; "
                             f"re-pointing it to {action.bucket!r} would send the evidence elsewhere; allowed: "
                             f"{action.previous_bucket!r} (the log archive's bucket as it is)"))
+        elif isinstance(action, PutConfigRecorder) and not correcting:
+            moved = action.previous_bucket is not None and action.previous_bucket != action.bucket
+            if moved and not policy.central_logging.allow_repoint:
+                add(Refusal("centralLogging.allowRepoint", "spec.centralLogging.bucketName",
+                            f"AWS Config in account {action.account_id} ({action.region}) delivers into bucket "
+                            f"{action.previous_bucket!r}; re-pointing it to {action.bucket!r} would send the "
+                            f"evidence elsewhere; allowed: {action.previous_bucket!r}, or the administrator's "
+                            "centralLogging.allowRepoint: true"))
     return found

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.api import limits
+from controller.planner.management_document import validate_management_document
 
 SCP = limits.SCP
 RCP = limits.RCP
@@ -85,6 +86,8 @@ def _kind(value: Any) -> str:
 
 def validate_document(policy_type: str, document: Any, field: str = "spec.document") -> list[str]:
     """Every problem of ``document`` for ``policy_type``, as ``<path>: <what is wrong>``; [] when valid."""
+    if policy_type in limits.MANAGEMENT_POLICY_TYPES:
+        return validate_management_document(policy_type, document, field)
     problems: list[str] = []
 
     def bad(path: str, message: str) -> None:

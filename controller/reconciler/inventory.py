@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 KIND_ORGUNIT = "OrgUnit"
 KIND_ACCOUNT = "AwsAccount"
 KIND_POLICY = "ServiceControlPolicy"
+KIND_MANAGEMENT_POLICY = "ManagementPolicy"
+AUTHORIZATION_POLICY_TYPES = frozenset({"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"})
 KIND_ORGANIZATION = "Organization"
 TAG_SPREAD = 10  # each object's tags are read once every this many resyncs
 
@@ -98,11 +100,12 @@ class Inventory:
             set(snapshot.accounts) - {snapshot.management_account_id} - self.declared_ids(KIND_ACCOUNT)
         )
         ous = sorted(set(snapshot.ous) - self.declared_ids(KIND_ORGUNIT))
-        policies = sorted(
-            {p.id for p in snapshot.policies.values() if not p.aws_managed} - self.declared_ids(KIND_POLICY)
-        )
+        declared = self.declared_ids(KIND_POLICY) | self.declared_ids(KIND_MANAGEMENT_POLICY)
+        customer = [p for p in snapshot.policies.values() if not p.aws_managed and p.id not in declared]
+        policies = sorted(p.id for p in customer if p.type in AUTHORIZATION_POLICY_TYPES)
+        management = sorted(p.id for p in customer if p.type not in AUTHORIZATION_POLICY_TYPES)
         return [Unmanaged(KIND_ACCOUNT, tuple(accounts)), Unmanaged(KIND_ORGUNIT, tuple(ous)),
-                Unmanaged(KIND_POLICY, tuple(policies))]
+                Unmanaged(KIND_POLICY, tuple(policies)), Unmanaged(KIND_MANAGEMENT_POLICY, tuple(management))]
 
     def report_unmanaged(self, snapshot: OrgSnapshot) -> list[Unmanaged]:
         found = self.unmanaged(snapshot)

@@ -13,19 +13,20 @@ from controller.reconciler.engine import Engine, KindAdapter, Reconciler
 from controller.reconciler.inventory import Inventory
 from controller.reconciler.organization import OrganizationAdapter
 from controller.reconciler.orgunit import OrgUnitAdapter
-from controller.reconciler.policy import ServiceControlPolicyAdapter
+from controller.reconciler.policy import ManagementPolicyAdapter, ServiceControlPolicyAdapter
 from controller.settings import Settings
 
 # In the order the operator converges: OUs (parents first), then accounts, then policies, then the organization's
 # settings (its delegated administrators refer to accounts). Adapters hold no state: one of each serves every
 # engine (the operator's, each dry run's).
-_ORG_UNIT, _ACCOUNT, _POLICY, _ORGANIZATION = (OrgUnitAdapter(), AwsAccountAdapter(), ServiceControlPolicyAdapter(),
-                                               OrganizationAdapter())
+_ORG_UNIT, _ACCOUNT, _POLICY, _MANAGEMENT_POLICY, _ORGANIZATION = (
+    OrgUnitAdapter(), AwsAccountAdapter(), ServiceControlPolicyAdapter(), ManagementPolicyAdapter(),
+    OrganizationAdapter())
 ADAPTERS: Mapping[str, KindAdapter] = MappingProxyType(
-    {a.kind: a for a in (_ORG_UNIT, _ACCOUNT, _POLICY, _ORGANIZATION)})
+    {a.kind: a for a in (_ORG_UNIT, _ACCOUNT, _POLICY, _MANAGEMENT_POLICY, _ORGANIZATION)})
 PLURALS: Mapping[str, str] = MappingProxyType({
     "OrgUnit": "orgunits", "AwsAccount": "awsaccounts", "ServiceControlPolicy": "servicecontrolpolicies",
-    "Organization": "organizations"})
+    "ManagementPolicy": "managementpolicies", "Organization": "organizations"})
 
 
 def engines(gateway: OrganizationsGateway, refs: References, *, settings: Settings | None = None,
@@ -38,5 +39,6 @@ def engines(gateway: OrganizationsGateway, refs: References, *, settings: Settin
         _ORG_UNIT.kind: Engine(_ORG_UNIT, gateway, refs, settings, inventory, clock, board),
         _ACCOUNT.kind: Engine(_ACCOUNT, gateway, refs, settings, inventory, clock, board),
         _POLICY.kind: Engine(_POLICY, gateway, refs, settings, inventory, clock, board),
+        _MANAGEMENT_POLICY.kind: Engine(_MANAGEMENT_POLICY, gateway, refs, settings, inventory, clock, board),
         _ORGANIZATION.kind: Engine(_ORGANIZATION, gateway, refs, settings, inventory, clock, board),
     }

@@ -78,6 +78,7 @@ from controller.reconciler.base import ObjectView
 from controller.reconciler.engine import Adapter, Cond, Context, Done, Reference, Report
 from controller.reconciler.guard import LOG_ARCHIVE
 from controller.reconciler.policy import KIND as POLICY_KIND
+from controller.reconciler.policy import MANAGEMENT_KIND
 from controller.reconciler.status import binding_of, clipped, first
 from controller.state import (
     MemberAccess,
@@ -239,8 +240,8 @@ class OrganizationAdapter(Adapter[OrganizationSpec, DesiredOrganization, Observe
 
     def observe(self, ctx: Context, desired: DesiredOrganization, view: ObjectView) -> ObservedOrganizationState:
         snapshot = ctx.snapshot()
-        needed = frozenset(policy_type_of_key(k) for k in ctx.refs.claim_keys(POLICY_KIND)) if ctx.refs else (
-            frozenset())
+        needed = frozenset(policy_type_of_key(k) for kind in (POLICY_KIND, MANAGEMENT_KIND)
+                           for k in ctx.refs.claim_keys(kind)) if ctx.refs else frozenset()
         # The accounts that have had their baseline, as the status this process (or the one before) wrote says.
         baselined = frozenset(baselined_of(view.status))
         if snapshot.feature_set != ALL:

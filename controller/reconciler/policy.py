@@ -1,4 +1,8 @@
-"""ServiceControlPolicy (SCPs and RCPs): the adapter of the reconcile engine for policies.
+"""ServiceControlPolicy (SCPs and RCPs) and ManagementPolicy: the adapter of the reconcile engine for policies.
+
+Both kinds are one adapter: :class:`ManagementPolicyAdapter` is the SCP adapter with another kind, spec and status
+model (its document checked by the management policy syntax in :func:`validate_document`); the planner, the writes
+and the engine are the same.
 
 The document is checked before any AWS call (an invalid one is ``InvalidSpec`` and nothing is called).
 The observation reads, up front, what the plan's checks need: what is attached to each target the
@@ -13,7 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controller.api.models import ServiceControlPolicySpec, ServiceControlPolicyStatus
+from controller.api.models import (
+    ManagementPolicySpec,
+    ManagementPolicyStatus,
+    PolicySpec,
+    PolicyStatus,
+    ServiceControlPolicySpec,
+    ServiceControlPolicyStatus,
+)
 from controller.aws.gateway import Knowledge
 from controller.planner import claims
 from controller.planner.actions import Blocked, Plan
@@ -31,6 +42,7 @@ from controller.reconciler.status import binding_of
 from controller.state import OrgSnapshot
 
 KIND = "ServiceControlPolicy"
+MANAGEMENT_KIND = "ManagementPolicy"
 
 
 @dataclass(frozen=True)
@@ -40,38 +52,39 @@ class ObservedPolicyState:
     tags: Mapping[str, str] | None
 
 
-class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolicy, ObservedPolicyState]):
+class ServiceControlPolicyAdapter(Adapter[PolicySpec, DesiredPolicy, ObservedPolicyState]):
     kind = KIND
     noun = "policy"
-    model = ServiceControlPolicySpec
+    model: type[PolicySpec] = ServiceControlPolicySpec
+    status_model: type[PolicyStatus] = ServiceControlPolicyStatus
     default_deletion = "Delete"
     serialized = True  # five policies of a type per target: each plan counts what the one before attached
 
-    def check(self, name: str, spec: ServiceControlPolicySpec, status: Mapping[str, Any]) -> str | None:
+    def check(self, name: str, spec: PolicySpec, status: Mapping[str, Any]) -> str | None:
         problems = validate_document(spec.type, spec.document)
-        return f"{KIND} {name!r} is invalid: " + "; ".join(problems) if problems else None
+        return f"{self.kind} {name!r} is invalid: " + "; ".join(problems) if problems else None
 
-    def spec_status(self, spec: ServiceControlPolicySpec) -> ServiceControlPolicyStatus | None:
+    def spec_status(self, spec: PolicySpec) -> PolicyStatus | None:
         try:
-            return ServiceControlPolicyStatus(document_size=document_size(spec.document))
+            return self.status_model(document_size=document_size(spec.document))
         except (TypeError, ValueError):
             return None
 
-    def references(self, spec: ServiceControlPolicySpec) -> Sequence[Reference]:
+    def references(self, spec: PolicySpec) -> Sequence[Reference]:
         refs = [Reference("OrgUnit", r.name, f"spec.targets.orgUnitRefs[{i}]")
                 for i, r in enumerate(spec.targets.org_unit_refs)]
         return refs + [Reference("AwsAccount", r.name, f"spec.targets.accountRefs[{i}]")
                        for i, r in enumerate(spec.targets.account_refs)]
 
-    def claim_key(self, name: str, spec: ServiceControlPolicySpec) -> str:
+    def claim_key(self, name: str, spec: PolicySpec) -> str:
         return claims.policy_key(spec.type, spec.name or name)
 
-    def claim_refused(self, name: str, spec: ServiceControlPolicySpec, owner: str) -> Blocked:
-        return Blocked("DuplicateName", f"spec.name: {spec.type} {spec.name or name!r} is already declared by {KIND} "
-                       f"{owner!r}; policy names are unique per type, so this object is not acted on. Give it "
-                       "another spec.name")
+    def claim_refused(self, name: str, spec: PolicySpec, owner: str) -> Blocked:
+        return Blocked("DuplicateName", f"spec.name: {spec.type} {spec.name or name!r} is already declared by "
+                       f"{self.kind} {owner!r}; policy names are unique per type, so this object is not acted on. "
+                       "Give it another spec.name")
 
-    def desired(self, name: str, spec: ServiceControlPolicySpec, resolved: Mapping[Reference, str]) -> DesiredPolicy:
+    def desired(self, name: str, spec: PolicySpec, resolved: Mapping[Reference, str]) -> DesiredPolicy:
         targets = [PolicyTarget(target_id, f"{ref.field} ({ref.kind} {ref.name!r})") for ref, target_id in
                    resolved.items()]
         targets += [PolicyTarget(t, f"spec.targets.ids[{i}]") for i, t in enumerate(spec.targets.ids)]
@@ -115,7 +128,7 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
     def report(self, desired: DesiredPolicy, observed: ObservedPolicyState, done: Done) -> Report:
         resource_id = done.resource_id
         policy = observed.snapshot.policies.get(resource_id) if resource_id else None
-        status = ServiceControlPolicyStatus(attached_target_ids=[])
+        status = self.status_model(attached_target_ids=[])
         if resource_id:
             status.id = resource_id
         if policy is not None:
@@ -125,7 +138,7 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
     def adopted(self, desired: DesiredPolicy, resource_id: str) -> str:
         return f"adopted existing {desired.type} {desired.name!r} ({resource_id})"
 
-    def plan_delete(self, ctx: Context, spec: ServiceControlPolicySpec | None, resolved: Mapping[Reference, str],
+    def plan_delete(self, ctx: Context, spec: PolicySpec | None, resolved: Mapping[Reference, str],
                     view: ObjectView, retain: bool) -> Plan:
         known_id = None if retain else binding_of(view.status).id
         snapshot = ctx.snapshot(fresh=bool(known_id))
@@ -137,3 +150,11 @@ class ServiceControlPolicyAdapter(Adapter[ServiceControlPolicySpec, DesiredPolic
             snapshot = ctx.snapshot()
         plan = plan_policy_delete(known_id, snapshot, retain=retain)
         return plan if known_id else Plan(resource_id=binding_of(view.status).id)
+
+
+class ManagementPolicyAdapter(ServiceControlPolicyAdapter):
+    """ManagementPolicy: the policy adapter with the management kind's spec and status (one place per write)."""
+
+    kind = MANAGEMENT_KIND
+    model = ManagementPolicySpec
+    status_model = ManagementPolicyStatus

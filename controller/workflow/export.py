@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from controller.api import limits
+from controller.api.limits import MANAGEMENT_POLICY_TYPES
 from controller.api.models import API_VERSION, GROUP, ORGANIZATION_NAME
 from controller.aws.central_logging import CONFIG_PRINCIPAL, CentralLoggingGateway
 from controller.aws.dryrun import RecordingCentralLogging, RecordingMembers
@@ -62,7 +63,7 @@ SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 MANAGEMENT_ACCOUNT = f"{GROUP}/management-account"
 POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
 FILES = {"Organization": "00-organization.yaml", "OrgUnit": "00-orgunits.yaml", "AwsAccount": "10-accounts.yaml",
-         "ServiceControlPolicy": "20-policies.yaml"}
+         "ServiceControlPolicy": "20-policies.yaml", "ManagementPolicy": "25-management-policies.yaml"}
 _MAX_NAME = 63
 
 
@@ -122,6 +123,7 @@ class Export:
     orgunits: list[dict[str, Any]] = field(default_factory=list)
     accounts: list[dict[str, Any]] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)
+    management_policies: list[dict[str, Any]] = field(default_factory=list)
     organization: list[dict[str, Any]] = field(default_factory=list)  # the one Organization object
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # written in the Organization's header: what was not exported
@@ -129,7 +131,7 @@ class Export:
 
     def by_kind(self) -> dict[str, list[dict[str, Any]]]:
         return {"Organization": self.organization, "OrgUnit": self.orgunits, "AwsAccount": self.accounts,
-                "ServiceControlPolicy": self.policies}
+                "ServiceControlPolicy": self.policies, "ManagementPolicy": self.management_policies}
 
 
 def _object(kind: str, name: str, wave: str, spec: dict[str, Any], **annotations: str) -> dict[str, Any]:
@@ -163,7 +165,9 @@ def export_organization(gateway: OrganizationsGateway, reads: MemberReads | None
     out = Export(snap.organization_id)
     ou_names = _export_orgunits(gateway, snap, out)
     account_names = _export_accounts(gateway, snap, out, ou_names)
-    _export_policies(gateway, snap, out, ou_names, account_names)
+    _export_policies(gateway, snap, out.policies, "ServiceControlPolicy", POLICY_TYPES, out, ou_names, account_names)
+    _export_policies(gateway, snap, out.management_policies, "ManagementPolicy", MANAGEMENT_POLICY_TYPES, out,
+                     ou_names, account_names)
     _export_organization(gateway, snap, out, account_names, reads)
     return out
 
@@ -433,19 +437,31 @@ def _export_accounts(
     return names
 
 
+def _qualifier(policy_type: str, first: str) -> str | None:
+    """What qualifies a policy's name used by two types: nothing for the kind's first type, ``rcp``, or the type
+    (``tag``, ``backup``...)."""
+    if policy_type == first:
+        return None
+    return "rcp" if policy_type == POLICY_TYPES[1] else k8s_name(policy_type.removesuffix("_POLICY"), "policy")
+
+
 def _export_policies(
     gateway: OrganizationsGateway,
     snap: OrgSnapshot,
+    dest: list[dict[str, Any]],
+    kind: str,
+    types: Sequence[str],
     out: Export,
     ou_names: Mapping[str, str],
     account_names: Mapping[str, str],
 ) -> None:
+    """The customer-managed policies of ``types`` as objects of ``kind`` (ServiceControlPolicy, ManagementPolicy)."""
     policies = sorted(
-        (p for p in snap.policies.values() if p.type in POLICY_TYPES and not p.aws_managed),
-        key=lambda p: (POLICY_TYPES.index(p.type), p.name.lower(), p.id),
+        (p for p in snap.policies.values() if p.type in types and not p.aws_managed),
+        key=lambda p: (list(types).index(p.type), p.name.lower(), p.id),
     )
     bases = Counter(k8s_name(p.name, "policy") for p in policies)
-    names = _names([_Named(p.id, k8s_name(p.name, "policy"), None if p.type == POLICY_TYPES[0] else "rcp",
+    names = _names([_Named(p.id, k8s_name(p.name, "policy"), _qualifier(p.type, types[0]),
                            p.id.removeprefix("p-")) for p in policies], {base for base, n in bases.items() if n > 1})
     for pol in policies:
         try:
@@ -475,7 +491,7 @@ def _export_policies(
         if tags:
             spec["tags"] = tags
         spec["deletionPolicy"] = "Retain"
-        out.policies.append(_object("ServiceControlPolicy", names[pol.id], "3", spec))
+        dest.append(_object(kind, names[pol.id], "3", spec))
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -510,7 +526,8 @@ def _header(export: Export, what: str, notes: bool = False) -> str:
 
 
 def write_files(export: Export, out: Path) -> list[Path]:
-    """One file per kind (``00-orgunits.yaml``, ``10-accounts.yaml``, ``20-policies.yaml``) in ``out``."""
+    """One file per kind (``00-orgunits.yaml``, ``10-accounts.yaml``, ``20-policies.yaml``,
+    ``25-management-policies.yaml``) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, objects in export.by_kind().items():
@@ -518,14 +535,16 @@ def write_files(export: Export, out: Path) -> list[Path]:
             continue
         path = out / FILES[kind]
         plural = {"Organization": "The organization's own settings", "OrgUnit": "The organizational units",
-                  "AwsAccount": "The accounts", "ServiceControlPolicy": "The customer-managed policies"}[kind]
+                  "AwsAccount": "The accounts", "ServiceControlPolicy": "The customer-managed policies",
+                  "ManagementPolicy": "The management policies"}[kind]
         path.write_text(render(objects, _header(export, plural, kind == "Organization")), encoding="utf-8")
         written.append(path)
     return written
 
 
 def render_all(export: Export) -> str:
-    objects = [*export.orgunits, *export.accounts, *export.policies, *export.organization]
+    objects = [*export.orgunits, *export.accounts, *export.policies, *export.management_policies,
+               *export.organization]
     return render(objects, _header(export, "The organizational units, accounts, policies and settings", True))
 
 
@@ -565,7 +584,8 @@ def export_command(out: Path | None, factory: Factory, access_role: str | None =
     for note in [*export.skipped, *export.notes]:
         print(f"awsorg export: {note}", file=sys.stderr)
     print(f"awsorg export: {len(export.orgunits)} OrgUnits, {len(export.accounts)} AwsAccounts, "
-          f"{len(export.policies)} ServiceControlPolicies, {len(export.organization)} Organization from "
+          f"{len(export.policies)} ServiceControlPolicies, {len(export.management_policies)} ManagementPolicies, "
+          f"{len(export.organization)} Organization from "
           f"{export.organization_id}", file=sys.stderr)
     report = validate_texts(texts)
     if report.findings:

@@ -35,6 +35,7 @@ from controller.api.models import (
     TARGET_ID_PATTERN,
     AccessRole,
     AwsAccountSpec,
+    ManagementPolicySpec,
     OrganizationSpec,
     OrgUnitSpec,
     ServiceControlPolicySpec,
@@ -48,6 +49,11 @@ from controller.planner.access_role import (
     principal_problem,
     role_name_problem,
     trust_policy_problem,
+)
+from controller.planner.management_document import (
+    child_operator_problems,
+    operators_of,
+    validate_management_document,
 )
 from controller.planner.organization import delegation_problem
 from controller.planner.orgunit import MAX_OU_DEPTH, within_depth
@@ -578,6 +584,10 @@ class _Checker:
     def of_kind(self, kind: str) -> list[_Object]:
         return [o for o in self.objects if o.kind == kind and self.by_name.get((kind, o.name)) is o]
 
+    def policies(self) -> list[_Object]:
+        """The policy objects of both kinds (ServiceControlPolicy, ManagementPolicy): one set of rules."""
+        return [*self.of_kind("ServiceControlPolicy"), *self.of_kind("ManagementPolicy")]
+
     def cross_object_rules(self) -> None:
         self._unique_object_names()
         self._references()
@@ -588,6 +598,7 @@ class _Checker:
         self._unique_policy_names()
         self._policies_per_target()
         self._policy_documents()
+        self._child_operators()
         self._organization()
         self._scp_effects()
         self._guardrails()
@@ -652,7 +663,7 @@ class _Checker:
         for acct in self.of_kind("AwsAccount"):
             self._check_ref(acct, "spec.orgUnitRef.name", _ref(acct.spec, "orgUnitRef"), "OrgUnit",
                             ", or spec.parentId for an OU managed elsewhere")
-        for pol in self.of_kind("ServiceControlPolicy"):
+        for pol in self.policies():
             targets = pol.spec.get("targets")
             if not isinstance(targets, dict):
                 continue
@@ -742,7 +753,8 @@ class _Checker:
         (:func:`controller.planner.guardrails.refusals`), with what can be known offline (the account ids the files
         give); a rule that needs the organization is named in a note, not passed in silence."""
         models: dict[str, type[BaseModel]] = {"Organization": OrganizationSpec, "AwsAccount": AwsAccountSpec,
-                                              "OrgUnit": OrgUnitSpec, "ServiceControlPolicy": ServiceControlPolicySpec}
+                                              "OrgUnit": OrgUnitSpec, "ServiceControlPolicy": ServiceControlPolicySpec,
+                                              "ManagementPolicy": ManagementPolicySpec}
         member_role = os.environ.get("AWSORG_MEMBER_ROLE_NAME", "").strip() or Settings.member_role_name
         ids = {o.name: str(o.spec["accountId"]) for o in self.of_kind("AwsAccount") if _str(o.spec.get("accountId"))}
         facts = guardrails.Facts(member_role_name=member_role, account_ids=ids)
@@ -926,11 +938,11 @@ class _Checker:
         def key(pol: _Object) -> str:
             return claims.policy_key(self._policy_type(pol), _str(pol.spec.get("name")) or pol.name)
 
-        for kept, pol in self._duplicates(self.of_kind("ServiceControlPolicy"), key):
+        for kept, pol in self._duplicates(self.policies(), key):
             ptype, aws_name = self._policy_type(pol), _str(pol.spec.get("name")) or pol.name
             field_path = "spec.name" if _str(pol.raw_spec.get("name")) else "metadata.name"
             self.add(pol, field_path,
-                     f"ServiceControlPolicy {kept.name!r} ({kept.where}) already has the AWS name "
+                     f"{kept.kind} {kept.name!r} ({kept.where}) already has the AWS name "
                      f"{aws_name!r} for the type {ptype}",
                      "policy names unique per policy type (AWS refuses a duplicate: DuplicatePolicyException)")
 
@@ -939,7 +951,7 @@ class _Checker:
         too) on the declared attachments: per policy type, the AWS managed default attached there included."""
         per_target: dict[tuple[str, str], list[tuple[_Object, str]]] = {}  # (type, target) -> policies
         descriptions: dict[str, str] = {}
-        for pol in self.of_kind("ServiceControlPolicy"):
+        for pol in self.policies():
             policy_type = self._policy_type(pol)
             targets = pol.spec.get("targets")
             if not isinstance(targets, dict):
@@ -970,14 +982,71 @@ class _Checker:
                 continue
             pol, field_path = attached[count.first_over]
             words = limits.TYPE_WORDS.get(policy_type, policy_type)
-            self.add(pol, field_path, count.message(),
-                     f"at most {count.most} {words} per target, the AWS managed "
-                     f"{limits.AWS_MANAGED_DEFAULT.get(policy_type, 'default policy')} included (an AWS limit; the "
-                     f"setting {limits.policy_limit_name(policy_type, 'count')}): merge policies or attach some to "
-                     "a parent instead")
+            if policy_type in limits.MANAGEMENT_POLICY_TYPES:
+                allowed = (f"at most {count.most} {words} per target (AWS's quota for {policy_type}, not a setting): "
+                           "merge policies or attach some to a parent instead")
+            else:
+                allowed = (f"at most {count.most} {words} per target, the AWS managed "
+                           f"{limits.AWS_MANAGED_DEFAULT.get(policy_type, 'default policy')} included (an AWS limit; "
+                           f"the setting {limits.policy_limit_name(policy_type, 'count')}): merge policies or attach "
+                           "some to a parent instead")
+            self.add(pol, field_path, count.message(), allowed)
+
+    def _attached_at(self, pol: _Object) -> list[tuple[str, str]]:
+        """Where a policy object is attached, as ``(node, how it is named)``: ``root``, ``OrgUnit/<name>``,
+        ``AwsAccount/<name>`` (raw ids: ``id/<id>``, which the files cannot place in the tree)."""
+        targets = pol.spec.get("targets")
+        if not isinstance(targets, dict):
+            return []
+        out = [("root", "the root")] if targets.get("root") is True else []
+        for key, kind in (("orgUnitRefs", "OrgUnit"), ("accountRefs", "AwsAccount")):
+            refs = targets.get(key)
+            for ref in refs if isinstance(refs, list) else []:
+                name = _str(ref.get("name")) if isinstance(ref, dict) else None
+                if name is not None:
+                    out.append((f"{kind}/{name}", f"{kind} {name!r}"))
+        return out
+
+    def _ancestors(self, node: str) -> list[str]:
+        """The nodes above ``node`` in the tree the files declare (OUs by parentRef, accounts by orgUnitRef), the
+        root last; [] for the root.  An OU placed by a raw parentId (elsewhere in the tree) is under the root."""
+        if node == "root":
+            return []
+        kind, _, name = node.partition("/")
+        specs = {o.name: o.spec for o in self.of_kind("OrgUnit")}
+        accounts = {o.name: o.spec for o in self.of_kind("AwsAccount")}
+        up = _ref(accounts.get(name, {}), "orgUnitRef") if kind == "AwsAccount" else _ref(specs.get(name, {}),
+                                                                                          "parentRef")
+        out: list[str] = []
+        while up is not None and f"OrgUnit/{up}" not in out and len(out) <= limits.MAX_OU_DEPTH + 1:
+            out.append(f"OrgUnit/{up}")
+            up = _ref(specs.get(up, {}), "parentRef")
+        return [*out, "root"]
+
+    def _child_operators(self) -> None:
+        """A child's value-setting operators against its parents' @@operators_allowed_for_child_policies, when both
+        are declared in the files (AWS: "If an inherited child control operator restricts the use of an operator,
+        you can't reverse that rule in a child policy"; the operator is then not applied to the effective policy)."""
+        pols = [p for p in self.of_kind("ManagementPolicy") if isinstance(p.spec.get("document"), dict)]
+        for child in pols:
+            for node, _ in self._attached_at(child):
+                above = set(self._ancestors(node))
+                for parent in pols:
+                    if parent is child or self._policy_type(parent) != self._policy_type(child):
+                        continue
+                    where = next((how for at, how in self._attached_at(parent) if at in above), None)
+                    if where is None:
+                        continue
+                    for path, operator, allowed in child_operator_problems(parent.spec["document"],
+                                                                           child.spec["document"]):
+                        self.add(child, path, f"{operator} is not allowed here by ManagementPolicy "
+                                 f"{parent.name!r} ({parent.where}, attached to {where}), whose "
+                                 "@@operators_allowed_for_child_policies restricts the policies below it",
+                                 f"only {', '.join(allowed) or 'no operator (@@none)'} at this path in a "
+                                 f"{self._policy_type(child)} attached below {where}")
 
     def _policy_documents(self) -> None:
-        for pol in self.of_kind("ServiceControlPolicy"):
+        for pol in self.policies():
             document = pol.spec.get("document")
             if not isinstance(document, dict):
                 continue  # the schema check reported it
@@ -993,6 +1062,11 @@ def check_policy_document(document: Mapping[str, Any], policy_type: str) -> list
     """
     limit = limits.active().document_size(policy_type)
     size = f" of at most {limit:,} characters as minified JSON" if limit is not None else ""
+    if policy_type in limits.MANAGEMENT_POLICY_TYPES:
+        operators = ", ".join(operators_of(policy_type))
+        allowed = f"a {policy_type} document in the management policy syntax (operators {operators}){size}"
+        return [(path, message, allowed) for path, _, message in
+                (p.partition(": ") for p in validate_management_document(policy_type, document, "spec.document"))]
     if policy_type == policy_document.RCP:
         statement = (f"Deny statements of {', '.join(limits.RCP_STATEMENT_ELEMENTS)}, Principal \"*\", actions of "
                      f"{', '.join(sorted(limits.RCP_SERVICES))}")

@@ -21,7 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGOCD = ROOT / "deploy" / "argocd"
-KINDS = ("OrgUnit", "AwsAccount", "ServiceControlPolicy", "Organization")
+KINDS = ("OrgUnit", "AwsAccount", "ServiceControlPolicy", "ManagementPolicy", "Organization")
 GROUP = "awsorg.gitops.dev"
 
 
@@ -187,7 +187,7 @@ def test_the_operators_application_never_prunes_or_deletes_a_crd() -> None:
     crds = [o for o in kustomize.render(ROOT / app["spec"]["source"]["path"])
             if o["kind"] == "CustomResourceDefinition"]
     assert {c["metadata"]["name"] for c in crds} >= {f"{p}.{GROUP}" for p in (
-        "orgunits", "awsaccounts", "servicecontrolpolicies", "organizations")}
+        "orgunits", "awsaccounts", "servicecontrolpolicies", "managementpolicies", "organizations")}
     for crd in crds:  # ... except to these
         options = crd["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-options", "")
         assert {"Prune=false", "Delete=false"} <= {o.strip() for o in options.split(",")}, crd["metadata"]["name"]

@@ -282,9 +282,10 @@ def test_organizations_writes_carry_the_condition_aws_supports() -> None:
     from typing import get_args
 
     from controller.api import limits
-    from controller.api.models import POLICY_TYPES, ServiceControlPolicySpec
+    from controller.api.models import POLICY_TYPES, ManagementPolicySpec, ServiceControlPolicySpec
 
-    written_types = set(get_args(ServiceControlPolicySpec.model_fields["type"].annotation))
+    written_types = set(get_args(ServiceControlPolicySpec.model_fields["type"].annotation)) | set(
+        get_args(ManagementPolicySpec.model_fields["type"].annotation))
     expected = {
         "organizations:PolicyType": written_types,
         "organizations:ServicePrincipal": set(limits.DELEGATED_ADMIN_PRINCIPALS) - NEVER_DELEGATED,

@@ -292,7 +292,7 @@ def test_install_steps_give_a_working_awsorg(wheel: Path, tmp_path: Path) -> Non
     assert sorted(str(p) for p in fresh.rglob("*")) == before, "running wrote into the installation"
     assert origin.startswith(str(fresh_site)), f"controller imported from {origin}, not from the wheel"
     kinds = sorted(c["spec"]["names"]["kind"] for c in crds)
-    assert kinds == ["AwsAccount", "OrgUnit", "Organization", "ServiceControlPolicy"]
+    assert kinds == ["AwsAccount", "ManagementPolicy", "OrgUnit", "Organization", "ServiceControlPolicy"]
     assert all(c["kind"] == "CustomResourceDefinition" for c in crds)
     committed = {p.name for p in (ROOT / "crds").glob("*.yaml")}
     assert {f"{c['spec']['group']}_{c['spec']['names']['plural']}.yaml" for c in crds} == committed
@@ -337,7 +337,7 @@ def test_the_image_builds_and_runs_as_its_non_root_user(tmp_path: Path) -> None:
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert run("awsorg", "--version").strip() == f"awsorg {version}"
     kinds = sorted(c["spec"]["names"]["kind"] for c in yaml.safe_load_all(run("awsorg", "crds")) if c)
-    assert kinds == ["AwsAccount", "OrgUnit", "Organization", "ServiceControlPolicy"]
+    assert kinds == ["AwsAccount", "ManagementPolicy", "OrgUnit", "Organization", "ServiceControlPolicy"]
     assert run("id", "-u").strip() == "65532"
     frozen = run("/opt/awsorg/bin/pip", "list", "--format=json")
     installed = {_normalized(p["name"]): p["version"] for p in json.loads(frozen)}

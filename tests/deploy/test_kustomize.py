@@ -29,7 +29,7 @@ DEPLOY = ROOT / "deploy"
 K8S_VERSION = "1.30.0"
 NAMESPACE = "awsorg-system"
 GROUP = "awsorg.gitops.dev"
-PLURALS = ("orgunits", "awsaccounts", "servicecontrolpolicies", "organizations")
+PLURALS = ("orgunits", "awsaccounts", "servicecontrolpolicies", "managementpolicies", "organizations")
 
 Obj = dict[str, Any]
 

@@ -64,11 +64,14 @@ def landing_zone(cluster: Cluster) -> dict[str, dict[str, Any]]:
                           "spec": {"document": {"Version": "2012-10-17", "Statement": [
                               {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]},
                               "targets": {"orgUnitRefs": [{"name": "workloads"}]}}})
+    cluster.client.apply({"apiVersion": API, "kind": "ManagementPolicy", "metadata": {"name": "ai-opt-out"},
+                          "spec": {"type": "AISERVICES_OPT_OUT_POLICY", "targets": {"root": True}, "document": {
+                              "services": {"default": {"opt_out_policy": {"@@assign": "optOut"}}}}}})
     cluster.client.apply({"apiVersion": API, "kind": "Organization", "metadata": {"name": "organization"},
                           "spec": {"trustedServices": ["config.amazonaws.com"]}})
     return {plural: cluster.wait_ready(plural, name, timeout=30) for plural, name in (
         ("orgunits", "workloads"), ("awsaccounts", "shared"), ("servicecontrolpolicies", "deny-leave"),
-        ("organizations", "organization"))}
+        ("managementpolicies", "ai-opt-out"), ("organizations", "organization"))}
 
 
 def described_events(cluster: Cluster, obj: dict[str, Any]) -> list[dict[str, Any]]:

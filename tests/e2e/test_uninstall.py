@@ -28,7 +28,7 @@ from tests.sandbox.test_kube_kubectl import KUBECTL, make_kubectl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
 
-PLURALS = ("orgunits", "awsaccounts", "servicecontrolpolicies", "organizations")
+PLURALS = ("orgunits", "awsaccounts", "servicecontrolpolicies", "managementpolicies", "organizations")
 OUR_CRDS = [f"{plural}.awsorg.gitops.dev" for plural in PLURALS]
 READS = ("Describe", "List", "Get", "AssumeRole")
 
@@ -95,12 +95,12 @@ def test_deleting_the_crds_with_the_operator_running_writes_nothing_to_aws(
 
     kubectl = make_kubectl(kube, tmp_path)
     out = kubectl("delete", "-f", str(DEPLOY / "crds"), "--wait=false").stdout
-    assert out.count("deleted") == 4, out
+    assert out.count("deleted") == len(OUR_CRDS), out
     gone = kubectl("wait", "--for=delete", *(f"crd/{name}" for name in OUR_CRDS), "--timeout=20s", check=False)
 
     assert aws_writes(aws) == [], operator.log()[-4000:]
     assert gone.returncode == 0, gone.stderr
-    assert [kube.get("customresourcedefinitions", name, "apiextensions.k8s.io") for name in OUR_CRDS] == [None] * 4
+    assert all(kube.get("customresourcedefinitions", name, "apiextensions.k8s.io") is None for name in OUR_CRDS)
     assert aws_state(aws) == before
     # Each object went through its delete handler, which released it (rather than the objects vanishing).
     assert wait_for(lambda: len(released_events(kube)) == len(objects) and released_events(kube)) == sorted(
@@ -127,6 +127,6 @@ def test_kubectl_delete_k_deploy_with_the_operator_running_writes_nothing_to_aws
         for name in kubectl("get", plural, "-o", "name", check=False).stdout.split():
             kubectl("patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
     kubectl("wait", "--for=delete", *(f"crd/{name}" for name in OUR_CRDS), "--timeout=30s", check=False)
-    assert [kube.get("customresourcedefinitions", name, "apiextensions.k8s.io") for name in OUR_CRDS] == [None] * 4
+    assert all(kube.get("customresourcedefinitions", name, "apiextensions.k8s.io") is None for name in OUR_CRDS)
     assert aws_writes(aws) == [], operator.log()[-4000:]
     assert aws_state(aws) == before

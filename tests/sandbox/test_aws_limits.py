@@ -12,7 +12,7 @@ import pytest
 from controller.api import limits
 from controller.sandbox import aws_limits
 from controller.sandbox.aws import AwsSandbox
-from controller.sandbox.organizations import accounts, base, policies, policy_grammar, settings, units
+from controller.sandbox.organizations import accounts, base, management, policies, policy_grammar, settings, units
 from tests.sandbox.test_aws_strict import refused
 
 RCP = "RESOURCE_CONTROL_POLICY"
@@ -45,8 +45,15 @@ def test_the_sandbox_copy_of_the_limits_agrees_with_the_operators() -> None:
     assert units.MAX_OU_DEPTH == limits.MAX_OU_DEPTH
     assert accounts.MAX_CREATE_ACCOUNT_IN_PROGRESS == limits.MAX_CREATIONS_IN_FLIGHT
     assert base.NAME_MAX == limits.NAME_MAX and policies.DESCRIPTION_MAX == limits.POLICY_DESCRIPTION_MAX
-    assert aws_limits.POLICIES_PER_TARGET == limits.MAX_POLICIES_PER_TYPE == {SCP: 10, RCP: 5}
-    assert aws_limits.POLICY_SIZE == limits.MAX_DOCUMENT_SIZE == {SCP: 10240, RCP: 5120}
+    assert aws_limits.POLICIES_PER_TARGET == {t: limits.MAX_POLICIES_PER_TYPE[t] for t in (SCP, RCP)} == {
+        SCP: 10, RCP: 5}
+    assert aws_limits.POLICY_SIZE == {t: limits.MAX_DOCUMENT_SIZE[t] for t in (SCP, RCP)} == {SCP: 10240, RCP: 5120}
+    # The management types: the sandbox's figures (organizations/management.py) are the operator's.
+    assert management.MANAGEMENT_POLICY_TYPES == limits.MANAGEMENT_POLICY_TYPES
+    assert management.POLICY_TYPES == limits.POLICY_TYPES
+    per_target = {t: limits.MAX_POLICIES_PER_TYPE[t] for t in limits.MANAGEMENT_POLICY_TYPES}
+    assert per_target == management.ATTACHMENTS_PER_TARGET
+    assert {t: limits.MAX_DOCUMENT_SIZE[t] for t in limits.MANAGEMENT_POLICY_TYPES} == management.DOCUMENT_SIZE
     assert {t: policies.MAX_ATTACHMENTS_PER_TYPE[t] for t in (SCP, RCP)} == aws_limits.POLICIES_PER_TARGET
     assert {t: policy_grammar.MAX_POLICY_SIZE[t] for t in (SCP, RCP)} == aws_limits.POLICY_SIZE
     assert settings.DELEGATED_ADMIN_PRINCIPALS == limits.DELEGATED_ADMIN_PRINCIPALS
