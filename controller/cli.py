@@ -77,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_export = sub.add_parser("export", help="write an existing organization as objects (read-only)")
     p_export.add_argument("--out", type=Path, default=None,
                           help="write one file per kind into this directory (default: stdout)")
+    p_export.add_argument("--access-role", metavar="NAME", default=None,
+                          help="export spec.accessRole from the IAM role NAME as the member accounts hold it (the "
+                          "most common form; the accounts that differ are listed); default: not exported")
+    p_export.add_argument("--config-region", metavar="REGION", action="append", default=[],
+                          help="also look for AWS Config's recorders in REGION (repeatable; the trail's home region "
+                          "is always looked at)")
 
     for sub_parser in (p_validate, p_plan):
         sub_parser.add_argument(
@@ -166,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "export":
         from controller.workflow.export import export_command
 
-        return export_command(args.out, factory)
+        return export_command(args.out, factory, args.access_role, args.config_region)
     if args.command == "run":
         factory = Factory(dataclasses.replace(factory.settings, aws_limits=limits.active()))
         from controller.handlers.operator import run

@@ -95,12 +95,36 @@ ACCOUNT_CLOSURES_REMAINING = Gauge(
     "last observed.", registry=REGISTRY,
 )
 
+CREATE_ACCOUNT_DEFERRED = Counter(
+    "awsorg_create_account_deferred_total", "CreateAccount calls put off because the organization is at its account "
+    "quota (an AwsAccount waiting, reason AccountQuotaReached, until its status.creationBackoff.nextAttemptAt).",
+    registry=REGISTRY,
+)
+CREATE_ACCOUNT_BACKOFF = Gauge(
+    "awsorg_create_account_backoff_seconds", "The longest current wait before CreateAccount is tried again at a full "
+    "account quota (status.creationBackoff.delaySeconds; 0: no AwsAccount waits).", registry=REGISTRY,
+)
+#: AwsAccount name -> its current wait at a full quota (the series of CREATE_ACCOUNT_BACKOFF, as a labelled gauge
+#: would hold it)
+_BACKOFFS: dict[str, float] = {}
+CREATE_ACCOUNT_BACKOFF.set_function(lambda: max(_BACKOFFS.values(), default=0.0))
+
+
+def creation_backoff(name: str, seconds: float | None) -> None:
+    """The AwsAccount ``name``'s current wait at a full account quota (None: it does not wait)."""
+    if seconds is None:
+        _BACKOFFS.pop(name, None)
+    else:
+        _BACKOFFS[name] = seconds
+
 
 def forget(kind: str, name: str) -> None:
     """Drop the per-object series of a deleted object."""
     for gauge in (RESOURCE_READY, RESOURCE_DRIFTED, RESOURCE_LAST_CHECKED):
         with contextlib.suppress(KeyError):
             gauge.remove(kind, name)
+    if kind == "AwsAccount":
+        creation_backoff(name, None)
 
 
 def serve(port: int, addr: str = "0.0.0.0") -> None:

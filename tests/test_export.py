@@ -364,6 +364,162 @@ def test_an_export_applies_with_the_real_kubectl_and_plans_empty(
     assert plan.startswith("No changes: AWS matches the files."), plan
 
 
+ACCESS_ROLE = "platform-admin"
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
+
+def _baseline(aws: AwsSandbox, archive: str, members: list[str]) -> None:
+    """The baseline as the operator builds it, with the gateway's own writes (in AWS's order): the log bucket in
+    ``archive``, the organization trail, AWS Config in every member account, the aggregator; and an access role
+    (MFA condition, a longer session) in every member account."""
+    from controller.aws.central_logging import CentralLoggingGateway
+    from controller.aws.member import MemberAccounts
+    from controller.aws.session import cloudtrail_client, iam_client, member_service_client, sts_client
+    from controller.planner.central_logging import DesiredLogging, bucket_policy, policy_text
+
+    region, bucket = "us-east-1", "org-logs-export"
+    logs = CentralLoggingGateway(MemberAccounts(sts_client(), iam_client, clients=member_service_client),
+                                 cloudtrail_client)
+    desired = DesiredLogging(archive, bucket, region, 400, "org-trail", (region,), "org-aggregator")
+    logs.create_bucket(archive, region, bucket)
+    logs.put_bucket_encryption(archive, region, bucket)
+    logs.put_bucket_versioning(archive, region, bucket)
+    logs.block_public_access(archive, region, bucket)
+    logs.put_retention(archive, region, bucket, 400)
+    logs.put_bucket_policy(archive, region, bucket, policy_text(bucket_policy(
+        desired, str(aws.ids["organization_id"]), str(aws.ids["management_account_id"]))))
+    logs.create_trail(region, "org-trail", bucket)
+    logs.start_logging(region, "org-trail")
+    for account_id in members:
+        logs.ensure_recorder(account_id, region, bucket, None, global_resources=True)
+    logs.put_aggregator(archive, region, "org-aggregator")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{aws.ids['management_account_id']}:root"},
+        "Action": "sts:AssumeRole", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+    for account_id in members:
+        iam = aws.member_client("iam", account_id)
+        iam.create_role(RoleName=ACCESS_ROLE, AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=7200)
+        iam.attach_role_policy(RoleName=ACCESS_ROLE, PolicyArn=READ_ONLY)
+
+
+def test_an_export_with_the_baseline_applies_with_kubectl_and_plans_empty(
+        aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export of an organization with its baseline (trail, bucket, AWS Config, access role) holds centralLogging
+    and accessRole as AWS has them: kubectl applies it, and its plan is empty, the baseline included. The sandbox
+    gives account ids at random (as AWS does): every one is quoted (test above), whatever its first digit."""
+    org = aws.client()
+    archive, prod = organization["shared"], organization["prod_acct"]
+    audit = org.create_organizational_unit(ParentId=organization["root"], Name="Sécurité")["OrganizationalUnit"]
+    org.move_account(AccountId=archive, SourceParentId=organization["infrastructure"], DestinationParentId=audit["Id"])
+    _baseline(aws, archive, [prod, archive])
+    aws.reset_calls()
+
+    out = tmp_path / "export"
+    assert main(["export", "--out", str(out), "--access-role", ACCESS_ROLE]) == 0
+    err = capsys.readouterr().err
+    assert "does not pass" not in err, err
+    # Read-only: Organizations, CloudTrail, and the member accounts through the member role.
+    assert all(c.startswith(("List", "Describe", "Get")) or c == "AssumeRole" for c in aws.calls), aws.calls
+    assert {"DescribeTrails", "DescribeConfigurationAggregators", "GetRole", "ListAttachedRolePolicies"} <= set(
+        aws.calls)
+    objects = {(o["kind"], o["metadata"]["name"]): o for f in sorted(out.iterdir())
+               for o in yaml.safe_load_all(f.read_text("utf-8")) if o}
+    spec = objects[("Organization", "organization")]["spec"]
+    assert spec["centralLogging"] == {
+        "accountRef": {"name": "shared-services"}, "bucketName": "org-logs-export", "retentionDays": 400,
+        "cloudTrail": {"enabled": True, "trailName": "org-trail"},
+        "config": {"enabled": True, "regions": ["us-east-1"], "aggregatorName": "org-aggregator"},
+        "homeRegion": "us-east-1"}
+    assert spec["accessRole"] == {
+        "roleName": ACCESS_ROLE, "trustedPrincipals": [f"arn:aws:iam::{aws.ids['management_account_id']}:root"],
+        "managedPolicyArns": [READ_ONLY],
+        "conditions": [{"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": ["true"]}],
+        "maxSessionDuration": 7200}
+    header = (out / "00-organization.yaml").read_text("utf-8")
+    assert "accessRole is not exported" not in header
+    calls = " ".join(line.lstrip("# ") for line in header.splitlines() if line.startswith("#"))
+    assert "Read in the member accounts and CloudTrail: " in calls, header
+    assert "GetRole 2" in calls and "ListBuckets 1" in calls and "GetBucketLifecycleConfiguration 1" in calls
+    assert objects[("OrgUnit", "securite")]["spec"]["name"] == "Sécurité"
+    assert objects[("AwsAccount", "shared-services")]["spec"]["orgUnitRef"] == {"name": "securite"}
+
+    if KUBECTL is not None:
+        from controller.sandbox.kube import KubeSandbox
+        from tests.sandbox.test_kube_kubectl import make_kubectl
+
+        crds = [doc for path in sorted((ROOT / "crds").glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]
+        with KubeSandbox(crds) as sandbox:
+            kubectl = make_kubectl(sandbox, tmp_path)
+            applied = kubectl("apply", "-f", str(out))
+            assert applied.stdout.count(" created") == len(objects), applied.stdout
+            stored = json.loads(kubectl("get", "organization", "organization", "-o", "json").stdout)["spec"]
+            assert stored["centralLogging"] == spec["centralLogging"] and stored["accessRole"] == spec["accessRole"]
+    aws.reset_calls()
+    assert main(["plan", str(out)]) == 0
+    plan = capsys.readouterr().out
+    assert plan.startswith("No changes: AWS matches the files."), plan
+    assert "spec.accessRole, spec.centralLogging: read" in plan, plan  # planned, not skipped
+    assert "DescribeTrails" in aws.calls and "GetRole" in aws.calls
+
+    # One account's role differs: the most common form is exported, the account is named, the plan shows it.
+    aws.member_client("iam", prod).detach_role_policy(RoleName=ACCESS_ROLE, PolicyArn=READ_ONLY)
+    aws.member_client("iam", prod).attach_role_policy(RoleName=ACCESS_ROLE,
+                                                      PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    from tests.test_gateway_member import new_account
+
+    new_account(aws, "Sandbox")  # no such role there
+    lab = new_account(aws, "Lab")
+    iam = aws.member_client("iam", lab)
+    iam.create_role(RoleName=ACCESS_ROLE, AssumeRolePolicyDocument=json.dumps(json.loads(iam_role(aws, archive))),
+                    MaxSessionDuration=7200)
+    iam.attach_role_policy(RoleName=ACCESS_ROLE, PolicyArn=READ_ONLY)  # Lab and Shared Services agree: 2 to 1
+    again = tmp_path / "again"
+    assert main(["export", "--out", str(again), "--access-role", ACCESS_ROLE]) == 0
+    capsys.readouterr()
+    header = (again / "00-organization.yaml").read_text("utf-8")
+    notes = " ".join(line.lstrip("# ") for line in header.splitlines() if line.startswith("#"))
+    assert "accessRole: exported as 2 member account(s) hold it; the plan of this export will show these accounts as" \
+        " changes:" in notes, notes
+    assert (f'{prod} (Production): its role has managedPolicyArns ["arn:aws:iam::aws:policy/AdministratorAccess"]'
+            in notes and "(Sandbox): no such role" in notes), notes
+    exported = next(o for o in yaml.safe_load_all(header) if o)["spec"]["accessRole"]
+    assert exported == spec["accessRole"]  # the most common form
+    assert "(Shared Services)" not in notes and "(Lab)" not in notes
+    assert main(["plan", "--output", "json", str(again)]) == 0
+    changes = [c["text"] for c in json.loads(capsys.readouterr().out)["changes"]]
+    assert any(prod in c and "AdministratorAccess" in c for c in changes), changes
+
+    # A member role the export cannot assume: each read it could not make is a note, nothing is left out silently.
+    monkeypatch.setenv("AWSORG_MEMBER_ROLE_NAME", "CiReadOnly")
+    denied = tmp_path / "denied"
+    assert main(["export", "--out", str(denied), "--access-role", ACCESS_ROLE]) == 0
+    capsys.readouterr()
+    header = (denied / "00-organization.yaml").read_text("utf-8")
+    notes = " ".join(line.lstrip("# ") for line in header.splitlines() if line.startswith("#"))
+    assert "centralLogging is not exported: the trail 'org-trail' logs into 'org-logs-export', which no member" \
+        in notes, notes
+    assert f"the bucket 'org-logs-export' could not be looked for in account {archive} (Shared Services)" in notes
+    assert f"accessRole: the role '{ACCESS_ROLE}' could not be read in account {prod} (Production)" in notes, notes
+    spec = next(o for o in yaml.safe_load_all(header) if o)["spec"]
+    assert "centralLogging" not in spec and "accessRole" not in spec
+
+
+def iam_role(aws: AwsSandbox, account_id: str) -> str:
+    """The access role's trust policy in ``account_id``, as JSON."""
+    document = aws.member_client("iam", account_id).get_role(RoleName=ACCESS_ROLE)["Role"]["AssumeRolePolicyDocument"]
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def test_an_export_without_access_role_says_so_and_how(
+        aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    header = (tmp_path / "00-organization.yaml").read_text("utf-8")
+    assert "# - accessRole is not exported" in header and "--access-role NAME" in header, header
+    assert "# - centralLogging is not exported: the management account has no organization trail" in header, header
+
+
 def test_management_policies_are_exported_and_plan_to_no_change(
     aws: AwsSandbox, organization: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from controller.api.models import CONFIRM_DELETION
+from controller.api.models import CONFIRM_DELETION, CreationBackoff
 from controller.planner.account import (
     AccountRecord,
     ClosureQuota,
@@ -17,6 +17,7 @@ from controller.planner.account import (
     closure_quota,
     plan_account,
     plan_account_delete,
+    when_text,
 )
 from controller.planner.actions import (
     BindCreateRequest,
@@ -285,3 +286,88 @@ def test_the_closure_quota_counts_closing_and_suspended_members_against_aws_figu
     plan = plan_account_delete(AccountRecord(id=PROD_ACCT.id), snap(PROD_ACCT), policy="Close", observe_only=False,
                                check=confirmed(PROD_ACCT, closures=ClosureQuota(3, 3)))
     assert plan.blocked is not None and "0 of 3 closures remain" in plan.blocked.message
+
+
+# ------------------------------------------------------------------------------------------ full account quota
+
+def backoff(delay: int = 60, *, due: datetime.datetime = NOW + datetime.timedelta(seconds=60), generation: int = 1,
+            limit: int = 10, accounts: int = 1) -> CreationBackoff:
+    return CreationBackoff(next_attempt_at=when_text(due), delay_seconds=delay, generation=generation,
+                           accounts_limit=limit, accounts=accounts)
+
+
+def clock(**kw: object) -> CreationView:
+    """What the adapter measures the wait by: now, generation 1, a 10 s resync, the accounts limit 10."""
+    base: dict[str, object] = dict(now=NOW, generation=1, resync_seconds=10.0, accounts_limit=10)
+    base.update(kw)
+    return CreationView(**base)  # type: ignore[arg-type]
+
+
+FULL = req("FAILED", failure="ACCOUNT_LIMIT_EXCEEDED")
+REFUSED = AccountRecord(request_id="car-1", intent_at=NOW)
+WAITING = AccountRecord(backoff=backoff())
+INTENT_AGAIN = [RecordCreationIntent("Prod", "prod@example.com")]
+
+
+@pytest.mark.parametrize(
+    ("reason", "snapshot", "record", "creation", "actions", "blocked", "delay"),
+    [
+        ("first refusal at a full quota: the request forgotten, a wait of a minute (the 10 s resync is shorter)",
+         snap(), REFUSED, clock(request=FULL), [ForgetCreateRequest("car-1")], "AccountQuotaReached", 60),
+        ("first refusal with a 300 s resync: the wait starts at the resync interval",
+         snap(), REFUSED, clock(request=FULL, resync_seconds=300.0), [ForgetCreateRequest("car-1")],
+         "AccountQuotaReached", 300),
+        ("refused again after the wait, nothing changed: the wait doubles",
+         snap(), AccountRecord(request_id="car-1", intent_at=NOW, backoff=backoff(60)), clock(request=FULL),
+         [ForgetCreateRequest("car-1")], "AccountQuotaReached", 120),
+        ("the doubling stops at an hour",
+         snap(), AccountRecord(request_id="car-1", intent_at=NOW, backoff=backoff(2400)), clock(request=FULL),
+         [ForgetCreateRequest("car-1")], "AccountQuotaReached", 3600),
+        ("refused after a spec change ended the wait: it starts over at a minute, not doubled",
+         snap(), AccountRecord(request_id="car-1", intent_at=NOW, backoff=backoff(2400, generation=0)),
+         clock(request=FULL), [ForgetCreateRequest("car-1")], "AccountQuotaReached", 60),
+        ("refused after the accounts limit changed: starts over",
+         snap(), AccountRecord(request_id="car-1", intent_at=NOW, backoff=backoff(2400, limit=5)),
+         clock(request=FULL), [ForgetCreateRequest("car-1")], "AccountQuotaReached", 60),
+        ("waiting, its time not come: nothing recorded, nothing called in AWS",
+         snap(), WAITING, clock(), [], "AccountQuotaReached", None),
+        ("waiting, more accounts than at the refusal (added elsewhere): still no room, still waiting",
+         snap(acct("333333333333", "x@example.com")), WAITING, clock(),
+         [], "AccountQuotaReached", None),
+        ("the wait is over: the creation starts again with a new intent",
+         snap(), WAITING, clock(now=NOW + datetime.timedelta(seconds=60)), INTENT_AGAIN, None, None),
+        ("the spec changed (generation): tried at once",
+         snap(), WAITING, clock(generation=2), INTENT_AGAIN, None, None),
+        ("the operator's accounts limit changed: tried at once",
+         snap(), WAITING, clock(accounts_limit=20), INTENT_AGAIN, None, None),
+        ("fewer accounts in the organization than at the refusal (one closed for good or removed): tried at once",
+         snap(), AccountRecord(backoff=backoff(accounts=2)), clock(), INTENT_AGAIN, None, None),
+        ("an account with this email appeared while waiting: adopted, whatever the wait",
+         snap(PROD_ACCT), WAITING, clock(), [], None, None),
+        ("no clock given (a plan outside the operator): no wait is measured, the FAILED request is reported as it is",
+         snap(), REFUSED, CreationView(request=FULL), [ForgetCreateRequest("car-1")], "CreateAccountFailed", None),
+    ],
+)
+def test_create_account_backs_off_at_a_full_quota(
+    reason: str, snapshot: OrgSnapshot, record: AccountRecord, creation: CreationView, actions: list[object],
+    blocked: str | None, delay: int | None,
+) -> None:
+    plan = plan_account(want(), snapshot, record, creation)
+    assert list(plan.actions) == actions, reason
+    assert (plan.blocked.reason if plan.blocked else None) == blocked, reason
+    written = plan.status.creation_backoff if plan.status is not None else None
+    assert (written.delay_seconds if written else None) == delay, reason
+    if written is not None:
+        assert written.next_attempt_at == when_text(NOW + datetime.timedelta(seconds=delay or 0))
+        assert (written.generation, written.accounts_limit, written.accounts) == (1, 10, len(snapshot.accounts))
+
+
+def test_the_quota_wait_says_the_quota_the_next_try_and_how_to_raise_it() -> None:
+    plan = plan_account(want(), snap(), WAITING, clock())
+    assert plan.blocked is not None
+    message = plan.blocked.message
+    for words in ("quota of accounts (1 accounts", "accounts limit is 10", '"Default maximum number of accounts"',
+                  f"tried again at {when_text(NOW + datetime.timedelta(seconds=60))}", "Service Quotas",
+                  "--limits accounts=", "waiting 60 s"):
+        assert words in message, (words, message)
+    assert plan.blocked.slow  # looked at again at the resync interval, with no AWS call

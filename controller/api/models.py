@@ -510,6 +510,23 @@ class OrgUnitStatus(_Status):
     path: str | None = Field(default=None, description="Path from the root, e.g. Root/Non-Production.")
 
 
+class CreationBackoff(_Model):
+    """While the organization is at its account quota (CreateAccount FAILED with ACCOUNT_LIMIT_EXCEEDED): when
+    CreateAccount is tried again and how long the current wait is, with what the refusal was seen under (a spec
+    change, a change of the operator's accounts limit or fewer accounts in the organization end the wait)."""
+
+    next_attempt_at: str = Field(description="When CreateAccount is tried again (UTC).",
+                                 json_schema_extra={"format": "date-time"})
+    delay_seconds: int = Field(description="The current wait: the resync interval (at least 60 s) after the first "
+                               "refusal, doubled after each further one, up to 3600.")
+    generation: int = Field(description="The object's metadata.generation at the refusal: a spec change ends the "
+                            "wait.")
+    accounts_limit: int = Field(description="The operator's accounts limit (--limits accounts=N, AWSORG_LIMITS) at "
+                                "the refusal: a change ends the wait.")
+    accounts: int = Field(description="The accounts in the organization at the refusal (management account "
+                          "included): fewer end the wait.")
+
+
 class AwsAccountStatus(_Status):
     """What the operator last saw of the account in AWS."""
 
@@ -541,6 +558,9 @@ class AwsAccountStatus(_Status):
     invitation_state: str | None = Field(
         default=None, description="The invitation's handshake state: OPEN, ACCEPTED, DECLINED, CANCELED, EXPIRED.")
     invitation_expires_at: str | None = Field(default=None, description="When the open invitation expires.")
+    creation_backoff: CreationBackoff | None = Field(
+        default=None, description="While the organization is at its account quota: when CreateAccount is tried "
+        "again (reason AccountQuotaReached); absent otherwise.")
 
 
 class PolicyStatus(_Status):

@@ -13,6 +13,7 @@ Every method maps AWS errors (``AwsError``) and retries transient ones; the erro
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -524,6 +525,22 @@ class CentralLoggingGateway:
         with self._lock:
             self._aggregators[(account_id, region, name)] = arn
         return arn
+
+    def list_organization_aggregators(self, account_id: str, region: str) -> list[str]:
+        """The names of the organization aggregators in the account and region (DescribeConfigurationAggregators,
+        every page): what ``awsorg export`` writes as ``aggregatorName``."""
+        config = self.members.client(account_id, "config", region)
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            args = {"NextToken": token} if token else {}
+            page = self.members.call("DescribeConfigurationAggregators",
+                                     functools.partial(config.describe_configuration_aggregators, **args))
+            names += [str(a["ConfigurationAggregatorName"]) for a in page.get("ConfigurationAggregators", [])
+                      if a.get("OrganizationAggregationSource")]
+            token = page.get("NextToken")
+            if not token:
+                return sorted(names)
 
     @write(PutOrganizationAggregator, "AggregatorCreated",
            lambda gw, a, _: gw.put_aggregator(a.account_id, a.region, a.name))

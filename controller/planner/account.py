@@ -9,6 +9,11 @@ object's status, and every step first looks for what an earlier (possibly crashe
                               a CreateAccount request for this name since the intent: bind it;
                               else (and fewer than 5 creations in flight) CreateAccount
 3. request id recorded     -> IN_PROGRESS: wait; SUCCEEDED: bind the account; FAILED: say why
+
+At a full account quota (FAILED with ACCOUNT_LIMIT_EXCEEDED) the next attempt waits (``status.creationBackoff``):
+the resync interval (at least a minute) after the first refusal, doubled after each further one up to an hour, and
+ended by a spec change, a change of the operator's ``accounts`` limit or fewer accounts in the organization. So a
+full quota costs one FAILED CreateAccount request an hour per waiting object at most, not one per resync.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.api import limits
-from controller.api.models import CONFIRM_DELETION, AwsAccountStatus
+from controller.api.models import CONFIRM_DELETION, AwsAccountStatus, CreationBackoff
 from controller.planner.actions import (
     Action,
     BindCreateRequest,
@@ -55,6 +60,12 @@ RETRYABLE_FAILURES = frozenset(
 # Failures that need a person first (a quota raised): tried again at the resync interval, not on the backoff, so
 # each retry is not one more FAILED CreateAccount request every few seconds.
 SLOW_FAILURES = frozenset({"ACCOUNT_LIMIT_EXCEEDED"})
+#: The full account quota's wait before CreateAccount is tried again (status.creationBackoff): the resync interval
+#: but at least this after the first refusal, doubled after each further one, up to QUOTA_BACKOFF_MAX (the
+#: operator's choice, not an AWS figure: a quota increase takes a person, and AWS's history keeps every FAILED
+#: request).
+QUOTA_BACKOFF_MIN = 60
+QUOTA_BACKOFF_MAX = 3600
 # How far before the recorded intent a CreateAccount request may be and still be ours (clock skew).
 INTENT_SKEW = datetime.timedelta(minutes=5)
 
@@ -84,15 +95,29 @@ class AccountRecord:
     invitation_id: str | None = None
     invitation_started_at: datetime.datetime | None = None
     invitation_for: str | None = None
+    #: status.creationBackoff: the wait at a full account quota
+    backoff: CreationBackoff | None = None
 
 
 @dataclass(frozen=True)
 class CreationView:
-    """Creation requests the reconciler read for this plan (only when the record needs them)."""
+    """Creation requests the reconciler read for this plan (only when the record needs them), and what the wait at
+    a full account quota is measured by."""
 
     request: CreateAccountRequest | None = None
     recent: Sequence[CreateAccountRequest] = ()
     in_flight: int = 0
+    #: the reconciler's clock (None: no wait is measured: CreateAccount goes ahead)
+    now: datetime.datetime | None = None
+    #: the object's metadata.generation
+    generation: int = 0
+    #: the resync interval: the first wait (at least QUOTA_BACKOFF_MIN)
+    resync_seconds: float = 0.0
+    #: the operator's accounts limit (None: limits.active())
+    accounts_limit: int | None = None
+
+    def limit(self) -> int:
+        return self.accounts_limit if self.accounts_limit is not None else limits.active().accounts
 
 
 def plan_account(
@@ -167,8 +192,11 @@ def _bound_account(
             )
         )
     if record.request_id is not None:
-        return None, False, _plan_request(record.request_id, creation.request)
+        return None, False, _plan_request(record.request_id, creation.request, record, snapshot, creation)
     if record.intent_at is None:
+        waiting = quota_wait(record.backoff, snapshot, creation)
+        if waiting is not None:
+            return None, False, Plan(blocked=waiting)
         return None, False, Plan(actions=(RecordCreationIntent(desired.account_name, desired.email),))
     earliest = record.intent_at - INTENT_SKEW
     for req in creation.recent:
@@ -190,7 +218,8 @@ def _bound_account(
     )
 
 
-def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan:
+def _plan_request(request_id: str, request: CreateAccountRequest | None, record: AccountRecord = AccountRecord(),
+                  snapshot: OrgSnapshot | None = None, creation: CreationView = CreationView()) -> Plan:
     if request is None or request.state == "IN_PROGRESS":
         return Plan(
             blocked=Blocked("CreationInProgress", f"CreateAccount request {request_id} is in progress"),
@@ -206,6 +235,10 @@ def _plan_request(request_id: str, request: CreateAccountRequest | None) -> Plan
     reason = request.failure_reason or "UNKNOWN"
     if reason == "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED":  # too many at once: a wait for a slot, not an error
         return Plan(actions=(ForgetCreateRequest(request_id),), blocked=creation_limit_reached(None))
+    if reason == "ACCOUNT_LIMIT_EXCEEDED" and snapshot is not None and creation.now is not None:
+        backoff = next_backoff(record.backoff, snapshot, creation)
+        return Plan(actions=(ForgetCreateRequest(request_id),), status=AwsAccountStatus(creation_backoff=backoff),
+                    blocked=account_quota_reached(backoff, f"CreateAccount request {request_id} FAILED: {reason}"))
     hint = {
         "EMAIL_ALREADY_EXISTS": "the email is already used by another AWS account (outside this organization, or "
         "closed in the last 90 days); use another email, or invite that account and set spec.accountId",
@@ -545,3 +578,60 @@ def plan_invitation(desired: DesiredAccount, record: AccountRecord, view: Invita
         return Plan(blocked=invitation_limit_reached(view.sent_today))
     tags = {k: v for k, v in (desired.tags or {}).items() if not is_aws_reserved(k)}
     return Plan(actions=(InviteAccount(account_id, desired.invite_notes, tags),))
+
+
+# ------------------------------------------------------------------------------------------ full account quota
+
+
+def _ended(backoff: CreationBackoff, snapshot: OrgSnapshot, creation: CreationView) -> str | None:
+    """Why the wait at a full quota is over before its time (None: it is not)."""
+    if creation.generation != backoff.generation:
+        return "the spec changed"
+    if creation.limit() != backoff.accounts_limit:
+        return "the operator's accounts limit changed"
+    if len(snapshot.accounts) < backoff.accounts:
+        return "the organization has fewer accounts"
+    return None
+
+
+def next_backoff(previous: CreationBackoff | None, snapshot: OrgSnapshot, creation: CreationView) -> CreationBackoff:
+    """The wait after a refusal at a full quota: the first (the resync interval, at least QUOTA_BACKOFF_MIN) when
+    there was none or it was ended early, else the previous one doubled, up to QUOTA_BACKOFF_MAX."""
+    first = max(QUOTA_BACKOFF_MIN, int(creation.resync_seconds))
+    if previous is None or _ended(previous, snapshot, creation) is not None:
+        delay = first
+    else:
+        delay = max(first, min(QUOTA_BACKOFF_MAX, previous.delay_seconds * 2))
+    assert creation.now is not None
+    return CreationBackoff(next_attempt_at=when_text(creation.now + datetime.timedelta(seconds=delay)),
+                           delay_seconds=delay, generation=creation.generation, accounts_limit=creation.limit(),
+                           accounts=len(snapshot.accounts))
+
+
+def quota_wait(backoff: CreationBackoff | None, snapshot: OrgSnapshot, creation: CreationView) -> Blocked | None:
+    """The wait before CreateAccount is tried again at a full quota; None: try now (no wait, its time has come,
+    or it was ended early)."""
+    if backoff is None or creation.now is None or _ended(backoff, snapshot, creation) is not None:
+        return None
+    try:
+        due = datetime.datetime.fromisoformat(backoff.next_attempt_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if creation.now >= (due if due.tzinfo else due.replace(tzinfo=datetime.UTC)):
+        return None
+    return account_quota_reached(backoff, "CreateAccount waits: AWS answered ACCOUNT_LIMIT_EXCEEDED")
+
+
+def account_quota_reached(backoff: CreationBackoff, what: str) -> Blocked:
+    """The condition's words while CreateAccount waits at a full quota: the quota, the next try, how to raise it."""
+    return Blocked(
+        "AccountQuotaReached",
+        f"{what}: the organization is at its quota of accounts ({backoff.accounts} accounts, closed ones included "
+        f"until AWS closes them for good; the operator's accounts limit is {backoff.accounts_limit}, AWS's \"Default "
+        f"maximum number of accounts\" is {limits.DEFAULT_MAX_ACCOUNTS} unless raised). CreateAccount is tried again "
+        f"at {backoff.next_attempt_at} (waiting {backoff.delay_seconds} s, doubled after each refusal up to "
+        f"{QUOTA_BACKOFF_MAX} s), at once when the spec or the accounts limit changes or the organization has fewer "
+        f"accounts. To raise the quota: {limits.RAISE_ACCOUNT_QUOTA}; then set the operator's limit to the quota "
+        f"granted, e.g. {limits.setting('accounts', max(backoff.accounts_limit, backoff.accounts) + 10)}",
+        slow=True,
+    )

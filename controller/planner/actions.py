@@ -736,6 +736,7 @@ BlockReason = Literal[
     "Invited",
     "InvitationEnded",
     "InvitationLimitReached",
+    "AccountQuotaReached",
     # AWS's refusals of an action (controller.reconciler.status.AWS_REASONS; AwsError for any other)
     "AwsError",
     "AwsThrottled",

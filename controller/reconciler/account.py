@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
+from controller import metrics
 from controller.api import limits
-from controller.api.models import CONFIRM_DELETION, AwsAccountSpec, AwsAccountStatus
+from controller.api.models import CONFIRM_DELETION, AwsAccountSpec, AwsAccountStatus, CreationBackoff
 from controller.aws.errors import AwsError
 from controller.aws.gateway import Knowledge
 from controller.planner import claims
@@ -70,7 +73,17 @@ def record_of(status: Mapping[str, Any]) -> AccountRecord:
                          intent_at=_parse_time(bound.creation_started_at),
                          invitation_id=bound.invitation_handshake_id,
                          invitation_started_at=_parse_time(bound.invitation_started_at),
-                         invitation_for=bound.invitation_for)
+                         invitation_for=bound.invitation_for, backoff=_backoff(status.get("creationBackoff")))
+
+
+def _backoff(raw: Any) -> CreationBackoff | None:
+    """status.creationBackoff (one that does not read, e.g. edited by hand: none, so CreateAccount is tried)."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return CreationBackoff.model_validate(dict(raw))
+    except ValidationError:
+        return None
 
 
 BASELINE = "baseline"  # the Organization's topic on the board: member account id -> its baseline verdict
@@ -139,7 +152,9 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
     def observe(self, ctx: Context, desired: DesiredAccount, view: ObjectView) -> ObservedAccountState:
         record = record_of(view.status)
         snapshot = ctx.snapshot()
-        creation = CreationView()
+        creation = CreationView(now=datetime.datetime.fromtimestamp(ctx.clock(), datetime.UTC),
+                                generation=view.generation, resync_seconds=ctx.settings.resync_seconds,
+                                accounts_limit=limits.active().accounts)
         needs_creation = (record.id is None and desired.account_id is None and not desired.observe_only
                           and snapshot.account_with_email(desired.email) is None)
         if needs_creation and record.request_id:
@@ -147,10 +162,11 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
             if request.state == "SUCCEEDED" and request.account_id:
                 ctx.gateway.describe_account(request.account_id)  # puts it into the shared snapshot
                 snapshot = ctx.snapshot()
-            creation = CreationView(request=request)
+            creation = dataclasses.replace(creation, request=request)
         elif needs_creation and record.intent_at:
             recent = ctx.gateway.list_create_account_status()
-            creation = CreationView(recent=recent, in_flight=sum(1 for r in recent if r.state == "IN_PROGRESS"))
+            creation = dataclasses.replace(creation, recent=recent,
+                                           in_flight=sum(1 for r in recent if r.state == "IN_PROGRESS"))
         bound = record.id or desired.account_id
         if bound is None:
             found = snapshot.account_with_email(desired.email)
@@ -183,8 +199,10 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         return view, ctx.snapshot()
 
     def plan(self, desired: DesiredAccount, observed: ObservedAccountState) -> Plan:
-        return plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags,
+        plan = plan_account(desired, observed.snapshot, observed.record, observed.creation, observed.tags,
                             observed.invitation)
+        quota_metrics(desired.object_name, observed.record, plan)
+        return plan
 
     def after(self, desired: DesiredAccount, observed: ObservedAccountState, done: Done,
               known: Knowledge) -> ObservedAccountState:
@@ -201,6 +219,8 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         snapshot = observed.snapshot
         account = snapshot.accounts.get(resource_id)
         status = AwsAccountStatus(id=resource_id, email=desired.email)
+        if observed.record.backoff is not None:  # bound: the wait at a full quota is over
+            status.creation_backoff = None
         if account is not None:
             status.arn, status.state, status.parent_id = account.arn, account.state, account.parent_id
             status.path = snapshot.path(account.parent_id) if account.parent_id else None
@@ -262,3 +282,17 @@ class AwsAccountAdapter(Adapter[AwsAccountSpec, DesiredAccount, ObservedAccountS
         emails = (binding_of(view.status).email or "", spec.email)
         return DeletionCheck(described, tuple(e for e in emails if e), view.annotations.get(CONFIRM_DELETION),
                              tuple(sorted(others)), closure_quota(ctx.snapshot()))
+
+
+def quota_metrics(name: str, record: AccountRecord, plan: Plan) -> None:
+    """awsorg_create_account_deferred_total (a CreateAccount put off by the wait at a full quota) and the object's
+    part in awsorg_create_account_backoff_seconds (its current wait; none once it no longer waits)."""
+    blocked = plan.blocked
+    new = plan.status.creation_backoff if plan.status is not None else None
+    if new is not None:
+        metrics.creation_backoff(name, new.delay_seconds)
+    elif blocked is not None and blocked.reason == "AccountQuotaReached" and record.backoff is not None:
+        metrics.CREATE_ACCOUNT_DEFERRED.inc()
+        metrics.creation_backoff(name, record.backoff.delay_seconds)
+    elif record.backoff is None or plan.resource_id is not None:
+        metrics.creation_backoff(name, None)

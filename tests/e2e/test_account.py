@@ -8,7 +8,18 @@ from collections.abc import Callable
 import pytest
 
 from controller.sandbox.aws import AwsSandbox
-from tests.e2e.harness import Cluster, Operator, account, condition, confirm_deletion, orgunit, wait_for
+from tests.e2e.harness import (
+    Cluster,
+    Operator,
+    account,
+    condition,
+    confirm_deletion,
+    free_port,
+    metric,
+    orgunit,
+    scrape,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -263,3 +274,51 @@ def test_aws_refusing_one_creation_too_many_is_a_wait(aws: AwsSandbox, cluster: 
     account_id = cluster.wait_ready("awsaccounts", "burst")["status"]["id"]
     assert [a["Id"] for a in accounts_with_email(aws, "burst@example.com")] == [account_id]
     assert aws.calls.count("CreateAccount") == 3, aws.calls
+
+
+def test_a_full_account_quota_backs_off_until_the_spec_or_the_limit_changes(
+        aws: AwsSandbox, cluster: Cluster, start_operator: Callable[..., Operator]) -> None:
+    """Issue 21: at a full quota CreateAccount was tried at every resync (68 FAILED requests in two minutes for 41
+    accounts). Now each refusal starts a wait in the object's status (a minute at a 1 s resync): nothing is called
+    meanwhile, counted in awsorg_create_account_deferred_total; a spec change or a new accounts limit (a restart
+    with AWSORG_LIMITS: the wait is in status, not in the process) tries at once."""
+    port = free_port()
+    operator = start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_METRICS_PORT=str(port))
+    aws.quotas.max_accounts = 1  # the management account alone fills it (the fixture restores AWS's 10)
+    names = ("q0", "q1", "q2")
+    for name in names:
+        cluster.client.apply(account(name, accountName=name.upper(), email=f"{name}@example.com"))
+    for name in names:
+        cluster.wait_reason("awsaccounts", name, "Synced", "AccountQuotaReached", timeout=30)
+
+    # At least six resyncs of each object pass with no new CreateAccount: each a deferral.
+    wait_for(lambda: metric(scrape(port), "awsorg_create_account_deferred_total") >= 6 * len(names) or None,
+             timeout=30, what="six deferrals per waiting account")
+    assert aws.answered_calls()["CreateAccount"] == len(names), aws.calls  # one FAILED request each, no more
+    assert metric(scrape(port), "awsorg_create_account_backoff_seconds") == 60
+    obj = cluster.get("awsaccounts", "q2")
+    backoff = obj["status"]["creationBackoff"]  # type: ignore[index]
+    assert backoff["delaySeconds"] == 60 and backoff["accounts"] == 1 and backoff["accountsLimit"] == 10, backoff
+    message = condition(obj, "Synced")["message"]  # type: ignore[index]
+    for words in (f"tried again at {backoff['nextAttemptAt']}", "Service Quotas",
+                  '"Default maximum number of accounts"', "accounts limit is 10", "ACCOUNT_LIMIT_EXCEEDED"):
+        assert words in message, (words, message)
+    assert condition(obj, "Ready")["status"] == "False"  # type: ignore[index]
+
+    # The quota raised (AWS shows no quota: nothing changes until the spec or the limit does); spec changes: at once.
+    aws.quotas.max_accounts = 10
+    for name in names[:2]:
+        cluster.client.apply(account(name, accountName=name.upper(), email=f"{name}@example.com", tags={"q": "1"}))
+    for name in names[:2]:
+        done = cluster.wait_ready("awsaccounts", name, timeout=30)
+        assert "creationBackoff" not in done["status"], done["status"]
+        assert len(accounts_with_email(aws, f"{name}@example.com")) == 1
+    assert (condition(cluster.get("awsaccounts", "q2"), "Synced") or {}).get("reason") == "AccountQuotaReached"
+    assert accounts_with_email(aws, "q2@example.com") == []
+
+    # A new accounts limit (the operator restarted with it): the last one is tried at once too.
+    operator.stop()
+    start_operator(AWSORG_RESYNC_SECONDS="1", AWSORG_LIMITS="accounts=20")
+    cluster.wait_ready("awsaccounts", "q2", timeout=30)
+    assert len(accounts_with_email(aws, "q2@example.com")) == 1
+    assert aws.answered_calls()["CreateAccount"] == 2 * len(names), aws.calls

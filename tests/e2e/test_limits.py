@@ -57,13 +57,14 @@ def test_a_full_account_quota_says_the_quota_and_how_to_raise_it(
     cluster.client.apply(account("first", accountName="First", email="first@example.com"))
     cluster.wait_ready("awsaccounts", "first", timeout=30)
     cluster.client.apply(account("second", accountName="Second", email="second@example.com"))
-    obj = cluster.wait_reason("awsaccounts", "second", "Synced", "CreateAccountFailed", timeout=30)
+    obj = cluster.wait_reason("awsaccounts", "second", "Synced", "AccountQuotaReached", timeout=30)
     message = condition(obj, "Synced")["message"]  # type: ignore[index]
     assert "ACCOUNT_LIMIT_EXCEEDED" in message and limits.RAISE_ACCOUNT_QUOTA in message, message
     assert f"{limits.DEFAULT_MAX_ACCOUNTS} unless raised" in message
     assert len(aws.client().list_accounts()["Accounts"]) == 2
-    # A person must raise the quota first: tried again at the resync interval (300 s here), not on the 0.5-2 s
-    # backoff, which would leave one more FAILED CreateAccount request in AWS's history every few seconds.
+    # A person must raise the quota first: tried again after the resync interval (300 s here), then later and
+    # later, not on the 0.5-2 s backoff, which would leave one more FAILED CreateAccount request in AWS's history
+    # every few seconds.
     time.sleep(4)
     assert aws.calls.count("CreateAccount") == 2, aws.calls
 
