@@ -115,3 +115,22 @@ def test_operation_names_map_to_boto3_methods_as_boto3_names_them() -> None:
 
     gateway = OrganizationsGateway(Client(), retry=FAST)
     assert gateway._call("ListAWSServiceAccessForOrganization", MaxResults=20)["kwargs"] == {"MaxResults": 20}
+
+
+def test_create_account_refused_at_once_at_a_full_quota_is_a_slow_quota_wait(
+        aws: AwsSandbox, gw: OrganizationsGateway) -> None:
+    """CreateAccount's ConstraintViolationException ACCOUNT_NUMBER_LIMIT_EXCEEDED (botocore 1.44.8 lists it among
+    CreateAccount's errors): AccountQuotaReached, how to raise the quota, looked at again at the resync interval."""
+    from controller.planner.actions import CreateAccount
+    from controller.reconciler.execute import execute, explain
+
+    aws.inject_error("CreateAccount", "ConstraintViolationException", message="You attempted to exceed the limit "
+                     "on the number of accounts in an organization.", reason="ACCOUNT_NUMBER_LIMIT_EXCEEDED")
+    action = CreateAccount("Prod", "prod@example.com", "OrganizationAccountAccessRole", "ALLOW", {})
+    with pytest.raises(AwsError) as caught:
+        execute(gw, action, None)
+    blocked = explain(action, caught.value)
+    assert blocked is not None and blocked.reason == "AccountQuotaReached" and blocked.slow and blocked.retry
+    for words in ("ACCOUNT_NUMBER_LIMIT_EXCEEDED", "Default maximum number of accounts", "Service Quotas"):
+        assert words in blocked.message, (words, blocked.message)
+    assert [a["Id"] for a in aws.client().list_accounts()["Accounts"]] == [aws.ids["management_account_id"]]

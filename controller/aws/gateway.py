@@ -831,6 +831,15 @@ def _limit_reached(exc: AwsError) -> Blocked | None:
         return creation_limit_reached(exc.in_flight)
     if exc.code == "ConstraintViolationException" and exc.reason == CREATION_RATE_LIMIT:
         return creation_limit_reached(None)
+    if exc.code == "ConstraintViolationException" and exc.reason == "ACCOUNT_NUMBER_LIMIT_EXCEEDED":
+        # CreateAccount's errors (botocore 1.44.8) include it; AWS mostly accepts the request and FAILs it with
+        # ACCOUNT_LIMIT_EXCEEDED instead (the planner's status.creationBackoff). Refused at once: no request is
+        # left to count refusals by, so it is looked at again at the resync interval, never on the short backoff.
+        return Blocked("AccountQuotaReached", f"CreateAccount refused (ACCOUNT_NUMBER_LIMIT_EXCEEDED: "
+                       f"{exc.aws_message}): the organization is at its quota of accounts (AWS's \"Default maximum "
+                       f"number of accounts\", {limits.DEFAULT_MAX_ACCOUNTS} unless raised; closed accounts count "
+                       f"until AWS closes them for good); {limits.RAISE_ACCOUNT_QUOTA}; tried again at each resync",
+                       slow=True)
     return None
 
 
