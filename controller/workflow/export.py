@@ -367,19 +367,20 @@ def _export_organization(gateway: OrganizationsGateway, snap: OrgSnapshot, out: 
             {"accountRef": {"name": account_names[account_id]}, "servicePrincipal": principal}
             if account_id in account_names else {"accountId": account_id, "servicePrincipal": principal}
             for principal, account_id in admins]
-        if reads is not None:
-            logs = RecordingCentralLogging(reads.members, reads.trails)
+    if reads is not None:
+        logs = RecordingCentralLogging(reads.members, reads.trails)
+        if snap.feature_set == ALL:  # an organization trail and Config's aggregator need trusted access
             config_admins = [a for p, a in admins if p == CONFIG_PRINCIPAL]
             logging = _central_logging(logs, snap, out, account_names, config_admins, reads.config_regions)
             if logging is not None:
                 spec["centralLogging"] = logging
-            if reads.access_role is not None:
-                role = _access_role(reads.members, snap, out, reads.access_role)
-                if role is not None:
-                    spec["accessRole"] = role
-            for calls in (reads.members.calls, logs.calls):
-                for operation, n in calls.items():
-                    out.calls[operation] = out.calls.get(operation, 0) + n
+        if reads.access_role is not None:  # with consolidated billing too (the only setting it has)
+            role = _access_role(reads.members, snap, out, reads.access_role)
+            if role is not None:
+                spec["accessRole"] = role
+        for calls in (reads.members.calls, logs.calls):
+            for operation, n in calls.items():
+                out.calls[operation] = out.calls.get(operation, 0) + n
     if reads is None or reads.access_role is None:
         out.notes.append("accessRole is not exported: which role in the member accounts is the access role is a "
                          "decision; `awsorg export --access-role NAME` exports it from the role NAME as the member "
