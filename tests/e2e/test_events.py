@@ -51,6 +51,9 @@ def test_an_account_moved_behind_the_operators_back_is_put_back_within_seconds(
     # Just that part of the organization was read again: no whole snapshot (ListRoots, ListAccountsForParent).
     calls = [c for c in aws.calls if c != "ListParents"]  # the test's own parent_of polls
     assert "MoveAccount" in calls and "DescribeAccount" in calls, calls
+    # From the move behind its back on (a page of the first resync's read may still end after reset_calls
+    # under load: not the event's).
+    calls = calls[calls.index("MoveAccount"):]
     assert not {"ListRoots", "ListAccountsForParent", "ListOrganizationalUnitsForParent"} & set(calls), calls
 
     # The correction is the operator's own write: its event is ignored, not chased in a loop.
