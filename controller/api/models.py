@@ -689,6 +689,9 @@ _DELETION = {"name": "Deletion", "type": "string", "jsonPath": ".spec.deletionPo
              "description": "What deleting the object does in AWS."}
 _AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 _ID = {"name": "ID", "type": "string", "jsonPath": ".status.id"}
+#: The columns every kind ends with (its conditions, why, what deleting it does, its age).
+_CONDITIONS_REASON_DELETION_AGE = [_cond_col("Ready"), _cond_col("Synced"), _cond_col("Drifted"), _REASON, _DELETION,
+                                   _AGE]
 
 ORG_UNIT = KindInfo(
     kind="OrgUnit",
@@ -701,12 +704,7 @@ ORG_UNIT = KindInfo(
         _ID,
         {"name": "Path", "type": "string", "jsonPath": ".status.path"},
         {"name": "Parent", "type": "string", "jsonPath": ".status.parentId", "priority": 1},
-        _cond_col("Ready"),
-        _cond_col("Synced"),
-        _cond_col("Drifted"),
-        _REASON,
-        _DELETION,
-        _AGE,
+        *_CONDITIONS_REASON_DELETION_AGE,
     ],
 )
 
@@ -726,12 +724,7 @@ AWS_ACCOUNT = KindInfo(
         {"name": "RootCredentials", "type": "string", "jsonPath": ".status.rootCredentials", "priority": 1,
          "description": "The root user's credentials as IAM reports them (Organization rootAccess)."},
         {"name": "Invitation", "type": "string", "jsonPath": ".status.invitationState", "priority": 1},
-        _cond_col("Ready"),
-        _cond_col("Synced"),
-        _cond_col("Drifted"),
-        _REASON,
-        _DELETION,
-        _AGE,
+        *_CONDITIONS_REASON_DELETION_AGE,
     ],
 )
 
@@ -747,12 +740,7 @@ SERVICE_CONTROL_POLICY = KindInfo(
         {"name": "Type", "type": "string", "jsonPath": ".spec.type", "priority": 1},
         {"name": "Targets", "type": "string", "jsonPath": ".status.attachedTargetIds"},
         {"name": "Size", "type": "integer", "jsonPath": ".status.documentSize", "priority": 1},
-        _cond_col("Ready"),
-        _cond_col("Synced"),
-        _cond_col("Drifted"),
-        _REASON,
-        _DELETION,
-        _AGE,
+        *_CONDITIONS_REASON_DELETION_AGE,
     ],
 )
 
@@ -768,12 +756,7 @@ MANAGEMENT_POLICY = KindInfo(
         {"name": "Type", "type": "string", "jsonPath": ".spec.type"},
         {"name": "Size", "type": "integer", "jsonPath": ".status.documentSize"},
         {"name": "Targets", "type": "string", "jsonPath": ".status.attachedTargetIds"},
-        _cond_col("Ready"),
-        _cond_col("Synced"),
-        _cond_col("Drifted"),
-        _REASON,
-        _DELETION,
-        _AGE,
+        *_CONDITIONS_REASON_DELETION_AGE,
     ],
 )
 
